@@ -1,0 +1,165 @@
+// Package cloud holds the vocabulary every compute provider speaks — offers,
+// instances, their SSH address — and the Provider interface that the local
+// sandboxes, VAST.ai, Compute Engine and a pool of SSH hosts each implement.
+// Actions never talk to a provider's API directly: they go through this
+// interface, so a scenario runs unchanged on any target.
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Offer is a machine a provider is willing to rent, as gpu.offers returns it.
+// Field names (json tags) are what scenarios see: ${{ steps.offer.offers[0].price }}.
+type Offer struct {
+	ID           string  `json:"id" doc:"provider's offer id (pass the whole offer to instance.create)"`
+	Provider     string  `json:"provider" doc:"provider that made the offer: local, vast, gcp, ssh"`
+	GPU          string  `json:"gpu" doc:"GPU model with underscores, e.g. RTX_4090; CPU offers name their machine type"`
+	NumGPUs      int     `json:"num_gpus" doc:"GPUs in the machine"`
+	PricePerHour float64 `json:"price" doc:"total price in USD per hour (VAST dph_total)"`
+	Reliability  float64 `json:"reliability" doc:"host reliability score, 0..1"`
+	DiskGB       float64 `json:"disk_gb" doc:"disk space available, GB"`
+	Location     string  `json:"location" doc:"geolocation or zone"`
+	Simulated    bool    `json:"simulated" doc:"true when the price is from the built-in catalogue, not a real bill"`
+}
+
+// OfferQuery filters and orders offers. Zero values mean "any".
+type OfferQuery struct {
+	GPU            string  // RTX_4090; matched case-insensitively, '_' equals ' '
+	NumGPUs        int     // exact count, 0 = any
+	MaxPrice       float64 // USD/h, 0 = no limit
+	MinReliability float64
+	MinDiskGB      float64
+	Order          string // "price" (default, ascending) or "reliability" (descending)
+	Limit          int    // 0 = provider default
+}
+
+// Instance is a machine scn started (or took from a pool). Its json field
+// names are the outputs of instance.create / instance.status.
+type Instance struct {
+	ID           string    `json:"id" doc:"provider's instance id"`
+	Provider     string    `json:"provider" doc:"provider that runs it"`
+	Label        string    `json:"label" doc:"label scn gave it: scn-<run>-<step>"`
+	Status       string    `json:"status" doc:"provider status: creating, loading, running, exited, offline, unknown, gone"`
+	StatusMsg    string    `json:"status_msg,omitempty" doc:"provider's last status message"`
+	Host         string    `json:"host" doc:"SSH host"`
+	Port         int       `json:"port" doc:"SSH port"`
+	User         string    `json:"user" doc:"SSH user"`
+	Workspace    string    `json:"workspace" doc:"absolute path of the workspace (/workspace on VAST)"`
+	GPU          string    `json:"gpu" doc:"GPU model"`
+	NumGPUs      int       `json:"num_gpus" doc:"GPU count"`
+	PricePerHour float64   `json:"price" doc:"USD per hour"`
+	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
+	CreatedAt    time.Time `json:"created_at" doc:"when the provider confirmed creation"`
+	// HostKey pins the instance's SSH host key when the provider knows it
+	// (local sandboxes publish theirs); empty means "pin on first contact".
+	HostKey string `json:"host_key,omitempty" doc:"SSH host key (authorized_keys format) when known in advance"`
+}
+
+// Addr is host:port of the instance's SSH server.
+func (i *Instance) Addr() string { return net.JoinHostPort(i.Host, strconv.Itoa(i.Port)) }
+
+// Status values shared by providers. Providers map their own words onto these
+// where they mean the same; anything else is passed through.
+const (
+	StatusCreating = "creating" // accepted, no machine yet
+	StatusLoading  = "loading"  // machine booting / image loading
+	StatusRunning  = "running"
+	StatusExited   = "exited"  // stopped on its own: will not come back
+	StatusOffline  = "offline" // host lost
+	StatusUnknown  = "unknown"
+	StatusGone     = "gone" // destroyed or never existed
+)
+
+// Fatal reports whether an instance in this status will never become usable:
+// the caller should destroy it and try elsewhere.
+func Fatal(status string) bool {
+	switch status {
+	case StatusExited, StatusOffline, StatusUnknown, StatusGone:
+		return true
+	}
+	return false
+}
+
+// CreateRequest asks a provider for one instance.
+type CreateRequest struct {
+	Offer     Offer
+	Label     string            // scn-<run-id>-<step-id>; providers must store it so a sweeper can find the instance
+	Image     string            // container / VM image; provider default when empty
+	DiskGB    float64           // 0 = provider default
+	Env       map[string]string // environment for the machine (VAST env)
+	OnStart   string            // shell run at boot (VAST onstart)
+	PublicKey string            // authorized_keys line the instance must accept (the project key)
+}
+
+// DestroyReason says why an instance is destroyed.
+type DestroyReason string
+
+const (
+	// ReasonUser destroys the instance and everything on it.
+	ReasonUser DestroyReason = "user"
+	// ReasonFailure simulates a failure: the machine dies abruptly. Providers
+	// that can leave the disk behind (local) do so, like a preempted GPU.
+	ReasonFailure DestroyReason = "failure"
+)
+
+// Provider is one world of machines.
+type Provider interface {
+	// Name is the provider's name as recorded in the ledger: local, vast, gcp, ssh.
+	Name() string
+	// Offers lists what can be rented, filtered and ordered by q.
+	Offers(ctx context.Context, q OfferQuery) ([]Offer, error)
+	// Create asks for an instance and returns as soon as the provider has
+	// given it an id (it is usually not ready yet: see WaitReady). A returned
+	// error of type *OfferGoneError means "try another offer".
+	Create(ctx context.Context, req CreateRequest) (*Instance, error)
+	// Get returns the instance's current state. ErrNotFound once it is gone.
+	Get(ctx context.Context, id string) (*Instance, error)
+	// List returns instances whose label starts with labelPrefix ("" = all scn's).
+	List(ctx context.Context, labelPrefix string) ([]Instance, error)
+	// Destroy stops billing for the instance and returns once the provider
+	// confirms it is gone. Destroying an instance that is already gone is not
+	// an error.
+	Destroy(ctx context.Context, id string, reason DestroyReason) error
+}
+
+// BalanceChecker is implemented by providers with a prepaid account (VAST):
+// scn refuses to rent when the balance cannot cover the step.
+type BalanceChecker interface {
+	Balance(ctx context.Context) (float64, error)
+}
+
+// ErrNotFound means the provider does not know the instance (destroyed, or
+// never existed).
+var ErrNotFound = errors.New("instance not found")
+
+// OfferGoneError means the offer was taken or withdrawn before scn could rent it.
+type OfferGoneError struct {
+	Offer  string
+	Detail string
+}
+
+func (e *OfferGoneError) Error() string {
+	return fmt.Sprintf("offer %s is no longer available: %s", e.Offer, e.Detail)
+}
+
+// InstanceFailedError means an instance reached a state it will not recover
+// from (exited, offline, an error in its status message) or never became
+// reachable. The caller destroys it and, if allowed, tries the next offer.
+type InstanceFailedError struct {
+	ID     string
+	Status string
+	Msg    string
+}
+
+func (e *InstanceFailedError) Error() string {
+	if e.Msg != "" {
+		return fmt.Sprintf("instance %s failed (%s): %s", e.ID, e.Status, e.Msg)
+	}
+	return fmt.Sprintf("instance %s failed (%s)", e.ID, e.Status)
+}

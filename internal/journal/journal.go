@@ -1,0 +1,225 @@
+// Package journal defines the record of one run: every step with its
+// parameters, outputs, timings and expectations, the cleanup, the resources
+// with their lifetime and cost, and the drill's figures (phases, validation,
+// snapshots, standby). The runner fills it; every report (console, JSON,
+// JUnit, HTML, metrics.json, CI summary) is rendered from it alone, so a past
+// run can be re-rendered from .scn/runs/<run-id>/journal.json.
+//
+// Field names are a public, stable format documented in docs/journal.md.
+package journal
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Version of the journal format. Bump only on incompatible changes.
+const Version = 1
+
+// Run statuses.
+const (
+	StatusPassed      = "passed"
+	StatusFailed      = "failed"
+	StatusInterrupted = "interrupted" // SIGINT / SIGTERM
+	StatusError       = "error"       // bad input or internal error
+)
+
+// Step statuses.
+const (
+	StepPassed   = "passed"
+	StepFailed   = "failed"
+	StepSkipped  = "skipped"
+	StepCanceled = "canceled" // cut off by the scenario timeout or a signal
+)
+
+// Journal is the whole record of a run.
+type Journal struct {
+	Version     int            `json:"version"`
+	RunID       string         `json:"run_id"`
+	Scenario    string         `json:"scenario"`
+	Description string         `json:"description,omitempty"`
+	File        string         `json:"file"`
+	Target      string         `json:"target"`
+	TargetKind  string         `json:"target_kind"`
+	Status      string         `json:"status"`
+	Error       string         `json:"error,omitempty"`
+	ExitCode    int            `json:"exit_code"`
+	StartedAt   time.Time      `json:"started_at"`
+	EndedAt     time.Time      `json:"ended_at"`
+	Seconds     float64        `json:"seconds"`
+	Vars        map[string]any `json:"vars,omitempty"`
+	Steps       []Step         `json:"steps"`
+	Cleanup     []Undo         `json:"cleanup"`
+	Resources   []Resource     `json:"resources"`
+	Phases      []Phase        `json:"phases"`
+	Cost        Cost           `json:"cost"`
+	Validation  *Validation    `json:"validation,omitempty"`
+	Snapshots   []Transfer     `json:"snapshots,omitempty"`
+	Standby     *Standby       `json:"standby,omitempty"`
+	// Metrics are the scenario's report.metrics, evaluated at the end.
+	Metrics map[string]any `json:"metrics,omitempty"`
+}
+
+// Step is one executed (or skipped) step, in scenario order; finally steps follow.
+type Step struct {
+	Index   int    `json:"index"` // 1-based position among all steps and finally steps
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Action  string `json:"action,omitempty"` // empty for assert steps
+	Kind    string `json:"kind"`             // action | assert
+	Section string `json:"section"`          // steps | finally
+	Line    int    `json:"line"`             // line in the scenario file
+
+	Status          string    `json:"status"`
+	ContinueOnError bool      `json:"continue_on_error,omitempty"` // failed, but the run went on
+	SkipReason      string    `json:"skip_reason,omitempty"`
+	StartedAt       time.Time `json:"started_at,omitzero"`
+	EndedAt         time.Time `json:"ended_at,omitzero"`
+	Seconds         float64   `json:"seconds"`
+	Attempts        int       `json:"attempts,omitempty"`
+
+	With         map[string]any `json:"with,omitempty"`    // parameters after evaluation, secrets masked
+	Outputs      any            `json:"outputs,omitempty"` // the action's typed outputs, secrets masked
+	Error        string         `json:"error,omitempty"`
+	Expectations []Expectation  `json:"expectations,omitempty"`
+	Logs         []string       `json:"logs,omitempty"` // lines the step printed (log action, per-file results)
+}
+
+// Expectation is one evaluated expect/assert/until expression.
+type Expectation struct {
+	Expr   string     `json:"expr"`
+	OK     bool       `json:"ok"`
+	Error  string     `json:"error,omitempty"`  // evaluation error
+	Values []SubValue `json:"values,omitempty"` // sub-expression values, filled when it failed
+}
+
+// SubValue is the value of one sub-expression of a failed expectation.
+type SubValue struct {
+	Expr  string `json:"expr"`
+	Value string `json:"value"`
+}
+
+// Undo is one cleanup action run at the end (last in, first out).
+type Undo struct {
+	Step        string    `json:"step"`
+	Description string    `json:"description"`
+	Resource    string    `json:"resource,omitempty"` // resource id it destroys
+	Status      string    `json:"status"`             // done | failed | kept
+	Error       string    `json:"error,omitempty"`
+	StartedAt   time.Time `json:"started_at,omitzero"`
+	Seconds     float64   `json:"seconds"`
+}
+
+// Resource is anything the run created: an instance, a standby VM, a snapshot.
+type Resource struct {
+	ID              string     `json:"id"`
+	Kind            string     `json:"kind"`     // instance | standby | snapshot
+	Provider        string     `json:"provider"` // local, vast, gcp, ssh, store
+	Label           string     `json:"label,omitempty"`
+	Step            string     `json:"step"`
+	Detail          string     `json:"detail,omitempty"` // e.g. GPU model, snapshot key
+	CreatedAt       time.Time  `json:"created_at"`
+	DestroyedAt     *time.Time `json:"destroyed_at,omitempty"`
+	LifetimeSeconds float64    `json:"lifetime_seconds"`
+	PricePerHour    float64    `json:"price_per_hour"`
+	CostUSD         float64    `json:"cost_usd"`
+	Simulated       bool       `json:"simulated,omitempty"`
+	State           string     `json:"state"` // alive | destroyed | kept | leaked
+	DestroyReason   string     `json:"destroy_reason,omitempty"`
+}
+
+// Phase is a named part of the journey (report.phases) with its duration:
+// the sum of its steps' seconds.
+type Phase struct {
+	Name    string   `json:"name"`
+	Seconds float64  `json:"seconds"`
+	Steps   []string `json:"steps"`
+}
+
+// Cost totals the resources.
+type Cost struct {
+	TotalUSD  float64 `json:"total_usd"`
+	Simulated bool    `json:"simulated"` // true when any price came from the local catalogue
+	// PeakPerHour is the highest hourly rate paid at one time.
+	PeakPerHour float64 `json:"peak_per_hour"`
+}
+
+// Validation is the drill's verdict on the data: from the step named by
+// report.validation, else the last files.verify (or verifying restore) step.
+type Validation struct {
+	Step       string        `json:"step"`
+	Success    bool          `json:"success"`
+	Total      int           `json:"total"`
+	Valid      int           `json:"valid"`
+	Missing    int           `json:"missing"`
+	Mismatched int           `json:"mismatched"`
+	Failures   []FileFailure `json:"failures,omitempty"`
+}
+
+// FileFailure names one file that did not come back intact.
+type FileFailure struct {
+	Path     string `json:"path"`
+	Problem  string `json:"problem"` // missing | mismatch
+	Expected string `json:"expected,omitempty"`
+	Got      string `json:"got,omitempty"`
+}
+
+// Transfer is one snapshot create or restore, or a standby sync/failover copy.
+type Transfer struct {
+	Step        string  `json:"step"`
+	Kind        string  `json:"kind"` // snapshot | restore | sync | failover
+	ID          string  `json:"id,omitempty"`
+	Files       int     `json:"files"`
+	BytesRaw    int64   `json:"bytes_raw"`
+	BytesStored int64   `json:"bytes_stored,omitempty"`
+	Ratio       float64 `json:"ratio,omitempty"`
+	Seconds     float64 `json:"seconds"`
+	MBPerSec    float64 `json:"mb_per_s"`
+}
+
+// Standby summarises a CPU-standby drill.
+type Standby struct {
+	ID                string  `json:"id"`
+	State             string  `json:"state"`
+	SyncCount         int     `json:"sync_count"`
+	DetectionSeconds  float64 `json:"detection_seconds,omitempty"`
+	MTTRSeconds       float64 `json:"mttr_seconds,omitempty"`
+	DataAtRiskSeconds float64 `json:"data_at_risk_seconds,omitempty"` // failure time minus last good sync
+	LostFiles         int     `json:"lost_files"`
+	Error             string  `json:"error,omitempty"` // e.g. the standby itself died
+}
+
+// Write saves j as indented JSON at path, creating its directory.
+func Write(path string, j *Journal) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Read loads a journal written by Write.
+func Read(path string) (*Journal, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var j Journal
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("%s: not a scn journal: %w", path, err)
+	}
+	if j.Version == 0 || j.RunID == "" {
+		return nil, fmt.Errorf("%s: not a scn journal (no version or run_id)", path)
+	}
+	return &j, nil
+}

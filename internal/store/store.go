@@ -1,0 +1,40 @@
+// Package store is where snapshots live: one small interface over object
+// storage, with a directory implementation (the local target's default,
+// under .scn/store/) and an S3 implementation for Backblaze B2 and any other
+// S3-compatible endpoint. Objects are streamed in and out; nothing is staged
+// in temporary files.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Object describes one stored object.
+type Object struct {
+	Key      string    `json:"key"`
+	Size     int64     `json:"size"`
+	Modified time.Time `json:"modified"`
+}
+
+// ErrNotExist is returned (wrapped) by Get and Stat for a missing key.
+var ErrNotExist = errors.New("object does not exist")
+
+// Store is a flat namespace of keys ("snapshots/<name>/manifest.json").
+type Store interface {
+	// Put streams r into key, replacing any object there, and returns the
+	// number of bytes stored. The object appears only once complete.
+	Put(ctx context.Context, key string, r io.Reader) (int64, error)
+	// Get streams the object back.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat describes the object.
+	Stat(ctx context.Context, key string) (Object, error)
+	// List returns every object whose key starts with prefix, sorted by key.
+	List(ctx context.Context, prefix string) ([]Object, error)
+	// Delete removes the object; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// String says where the store is, for messages (never includes secrets).
+	String() string
+}
