@@ -1,0 +1,46 @@
+// Command scn runs GPU failover drills written as YAML scenarios. Each
+// subcommand has its own file here; the work itself lives in runner/,
+// actions/ and internal/.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the CLI and returns the process exit code: 0 pass, 1 fail,
+// 2 bad input, 130/143 interrupted.
+func run(args []string) int {
+	cmd := newRoot()
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return 0
+	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		if ex.msg != "" {
+			fmt.Fprintln(os.Stderr, ex.msg)
+		}
+		return ex.code
+	}
+	fmt.Fprintln(os.Stderr, "scn:", err)
+	return 2
+}
+
+// exitError ends the command with a given code; msg (if any) goes to stderr.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.msg) }
+
+func exitWith(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}

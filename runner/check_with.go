@@ -1,0 +1,199 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/expr-lang/expr/types"
+
+	"github.com/scnlabs/scn/actions"
+)
+
+var paramDecoderType = reflect.TypeFor[actions.ParamDecoder]()
+
+// checkWith checks a step's with: against its action's parameters. Literal
+// values are decoded exactly as at run time; computed values are checked
+// by the type their expression is known to have.
+func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
+	fields := actions.FieldsOf(s.Spec.Params)
+	before0 := len(c.diags)
+	given := map[string]bool{}
+	if s.With != nil {
+		for i, k := range s.With.Keys {
+			f, ok := actions.Lookup(fields, k)
+			if !ok {
+				d := c.diags.errorf(s.With.KeyPos[i], "%s has no parameter %q", s.Action, k)
+				d.Hint = hintFor(k, actions.Names(fields))
+				if d.Hint == "" {
+					d.Hint = "see `scn actions " + s.Action + "`"
+				}
+				continue
+			}
+			if given[f.Name] {
+				c.diags.errorf(s.With.KeyPos[i], "parameter %q is given twice (directly and by an alias)", f.Name)
+			}
+			given[f.Name] = true
+			c.checkValue(s.With.Map[k], f.Type, f.Name, f.Enum, env, before)
+		}
+	}
+	for _, f := range fields {
+		if f.Required && !given[f.Name] {
+			pos := s.ActionPos
+			d := c.diags.errorf(pos, "%s needs parameter %q", s.Action, f.Name)
+			d.Hint = fmt.Sprintf("with: { %s: ... }  — %s", f.Name, f.Doc)
+		}
+	}
+	// Cross-field rules can be checked now when nothing is computed.
+	if s.With != nil && !s.With.HasExpr() && len(c.diags) == before0 {
+		lit, _ := s.With.Eval(nil)
+		p := s.Spec.NewParams()
+		if err := actions.Decode(p, lit.(map[string]any), true); err != nil {
+			c.diags.errorf(s.With.Pos, "%v", err)
+		} else if v, ok := p.(actions.Validator); ok {
+			if err := v.Validate(); err != nil {
+				c.diags.errorf(s.With.Pos, "%s: %v", s.Action, err)
+			}
+		}
+	}
+}
+
+// checkValue checks one parameter value against Go type t.
+func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []string, env types.Map, before []*Step) {
+	if v.Kind == ScalarValue && v.Tmpl != nil {
+		var got reflect.Type
+		for _, e := range v.Tmpl.Parts {
+			if e.Expr != nil {
+				got = c.compileRefs(e.Expr, env, false, before)
+			}
+		}
+		if v.Tmpl.Single == nil {
+			got = reflect.TypeFor[string]() // text around an expression makes a string
+		}
+		if got != nil && !compatible(got, t) {
+			d := c.diags.errorf(v.Pos, "parameter %s expects %s, but %q gives %s", path, goTypeName(t), v.Tmpl.Raw, typeName(got))
+			d.Hint = "pick a field of the value, e.g. ${{ steps.gpu.id }} instead of ${{ steps.gpu }}"
+		}
+		return
+	}
+	if !v.HasExpr() || reflect.PointerTo(t).Implements(paramDecoderType) {
+		if v.HasExpr() {
+			return // a custom type given computed parts: checked when it runs
+		}
+		lit, _ := v.Eval(nil)
+		dst := reflect.New(t).Elem()
+		if err := actions.Coerce(lit, dst, path, true); err != nil {
+			var de *actions.DecodeError
+			msg := err.Error()
+			if errors.As(err, &de) {
+				msg = fmt.Sprintf("parameter %s: %s", de.Path, de.Msg)
+			}
+			c.diags.errorf(v.Pos, "%s", msg)
+			return
+		}
+		if s, ok := lit.(string); ok && len(enum) > 0 && !contains(enum, s) {
+			d := c.diags.errorf(v.Pos, "parameter %s: %q is not one of %v", path, s, enum)
+			d.Hint = hintFor(s, enum)
+		}
+		return
+	}
+	// A literal structure with computed parts inside: walk it.
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case v.Kind == ListValue && t.Kind() == reflect.Slice:
+		for i, e := range v.List {
+			c.checkValue(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), nil, env, before)
+		}
+	case v.Kind == MapValue && t.Kind() == reflect.Map:
+		for _, k := range v.Keys {
+			c.checkValue(v.Map[k], t.Elem(), path+"."+k, nil, env, before)
+		}
+	case v.Kind == MapValue && t.Kind() == reflect.Struct:
+		fields := actions.FieldsOf(t)
+		for i, k := range v.Keys {
+			f, ok := actions.Lookup(fields, k)
+			if !ok {
+				d := c.diags.errorf(v.KeyPos[i], "parameter %s has no key %q", path, k)
+				d.Hint = hintFor(k, actions.Names(fields))
+				continue
+			}
+			c.checkValue(v.Map[k], f.Type, path+"."+f.Name, f.Enum, env, before)
+		}
+	case t.Kind() == reflect.Interface:
+		for _, e := range v.Exprs() {
+			c.compileRefs(e, env, false, before)
+		}
+	default:
+		c.diags.errorf(v.Pos, "parameter %s expects %s, got %s", path, goTypeName(t), map[ValueKind]string{MapValue: "a mapping", ListValue: "a list"}[v.Kind])
+	}
+}
+
+// compatible reports whether an expression of type got can be decoded into
+// a parameter of type want. Unknown (interface) types are accepted: they
+// are checked when the step runs.
+func compatible(got, want reflect.Type) bool {
+	if got.Kind() == reflect.Interface || want.Kind() == reflect.Interface {
+		return true
+	}
+	for want.Kind() == reflect.Pointer {
+		want = want.Elem()
+	}
+	if reflect.PointerTo(want).Implements(paramDecoderType) {
+		return got.Kind() != reflect.Slice && got.Kind() != reflect.Bool
+	}
+	switch want.Kind() {
+	case reflect.String:
+		return isScalar(got)
+	case reflect.Bool:
+		return got.Kind() == reflect.Bool || got.Kind() == reflect.String
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Uint, reflect.Uint64:
+		return isNumber(got) || got.Kind() == reflect.String
+	case reflect.Slice:
+		return got.Kind() == reflect.Slice
+	case reflect.Map, reflect.Struct:
+		return got.Kind() == reflect.Map
+	}
+	return true
+}
+
+func isNumber(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Uint, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+func isScalar(t reflect.Type) bool {
+	return isNumber(t) || t.Kind() == reflect.String || t.Kind() == reflect.Bool
+}
+
+// goTypeName names a parameter type for users.
+func goTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t {
+	case reflect.TypeFor[actions.Duration]():
+		return "a duration"
+	case reflect.TypeFor[actions.InstanceRef]():
+		return "an instance"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64:
+		return "an integer"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}

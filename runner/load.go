@@ -1,0 +1,188 @@
+package runner
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/scnlabs/scn/actions"
+)
+
+// LoadFile reads and parses a scenario. Problems come back as Diagnostics,
+// all of them, each with file:line:col.
+func LoadFile(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{Pos: Pos{File: path}, Msg: "cannot read scenario: " + strings.TrimPrefix(err.Error(), "open "+path+": ")}}
+	}
+	return Load(path, data)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Load parses scenario source; file is used in positions.
+func Load(file string, data []byte) (*Scenario, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, Diagnostics{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "the scenario is empty", Hint: "a scenario needs at least name: and steps:"}}
+		}
+		return nil, Diagnostics{yamlDiagnostic(file, data, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Diagnostics{{Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Msg: "a scenario file holds one YAML document; found a second one (---)"}}
+	}
+	l := &loader{file: file}
+	sc := l.scenario(&doc)
+	if len(l.diags) > 0 {
+		// The scenario is returned too, as far as it could be read, so the
+		// checker can report its problems in the same pass.
+		return sc, l.diags.sorted()
+	}
+	return sc, nil
+}
+
+func yamlDiagnostic(file string, data []byte, err error) *Diagnostic {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		d := &Diagnostic{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "YAML syntax error: " + m[2],
+			Hint: "check indentation and quoting on this line (tabs are not allowed)"}
+		if p := problemLine(data, line); p > line {
+			d.Pos.Line = p
+			d.Msg += fmt.Sprintf(" (in the block that starts at line %d)", line)
+		}
+		return d
+	}
+	return &Diagnostic{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// problemLine finds the line that breaks the YAML: yaml.v3 reports where
+// the enclosing block starts, which is rarely where the mistake is. The
+// first prefix of the file (in whole lines, from that block on) that no
+// longer parses ends at the culprit.
+func problemLine(data []byte, from int) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for k := max(from, 1); k <= len(lines) && k < 2000; k++ {
+		var n yaml.Node
+		if err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n); err != nil {
+			return k
+		}
+	}
+	return from
+}
+
+type loader struct {
+	file  string
+	diags Diagnostics
+}
+
+func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
+
+// exprPos is where a bare expression's text starts (after an opening quote).
+func (l *loader) exprPos(n *yaml.Node) Pos {
+	p := l.pos(n)
+	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+		p.Col++
+	}
+	return p
+}
+
+func (l *loader) errorf(n *yaml.Node, format string, args ...any) *Diagnostic {
+	return l.diags.errorf(l.pos(n), format, args...)
+}
+
+// pair is one key: value of a mapping.
+type pair struct {
+	key string
+	k   *yaml.Node
+	v   *yaml.Node
+}
+
+// mapping returns the pairs of a mapping node, with aliases resolved and
+// `<<: *anchor` merges expanded; duplicate keys are reported. what names
+// the mapping in messages ("step", "retry").
+func (l *loader) mapping(n *yaml.Node, what string) ([]pair, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		l.errorf(n, "%s must be a mapping (key: value), got %s", what, kindName(n))
+		return nil, false
+	}
+	var out []pair
+	index := map[string]int{}
+	explicit := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.Value == "<<" && k.Tag == "!!merge" {
+			merged, ok := l.mapping(v, what)
+			if ok {
+				for _, p := range merged {
+					if _, dup := index[p.key]; !dup {
+						index[p.key] = len(out)
+						out = append(out, p)
+					}
+				}
+			}
+			continue
+		}
+		if first := explicit[k.Value]; first != nil {
+			l.errorf(k, "duplicate key %q (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		explicit[k.Value] = k
+		if j, ok := index[k.Value]; ok { // an explicit key overrides a merged one
+			out[j] = pair{k.Value, k, v}
+			continue
+		}
+		index[k.Value] = len(out)
+		out = append(out, pair{k.Value, k, v})
+	}
+	return out, true
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		return resolve(n.Content[0])
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing (null)"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+// unknownKey reports a key that is not in known, with a did-you-mean.
+func (l *loader) unknownKey(p pair, where string, known []string) {
+	d := l.errorf(p.k, "unknown key %q in %s", p.key, where)
+	if h := hintFor(p.key, known); h != "" {
+		d.Hint = h
+	}
+}
+
+// hintFor suggests the closest known name, or lists them.
+func hintFor(name string, known []string) string {
+	h := actions.Hint(name, known)
+	h = strings.TrimSuffix(strings.TrimPrefix(h, " ("), ")")
+	return h
+}

@@ -1,0 +1,356 @@
+package runner
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	topKeys    = []string{"name", "description", "vars", "timeout", "budget", "steps", "finally", "report"}
+	stepKeys   = []string{"id", "name", "action", "with", "expect", "if", "timeout", "retry", "until", "continue_on_error", "keep", "assert"}
+	retryKeys  = []string{"attempts", "delay", "backoff", "max_delay"}
+	untilKeys  = []string{"expr", "interval", "timeout"}
+	reportKeys = []string{"phases", "validation", "metrics"}
+	varKeys    = []string{"default", "secret", "required", "description"}
+	idPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+func (l *loader) scenario(doc *yaml.Node) *Scenario {
+	sc := &Scenario{File: l.file}
+	root := resolve(doc)
+	if root == nil || root.Kind != yaml.MappingNode {
+		if root == nil {
+			root = doc
+		}
+		l.errorf(root, "a scenario must be a mapping with name: and steps:, got %s", kindName(root))
+		return sc
+	}
+	pairs, _ := l.mapping(root, "the scenario")
+	var stepsNode, finallyNode *yaml.Node
+	for _, p := range pairs {
+		switch p.key {
+		case "name":
+			sc.Name = l.str(p.v, "name")
+		case "description":
+			sc.Description = l.str(p.v, "description")
+		case "vars":
+			sc.Vars = l.vars(p.v)
+		case "timeout":
+			sc.Timeout, _ = l.duration(p.v, "timeout")
+			sc.TimeoutPos = l.pos(p.v)
+		case "budget":
+			sc.Budget = l.budget(p.v)
+		case "steps":
+			stepsNode = p.v
+		case "finally":
+			finallyNode = p.v
+		case "report":
+			sc.Report = l.report(p.v)
+		default:
+			l.unknownKey(p, "the scenario", topKeys)
+		}
+	}
+	if sc.Name == "" {
+		d := l.errorf(root, "the scenario has no name:")
+		d.Hint = "add name: my-drill at the top"
+	}
+	if stepsNode == nil {
+		d := l.errorf(root, "the scenario has no steps:")
+		d.Hint = "add steps: with at least one step"
+	} else {
+		sc.Steps = l.steps(stepsNode, "steps", 0)
+		if len(sc.Steps) == 0 && len(l.diags) == 0 {
+			l.errorf(stepsNode, "steps: is empty")
+		}
+	}
+	if finallyNode != nil {
+		sc.Finally = l.steps(finallyNode, "finally", len(sc.Steps))
+	}
+	return sc
+}
+
+func (l *loader) vars(n *yaml.Node) []*Var {
+	pairs, ok := l.mapping(n, "vars")
+	if !ok {
+		return nil
+	}
+	var out []*Var
+	for _, p := range pairs {
+		v := &Var{Name: p.key, Pos: l.pos(p.k)}
+		if !idPattern.MatchString(p.key) {
+			d := l.errorf(p.k, "var name %q is not an identifier", p.key)
+			d.Hint = "use letters, digits and _ (vars.gpu_a, not vars.gpu-a)"
+		}
+		if long := l.varLongForm(p.v); long != nil {
+			for _, q := range long {
+				switch q.key {
+				case "default":
+					v.Default = l.value(q.v)
+				case "secret":
+					v.Secret = l.boolean(q.v, "secret")
+				case "required":
+					v.Required = l.boolean(q.v, "required")
+				case "description":
+					v.Description = l.str(q.v, "description")
+				}
+			}
+		} else {
+			v.Default = l.value(p.v)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// varLongForm returns the pairs of `{default:, secret:, required:,
+// description:}` when n is written that way, nil for a plain value.
+func (l *loader) varLongForm(n *yaml.Node) []pair {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return nil
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		if !contains(varKeys, n.Content[i].Value) {
+			return nil
+		}
+	}
+	pairs, _ := l.mapping(n, "var")
+	return pairs
+}
+
+func (l *loader) budget(n *yaml.Node) *Budget {
+	pairs, ok := l.mapping(n, "budget")
+	if !ok {
+		return nil
+	}
+	b := &Budget{Pos: l.pos(n)}
+	for _, p := range pairs {
+		if p.key != "max_usd" {
+			l.unknownKey(p, "budget", []string{"max_usd"})
+			continue
+		}
+		b.MaxUSD = l.number(p.v, "budget.max_usd")
+		if b.MaxUSD <= 0 {
+			l.errorf(p.v, "budget.max_usd must be a positive number of dollars")
+		}
+	}
+	return b
+}
+
+func (l *loader) report(n *yaml.Node) Report {
+	var r Report
+	pairs, ok := l.mapping(n, "report")
+	if !ok {
+		return r
+	}
+	for _, p := range pairs {
+		switch p.key {
+		case "phases":
+			phases, _ := l.mapping(p.v, "report.phases")
+			for _, ph := range phases {
+				def := PhaseDef{Name: ph.key, Pos: l.pos(ph.k)}
+				for _, s := range l.strList(ph.v, "phase "+ph.key) {
+					def.Steps = append(def.Steps, s.Value)
+					def.Poss = append(def.Poss, l.pos(s))
+				}
+				r.Phases = append(r.Phases, def)
+			}
+		case "validation":
+			r.Validation, r.ValPos = l.str(p.v, "report.validation"), l.pos(p.v)
+		case "metrics":
+			metrics, _ := l.mapping(p.v, "report.metrics")
+			for _, m := range metrics {
+				r.Metrics = append(r.Metrics, MetricDef{Name: m.key, Value: l.value(m.v)})
+			}
+		default:
+			l.unknownKey(p, "report", reportKeys)
+		}
+	}
+	return r
+}
+
+// value converts a YAML node into a Value, finding ${{ }} in strings.
+func (l *loader) value(n *yaml.Node) *Value {
+	n = resolve(n)
+	v := &Value{Pos: l.pos(n)}
+	switch n.Kind {
+	case yaml.MappingNode:
+		v.Kind, v.Map = MapValue, map[string]*Value{}
+		pairs, _ := l.mapping(n, "value")
+		for _, p := range pairs {
+			v.Keys = append(v.Keys, p.key)
+			v.KeyPos = append(v.KeyPos, l.pos(p.k))
+			v.Map[p.key] = l.value(p.v)
+		}
+	case yaml.SequenceNode:
+		v.Kind = ListValue
+		for _, e := range n.Content {
+			v.List = append(v.List, l.value(e))
+		}
+	default:
+		v.Scalar = l.scalar(n)
+		if s, ok := v.Scalar.(string); ok {
+			quoted := n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0
+			t, d := parseTemplate(s, l.pos(n), quoted)
+			if d != nil {
+				l.diags = append(l.diags, d)
+			}
+			v.Tmpl = t
+		}
+	}
+	return v
+}
+
+// scalar decodes a scalar node with YAML's types.
+func (l *loader) scalar(n *yaml.Node) any {
+	var x any
+	if err := n.Decode(&x); err != nil {
+		return n.Value
+	}
+	switch x.(type) {
+	case int, float64, bool, string, nil:
+		return x
+	}
+	return n.Value // timestamps, binary: keep the text
+}
+
+// exprList reads `expect:`/`assert:` — one expression or a list of them.
+func (l *loader) exprList(n *yaml.Node, what string) []*Expr {
+	var out []*Expr
+	for _, s := range l.strList(n, what) {
+		if e := l.bareExpr(s, what); e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// bareExpr reads an expression written without ${{ }} (if, expect,
+// assert, until). Wrapping it in ${{ }} anyway is accepted.
+func (l *loader) bareExpr(n *yaml.Node, what string) *Expr {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		l.errorf(n, "%s must be an expression, got %s", what, kindName(n))
+		return nil
+	}
+	src, pos := n.Value, l.exprPos(n)
+	if t, _ := parseTemplate(src, l.pos(n), pos.Col != n.Column); t != nil && t.Single != nil {
+		return t.Single
+	}
+	if strings.TrimSpace(src) == "" {
+		l.errorf(n, "%s is empty", what)
+		return nil
+	}
+	return &Expr{Source: src, Pos: pos}
+}
+
+func (l *loader) strList(n *yaml.Node, what string) []*yaml.Node {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			l.errorf(n, "%s is empty", what)
+			return nil
+		}
+		return []*yaml.Node{n}
+	case yaml.SequenceNode:
+		var out []*yaml.Node
+		for _, e := range n.Content {
+			e = resolve(e)
+			if e.Kind != yaml.ScalarNode {
+				l.errorf(e, "each entry of %s must be a string, got %s", what, kindName(e))
+				continue
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	l.errorf(n, "%s must be a string or a list of strings, got %s", what, kindName(n))
+	return nil
+}
+
+func (l *loader) str(n *yaml.Node, what string) string {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		l.errorf(n, "%s must be a string, got %s", what, kindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (l *loader) boolean(n *yaml.Node, what string) bool {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		b, _ := strconv.ParseBool(n.Value)
+		return b
+	}
+	l.errorf(n, "%s must be true or false, got %s", what, kindName(n))
+	return false
+}
+
+func (l *loader) number(n *yaml.Node, what string) float64 {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err == nil {
+			return f
+		}
+	}
+	l.errorf(n, "%s must be a number, got %s", what, kindName(n))
+	return 0
+}
+
+func (l *loader) integer(n *yaml.Node, what string) int {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
+		i, err := strconv.Atoi(n.Value)
+		if err == nil {
+			return i
+		}
+	}
+	l.errorf(n, "%s must be a whole number, got %s", what, kindName(n))
+	return 0
+}
+
+// duration reads "30s", "10m", "1h30m" or a number of seconds.
+func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode {
+		switch n.Tag {
+		case "!!int", "!!float":
+			f, err := strconv.ParseFloat(n.Value, 64)
+			if err == nil && f >= 0 {
+				return time.Duration(f * float64(time.Second)), true
+			}
+		case "!!str":
+			d, err := time.ParseDuration(strings.TrimSpace(n.Value))
+			if err == nil && d >= 0 {
+				return d, true
+			}
+		}
+	}
+	d := l.errorf(n, "%s must be a duration, got %s", what, kindName(n))
+	d.Hint = "write 30s, 10m or 1h30m (or a number of seconds)"
+	return 0, false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,176 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+func (l *loader) steps(n *yaml.Node, section string, offset int) []*Step {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d := l.errorf(n, "%s must be a list of steps, got %s", section, kindName(n))
+		d.Hint = "start each step with '- ', e.g.\n      - id: gpu\n        action: instance.create"
+		return nil
+	}
+	var out []*Step
+	for i, e := range n.Content {
+		if s := l.step(resolve(e), offset+i+1, section); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (l *loader) step(n *yaml.Node, index int, section string) *Step {
+	s := &Step{Pos: l.pos(n), Index: index, Section: section}
+	pairs, ok := l.mapping(n, "a step")
+	if !ok {
+		return nil
+	}
+	var actionNode *yaml.Node
+	for _, p := range pairs {
+		switch p.key {
+		case "id":
+			s.ID, s.IDGiven, s.IDPos = l.str(p.v, "id"), true, l.pos(p.v)
+			if s.ID != "" && !idPattern.MatchString(s.ID) {
+				d := l.errorf(p.v, "step id %q is not an identifier", s.ID)
+				d.Hint = fmt.Sprintf("use letters, digits and _ so ${{ steps.%s }} parses, e.g. %q", s.ID, suggestID(s.ID))
+			}
+		case "name":
+			s.Name = l.str(p.v, "name")
+		case "action":
+			s.Action, s.ActionPos, actionNode = l.str(p.v, "action"), l.pos(p.v), p.v
+		case "with":
+			if resolve(p.v).Kind != yaml.MappingNode {
+				l.errorf(p.v, "with: must be a mapping of parameters, got %s", kindName(resolve(p.v)))
+				continue
+			}
+			s.With = l.value(p.v)
+		case "expect":
+			s.Expect = l.exprList(p.v, "expect")
+		case "assert":
+			s.Assert = l.exprList(p.v, "assert")
+		case "if":
+			s.If = l.bareExpr(p.v, "if")
+		case "timeout":
+			s.Timeout, _ = l.duration(p.v, "timeout")
+		case "retry":
+			s.Retry = l.retry(p.v)
+		case "until":
+			s.Until = l.until(p.v)
+		case "continue_on_error":
+			s.ContinueOnError = l.boolean(p.v, "continue_on_error")
+		case "keep":
+			s.Keep = l.boolean(p.v, "keep")
+		default:
+			l.unknownKey(p, "a step", stepKeys)
+		}
+	}
+	switch {
+	case s.Action == "" && len(s.Assert) == 0 && actionNode == nil:
+		d := l.errorf(n, "this step has neither action: nor assert:")
+		d.Hint = "every step runs an action (action: instance.create) or checks something (assert: EXPR)"
+	case s.Action != "" && len(s.Assert) > 0:
+		l.errorf(n, "a step has either action: or assert:, not both")
+	case s.Action == "" && s.With != nil:
+		l.errorf(n, "with: is given but there is no action: to pass it to")
+	}
+	if s.Action == "" && (s.Retry != nil || s.Until != nil || s.Keep) {
+		l.errorf(n, "retry:, until: and keep: apply to action steps only")
+	}
+	if !s.IDGiven {
+		kind := s.Action
+		if kind == "" {
+			kind = "assert"
+		}
+		s.ID = fmt.Sprintf("%s#%d", kind, index)
+	}
+	return s
+}
+
+// suggestID turns gpu-a into gpu_a.
+func suggestID(id string) string {
+	var b strings.Builder
+	for i, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_':
+			b.WriteRune(r)
+		case r >= '0' && r <= '9':
+			if i == 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// retry reads `retry: 3` or `retry: {attempts, delay, backoff, max_delay}`.
+func (l *loader) retry(n *yaml.Node) *Retry {
+	n = resolve(n)
+	r := &Retry{Backoff: 2}
+	if n.Kind == yaml.ScalarNode {
+		r.Attempts = l.integer(n, "retry")
+	} else {
+		pairs, ok := l.mapping(n, "retry")
+		if !ok {
+			return nil
+		}
+		for _, p := range pairs {
+			switch p.key {
+			case "attempts":
+				r.Attempts = l.integer(p.v, "retry.attempts")
+			case "delay":
+				r.Delay, _ = l.duration(p.v, "retry.delay")
+			case "backoff":
+				r.Backoff = l.number(p.v, "retry.backoff")
+				if r.Backoff < 1 {
+					l.errorf(p.v, "retry.backoff must be at least 1 (the delay multiplier between attempts)")
+				}
+			case "max_delay":
+				r.MaxDelay, _ = l.duration(p.v, "retry.max_delay")
+			default:
+				l.unknownKey(p, "retry", retryKeys)
+			}
+		}
+	}
+	if r.Attempts < 1 {
+		d := l.errorf(n, "retry needs attempts of at least 1 (the total number of tries)")
+		d.Hint = "retry: {attempts: 3, delay: 5s}"
+	}
+	return r
+}
+
+// until reads `until: EXPR` or `until: {expr, interval, timeout}`.
+func (l *loader) until(n *yaml.Node) *Until {
+	n = resolve(n)
+	u := &Until{}
+	if n.Kind == yaml.ScalarNode {
+		u.Expr = l.bareExpr(n, "until")
+	} else {
+		pairs, ok := l.mapping(n, "until")
+		if !ok {
+			return nil
+		}
+		for _, p := range pairs {
+			switch p.key {
+			case "expr":
+				u.Expr = l.bareExpr(p.v, "until.expr")
+			case "interval":
+				u.Interval, _ = l.duration(p.v, "until.interval")
+			case "timeout":
+				u.Timeout, _ = l.duration(p.v, "until.timeout")
+			default:
+				l.unknownKey(p, "until", untilKeys)
+			}
+		}
+		if u.Expr == nil && len(pairs) > 0 {
+			l.errorf(n, "until needs expr: (the condition to wait for)")
+		}
+	}
+	return u
+}

@@ -1,0 +1,287 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/internal/event"
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/resource"
+	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/internal/undo"
+)
+
+// Masker hides secret values (internal/secret implements it).
+type Masker interface {
+	Add(values ...string)
+	String(s string) string
+	Value(v any) any
+}
+
+// Options configure a run.
+type Options struct {
+	Registry *actions.Registry
+	Target   *target.Target
+	// Vars are --var overrides, raw strings typed like YAML scalars.
+	Vars map[string]string
+	// Env is the environment expressions see as env.*; nil means os.Environ.
+	Env    map[string]string
+	Sink   event.Sink
+	Masker Masker
+	Ledger resource.Ledger
+	RunID  string
+	// CleanupTimeout bounds the finally steps and the undo stack, which run
+	// even after an interruption or the scenario timeout. Default 10m.
+	CleanupTimeout time.Duration
+	// MaxCost (USD) stops the run when the accrued cost passes it; the
+	// smaller of this and budget.max_usd applies.
+	MaxCost float64
+	// BudgetCheckEvery is how often the accrued cost is checked (default 1s).
+	BudgetCheckEvery time.Duration
+}
+
+// Interrupted is the cancellation cause the CLI sets on SIGINT/SIGTERM.
+type Interrupted struct{ Signal os.Signal }
+
+func (i *Interrupted) Error() string { return "interrupted by " + signalName(i.Signal) }
+
+func signalName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT (Ctrl+C)"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return fmt.Sprint(s)
+}
+
+var errScenarioTimeout = errors.New("scenario timeout")
+
+// BudgetError stops a run whose cost passed its limit.
+type BudgetError struct{ Spent, Limit float64 }
+
+func (b *BudgetError) Error() string {
+	return fmt.Sprintf("budget exceeded: $%.4f spent, limit $%.4f — stopping and cleaning up", b.Spent, b.Limit)
+}
+
+// Runner runs one checked scenario once.
+type Runner struct {
+	sc      *Scenario
+	opts    Options
+	sink    event.Sink
+	mask    Masker
+	undo    *undo.Stack
+	tracker *resource.Tracker
+	shared  *actions.Shared
+	j       *journal.Journal
+	started time.Time
+
+	vars map[string]any
+	env  map[string]any
+
+	mu     sync.Mutex
+	steps  map[string]any // steps.<id> as expressions see them
+	typed  map[string]any // typed outputs, for the reports
+	status string         // run.status for finally steps
+	fatal  error          // an internal error (panic) or bad input found while running
+}
+
+// New prepares a run: resolves vars (bad input comes back as Diagnostics).
+func New(sc *Scenario, opts Options) (*Runner, error) {
+	if opts.Sink == nil {
+		opts.Sink = event.Discard{}
+	}
+	if opts.Masker == nil {
+		opts.Masker = noMask{}
+	}
+	if opts.CleanupTimeout <= 0 {
+		opts.CleanupTimeout = 10 * time.Minute
+	}
+	if opts.RunID == "" {
+		opts.RunID = NewRunID()
+	}
+	r := &Runner{sc: sc, opts: opts, sink: opts.Sink, mask: opts.Masker, undo: &undo.Stack{},
+		shared: &actions.Shared{}, steps: map[string]any{}, typed: map[string]any{}, status: journal.StatusPassed}
+	tname := ""
+	if opts.Target != nil {
+		tname = opts.Target.Name
+		r.mask.Add(opts.Target.Secrets...)
+	}
+	r.tracker = resource.NewTracker(opts.RunID, tname, opts.Ledger, r.undo)
+	r.started = time.Now()
+	r.env = environ(opts.Env)
+	if err := r.resolveVars(); err != nil {
+		return nil, err
+	}
+	r.j = r.newJournal()
+	return r, nil
+}
+
+// RunID returns the run's id.
+func (r *Runner) RunID() string { return r.opts.RunID }
+
+// Journal returns the journal (complete once Run has returned).
+func (r *Runner) Journal() *journal.Journal { return r.j }
+
+// Alive lists resources not destroyed yet: what a second Ctrl+C leaves.
+func (r *Runner) Alive() []journal.Resource { return r.tracker.Alive() }
+
+// Run executes the steps, the finally steps and the cleanup. Cancelling
+// ctx (with an *Interrupted cause on a signal) stops the current step; the
+// finally steps and undos still run under their own deadline.
+func (r *Runner) Run(ctx context.Context) *journal.Journal {
+	order := append(append([]*Step{}, r.sc.Steps...), r.sc.Finally...)
+	r.sink.RunStarted(r.j, len(order))
+
+	stepsCtx, cancelSteps := context.WithCancelCause(ctx)
+	defer cancelSteps(nil)
+	if r.sc.Timeout > 0 {
+		var cancel context.CancelFunc
+		stepsCtx, cancel = context.WithTimeoutCause(stepsCtx, r.sc.Timeout, errScenarioTimeout)
+		defer cancel()
+	}
+	stopWatch := r.watchBudget(stepsCtx, cancelSteps)
+
+	var runErr error
+	for _, s := range r.sc.Steps {
+		if runErr != nil || stepsCtx.Err() != nil {
+			r.record(r.skipped(s, r.skipReason(runErr, stepsCtx)))
+			continue
+		}
+		js := r.runStep(stepsCtx, s)
+		if js.Status != journal.StepPassed && js.Status != journal.StepSkipped && !js.ContinueOnError {
+			runErr = fmt.Errorf("step %s failed: %s", js.ID, js.Error)
+			if js.Status == journal.StepCanceled {
+				runErr = r.cancelError(stepsCtx)
+			}
+		}
+	}
+	stopWatch()
+	if runErr == nil && stepsCtx.Err() != nil {
+		runErr = r.cancelError(stepsCtx)
+	}
+
+	// finally steps and undos get a fresh deadline: a timed-out or
+	// interrupted run must still clean up.
+	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+	defer cancel()
+	r.setStatus(statusOf(runErr, ctx))
+	for _, s := range r.sc.Finally {
+		js := r.runStep(cleanCtx, s)
+		if js.Status == journal.StepFailed && !js.ContinueOnError && runErr == nil {
+			runErr = fmt.Errorf("finally step %s failed: %s", js.ID, js.Error)
+		}
+	}
+	r.sink.CleanupStarted(len(r.undo.Pending()))
+	undos := r.undo.Unwind(cleanCtx, func(u journal.Undo) {
+		u.Error = r.mask.String(u.Error)
+		r.sink.UndoFinished(&u)
+	})
+	var failedUndos []string
+	for i := range undos {
+		undos[i].Error = r.mask.String(undos[i].Error)
+		if undos[i].Status == "failed" {
+			failedUndos = append(failedUndos, undos[i].Description+": "+undos[i].Error)
+		}
+	}
+	if len(failedUndos) > 0 && runErr == nil {
+		runErr = fmt.Errorf("cleanup failed: %s", strings.Join(failedUndos, "; "))
+	}
+	r.j.Cleanup = undos
+	r.finish(ctx, runErr)
+	r.sink.RunFinished(r.j)
+	return r.j
+}
+
+func (r *Runner) skipReason(runErr error, ctx context.Context) string {
+	if runErr != nil {
+		return "an earlier step failed"
+	}
+	return r.cancelError(ctx).Error()
+}
+
+// cancelError says why the steps' context ended.
+func (r *Runner) cancelError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errScenarioTimeout):
+		return fmt.Errorf("scenario timed out after %s", r.sc.Timeout)
+	case cause != nil:
+		return cause
+	}
+	return ctx.Err()
+}
+
+func statusOf(runErr error, ctx context.Context) string {
+	var intr *Interrupted
+	switch {
+	case errors.As(context.Cause(ctx), &intr):
+		return journal.StatusInterrupted
+	case runErr != nil:
+		return journal.StatusFailed
+	}
+	return journal.StatusPassed
+}
+
+func (r *Runner) setStatus(s string) {
+	r.mu.Lock()
+	r.status = s
+	r.mu.Unlock()
+}
+
+// watchBudget cancels the steps when the accrued cost passes the limit.
+func (r *Runner) watchBudget(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
+	limit := r.opts.MaxCost
+	if r.sc.Budget != nil && (limit <= 0 || r.sc.Budget.MaxUSD < limit) {
+		limit = r.sc.Budget.MaxUSD
+	}
+	if limit <= 0 {
+		return func() {}
+	}
+	every := r.opts.BudgetCheckEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if spent := r.tracker.Cost().TotalUSD; spent > limit {
+					cancel(&BudgetError{Spent: spent, Limit: limit})
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// record stores a finished step for expressions and the journal.
+func (r *Runner) record(js *journal.Step) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.j.Steps = append(r.j.Steps, *js)
+}
+
+type noMask struct{}
+
+func (noMask) Add(...string)          {}
+func (noMask) String(s string) string { return s }
+func (noMask) Value(v any) any        { return v }
