@@ -1,0 +1,64 @@
+package actions
+
+import (
+	"reflect"
+)
+
+// SchemaProvider is implemented by parameter types with their own JSON
+// Schema (Duration, InstanceRef); the schema generator asks them.
+type SchemaProvider interface {
+	ParamSchema() map[string]any
+}
+
+// TypeName names a parameter or output type for documentation.
+func TypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t {
+	case reflect.TypeFor[Duration]():
+		return "duration"
+	case reflect.TypeFor[InstanceRef]():
+		return "instance"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "int"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "list of " + TypeName(t.Elem())
+	case reflect.Map:
+		return "map of " + TypeName(t.Elem())
+	case reflect.Struct:
+		if t.Name() == "Time" {
+			return "time"
+		}
+		return "object"
+	case reflect.Interface:
+		return "any"
+	}
+	return t.String()
+}
+
+// ParamSchema implements SchemaProvider.
+func (Duration) ParamSchema() map[string]any {
+	return map[string]any{"anyOf": []any{
+		map[string]any{"type": "string", "pattern": `^\s*([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+\s*$`},
+		map[string]any{"type": "number", "minimum": 0},
+	}}
+}
+
+// ParamSchema implements SchemaProvider.
+func (InstanceRef) ParamSchema() map[string]any {
+	return map[string]any{"anyOf": []any{
+		map[string]any{"type": "string", "minLength": 1},
+		map[string]any{"type": "integer"},
+		map[string]any{"type": "object", "required": []any{"id"}},
+	}}
+}
