@@ -1,11 +1,17 @@
 package actions
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/event"
+	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/internal/undo"
@@ -27,9 +33,57 @@ type Env struct {
 	// Shared holds run-wide state of action families (standby associations)
 	// by key, for the life of the run.
 	Shared *Shared
+	// Connect returns a command runner on the instance: a pooled SSH
+	// client on real targets (host key pinned for the run).
+	Connect func(ctx context.Context, inst *cloud.Instance) (remote.Execer, error)
 
 	logMu sync.Mutex
 	logs  []string
+}
+
+// Instance looks an instance up by reference: on the provider that
+// created it (ref.Provider) or, when unknown, the target's compute
+// provider, then its standby provider.
+func (e *Env) Instance(ctx context.Context, ref InstanceRef) (*cloud.Instance, error) {
+	if e.Target == nil {
+		return nil, fmt.Errorf("no target to look instance %s up on", ref.ID)
+	}
+	var tried []string
+	for _, p := range []cloud.Provider{e.Target.Compute, e.Target.Standby} {
+		if p == nil || (ref.Provider != "" && p.Name() != ref.Provider) || slices.Contains(tried, p.Name()) {
+			continue
+		}
+		tried = append(tried, p.Name())
+		inst, err := p.Get(ctx, ref.ID)
+		if errors.Is(err, cloud.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("looking up instance %s on %s: %w", ref.ID, p.Name(), err)
+		}
+		return inst, nil
+	}
+	return nil, fmt.Errorf("instance %s not found on %s (destroyed, or made on another target?)", ref.ID, strings.Join(tried, " or "))
+}
+
+// Exec looks the instance up and connects to it; the instance must be
+// running.
+func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.Instance, error) {
+	inst, err := e.Instance(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if inst.Status != cloud.StatusRunning {
+		return nil, inst, fmt.Errorf("instance %s is %s, not running", inst.ID, inst.Status)
+	}
+	if e.Connect == nil {
+		return nil, inst, fmt.Errorf("no way to reach instances on this target")
+	}
+	x, err := e.Connect(ctx, inst)
+	if err != nil {
+		return nil, inst, fmt.Errorf("connecting to instance %s (%s): %w", inst.ID, inst.Addr(), err)
+	}
+	return x, inst, nil
 }
 
 // Logf shows a line on the console under the current step and keeps it in
