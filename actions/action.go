@@ -57,6 +57,11 @@ func Define[P, O any](info Info, run func(ctx context.Context, env *Env, p *P) (
 	if pt.Kind() != reflect.Struct || ot.Kind() != reflect.Struct {
 		panic(fmt.Sprintf("action %s: params and outputs must be structs", info.Name))
 	}
+	for _, f := range FieldsOf(ot) {
+		if f.Name == "status" || f.Name == "error" {
+			panic(fmt.Sprintf("action %s: output %q would hide the step's own %s", info.Name, f.Name, f.Name))
+		}
+	}
 	return &Spec{
 		Info:    info,
 		Params:  pt,

@@ -86,6 +86,19 @@ func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.
 	return x, inst, nil
 }
 
+// Label is the label every resource of this step carries, so a sweeper
+// can find it: scn-<run-id>-<step-id>.
+func (e *Env) Label() string {
+	return "scn-" + e.RunID + "-" + strings.NewReplacer("#", "-", "_", "-").Replace(e.Step)
+}
+
+// Begin records the intent to create a resource of kind on provider (see
+// resource.Tracker.Begin): call it before asking the provider.
+func (e *Env) Begin(kind, provider, detail string) (*resource.Pending, error) {
+	return e.Resources.Begin(resource.Spec{Step: e.Step, Kind: kind, Provider: provider,
+		Label: e.Label(), Detail: detail, Keep: e.Keep})
+}
+
 // Logf shows a line on the console under the current step and keeps it in
 // the step's journal entry.
 func (e *Env) Logf(format string, args ...any) {

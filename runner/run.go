@@ -107,7 +107,7 @@ func New(sc *Scenario, opts Options) (*Runner, error) {
 	if opts.RunID == "" {
 		opts.RunID = NewRunID()
 	}
-	r := &Runner{sc: sc, opts: opts, sink: opts.Sink, mask: opts.Masker, undo: &undo.Stack{},
+	r := &Runner{sc: sc, opts: opts, sink: maskingSink{opts.Sink, opts.Masker}, mask: opts.Masker, undo: &undo.Stack{},
 		shared: &actions.Shared{}, steps: map[string]any{}, typed: map[string]any{}, status: journal.StatusPassed}
 	tname := ""
 	if opts.Target != nil {

@@ -242,7 +242,10 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step) (any, e
 	defer cancel()
 	env := r.actionEnv(s)
 	out, err := runSafely(actx, s.Spec, env, params)
-	js.Logs = env.Logs()
+	js.Logs = nil
+	for _, l := range env.Logs() {
+		js.Logs = append(js.Logs, r.mask.String(l))
+	}
 	if out != nil {
 		js.Outputs = r.mask.Value(ToGeneric(out))
 	}

@@ -175,13 +175,15 @@ func parseTemplate(s string, pos Pos, quoted bool) (*Template, *Diagnostic) {
 		}
 		body := rest[i+3:]
 		end := closing(body)
-		epos := columnShift(pos, s, offset+i, quoted)
+		lead := len(body) - len(strings.TrimLeft(body, " \t"))
+		epos := columnShift(pos, s, offset+i+3+lead, quoted) // where the expression text starts
+		open := columnShift(pos, s, offset+i, quoted)
 		if end < 0 {
-			return nil, &Diagnostic{Pos: epos, Msg: "unterminated ${{ expression: missing }}"}
+			return nil, &Diagnostic{Pos: open, Msg: "unterminated ${{ expression: missing }}"}
 		}
 		src := strings.TrimSpace(body[:end])
 		if src == "" {
-			return nil, &Diagnostic{Pos: epos, Msg: "empty ${{ }} expression"}
+			return nil, &Diagnostic{Pos: open, Msg: "empty ${{ }} expression"}
 		}
 		t.Parts = append(t.Parts, TemplatePart{Expr: &Expr{Source: src, Pos: epos}})
 		consumed := i + 3 + end + 2

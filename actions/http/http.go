@@ -26,19 +26,19 @@ type RequestParams struct {
 
 // RequestOutputs are the outputs of http.request.
 type RequestOutputs struct {
-	Status  int               `json:"status" doc:"HTTP status code"`
-	Headers map[string]string `json:"headers" doc:"response headers (first value of each, canonical names)"`
-	Body    string            `json:"body" doc:"response body (up to max_body bytes)"`
-	JSON    any               `json:"json" doc:"the body parsed as JSON, when it is JSON"`
-	Seconds float64           `json:"seconds" doc:"request duration"`
+	StatusCode int               `json:"status_code" doc:"HTTP status code"`
+	Headers    map[string]string `json:"headers" doc:"response headers (first value of each, canonical names)"`
+	Body       string            `json:"body" doc:"response body (up to max_body bytes)"`
+	JSON       any               `json:"json" doc:"the body parsed as JSON, when it is JSON"`
+	Seconds    float64           `json:"seconds" doc:"request duration"`
 }
 
 // Request calls an HTTP API. A non-2xx status is not an error by itself:
-// check it with expect: [status == 200].
+// check it with expect: [status_code == 200].
 var Request = actions.Define(actions.Info{
 	Name:    "http.request",
 	Summary: "call an HTTP API; check the answer with expect",
-	Example: "- id: health\n  action: http.request\n  with: { url: \"http://localhost:8766/health\" }\n  expect: [ \"status == 200\" ]",
+	Example: "- id: health\n  action: http.request\n  with: { url: \"http://localhost:8766/health\" }\n  expect: [ \"status_code == 200\" ]",
 }, func(ctx context.Context, env *actions.Env, p *RequestParams) (*RequestOutputs, error) {
 	var body io.Reader
 	contentType := ""
@@ -73,7 +73,7 @@ var Request = actions.Define(actions.Info{
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: reading the answer: %w", p.Method, p.URL, err)
 	}
-	out := &RequestOutputs{Status: resp.StatusCode, Headers: map[string]string{}, Body: string(data),
+	out := &RequestOutputs{StatusCode: resp.StatusCode, Headers: map[string]string{}, Body: string(data),
 		Seconds: time.Since(start).Seconds()}
 	for k, v := range resp.Header {
 		out.Headers[k] = v[0]

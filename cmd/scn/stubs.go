@@ -2,7 +2,5 @@ package main
 
 import "github.com/spf13/cobra"
 
-func newPlanCmd(g *globals) *cobra.Command    { return &cobra.Command{Use: "plan"} }
-func newDoCmd(g *globals) *cobra.Command      { return &cobra.Command{Use: "do"} }
-func newActionsCmd(g *globals) *cobra.Command { return &cobra.Command{Use: "actions"} }
-func newSchemaCmd(g *globals) *cobra.Command  { return &cobra.Command{Use: "schema"} }
+func newPlanCmd(g *globals) *cobra.Command { return &cobra.Command{Use: "plan"} }
+func newDoCmd(g *globals) *cobra.Command   { return &cobra.Command{Use: "do"} }

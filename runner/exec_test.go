@@ -1,0 +1,452 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/secret"
+	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/runner"
+)
+
+// runSrc loads, checks and runs a scenario against the test actions.
+func runSrc(t *testing.T, src string, opts runner.Options, ctx context.Context) (*journal.Journal, *world) {
+	t.Helper()
+	w := &world{dir: t.TempDir()}
+	sc, err := runner.Load("test.yaml", []byte(src))
+	if err == nil {
+		err = runner.Check(sc, registry(w))
+	}
+	if err != nil {
+		t.Fatalf("scenario does not check:\n%v", err)
+	}
+	opts.Registry = registry(w)
+	if opts.Target == nil {
+		opts.Target = &target.Target{Name: "test", Kind: "local", StateDir: t.TempDir()}
+	}
+	r, err := runner.New(sc, opts)
+	if err != nil {
+		t.Fatalf("runner.New: %v", err)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return r.Run(ctx), w
+}
+
+func step(t *testing.T, j *journal.Journal, id string) journal.Step {
+	t.Helper()
+	for _, s := range j.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("no step %q in journal", id)
+	return journal.Step{}
+}
+
+func remaining(t *testing.T, w *world) []string {
+	t.Helper()
+	entries, err := os.ReadDir(w.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestTypedInterpolation(t *testing.T) {
+	j, _ := runSrc(t, `
+name: typed
+vars: { n: 3, tags: [a, b], who: world }
+steps:
+  - id: a
+    action: test.create
+    with:
+      name: "res-${{ vars.n }}"
+      count: "${{ vars.n * 2 }}"
+      items: "${{ vars.tags }}"
+      obj: { k: "${{ vars.who }}", n: "${{ vars.n }}" }
+  - assert:
+      - steps.a.count == 6
+      - steps.a.id == "res-3"
+      - len(steps.a.items) == 2 && steps.a.items[1] == "b"
+      - steps.a.obj.n == 3
+      - steps.a.obj.k == "world"
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusPassed {
+		t.Fatalf("status %s: %s", j.Status, j.Error)
+	}
+	a := step(t, j, "a")
+	if got := a.With["count"]; got != 6 {
+		t.Errorf("count was passed as %#v (%T), want int 6", got, got)
+	}
+}
+
+func TestIfExpectAssertAndSkips(t *testing.T) {
+	j, _ := runSrc(t, `
+name: flow
+vars: { n: 2 }
+steps:
+  - id: c
+    action: test.counter
+    expect: [ "n == 1" ]
+  - id: skipped
+    if: vars.n > 5
+    action: test.counter
+  - id: bad
+    action: test.counter
+    expect: [ "n == vars.n + 10", "n > 0" ]
+  - id: after
+    action: test.counter
+finally:
+  - id: fin
+    action: log
+    with: { message: "status=${{ run.status }} skipped=${{ steps.skipped.status }}" }
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusFailed || j.ExitCode != 1 {
+		t.Fatalf("want failed/1, got %s/%d", j.Status, j.ExitCode)
+	}
+	if s := step(t, j, "skipped"); s.Status != journal.StepSkipped || !strings.Contains(s.SkipReason, "vars.n > 5") {
+		t.Errorf("skipped step: %+v", s)
+	}
+	bad := step(t, j, "bad")
+	if bad.Status != journal.StepFailed {
+		t.Fatalf("bad: %s", bad.Status)
+	}
+	// The failure explains itself with the values of the sub-expressions.
+	if !strings.Contains(bad.Error, "n == vars.n + 10 (n = 2, vars.n + 10 = 12)") {
+		t.Errorf("expectation error lacks sub-values: %q", bad.Error)
+	}
+	if len(bad.Expectations) != 2 || bad.Expectations[0].OK || !bad.Expectations[1].OK {
+		t.Errorf("expectations: %+v", bad.Expectations)
+	}
+	if s := step(t, j, "after"); s.Status != journal.StepSkipped {
+		t.Errorf("step after a failure: %s", s.Status)
+	}
+	fin := step(t, j, "fin")
+	if fin.Status != journal.StepPassed || len(fin.Logs) != 1 || fin.Logs[0] != "status=failed skipped=skipped" {
+		t.Errorf("finally step: %s %v", fin.Status, fin.Logs)
+	}
+}
+
+func TestRetryAndUntil(t *testing.T) {
+	j, _ := runSrc(t, `
+name: retry
+steps:
+  - id: flaky
+    action: test.counter
+    with: { key: f, fail_less_than: 3 }
+    retry: { attempts: 3, delay: 1ms }
+  - id: poll
+    action: test.counter
+    with: { key: p }
+    until: { expr: "n >= 4", interval: 1ms, timeout: 10s }
+  - id: never
+    action: test.counter
+    with: { key: q, fail_less_than: 100 }
+    retry: { attempts: 2, delay: 1ms, backoff: 3 }
+`, runner.Options{}, nil)
+	if s := step(t, j, "flaky"); s.Status != journal.StepPassed || s.Attempts != 3 {
+		t.Errorf("flaky: %s after %d attempts (%s)", s.Status, s.Attempts, s.Error)
+	}
+	if s := step(t, j, "poll"); s.Status != journal.StepPassed || s.Outputs.(map[string]any)["n"] != 4 {
+		t.Errorf("poll: %s %v", s.Status, s.Outputs)
+	}
+	s := step(t, j, "never")
+	if s.Status != journal.StepFailed || s.Attempts != 2 || !strings.Contains(s.Error, "after 2 attempts") {
+		t.Errorf("never: %s attempts=%d %q", s.Status, s.Attempts, s.Error)
+	}
+}
+
+func TestUntilTimesOut(t *testing.T) {
+	j, _ := runSrc(t, `
+name: until
+steps:
+  - id: poll
+    action: test.counter
+    until: { expr: "n > 1000", interval: 1ms, timeout: 30ms }
+`, runner.Options{}, nil)
+	s := step(t, j, "poll")
+	if s.Status != journal.StepFailed || !strings.Contains(s.Error, "still false after 30ms") || !strings.Contains(s.Error, "n = ") {
+		t.Errorf("until timeout: %s %q", s.Status, s.Error)
+	}
+}
+
+func TestStepTimeoutCancelsAction(t *testing.T) {
+	j, _ := runSrc(t, `
+name: timeout
+steps:
+  - id: slow
+    action: test.block
+    timeout: 20ms
+  - id: next
+    action: test.counter
+`, runner.Options{}, nil)
+	s := step(t, j, "slow")
+	if s.Status != journal.StepFailed || !strings.Contains(s.Error, "timed out after 20ms") {
+		t.Errorf("slow: %s %q", s.Status, s.Error)
+	}
+	if step(t, j, "next").Status != journal.StepSkipped {
+		t.Error("a timed-out step must stop the run")
+	}
+}
+
+func TestContinueOnError(t *testing.T) {
+	j, _ := runSrc(t, `
+name: coe
+steps:
+  - id: bad
+    action: test.block
+    timeout: 1ms
+    continue_on_error: true
+  - id: next
+    if: steps.bad.status == "failed"
+    action: test.counter
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusPassed {
+		t.Fatalf("continue_on_error must not fail the run: %s %s", j.Status, j.Error)
+	}
+	if s := step(t, j, "bad"); s.Status != journal.StepFailed || !s.ContinueOnError {
+		t.Errorf("bad: %+v", s)
+	}
+	if step(t, j, "next").Status != journal.StepPassed {
+		t.Error("step after continue_on_error did not run")
+	}
+}
+
+func TestUndoLIFOOnSuccessAndKeep(t *testing.T) {
+	j, w := runSrc(t, `
+name: undo
+steps:
+  - { id: a, action: test.create, with: { name: a } }
+  - { id: b, action: test.create, with: { name: b }, keep: true }
+  - { id: c, action: test.create, with: { name: c } }
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusPassed {
+		t.Fatalf("%s: %s", j.Status, j.Error)
+	}
+	if got := w.undoneList(); !slices.Equal(got, []string{"c", "a"}) {
+		t.Errorf("undo order %v, want [c a] (LIFO, b kept)", got)
+	}
+	if got := remaining(t, w); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("left on disk: %v, want only the kept b", got)
+	}
+	states := map[string]string{}
+	for _, r := range j.Resources {
+		states[r.ID] = r.State
+	}
+	if states["a"] != "destroyed" || states["b"] != "kept" || states["c"] != "destroyed" {
+		t.Errorf("resource states %v", states)
+	}
+	var kept int
+	for _, u := range j.Cleanup {
+		if u.Status == "kept" {
+			kept++
+		}
+	}
+	if kept != 1 {
+		t.Errorf("cleanup should list one kept entry: %+v", j.Cleanup)
+	}
+}
+
+func TestUndoRegisteredEvenWhenStepFailsAfterCreating(t *testing.T) {
+	j, w := runSrc(t, `
+name: undo-fail
+steps:
+  - { id: a, action: test.create, with: { name: a } }
+  - { id: b, action: test.create, with: { name: b, fail_after: true } }
+  - { id: c, action: test.create, with: { name: c } }
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusFailed {
+		t.Fatalf("want failed, got %s", j.Status)
+	}
+	if got := w.undoneList(); !slices.Equal(got, []string{"b", "a"}) {
+		t.Errorf("undo order %v, want [b a]", got)
+	}
+	if left := remaining(t, w); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func TestFailedUndoFailsTheRun(t *testing.T) {
+	j, w := runSrc(t, `
+name: undo-broken
+steps:
+  - { id: a, action: test.create, with: { name: a } }
+  - { id: b, action: test.create, with: { name: b, fail_undo: true } }
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusFailed || !strings.Contains(j.Error, "cleanup failed") || !strings.Contains(j.Error, "refused to destroy b") {
+		t.Fatalf("want a failed run naming the undo, got %s %q", j.Status, j.Error)
+	}
+	if got := w.undoneList(); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("other undos must still run: %v", got)
+	}
+	for _, r := range j.Resources {
+		if r.ID == "b" && r.State != "leaked" {
+			t.Errorf("b should be reported leaked, is %s", r.State)
+		}
+	}
+}
+
+func TestScenarioTimeoutStillCleansUp(t *testing.T) {
+	j, w := runSrc(t, `
+name: scenario-timeout
+timeout: 50ms
+steps:
+  - { id: a, action: test.create, with: { name: a } }
+  - { id: wait, action: test.block }
+  - { id: never, action: test.counter }
+finally:
+  - { id: fin, action: log, with: { message: "cleaning after ${{ run.status }}" } }
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusFailed || !strings.Contains(j.Error, "scenario timed out after 50ms") {
+		t.Fatalf("got %s %q", j.Status, j.Error)
+	}
+	if s := step(t, j, "wait"); s.Status != journal.StepCanceled {
+		t.Errorf("wait: %s", s.Status)
+	}
+	if s := step(t, j, "never"); s.Status != journal.StepSkipped {
+		t.Errorf("never: %s", s.Status)
+	}
+	if s := step(t, j, "fin"); s.Status != journal.StepPassed {
+		t.Errorf("finally must run after a timeout: %s", s.Status)
+	}
+	if len(remaining(t, w)) != 0 {
+		t.Error("resource left after timeout")
+	}
+}
+
+func TestInterruptRunsUndosAndExits130(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	w := &world{dir: t.TempDir()}
+	src := `
+name: interrupt
+steps:
+  - { id: a, action: test.create, with: { name: a } }
+  - { id: wait, action: test.block }
+`
+	sc, err := runner.Load("i.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry(w)
+	if err := runner.Check(sc, reg); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	sink := &stepSink{onStart: func(id string) {
+		if id == "wait" {
+			close(started)
+		}
+	}}
+	r, err := runner.New(sc, runner.Options{Registry: reg, Sink: sink, Target: &target.Target{Name: "t", StateDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *journal.Journal)
+	go func() { done <- r.Run(ctx) }()
+	<-started
+	if alive := r.Alive(); len(alive) != 1 || alive[0].ID != "a" {
+		t.Errorf("Alive() while running: %+v", alive)
+	}
+	cancel(&runner.Interrupted{Signal: syscall.SIGTERM})
+	j := <-done
+	if j.Status != journal.StatusInterrupted || j.ExitCode != 143 {
+		t.Fatalf("got %s/%d", j.Status, j.ExitCode)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "a")); !os.IsNotExist(err) {
+		t.Error("resource a survived the interrupt")
+	}
+	if len(r.Alive()) != 0 {
+		t.Errorf("still alive after cleanup: %+v", r.Alive())
+	}
+}
+
+func TestPanicIsInternalErrorAndStillCleansUp(t *testing.T) {
+	j, w := runSrc(t, `
+name: panic
+steps:
+  - { id: a, action: test.create, with: { name: a } }
+  - { id: p, action: test.panic, continue_on_error: true }
+  - { id: never, action: test.counter }
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusError || j.ExitCode != 2 || !strings.Contains(j.Error, "internal error in test.panic: boom") {
+		t.Fatalf("got %s/%d %q", j.Status, j.ExitCode, j.Error)
+	}
+	if step(t, j, "never").Status != journal.StepSkipped {
+		t.Error("a panic must stop the run even with continue_on_error")
+	}
+	if len(remaining(t, w)) != 0 {
+		t.Error("resource left after panic")
+	}
+}
+
+func TestBudgetStopsTheRun(t *testing.T) {
+	j, w := runSrc(t, `
+name: budget
+budget: { max_usd: 0.0001 }
+steps:
+  - { id: a, action: test.create, with: { name: a, price: 100000 } }
+  - { id: wait, action: test.block }
+`, runner.Options{BudgetCheckEvery: time.Millisecond}, nil)
+	if j.Status != journal.StatusFailed || !strings.Contains(j.Error, "budget exceeded") {
+		t.Fatalf("got %s %q", j.Status, j.Error)
+	}
+	if len(remaining(t, w)) != 0 {
+		t.Error("resource left after the budget stop")
+	}
+	if j.Cost.TotalUSD <= 0.0001 || !j.Cost.Simulated {
+		t.Errorf("cost %+v", j.Cost)
+	}
+}
+
+func TestVarsFromCommandLine(t *testing.T) {
+	src := `
+name: vars
+vars:
+  n: 3
+  gpu: RTX_4090
+  token: { secret: true, default: "${{ env.TEST_TOKEN }}" }
+  must: { required: true }
+steps:
+  - { id: a, action: log, with: { message: "${{ vars.gpu }} ${{ vars.n + 1 }} ${{ vars.token }} ${{ vars.must }}" } }
+`
+	sc, err := runner.Load("v.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry(&world{})
+	if err := runner.Check(sc, reg); err != nil {
+		t.Fatal(err)
+	}
+	opts := runner.Options{Registry: reg, Masker: secret.New(), Env: map[string]string{"TEST_TOKEN": "s3cr3t-value"}, Vars: map[string]string{"gpu": "4090", "n": "5", "must": "x"}}
+	r, err := runner.New(sc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := r.Run(context.Background())
+	if got := step(t, j, "a").Logs; len(got) != 1 || got[0] != "4090 6 *** x" {
+		t.Errorf("logs %q", got)
+	}
+	if j.Vars["token"] != "***" {
+		t.Errorf("secret var shown in journal vars: %v", j.Vars["token"])
+	}
+
+	for _, bad := range []map[string]string{{"n": "many", "must": "x"}, {"nn": "1", "must": "x"}, {}} {
+		opts.Vars = bad
+		if _, err := runner.New(sc, opts); err == nil {
+			t.Errorf("vars %v accepted", bad)
+		}
+	}
+}
