@@ -39,3 +39,6 @@ func (c *plainConsole) UndoFinished(u *journal.Undo) {
 func (c *plainConsole) RunFinished(j *journal.Journal) {
 	fmt.Printf("%s in %.1fs %s\n", j.Status, j.Seconds, j.Error)
 }
+
+// newDoConsole is the console of scn do: stderr only, stdout carries JSON.
+func newDoConsole(g *globals) *plainConsole { return &plainConsole{} }

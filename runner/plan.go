@@ -1,0 +1,176 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Plan is what a checked scenario would do: its steps, what they create,
+// the most it can cost, and how it is cleaned up.
+type Plan struct {
+	Scenario  *Scenario
+	Target    string
+	Steps     []*Step
+	Creates   []PlannedResource
+	WorstCost float64 // USD; 0 when nothing is paid
+	CostNote  string  // how WorstCost was bounded, or why it could not be
+	Unbounded bool    // a paid resource without a price or duration bound
+}
+
+// PlannedResource is a resource a step would create.
+type PlannedResource struct {
+	Step         *Step
+	Kind         string
+	PricePerHour float64 // 0 when free or unknown
+	PriceNote    string
+	Kept         bool
+}
+
+// Pricer bounds the hourly price of what a paid step creates, from its
+// literal parameters or the target's offers; ok false when it cannot.
+type Pricer func(s *Step) (pricePerHour float64, note string, ok bool)
+
+// MakePlan builds the plan of sc on target; price may be nil.
+func MakePlan(sc *Scenario, target string, price Pricer) *Plan {
+	p := &Plan{Scenario: sc, Target: target}
+	p.Steps = append(append(p.Steps, sc.Steps...), sc.Finally...)
+	hours := sc.Timeout.Hours()
+	var unknown []string
+	for _, s := range p.Steps {
+		if s.Spec == nil || s.Spec.Creates == "" {
+			continue
+		}
+		r := PlannedResource{Step: s, Kind: s.Spec.Creates, Kept: s.Keep}
+		if s.Spec.Paid && price != nil {
+			if pr, note, ok := price(s); ok {
+				r.PricePerHour, r.PriceNote = pr, note
+			} else {
+				unknown = append(unknown, s.ID)
+				r.PriceNote = note
+			}
+		}
+		p.Creates = append(p.Creates, r)
+		p.WorstCost += r.PricePerHour * hours
+	}
+	switch {
+	case len(unknown) > 0:
+		p.Unbounded = true
+		p.CostNote = "cannot bound the price of steps " + strings.Join(unknown, ", ") + ": give instance.create a max_price"
+	case p.WorstCost > 0 && sc.Timeout == 0:
+		p.Unbounded = true
+		p.CostNote = "no timeout: the scenario can run (and pay) for ever; set timeout:"
+	case p.WorstCost > 0:
+		p.CostNote = fmt.Sprintf("every paid resource alive for the whole timeout (%s)", sc.Timeout)
+	}
+	if b := sc.Budget; b != nil && (p.Unbounded || p.WorstCost > b.MaxUSD) {
+		p.CostNote += fmt.Sprintf("; budget.max_usd $%.2f stops the run before that", b.MaxUSD)
+	}
+	return p
+}
+
+// Write prints the plan for people.
+func (p *Plan) Write(w io.Writer) {
+	sc := p.Scenario
+	fmt.Fprintf(w, "Plan: %s (%s) on target %s\n", sc.Name, sc.File, p.Target)
+	if sc.Description != "" {
+		fmt.Fprintf(w, "  %s\n", sc.Description)
+	}
+	if sc.Timeout > 0 {
+		fmt.Fprintf(w, "  timeout %s", sc.Timeout)
+		if sc.Budget != nil {
+			fmt.Fprintf(w, ", budget $%.2f", sc.Budget.MaxUSD)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "\nSteps:")
+	section := "steps"
+	for _, s := range p.Steps {
+		if s.Section != section {
+			section = s.Section
+			fmt.Fprintln(w, "  finally (always run):")
+		}
+		what := s.Action
+		if what == "" {
+			what = "assert"
+		}
+		var notes []string
+		if s.If != nil {
+			notes = append(notes, "if "+s.If.Source)
+		}
+		if s.Spec != nil && s.Spec.Creates != "" {
+			notes = append(notes, "creates "+s.Spec.Creates)
+		}
+		if s.Keep {
+			notes = append(notes, "kept")
+		}
+		if s.Retry != nil {
+			notes = append(notes, fmt.Sprintf("retry %d", s.Retry.Attempts))
+		}
+		if s.Until != nil && s.Until.Expr != nil {
+			notes = append(notes, "until "+s.Until.Expr.Source)
+		}
+		if s.Timeout > 0 {
+			notes = append(notes, "timeout "+s.Timeout.String())
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = "  [" + strings.Join(notes, "; ") + "]"
+		}
+		title := s.Name
+		if s.Action == "" && title == "" {
+			title = s.Title()
+		}
+		fmt.Fprintf(w, "  %2d  %-14s %-18s %s%s\n", s.Index, displayID(s), what, title, note)
+	}
+	fmt.Fprintln(w, "\nCreates:")
+	if len(p.Creates) == 0 {
+		fmt.Fprintln(w, "  nothing")
+	}
+	for _, r := range p.Creates {
+		price := "free"
+		if r.PricePerHour > 0 {
+			price = fmt.Sprintf("≤ $%.4f/h", r.PricePerHour)
+		} else if r.PriceNote != "" {
+			price = r.PriceNote
+		}
+		if r.PriceNote != "" && r.PricePerHour > 0 {
+			price += " (" + r.PriceNote + ")"
+		}
+		fmt.Fprintf(w, "  %-9s by step %-14s %s\n", r.Kind, displayID(r.Step), price)
+	}
+	fmt.Fprintf(w, "\nWorst-case cost: ")
+	switch {
+	case p.Unbounded:
+		fmt.Fprintf(w, "unbounded — %s\n", p.CostNote)
+	case p.WorstCost == 0:
+		fmt.Fprintln(w, "$0 (nothing paid)")
+	default:
+		fmt.Fprintf(w, "$%.4f — %s\n", p.WorstCost, p.CostNote)
+	}
+	fmt.Fprintln(w, "\nCleanup (last in, first out, whatever happens — success, failure, timeout, Ctrl+C):")
+	n := 0
+	for i := len(p.Creates) - 1; i >= 0; i-- {
+		r := p.Creates[i]
+		if r.Kept {
+			fmt.Fprintf(w, "  -  %s from step %s is kept (keep: true): remove it yourself or with scn cleanup\n", r.Kind, displayID(r.Step))
+			continue
+		}
+		n++
+		verb := "destroy"
+		if r.Kind == "snapshot" {
+			verb = "delete"
+		}
+		fmt.Fprintf(w, "  %d. %s the %s from step %s\n", n, verb, r.Kind, displayID(r.Step))
+	}
+	if len(p.Creates) == 0 {
+		fmt.Fprintln(w, "  nothing to clean up")
+	}
+}
+
+func displayID(s *Step) string {
+	if s.IDGiven {
+		return s.ID
+	}
+	return "#" + fmt.Sprint(s.Index)
+}
