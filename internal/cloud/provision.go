@@ -37,7 +37,8 @@ type ProvisionOptions struct {
 	// negative value skips the check.
 	MinBalanceHours float64
 	// CleanupTimeout bounds each Destroy of an instance Provision gives up
-	// on, including after ctx is cancelled. 0 means 2 minutes.
+	// on, including after ctx is cancelled. 0 means 5 minutes (VAST may
+	// take minutes to confirm a destroy).
 	CleanupTimeout time.Duration
 	Hooks          ProvisionHooks
 }
@@ -120,7 +121,7 @@ func Provision(ctx context.Context, p Provider, offers []Offer, o ProvisionOptio
 	}
 	n := min(len(offers), race+max(fallback, 0))
 	if o.CleanupTimeout <= 0 {
-		o.CleanupTimeout = 2 * time.Minute
+		o.CleanupTimeout = 5 * time.Minute
 	}
 	r := &provisioning{p: p, o: o, parent: ctx, offers: offers[:n], balance: -1}
 	if bc, ok := p.(BalanceChecker); ok && o.MinBalanceHours >= 0 {

@@ -52,6 +52,10 @@ type request struct {
 	// errors. Renting is not: a lost answer may hide a new instance, and a
 	// second PUT could rent a second one.
 	idempotent bool
+	// detached requests, once sent, are not cut off by ctx (the HTTP
+	// client's timeout still bounds them): cancelling a rent half-way would
+	// leave an instance whose id nobody learnt. ctx still stops retries.
+	detached bool
 }
 
 const (
@@ -90,6 +94,9 @@ func (p *Provider) do(ctx context.Context, r request) error {
 // once sends r a single time. Errors that retrying cannot fix are wrapped
 // in backoff.Permanent.
 func (p *Provider) once(ctx context.Context, r request, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return backoff.Permanent(err) // nothing is sent once the caller gave up
+	}
 	u := p.base + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
@@ -98,7 +105,11 @@ func (p *Provider) once(ctx context.Context, r request, payload []byte) error {
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	reqCtx := ctx
+	if r.detached {
+		reqCtx = context.WithoutCancel(ctx)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, r.method, u, body)
 	if err != nil {
 		return backoff.Permanent(fmt.Errorf("building %s %s: %w", r.method, r.path, err))
 	}
@@ -109,8 +120,8 @@ func (p *Provider) once(ctx context.Context, r request, payload []byte) error {
 	}
 	resp, err := p.cfg.HTTPClient.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return backoff.Permanent(ctx.Err())
+		if reqCtx.Err() != nil {
+			return backoff.Permanent(reqCtx.Err())
 		}
 		err = fmt.Errorf("VAST API %s %s: %w", r.method, r.path, unwrapURLError(err))
 		if r.idempotent {

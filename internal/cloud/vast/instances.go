@@ -35,7 +35,9 @@ type createBody struct {
 // instance when it is created, and its API notes say keys must be
 // registered BEFORE creating (a key attached afterwards is not guaranteed
 // to reach a container that has already started, and a failed attach would
-// leave a billed machine nobody can enter).
+// leave a billed machine nobody can enter). Once sent, the rent request is
+// not cut off by ctx: if VAST rents, Create returns the instance even when
+// ctx was cancelled meanwhile, so that the caller can destroy it.
 func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.Instance, error) {
 	offerID, err := strconv.ParseInt(req.Offer.ID, 10, 64)
 	if err != nil || offerID <= 0 {
@@ -87,7 +89,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		Msg         string `json:"msg"`
 	}
 	path := fmt.Sprintf("/api/v0/asks/%d/", offerID)
-	err = p.do(ctx, request{method: http.MethodPut, path: path, body: body, out: &resp})
+	err = p.do(ctx, request{method: http.MethodPut, path: path, body: body, out: &resp, detached: true})
 	var ae *APIError
 	switch {
 	case errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusGone || ae.Code == "no_such_ask"):
@@ -257,6 +259,7 @@ func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyR
 			inst, err := p.Get(ctx, id)
 			switch {
 			case errors.Is(err, cloud.ErrNotFound):
+				p.forgetPolls(id)
 				return nil
 			case ctx.Err() != nil:
 				return fmt.Errorf("destroying vast instance %s: DELETE sent, not yet confirmed: %w", id, ctx.Err())

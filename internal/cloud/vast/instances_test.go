@@ -395,3 +395,27 @@ func TestStatusReadsAreSpacedByPollInterval(t *testing.T) {
 	destroyAll(t, p, inst.ID)
 	f.AssertAllDestroyed(t)
 }
+
+func TestCreateCancelledInFlightStillReturnsTheInstance(t *testing.T) {
+	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	p := newProvider(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.Inject(vastfake.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Before: cancel})
+	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	if err != nil {
+		t.Fatalf("VAST rented while the run was being cancelled, but Create lost the id: %v", err)
+	}
+	if ctx.Err() == nil || !reflect.DeepEqual(f.Alive(), []string{inst.ID}) {
+		t.Fatalf("ctx %v, alive %v, instance %s", ctx.Err(), f.Alive(), inst.ID)
+	}
+	// A cancelled context still stops what has not started.
+	if _, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("4", 0.55), Label: "scn-r-b"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("rent with a cancelled context: %v", err)
+	}
+	if n := len(f.CallsTo(http.MethodPut, "/api/v0/asks/")); n != 1 {
+		t.Errorf("%d rents sent", n)
+	}
+	destroyAll(t, p, inst.ID)
+	f.AssertAllDestroyed(t)
+}

@@ -44,8 +44,10 @@ const (
 // Config says how to reach VAST and what to rent. Zero fields take the
 // defaults above.
 type Config struct {
-	BaseURL    string // https://console.vast.ai; VAST_URL overrides it like the CLI
-	APIKey     string // VAST_API_KEY; required
+	BaseURL string // https://console.vast.ai; VAST_URL overrides it like the CLI
+	APIKey  string // VAST_API_KEY; required
+	// HTTPClient must have a Timeout: it alone bounds a rent request, which
+	// is not cut off by cancellation. nil: a client with a 60 s timeout.
 	HTTPClient *http.Client
 
 	Image   string  // container image for new instances
@@ -158,6 +160,13 @@ func (p *Provider) Balance(ctx context.Context) (float64, error) {
 		return *user.Balance, nil
 	}
 	return 0, errors.New("reading VAST account balance: the answer has neither credit nor balance")
+}
+
+// forgetPolls drops the poll history of an instance that is gone.
+func (p *Provider) forgetPolls(id string) {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	delete(p.lastPoll, id)
 }
 
 // waitPollSlot blocks until id's status may be asked again, so that

@@ -60,10 +60,10 @@ var rtxOffers = []vastfake.Offer{
 	{ID: 2, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.35, Reliability: 0.97, DiskSpace: 100}, // unreliable
 	{ID: 3, GPUName: "RTX 3090", NumGPUs: 1, DPHTotal: 0.20, Reliability: 0.99, DiskSpace: 100}, // other GPU
 	{ID: 4, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.55, Reliability: 0.995, DiskSpace: 200, Geolocation: "Texas, US"},
-	{ID: 5, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.80, Reliability: 0.99, DiskSpace: 100},                  // too dear
+	{ID: 5, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.80, Reliability: 0.99, DiskSpace: 100},                   // too dear
 	{ID: 6, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, Reliability: 0.99, DiskSpace: 100, Unverified: true}, // unverified
-	{ID: 7, GPUName: "RTX 4090", NumGPUs: 2, DPHTotal: 0.50, Reliability: 0.99, DiskSpace: 100},                  // two GPUs
-	{ID: 8, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.45, Reliability: 0.99, DiskSpace: 20},                   // small disk
+	{ID: 7, GPUName: "RTX 4090", NumGPUs: 2, DPHTotal: 0.50, Reliability: 0.99, DiskSpace: 100},                   // two GPUs
+	{ID: 8, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.45, Reliability: 0.99, DiskSpace: 20},                    // small disk
 }
 
 func TestOffersSendsTheCLIQueryAndMapsOffers(t *testing.T) {

@@ -91,8 +91,11 @@ type Fault struct {
 	Method string // "" matches any
 	Path   string // path prefix; "" matches any
 	Times  int    // matching requests affected; 0 means 1
-	Status int
+	Status int    // 0: answer normally (a fault that only runs Before)
 	Body   string // sent as is: JSON when it starts with '{', else text/plain
+	// Before runs when a matching request arrives, before it is handled:
+	// a test can cancel the client's context while the request is in flight.
+	Before func()
 	// After handles the request first and then answers with the fault: the
 	// server acted but the client never learns it (a lost answer).
 	After bool
@@ -240,30 +243,17 @@ func (f *Fake) CallsTo(method, prefix string) []Call {
 }
 
 // Alive lists the ids of instances not destroyed, in creation order.
-func (f *Fake) Alive() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var ids []int64
-	for id, in := range f.insts {
-		if !in.Destroyed {
-			ids = append(ids, id)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = strconv.FormatInt(id, 10)
-	}
-	return out
-}
+func (f *Fake) Alive() []string { return f.ids(func(in *Instance) bool { return !in.Destroyed }) }
 
 // Created lists the ids of instances rented through PUT /api/v0/asks/, in order.
-func (f *Fake) Created() []string {
+func (f *Fake) Created() []string { return f.ids(func(in *Instance) bool { return !in.seeded }) }
+
+func (f *Fake) ids(keep func(*Instance) bool) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var ids []int64
 	for id, in := range f.insts {
-		if !in.seeded {
+		if keep(in) {
 			ids = append(ids, id)
 		}
 	}

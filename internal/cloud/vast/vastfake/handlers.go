@@ -29,6 +29,12 @@ func (f *Fake) answer(w http.ResponseWriter, r *http.Request, body []byte) int {
 		return writeJSON(w, http.StatusUnauthorized, errBody("auth_error", "Invalid or missing API key."))
 	}
 	fault := f.takeFault(r.Method, r.URL.Path)
+	if fault != nil && fault.Before != nil {
+		fault.Before()
+	}
+	if fault != nil && fault.Status == 0 {
+		return f.route(w, r, body)
+	}
 	if fault != nil && fault.After {
 		f.route(httptest.NewRecorder(), r, body) // act, then lose the answer
 	}
@@ -259,10 +265,8 @@ func (f *Fake) destroyInstance(w http.ResponseWriter, id int64) int {
 }
 
 func (f *Fake) attachKey(w http.ResponseWriter, id int64, body []byte) int {
-	var req struct {
-		SSHKey string `json:"ssh_key"`
-	}
-	if json.Unmarshal(body, &req) != nil || !looksLikeKey(req.SSHKey) {
+	key, ok := sshKeyOf(body)
+	if !ok {
 		return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "ssh_key must be an OpenSSH public key."))
 	}
 	f.mu.Lock()
@@ -271,13 +275,20 @@ func (f *Fake) attachKey(w http.ResponseWriter, id int64, body []byte) int {
 	if in == nil || in.Destroyed {
 		return writeJSON(w, http.StatusNotFound, errBody("no_such_instance", fmt.Sprintf("Instance %d not found.", id)))
 	}
-	in.Keys = append(in.Keys, req.SSHKey)
+	in.Keys = append(in.Keys, key)
 	return writeJSON(w, http.StatusOK, map[string]any{"success": true, "msg": "SSH key attached."})
 }
 
-func looksLikeKey(s string) bool {
-	s = strings.TrimSpace(s)
-	return strings.HasPrefix(s, "ssh-") || strings.HasPrefix(s, "ecdsa-") || strings.HasPrefix(s, "sk-")
+// sshKeyOf reads {"ssh_key": "..."} and checks it looks like an OpenSSH public key.
+func sshKeyOf(body []byte) (string, bool) {
+	var req struct {
+		SSHKey string `json:"ssh_key"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return "", false
+	}
+	s := strings.TrimSpace(req.SSHKey)
+	return req.SSHKey, strings.HasPrefix(s, "ssh-") || strings.HasPrefix(s, "ecdsa-") || strings.HasPrefix(s, "sk-")
 }
 
 func (f *Fake) listKeys(w http.ResponseWriter) int {
@@ -291,15 +302,13 @@ func (f *Fake) listKeys(w http.ResponseWriter) int {
 }
 
 func (f *Fake) addKey(w http.ResponseWriter, body []byte) int {
-	var req struct {
-		SSHKey string `json:"ssh_key"`
-	}
-	if json.Unmarshal(body, &req) != nil || !looksLikeKey(req.SSHKey) {
+	key, ok := sshKeyOf(body)
+	if !ok {
 		return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "ssh_key must be an OpenSSH public key."))
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k := accountKey{ID: int64(len(f.keys) + 1), Key: req.SSHKey}
+	k := accountKey{ID: int64(len(f.keys) + 1), Key: key}
 	f.keys = append(f.keys, k)
 	return writeJSON(w, http.StatusOK, map[string]any{"success": true, "key": map[string]any{
 		"id": k.ID, "user_id": 4242, "public_key": k.Key, "created_at": "2026-11-01T12:00:00Z", "deleted_at": nil,
