@@ -123,13 +123,13 @@ func Provision(ctx context.Context, p Provider, offers []Offer, o ProvisionOptio
 	if o.CleanupTimeout <= 0 {
 		o.CleanupTimeout = 5 * time.Minute
 	}
-	r := &provisioning{p: p, o: o, parent: ctx, offers: offers[:n], balance: -1}
+	r := &provisioning{p: p, o: o, parent: ctx, offers: offers[:n]}
 	if bc, ok := p.(BalanceChecker); ok && o.MinBalanceHours >= 0 {
 		bal, err := bc.Balance(ctx)
 		if err != nil {
 			return nil, &ProvisionError{Err: fmt.Errorf("checking the %s balance before renting: %w", p.Name(), err)}
 		}
-		r.balance = bal
+		r.balance, r.checked = bal, true
 		if o.MinBalanceHours == 0 {
 			r.o.MinBalanceHours = 1
 		}
@@ -178,7 +178,8 @@ type provisioning struct {
 	winner    *Instance
 	fatal     error
 	attempts  []Attempt
-	balance   float64 // -1: not checked
+	checked   bool    // the provider has a balance and the check is on
+	balance   float64 // USD, as read before the first rent
 	committed float64 // USD/h × hours held by instances alive in this call
 	refused   int     // attempts refused for balance
 
@@ -216,7 +217,7 @@ func (r *provisioning) stop(err error) {
 func (r *provisioning) reserve(offer Offer) (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.balance < 0 {
+	if !r.checked {
 		return "", true
 	}
 	need := offer.PricePerHour * r.o.MinBalanceHours
@@ -232,7 +233,7 @@ func (r *provisioning) reserve(offer Offer) (string, bool) {
 func (r *provisioning) release(offer Offer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.balance >= 0 {
+	if r.checked {
 		r.committed -= offer.PricePerHour * r.o.MinBalanceHours
 	}
 }

@@ -310,6 +310,18 @@ func TestProvisionRefusesWhenTheBalanceIsTooLow(t *testing.T) {
 	w.finish(t, nil)
 }
 
+func TestProvisionRefusesAnAccountInDebt(t *testing.T) {
+	w := newWorld(t, vastfake.Options{Credit: -3.5}, nil, 1, nil)
+	_, err := cloud.Provision(context.Background(), w.p, offers(1), w.o)
+	if !errors.Is(err, cloud.ErrInsufficientBalance) || !strings.Contains(err.Error(), "balance $-3.50") {
+		t.Fatalf("%v, want a refusal", err)
+	}
+	if n := len(w.f.CallsTo(http.MethodPut, "/api/v0/asks/")); n != 0 {
+		t.Errorf("rented %d times", n)
+	}
+	w.finish(t, nil)
+}
+
 func TestProvisionRaceStaysWithinTheBalance(t *testing.T) {
 	// 0.50 covers one hour of one instance (0.40 or 0.45), not of two racing.
 	w := newWorld(t, vastfake.Options{Credit: 0.5}, nil, 2, nil)
