@@ -305,7 +305,9 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 		}
 	case r.parent.Err() != nil:
 		reason = "interrupted: " + r.parent.Err().Error()
-	}
+	case ctx.Err() == nil:
+		reason = err.Error()
+	} // else the race is over (a winner, or a fatal error elsewhere): nothing to report
 	r.destroy(inst, offer, reason)
 }
 
