@@ -1,0 +1,274 @@
+package vast
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scnlabs/scn/internal/cloud"
+)
+
+// maxOnStart is VAST's limit on the onstart script.
+const maxOnStart = 4048
+
+// createBody is what the CLI's `create instance --ssh --direct` sends.
+type createBody struct {
+	ClientID      string            `json:"client_id"`
+	Image         string            `json:"image"`
+	Disk          float64           `json:"disk"`
+	Label         string            `json:"label"`
+	Runtype       string            `json:"runtype"`
+	OnStart       string            `json:"onstart"`
+	Env           map[string]string `json:"env"`
+	CancelUnavail bool              `json:"cancel_unavail"`
+}
+
+// Create rents the offer (PUT /api/v0/asks/{offer}/) and returns the new
+// instance as soon as VAST has given it an id. The request's public key is
+// registered on the account first: VAST copies account keys into an
+// instance when it is created, and its API notes say keys must be
+// registered BEFORE creating (a key attached afterwards is not guaranteed
+// to reach a container that has already started, and a failed attach would
+// leave a billed machine nobody can enter). Once sent, the rent request is
+// not cut off by ctx: if VAST rents, Create returns the instance even when
+// ctx was cancelled meanwhile, so that the caller can destroy it.
+func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.Instance, error) {
+	offerID, err := strconv.ParseInt(req.Offer.ID, 10, 64)
+	if err != nil || offerID <= 0 {
+		return nil, fmt.Errorf("vast: offer id %q is not a VAST offer id", req.Offer.ID)
+	}
+	if req.Offer.Provider != "" && req.Offer.Provider != "vast" {
+		return nil, fmt.Errorf("vast: offer %s comes from provider %q", req.Offer.ID, req.Offer.Provider)
+	}
+	if strings.TrimSpace(req.Label) == "" {
+		return nil, fmt.Errorf("vast: renting offer %s: a label is required so that cleanup can find the instance", req.Offer.ID)
+	}
+	// The workspace must exist whatever the image: scn's scenarios and
+	// snapshots address it before anything else runs.
+	onstart := "mkdir -p " + Workspace
+	if s := strings.TrimSpace(req.OnStart); s != "" {
+		onstart += "\n" + s
+	}
+	if len(onstart) > maxOnStart {
+		return nil, fmt.Errorf("vast: renting offer %s: onstart script is %d bytes, VAST accepts %d", req.Offer.ID, len(onstart), maxOnStart)
+	}
+	if req.PublicKey != "" {
+		if err := p.ensureAccountKey(ctx, req.PublicKey); err != nil {
+			return nil, fmt.Errorf("vast: renting offer %s: %w", req.Offer.ID, err)
+		}
+	}
+	body := createBody{
+		ClientID:      "me",
+		Image:         req.Image,
+		Disk:          req.DiskGB,
+		Label:         req.Label,
+		Runtype:       p.cfg.Runtype,
+		OnStart:       onstart,
+		Env:           req.Env,
+		CancelUnavail: true, // fail now rather than leave a stopped, unschedulable instance
+	}
+	if body.Image == "" {
+		body.Image = p.cfg.Image
+	}
+	if body.Disk <= 0 {
+		body.Disk = p.cfg.DiskGB
+	}
+	if body.Env == nil {
+		body.Env = map[string]string{}
+	}
+	var resp struct {
+		Success     bool   `json:"success"`
+		NewContract int64  `json:"new_contract"`
+		Error       string `json:"error"`
+		Msg         string `json:"msg"`
+	}
+	path := fmt.Sprintf("/api/v0/asks/%d/", offerID)
+	err = p.do(ctx, request{method: http.MethodPut, path: path, body: body, out: &resp, detached: true})
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusGone || ae.Code == "no_such_ask"):
+		return nil, &cloud.OfferGoneError{Offer: req.Offer.ID, Detail: firstNonEmpty(ae.Msg, ae.Code, http.StatusText(ae.Status))}
+	case errors.As(err, new(*AmbiguousError)):
+		return nil, fmt.Errorf("vast: renting offer %s: %w; the instance may exist anyway: cleanup finds it by its label %q", req.Offer.ID, err, req.Label)
+	case err != nil:
+		return nil, fmt.Errorf("vast: renting offer %s: %w", req.Offer.ID, err)
+	case resp.Error == "no_such_ask":
+		return nil, &cloud.OfferGoneError{Offer: req.Offer.ID, Detail: firstNonEmpty(resp.Msg, resp.Error)}
+	case !resp.Success || resp.NewContract <= 0:
+		return nil, fmt.Errorf("vast: renting offer %s: VAST did not confirm: %s", req.Offer.ID, firstNonEmpty(resp.Msg, resp.Error, "no new_contract in the answer"))
+	}
+	return &cloud.Instance{
+		ID:           strconv.FormatInt(resp.NewContract, 10),
+		Provider:     "vast",
+		Label:        req.Label,
+		Status:       cloud.StatusCreating,
+		User:         "root",
+		Workspace:    Workspace,
+		GPU:          req.Offer.GPU,
+		NumGPUs:      req.Offer.NumGPUs,
+		PricePerHour: req.Offer.PricePerHour,
+		CreatedAt:    time.Now().UTC(),
+	}, nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func instanceNumber(id string) (int64, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("vast: instance id %q is not a VAST instance id", id)
+	}
+	return n, nil
+}
+
+// Get reads one instance (GET /api/v0/instances/{id}/). VAST answers
+// {"instances": null} for a destroyed instance: that, and 404, is
+// cloud.ErrNotFound. Calls for the same instance are spaced at least
+// PollInterval apart.
+func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) {
+	n, err := instanceNumber(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitPollSlot(ctx, id); err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Instances *wireInstance `json:"instances"`
+	}
+	err = p.do(ctx, request{method: http.MethodGet, path: fmt.Sprintf("/api/v0/instances/%d/", n), out: &resp, idempotent: true})
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		return nil, fmt.Errorf("vast instance %s: %w", id, cloud.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("reading vast instance %s: %w", id, err)
+	case resp.Instances == nil:
+		return nil, fmt.Errorf("vast instance %s: %w", id, cloud.ErrNotFound)
+	}
+	inst := toInstance(resp.Instances)
+	if inst.ID == "0" { // some answers omit the id of the contract asked for
+		inst.ID = id
+	}
+	return &inst, nil
+}
+
+// listPageSize is VAST's maximum page for GET /api/v1/instances/.
+const listPageSize = 25
+
+// List returns the instances whose label starts with labelPrefix ("" means
+// every scn instance: "scn-"). VAST filters on label server-side with a
+// range (label >= prefix and < the next prefix, as it has no "starts with"
+// operator), pages with after_token, and the result is checked client-side.
+func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instance, error) {
+	if labelPrefix == "" {
+		labelPrefix = "scn-"
+	}
+	labelFilter := map[string]string{"gte": labelPrefix}
+	if upper, ok := prefixUpperBound(labelPrefix); ok {
+		labelFilter["lt"] = upper
+	}
+	filters, _ := json.Marshal(map[string]any{"label": labelFilter})
+	q := url.Values{
+		"limit":          {strconv.Itoa(listPageSize)},
+		"select_filters": {string(filters)},
+	}
+	var out []cloud.Instance
+	seen := map[string]bool{}
+	for page := 0; page < p.cfg.MaxListPages; page++ {
+		var resp struct {
+			Instances []wireInstance `json:"instances"`
+			NextToken *string        `json:"next_token"`
+		}
+		if err := p.do(ctx, request{method: http.MethodGet, path: "/api/v1/instances/", query: q, out: &resp, idempotent: true}); err != nil {
+			return nil, fmt.Errorf("listing vast instances labelled %s*: %w", labelPrefix, err)
+		}
+		for i := range resp.Instances {
+			if inst := toInstance(&resp.Instances[i]); strings.HasPrefix(inst.Label, labelPrefix) {
+				out = append(out, inst)
+			}
+		}
+		next := str(resp.NextToken)
+		if next == "" {
+			return out, nil
+		}
+		if seen[next] {
+			return nil, fmt.Errorf("listing vast instances labelled %s*: VAST repeated page token %q", labelPrefix, next)
+		}
+		seen[next] = true
+		q.Set("after_token", next)
+	}
+	return nil, fmt.Errorf("listing vast instances labelled %s*: more than %d pages of %d", labelPrefix, p.cfg.MaxListPages, listPageSize)
+}
+
+// prefixUpperBound is the smallest string greater than every string that
+// starts with prefix: "scn-" → "scn.".
+func prefixUpperBound(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0x7f {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// Destroy deletes the instance (DELETE /api/v0/instances/{id}/) — the only
+// call that stops billing — then checks, at most DestroyChecks times
+// PollInterval apart, that VAST no longer knows it; if it still does, the
+// DELETE is sent once more before giving up. An instance already gone is
+// not an error. VAST cannot keep a disk after its instance: reason
+// "failure" destroys like "user".
+func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyReason) error {
+	n, err := instanceNumber(id)
+	if err != nil {
+		return err
+	}
+	path := fmt.Sprintf("/api/v0/instances/%d/", n)
+	last := "no status read"
+	for round := 0; round < 2; round++ {
+		var resp struct {
+			Success *bool  `json:"success"`
+			Msg     string `json:"msg"`
+		}
+		err := p.do(ctx, request{method: http.MethodDelete, path: path, body: struct{}{}, out: &resp, idempotent: true})
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			return nil
+		case err != nil:
+			return fmt.Errorf("destroying vast instance %s: %w", id, err)
+		case resp.Success != nil && !*resp.Success:
+			last = "DELETE answered: " + firstNonEmpty(resp.Msg, "success false")
+		}
+		for i := 0; i < p.cfg.DestroyChecks; i++ {
+			inst, err := p.Get(ctx, id)
+			switch {
+			case errors.Is(err, cloud.ErrNotFound):
+				p.forgetPolls(id)
+				return nil
+			case ctx.Err() != nil:
+				return fmt.Errorf("destroying vast instance %s: DELETE sent, not yet confirmed: %w", id, ctx.Err())
+			case err != nil:
+				last = err.Error()
+			default:
+				last = "status " + inst.Status
+			}
+		}
+	}
+	return fmt.Errorf("destroying vast instance %s: VAST still lists it after two DELETEs and %d checks (%s): it may still be billed", id, 2*p.cfg.DestroyChecks, last)
+}

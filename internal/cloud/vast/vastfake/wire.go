@@ -1,0 +1,343 @@
+package vastfake
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// wireInstance is an instance as VAST's API documents it (a subset of its
+// ~100 fields, with the same names and JSON types).
+type wireInstance struct {
+	ID             int64                    `json:"id"`
+	ActualStatus   *string                  `json:"actual_status"`
+	IntendedStatus string                   `json:"intended_status"`
+	CurState       string                   `json:"cur_state"`
+	NextState      string                   `json:"next_state"`
+	StatusMsg      *string                  `json:"status_msg"`
+	Label          *string                  `json:"label"`
+	ImageUUID      string                   `json:"image_uuid"`
+	ImageRuntype   string                   `json:"image_runtype"`
+	OnStart        string                   `json:"onstart"`
+	SSHHost        *string                  `json:"ssh_host"`
+	SSHIdx         *string                  `json:"ssh_idx"`
+	SSHPort        *int                     `json:"ssh_port"`
+	PublicIPAddr   *string                  `json:"public_ipaddr"`
+	Ports          map[string][]portBinding `json:"ports"`
+	MachineID      int64                    `json:"machine_id"`
+	StartDate      float64                  `json:"start_date"`
+	DPHTotal       float64                  `json:"dph_total"`
+	GPUName        string                   `json:"gpu_name"`
+	NumGPUs        int                      `json:"num_gpus"`
+	DiskSpace      float64                  `json:"disk_space"`
+	Geolocation    string                   `json:"geolocation"`
+}
+
+type portBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"` // Docker spells ports as strings
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// wire renders the instance as it looks in step st.
+func (in *Instance) wire(st Step, direct bool) wireInstance {
+	w := wireInstance{
+		ID: in.ID, IntendedStatus: "running", CurState: "running", NextState: "running",
+		ImageUUID: in.Image, ImageRuntype: in.Runtype, OnStart: in.OnStart,
+		Ports: map[string][]portBinding{}, MachineID: 30000 + in.offer.ID%1000, StartDate: in.started,
+		DPHTotal: in.offer.DPHTotal, GPUName: in.offer.GPUName, NumGPUs: in.offer.NumGPUs,
+		DiskSpace: in.Disk, Geolocation: in.offer.Geolocation,
+	}
+	if in.Label != "" {
+		w.Label = ptr(in.Label)
+	}
+	if st.Status != "" {
+		w.ActualStatus = ptr(st.Status)
+		w.PublicIPAddr = ptr("192.0.2.10") // TEST-NET-1: never dialled
+	}
+	if st.Msg != "" {
+		w.StatusMsg = ptr(st.Msg)
+	}
+	if in.Destroyed {
+		w.IntendedStatus, w.CurState, w.NextState = "stopped", "stopped", "stopped"
+	}
+	if in.sshHost == "" || in.Destroyed {
+		return w
+	}
+	if direct {
+		// The direct port is the real server; the proxy beside it does not exist.
+		w.PublicIPAddr = ptr(in.sshHost)
+		w.Ports["22/tcp"] = []portBinding{{HostIP: "0.0.0.0", HostPort: strconv.Itoa(in.sshPort)}}
+		w.SSHHost, w.SSHIdx, w.SSHPort = ptr("ssh7.vast.ai"), ptr("7"), ptr(30000+int(in.ID%1000))
+	} else {
+		w.SSHHost, w.SSHIdx, w.SSHPort = ptr(in.sshHost), ptr("7"), ptr(in.sshPort)
+	}
+	return w
+}
+
+// offerFields are an offer's searchable columns.
+func (o *offerState) fields() map[string]any {
+	return map[string]any{
+		"id": float64(o.ID), "gpu_name": o.GPUName, "num_gpus": float64(o.NumGPUs),
+		"dph_total": o.DPHTotal, "reliability": o.Reliability, "reliability2": o.Reliability,
+		"disk_space": o.DiskSpace, "geolocation": o.Geolocation,
+		"rentable": !o.rented && !o.taken, "rented": o.rented || o.taken,
+		"verified": !o.Unverified, "external": false,
+	}
+}
+
+func (o *offerState) wire() map[string]any {
+	m := o.fields()
+	m["id"] = o.ID
+	m["num_gpus"] = o.NumGPUs
+	m["ask_contract_id"] = o.ID
+	m["machine_id"] = 30000 + o.ID%1000
+	m["dph_base"] = o.DPHTotal * 0.9
+	m["gpu_ram"] = 24564
+	m["cpu_cores"] = 16
+	m["inet_down"] = 850.5
+	m["inet_up"] = 420.1
+	m["cuda_max_good"] = 12.4
+	m["direct_port_count"] = 100
+	return m
+}
+
+// notQueryFields are the search body's keys that are not column filters.
+var notQueryFields = map[string]bool{"order": true, "type": true, "limit": true, "allocated_storage": true}
+
+func (f *Fake) searchOffers(w http.ResponseWriter, body []byte) int {
+	var q map[string]json.RawMessage
+	if err := json.Unmarshal(body, &q); err != nil {
+		return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "Invalid search query: "+err.Error()))
+	}
+	var order [][]string
+	if raw, ok := q["order"]; ok && json.Unmarshal(raw, &order) != nil {
+		return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "order must be a list of [field, direction]."))
+	}
+	limit := 64
+	if raw, ok := q["limit"]; ok {
+		if json.Unmarshal(raw, &limit) != nil || limit <= 0 {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "limit must be a positive integer."))
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hits []*offerState
+	for _, o := range f.offers {
+		ok, err := matchAll(o.fields(), q)
+		if err != nil {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", err.Error()))
+		}
+		if ok {
+			hits = append(hits, o)
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].ID < hits[j].ID })
+	for k := len(order) - 1; k >= 0; k-- {
+		if len(order[k]) == 0 {
+			continue
+		}
+		col, desc := order[k][0], len(order[k]) > 1 && order[k][1] == "desc"
+		sort.SliceStable(hits, func(i, j int) bool {
+			c := compare(hits[i].fields()[col], hits[j].fields()[col])
+			if desc {
+				return c > 0
+			}
+			return c < 0
+		})
+	}
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	out := make([]map[string]any, len(hits))
+	for i, o := range hits {
+		out[i] = o.wire()
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"offers": out})
+}
+
+// matchAll applies VAST's field → {operator: value} filters to a row.
+func matchAll(row map[string]any, q map[string]json.RawMessage) (bool, error) {
+	for field, raw := range q {
+		if notQueryFields[field] {
+			continue
+		}
+		var ops map[string]any
+		if err := json.Unmarshal(raw, &ops); err != nil {
+			return false, fmt.Errorf("filter on %s must be an object of operators", field)
+		}
+		for op, want := range ops {
+			ok, err := apply(op, row[field], want)
+			if err != nil {
+				return false, fmt.Errorf("filter on %s: %w", field, err)
+			}
+			if !ok {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+func apply(op string, have, want any) (bool, error) {
+	switch op {
+	case "eq":
+		return compare(have, want) == 0, nil
+	case "neq":
+		return compare(have, want) != 0, nil
+	case "gt":
+		return compare(have, want) > 0, nil
+	case "gte":
+		return compare(have, want) >= 0, nil
+	case "lt":
+		return compare(have, want) < 0, nil
+	case "lte":
+		return compare(have, want) <= 0, nil
+	case "in", "notin":
+		list, ok := want.([]any)
+		if !ok {
+			return false, fmt.Errorf("%s needs a list", op)
+		}
+		found := false
+		for _, v := range list {
+			found = found || compare(have, v) == 0
+		}
+		return found == (op == "in"), nil
+	}
+	return false, fmt.Errorf("unknown operator %q", op)
+}
+
+// compare orders numbers numerically, strings bytewise (as SQL's C
+// collation does), booleans false < true, and null below everything.
+func compare(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	switch x := a.(type) {
+	case float64:
+		if y, ok := b.(float64); ok {
+			return cmpOrdered(x, y)
+		}
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y)
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return cmpOrdered(btoi(x), btoi(y))
+		}
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+func cmpOrdered[T int | float64](x, y T) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// listInstances is GET /api/v1/instances/: keyset pagination by id, at
+// most 25 per page, select_filters on stored columns.
+func (f *Fake) listInstances(w http.ResponseWriter, r *http.Request) int {
+	qs := r.URL.Query()
+	limit := 25
+	if s := qs.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "limit must be an integer."))
+		}
+		limit = min(n, 25)
+		if limit <= 0 {
+			limit = 5
+		}
+	}
+	var after int64
+	if tok := qs.Get("after_token"); tok != "" {
+		raw, err := base64.StdEncoding.DecodeString(tok)
+		var cur struct {
+			Values struct {
+				ID int64 `json:"id"`
+			} `json:"values"`
+		}
+		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.Values.ID <= 0 {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "Invalid after_token."))
+		}
+		after = cur.Values.ID
+	}
+	filters := map[string]json.RawMessage{}
+	if s := qs.Get("select_filters"); s != "" {
+		if err := json.Unmarshal([]byte(s), &filters); err != nil {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "select_filters must be a JSON object."))
+		}
+		for col := range filters {
+			if col != "label" && col != "actual_status" && col != "id" && col != "gpu_name" {
+				return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", fmt.Sprintf("Column %s is not filterable.", col)))
+			}
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []int64
+	for id, in := range f.insts {
+		if in.Destroyed {
+			continue
+		}
+		st := in.step()
+		row := map[string]any{"id": float64(id), "gpu_name": in.offer.GPUName, "label": nil, "actual_status": nil}
+		if in.Label != "" {
+			row["label"] = in.Label
+		}
+		if st.Status != "" {
+			row["actual_status"] = st.Status
+		}
+		ok, err := matchAll(row, filters)
+		if err != nil {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", err.Error()))
+		}
+		if ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	total := len(ids)
+	start := sort.Search(len(ids), func(i int) bool { return ids[i] > after })
+	page := ids[start:]
+	var next any
+	if len(page) > limit {
+		page = page[:limit]
+		cur, _ := json.Marshal(map[string]any{"values": map[string]any{"id": page[len(page)-1]}})
+		next = base64.StdEncoding.EncodeToString(cur)
+	}
+	out := make([]wireInstance, len(page))
+	labels := map[string]int{}
+	for i, id := range page {
+		in := f.insts[id]
+		out[i] = in.wire(in.step(), f.opts.Direct)
+		labels[in.Label]++
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"success": true, "instances_found": len(out), "total_instances": total,
+		"label_counts": labels, "next_token": next, "instances": out,
+	})
+}
