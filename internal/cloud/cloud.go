@@ -163,3 +163,11 @@ func (e *InstanceFailedError) Error() string {
 	}
 	return fmt.Sprintf("instance %s failed (%s)", e.ID, e.Status)
 }
+
+// IsUncertain reports whether a failed create may nonetheless have rented
+// something (the answer was lost): such an error implements
+// Uncertain() bool. The ledger intent then stays open for cleanup.
+func IsUncertain(err error) bool {
+	var u interface{ Uncertain() bool }
+	return errors.As(err, &u) && u.Uncertain()
+}

@@ -56,7 +56,12 @@ type ProvisionHooks struct {
 	// for that offer.
 	BeforeCreate func(offer Offer) error
 	// Created runs the moment the provider has given the instance an id.
-	Created func(inst *Instance)
+	Created func(offer Offer, inst *Instance)
+	// NotCreated runs when renting offer failed after BeforeCreate: the
+	// runner closes its ledger intent, unless IsUncertain(err) says the
+	// provider may have rented anyway (then the intent stays open and
+	// cleanup looks the instance up by its label).
+	NotCreated func(offer Offer, err error)
 	// Destroyed runs after Provision destroyed an instance it gave up on
 	// (failed, lost a race, or interrupted).
 	Destroyed func(inst *Instance, err error)
@@ -264,6 +269,11 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 	req := r.o.Request
 	req.Offer = offer
 	inst, err := r.p.Create(ctx, req)
+	if err != nil && inst == nil {
+		if h := r.o.Hooks.NotCreated; h != nil {
+			r.hook(func() { h(offer, err) })
+		}
+	}
 	var gone *OfferGoneError
 	switch {
 	case errors.As(err, &gone):
@@ -278,7 +288,7 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 		return
 	}
 	if h := r.o.Hooks.Created; h != nil {
-		r.hook(func() { h(inst) })
+		r.hook(func() { h(offer, inst) })
 	}
 	ready, err := WaitReady(ctx, r.p, inst.ID, r.o.Wait)
 	if err == nil {

@@ -160,6 +160,9 @@ type AmbiguousError struct{ Err error }
 func (e *AmbiguousError) Error() string { return e.Err.Error() }
 func (e *AmbiguousError) Unwrap() error { return e.Err }
 
+// Uncertain implements the interface cloud.IsUncertain looks for.
+func (e *AmbiguousError) Uncertain() bool { return true }
+
 // unwrapURLError drops net/http's `Put "https://…": ` prefix: the path is
 // already in our message, and a URL copied from a config might carry more
 // than it should.
