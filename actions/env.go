@@ -36,6 +36,9 @@ type Env struct {
 	// Connect returns a command runner on the instance: a pooled SSH
 	// client on real targets (host key pinned for the run).
 	Connect func(ctx context.Context, inst *cloud.Instance) (remote.Execer, error)
+	// Probe checks an instance answers over SSH on a fresh connection
+	// (readiness: cloud.WaitOptions.Probe).
+	Probe func(ctx context.Context, inst *cloud.Instance) error
 
 	logMu sync.Mutex
 	logs  []string
@@ -63,7 +66,7 @@ func (e *Env) Instance(ctx context.Context, ref InstanceRef) (*cloud.Instance, e
 		}
 		return inst, nil
 	}
-	return nil, fmt.Errorf("instance %s not found on %s (destroyed, or made on another target?)", ref.ID, strings.Join(tried, " or "))
+	return nil, fmt.Errorf("instance %s: %w on %s (destroyed, or made on another target?)", ref.ID, cloud.ErrNotFound, strings.Join(tried, " or "))
 }
 
 // Exec looks the instance up and connects to it; the instance must be

@@ -4,14 +4,21 @@ package builtin
 
 import (
 	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/gpu"
 	"github.com/scnlabs/scn/actions/http"
+	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/misc"
 )
 
 // Registry returns the built-in actions.
 func Registry() *actions.Registry {
 	return actions.NewRegistry(
+		gpu.Offers,
 		http.Request,
+		instance.Create,
+		instance.Destroy,
+		instance.List,
+		instance.Status,
 		misc.Log,
 		misc.Sleep,
 	)

@@ -148,6 +148,26 @@ func (h *Handle) Destroy(ctx context.Context, reason string) error {
 	return nil
 }
 
+// Gone records that the resource was destroyed elsewhere (a provisioning
+// fallback gave it up, the provider reports it gone): its undo is dropped
+// and its ledger entry closed.
+func (h *Handle) Gone(reason string) {
+	h.mu.Lock()
+	if h.gone {
+		h.mu.Unlock()
+		return
+	}
+	h.gone = true
+	if h.res.DestroyedAt == nil {
+		h.stopBilling(reason)
+	}
+	h.mu.Unlock()
+	if h.t.ledger != nil && h.ref != "" {
+		_ = h.t.ledger.Destroyed(h.ref)
+	}
+	h.entry.Cancel()
+}
+
 // finish destroys for good and closes the ledger entry.
 func (h *Handle) finish(ctx context.Context, reason string) error {
 	h.mu.Lock()
@@ -255,4 +275,20 @@ func (t *Tracker) Alive() []journal.Resource {
 		}
 	}
 	return out
+}
+
+// idCloser is implemented by ledgers that can close the open records of a
+// resource known only by id (created by an earlier scn command).
+type idCloser interface {
+	CloseID(provider, id, note string) error
+}
+
+// DestroyedElsewhere records that a resource this run did not create (an
+// instance kept by an earlier `scn do instance.create`) was destroyed, so
+// the ledger stops listing it as a leftover.
+func (t *Tracker) DestroyedElsewhere(provider, id, note string) error {
+	if c, ok := t.ledger.(idCloser); ok {
+		return c.CloseID(provider, id, note)
+	}
+	return nil
 }

@@ -5,6 +5,8 @@
 package target
 
 import (
+	"time"
+
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/store"
 )
@@ -25,8 +27,14 @@ type Target struct {
 	// Secrets are the credential values this target uses; they are masked
 	// in every output.
 	Secrets []string
+	// PublicKey is the authorized_keys line of the project's SSH key, which
+	// every machine scn creates must accept.
+	PublicKey string
 	// StateDir is the project's .scn directory.
 	StateDir string
+	// PollInterval is how often instance status is polled while waiting
+	// (a few seconds on rate-limited APIs, fast for local sandboxes).
+	PollInterval time.Duration
 }
 
 // Provider returns the provider called name (as recorded on an instance or

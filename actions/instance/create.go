@@ -1,0 +1,219 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/resource"
+)
+
+// CreateParams are the parameters of instance.create.
+type CreateParams struct {
+	Offer        *cloud.Offer      `json:"offer" doc:"the offer to rent: ${{ steps.offer.offers[0] }}"`
+	Offers       []cloud.Offer     `json:"offers" doc:"offers to try in order (fallback walks this list)"`
+	GPU          string            `json:"gpu" doc:"search offers for this GPU model instead of giving one"`
+	NumGPUs      int               `json:"num_gpus" default:"1" doc:"with gpu: GPUs per machine"`
+	MaxPrice     float64           `json:"max_price" doc:"highest USD per hour accepted (also bounds scn plan's worst case)"`
+	Image        string            `json:"image" doc:"container or VM image (provider default when empty)"`
+	DiskGB       float64           `json:"disk_gb" doc:"disk size, GB (provider default when 0)"`
+	Env          map[string]string `json:"env" doc:"environment variables for the machine"`
+	OnStart      string            `json:"onstart" doc:"shell run at boot (VAST onstart)"`
+	ReadyTimeout actions.Duration  `json:"ready_timeout" default:"10m" doc:"how long one instance may take to answer SSH before the next offer is tried"`
+	Fallback     int               `json:"fallback" default:"2" doc:"more offers to try when one fails (gone, exited, SSH never answers); 0 = none"`
+	Race         int               `json:"race" default:"1" doc:"create this many at once, keep the first ready, destroy the rest"`
+	Label        string            `json:"label" doc:"label to give it (must start with scn-); default scn-<run-id>-<step-id>"`
+}
+
+// Validate implements actions.Validator.
+func (p *CreateParams) Validate() error {
+	given := 0
+	for _, b := range []bool{p.Offer != nil, len(p.Offers) > 0, p.GPU != ""} {
+		if b {
+			given++
+		}
+	}
+	if given != 1 {
+		return errors.New("give exactly one of offer, offers or gpu")
+	}
+	if p.Label != "" && !strings.HasPrefix(p.Label, "scn-") {
+		return fmt.Errorf("label %q must start with scn- so that scn cleanup can find it", p.Label)
+	}
+	if p.Race < 1 || p.Fallback < 0 {
+		return errors.New("race must be at least 1 and fallback at least 0")
+	}
+	return nil
+}
+
+// Create rents an instance and waits until it answers SSH.
+var Create = actions.Define(actions.Info{
+	Name:    "instance.create",
+	Summary: "rent or start an instance from an offer and wait until SSH answers (fallback to the next offers)",
+	Doc: "Readiness is the provider saying running AND two SSH probes answering. An instance that exits, goes " +
+		"offline, reports an error or does not answer within ready_timeout is destroyed and the next offer is " +
+		"tried (fallback). The instance is destroyed at the end of the run unless the step says keep: true; " +
+		"on a prepaid provider (VAST) the balance is checked before renting.",
+	Example: "- id: gpu\n  action: instance.create\n  with: { offer: \"${{ steps.offer.offers[0] }}\", ready_timeout: 10m }",
+	Creates: "instance",
+	Paid:    true,
+}, func(ctx context.Context, env *actions.Env, p *CreateParams) (*Outputs, error) {
+	if env.Target == nil || env.Target.Compute == nil {
+		return nil, errors.New("target has no compute provider")
+	}
+	prov := env.Target.Compute
+	offers, err := p.offers(ctx, prov)
+	if err != nil {
+		return nil, err
+	}
+	req := cloud.CreateRequest{Label: p.Label, Image: p.Image, DiskGB: p.DiskGB, Env: p.Env, OnStart: p.OnStart}
+	fallback := p.Fallback
+	if fallback == 0 {
+		fallback = -1 // cloud.Provision reads 0 as its default
+	}
+	inst, attempts, err := Rent(ctx, env, prov, "instance", offers, req, RentOptions{
+		Fallback: fallback, Race: p.Race, ReadyTimeout: p.ReadyTimeout.Duration})
+	if err != nil {
+		return nil, err
+	}
+	out := outputsOf(inst)
+	out.ReadySeconds, out.Attempts = time.Since(inst.CreatedAt).Seconds(), attempts
+	return out, nil
+})
+
+// offers lists what to try, best first.
+func (p *CreateParams) offers(ctx context.Context, prov cloud.Provider) ([]cloud.Offer, error) {
+	switch {
+	case len(p.Offers) > 0:
+		return p.Offers, nil
+	case p.GPU != "":
+		return search(ctx, prov, cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs, MaxPrice: p.MaxPrice, Limit: 1 + p.Race + p.Fallback})
+	}
+	if p.MaxPrice > 0 && p.Offer.PricePerHour > p.MaxPrice {
+		return nil, fmt.Errorf("offer %s costs $%.3f/h, more than max_price $%.3f/h", p.Offer.ID, p.Offer.PricePerHour, p.MaxPrice)
+	}
+	out := []cloud.Offer{*p.Offer}
+	if p.Fallback+p.Race > 1 {
+		// Fallback needs more offers than the one given: the next best of
+		// the same kind, at most as expensive as max_price (if set).
+		more, err := prov.Offers(ctx, cloud.OfferQuery{GPU: p.Offer.GPU, NumGPUs: p.Offer.NumGPUs, MaxPrice: p.MaxPrice, Limit: 2 + p.Race + p.Fallback})
+		if err == nil {
+			for _, o := range more {
+				if o.ID != p.Offer.ID {
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func search(ctx context.Context, prov cloud.Provider, q cloud.OfferQuery) ([]cloud.Offer, error) {
+	offers, err := prov.Offers(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("searching offers on %s: %w", prov.Name(), err)
+	}
+	if len(offers) == 0 {
+		return nil, fmt.Errorf("no %s offer on %s matches (gpu %s, max price $%.3f/h)", orAny(q.GPU), prov.Name(), orAny(q.GPU), q.MaxPrice)
+	}
+	return offers, nil
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "any"
+	}
+	return s
+}
+
+// RentOptions tune Rent.
+type RentOptions struct {
+	Fallback     int // as cloud.ProvisionOptions.Fallback
+	Race         int
+	ReadyTimeout time.Duration
+}
+
+// Rent provisions an instance on prov from offers with the run's
+// bookkeeping: a ledger intent before every create, the undo registered
+// the moment an id exists, and instances given up during fallback marked
+// destroyed. kind is "instance" or "standby". It returns the ready
+// instance and how many offers were tried.
+func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind string, offers []cloud.Offer, req cloud.CreateRequest, o RentOptions) (*cloud.Instance, int, error) {
+	if req.Label == "" {
+		req.Label = env.Label()
+	}
+	if env.Target != nil {
+		req.PublicKey = env.Target.PublicKey
+	}
+	var mu sync.Mutex
+	pending := map[string]*resource.Pending{} // by offer id
+	handles := map[string]*resource.Handle{}  // by instance id
+	tried := 0
+	hooks := cloud.ProvisionHooks{
+		BeforeCreate: func(offer cloud.Offer) error {
+			pend, err := env.Begin(kind, prov.Name(), offer.GPU)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			pending[offer.ID], tried = pend, tried+1
+			mu.Unlock()
+			return nil
+		},
+		NotCreated: func(offer cloud.Offer, err error) {
+			mu.Lock()
+			pend := pending[offer.ID]
+			mu.Unlock()
+			if pend != nil && !cloud.IsUncertain(err) {
+				pend.Failed(err)
+			}
+		},
+		Created: func(offer cloud.Offer, inst *cloud.Instance) {
+			mu.Lock()
+			pend := pending[offer.ID]
+			mu.Unlock()
+			id := inst.ID
+			h := pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
+				func(ctx context.Context, reason string) error {
+					return prov.Destroy(ctx, id, cloud.DestroyReason(reason))
+				})
+			mu.Lock()
+			handles[id] = h
+			mu.Unlock()
+			env.Logf("%s %s created from offer %s ($%.3f/h), waiting for SSH", kind, id, offer.ID, inst.PricePerHour)
+		},
+		Destroyed: func(inst *cloud.Instance, err error) {
+			mu.Lock()
+			h := handles[inst.ID]
+			mu.Unlock()
+			if err == nil && h != nil {
+				h.Gone("gave up: not ready")
+			}
+		},
+	}
+	poll := time.Duration(0)
+	if env.Target != nil {
+		poll = env.Target.PollInterval
+	}
+	start := time.Now()
+	inst, err := cloud.Provision(ctx, prov, offers, cloud.ProvisionOptions{
+		Request: req, Fallback: o.Fallback, Race: o.Race, Hooks: hooks,
+		Wait: cloud.WaitOptions{Interval: poll, Timeout: o.ReadyTimeout, Probe: env.Probe,
+			OnPoll: func(i *cloud.Instance, elapsed time.Duration, note string) {
+				id := "?"
+				if i != nil {
+					id = i.ID
+				}
+				env.Wait(fmt.Sprintf("waiting for SSH on %s %s (%s)", kind, id, note), elapsed)
+			}},
+	})
+	if err != nil {
+		return nil, tried, err
+	}
+	env.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), time.Since(start).Seconds())
+	return inst, tried, nil
+}

@@ -1,0 +1,38 @@
+// Package instance holds the instance.* actions: rent (or start) a
+// machine and wait until SSH answers, look at it, list them, destroy it.
+// Every instance is tracked from the moment it has an id: its undo is
+// registered before the wait, so a machine that never becomes ready is
+// still destroyed.
+package instance
+
+import (
+	"time"
+
+	"github.com/scnlabs/scn/internal/cloud"
+)
+
+// Outputs describe an instance (instance.create, instance.status).
+type Outputs struct {
+	ID           string    `json:"id" doc:"provider's instance id"`
+	Provider     string    `json:"provider" doc:"local, vast, gcp or ssh"`
+	Label        string    `json:"label" doc:"scn-<run-id>-<step-id>"`
+	State        string    `json:"state" doc:"creating, loading, running, exited, offline, unknown"`
+	StatusMsg    string    `json:"status_msg" doc:"provider's status message"`
+	Host         string    `json:"host" doc:"SSH host"`
+	Port         int       `json:"port" doc:"SSH port"`
+	User         string    `json:"user" doc:"SSH user"`
+	Workspace    string    `json:"workspace" doc:"absolute workspace path (/workspace on VAST, the sandbox's folder locally)"`
+	GPU          string    `json:"gpu" doc:"GPU model"`
+	NumGPUs      int       `json:"num_gpus" doc:"GPU count"`
+	Price        float64   `json:"price" doc:"USD per hour"`
+	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
+	CreatedAt    time.Time `json:"created_at" doc:"when the provider gave it an id"`
+	ReadySeconds float64   `json:"ready_seconds" doc:"seconds from the request until SSH answered (instance.create)"`
+	Attempts     int       `json:"attempts" doc:"offers tried before this one worked (instance.create)"`
+}
+
+func outputsOf(i *cloud.Instance) *Outputs {
+	return &Outputs{ID: i.ID, Provider: i.Provider, Label: i.Label, State: i.Status, StatusMsg: i.StatusMsg,
+		Host: i.Host, Port: i.Port, User: i.User, Workspace: i.Workspace, GPU: i.GPU, NumGPUs: i.NumGPUs,
+		Price: i.PricePerHour, Simulated: i.Simulated, CreatedAt: i.CreatedAt}
+}
