@@ -74,7 +74,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		var opErr *operationError
 		switch {
 		case errors.As(err, &opErr) && opErr.stockout():
-			return nil, &cloud.OfferGoneError{Offer: "gcp:" + p.cfg.Zone + ":" + machine, Detail: opErr.Error()}
+			return nil, &cloud.OfferGoneError{Offer: p.offerID(machine), Detail: opErr.Error()}
 		case errors.As(err, &opErr):
 			return nil, fmt.Errorf("gcp: create VM %s (%s in %s) failed: %s", name, machine, p.cfg.Zone, opErr)
 		default:
@@ -82,8 +82,14 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		}
 	}
 	inst, err := p.Get(ctx, name)
+	if errors.Is(err, cloud.ErrNotFound) { // preempted at once, and deleted
+		return nil, fmt.Errorf("gcp: VM %s vanished right after its creation (Spot capacity reclaimed?): %w", name, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("gcp: VM %s was created but cannot be read back: %w", name, err)
+		// The VM exists: hand back its id so the caller can track and destroy it.
+		price, _ := hourlyPrice(machine, !p.cfg.OnDemand)
+		return &cloud.Instance{ID: name, Provider: p.Name(), Label: req.Label, Status: cloud.StatusCreating,
+			User: p.cfg.User, Workspace: Workspace, GPU: machine, PricePerHour: price, CreatedAt: time.Now()}, nil
 	}
 	return inst, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/scnlabs/scn/internal/cloud"
@@ -252,5 +254,41 @@ func TestInterruptedInsertCallDeletesTheVM(t *testing.T) {
 	}
 	if deletes == 0 {
 		t.Fatal("no delete was attempted for a VM whose insert may have been taken")
+	}
+}
+
+func TestDroppedConnectionsAreRetriedThenReported(t *testing.T) {
+	fake := gcpfake.New(t)
+	// A server that hangs up on every connection: the answer never comes.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	cfg := fake.ProviderConfig(t)
+	cfg.Endpoint = "http://" + ln.Addr().String() + "/compute/v1/"
+	p, err := gcp.New(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Get(t.Context(), "scn-x")
+	if err == nil || errors.Is(err, cloud.ErrNotFound) || !strings.Contains(err.Error(), "read VM scn-x") {
+		t.Fatalf("Get against a server that hangs up: %v", err)
+	}
+	if n := accepted.Load(); n < 3 || n > 20 {
+		t.Fatalf("%d connections: want a few retries, bounded", n)
 	}
 }

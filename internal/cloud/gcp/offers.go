@@ -58,7 +58,7 @@ func hourlyPrice(machineType string, spot bool) (price float64, ok bool) {
 func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offer, error) {
 	price, known := hourlyPrice(p.cfg.MachineType, !p.cfg.OnDemand)
 	offer := cloud.Offer{
-		ID:           "gcp:" + p.cfg.Zone + ":" + p.cfg.MachineType,
+		ID:           p.offerID(p.cfg.MachineType),
 		Provider:     p.Name(),
 		GPU:          p.cfg.MachineType,
 		PricePerHour: price,
@@ -78,3 +78,6 @@ func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offe
 	}
 	return nil, nil
 }
+
+// offerID names the offer of a machine type in this provider's zone.
+func (p *Provider) offerID(machine string) string { return "gcp:" + p.cfg.Zone + ":" + machine }

@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -22,7 +22,7 @@ import (
 const maxTries = 6
 
 // call runs one API request, retrying what Compute Engine documents as
-// transient (5xx, 429, rate-limit reasons) and network failures, with
+// transient (5xx, 429, rate-limit reasons) and requests that got no answer, with
 // exponential backoff starting at PollInterval. Inserts and deletes carry a
 // requestId, so retrying them cannot create or delete twice.
 func call[T any](ctx context.Context, p *Provider, do func() (T, error)) (T, error) {
@@ -58,8 +58,14 @@ func transient(err error) bool {
 	if errors.As(err, &a) {
 		return a.Response != nil && a.Response.StatusCode >= 500
 	}
-	var n net.Error
-	return errors.As(err, &n) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	// No HTTP answer at all: refused, reset, hung up (io.EOF, "server closed
+	// idle connection"...), timed out. The token exchange's own refusals
+	// were sorted out above.
+	var u *url.Error
+	return errors.As(err, &u)
 }
 
 // waitOp waits until the operation is DONE. zoneOperations.wait returns when
