@@ -1,0 +1,83 @@
+package gcp
+
+import (
+	"context"
+	"strings"
+
+	"github.com/scnlabs/scn/internal/cloud"
+)
+
+// E2 hourly rates in USD for us-central1 (Iowa), per billed vCPU and per GB
+// of memory, from Google's price list (cloud.google.com/compute/vm-instance-pricing
+// and cloud.google.com/spot-vms/pricing) as recorded in 2024; not re-checked
+// since (scn has no network access to the pricing pages). On-demand E2 rates
+// have been stable for years; Spot rates float (Google may change them up to
+// once a month) and differ by region, so prices here are estimates for the
+// drill's cost report, not a bill. e2-medium comes to $0.0335/h on demand and
+// about $0.0101/h Spot.
+const (
+	e2VCPUOnDemand = 0.021811
+	e2GBOnDemand   = 0.002923
+	e2VCPUSpot     = 0.006543
+	e2GBSpot       = 0.000877
+)
+
+// e2Shapes are the billed vCPUs and memory (GB) of E2 machine types. The
+// shared-core types burst to 2 vCPUs but are billed for a fraction of one.
+var e2Shapes = map[string]struct{ vcpus, gb float64 }{
+	"e2-micro":      {0.25, 1},
+	"e2-small":      {0.5, 2},
+	"e2-medium":     {1, 4},
+	"e2-standard-2": {2, 8},
+	"e2-standard-4": {4, 16},
+	"e2-standard-8": {8, 32},
+	"e2-highcpu-2":  {2, 2},
+	"e2-highcpu-4":  {4, 4},
+	"e2-highmem-2":  {2, 16},
+}
+
+// hourlyPrice estimates a machine type's price; ok is false for types
+// outside the catalogue.
+func hourlyPrice(machineType string, spot bool) (price float64, ok bool) {
+	shape, ok := e2Shapes[machineType]
+	if !ok {
+		return 0, false
+	}
+	if spot {
+		return shape.vcpus*e2VCPUSpot + shape.gb*e2GBSpot, true
+	}
+	return shape.vcpus*e2VCPUOnDemand + shape.gb*e2GBOnDemand, true
+}
+
+// Offers returns the one machine this provider rents: the configured machine
+// type in the configured zone. Its GPU field names the machine type (there
+// is no GPU). Compute Engine has no marketplace host score, so reliability
+// is 1; Spot preemption is a separate risk the standby is built to survive.
+// With a price limit, a machine type outside the price catalogue is left out:
+// scn cannot show it fits.
+func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offer, error) {
+	price, known := hourlyPrice(p.cfg.MachineType, !p.cfg.OnDemand)
+	offer := cloud.Offer{
+		ID:           p.offerID(p.cfg.MachineType),
+		Provider:     p.Name(),
+		GPU:          p.cfg.MachineType,
+		PricePerHour: price,
+		Reliability:  1,
+		DiskGB:       float64(p.cfg.DiskGB),
+		Location:     p.cfg.Zone,
+	}
+	gpu := strings.TrimSpace(q.GPU)
+	switch {
+	case gpu != "" && !strings.EqualFold(gpu, p.cfg.MachineType):
+	case q.NumGPUs > 0:
+	case q.MaxPrice > 0 && (!known || price > q.MaxPrice):
+	case q.MinReliability > offer.Reliability:
+	case q.MinDiskGB > offer.DiskGB:
+	default:
+		return []cloud.Offer{offer}, nil
+	}
+	return nil, nil
+}
+
+// offerID names the offer of a machine type in this provider's zone.
+func (p *Provider) offerID(machine string) string { return "gcp:" + p.cfg.Zone + ":" + machine }

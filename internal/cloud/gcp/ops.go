@@ -1,0 +1,188 @@
+package gcp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/auth"
+	"github.com/cenkalti/backoff/v5"
+	compute "google.golang.org/api/compute/v1"
+	"google.golang.org/api/googleapi"
+
+	"github.com/scnlabs/scn/internal/cloud"
+)
+
+// maxTries bounds how often one API call is retried on transient failures.
+const maxTries = 6
+
+// call runs one API request, retrying what Compute Engine documents as
+// transient (5xx, 429, rate-limit reasons) and requests that got no answer, with
+// exponential backoff starting at PollInterval. Inserts and deletes carry a
+// requestId, so retrying them cannot create or delete twice.
+func call[T any](ctx context.Context, p *Provider, do func() (T, error)) (T, error) {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = p.cfg.PollInterval
+	b.MaxInterval = 30 * p.cfg.PollInterval
+	return backoff.Retry(ctx, func() (T, error) {
+		v, err := do()
+		if err != nil && !transient(err) {
+			return v, backoff.Permanent(err)
+		}
+		return v, err
+	}, backoff.WithBackOff(b), backoff.WithMaxTries(maxTries), backoff.WithMaxElapsedTime(0))
+}
+
+func transient(err error) bool {
+	var g *googleapi.Error
+	if errors.As(err, &g) {
+		switch g.Code {
+		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		for _, e := range g.Errors {
+			// resourceNotReady: the VM is still being created or changed.
+			if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" || e.Reason == "resourceNotReady" {
+				return true
+			}
+		}
+		return false
+	}
+	var a *auth.Error // the token exchange failed: only a server error is worth retrying
+	if errors.As(err, &a) {
+		return a.Response != nil && a.Response.StatusCode >= 500
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	// No HTTP answer at all: refused, reset, hung up (io.EOF, "server closed
+	// idle connection"...), timed out. The token exchange's own refusals
+	// were sorted out above.
+	var u *url.Error
+	return errors.As(err, &u)
+}
+
+// waitOp waits until the operation is DONE. zoneOperations.wait returns when
+// the operation is DONE or after about two minutes, so it is called in a loop
+// bounded by ctx; an operation that ends with errors becomes an
+// *operationError.
+func (p *Provider) waitOp(ctx context.Context, op *compute.Operation) error {
+	for op.Status != "DONE" {
+		next, err := call(ctx, p, func() (*compute.Operation, error) {
+			return p.svc.ZoneOperations.Wait(p.cfg.Project, p.cfg.Zone, op.Name).Context(ctx).Do()
+		})
+		if err != nil {
+			return err
+		}
+		op = next
+		if op.Status == "DONE" {
+			break
+		}
+		select { // a wait may return at once when the server is loaded: do not spin
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(p.cfg.PollInterval):
+		}
+	}
+	if op.Error != nil && len(op.Error.Errors) > 0 {
+		return &operationError{op: op}
+	}
+	return nil
+}
+
+// operationError is an operation that finished with errors, e.g.
+// QUOTA_EXCEEDED or ZONE_RESOURCE_POOL_EXHAUSTED.
+type operationError struct{ op *compute.Operation }
+
+func (e *operationError) Error() string {
+	var msgs []string
+	for _, x := range e.op.Error.Errors {
+		msgs = append(msgs, x.Code+": "+x.Message)
+	}
+	s := strings.Join(msgs, "; ")
+	if e.op.HttpErrorStatusCode != 0 {
+		s += fmt.Sprintf(" (HTTP %d %s)", e.op.HttpErrorStatusCode, e.op.HttpErrorMessage)
+	}
+	return s
+}
+
+// stockout reports whether the zone has no capacity for the machine: another
+// offer (zone, type, or later) may work, this one will not.
+func (e *operationError) stockout() bool {
+	for _, x := range e.op.Error.Errors {
+		if strings.HasPrefix(x.Code, "ZONE_RESOURCE_POOL_EXHAUSTED") || x.Code == "RESOURCE_POOL_EXHAUSTED" {
+			return true
+		}
+	}
+	return false
+}
+
+// apiError wraps a failed call with what scn was doing, quoting Google's
+// message and reasons (quotaExceeded, forbidden, notFound...). Google's
+// answers carry no credentials, and the token exchange errors name fields,
+// not keys, so the whole text is safe to print.
+type apiError struct {
+	what string
+	err  error
+}
+
+func (e *apiError) Unwrap() error { return e.err }
+
+func (e *apiError) Error() string {
+	var g *googleapi.Error
+	if !errors.As(e.err, &g) {
+		return fmt.Sprintf("gcp: %s: %v", e.what, e.err)
+	}
+	msg := g.Message
+	if msg == "" {
+		msg = strings.TrimSpace(g.Body)
+		if len(msg) > 300 {
+			msg = msg[:300] + "…"
+		}
+	}
+	var reasons []string
+	for _, it := range g.Errors {
+		if it.Reason != "" {
+			reasons = append(reasons, it.Reason)
+		}
+	}
+	s := fmt.Sprintf("gcp: %s: Compute Engine answered %d: %q", e.what, g.Code, msg)
+	if len(reasons) > 0 {
+		s += " (reason " + strings.Join(reasons, ", ") + ")"
+	}
+	return s
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &apiError{what: what, err: err}
+}
+
+// isNotFound reports a 404 from Compute Engine.
+func isNotFound(err error) bool {
+	var g *googleapi.Error
+	return errors.As(err, &g) && g.Code == http.StatusNotFound
+}
+
+// notFound is the cloud.ErrNotFound error for VM name.
+func (p *Provider) notFound(name string) error {
+	return fmt.Errorf("gcp: VM %s in %s/%s: %w", name, p.cfg.Project, p.cfg.Zone, cloud.ErrNotFound)
+}
+
+// newRequestID returns a random (version 4) UUID for an insert or delete's
+// requestId, which makes retrying the request safe.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
