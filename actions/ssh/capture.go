@@ -8,11 +8,17 @@ import (
 // maxLogLine splits very long lines so one line cannot flood the console.
 const maxLogLine = 4096
 
-// capture keeps the first max bytes of a stream, counts the rest, and
-// optionally hands the kept bytes to log line by line as they arrive.
+// tailSize is how much of the end of a stream is kept for error messages,
+// whatever max_output says.
+const tailSize = 2048
+
+// capture keeps the first max bytes of a stream, counts the rest, keeps
+// the last tailSize bytes, and optionally hands the kept bytes to log line
+// by line as they arrive.
 type capture struct {
 	max     int
 	kept    bytes.Buffer
+	tail    []byte
 	dropped int64
 	stream  string
 	log     func(stream, line string)
@@ -29,6 +35,10 @@ func (c *capture) Write(p []byte) (int, error) {
 	keep := min(len(p), max(c.max-c.kept.Len(), 0))
 	c.kept.Write(p[:keep])
 	c.dropped += int64(len(p) - keep)
+	c.tail = append(c.tail, p[max(len(p)-tailSize, 0):]...)
+	if len(c.tail) > tailSize {
+		c.tail = append(c.tail[:0], c.tail[len(c.tail)-tailSize:]...)
+	}
 	if c.log != nil {
 		c.logLines(p[:keep])
 	}

@@ -83,9 +83,9 @@ every case.`,
 	case err != nil:
 		return out, fmt.Errorf("on instance %s: %w", inst.ID, err)
 	case res.TimedOut:
-		return out, fmt.Errorf("command timed out after %s on instance %s: %s", c.Timeout, inst.ID, short(p.Command))
+		return out, fmt.Errorf("command timed out after %.0fs on instance %s: %s", res.Seconds, inst.ID, short(p.Command))
 	case p.Check && res.ExitCode != 0:
-		msg := lastLines(res.Stderr, 5)
+		msg := lastLines(res.StderrTail, 5)
 		if msg == "" {
 			msg = "(no stderr)"
 		}

@@ -97,6 +97,13 @@ func TestExecAction(t *testing.T) {
 		t.Errorf("output logged without log: true: %q", quiet.Logs())
 	}
 
+	// The error names the end of stderr even when max_output keeps little.
+	_, err = runExec(t, env, map[string]any{"on": "7", "max_output": 10,
+		"command": "head -c 100000 /dev/zero | tr '\\0' x >&2; echo; echo 'the real error' >&2; exit 1"})
+	if err == nil || !strings.Contains(err.Error(), "the real error") {
+		t.Fatalf("error lacks the end of stderr: %.300v", err)
+	}
+
 	out, err = runExec(t, env, map[string]any{"on": "7", "command": "sleep 20", "timeout": "1s", "check": false})
 	if err == nil || !strings.Contains(err.Error(), "timed out") || !out.TimedOut {
 		t.Fatalf("a timed-out command must fail the step even with check: false: %v %+v", err, out)

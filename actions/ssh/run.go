@@ -30,6 +30,9 @@ type Command struct {
 	// MaxOutput is the number of bytes kept of each stream; the rest is
 	// counted and dropped. 0 keeps nothing.
 	MaxOutput int
+	// Grace is how long past Timeout scn waits for a machine that stopped
+	// answering; 0 means the default (killAfter + 10s).
+	Grace time.Duration
 	// Log, when set, receives the kept output line by line as it comes,
 	// one call at a time; stream is "stdout" or "stderr".
 	Log func(stream, line string)
@@ -40,16 +43,13 @@ type Result struct {
 	Stdout, Stderr string
 	ExitCode       int
 	Seconds        float64
-	Truncated      bool // some output was beyond MaxOutput
-	TimedOut       bool // stopped by Timeout
+	Truncated      bool   // some output was beyond MaxOutput
+	TimedOut       bool   // stopped by Timeout
+	StderrTail     string // the end of stderr, kept even beyond MaxOutput
 }
 
-// killAfter is how long `timeout` waits after SIGTERM before SIGKILL, and
-// grace how much longer scn waits for the session to end after that.
-const (
-	killAfter = 5 * time.Second
-	grace     = 10 * time.Second
-)
+// killAfter is how long `timeout` waits after SIGTERM before SIGKILL.
+const killAfter = 5 * time.Second
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -82,7 +82,11 @@ func Run(ctx context.Context, x remote.Execer, c Command) (*Result, error) {
 		// status is heard before ctx cuts the session.
 		secs = max(1, min(secs, int(time.Until(d).Seconds()-1)))
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+killAfter+grace)
+	grace := c.Grace
+	if grace <= 0 {
+		grace = killAfter + 10*time.Second
+	}
+	bounded, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+grace)
 	defer cancel()
 
 	log := c.Log
@@ -102,14 +106,20 @@ func Run(ctx context.Context, x remote.Execer, c Command) (*Result, error) {
 		stdin = strings.NewReader(c.Stdin)
 	}
 	start := time.Now()
-	code, err := x.Exec(ctx, wrap(c.Script, c.Env, secs), stdin, stdout, stderr)
+	code, err := x.Exec(bounded, wrap(c.Script, c.Env, secs), stdin, stdout, stderr)
 	elapsed := time.Since(start)
 	stdout.flush()
 	stderr.flush()
 	res := &Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: code, Seconds: elapsed.Seconds(),
-		Truncated: stdout.dropped > 0 || stderr.dropped > 0}
-	if err != nil {
+		Truncated: stdout.dropped > 0 || stderr.dropped > 0, StderrTail: string(stderr.tail)}
+	switch {
+	case err != nil && bounded.Err() != nil && ctx.Err() == nil:
+		return res, fmt.Errorf("running %q: the machine did not end the session %s after the command's timeout: %w",
+			short(c.Script), grace, err)
+	case err != nil:
 		return res, fmt.Errorf("running %q: %w", short(c.Script), err)
+	case code == 127 && strings.Contains(res.StderrTail, "timeout") && strings.Contains(res.StderrTail, "not found"):
+		return res, fmt.Errorf("the machine has no timeout command (coreutils), which scn needs to bound commands: %s", trim(res.StderrTail))
 	}
 	// timeout exits 124 (137 after SIGKILL) when it stopped the command;
 	// the command itself could exit 124, so the time must agree.
@@ -134,6 +144,14 @@ func wrap(script string, env map[string]string, secs int) string {
 	b.WriteString(script)
 	return "exec timeout -k " + strconv.Itoa(int(killAfter.Seconds())) + " " + strconv.Itoa(secs) +
 		` "$(command -v bash || echo /bin/sh)" -c ` + remote.Quote(b.String())
+}
+
+func trim(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
 }
 
 // short is a command shortened for messages.

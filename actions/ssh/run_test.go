@@ -2,7 +2,9 @@ package ssh
 
 import (
 	"context"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -45,7 +47,10 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.Seconds = 0
+			if !strings.HasSuffix(tc.want.Stderr, got.StderrTail) {
+				t.Errorf("stderr tail %q is not the end of %q", got.StderrTail, tc.want.Stderr)
+			}
+			got.Seconds, got.StderrTail = 0, ""
 			if *got != tc.want {
 				t.Fatalf("got  %+v\nwant %+v", *got, tc.want)
 			}
@@ -136,5 +141,35 @@ func TestTimeoutStopsTheWorkOnTheMachine(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// frozen is a machine that accepted the session and then stopped answering.
+type frozen struct{}
+
+func (frozen) Exec(ctx context.Context, _ string, _ io.Reader, _, _ io.Writer) (int, error) {
+	<-ctx.Done()
+	return -1, ctx.Err()
+}
+
+func TestRunGivesUpOnAFrozenMachine(t *testing.T) {
+	res, err := Run(context.Background(), frozen{}, Command{Script: "true", Timeout: time.Second, Grace: 100 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "did not end the session") || res == nil {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRunNeedsTimeoutOnTheMachine(t *testing.T) {
+	bin := t.TempDir()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(sh, filepath.Join(bin, "sh")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), remote.Shell{Dir: bin, Env: []string{"PATH=" + bin}}, Command{Script: "true", Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "no timeout command") {
+		t.Fatalf("err = %v", err)
 	}
 }
