@@ -1,0 +1,104 @@
+package files
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/internal/journal"
+)
+
+// VerifyParams are the parameters of files.verify.
+type VerifyParams struct {
+	On        actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to check: an id or ${{ steps.<id> }} of instance.create"`
+	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }} (give files or from)"`
+	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}]; {id} becomes the id of on (give files or from)"`
+	Dir       string              `json:"dir" doc:"absolute directory on the machine the files should be in; default: the instance's workspace"`
+	SourceDir string              `json:"source_dir" doc:"directory the recorded paths were under on the machine that wrote them; default: their longest common directory"`
+	Fail      bool                `json:"fail" default:"true" doc:"fail the step when a file is missing or altered; false only reports"`
+}
+
+// Validate implements actions.Validator.
+func (p *VerifyParams) Validate() error {
+	switch {
+	case p.Files == nil && p.From == "":
+		return fmt.Errorf("give files (${{ steps.<id>.files }}) or from (a saved JSON list)")
+	case p.Files != nil && p.From != "":
+		return fmt.Errorf("give files or from, not both")
+	case p.Dir != "" && !path.IsAbs(p.Dir):
+		return fmt.Errorf("dir %q must be an absolute path on the machine", p.Dir)
+	}
+	return nil
+}
+
+// VerifyOutputs are the outputs of files.verify.
+type VerifyOutputs struct {
+	Total       int      `json:"total" doc:"files checked"`
+	Valid       int      `json:"valid" doc:"files present with the recorded MD5"`
+	Missing     int      `json:"missing" doc:"files not found"`
+	Mismatched  int      `json:"mismatched" doc:"files whose MD5 differs"`
+	Success     bool     `json:"success" doc:"every file is valid"`
+	SuccessRate float64  `json:"success_rate" doc:"percentage of valid files"`
+	Results     []Result `json:"results" doc:"verdict per file: path, status (valid, missing, mismatch), expected, got"`
+	Failed      []string `json:"failed" doc:"paths of the files that are missing or altered"`
+	Seconds     float64  `json:"seconds" doc:"time the check took"`
+}
+
+// Validation implements actions.ValidationReport.
+func (o *VerifyOutputs) Validation() journal.Validation {
+	r := Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: o.Missing, Mismatched: o.Mismatched}
+	return r.Validation()
+}
+
+// Verify checks that recorded files exist on an instance with their MD5.
+var Verify = actions.Define(actions.Info{
+	Name:    "files.verify",
+	Summary: "check that recorded files exist on an instance with the same MD5",
+	Doc: `Checks the files of files.create (files: ${{ steps.<id>.files }}) or of a
+saved JSON list (from:, the seed's failover_files_<id>.json works) on an
+instance, hashing them all with md5sum in one SSH session.
+
+Where a file is looked for: the machine that wrote the files and the one
+checking them need not share absolute paths (two local sandboxes have
+different workspaces, VAST GPUs both use /workspace). So each file's path
+relative to where it was written is joined to dir (default: the instance's
+workspace). That relative path is the file's rel when recorded (files.create
+records it), else its path relative to source_dir, else its path relative to
+the longest common directory of all the recorded paths.
+
+Logs a line per file like the seed's validator — "✓ Valid", "✗ File
+missing", "✗ MD5 mismatch" with Expected/Got — then "Files validated: n/m"
+and "Success rate: x%". With fail: true (the default) a missing or altered
+file fails the step, naming the files; the outputs are set either way.`,
+	Example: "- id: verify\n  action: files.verify\n  with: { on: \"${{ steps.gpu2 }}\", files: \"${{ steps.files.files }}\" }\n  expect: [ \"success\" ]",
+}, func(ctx context.Context, env *actions.Env, p *VerifyParams) (*VerifyOutputs, error) {
+	start := time.Now()
+	x, inst, dir, err := reach(ctx, env, p.On, p.Dir)
+	if err != nil {
+		return nil, err
+	}
+	files := p.Files
+	if p.From != "" {
+		if files, err = Load(expandID(p.From, inst.ID)); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := Check(ctx, x, files, dir, p.SourceDir)
+	if err != nil {
+		return nil, fmt.Errorf("verifying files on instance %s: %w", inst.ID, err)
+	}
+	for _, line := range rep.Lines() {
+		env.Logf("%s", line)
+	}
+	out := &VerifyOutputs{Total: rep.Total, Valid: rep.Valid, Missing: rep.Missing, Mismatched: rep.Mismatched,
+		Success: rep.Success(), SuccessRate: rep.Rate(), Results: rep.Results, Failed: rep.Failed(),
+		Seconds: time.Since(start).Seconds()}
+	if p.Fail {
+		if err := rep.Err(); err != nil {
+			return out, fmt.Errorf("on instance %s: %w", inst.ID, err)
+		}
+	}
+	return out, nil
+})

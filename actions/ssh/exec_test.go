@@ -1,0 +1,115 @@
+package ssh
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/target"
+)
+
+// oneMachine is a provider that only looks up one running instance; the
+// env reaches it through a real shell in a temporary folder.
+type oneMachine struct{ cloud.Provider }
+
+func (oneMachine) Name() string { return "local" }
+func (oneMachine) Get(_ context.Context, id string) (*cloud.Instance, error) {
+	if id != "7" {
+		return nil, cloud.ErrNotFound
+	}
+	return &cloud.Instance{ID: "7", Provider: "local", Status: cloud.StatusRunning}, nil
+}
+
+func testEnv(t *testing.T) *actions.Env {
+	dir := t.TempDir()
+	return &actions.Env{Step: "sh", Target: &target.Target{Compute: oneMachine{}},
+		Connect: func(context.Context, *cloud.Instance) (remote.Execer, error) { return remote.Shell{Dir: dir}, nil }}
+}
+
+func TestExecParams(t *testing.T) {
+	p := Exec.NewParams().(*ExecParams)
+	if err := actions.Decode(p, map[string]any{"instance": 7, "command": "ls"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if p.On.ID != "7" || p.Timeout.Duration != 10*time.Minute || !p.Check || p.MaxOutput != 1<<20 || p.Log || p.Validate() != nil {
+		t.Errorf("alias/defaults: %+v", p)
+	}
+	for _, tc := range []struct {
+		with map[string]any
+		want string
+	}{
+		{map[string]any{"on": 7}, "command: required"},
+		{map[string]any{"command": "ls"}, "on: required"},
+		{map[string]any{"on": 7, "command": " "}, "command is empty"},
+		{map[string]any{"on": 7, "command": "ls", "timeout": 0}, "timeout must be"},
+		{map[string]any{"on": 7, "command": "ls", "timeout": "soon"}, "not a duration"},
+		{map[string]any{"on": 7, "command": "ls", "max_output": -1}, "negative"},
+		{map[string]any{"on": 7, "command": "ls", "env": map[string]any{"NOT-OK": "v"}}, "not a shell variable name"},
+		{map[string]any{"on": 7, "command": "ls", "env": map[string]any{"OK": 5}}, ""},
+	} {
+		p := Exec.NewParams().(*ExecParams)
+		err := actions.Decode(p, tc.with, true)
+		if err == nil {
+			err = p.Validate()
+		}
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: err = %v, want %q", tc.with, err, tc.want)
+		}
+	}
+}
+
+func runExec(t *testing.T, env *actions.Env, with map[string]any) (*ExecOutputs, error) {
+	t.Helper()
+	p := Exec.NewParams()
+	if err := actions.Decode(p, with, false); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Exec.Run(context.Background(), env, p)
+	o, _ := out.(*ExecOutputs)
+	return o, err
+}
+
+func TestExecAction(t *testing.T) {
+	env := testEnv(t)
+	script := "echo out; echo \"$GREETING\" >&2; exit 3"
+	with := map[string]any{"on": "7", "command": script, "env": map[string]any{"GREETING": "it's me"}, "log": true}
+	out, err := runExec(t, env, with)
+	if err == nil || !strings.Contains(err.Error(), "exited 3 on instance 7") || !strings.Contains(err.Error(), "it's me") {
+		t.Fatalf("check: true should fail naming the exit and stderr: %v", err)
+	}
+	if out == nil || out.Stdout != "out\n" || out.Stderr != "it's me\n" || out.ExitCode != 3 {
+		t.Fatalf("outputs of a failed command: %+v", out)
+	}
+	if logs := strings.Join(env.Logs(), "\n"); !strings.Contains(logs, "out") || !strings.Contains(logs, "stderr: it's me") {
+		t.Errorf("log: true did not stream the output: %q", logs)
+	}
+
+	with["check"], with["log"] = false, false
+	quiet := testEnv(t)
+	if out, err = runExec(t, quiet, with); err != nil || out.ExitCode != 3 {
+		t.Fatalf("check: false: %v %+v", err, out)
+	}
+	if len(quiet.Logs()) != 0 {
+		t.Errorf("output logged without log: true: %q", quiet.Logs())
+	}
+
+	// The error names the end of stderr even when max_output keeps little.
+	_, err = runExec(t, env, map[string]any{"on": "7", "max_output": 10,
+		"command": "head -c 100000 /dev/zero | tr '\\0' x >&2; echo; echo 'the real error' >&2; exit 1"})
+	if err == nil || !strings.Contains(err.Error(), "the real error") {
+		t.Fatalf("error lacks the end of stderr: %.300v", err)
+	}
+
+	out, err = runExec(t, env, map[string]any{"on": "7", "command": "sleep 20", "timeout": "1s", "check": false})
+	if err == nil || !strings.Contains(err.Error(), "timed out") || !out.TimedOut {
+		t.Fatalf("a timed-out command must fail the step even with check: false: %v %+v", err, out)
+	}
+
+	if _, err := runExec(t, env, map[string]any{"on": "8", "command": "true"}); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("unknown instance: %v", err)
+	}
+}
