@@ -70,7 +70,7 @@ func yamlDiagnostic(file string, data []byte, err error) *Diagnostic {
 // longer parses ends at the culprit.
 func problemLine(data []byte, from int) int {
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	for k := max(from, 1); k <= len(lines) && k < 2000; k++ {
+	for k := max(from, 1); k <= len(lines) && k < from+200; k++ {
 		var n yaml.Node
 		if err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n); err != nil {
 			return k
@@ -82,7 +82,12 @@ func problemLine(data []byte, from int) int {
 type loader struct {
 	file  string
 	diags Diagnostics
+	nodes int // values read, to stop alias bombs
 }
+
+// maxNodes bounds the values a scenario may expand into: YAML aliases can
+// make a small file describe an exponential tree ("billion laughs").
+const maxNodes = 200_000
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
 
@@ -115,6 +120,9 @@ func (l *loader) mapping(n *yaml.Node, what string) ([]pair, bool) {
 		l.errorf(n, "%s must be a mapping (key: value), got %s", what, kindName(n))
 		return nil, false
 	}
+	if l.tooBig(n) {
+		return nil, false
+	}
 	var out []pair
 	index := map[string]int{}
 	explicit := map[string]*yaml.Node{}
@@ -145,6 +153,15 @@ func (l *loader) mapping(n *yaml.Node, what string) ([]pair, bool) {
 		out = append(out, pair{k.Value, k, v})
 	}
 	return out, true
+}
+
+// tooBig counts a value and reports (once) when the file expands too far.
+func (l *loader) tooBig(n *yaml.Node) bool {
+	l.nodes++
+	if l.nodes == maxNodes {
+		l.errorf(n, "the scenario expands into more than %d values (YAML aliases?): refusing it", maxNodes)
+	}
+	return l.nodes >= maxNodes
 }
 
 func resolve(n *yaml.Node) *yaml.Node {

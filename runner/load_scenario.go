@@ -178,6 +178,9 @@ func (l *loader) report(n *yaml.Node) Report {
 func (l *loader) value(n *yaml.Node) *Value {
 	n = resolve(n)
 	v := &Value{Pos: l.pos(n)}
+	if l.tooBig(n) {
+		return v
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		v.Kind, v.Map = MapValue, map[string]*Value{}
