@@ -59,6 +59,11 @@ type Instance struct {
 	// HostKey pins the instance's SSH host key when the provider knows it
 	// (local sandboxes publish theirs); empty means "pin on first contact".
 	HostKey string `json:"host_key,omitempty" doc:"SSH host key (authorized_keys format) when known in advance"`
+	// IdentityFile is the private key to log in with when the machine does
+	// not take the project key: hosts of an ssh pool are the team's own and
+	// already trust the team's keys (scn.yaml `key:`). When set, the SSH
+	// client uses it instead of the project key; empty means the project key.
+	IdentityFile string `json:"identity_file,omitempty" doc:"private key file to log in with instead of the project key (ssh pool hosts)"`
 }
 
 // Addr is host:port of the instance's SSH server.
