@@ -4,15 +4,19 @@ package builtin
 
 import (
 	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/files"
 	"github.com/scnlabs/scn/actions/gpu"
 	"github.com/scnlabs/scn/actions/http"
 	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/misc"
+	"github.com/scnlabs/scn/actions/ssh"
 )
 
 // Registry returns the built-in actions.
 func Registry() *actions.Registry {
 	return actions.NewRegistry(
+		files.Create,
+		files.Verify,
 		gpu.Offers,
 		http.Request,
 		instance.Create,
@@ -21,5 +25,6 @@ func Registry() *actions.Registry {
 		instance.Status,
 		misc.Log,
 		misc.Sleep,
+		ssh.Exec,
 	)
 }
