@@ -11,6 +11,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
+	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/actions/builtin"
 	"github.com/scnlabs/scn/schema"
 )
@@ -104,5 +105,18 @@ func TestSchemaRejects(t *testing.T) {
 	ok := "name: x\nsteps: [{action: sleep, with: {duration: \"${{ vars.d }}\"}}, {assert: \"1 == 1\"}]"
 	if err := s.Validate(yamlToJSON(t, []byte(ok))); err != nil {
 		t.Errorf("schema rejected a valid scenario: %v", err)
+	}
+}
+
+// docs/actions.md is generated from the registry too.
+func TestActionsDocMatchesRegistry(t *testing.T) {
+	var b strings.Builder
+	actions.WriteMarkdown(&b, builtin.Registry())
+	got, err := os.ReadFile("../docs/actions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != b.String() {
+		t.Fatal("docs/actions.md is out of date with the action registry: run `make docs` and commit it")
 	}
 }
