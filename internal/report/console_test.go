@@ -16,9 +16,8 @@ type fakeClock struct {
 	t  time.Time
 }
 
-func (f *fakeClock) now() time.Time    { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
-func (f *fakeClock) set(t time.Time)   { f.mu.Lock(); f.t = t; f.mu.Unlock() }
-
+func (f *fakeClock) now() time.Time  { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
+func (f *fakeClock) set(t time.Time) { f.mu.Lock(); f.t = t; f.mu.Unlock() }
 
 func TestSummaryGolden(t *testing.T) {
 	for _, d := range drills() {

@@ -85,9 +85,9 @@ type MetricsResource struct {
 func Metrics(j *journal.Journal) any {
 	m := MetricsFile{
 		TestName: j.Scenario, StartTime: j.StartedAt.UTC().Format(time.RFC3339),
-		Timings:  map[string]float64{},
-		Cost:     MetricsCost{EstimatedTotalUSD: j.Cost.TotalUSD, Simulated: j.Cost.Simulated},
-		RunID:    j.RunID, Scenario: j.Scenario, Target: j.Target, Status: j.Status, Error: j.Error,
+		Timings: map[string]float64{},
+		Cost:    MetricsCost{EstimatedTotalUSD: j.Cost.TotalUSD, Simulated: j.Cost.Simulated},
+		RunID:   j.RunID, Scenario: j.Scenario, Target: j.Target, Status: j.Status, Error: j.Error,
 		Resources: []MetricsResource{}, Metrics: j.Metrics,
 	}
 	gpus := resourcesOfKind(j, "instance")
