@@ -281,14 +281,14 @@ func (c *Console) RunFinished(j *journal.Journal) {
 }
 
 // sub prints a line indented under its step: under the running step it
-// first makes sure the step's header is out (plain output); a line of
+// first makes sure the step's header line is out; a line of
 // another step (a background standby sync) names it.
 func (c *Console) sub(step, text string) {
 	var lines []string
 	r := c.cur
 	switch {
 	case r != nil && r.step.ID == step:
-		if !r.header && !c.opts.Interactive {
+		if !r.header {
 			r.header = true
 			lines = append(lines, c.stepHead(&r.step)+" ...")
 		}
