@@ -39,28 +39,61 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// browser starts one headless Chromium for the test, isolated in a fresh
-// profile, with the network features that phone home turned off.
+// shared is the one headless Chromium of the test binary: started by the
+// first test that needs it, stopped by TestMain.
+var shared struct {
+	once sync.Once
+	ctx  context.Context
+	err  error
+	stop func()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.stop != nil {
+		shared.stop()
+	}
+	os.Exit(code)
+}
+
+// browser returns the shared Chromium, isolated in a fresh profile, with
+// the network features that phone home turned off.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	ctx, cancelBrowser := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("starting Chromium: %v", err)
+	path := chromiumPath(t)
+	shared.once.Do(func() {
+		profile, err := os.MkdirTemp("", "scn-chromium-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		// The browser lives as long as the test binary, at most 10 minutes.
+		bound, cancelBound := context.WithTimeout(context.Background(), 10*time.Minute)
+		alloc, cancelAlloc := chromedp.NewExecAllocator(bound,
+			chromedp.ExecPath(path),
+			chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.UserDataDir(profile),
+			chromedp.WindowSize(1280, 900),
+		)
+		ctx, cancelBrowser := chromedp.NewContext(alloc)
+		shared.ctx = ctx
+		shared.stop = func() { cancelBrowser(); cancelAlloc(); cancelBound(); os.RemoveAll(profile) }
+		began := time.Now()
+		if err := chromedp.Do(ctx); err != nil {
+			shared.err = err
+			return
+		}
+		t.Logf("Chromium started in %s", time.Since(began).Round(time.Millisecond))
+	})
+	if shared.err != nil {
+		t.Fatalf("starting Chromium: %v", shared.err)
 	}
-	return ctx
+	return shared.ctx
 }
 
 // page is one report opened in its own tab, with what the page did.
@@ -165,10 +198,16 @@ func eval[T any](t *testing.T, p *page, expr string) T {
 	return v
 }
 
-// screenshot saves a full-page PNG in the test's artifact directory.
-func (p *page) screenshot(t *testing.T, name string) {
+// screenshot saves a PNG in the test's artifact directory: the whole page,
+// or with full false what fits in the viewport (what a person sees first).
+func (p *page) screenshot(t *testing.T, name string, full bool) {
 	t.Helper()
-	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	shot := chromedp.CaptureScreenshot()
+	if full {
+		shot = chromedp.FullScreenshot(100)
+	}
+	start := time.Now()
+	png, err := chromedp.Run(p.ctx, shot)
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
@@ -179,7 +218,7 @@ func (p *page) screenshot(t *testing.T, name string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("screenshot: %s", path)
+	t.Logf("screenshot: %s (%s)", path, time.Since(start).Round(time.Millisecond))
 }
 
 // checkNoOverflow: nothing sticks out sideways, however long the ids and

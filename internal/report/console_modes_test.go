@@ -122,10 +122,15 @@ func TestConsoleInteractive(t *testing.T) {
 	c := NewConsole(&out, Options{Interactive: true})
 	clk := &fakeClock{}
 	c.now, c.tick, c.width = clk.now, time.Hour, 60
-	var during []string
-	spy := &spySink{Console: c, onWait: func() { during = screen(out.String()) }}
+	var during, moving []string
+	spy := &spySink{Console: c, onWait: func() { during = screen(out.String()) },
+		onTransfer: func() { moving = screen(out.String()) }}
 	fixture.Replay(j, spy, clk.set)
 
+	// Mid-transfer, the live area holds a bar with the rate.
+	if bar := moving[len(moving)-1]; !strings.Contains(bar, "[██████░░░░░░░░░░░░░░░░░░] upload realtime-sync-2026") {
+		t.Errorf("live area during the upload: %q", bar)
+	}
 	if len(during) == 0 {
 		t.Fatal("no wait event seen")
 	}
@@ -152,11 +157,20 @@ func TestConsoleInteractive(t *testing.T) {
 	golden(t, "console_interactive_failing.golden", []byte(final))
 }
 
-// spySink lets the test look at the screen when a wait arrives.
+// spySink lets the test look at the screen at the first wait and at the
+// first transfer.
 type spySink struct {
 	*Console
-	onWait func()
-	seen   bool
+	onWait, onTransfer func()
+	seen, seenXfer     bool
+}
+
+func (s *spySink) Transfer(step, what string, done, total int64) {
+	s.Console.Transfer(step, what, done, total)
+	if !s.seenXfer {
+		s.seenXfer = true
+		s.onTransfer()
+	}
 }
 
 func (s *spySink) Wait(step, what string, e time.Duration) {

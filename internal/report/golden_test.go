@@ -27,6 +27,7 @@ func drills() []struct {
 		{"passing", fixture.Passing()},
 		{"failing", fixture.Failing()},
 		{"standby", fixture.Standby()},
+		{"interrupted", fixture.Interrupted()},
 	}
 }
 

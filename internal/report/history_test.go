@@ -72,7 +72,7 @@ func TestHistoryHTMLInBrowser(t *testing.T) {
 	p := open(t, browser(t), "history.html", html.Bytes(), 1280, 900, false)
 	p.checkClean(t)
 	p.checkNoOverflow(t, true)
-	p.screenshot(t, "history.png")
+	p.screenshot(t, "history.png", true)
 
 	count := map[string]int{}
 	failed := map[string]int{}

@@ -41,23 +41,25 @@ func mustAsset(name string) string {
 
 // reportView is what report.html.tmpl renders.
 type reportView struct {
-	J         *journal.Journal
-	CSS       template.CSS
-	JS        template.JS
-	Verdict   string
-	Class     string // pass | fail | warn
-	Started   string
-	KPIs      []kpi
-	Failure   *failureView
-	Leaked    []journal.Resource
-	Timeline  timelineView
-	Resources []resourceRow
-	Transfers []transferRow
-	ValidPct  float64
-	Phases    []phaseView
-	Steps     []stepView
-	Vars      []keyValue
-	Metrics   []keyValue
+	J            *journal.Journal
+	CSS          template.CSS
+	JS           template.JS
+	Verdict      string
+	Class        string // pass | fail | warn
+	Started      string
+	KPIs         []kpi
+	Failure      *failureView
+	FailureTitle string
+	RunError     string // the run's own error when it says more than the step's
+	Leaked       []journal.Resource
+	Timeline     timelineView
+	Resources    []resourceRow
+	Transfers    []transferRow
+	ValidPct     float64
+	Phases       []phaseView
+	Steps        []stepView
+	Vars         []keyValue
+	Metrics      []keyValue
 }
 
 type kpi struct {
@@ -112,10 +114,17 @@ func WriteHTML(w io.Writer, j *journal.Journal) error {
 		Started: j.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Leaked: leaked(j),
 		Timeline: buildTimeline(j), Vars: keyValues(j.Vars), Metrics: keyValues(j.Metrics)}
 	v.KPIs = kpis(j)
+	v.FailureTitle = "What failed"
+	if j.Status == journal.StatusInterrupted {
+		v.FailureTitle = "Why the run stopped"
+	}
 	if s := failingStep(j); s != nil {
 		v.Failure = &failureView{Step: s, Label: stepLabel(s), Error: s.Error, Expectations: failedExpectations(s)}
+		if j.Error != "" && !strings.Contains(j.Error, s.Error) {
+			v.RunError = j.Error
+		}
 	} else if j.Status != journal.StatusPassed && j.Error != "" {
-		v.Failure = &failureView{Error: j.Error}
+		v.Failure, v.RunError = &failureView{}, j.Error
 	}
 	for _, r := range j.Resources {
 		share := 0.0

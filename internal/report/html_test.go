@@ -51,16 +51,16 @@ func TestHTMLInBrowser(t *testing.T) {
 			if verdictText != verdict(d.j) {
 				t.Errorf("verdict shows %q, want %q", verdictText, verdict(d.j))
 			}
-			p.screenshot(t, d.name+".png")
+			p.screenshot(t, d.name+".png", true)
 			if d.name == "failing" {
-				p.screenshot(t, "failing-top.png") // the viewport alone: what a person sees first
+				p.screenshot(t, "failing-top.png", false)
 				checkFailingReport(t, p)
 				narrow := open(t, b, "narrow.html", html, 400, 900, false)
 				narrow.checkNoOverflow(t, false)
-				narrow.screenshot(t, "failing-narrow.png")
+				narrow.screenshot(t, "failing-narrow.png", false)
 				dark := open(t, b, "dark.html", html, 1280, 900, true)
 				dark.checkClean(t)
-				dark.screenshot(t, "failing-dark.png")
+				dark.screenshot(t, "failing-dark.png", false)
 			}
 		})
 	}

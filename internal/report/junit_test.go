@@ -118,3 +118,24 @@ func TestJUnitRunErrorWithoutSteps(t *testing.T) {
 		t.Errorf("message should be the error's first line, got %q", c[0].Error.Message)
 	}
 }
+
+// TestJUnitHostileText: terminal escapes, NULs and "]]>" in logs and errors
+// still give valid XML that reads back.
+func TestJUnitHostileText(t *testing.T) {
+	j := fixture.Failing()
+	j.Steps[7].Logs = append(j.Steps[7].Logs, "\x1b[31mred\x1b[0m and a NUL \x00 and ]]> and <tag> & \"quotes\"")
+	j.Steps[7].Error = "boom ]]> <![CDATA[ nested \x07"
+	s := parsedJUnit(t, j)
+	var verify *junitCase
+	for i, c := range s.Suites[0].Cases {
+		if strings.HasPrefix(c.Name, "[8] verify") {
+			verify = &s.Suites[0].Cases[i]
+		}
+	}
+	if verify == nil || verify.Failure == nil || verify.SystemOut == nil {
+		t.Fatal("verify testcase lost its failure or output")
+	}
+	if !strings.Contains(verify.SystemOut.Text, "]]> and <tag> & \"quotes\"") || !strings.Contains(verify.Failure.Body, "boom ]]> <![CDATA[ nested") {
+		t.Errorf("text did not survive the round trip:\n%q\n%q", verify.SystemOut.Text, verify.Failure.Body)
+	}
+}

@@ -67,7 +67,11 @@ func writePhases(b *strings.Builder, p palette, j *journal.Journal) {
 	for i, ph := range j.Phases {
 		t.add(fmt.Sprintf("%d.", i+1), ph.Name, fmt.Sprintf("%.1fs", ph.Seconds), p.dim(strings.Join(ph.Steps, ", ")))
 	}
-	t.add("", p.bold("TOTAL"), p.bold(fmt.Sprintf("%.1fs", j.Seconds)), p.dim("("+fmtSecs(j.Seconds)+" wall clock, all steps and cleanup)"))
+	human := ""
+	if j.Seconds >= 60 {
+		human = fmtSecs(j.Seconds) + ", "
+	}
+	t.add("", p.bold("TOTAL"), p.bold(fmt.Sprintf("%.1fs", j.Seconds)), p.dim("("+human+"wall clock: all steps and the cleanup)"))
 	b.WriteString(t.String())
 }
 
@@ -84,13 +88,13 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 			price, cost = fmt.Sprintf("%.4f", r.PricePerHour), fmtUSD(r.CostUSD)
 		}
 		state := r.State
-		if r.Simulated {
+		if r.Simulated && r.PricePerHour > 0 {
 			state += " (simulated)"
 		}
 		if r.State == "leaked" || r.State == "alive" {
 			state = p.red(state)
 		}
-		t.add(r.Kind, r.ID, r.Detail, fmtSecs(r.LifetimeSeconds), price, cost, state)
+		t.add(r.Kind, r.ID, ellipsis(r.Detail, 28), fmtSecs(r.LifetimeSeconds), price, cost, state)
 	}
 	b.WriteString(t.String())
 	sim := ""
@@ -160,6 +164,15 @@ func writeStandby(b *strings.Builder, p palette, s *journal.Standby) {
 	if s.Error != "" {
 		fmt.Fprintf(b, "  %s %s\n", p.red("standby error:"), s.Error)
 	}
+}
+
+// ellipsis cuts s to n runes, marking the cut: a table cell stays narrow.
+func ellipsis(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // fmtSecsLong is "143.0s (2m23s)" past a minute, else "31.2s".

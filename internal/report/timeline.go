@@ -22,6 +22,7 @@ type timelineView struct {
 type tick struct {
 	Style template.CSS
 	Label string
+	End   bool // near the right edge: the label ends at the tick
 }
 
 type band struct {
@@ -67,7 +68,7 @@ func buildTimeline(j *journal.Journal) timelineView {
 	a := axis{j.StartedAt, total}
 	var v timelineView
 	for _, secs := range tickSeconds(total) {
-		v.Ticks = append(v.Ticks, tick{Style: css("left:%.3f%%", a.span(secs)), Label: fmtTick(secs)})
+		v.Ticks = append(v.Ticks, tick{Style: css("left:%.3f%%", a.span(secs)), Label: fmtTick(secs), End: a.span(secs) > 94})
 	}
 	for i, p := range j.Phases {
 		from, to, ok := phaseSpan(j, p)
