@@ -183,19 +183,15 @@ func (s *spySink) Wait(step, what string, e time.Duration) {
 
 // TestSpinnerMoves: on a terminal the spinner is redrawn between events.
 func TestSpinnerMoves(t *testing.T) {
-	var mu sync.Mutex
-	var out bytes.Buffer
-	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
-	c := NewConsole(w, Options{Interactive: true})
+	out := &syncBuffer{}
+	c := NewConsole(out, Options{Interactive: true})
 	c.tick = time.Millisecond
 	j := fixture.Passing()
 	c.RunStarted(j, len(j.Steps))
 	c.StepStarted(&j.Steps[1])
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		mu.Lock()
 		s := out.String()
-		mu.Unlock()
 		if strings.Contains(s, spinner[1]) && strings.Contains(s, spinner[2]) {
 			break
 		}
@@ -207,26 +203,31 @@ func TestSpinnerMoves(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
 	final := screen(out.String())
-	mu.Unlock()
 	if got := strings.Join(final, "\n"); strings.ContainsAny(got, strings.Join(spinner, "")) {
 		t.Errorf("Close left the live area on screen: %q", got)
 	}
 }
 
-type writerFunc func([]byte) (int, error)
+// syncBuffer is a buffer the spinner's goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestConsoleConcurrent: a background standby logs and transfers while
 // steps run; nothing is lost or interleaved mid-line (run with -race).
 func TestConsoleConcurrent(t *testing.T) {
 	for _, interactive := range []bool{false, true} {
-		var mu sync.Mutex
-		var out bytes.Buffer
-		w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
-		c := NewConsole(w, Options{Interactive: interactive})
+		out := &syncBuffer{}
+		c := NewConsole(out, Options{Interactive: interactive})
 		c.tick = time.Millisecond
 		j := fixture.Standby()
 		c.RunStarted(j, len(j.Steps))
@@ -248,9 +249,7 @@ func TestConsoleConcurrent(t *testing.T) {
 		}
 		wg.Wait()
 		c.RunFinished(j)
-		mu.Lock()
 		got := strings.Join(screen(out.String()), "\n")
-		mu.Unlock()
 		for g := range 4 {
 			for i := range 50 {
 				if !strings.Contains(got, fmt.Sprintf("[background] sync %d.%d done\n", g, i)) {

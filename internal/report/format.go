@@ -70,19 +70,30 @@ func stepLabel(s *journal.Step) string {
 	return fmt.Sprintf("[%d] %s: %s", s.Index, s.ID, s.Name)
 }
 
-// verdict is the run's one-word outcome.
-func verdict(j *journal.Journal) string {
-	switch j.Status {
-	case journal.StatusPassed:
-		return "PASS"
-	case journal.StatusInterrupted:
-		return "INTERRUPTED"
-	case journal.StatusError:
-		return "ERROR"
-	default:
-		return "FAIL"
-	}
+// looks is how each run status shows everywhere: its one-word verdict,
+// its colour class (pass, warn, fail) and its icon in Markdown.
+var looks = map[string][3]string{
+	journal.StatusPassed:      {"PASS", "pass", "✅"},
+	journal.StatusInterrupted: {"INTERRUPTED", "warn", "⚠️"},
+	journal.StatusError:       {"ERROR", "fail", "❌"},
+	journal.StatusFailed:      {"FAIL", "fail", "❌"},
 }
+
+func look(j *journal.Journal) [3]string {
+	if l, ok := looks[j.Status]; ok {
+		return l
+	}
+	return looks[journal.StatusFailed] // an unknown status never reads as a pass
+}
+
+// verdict is the run's one-word outcome: PASS, FAIL, INTERRUPTED, ERROR.
+func verdict(j *journal.Journal) string { return look(j)[0] }
+
+// verdictClass is the run's colour class in HTML: pass, warn or fail.
+func verdictClass(j *journal.Journal) string { return look(j)[1] }
+
+// statusIcon is the run's icon in Markdown.
+func statusIcon(j *journal.Journal) string { return look(j)[2] }
 
 // failingStep is the step that failed the run: the first failed step that
 // did not continue on error, else the first canceled one; nil when the run

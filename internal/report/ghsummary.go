@@ -119,16 +119,6 @@ func phaseLine(j *journal.Journal) string {
 	return strings.Join(append(parts, "total "+fmtSecs(j.Seconds)), " · ")
 }
 
-func statusIcon(j *journal.Journal) string {
-	switch j.Status {
-	case journal.StatusPassed:
-		return "✅"
-	case journal.StatusInterrupted:
-		return "⚠️"
-	}
-	return "❌"
-}
-
 func dash(s string) string {
 	if s == "" {
 		return "—"

@@ -156,16 +156,6 @@ func WriteHTML(w io.Writer, j *journal.Journal) error {
 	return templates.ExecuteTemplate(w, "report.html.tmpl", v)
 }
 
-func verdictClass(j *journal.Journal) string {
-	switch j.Status {
-	case journal.StatusPassed:
-		return "pass"
-	case journal.StatusInterrupted:
-		return "warn"
-	}
-	return "fail"
-}
-
 // kpis are the figures of the header: time, cost, files, and the outage.
 func kpis(j *journal.Journal) []kpi {
 	cost := kpi{Label: "Cost", Value: fmtUSD(j.Cost.TotalUSD), Sub: fmt.Sprintf("peak %s/h", fmtUSD(j.Cost.PeakPerHour))}
