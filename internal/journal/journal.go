@@ -61,6 +61,9 @@ type Journal struct {
 	Standby     *Standby       `json:"standby,omitempty"`
 	// Metrics are the scenario's report.metrics, evaluated at the end.
 	Metrics map[string]any `json:"metrics,omitempty"`
+
+	// Hostname is the machine scn ran on (JUnit's testsuite hostname).
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // Step is one executed (or skipped) step, in scenario order; finally steps follow.

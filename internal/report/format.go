@@ -1,0 +1,223 @@
+// Package report renders a run for people and machines: the live console
+// (an event.Sink) and its closing report, JUnit XML, the journal as JSON,
+// the seed-compatible metrics.json, a self-contained HTML report with a
+// timeline, an HTML history of many runs with trend charts, and a GitHub
+// job summary. Everything but the live console is rendered from a
+// *journal.Journal alone, so `scn report RUN-DIR` re-renders a past run
+// exactly as it was shown when it ended.
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/scnlabs/scn/internal/journal"
+)
+
+// fmtSecs is a step or phase duration: "0.4s", "21.4s", "2m05s", "1h02m".
+func fmtSecs(s float64) string {
+	switch {
+	case s < 0:
+		return "-"
+	case s < 60:
+		return fmt.Sprintf("%.1fs", s)
+	case s < 3600:
+		m := int(s) / 60
+		return fmt.Sprintf("%dm%02ds", m, int(s)-60*m)
+	default:
+		h := int(s) / 3600
+		return fmt.Sprintf("%dh%02dm", h, (int(s)-3600*h)/60)
+	}
+}
+
+// fmtBytes is a size in decimal units, matching MB/s throughputs.
+func fmtBytes(n int64) string {
+	f := float64(n)
+	for _, u := range []string{"B", "kB", "MB", "GB", "TB"} {
+		if math.Abs(f) < 1000 || u == "TB" {
+			if u == "B" {
+				return fmt.Sprintf("%d B", n)
+			}
+			return fmt.Sprintf("%.1f %s", f, u)
+		}
+		f /= 1000
+	}
+	return ""
+}
+
+// fmtUSD shows cents-and-below precision: drills cost fractions of a dollar.
+func fmtUSD(f float64) string {
+	if f >= 10 {
+		return fmt.Sprintf("$%.2f", f)
+	}
+	return fmt.Sprintf("$%.4f", f)
+}
+
+// fmtRate is a throughput in MB/s (10^6 bytes per second).
+func fmtRate(mbps float64) string {
+	if mbps >= 100 {
+		return fmt.Sprintf("%.0f MB/s", mbps)
+	}
+	return fmt.Sprintf("%.1f MB/s", mbps)
+}
+
+// stepLabel names a step the same way everywhere: "[7] verify: Verify every MD5".
+func stepLabel(s *journal.Step) string {
+	if s.Name == "" || s.Name == s.ID {
+		return fmt.Sprintf("[%d] %s", s.Index, s.ID)
+	}
+	return fmt.Sprintf("[%d] %s: %s", s.Index, s.ID, s.Name)
+}
+
+// looks is how each run status shows everywhere: its one-word verdict,
+// its colour class (pass, warn, fail) and its icon in Markdown.
+var looks = map[string][3]string{
+	journal.StatusPassed:      {"PASS", "pass", "✅"},
+	journal.StatusInterrupted: {"INTERRUPTED", "warn", "⚠️"},
+	journal.StatusError:       {"ERROR", "fail", "❌"},
+	journal.StatusFailed:      {"FAIL", "fail", "❌"},
+}
+
+func look(j *journal.Journal) [3]string {
+	if l, ok := looks[j.Status]; ok {
+		return l
+	}
+	return looks[journal.StatusFailed] // an unknown status never reads as a pass
+}
+
+// verdict is the run's one-word outcome: PASS, FAIL, INTERRUPTED, ERROR.
+func verdict(j *journal.Journal) string { return look(j)[0] }
+
+// verdictClass is the run's colour class in HTML: pass, warn or fail.
+func verdictClass(j *journal.Journal) string { return look(j)[1] }
+
+// statusIcon is the run's icon in Markdown.
+func statusIcon(j *journal.Journal) string { return look(j)[2] }
+
+// failingStep is the step that failed the run: the first failed step that
+// did not continue on error, else the first canceled one; nil when the run
+// failed elsewhere (cleanup, budget, bad input) or passed.
+func failingStep(j *journal.Journal) *journal.Step {
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Status == journal.StepFailed && !s.ContinueOnError {
+			return s
+		}
+	}
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Status == journal.StepCanceled {
+			return s
+		}
+	}
+	return nil
+}
+
+// failedExpectations are the expectations of s that did not hold.
+func failedExpectations(s *journal.Step) []journal.Expectation {
+	var out []journal.Expectation
+	for _, e := range s.Expectations {
+		if !e.OK {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// expectationLines renders a failed expectation with its sub-expression
+// values, one per line, for the console, JUnit and the GitHub summary.
+func expectationLines(e journal.Expectation) []string {
+	lines := []string{"expected: " + e.Expr}
+	if e.Error != "" {
+		lines = append(lines, "  error: "+e.Error)
+	}
+	for _, v := range e.Values {
+		lines = append(lines, "  "+v.Expr+" = "+v.Value)
+	}
+	return lines
+}
+
+// failedUndos counts the cleanup actions that failed.
+func failedUndos(j *journal.Journal) int {
+	n := 0
+	for _, u := range j.Cleanup {
+		if u.Status == "failed" {
+			n++
+		}
+	}
+	return n
+}
+
+// leaked are the resources the run could not get rid of.
+func leaked(j *journal.Journal) []journal.Resource {
+	var out []journal.Resource
+	for _, r := range j.Resources {
+		if r.State == "leaked" || r.State == "alive" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// resourcesOfKind keeps the journal's order, which is creation order.
+func resourcesOfKind(j *journal.Journal, kind string) []journal.Resource {
+	var out []journal.Resource
+	for _, r := range j.Resources {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// validationText is "3/3" or "1/3", "" without validation.
+func validationText(v *journal.Validation) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", v.Valid, v.Total)
+}
+
+// validationProblem summarises what went wrong with the files, "" when
+// nothing did.
+func validationProblem(v *journal.Validation) string {
+	if v == nil || v.Success {
+		return ""
+	}
+	var parts []string
+	if v.Missing > 0 {
+		parts = append(parts, plural(v.Missing, "file missing", "files missing"))
+	}
+	if v.Mismatched > 0 {
+		parts = append(parts, plural(v.Mismatched, "MD5 mismatch", "MD5 mismatches"))
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("%d of %d files not valid", v.Total-v.Valid, v.Total)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// problemText is the seed's wording for a file that did not come back.
+func problemText(problem string) string {
+	switch problem {
+	case "missing":
+		return "File missing"
+	case "mismatch":
+		return "MD5 mismatch"
+	}
+	return problem
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// firstLine cuts s at its first newline, for one-line messages.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,98 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/report/fixture"
+)
+
+func TestMetricsGolden(t *testing.T) {
+	for _, d := range drills() {
+		t.Run(d.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteMetrics(&b, d.j); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "metrics_"+d.name+".golden", b.Bytes())
+		})
+	}
+}
+
+// TestMetricsSeedShape checks the keys a consumer of the seed's
+// failover_test_metrics.json reads, with their values from the journal.
+func TestMetricsSeedShape(t *testing.T) {
+	j := fixture.Passing()
+	var b bytes.Buffer
+	if err := WriteMetrics(&b, j); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"test_name", "start_time", "gpu_instance_id", "snapshot_id", "failover_gpu_id", "test_files_count", "timings", "cost", "validation"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("metrics.json lacks the seed's key %q", k)
+		}
+	}
+	if m["gpu_instance_id"] != "101" || m["failover_gpu_id"] != "102" || m["snapshot_id"] != "realtime-sync-"+j.RunID {
+		t.Errorf("resource ids: gpu=%v failover=%v snapshot=%v", m["gpu_instance_id"], m["failover_gpu_id"], m["snapshot_id"])
+	}
+	timings := m["timings"].(map[string]any)
+	for _, k := range []string{"create_files_sec", "create_snapshot_sec", "failover_sec", "validate_sec", "total_sec"} {
+		if _, ok := timings[k]; !ok {
+			t.Errorf("timings lacks %q: %v", k, timings)
+		}
+	}
+	if timings["total_sec"] != j.Seconds {
+		t.Errorf("total_sec = %v, want the run's %v", timings["total_sec"], j.Seconds)
+	}
+	cost := m["cost"].(map[string]any)
+	if cost["gpu_hourly_usd"] != 0.32 || cost["estimated_total_usd"] != j.Cost.TotalUSD || cost["simulated"] != true {
+		t.Errorf("cost = %v", cost)
+	}
+	if v := m["validation"].(map[string]any); v["success"] != true || v["files_validated"] != 3.0 || m["test_files_count"] != 3.0 {
+		t.Errorf("validation = %v, test_files_count = %v", v, m["test_files_count"])
+	}
+	if _, ok := m["mttr_sec"]; ok {
+		t.Error("a drill without standby has no mttr_sec")
+	}
+	sb := Metrics(fixture.Standby()).(MetricsFile)
+	if sb.MTTRSeconds == nil || *sb.MTTRSeconds != fixture.Standby().Standby.MTTRSeconds || sb.DetectionSeconds == nil {
+		t.Errorf("standby drill: mttr/detection missing or wrong: %+v", sb)
+	}
+	if total := Metrics(&journal.Journal{Seconds: 12.5}).(MetricsFile).Timings["total_sec"]; total != 12.5 {
+		t.Errorf("total_sec must always be there, got %v", total)
+	}
+}
+
+// TestJSONRoundTrip: WriteJSON's output is a journal journal.Read accepts,
+// equal to the original.
+func TestJSONRoundTrip(t *testing.T) {
+	for _, d := range drills() {
+		var b bytes.Buffer
+		if err := WriteJSON(&b, d.j); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "journal.json")
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		back, err := journal.Read(path)
+		if err != nil {
+			t.Fatalf("%s: %v", d.name, err)
+		}
+		// Compare through JSON: outputs are maps of any, numbers float64.
+		var again bytes.Buffer
+		WriteJSON(&again, back)
+		if !reflect.DeepEqual(b.Bytes(), again.Bytes()) {
+			t.Errorf("%s: the journal changes through WriteJSON and journal.Read", d.name)
+		}
+	}
+}

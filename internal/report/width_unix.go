@@ -1,0 +1,18 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd
+
+package report
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// termWidth is the width in columns of the terminal behind f, 0 if unknown.
+func termWidth(f *os.File) int {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
+}
