@@ -1,0 +1,104 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/cloud/local/sandbox"
+	"github.com/scnlabs/scn/internal/remote"
+)
+
+func (s *server) instance(id string) *cloud.Instance {
+	return &cloud.Instance{ID: id, Status: cloud.StatusRunning, Host: "127.0.0.1", Port: s.port, User: "tester"}
+}
+
+func TestPoolCachesClientsPerInstance(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{})
+	pool := remote.NewPool(s.clientKey.Signer, remote.Options{})
+	defer pool.Close()
+	ctx := context.Background()
+	a, err := pool.Client(ctx, s.instance("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := pool.Client(ctx, s.instance("a"))
+	if err != nil || again != a {
+		t.Fatalf("second Client for the same instance: %p (%v), want the cached %p", again, err, a)
+	}
+	if got, err := remote.Run(ctx, a, "echo hi", nil); err != nil || got != "hi\n" {
+		t.Fatalf("pooled client: %q, %v", got, err)
+	}
+	if n := s.accepts.Load(); n != 1 {
+		t.Fatalf("%d connections for one instance, want 1", n)
+	}
+	pool.Forget("a")
+	if _, err := remote.Run(ctx, a, "true", nil); err == nil {
+		t.Fatal("a forgotten client still runs commands")
+	}
+	fresh, err := pool.Client(ctx, s.instance("a"))
+	if err != nil || fresh == a {
+		t.Fatalf("Client after Forget: %p (%v), want a new client", fresh, err)
+	}
+}
+
+func TestPoolUsesPublishedHostKey(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{})
+	pool := remote.NewPool(s.clientKey.Signer, remote.Options{})
+	defer pool.Close()
+	good := s.instance("good")
+	good.HostKey = s.hostKey.AuthorizedKey
+	if _, err := pool.Client(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	bad := s.instance("bad")
+	bad.HostKey = newKey(t).AuthorizedKey
+	_, err := pool.Client(context.Background(), bad)
+	var changed *remote.HostKeyChangedError
+	if !errors.As(err, &changed) {
+		t.Fatalf("instance publishing another host key: %v", err)
+	}
+	if err := pool.Probe(context.Background(), bad); !errors.As(err, &changed) {
+		t.Fatalf("probe of an instance publishing another host key: %v", err)
+	}
+}
+
+func TestProbeOpensAFreshConnectionEachTime(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{})
+	pool := remote.NewPool(s.clientKey.Signer, remote.Options{})
+	defer pool.Close()
+	inst := s.instance("p")
+	if _, err := pool.Client(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := pool.Probe(context.Background(), inst); err != nil {
+			t.Fatalf("probe %d: %v", i, err)
+		}
+	}
+	if n := s.accepts.Load(); n != 3 {
+		t.Fatalf("server saw %d connections, want 3 (client + one per probe)", n)
+	}
+}
+
+func TestProbeFailsWhenSSHIsNotUp(t *testing.T) {
+	t.Parallel()
+	refusing := startServer(t, serverOpts{faults: sandbox.Faults{RefuseSSHFor: time.Hour}})
+	pool := remote.NewPool(refusing.clientKey.Signer, remote.Options{RetryFor: time.Hour})
+	defer pool.Close()
+	if err := pool.Probe(context.Background(), refusing.instance("r")); err == nil {
+		t.Fatal("probe of a server that hangs up succeeded")
+	}
+	if n := refusing.accepts.Load(); n != 1 {
+		t.Fatalf("probe made %d attempts, want exactly 1 (WaitReady does the retrying)", n)
+	}
+	noAddr := &cloud.Instance{ID: "x", Status: cloud.StatusLoading}
+	if err := pool.Probe(context.Background(), noAddr); err == nil {
+		t.Fatal("probe of an instance without an address succeeded")
+	}
+}
