@@ -45,9 +45,9 @@ type server struct {
 }
 
 type serverOpts struct {
-	addr      string       // listen address; default 127.0.0.1:0
-	hostKey   *remote.Key  // default: a new one
-	clientKey *remote.Key  // default: a new one
+	addr      string      // listen address; default 127.0.0.1:0
+	hostKey   *remote.Key // default: a new one
+	clientKey *remote.Key // default: a new one
 	faults    sandbox.Faults
 }
 
