@@ -170,7 +170,8 @@ var sessionCloseGrace = 2 * time.Second
 // look whole). Cancelling ctx closes the session — SSH signals are not used,
 // proxies drop them — and Exec returns at once with the context's error.
 // Exec returns only when no write to stdout or stderr is in progress, and
-// none happens afterwards.
+// none happens afterwards. A stdin reader blocked in Read when the command
+// ends is left to return on its own (close it to release it), as os/exec does.
 func (c *Client) Exec(parent context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)

@@ -271,7 +271,7 @@ func TestKeepaliveDetectsDeadPeerAndNextExecRedials(t *testing.T) {
 	p := startProxy(t, s.addr, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := remote.Dial(ctx, p.endpoint(), remote.Options{Signer: s.clientKey.Signer, Keepalive: 100 * time.Millisecond})
+	c, err := remote.Dial(ctx, p.endpoint(), remote.Options{Signer: s.clientKey.Signer, Keepalive: 250 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

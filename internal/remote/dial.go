@@ -157,7 +157,7 @@ func dialOnce(ctx context.Context, ep Endpoint, o Options) (*conn, error) {
 		User:              ep.User,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(o.Signer)},
 		HostKeyCallback:   check,
-		HostKeyAlgorithms: hostKeyAlgorithms(o.HostKey, o.Pins.Pinned(addr)),
+		HostKeyAlgorithms: hostKeyAlgorithms(o.HostKey, o.Pins.pinned(addr)),
 	}
 	actx, cancel := context.WithTimeout(ctx, o.ConnectTimeout)
 	defer cancel()

@@ -49,8 +49,8 @@ func (p *Pins) Forget(addr string) {
 	delete(p.keys, addr)
 }
 
-// Pinned returns the key pinned for addr, nil if none.
-func (p *Pins) Pinned(addr string) ssh.PublicKey {
+// pinned returns the key pinned for addr, nil if none.
+func (p *Pins) pinned(addr string) ssh.PublicKey {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.keys[addr]

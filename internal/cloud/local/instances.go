@@ -70,8 +70,8 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	return p.Get(ctx, id)
 }
 
-// makeFolder creates the sandbox's folder with its config.json under a new
-// id. The folder is prepared under a hidden name and renamed into place, so
+// makeFolder creates the sandbox's folder with its config.json and empty
+// workspace under a new id. The folder is prepared under a hidden name and renamed into place, so
 // no one ever sees an instance folder without its config.
 func (p *Provider) makeFolder(cfg instanceConfig) (string, error) {
 	if err := os.MkdirAll(p.root, 0o700); err != nil {
@@ -88,7 +88,10 @@ func (p *Provider) makeFolder(cfg instanceConfig) (string, error) {
 			}
 			return "", fmt.Errorf("local create: %w", err)
 		}
-		err := sandbox.WriteJSON(filepath.Join(tmp, sandbox.ConfigFile), cfg)
+		err := os.Mkdir(filepath.Join(tmp, sandbox.WorkspaceDir), 0o755)
+		if err == nil {
+			err = sandbox.WriteJSON(filepath.Join(tmp, sandbox.ConfigFile), cfg)
+		}
 		if err == nil {
 			if _, serr := os.Stat(p.dir(id)); serr == nil {
 				os.RemoveAll(tmp)

@@ -75,7 +75,11 @@ func New(opts Options) *Provider {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 15 * time.Second
 	}
-	return &Provider{opts: opts, root: filepath.Join(opts.StateDir, "local")}
+	root := filepath.Join(opts.StateDir, "local")
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs // workspaces are reported as absolute paths
+	}
+	return &Provider{opts: opts, root: root}
 }
 
 // Name implements cloud.Provider.

@@ -5,18 +5,28 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
-// killSession SIGKILLs every process left in session sid: the sandbox was
-// its leader (Setsid), so that is everything it ever started, even commands
-// that outlived it. Linux keeps a session id from being reused while any
-// process is in it, so this cannot hit strangers.
+// killSession SIGKILLs every process left in session sid and waits (up to
+// killWait) for them to die: the sandbox was the session's leader (Setsid),
+// so that is everything it ever started, even commands that outlived it.
+// Linux keeps a session id from being reused while any process is in it, so
+// this cannot hit strangers.
 func killSession(sid int) {
 	if sid <= 1 {
 		return
 	}
-	for _, pid := range sessionMembers(sid) {
-		syscall.Kill(pid, syscall.SIGKILL)
+	deadline := time.Now().Add(killWait)
+	for {
+		members := sessionMembers(sid)
+		if len(members) == 0 || time.Now().After(deadline) {
+			return
+		}
+		for _, pid := range members {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

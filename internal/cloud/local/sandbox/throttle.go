@@ -45,6 +45,10 @@ func (t *throttled) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// idleReset is how far behind schedule a pacer may fall and still catch up:
+// enough to absorb sleep overshoot, too little to let a burst through.
+const idleReset = 50 * time.Millisecond
+
 // pacer lets bytes through at a fixed rate.
 type pacer struct {
 	mu    sync.Mutex
@@ -64,8 +68,8 @@ func (p *pacer) take(n int) {
 	}
 	p.mu.Lock()
 	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
+	if now.Sub(p.next) > idleReset {
+		p.next = now // idle: no credit for the pause
 	}
 	p.next = p.next.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
 	wait := p.next.Sub(now)
