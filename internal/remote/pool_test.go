@@ -15,11 +15,16 @@ func (s *server) instance(id string) *cloud.Instance {
 	return &cloud.Instance{ID: id, Status: cloud.StatusRunning, Host: "127.0.0.1", Port: s.port, User: "tester"}
 }
 
+func newPool(t *testing.T, s *server, o remote.Options) *remote.Pool {
+	pool := remote.NewPool(s.clientKey.Signer, o)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 func TestPoolCachesClientsPerInstance(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOpts{})
-	pool := remote.NewPool(s.clientKey.Signer, remote.Options{})
-	defer pool.Close()
+	pool := newPool(t, s, remote.Options{})
 	ctx := context.Background()
 	a, err := pool.Client(ctx, s.instance("a"))
 	if err != nil {
@@ -48,8 +53,7 @@ func TestPoolCachesClientsPerInstance(t *testing.T) {
 func TestPoolUsesPublishedHostKey(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOpts{})
-	pool := remote.NewPool(s.clientKey.Signer, remote.Options{})
-	defer pool.Close()
+	pool := newPool(t, s, remote.Options{})
 	good := s.instance("good")
 	good.HostKey = s.hostKey.AuthorizedKey
 	if _, err := pool.Client(context.Background(), good); err != nil {
@@ -70,8 +74,7 @@ func TestPoolUsesPublishedHostKey(t *testing.T) {
 func TestProbeOpensAFreshConnectionEachTime(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOpts{})
-	pool := remote.NewPool(s.clientKey.Signer, remote.Options{})
-	defer pool.Close()
+	pool := newPool(t, s, remote.Options{})
 	inst := s.instance("p")
 	if _, err := pool.Client(context.Background(), inst); err != nil {
 		t.Fatal(err)
@@ -89,8 +92,7 @@ func TestProbeOpensAFreshConnectionEachTime(t *testing.T) {
 func TestProbeFailsWhenSSHIsNotUp(t *testing.T) {
 	t.Parallel()
 	refusing := startServer(t, serverOpts{faults: sandbox.Faults{RefuseSSHFor: time.Hour}})
-	pool := remote.NewPool(refusing.clientKey.Signer, remote.Options{RetryFor: time.Hour})
-	defer pool.Close()
+	pool := newPool(t, refusing, remote.Options{RetryFor: time.Hour})
 	if err := pool.Probe(context.Background(), refusing.instance("r")); err == nil {
 		t.Fatal("probe of a server that hangs up succeeded")
 	}
