@@ -26,6 +26,8 @@ type Client struct {
 	closed  bool
 }
 
+var _ Execer = (*Client)(nil)
+
 // Dial connects to ep and returns a Client, retrying as o.RetryFor allows.
 func Dial(ctx context.Context, ep Endpoint, o Options) (*Client, error) {
 	c := newClient(ep, o)

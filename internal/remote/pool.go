@@ -17,6 +17,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	clients map[string]*Client // by instance id
+	addrs   map[string]string  // instance id → address contacted, for Forget
 }
 
 // NewPool returns an empty pool that authenticates with signer; opts supplies
@@ -25,7 +26,7 @@ type Pool struct {
 func NewPool(signer ssh.Signer, opts Options) *Pool {
 	opts.Signer = signer
 	opts.HostKey = ""
-	return &Pool{opts: opts.withDefaults(), clients: map[string]*Client{}}
+	return &Pool{opts: opts.withDefaults(), clients: map[string]*Client{}, addrs: map[string]string{}}
 }
 
 // endpoint and options for an instance: its published host key when the
@@ -36,7 +37,11 @@ func (p *Pool) target(inst *cloud.Instance) (Endpoint, Options, error) {
 	}
 	o := p.opts
 	o.HostKey = inst.HostKey
-	return Endpoint{Host: inst.Host, Port: inst.Port, User: inst.User}, o, nil
+	ep := Endpoint{Host: inst.Host, Port: inst.Port, User: inst.User}
+	p.mu.Lock()
+	p.addrs[inst.ID] = ep.Addr()
+	p.mu.Unlock()
+	return ep, o, nil
 }
 
 // Client returns the instance's client, connecting if needed. A cached
@@ -67,12 +72,15 @@ func (p *Pool) Client(ctx context.Context, inst *cloud.Instance) (*Client, error
 // the instance is gone and its address may go to another machine.
 func (p *Pool) Forget(id string) {
 	p.mu.Lock()
-	c := p.clients[id]
+	c, addr := p.clients[id], p.addrs[id]
 	delete(p.clients, id)
+	delete(p.addrs, id)
 	p.mu.Unlock()
 	if c != nil {
 		c.Close()
-		p.opts.Pins.Forget(c.ep.Addr())
+	}
+	if addr != "" {
+		p.opts.Pins.Forget(addr)
 	}
 }
 

@@ -104,3 +104,24 @@ func TestProbeFailsWhenSSHIsNotUp(t *testing.T) {
 		t.Fatal("probe of an instance without an address succeeded")
 	}
 }
+
+func TestForgetUnpinsAnAddressReusedByAnotherMachine(t *testing.T) {
+	t.Parallel()
+	first := startServer(t, serverOpts{})
+	pool := newPool(t, first, remote.Options{})
+	ctx := context.Background()
+	if err := pool.Probe(ctx, first.instance("old")); err != nil {
+		t.Fatal(err)
+	}
+	first.srv.Close()
+	// A new machine gets the old one's address (VAST reuses proxy ports).
+	second := startServer(t, serverOpts{addr: first.addr, clientKey: first.clientKey})
+	var changed *remote.HostKeyChangedError
+	if err := pool.Probe(ctx, second.instance("new")); !errors.As(err, &changed) {
+		t.Fatalf("new machine on a pinned address, old one not forgotten: %v", err)
+	}
+	pool.Forget("old")
+	if err := pool.Probe(ctx, second.instance("new")); err != nil {
+		t.Fatalf("after forgetting the old instance: %v", err)
+	}
+}

@@ -105,6 +105,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.refuseUntil.IsZero() {
 		s.refuseUntil = time.Now().Add(s.cfg.Faults.RefuseSSHFor)
 	}
+	refuseUntil := s.refuseUntil
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
 	for {
@@ -119,7 +120,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
-		if time.Now().Before(s.refuseUntil) {
+		if time.Now().Before(refuseUntil) {
 			s.log.Printf("fault refuse_ssh_for: dropped connection from %s", nc.RemoteAddr())
 			nc.Close()
 			continue
