@@ -164,7 +164,7 @@ func (c *Client) start(ctx context.Context, cmd string, stdout, stderr io.Writer
 
 // sessionCloseGrace is how long a cancelled Exec waits for the server to
 // acknowledge the session's end before returning anyway.
-var sessionCloseGrace = 2 * time.Second
+const sessionCloseGrace = 2 * time.Second
 
 // Exec implements Execer. stdin is streamed to the command and closed when
 // the reader ends, so the command sees EOF; if reading stdin fails, the

@@ -250,7 +250,9 @@ func TestThrottledProxyCarriesStreamIntact(t *testing.T) {
 	p := startProxy(t, s.addr, 512<<10)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := remote.Dial(ctx, p.endpoint(), remote.Options{Signer: s.clientKey.Signer})
+	// Keepalive replies queue behind megabytes of stream on such a link;
+	// the data still moving must count as a sign of life.
+	c, err := remote.Dial(ctx, p.endpoint(), remote.Options{Signer: s.clientKey.Signer, Keepalive: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,6 +264,9 @@ func TestThrottledProxyCarriesStreamIntact(t *testing.T) {
 	if err != nil || code != 0 || out.n != size || out.sum() != want {
 		t.Fatalf("through a 512 KB/s link: code %d err %v, %d of %d bytes, checksum ok %v",
 			code, err, out.n, size, out.sum() == want)
+	}
+	if n := p.accepts.Load(); n != 1 {
+		t.Fatalf("%d connections: the slow connection was declared dead and redialled", n)
 	}
 }
 
