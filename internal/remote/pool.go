@@ -2,7 +2,9 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -16,8 +18,9 @@ type Pool struct {
 	opts Options
 
 	mu      sync.Mutex
-	clients map[string]*Client // by instance id
-	addrs   map[string]string  // instance id → address contacted, for Forget
+	clients map[string]*Client     // by instance id
+	addrs   map[string]string      // instance id → address contacted, for Forget
+	signers map[string]ssh.Signer // identity files already read, by path
 }
 
 // NewPool returns an empty pool that authenticates with signer; opts supplies
@@ -26,7 +29,7 @@ type Pool struct {
 func NewPool(signer ssh.Signer, opts Options) *Pool {
 	opts.Signer = signer
 	opts.HostKey = ""
-	return &Pool{opts: opts.withDefaults(), clients: map[string]*Client{}, addrs: map[string]string{}}
+	return &Pool{opts: opts.withDefaults(), clients: map[string]*Client{}, addrs: map[string]string{}, signers: map[string]ssh.Signer{}}
 }
 
 // endpoint and options for an instance: its published host key when the
@@ -37,11 +40,41 @@ func (p *Pool) target(inst *cloud.Instance) (Endpoint, Options, error) {
 	}
 	o := p.opts
 	o.HostKey = inst.HostKey
+	if inst.IdentityFile != "" { // a host of the ssh target with its own key
+		signer, err := p.identity(inst.IdentityFile)
+		if err != nil {
+			return Endpoint{}, Options{}, fmt.Errorf("instance %s: %w", inst.ID, err)
+		}
+		o.Signer = signer
+	}
 	ep := Endpoint{Host: inst.Host, Port: inst.Port, User: inst.User}
 	p.mu.Lock()
 	p.addrs[inst.ID] = ep.Addr()
 	p.mu.Unlock()
 	return ep, o, nil
+}
+
+// identity reads a private key file once.
+func (p *Pool) identity(path string) (ssh.Signer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.signers[path]; s != nil {
+		return s, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading SSH key: %w", err)
+	}
+	s, err := ssh.ParsePrivateKey(data)
+	var pass *ssh.PassphraseMissingError
+	if errors.As(err, &pass) {
+		return nil, fmt.Errorf("SSH key %s is protected by a passphrase: give scn a key without one (scn never asks for passphrases)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("SSH key %s: %w", path, err)
+	}
+	p.signers[path] = s
+	return s, nil
 }
 
 // Client returns the instance's client, connecting if needed. A cached
