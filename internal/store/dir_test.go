@@ -1,0 +1,89 @@
+package store_test
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/store"
+)
+
+func TestDirConformance(t *testing.T) {
+	runConformance(t, func(t *testing.T) store.Store {
+		return store.NewDir(filepath.Join(t.TempDir(), "store"))
+	}, 3<<20)
+}
+
+// A Put in progress is invisible: no key, no listing; it appears whole.
+func TestDirPutAppearsOnlyWhenComplete(t *testing.T) {
+	root := t.TempDir()
+	s := store.NewDir(root)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Put(testCtx(t), "snapshots/x/data", pr)
+		done <- err
+	}()
+	if _, err := pw.Write(randomBytes(4096, 7)); err != nil { // returns once Put has read it
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(testCtx(t), "snapshots/x/data"); !errors.Is(err, store.ErrNotExist) {
+		t.Fatalf("Stat during Put = %v; want ErrNotExist", err)
+	}
+	if objs, err := s.List(testCtx(t), ""); err != nil || len(objs) != 0 {
+		t.Fatalf("List during Put = %v, %v; want nothing", keysOf(objs), err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, "snapshots/x/data"); len(got) != 4096 {
+		t.Fatalf("Get = %d bytes", len(got))
+	}
+	if err := s.Delete(testCtx(t), "snapshots/x/data"); err != nil {
+		t.Fatal(err)
+	}
+	// Deleting the last object removes the directories it left.
+	if entries, err := os.ReadDir(root); err != nil || len(entries) != 0 {
+		t.Fatalf("store root after delete: %v, %v", entries, err)
+	}
+}
+
+func TestDirListOfMissingRootIsEmpty(t *testing.T) {
+	s := store.NewDir(filepath.Join(t.TempDir(), "never-created"))
+	objs, err := s.List(testCtx(t), "")
+	if err != nil || len(objs) != 0 {
+		t.Fatalf("List = %v, %v", objs, err)
+	}
+}
+
+func TestFaultyFailsEveryNth(t *testing.T) {
+	f := &store.Faulty{Store: store.NewDir(t.TempDir()), FailEvery: 3}
+	var outcomes []bool
+	for i := 0; i < 6; i++ {
+		_, err := f.Stat(testCtx(t), "k")
+		injected := errors.Is(err, store.ErrInjected)
+		if !injected && !errors.Is(err, store.ErrNotExist) {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+		if injected && err.Error() == "" {
+			t.Fatal("empty injected error")
+		}
+		outcomes = append(outcomes, injected)
+	}
+	want := []bool{false, false, true, false, false, true}
+	for i := range want {
+		if outcomes[i] != want[i] {
+			t.Fatalf("injected pattern = %v; want %v", outcomes, want)
+		}
+	}
+	never := &store.Faulty{Store: store.NewDir(t.TempDir())}
+	for i := 0; i < 5; i++ {
+		if _, err := never.Put(testCtx(t), "k", strings.NewReader("")); err != nil {
+			t.Fatalf("FailEvery 0 failed: %v", err)
+		}
+	}
+}

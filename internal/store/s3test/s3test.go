@@ -1,0 +1,200 @@
+// Package s3test runs a real S3 server for tests: rclone's gofakes3 (in
+// memory, with SigV4 authentication) behind an httptest HTTPS server and a
+// "B2 guard" that answers exactly like Backblaze B2 does to the checksum
+// headers and aws-chunked uploads it does not support. A client that passes
+// here will not be refused by B2 for those reasons. The server also records
+// every request and can inject failures (a burst of 503s) and a skewed clock,
+// so store and integration tests exercise the client's retries and errors.
+package s3test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rclone/gofakes3"
+	"github.com/rclone/gofakes3/s3mem"
+)
+
+// Credentials the test server accepts. The secret is distinctive so tests can
+// assert it never leaks into an error message.
+const (
+	AccessKeyID     = "SCNTESTKEYID"
+	SecretAccessKey = "scn-test-secret-must-never-be-printed"
+	Bucket          = "scn-test"
+)
+
+// Request is what the server saw of one request.
+type Request struct {
+	Method, Path, Query string
+	Header              http.Header
+	Status              int // status the test layers answered with; 0 if passed to gofakes3
+}
+
+// Options configures StartServer.
+type Options struct {
+	// ClockOffset shifts the server's clock (what it checks request times
+	// against and the Date header it answers with). gofakes3's signature
+	// check reads the process-wide clock, so with an offset the server
+	// checks request times but not signatures.
+	ClockOffset time.Duration
+}
+
+// Server is a running test S3 server.
+type Server struct {
+	Endpoint string       // https://127.0.0.1:port
+	Client   *http.Client // trusts the server's certificate
+	Bucket   string
+
+	mu         sync.Mutex
+	requests   []Request
+	failNext   int
+	failStatus int
+}
+
+// Start runs a server for the test and returns its endpoint, an HTTP client
+// that trusts it, and the name of an existing bucket. Use AccessKeyID and
+// SecretAccessKey as credentials.
+func Start(t testing.TB) (endpoint string, client *http.Client, bucket string) {
+	s := StartServer(t, Options{})
+	return s.Endpoint, s.Client, s.Bucket
+}
+
+// StartServer is Start with options and access to the request log and fault
+// injection. The server is closed when the test ends.
+func StartServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	clock := offsetClock{offset: opts.ClockOffset}
+	backend := s3mem.New(s3mem.WithTimeSource(clock))
+	if err := backend.CreateBucket(context.Background(), Bucket); err != nil {
+		t.Fatalf("s3test: create bucket: %v", err)
+	}
+	options := []gofakes3.Option{gofakes3.WithTimeSource(clock), gofakes3.WithoutVersioning()}
+	if opts.ClockOffset == 0 {
+		options = append(options, gofakes3.WithV4Auth(map[string]string{AccessKeyID: SecretAccessKey}))
+	}
+	faker := gofakes3.New(backend, options...)
+	s := &Server{Bucket: Bucket}
+	handler := B2Guard(faker.Server())
+	srv := httptest.NewTLSServer(s.record(clock, handler))
+	t.Cleanup(srv.Close)
+	s.Endpoint = srv.URL
+	s.Client = srv.Client()
+	return s
+}
+
+// FailNext makes the next n requests fail with status (e.g. 503) and an S3
+// XML error body, before they reach the S3 server.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext, s.failStatus = n, status
+}
+
+// Requests returns a copy of every request seen so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+func (s *Server) record(clock offsetClock, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone()}
+		s.mu.Lock()
+		inject := 0
+		if s.failNext > 0 {
+			s.failNext--
+			inject = s.failStatus
+		}
+		s.mu.Unlock()
+		// A real server's Date header comes from its own clock; the SDK uses
+		// it to correct for clock skew.
+		w.Header().Set("Date", clock.Now().UTC().Format(http.TimeFormat))
+		sw := &statusWriter{ResponseWriter: w}
+		if inject != 0 {
+			WriteError(sw, inject, "ServiceUnavailable", "Injected failure: please reduce your request rate.")
+		} else {
+			next.ServeHTTP(sw, r)
+		}
+		req.Status = sw.status
+		s.mu.Lock()
+		s.requests = append(s.requests, req)
+		s.mu.Unlock()
+	})
+}
+
+// ForbiddenHeader returns the first header B2 would refuse in h, or "".
+func ForbiddenHeader(h http.Header) string {
+	for name, values := range h {
+		lower := strings.ToLower(name)
+		switch {
+		case strings.HasPrefix(lower, "x-amz-checksum-"), lower == "x-amz-sdk-checksum-algorithm":
+			return lower
+		case lower == "content-encoding":
+			for _, v := range values {
+				if strings.Contains(strings.ToLower(v), "aws-chunked") {
+					return lower
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// B2Guard refuses, like Backblaze B2, any request carrying x-amz-checksum-*,
+// x-amz-sdk-checksum-algorithm, x-amz-checksum-mode or Content-Encoding:
+// aws-chunked: 400 InvalidArgument "Unsupported header '<h>' received for
+// this API call."
+func B2Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := ForbiddenHeader(r.Header); h != "" {
+			WriteError(w, http.StatusBadRequest, "InvalidArgument",
+				fmt.Sprintf("Unsupported header '%s' received for this API call.", h))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// WriteError writes an S3 XML error response.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", code, message)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+type offsetClock struct{ offset time.Duration }
+
+func (c offsetClock) Now() time.Time                  { return time.Now().Add(c.offset).In(time.FixedZone("GMT", 0)) }
+func (c offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
