@@ -256,8 +256,12 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step) (any, e
 }
 
 func (r *Runner) actionEnv(s *Step) *actions.Env {
-	return &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep, StateDir: r.stateDir(),
+	env := &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep, StateDir: r.stateDir(),
 		Target: r.opts.Target, Resources: r.tracker, Undo: r.undo, Events: r.sink, Shared: r.shared}
+	if t := r.opts.Target; t != nil {
+		env.Connect, env.Probe = t.Connect, t.Probe
+	}
+	return env
 }
 
 func (r *Runner) stateDir() string {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"os"
 	"errors"
 	"fmt"
 	"slices"
@@ -108,6 +109,7 @@ func (r *Runner) newJournal() *journal.Journal {
 	if t := r.opts.Target; t != nil {
 		j.Target, j.TargetKind = t.Name, t.Kind
 	}
+	j.Hostname, _ = os.Hostname()
 	if len(r.vars) > 0 {
 		j.Vars = map[string]any{}
 		for _, v := range r.sc.Vars {

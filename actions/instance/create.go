@@ -179,7 +179,13 @@ func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind strin
 			id := inst.ID
 			h := pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
 				func(ctx context.Context, reason string) error {
-					return prov.Destroy(ctx, id, cloud.DestroyReason(reason))
+					if err := prov.Destroy(ctx, id, cloud.DestroyReason(reason)); err != nil {
+						return err
+					}
+					if env.Target != nil && env.Target.Forget != nil {
+						env.Target.Forget(id) // its address and host key may go to another machine
+					}
+					return nil
 				})
 			mu.Lock()
 			handles[id] = h

@@ -1,44 +1,42 @@
 package main
 
 import (
-	"fmt"
+	"io"
 	"os"
-	"time"
 
-	"github.com/scnlabs/scn/internal/journal"
+	"github.com/mattn/go-isatty"
+
+	"github.com/scnlabs/scn/internal/report"
+	"github.com/scnlabs/scn/internal/secret"
 )
 
-// plainConsole is a minimal console until the report package's lands.
-type plainConsole struct{ n int }
-
-func newConsole(g *globals) *plainConsole { return &plainConsole{} }
-
-func (c *plainConsole) RunStarted(j *journal.Journal, steps int) {
-	c.n = steps
-	fmt.Printf("scn run %s  (%s, target %s, run %s)\n", j.File, j.Scenario, j.Target, j.RunID)
-}
-func (c *plainConsole) StepStarted(s *journal.Step) {}
-func (c *plainConsole) StepFinished(s *journal.Step) {
-	fmt.Printf("[%d/%d] %-12s %-40s %s %.1fs", s.Index, c.n, s.ID, s.Name, s.Status, s.Seconds)
-	if s.Error != "" {
-		fmt.Printf("\n      %s", s.Error)
-	}
-	if s.SkipReason != "" {
-		fmt.Printf(" (%s)", s.SkipReason)
-	}
-	fmt.Println()
-}
-func (c *plainConsole) Log(step, line string)                         { fmt.Printf("      %s\n", line) }
-func (c *plainConsole) Wait(step, what string, elapsed time.Duration) {}
-func (c *plainConsole) Transfer(step, what string, done, total int64) {}
-func (c *plainConsole) Warn(msg string)                               { fmt.Fprintln(os.Stderr, "warning:", msg) }
-func (c *plainConsole) CleanupStarted(n int)                          { fmt.Printf("cleanup: %d\n", n) }
-func (c *plainConsole) UndoFinished(u *journal.Undo) {
-	fmt.Printf("  %s: %s %s\n", u.Description, u.Status, u.Error)
-}
-func (c *plainConsole) RunFinished(j *journal.Journal) {
-	fmt.Printf("%s in %.1fs %s\n", j.Status, j.Seconds, j.Error)
+// session is what one scn command shares: the masker every output goes
+// through, and the console built on it.
+type session struct {
+	mask    *secret.Masker
+	out     *secret.Writer // masked stdout (or stderr for scn do)
+	console *report.Console
 }
 
-// newDoConsole is the console of scn do: stderr only, stdout carries JSON.
-func newDoConsole(g *globals) *plainConsole { return &plainConsole{} }
+// newSession builds the console on f (stdout for run, stderr for do),
+// masking secrets in everything it prints.
+func newSession(g *globals, f *os.File) *session {
+	s := &session{mask: secret.New()}
+	s.out = s.mask.Writer(f)
+	s.console = report.NewConsole(s.out, report.Options{
+		Color:       !g.noColor && report.ColorEnabled(f),
+		Interactive: isatty.IsTerminal(f.Fd()),
+		Quiet:       g.quiet,
+		Verbose:     g.verbose,
+	})
+	return s
+}
+
+// close flushes the console and the masking writer.
+func (s *session) close() {
+	_ = s.console.Close()
+	_ = s.out.Close()
+}
+
+// writer returns a masked writer onto w, for reports written to files.
+func (s *session) writer(w io.Writer) *secret.Writer { return s.mask.Writer(w) }

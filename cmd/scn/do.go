@@ -10,6 +10,8 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -37,20 +39,32 @@ func newDoCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")
 			}
-			tgt, err := openTarget(cmd.Context(), g)
+			ctx := cmd.Context()
+			tgt, err := openTarget(ctx, g)
 			if err != nil {
 				return exitWith(2, "target %s: %v", g.target, err)
 			}
-			r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Sink: newDoConsole(g)})
+			defer tgt.Close()
+			s := newSession(g, os.Stderr) // stdout carries the outputs as JSON
+			defer s.close()
+			s.mask.Add(tgt.Secrets...)
+			led, err := ledger.Open(g.absState(), ledger.WithMask(s.mask.String))
+			if err != nil {
+				return exitWith(2, "opening the resource ledger: %v", err)
+			}
+			defer led.Close()
+			r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")
 			}
-			ctx, stop := interruptible(cmd.Context(), []*runner.Runner{r})
+			ctx, stop := interruptible(ctx, []*runner.Runner{r})
 			defer stop()
 			j := r.Run(ctx)
 			st := j.Steps[0]
-			enc := json.NewEncoder(cmd.OutOrStdout())
+			out := s.writer(cmd.OutOrStdout())
+			defer out.Close()
+			enc := json.NewEncoder(out)
 			enc.SetIndent("", "  ")
 			if st.Outputs != nil {
 				if err := enc.Encode(st.Outputs); err != nil {

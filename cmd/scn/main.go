@@ -7,9 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/scnlabs/scn/internal/cloud/local"
 )
 
 func main() {
+	// A local sandbox is this same binary started detached: serve it and
+	// never return when that is what this process is for.
+	local.RunIfChild()
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/scnlabs/scn/actions/builtin"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -72,41 +73,78 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err != nil {
 		return err
 	}
+	s := newSession(g, os.Stdout)
+	defer s.close()
 	tgt, err := openTarget(ctx, g)
 	if err != nil {
 		return exitWith(2, "target %s: %v", g.target, err)
 	}
+	defer tgt.Close()
+	s.mask.Add(tgt.Secrets...)
+	led, err := ledger.Open(g.absState(), ledger.WithMask(s.mask.String))
+	if err != nil {
+		return exitWith(2, "opening the resource ledger: %v", err)
+	}
+	defer led.Close()
+	warnLeftovers(s, led)
 	// Prepare every run first: a bad --var fails before anything runs.
 	var runs []*runner.Runner
 	for _, sc := range scs {
 		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars,
-			Sink: newConsole(g), MaxCost: f.maxCost})
+			Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
+			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
 			return exitWith(2, "nothing was run")
 		}
 		runs = append(runs, r)
+	}
+	if err := confirmSpend(g, f, tgt, scs); err != nil {
+		return err
 	}
 	ctx, stop := interruptible(ctx, runs)
 	defer stop()
 	worst := 0
 	var journals []*journal.Journal
+	var dirs []string
 	for _, r := range runs {
 		if ctx.Err() != nil {
 			break
 		}
 		j := r.Run(ctx)
 		journals = append(journals, j)
-		if err := writeArtifacts(g, f, j); err != nil {
-			fmt.Fprintln(os.Stderr, "scn: writing reports:", err)
+		dir := runDir(g, f, j, len(runs) > 1)
+		dirs = append(dirs, dir)
+		if err := writeRunFiles(s, dir, j); err != nil {
+			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", err)
 			worst = max(worst, 1)
 		}
 		worst = max(worst, j.ExitCode)
+	}
+	if err := writeReports(s, f, journals, dirs); err != nil {
+		fmt.Fprintln(os.Stderr, "scn: writing reports:", err)
+		worst = max(worst, 1)
 	}
 	if worst != 0 {
 		return &exitError{code: worst}
 	}
 	return nil
+}
+
+// warnLeftovers says when earlier runs left resources alive.
+func warnLeftovers(s *session, led *ledger.Ledger) {
+	left, err := led.Leftovers(ledger.Filter{})
+	if err != nil {
+		s.console.Warn("cannot read the ledger: " + err.Error())
+		return
+	}
+	if len(left) == 0 {
+		return
+	}
+	runs := map[string]bool{}
+	for _, r := range left {
+		runs[r.Run] = true
+	}
+	s.console.Warn(fmt.Sprintf("%d resources from %d earlier runs may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`", len(left), len(runs)))
 }
 
 // interruptible cancels ctx on the first SIGINT/SIGTERM (the runs stop
@@ -158,11 +196,3 @@ func interruptible(ctx context.Context, runs []*runner.Runner) (context.Context,
 	}
 }
 
-// writeArtifacts saves the journal (and the other reports asked for).
-func writeArtifacts(g *globals, f *runFlags, j *journal.Journal) error {
-	dir := f.out
-	if dir == "" {
-		dir = filepath.Join(g.absState(), "runs", j.RunID)
-	}
-	return journal.Write(filepath.Join(dir, "journal.json"), j)
-}

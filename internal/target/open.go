@@ -5,6 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/cloud/gcp"
+	"github.com/scnlabs/scn/internal/cloud/local"
+	"github.com/scnlabs/scn/internal/cloud/sshpool"
+	"github.com/scnlabs/scn/internal/cloud/vast"
+	"github.com/scnlabs/scn/internal/hint"
+	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/store"
 )
 
 // OpenOptions say which target to assemble and from where.
@@ -12,16 +22,171 @@ type OpenOptions struct {
 	Name       string // --target
 	StateDir   string // absolute .scn path
 	ConfigFile string // scn.yaml (optional)
+	// Getenv reads credentials; default os.Getenv (tests pass their own).
+	Getenv func(string) string
+	// SandboxExe is the binary local sandboxes run (default: this one).
+	SandboxExe string
 }
 
-// Open assembles the target called o.Name.
+// Open assembles the target called o.Name: built-in (local, vast, ssh) or
+// defined in scn.yaml. Nothing is rented or contacted yet, except what a
+// provider must read to start (a credentials file).
 func Open(ctx context.Context, o OpenOptions) (*Target, error) {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	cfg, err := LoadConfig(o.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := cfg.Target(o.Name)
+	if !ok {
+		return nil, fmt.Errorf("unknown target %q%s", o.Name, hint.Hint(o.Name, cfg.Names()))
+	}
 	if err := os.MkdirAll(o.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating state dir: %w", err)
 	}
-	switch o.Name {
-	case "local":
-		return &Target{Name: "local", Kind: "local", StateDir: o.StateDir}, nil
+	key, err := remote.LoadOrCreateKey(filepath.Join(o.StateDir, "keys"))
+	if err != nil {
+		return nil, fmt.Errorf("project SSH key: %w", err)
 	}
-	return nil, fmt.Errorf("unknown target %q (built-in targets: local, vast, ssh; others are defined in %s)", o.Name, filepath.Base(o.ConfigFile))
+	t := &Target{Name: o.Name, Kind: tc.Kind, StateDir: o.StateDir, PublicKey: key.AuthorizedKey}
+	var retryFor time.Duration
+	switch tc.Kind {
+	case "local":
+		err = openLocal(t, tc, key, o)
+	case "vast":
+		err = openVast(ctx, t, tc, o)
+		retryFor = 2 * time.Minute // real hosts and vast's SSH proxy come up slowly
+	case "ssh":
+		err = openSSH(t, tc, o)
+		retryFor = 30 * time.Second
+	default:
+		err = fmt.Errorf("target %s has unknown kind %q", o.Name, tc.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pool := remote.NewPool(key.Signer, remote.Options{RetryFor: retryFor, RetryDelay: time.Second})
+	t.Connect = func(ctx context.Context, inst *cloud.Instance) (remote.Execer, error) {
+		return pool.Client(ctx, inst)
+	}
+	t.Probe, t.Forget, t.closers = pool.Probe, pool.Forget, append(t.closers, pool.Close)
+	return t, nil
+}
+
+func openLocal(t *Target, tc TargetConfig, key *remote.Key, o OpenOptions) error {
+	f := tc.Faults
+	p := local.New(local.Options{StateDir: t.StateDir, Exe: o.SandboxExe, Key: key, Faults: local.Faults{
+		BootDelay: f.BootDelay, RefuseSSHFor: f.RefuseSSHFor, PreemptAfter: f.PreemptAfter, LinkBytesPerSec: f.LinkBytesPerSec}})
+	t.Compute, t.Standby = p, p
+	t.PollInterval = 100 * time.Millisecond
+	st, err := openStore(tc.Store, t, o)
+	if err != nil {
+		return err
+	}
+	if f.StoreFailEvery > 0 {
+		st = &store.Faulty{Store: st, FailEvery: f.StoreFailEvery}
+	}
+	t.Store = st
+	return nil
+}
+
+func openSSH(t *Target, tc TargetConfig, o OpenOptions) error {
+	if len(tc.Hosts) == 0 {
+		return fmt.Errorf("target %s has no hosts: list your machines under targets.%s.hosts in scn.yaml (see docs/targets.md)", t.Name, t.Name)
+	}
+	t.Compute = sshpool.New(sshpool.Options{StateDir: t.StateDir, Hosts: tc.Hosts})
+	for _, h := range tc.Hosts {
+		if h.Role == sshpool.RoleStandby {
+			t.Standby = sshpool.New(sshpool.Options{StateDir: t.StateDir, Hosts: tc.Hosts, Role: sshpool.RoleStandby})
+		}
+		t.Paid = t.Paid || h.PricePerHour > 0
+	}
+	t.PollInterval = time.Second
+	st, err := openStore(tc.Store, t, o)
+	t.Store = st
+	return err
+}
+
+func openVast(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) error {
+	keyEnv := tc.Vast.APIKeyEnv
+	if keyEnv == "" {
+		keyEnv = "VAST_API_KEY"
+	}
+	apiKey := o.Getenv(keyEnv)
+	if apiKey == "" {
+		return fmt.Errorf("target %s needs a VAST.ai API key in $%s (console.vast.ai → Account → API keys)", t.Name, keyEnv)
+	}
+	t.Secrets = append(t.Secrets, apiKey)
+	vp, err := vast.New(vast.Config{BaseURL: o.Getenv("VAST_URL"), APIKey: apiKey, Image: tc.Vast.Image, DiskGB: tc.Vast.DiskGB})
+	if err != nil {
+		return err
+	}
+	t.Compute, t.Paid, t.PollInterval = vp, true, 5*time.Second
+	if tc.Store != nil {
+		t.Store, err = openStore(tc.Store, t, o)
+	} else {
+		t.Store, err = openB2(ctx, t, o)
+	}
+	if err != nil {
+		return err
+	}
+	// The standby VM is optional: only standby drills need GCP.
+	g := gcp.Config{CredentialsFile: o.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), Project: o.Getenv("GCP_PROJECT_ID"),
+		Zone: o.Getenv("GCP_ZONE"), Endpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE")}
+	if tc.GCP != nil {
+		g.Project, g.Zone, g.MachineType = or(g.Project, tc.GCP.Project), or(g.Zone, tc.GCP.Zone), tc.GCP.MachineType
+	}
+	if g.CredentialsFile != "" {
+		gp, err := gcp.New(ctx, g)
+		if err != nil {
+			return fmt.Errorf("GCP standby provider: %w", err)
+		}
+		t.Standby = gp
+	}
+	return nil
+}
+
+// openB2 is the vast target's default store: Backblaze B2 through its S3 API.
+func openB2(ctx context.Context, t *Target, o OpenOptions) (store.Store, error) {
+	endpoint, bucket := o.Getenv("B2_ENDPOINT"), o.Getenv("B2_BUCKET")
+	id, secret := o.Getenv("B2_KEY_ID"), o.Getenv("B2_APPLICATION_KEY")
+	var missing []string
+	for name, v := range map[string]string{"B2_ENDPOINT": endpoint, "B2_BUCKET": bucket, "B2_KEY_ID": id, "B2_APPLICATION_KEY": secret} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("target %s stores snapshots in Backblaze B2: set %v (see README: paid runs)", t.Name, sorted(missing))
+	}
+	t.Secrets = append(t.Secrets, secret, id)
+	return store.NewS3(ctx, store.S3Config{Endpoint: endpoint, Region: o.Getenv("B2_REGION"), Bucket: bucket,
+		Prefix: o.Getenv("B2_PREFIX"), AccessKeyID: id, SecretAccessKey: secret})
+}
+
+// openStore builds a store from scn.yaml; nil means the default directory.
+func openStore(sc *StoreConfig, t *Target, o OpenOptions) (store.Store, error) {
+	if sc == nil || sc.Kind == "dir" {
+		dir := filepath.Join(t.StateDir, "store")
+		if sc != nil && sc.Path != "" {
+			dir = sc.Path
+		}
+		return store.NewDir(dir), nil
+	}
+	id, secret := o.Getenv(sc.AccessKeyEnv), o.Getenv(sc.SecretKeyEnv)
+	if id == "" || secret == "" {
+		return nil, fmt.Errorf("target %s: the s3 store needs $%s and $%s", t.Name, sc.AccessKeyEnv, sc.SecretKeyEnv)
+	}
+	t.Secrets = append(t.Secrets, secret, id)
+	return store.NewS3(context.Background(), store.S3Config{Endpoint: sc.Endpoint, Region: sc.Region,
+		Bucket: sc.Bucket, Prefix: sc.Prefix, AccessKeyID: id, SecretAccessKey: secret})
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -5,9 +5,12 @@
 package target
 
 import (
+	"context"
+	"slices"
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
 )
 
@@ -35,6 +38,28 @@ type Target struct {
 	// PollInterval is how often instance status is polled while waiting
 	// (a few seconds on rate-limited APIs, fast for local sandboxes).
 	PollInterval time.Duration
+
+	// Connect returns a command runner on an instance (pooled SSH, host
+	// keys pinned for the life of the process).
+	Connect func(ctx context.Context, inst *cloud.Instance) (remote.Execer, error)
+	// Probe checks an instance answers SSH on a fresh connection.
+	Probe func(ctx context.Context, inst *cloud.Instance) error
+	// Forget drops the connection and host key pin of a destroyed instance.
+	Forget func(id string)
+
+	closers []func()
+}
+
+// Close releases connections.
+func (t *Target) Close() {
+	for _, c := range t.closers {
+		c()
+	}
+}
+
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
 }
 
 // Provider returns the provider called name (as recorded on an instance or

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/runner"
+)
+
+// confirmSpend shows the worst-case cost of a paid target and asks on a
+// terminal before renting anything; --yes skips the question, and without
+// a terminal --yes is required (CI must say it means it).
+func confirmSpend(g *globals, f *runFlags, t *target.Target, scs []*runner.Scenario) error {
+	if !t.Paid || f.yes {
+		return nil
+	}
+	total, unbounded := 0.0, false
+	for _, sc := range scs {
+		p := runner.MakePlan(sc, t.Name, planPricer(nil, g))
+		p.Write(os.Stderr)
+		total += p.WorstCost
+		unbounded = unbounded || p.Unbounded
+	}
+	limit := "unbounded"
+	if !unbounded {
+		limit = fmt.Sprintf("at most $%.2f", total)
+	}
+	if !isatty.IsTerminal(os.Stdin.Fd()) {
+		return exitWith(2, "target %s spends real money (%s): pass --yes to run without asking", t.Name, limit)
+	}
+	fmt.Fprintf(os.Stderr, "\nTarget %s spends real money (%s). Run? [y/N] ", t.Name, limit)
+	answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return exitWith(1, "not run: nothing was rented")
+	}
+	return nil
+}
