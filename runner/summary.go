@@ -2,9 +2,9 @@ package runner
 
 import (
 	"context"
-	"os"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"syscall"
 	"time"

@@ -195,4 +195,3 @@ func interruptible(ctx context.Context, runs []*runner.Runner) (context.Context,
 		})
 	}
 }
-

@@ -114,7 +114,11 @@ func (h *hookLog) hooks() cloud.ProvisionHooks {
 			h.before = append(h.before, o.ID)
 			return nil
 		},
-		Created: func(_ cloud.Offer, in *cloud.Instance) { h.mu.Lock(); defer h.mu.Unlock(); h.created = append(h.created, in.ID) },
+		Created: func(_ cloud.Offer, in *cloud.Instance) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.created = append(h.created, in.ID)
+		},
 		Destroyed: func(in *cloud.Instance, err error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()

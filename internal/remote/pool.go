@@ -18,8 +18,8 @@ type Pool struct {
 	opts Options
 
 	mu      sync.Mutex
-	clients map[string]*Client     // by instance id
-	addrs   map[string]string      // instance id → address contacted, for Forget
+	clients map[string]*Client    // by instance id
+	addrs   map[string]string     // instance id → address contacted, for Forget
 	signers map[string]ssh.Signer // identity files already read, by path
 }
 
