@@ -1,0 +1,160 @@
+// Package scenarios_test runs every scenario of the repository as a test
+// (runbooks double as integration tests): scenarios/*.yaml,
+// scenarios/examples/*.yaml and runner/testdata/pass/*.yaml, each on the
+// free local target in its own state directory. A scenario states how it
+// must end in a header comment:
+//
+//	# scn-test: expect-fail "MD5 mismatch"     (default: it must pass)
+//	# scn-test: var sync_interval=1s           (a --var for the test run)
+//
+// Every run must end with nothing alive: no sandbox, no open ledger entry.
+package scenarios_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/cloud/local"
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/resource"
+	"github.com/scnlabs/scn/internal/secret"
+	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/runner"
+)
+
+func TestMain(m *testing.M) {
+	local.RunIfChild() // sandboxes are this test binary, started detached
+	os.Exit(m.Run())
+}
+
+var header = regexp.MustCompile(`^#\s*scn-test:\s*(expect-fail|var)\s+(.*)$`)
+
+type expectation struct {
+	fail string // substring of the run's error; "" = must pass
+	vars map[string]string
+}
+
+func readExpectation(t *testing.T, path string) expectation {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := expectation{vars: map[string]string{}}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		m := header.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		switch {
+		case m == nil:
+		case m[1] == "expect-fail":
+			e.fail = strings.Trim(m[2], `"`)
+		case m[1] == "var":
+			k, v, _ := strings.Cut(m[2], "=")
+			e.vars[k] = v
+		}
+	}
+	return e
+}
+
+func files(t *testing.T) []string {
+	var out []string
+	for _, g := range []string{"*.yaml", "examples/*.yaml", "../runner/testdata/pass/*.yaml"} {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m...)
+	}
+	if len(out) == 0 {
+		t.Fatal("no scenarios found")
+	}
+	return out
+}
+
+func TestScenariosOnLocal(t *testing.T) {
+	for _, path := range files(t) {
+		t.Run(strings.TrimSuffix(path, ".yaml"), func(t *testing.T) {
+			t.Parallel()
+			want := readExpectation(t, path)
+			j := run(t, path, want.vars)
+			switch {
+			case want.fail == "" && j.Status != journal.StatusPassed:
+				t.Errorf("%s %s: %s", path, j.Status, j.Error)
+				for _, s := range j.Steps {
+					if s.Error != "" {
+						t.Logf("  step %s: %s", s.ID, s.Error)
+					}
+				}
+			case want.fail != "" && j.Status != journal.StatusFailed:
+				t.Errorf("%s must fail, but ended %s", path, j.Status)
+			case want.fail != "" && !strings.Contains(j.Error, want.fail):
+				t.Errorf("%s failed with %q, want an error containing %q", path, j.Error, want.fail)
+			}
+		})
+	}
+}
+
+// run runs one scenario on a fresh local target and checks nothing is left.
+func run(t *testing.T, path string, vars map[string]string) *journal.Journal {
+	t.Helper()
+	state := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	tgt, err := target.Open(ctx, target.OpenOptions{Name: "local", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tgt.Close()
+	reg := builtin.Registry()
+	sc, err := runner.LoadFile(path)
+	if err == nil {
+		err = runner.Check(sc, reg)
+	}
+	if err != nil {
+		t.Fatalf("%s does not check:\n%v", path, err)
+	}
+	led, err := ledger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, Masker: secret.New(),
+		Ledger: resource.OnLedger(led)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := r.Run(ctx)
+	t.Cleanup(func() { assertNothingAlive(t, tgt, led) })
+	return j
+}
+
+func assertNothingAlive(t *testing.T, tgt *target.Target, led *ledger.Ledger) {
+	t.Helper()
+	insts, err := tgt.Compute.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range insts {
+		t.Errorf("sandbox %s (%s) left behind", i.ID, i.Status)
+		_ = tgt.Compute.Destroy(context.Background(), i.ID, "user")
+	}
+	left, err := led.Leftovers(ledger.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range left {
+		t.Errorf("ledger entry still open: %s %s %s (step %s)", r.Kind, r.ID, r.State, r.Step)
+	}
+	entries, _ := os.ReadDir(filepath.Join(tgt.StateDir, "store", "snapshots"))
+	for _, e := range entries {
+		t.Errorf("snapshot %s left in the store", e.Name())
+	}
+}
