@@ -1,0 +1,194 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/scnlabs/scn/internal/store"
+)
+
+// FormatVersion is the manifest format this package writes and reads.
+const FormatVersion = 1
+
+// maxManifestBytes caps what ReadManifest will load (≈1M entries).
+const maxManifestBytes = 256 << 20
+
+// Manifest describes one snapshot; it is written last, so its presence
+// means the data object is complete.
+type Manifest struct {
+	FormatVersion int       `json:"format_version"`
+	Name          string    `json:"name"`
+	CreatedAt     time.Time `json:"created_at"`
+	Source        Source    `json:"source"`
+	Format        string    `json:"format"` // "tar+lz4"
+	Counts        Counts    `json:"counts"`
+	BytesRaw      int64     `json:"bytes_raw"`    // the tar stream
+	BytesFiles    int64     `json:"bytes_files"`  // regular file contents
+	BytesStored   int64     `json:"bytes_stored"` // data.tar.lz4
+	Ratio         float64   `json:"ratio"`        // bytes_raw / bytes_stored
+	Seconds       float64   `json:"seconds"`
+	Entries       []Entry   `json:"entries"` // in archive order
+}
+
+// Source is where a snapshot was taken.
+type Source struct {
+	Instance string `json:"instance"`
+	Path     string `json:"path"`
+}
+
+// Counts tallies entries by type.
+type Counts struct {
+	Files     int `json:"files"`
+	Dirs      int `json:"dirs"`
+	Symlinks  int `json:"symlinks"`
+	Hardlinks int `json:"hardlinks"`
+}
+
+// Entry is one archive member. Paths are relative to the snapshot root
+// ("." is the root itself); Mode is octal permission bits ("0644"); MD5 is
+// set for files and for hard links (their target's).
+type Entry struct {
+	Path  string    `json:"path"`
+	Type  string    `json:"type"`
+	Size  int64     `json:"size"`
+	Mode  string    `json:"mode"`
+	MTime time.Time `json:"mtime"`
+	Link  string    `json:"link,omitempty"`
+	MD5   string    `json:"md5,omitempty"`
+}
+
+// ReadManifest loads and checks the manifest of snapshot name. A missing
+// manifest means the snapshot does not exist (wraps store.ErrNotExist).
+func ReadManifest(ctx context.Context, st store.Store, name string) (*Manifest, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	rc, err := st.Get(ctx, manifestKey(name))
+	if errors.Is(err, store.ErrNotExist) {
+		return nil, fmt.Errorf("snapshot %q not found in %s (no %s): %w", name, st, manifestKey(name), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %q: reading its manifest: %w", name, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxManifestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %q: reading its manifest: %w", name, err)
+	}
+	if len(data) > maxManifestBytes {
+		return nil, fmt.Errorf("snapshot %q: manifest is larger than %d bytes; refusing to load it", name, maxManifestBytes)
+	}
+	m, err := parseManifest(data, name)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %q: %s is unusable: %w", name, manifestKey(name), err)
+	}
+	return m, nil
+}
+
+var md5RE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// parseManifest decodes data and checks every field a restore relies on,
+// so a hostile or damaged manifest is refused before any byte moves.
+func parseManifest(data []byte, name string) (*Manifest, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("not valid manifest JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("not valid manifest JSON: data after the manifest object")
+	}
+	switch {
+	case m.FormatVersion != FormatVersion:
+		return nil, fmt.Errorf("format_version %d is not supported (this scn reads %d)", m.FormatVersion, FormatVersion)
+	case name != "" && m.Name != name:
+		return nil, fmt.Errorf("it names snapshot %q, not %q", m.Name, name)
+	case m.Format != "tar+lz4":
+		return nil, fmt.Errorf("data format %q is not supported (want tar+lz4)", m.Format)
+	case m.BytesRaw < 0 || m.BytesStored < 0 || m.BytesFiles < 0:
+		return nil, fmt.Errorf("negative byte counts")
+	}
+	t := newTree()
+	var c Counts
+	var files int64
+	for i, e := range m.Entries {
+		if err := checkEntry(t, e); err != nil {
+			return nil, fmt.Errorf("entry %d %q: %w", i, e.Path, err)
+		}
+		switch e.Type {
+		case TypeFile:
+			c.Files++
+			files += e.Size
+			t.md5[e.Path] = e.MD5
+		case TypeDir:
+			c.Dirs++
+		case TypeSymlink:
+			c.Symlinks++
+		case TypeHardlink:
+			c.Hardlinks++
+			if t.md5[e.Link] != e.MD5 {
+				return nil, fmt.Errorf("entry %d %q: hard link md5 differs from its target %q", i, e.Path, e.Link)
+			}
+		}
+	}
+	if err := t.finish(); err != nil {
+		return nil, err
+	}
+	if c != m.Counts || files != m.BytesFiles {
+		return nil, fmt.Errorf("counts %+v and bytes_files %d do not match its entries (%+v, %d)", m.Counts, m.BytesFiles, c, files)
+	}
+	return &m, nil
+}
+
+func checkEntry(t *tree, e Entry) error {
+	if err := checkPath(e.Path); err != nil {
+		return err
+	}
+	if mode, err := strconv.ParseUint(e.Mode, 8, 32); err != nil || mode > 0o7777 {
+		return fmt.Errorf("mode %q is not octal permission bits", e.Mode)
+	}
+	switch e.Type {
+	case TypeFile:
+		if e.Size < 0 || !md5RE.MatchString(e.MD5) || e.Link != "" {
+			return fmt.Errorf("file needs a size >= 0, an md5 of 32 hex digits and no link")
+		}
+	case TypeHardlink:
+		if err := checkPath(e.Link); err != nil {
+			return fmt.Errorf("hard link target %q: %w", e.Link, err)
+		}
+		if e.Size != 0 || !md5RE.MatchString(e.MD5) {
+			return fmt.Errorf("hard link needs size 0 and its target's md5")
+		}
+	case TypeDir, TypeSymlink:
+		if e.Size != 0 || e.MD5 != "" || (e.Type == TypeDir && e.Link != "") {
+			return fmt.Errorf("%s with a size, md5 or link", e.Type)
+		}
+	default:
+		return fmt.Errorf("unknown type %q", e.Type)
+	}
+	return t.admit(e)
+}
+
+// sameEntry reports how a header entry differs from the manifest's, or "".
+func sameEntry(got, want Entry) string {
+	switch {
+	case got.Path != want.Path:
+		return fmt.Sprintf("the manifest expects %q here", want.Path)
+	case got.Type != want.Type:
+		return fmt.Sprintf("it is a %s, the manifest says %s", got.Type, want.Type)
+	case got.Size != want.Size:
+		return fmt.Sprintf("it has %d bytes, the manifest says %d", got.Size, want.Size)
+	case got.Link != want.Link:
+		return fmt.Sprintf("it links to %q, the manifest says %q", got.Link, want.Link)
+	case got.Mode != want.Mode:
+		return fmt.Sprintf("its mode is %s, the manifest says %s", got.Mode, want.Mode)
+	}
+	return ""
+}

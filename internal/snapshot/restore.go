@@ -1,0 +1,170 @@
+package snapshot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/store"
+)
+
+// RestoreOptions says which snapshot to restore where.
+type RestoreOptions struct {
+	Exec     remote.Execer // the instance
+	Store    store.Store
+	Name     string
+	Path     string // target directory on the instance (created if missing)
+	Verify   bool   // afterwards, md5sum every restored file on the instance
+	Progress func(done int64)
+}
+
+// RestoreResult says what was restored. Seconds and MBPerSec cover the
+// transfer and extraction (not Verify); Bytes counts file contents.
+type RestoreResult struct {
+	Files      int      `json:"files"`
+	Bytes      int64    `json:"bytes"`
+	Seconds    float64  `json:"seconds"`
+	MBPerSec   float64  `json:"mb_per_sec"`
+	Verified   int      `json:"verified"`
+	Mismatched []string `json:"mismatched"`
+	Missing    []string `json:"missing"`
+}
+
+// errRemoteEnded is what the filter sees when the remote tar stops reading.
+var errRemoteEnded = errors.New("the remote tar stopped reading")
+
+// Restore restores snapshot opts.Name into opts.Path on the instance.
+//
+// The archive is extracted into a staging directory inside Path
+// (.scn-restore-<random>) and moved into place only after the whole stream
+// matched the manifest and tar succeeded, because an MD5 mismatch or a
+// truncated object can only be detected after some bytes were extracted:
+// staging inside Path keeps the move a rename on the same filesystem, and
+// a failed restore leaves Path as it was (the staging directory is
+// removed). Moving merges into existing directories, like tar, and
+// replaces existing entries of the same name.
+func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
+	start := time.Now()
+	where := fmt.Sprintf("restore of snapshot %q into %s", opts.Name, opts.Path)
+	if opts.Exec == nil || opts.Store == nil || opts.Path == "" {
+		return nil, fmt.Errorf("%s: Exec, Store and Path are required", where)
+	}
+	m, err := ReadManifest(ctx, opts.Store, opts.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	obj, err := opts.Store.Stat(ctx, dataKey(opts.Name))
+	if errors.Is(err, store.ErrNotExist) {
+		return nil, fmt.Errorf("%s: its data %s is missing from %s", where, dataKey(opts.Name), opts.Store)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if obj.Size != m.BytesStored {
+		return nil, fmt.Errorf("%s: data object is %d bytes but the manifest says %d: it was truncated or replaced", where, obj.Size, m.BytesStored)
+	}
+
+	stage := path.Join(opts.Path, ".scn-restore-"+randomHex())
+	if err := extract(ctx, opts, m, stage); err != nil {
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		if cerr := run(cctx, opts.Exec, "cleanup", "rm -rf -- "+remote.Quote(stage)); cerr != nil {
+			return nil, fmt.Errorf("%s: %w (and removing the staging directory %s failed: %v)", where, err, stage, cerr)
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds()}
+	if res.Seconds > 0 {
+		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds
+	}
+	if opts.Verify {
+		if err := verify(ctx, opts.Exec, opts.Path, m, res); err != nil {
+			return res, fmt.Errorf("%s: verifying: %w", where, err)
+		}
+	}
+	return res, nil
+}
+
+// extract streams the data through the filter into the remote tar in
+// stage, then moves the result into place.
+func extract(ctx context.Context, opts RestoreOptions, m *Manifest, stage string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	rc, err := opts.Store.Get(ctx, dataKey(opts.Name))
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	zr, err := lz4Reader(rc)
+	if err != nil {
+		return err
+	}
+	defer zr.Reset(nil) // stops the decompression goroutines on early exit
+
+	in, inW := newBufPipe()
+	stderr := &tailBuffer{max: 4096}
+	execDone := make(chan error, 1)
+	go func() {
+		cmd := fmt.Sprintf("mkdir -p -- %s && mkdir -- %s && tar -C %s -xpf -",
+			remote.Quote(opts.Path), remote.Quote(stage), remote.Quote(stage))
+		code, err := opts.Exec.Exec(ctx, cmd, in, nil, stderr)
+		if err == nil && code != 0 {
+			err = &exitError{what: "tar", code: code, stderr: stderr.String()}
+		} else if err != nil {
+			err = fmt.Errorf("running tar: %w", err)
+		}
+		in.CloseWithError(errRemoteEnded) // a tar that quit early must not block the filter
+		execDone <- err
+	}()
+
+	err = filter(zr, inW, m, opts.Progress)
+	if err != nil {
+		// Kill the remote tar before it sees a clean end of input: it
+		// must not mistake a cut stream for a complete one.
+		cancel(err)
+		inW.CloseWithError(err)
+		execErr := <-execDone
+		var exit *exitError
+		if errors.Is(err, errRemoteEnded) && errors.As(execErr, &exit) {
+			return execErr
+		}
+		return err
+	}
+	inW.Close()
+	if err := <-execDone; err != nil {
+		return err
+	}
+	return run(ctx, opts.Exec, "moving the restored files into place", moveScript(opts.Path, path.Base(stage), m))
+}
+
+// moveScript moves the staged entries into dir: into an existing directory
+// by hard-linking its contents across (cp -al, no data copied), otherwise
+// by rename, replacing what was there. Then the root gets the snapshot's
+// mode and the staging directory goes.
+func moveScript(dir, stage string, m *Manifest) string {
+	chmod := ""
+	if len(m.Entries) > 0 && m.Entries[0].Path == "." {
+		chmod = " && chmod " + m.Entries[0].Mode + " ."
+	}
+	return "cd -- " + remote.Quote(dir) + " && s=" + remote.Quote(stage) + ` && for e in "$s"/* "$s"/.[!.]* "$s"/..?*; do
+  if [ ! -e "$e" ] && [ ! -L "$e" ]; then continue; fi
+  b=${e#"$s"/}
+  if [ -d "$b" ] && [ ! -L "$b" ] && [ -d "$e" ] && [ ! -L "$e" ]; then
+    cp -a -l --remove-destination -- "$e" . || exit 1
+  else
+    rm -rf -- "$b" && mv -- "$e" "$b" || exit 1
+  fi
+done && rm -rf -- "$s"` + chmod
+}
+
+func randomHex() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
