@@ -96,10 +96,15 @@ func (e *Env) Label() string {
 }
 
 // Begin records the intent to create a resource of kind on provider (see
-// resource.Tracker.Begin): call it before asking the provider.
-func (e *Env) Begin(kind, provider, detail string) (*resource.Pending, error) {
+// resource.Tracker.Begin): call it before asking the provider. label is
+// what cleanup finds the resource by if scn dies before it has an id; ""
+// means the step's label (Label).
+func (e *Env) Begin(kind, provider, label, detail string) (*resource.Pending, error) {
+	if label == "" {
+		label = e.Label()
+	}
 	return e.Resources.Begin(resource.Spec{Step: e.Step, Kind: kind, Provider: provider,
-		Label: e.Label(), Detail: detail, Keep: e.Keep})
+		Label: label, Detail: detail, Keep: e.Keep})
 }
 
 // Logf shows a line on the console under the current step and keeps it in

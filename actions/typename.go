@@ -10,10 +10,21 @@ type SchemaProvider interface {
 	ParamSchema() map[string]any
 }
 
+// TypeNamer is implemented by parameter types that name themselves in
+// the documentation ("snapshot" rather than "object").
+type TypeNamer interface {
+	ParamTypeName() string
+}
+
+var typeNamer = reflect.TypeFor[TypeNamer]()
+
 // TypeName names a parameter or output type for documentation.
 func TypeName(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t.Implements(typeNamer) {
+		return reflect.Zero(t).Interface().(TypeNamer).ParamTypeName()
 	}
 	switch t {
 	case reflect.TypeFor[Duration]():

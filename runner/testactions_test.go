@@ -72,7 +72,7 @@ func registry(w *world) *actions.Registry {
 	create := actions.Define(actions.Info{Name: "test.create", Summary: "create a file resource", Creates: "instance"},
 		func(ctx context.Context, env *actions.Env, p *createParams) (*createOutputs, error) {
 			w.calls.Add(1)
-			pend, err := env.Begin("instance", "test", p.Name)
+			pend, err := env.Begin("instance", "test", "", p.Name)
 			if err != nil {
 				return nil, err
 			}

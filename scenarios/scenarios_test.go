@@ -84,7 +84,10 @@ func TestScenariosOnLocal(t *testing.T) {
 		t.Run(strings.TrimSuffix(path, ".yaml"), func(t *testing.T) {
 			t.Parallel()
 			want := readExpectation(t, path)
-			j := run(t, path, want.vars)
+			for k, v := range want.vars {
+				want.vars[k] = strings.ReplaceAll(v, "$TMP", t.TempDir())
+			}
+			j, _ := run(t, path, want.vars, nil)
 			switch {
 			case want.fail == "" && j.Status != journal.StatusPassed:
 				t.Errorf("%s %s: %s", path, j.Status, j.Error)
@@ -102,17 +105,16 @@ func TestScenariosOnLocal(t *testing.T) {
 	}
 }
 
-// run runs one scenario on a fresh local target and checks nothing is left.
-func run(t *testing.T, path string, vars map[string]string) *journal.Journal {
+// run runs one scenario on a local target (a fresh one when tgt is nil)
+// and checks, when the test ends, that nothing is left alive.
+func run(t *testing.T, path string, vars map[string]string, tgt *target.Target) (*journal.Journal, *target.Target) {
 	t.Helper()
-	state := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	tgt, err := target.Open(ctx, target.OpenOptions{Name: "local", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml")})
-	if err != nil {
-		t.Fatal(err)
+	if tgt == nil {
+		tgt = openLocal(t)
 	}
-	defer tgt.Close()
+	state := tgt.StateDir
 	reg := builtin.Registry()
 	sc, err := runner.LoadFile(path)
 	if err == nil {
@@ -133,7 +135,18 @@ func run(t *testing.T, path string, vars map[string]string) *journal.Journal {
 	}
 	j := r.Run(ctx)
 	t.Cleanup(func() { assertNothingAlive(t, tgt, led) })
-	return j
+	return j, tgt
+}
+
+func openLocal(t *testing.T) *target.Target {
+	t.Helper()
+	state := t.TempDir()
+	tgt, err := target.Open(context.Background(), target.OpenOptions{Name: "local", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tgt.Close)
+	return tgt
 }
 
 func assertNothingAlive(t *testing.T, tgt *target.Target, led *ledger.Ledger) {

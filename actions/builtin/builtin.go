@@ -9,6 +9,7 @@ import (
 	"github.com/scnlabs/scn/actions/http"
 	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/misc"
+	"github.com/scnlabs/scn/actions/snapshot"
 	"github.com/scnlabs/scn/actions/ssh"
 )
 
@@ -25,6 +26,10 @@ func Registry() *actions.Registry {
 		instance.Status,
 		misc.Log,
 		misc.Sleep,
+		snapshot.Create,
+		snapshot.Delete,
+		snapshot.List,
+		snapshot.Restore,
 		ssh.Exec,
 	)
 }

@@ -155,7 +155,7 @@ func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind strin
 	tried := 0
 	hooks := cloud.ProvisionHooks{
 		BeforeCreate: func(offer cloud.Offer) error {
-			pend, err := env.Begin(kind, prov.Name(), offer.GPU)
+			pend, err := env.Begin(kind, prov.Name(), req.Label, offer.GPU)
 			if err != nil {
 				return err
 			}

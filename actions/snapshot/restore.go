@@ -1,0 +1,210 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/internal/journal"
+	snap "github.com/scnlabs/scn/internal/snapshot"
+)
+
+// ParamTypeName implements actions.TypeNamer.
+func (Ref) ParamTypeName() string { return "snapshot" }
+
+// RestoreParams are the parameters of snapshot.restore.
+type RestoreParams struct {
+	Snapshot Ref                 `json:"snapshot" required:"true" doc:"snapshot name, or ${{ steps.snap }}"`
+	On       actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"the instance to restore onto"`
+	Path     string              `json:"path" doc:"directory to restore into (default: the instance's workspace)"`
+	Verify   bool                `json:"verify" default:"true" doc:"md5sum every restored file on the instance and compare with the manifest"`
+}
+
+// RestoreOutputs are the outputs of snapshot.restore.
+type RestoreOutputs struct {
+	Snapshot   string   `json:"snapshot" doc:"the snapshot restored"`
+	Files      int      `json:"files" doc:"regular files restored"`
+	Bytes      int64    `json:"bytes" doc:"bytes of file contents restored"`
+	Seconds    float64  `json:"seconds" doc:"time to fetch, check and extract"`
+	MBPerS     float64  `json:"mb_per_s" doc:"throughput, MB/s"`
+	Verified   int      `json:"verified" doc:"files whose MD5 on the instance matches the manifest"`
+	Mismatched []string `json:"mismatched" doc:"files whose MD5 differs"`
+	Missing    []string `json:"missing" doc:"files absent after the restore"`
+	checked    bool
+}
+
+// Transfer implements actions.TransferReport.
+func (o *RestoreOutputs) Transfer() journal.Transfer {
+	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerS}
+}
+
+// Validation implements actions.ValidationReport (when verify was on).
+func (o *RestoreOutputs) Validation() journal.Validation {
+	v := journal.Validation{Total: o.Files, Valid: o.Verified, Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
+	v.Success = o.checked && v.Valid == v.Total
+	for _, p := range o.Missing {
+		v.Failures = append(v.Failures, journal.FileFailure{Path: p, Problem: "missing"})
+	}
+	for _, p := range o.Mismatched {
+		v.Failures = append(v.Failures, journal.FileFailure{Path: p, Problem: "mismatch"})
+	}
+	return v
+}
+
+// Restore streams a snapshot onto an instance and verifies it.
+var Restore = actions.Define(actions.Info{
+	Name:    "snapshot.restore",
+	Summary: "restore a snapshot onto an instance, refusing hostile entries, then verify every MD5 there",
+	Doc: "Entries with absolute paths, `..`, links pointing outside the target, devices or FIFOs are refused before a " +
+		"byte of them lands; every entry must match the manifest. The archive is extracted into a staging directory " +
+		"and moved into place only when the whole stream checked out, so a corrupted or truncated snapshot fails " +
+		"loudly and leaves the target as it was. With verify, `md5sum` runs on the instance for every file; any " +
+		"difference fails the step, naming the files.",
+	Example: "- id: restore\n  action: snapshot.restore\n  with: { snapshot: \"${{ steps.snap.id }}\", on: \"${{ steps.gpu_b }}\" }\n  expect: [ \"verified == files\" ]",
+}, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
+	x, inst, err := env.Exec(ctx, p.On)
+	if err != nil {
+		return nil, err
+	}
+	st := env.Target.Store
+	if st == nil {
+		return nil, errors.New("target has no store for snapshots")
+	}
+	m, err := snap.ReadManifest(ctx, st, p.Snapshot.Name)
+	if err != nil {
+		return nil, err
+	}
+	dir := orDefault(p.Path, inst.Workspace)
+	res, err := snap.Restore(ctx, snap.RestoreOptions{Exec: x, Store: st, Name: p.Snapshot.Name, Path: dir, Verify: p.Verify,
+		Progress: func(done int64) { env.Transfer("restore "+p.Snapshot.Name, done, m.BytesRaw) }})
+	if err != nil {
+		return nil, err
+	}
+	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Bytes: res.Bytes, Seconds: res.Seconds,
+		MBPerS: res.MBPerSec, Verified: res.Verified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify}
+	env.Logf("restored %s onto %s:%s: %d files, %s in %.1fs (%.1f MB/s)", out.Snapshot, inst.ID, dir, out.Files, mb(out.Bytes), out.Seconds, out.MBPerS)
+	if !p.Verify {
+		return out, nil
+	}
+	env.Logf("Files validated: %d/%d", out.Verified, out.Files)
+	if bad := len(out.Missing) + len(out.Mismatched); bad > 0 {
+		var parts []string
+		if len(out.Missing) > 0 {
+			parts = append(parts, "missing: "+list(out.Missing))
+		}
+		if len(out.Mismatched) > 0 {
+			parts = append(parts, "MD5 mismatch: "+list(out.Mismatched))
+		}
+		return out, fmt.Errorf("restore of %s onto %s: %d of %d files did not come back intact; %s",
+			out.Snapshot, inst.ID, bad, out.Files, strings.Join(parts, "; "))
+	}
+	return out, nil
+})
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func list(paths []string) string {
+	if len(paths) > 10 {
+		return strings.Join(paths[:10], ", ") + fmt.Sprintf(" and %d more", len(paths)-10)
+	}
+	return strings.Join(paths, ", ")
+}
+
+// ListParams are the parameters of snapshot.list.
+type ListParams struct {
+	Pattern string `json:"pattern" default:"*" doc:"glob on snapshot names, e.g. test-snapshot-*"`
+}
+
+// ListOutputs are the outputs of snapshot.list.
+type ListOutputs struct {
+	Snapshots []snap.Info `json:"snapshots" doc:"snapshots whose name matches, by name"`
+	Count     int         `json:"count" doc:"len(snapshots)"`
+}
+
+// List lists the snapshots in the store.
+var List = actions.Define(actions.Info{
+	Name:    "snapshot.list",
+	Summary: "list the snapshots in the target's store (only names with a manifest)",
+	Example: "- id: snaps\n  action: snapshot.list\n  with: { pattern: \"scn-*\" }",
+}, func(ctx context.Context, env *actions.Env, p *ListParams) (*ListOutputs, error) {
+	if _, err := path.Match(p.Pattern, ""); err != nil {
+		return nil, fmt.Errorf("pattern %q: %w", p.Pattern, err)
+	}
+	infos, err := snap.List(ctx, env.Target.Store, p.Pattern)
+	if err != nil {
+		return nil, err
+	}
+	if infos == nil {
+		infos = []snap.Info{}
+	}
+	return &ListOutputs{Snapshots: infos, Count: len(infos)}, nil
+})
+
+// DeleteParams are the parameters of snapshot.delete.
+type DeleteParams struct {
+	ID      string `json:"id" doc:"snapshot name to delete"`
+	Pattern string `json:"pattern" doc:"delete every snapshot whose name matches this glob"`
+}
+
+// Validate implements actions.Validator.
+func (p *DeleteParams) Validate() error {
+	if (p.ID == "") == (p.Pattern == "") {
+		return errors.New("give id or pattern (one of them)")
+	}
+	if p.Pattern != "" {
+		if _, err := path.Match(p.Pattern, ""); err != nil {
+			return fmt.Errorf("pattern %q: %w", p.Pattern, err)
+		}
+	}
+	return nil
+}
+
+// DeleteOutputs are the outputs of snapshot.delete.
+type DeleteOutputs struct {
+	Deleted []string `json:"deleted" doc:"names deleted"`
+	Count   int      `json:"count" doc:"len(deleted)"`
+}
+
+// Delete deletes snapshots by name or pattern.
+var Delete = actions.Define(actions.Info{
+	Name:    "snapshot.delete",
+	Summary: "delete snapshots by name or glob pattern (manifest first, then data)",
+	Example: "- action: snapshot.delete\n  with: { pattern: \"test-snapshot-*\" }",
+}, func(ctx context.Context, env *actions.Env, p *DeleteParams) (*DeleteOutputs, error) {
+	names := []string{p.ID}
+	if p.Pattern != "" {
+		infos, err := snap.List(ctx, env.Target.Store, p.Pattern)
+		if err != nil {
+			return nil, err
+		}
+		names = names[:0]
+		for _, i := range infos {
+			names = append(names, i.Name)
+		}
+	}
+	out := &DeleteOutputs{Deleted: []string{}}
+	for _, n := range names {
+		if h := env.Resources.Find("snapshot", n); h != nil {
+			if err := h.Destroy(ctx, "user"); err != nil {
+				return out, err
+			}
+		} else {
+			if err := snap.Delete(ctx, env.Target.Store, n); err != nil {
+				return out, err
+			}
+			_ = env.Resources.DestroyedElsewhere("store", n, "deleted by snapshot.delete")
+		}
+		out.Deleted = append(out.Deleted, n)
+		env.Logf("deleted snapshot %s", n)
+	}
+	out.Count = len(out.Deleted)
+	return out, nil
+})
