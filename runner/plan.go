@@ -174,3 +174,62 @@ func displayID(s *Step) string {
 	}
 	return "#" + fmt.Sprint(s.Index)
 }
+
+// Literal returns the value of parameter name of step s when it is known
+// before running: a literal, or ${{ vars.X }} of a var given on the
+// command line (vars) or with a literal default.
+func (sc *Scenario) Literal(s *Step, name string, vars map[string]string) (any, bool) {
+	if s.With == nil || s.With.Map[name] == nil {
+		return nil, false
+	}
+	v := s.With.Map[name]
+	if !v.HasExpr() {
+		x, _ := v.Eval(nil)
+		return x, true
+	}
+	if v.Tmpl == nil || v.Tmpl.Single == nil {
+		return nil, false
+	}
+	src := strings.TrimSpace(v.Tmpl.Single.Source)
+	name, ok := strings.CutPrefix(src, "vars.")
+	if !ok {
+		return nil, false
+	}
+	for _, d := range sc.Vars {
+		if d.Name != name {
+			continue
+		}
+		if raw, given := vars[name]; given {
+			x, err := typedVar(raw, d.Default)
+			return x, err == nil
+		}
+		if d.Default != nil && !d.Default.HasExpr() {
+			x, _ := d.Default.Eval(nil)
+			return x, true
+		}
+	}
+	return nil, false
+}
+
+// Referenced returns the step a parameter's single expression reads from
+// (steps.X.anything), or nil.
+func (sc *Scenario) Referenced(s *Step, name string) *Step {
+	if s.With == nil || s.With.Map[name] == nil || s.With.Map[name].Tmpl == nil || s.With.Map[name].Tmpl.Single == nil {
+		return nil
+	}
+	src := strings.TrimSpace(s.With.Map[name].Tmpl.Single.Source)
+	rest, ok := strings.CutPrefix(src, "steps.")
+	if !ok {
+		return nil
+	}
+	id := rest
+	if i := strings.IndexAny(rest, ".["); i >= 0 {
+		id = rest[:i]
+	}
+	for _, x := range append(append([]*Step{}, sc.Steps...), sc.Finally...) {
+		if x.IDGiven && x.ID == id {
+			return x
+		}
+	}
+	return nil
+}

@@ -98,7 +98,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 		}
 		runs = append(runs, r)
 	}
-	if err := confirmSpend(g, f, tgt, scs); err != nil {
+	if err := confirmSpend(g, f, tgt, scs, vars); err != nil {
 		return err
 	}
 	ctx, stop := interruptible(ctx, runs)
