@@ -406,7 +406,7 @@ steps:
 	if len(remaining(t, w)) != 0 {
 		t.Error("resource left after the budget stop")
 	}
-	if j.Cost.TotalUSD <= 0.0001 || !j.Cost.Simulated {
+	if j.Cost.TotalUSD <= 0 || !j.Cost.Simulated {
 		t.Errorf("cost %+v", j.Cost)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,11 +65,12 @@ func signalName(s os.Signal) string {
 
 var errScenarioTimeout = errors.New("scenario timeout")
 
-// BudgetError stops a run whose cost passed its limit.
-type BudgetError struct{ Spent, Limit float64 }
+// BudgetError stops a run whose cost would pass its limit before the next
+// check.
+type BudgetError struct{ Spent, Rate, Limit float64 }
 
 func (b *BudgetError) Error() string {
-	return fmt.Sprintf("budget exceeded: $%.4f spent, limit $%.4f — stopping and cleaning up", b.Spent, b.Limit)
+	return fmt.Sprintf("budget exceeded: $%.4f spent at $%.4f/h would pass the $%.4f limit — stopping and cleaning up", b.Spent, b.Rate, b.Limit)
 }
 
 // Runner runs one checked scenario once.
@@ -136,7 +138,12 @@ func (r *Runner) Alive() []journal.Resource { return r.tracker.Alive() }
 // Run executes the steps, the finally steps and the cleanup. Cancelling
 // ctx (with an *Interrupted cause on a signal) stops the current step; the
 // finally steps and undos still run under their own deadline.
-func (r *Runner) Run(ctx context.Context) *journal.Journal {
+func (r *Runner) Run(ctx context.Context) (j *journal.Journal) {
+	defer func() {
+		if v := recover(); v != nil {
+			j = r.crashed(ctx, v)
+		}
+	}()
 	order := append(append([]*Step{}, r.sc.Steps...), r.sc.Finally...)
 	r.sink.RunStarted(r.j, len(order))
 
@@ -196,6 +203,25 @@ func (r *Runner) Run(ctx context.Context) *journal.Journal {
 	}
 	r.j.Cleanup = undos
 	r.finish(ctx, runErr)
+	r.sink.RunFinished(r.j)
+	return r.j
+}
+
+// crashed handles a bug in the runner itself (actions' panics are caught
+// per step): whatever was created is still undone, and the run ends with
+// status error, exit 2.
+func (r *Runner) crashed(ctx context.Context, v any) *journal.Journal {
+	ierr := &InternalError{Action: "the runner", Value: v, Stack: string(debug.Stack())}
+	r.mu.Lock()
+	r.fatal = ierr
+	r.mu.Unlock()
+	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+	defer cancel()
+	func() {
+		defer func() { _ = recover() }() // a second panic must not stop the report
+		r.j.Cleanup = append(r.j.Cleanup, r.undo.Unwind(cleanCtx, nil)...)
+	}()
+	r.finish(ctx, ierr)
 	r.sink.RunFinished(r.j)
 	return r.j
 }
@@ -263,8 +289,10 @@ func (r *Runner) watchBudget(ctx context.Context, cancel context.CancelCauseFunc
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if spent := r.tracker.Cost().TotalUSD; spent > limit {
-					cancel(&BudgetError{Spent: spent, Limit: limit})
+				// Stop before the limit would be passed by the next check.
+				spent := r.tracker.Cost().TotalUSD
+				if next := spent + r.tracker.RateNow()*every.Hours(); next > limit {
+					cancel(&BudgetError{Spent: spent, Rate: r.tracker.RateNow(), Limit: limit})
 					return
 				}
 			}

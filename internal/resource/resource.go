@@ -265,6 +265,17 @@ func (t *Tracker) peak() float64 {
 	return best
 }
 
+// RateNow is what the resources alive now cost per hour together.
+func (t *Tracker) RateNow() float64 {
+	rate := 0.0
+	for _, r := range t.Resources() {
+		if r.DestroyedAt == nil {
+			rate += r.PricePerHour
+		}
+	}
+	return rate
+}
+
 // Alive lists the resources not yet destroyed (kept ones included): what
 // would be left behind if the process died now.
 func (t *Tracker) Alive() []journal.Resource {
