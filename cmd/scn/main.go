@@ -20,7 +20,13 @@ func main() {
 
 // run executes the CLI and returns the process exit code: 0 pass, 1 fail,
 // 2 bad input, 130/143 interrupted.
-func run(args []string) int {
+func run(args []string) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(os.Stderr, "scn: internal error: %v\n(this is a bug in scn: please report it with the command you ran)\n", v)
+			code = 2
+		}
+	}()
 	cmd := newRoot()
 	cmd.SetArgs(args)
 	err := cmd.Execute()
