@@ -70,6 +70,8 @@ func (m Machine) check() error {
 		return fmt.Errorf("no way to reach instance %s", m.Instance.ID)
 	case !path.IsAbs(m.Dir):
 		return fmt.Errorf("workspace %q of instance %s is not an absolute path", m.Dir, m.Instance.ID)
+	case path.Clean(m.Dir) == "/":
+		return fmt.Errorf("workspace of instance %s is the whole filesystem (/): give a folder", m.Instance.ID)
 	}
 	return nil
 }
@@ -88,6 +90,8 @@ type Options struct {
 	Exclude []string
 	// Log receives notable events (failures, state changes) as they happen.
 	Log func(line string)
+	// Progress, when set, is told the bytes streamed by Start's first sync.
+	Progress func(bytes int64)
 
 	// SyncTicks and CheckTicks, when set, replace the interval tickers:
 	// each value received starts one cycle. Tests drive the loops with them.
@@ -114,7 +118,7 @@ func (o *Options) defaults() error {
 	if o.Exclude == nil {
 		o.Exclude = DefaultExclude
 	}
-	return checkExclude(o.Exclude)
+	return CheckExclude(o.Exclude)
 }
 
 // Cycle is one sync.
@@ -171,12 +175,15 @@ type Association struct {
 	aliveAt        time.Time // GPU last seen alive (check or sync)
 	firstFailureAt time.Time
 	detectedAt     time.Time
+	detection      time.Duration // detectedAt − aliveAt at the time
+	atRisk         time.Duration // firstFailureAt − lastSyncAt at the time
 	restoredAt     time.Time
 	mttr           time.Duration
 	changed        Listing // GPU entries modified since synced.Clock, per the last good check
 	lost           []string
 
-	events []string // not yet taken by TakeEvents
+	events  []string // not yet taken by TakeEvents
+	dropped int      // events not kept since the last TakeEvents
 }
 
 // Start makes the standby's workspace, runs a first full sync (so the
@@ -197,7 +204,7 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 		checkNow: make(chan struct{}, 1), aliveAt: time.Now()}
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.syncMu.Lock()
-	_, err := a.cycle(ctx, nil)
+	_, err := a.cycle(ctx, o.Progress)
 	a.syncMu.Unlock()
 	if err != nil {
 		a.cancel()
@@ -305,8 +312,10 @@ func (a *Association) checkLoop() {
 func (a *Association) logf(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
 	a.mu.Lock()
-	if len(a.events) < 100 {
+	if len(a.events) < maxEvents {
 		a.events = append(a.events, line)
+	} else {
+		a.dropped++
 	}
 	a.mu.Unlock()
 	if a.opts.Log != nil {
@@ -314,13 +323,20 @@ func (a *Association) logf(format string, args ...any) {
 	}
 }
 
-// TakeEvents returns the notable events since the previous call (at most
-// 100 are kept), so standby.status can show what happened in between.
+// maxEvents bounds the events kept between two TakeEvents.
+const maxEvents = 100
+
+// TakeEvents returns the notable events since the previous call (the
+// first maxEvents, then a count of the rest), so standby.status can show
+// what happened in between.
 func (a *Association) TakeEvents() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := a.events
-	a.events = nil
+	if a.dropped > 0 {
+		out = append(out, fmt.Sprintf("… and %d more events", a.dropped))
+	}
+	a.events, a.dropped = nil, 0
 	return out
 }
 

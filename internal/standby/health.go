@@ -146,6 +146,8 @@ func (a *Association) count(h Health, gen int, watchGPU bool, g, s verdict) Heal
 			logs = append(logs, fmt.Sprintf("GPU %s failed its health check (%d/%d): %s", id, a.gpuFails, th, g.problem))
 			if a.gpuFails >= th {
 				a.state, a.detectedAt, a.lost = FailoverActive, time.Now(), a.pendingLocked()
+				a.detection = a.detectedAt.Sub(a.aliveAt)
+				a.atRisk = max(0, a.firstFailureAt.Sub(a.lastSyncAt))
 				a.problem = fmt.Sprintf("GPU %s failed %d health checks in a row (last: %s)", id, a.gpuFails, g.problem)
 				if a.cycleCancel != nil {
 					a.cycleCancel() // a sync from the dead GPU would only hang

@@ -60,7 +60,7 @@ func TestDetectionFollowsTheThresholdExactly(t *testing.T) {
 		!strings.Contains(st.Problem, "failed 3 health checks in a row") {
 		t.Errorf("after detection: %+v", st)
 	}
-	if d := st.DetectionSeconds(); d <= 0 || d != st.DetectedAt.Sub(st.AliveAt).Seconds() {
+	if d := st.Detection; d <= 0 || d != st.DetectedAt.Sub(st.AliveAt) {
 		t.Errorf("detection seconds %v (alive %v, detected %v)", d, st.AliveAt, st.DetectedAt)
 	}
 	// The GPU is not watched any more; the standby still is.
@@ -130,7 +130,7 @@ func TestFilesWrittenAfterTheLastSyncAreReportedLost(t *testing.T) {
 	if want := []string{"edited.txt", "late/result.txt"}; !reflect.DeepEqual(st.Lost, want) {
 		t.Errorf("lost %q, want %q", st.Lost, want)
 	}
-	if risk := st.DataAtRiskSeconds(); risk <= 0 || risk != st.FirstFailureAt.Sub(syncedAt).Seconds() {
+	if risk := st.DataAtRisk; risk <= 0 || risk != st.FirstFailureAt.Sub(syncedAt) {
 		t.Errorf("data at risk %vs: first failure %v, last sync %v", risk, st.FirstFailureAt, syncedAt)
 	}
 	// The standby holds the data as of the last sync, and only that.

@@ -92,8 +92,8 @@ func listCommand(dir string, exclude []string, since time.Time) string {
 	return b.String()
 }
 
-// checkExclude rejects patterns find could not take as one name or path.
-func checkExclude(patterns []string) error {
+// CheckExclude rejects patterns find could not take as one name or path.
+func CheckExclude(patterns []string) error {
 	for _, p := range patterns {
 		if strings.TrimSpace(p) == "" || strings.ContainsRune(p, 0) || strings.Trim(p, "./") == "" {
 			return fmt.Errorf("exclude pattern %q matches nothing useful (empty, NUL or only dots and slashes)", p)

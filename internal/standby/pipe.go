@@ -23,28 +23,16 @@ const (
 	Standby Side = "standby"
 )
 
-// SideError is an operation that failed on one machine. Transport is true
-// when the machine could not be reached or the session broke (the
-// command's exit status never came back), as opposed to a command that
-// ran and failed.
+// SideError is an operation that failed on one machine of the
+// association, so messages say which one.
 type SideError struct {
-	Side      Side
-	ID        string // instance id
-	Transport bool
-	Err       error
+	Side Side
+	ID   string // instance id
+	Err  error
 }
 
 func (e *SideError) Error() string { return fmt.Sprintf("%s %s: %v", e.Side, e.ID, e.Err) }
 func (e *SideError) Unwrap() error { return e.Err }
-
-// sideOf returns the side an error is blamed on, "" when none.
-func sideOf(err error) (Side, bool) {
-	var se *SideError
-	if errors.As(err, &se) {
-		return se.Side, se.Transport
-	}
-	return "", false
-}
 
 // endpoint is a command on one machine.
 type endpoint struct {
@@ -101,7 +89,7 @@ func run(ctx context.Context, e endpoint, in io.Reader, out io.Writer) error {
 	var stderr bytes.Buffer
 	code, err := e.x.Exec(ctx, e.cmd, in, out, &limitedWriter{b: &stderr, max: 4096})
 	if err != nil {
-		return &SideError{Side: e.side, ID: e.id, Transport: true, Err: err}
+		return &SideError{Side: e.side, ID: e.id, Err: err}
 	}
 	ok := e.ok
 	if ok == nil {

@@ -49,6 +49,10 @@ func TestRestoreMovesTheCopyOntoANewGPUAndSyncingResumes(t *testing.T) {
 		t.Fatalf("not detected: %+v", h)
 	}
 
+	failed := a.Status()
+	if failed.Detection <= 0 || failed.DataAtRisk <= 0 {
+		t.Fatalf("figures of the failure: %+v", failed)
+	}
 	gpu2 := r.machine(t)
 	gpu2.Dir = filepath.Join(gpu2.Dir, "restored") // created by the restore
 	var progress int64
@@ -74,8 +78,9 @@ func TestRestoreMovesTheCopyOntoANewGPUAndSyncingResumes(t *testing.T) {
 	if c := m.sync(t); c.Error != "" || c.GPU != gpu2.Instance.ID || c.Files != 1 {
 		t.Errorf("first sync from the new GPU: %+v", c)
 	}
-	if st := a.Status(); st.State != Syncing || st.RestoredAt.IsZero() {
-		t.Errorf("state after the first sync from the new GPU: %+v", st)
+	if st := a.Status(); st.State != Syncing || st.RestoredAt.IsZero() || st.Detection != failed.Detection ||
+		st.DataAtRisk != failed.DataAtRisk || st.MTTR != mv.MTTR {
+		t.Errorf("after the first sync from the new GPU the failure's figures must stay: %+v", st)
 	}
 	sameTree(t, gpu2.Dir, sb.Dir)
 }

@@ -22,8 +22,16 @@ type Status struct {
 	AliveAt        time.Time // the GPU was last seen alive (a good check or sync)
 	FirstFailureAt time.Time // first failed check of the streak that triggered failover
 	DetectedAt     time.Time // when failover became active
-	RestoredAt     time.Time
-	MTTR           time.Duration // detection → restored and verified (0: no failure was being recovered)
+	// Detection is how long the GPU was dead, at most, before scn noticed:
+	// from the last time it was seen alive to DetectedAt.
+	Detection time.Duration
+	// DataAtRisk is the window of work lost with the GPU: from the start
+	// of the last successful sync to the first failed check (an upper
+	// bound of when the GPU died). Everything written in it existed only
+	// on the GPU.
+	DataAtRisk time.Duration
+	RestoredAt time.Time
+	MTTR       time.Duration // detection → restored and verified (0: no failure was being recovered)
 
 	// Pending are the GPU's files written since the last sync, as the last
 	// good health check saw them: what a failure now would lose.
@@ -32,26 +40,6 @@ type Status struct {
 	// last sync, never copied. A lower bound: what was written between the
 	// last good check and the failure was never seen (DataAtRisk covers it).
 	Lost []string
-}
-
-// DetectionSeconds is how long the GPU was dead, at most, before scn
-// noticed: from the last time it was seen alive to the detection.
-func (s Status) DetectionSeconds() float64 {
-	if s.DetectedAt.IsZero() {
-		return 0
-	}
-	return s.DetectedAt.Sub(s.AliveAt).Seconds()
-}
-
-// DataAtRiskSeconds is the window of work lost with the GPU: from the
-// start of the last successful sync to the first failed check (an upper
-// bound of when the GPU died). Everything written in it existed only on
-// the GPU.
-func (s Status) DataAtRiskSeconds() float64 {
-	if s.FirstFailureAt.IsZero() || s.LastSyncAt.IsZero() {
-		return 0
-	}
-	return max(0, s.FirstFailureAt.Sub(s.LastSyncAt).Seconds())
 }
 
 // Status returns the association's current figures.
@@ -64,7 +52,8 @@ func (a *Association) Status() Status {
 		SyncCount: a.syncCount, LastSync: a.lastCycle, LastSyncAt: a.lastSyncAt,
 		Files: a.copyFiles, Bytes: a.copyBytes,
 		Checks: a.checks, GPUFailures: a.gpuFails, AliveAt: a.aliveAt,
-		FirstFailureAt: a.firstFailureAt, DetectedAt: a.detectedAt, RestoredAt: a.restoredAt, MTTR: a.mttr,
+		FirstFailureAt: a.firstFailureAt, DetectedAt: a.detectedAt, Detection: a.detection,
+		DataAtRisk: a.atRisk, RestoredAt: a.restoredAt, MTTR: a.mttr,
 		Lost: append([]string(nil), a.lost...),
 	}
 	if a.state == Syncing || a.state == Restored {

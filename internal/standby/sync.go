@@ -130,6 +130,12 @@ func (a *Association) transfer(ctx context.Context, gpu Machine, c *Cycle, progr
 	if err := firstErr(srcErr, dstErr); err != nil {
 		return snapshot{}, err
 	}
+	if n, _ := dst.Entries.files(); len(src.Entries) == 0 && n > 0 {
+		// Mirroring would wipe the only copy: a GPU that came back on a
+		// fresh disk has lost its work, not deleted it on purpose.
+		return snapshot{}, &SideError{Side: GPU, ID: gpu.Instance.ID, Err: fmt.Errorf(
+			"%s is empty while the standby holds %d files: not mirroring an emptied workspace (did the GPU restart on a fresh disk?)", gpu.Dir, n)}
+	}
 	p := diff(src.Entries, dst.Entries)
 	if len(p.remove) > 0 {
 		if _, err := exec(ctx, Standby, a.sb.Instance.ID, sx, removeCommand(a.sb.Dir), nulList(p.remove)); err != nil {
@@ -155,7 +161,7 @@ func (a *Association) transfer(ctx context.Context, gpu Machine, c *Cycle, progr
 func connect(ctx context.Context, side Side, m Machine) (remote.Execer, error) {
 	x, err := m.Connect(ctx, m.Instance)
 	if err != nil {
-		return nil, &SideError{Side: side, ID: m.Instance.ID, Transport: true, Err: fmt.Errorf("connecting: %w", err)}
+		return nil, &SideError{Side: side, ID: m.Instance.ID, Err: fmt.Errorf("connecting: %w", err)}
 	}
 	return x, nil
 }

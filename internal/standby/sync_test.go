@@ -32,13 +32,13 @@ func bigTree(t *testing.T, dir string, n, size int) int64 {
 func TestIncrementalSyncSendsOnlyWhatChanged(t *testing.T) {
 	r := newRig(t)
 	gpu, sb := r.machine(t), r.machine(t)
-	total := bigTree(t, gpu.Dir, 120, 64<<10) // 7.5 MiB in 4 folders
+	total := bigTree(t, gpu.Dir, 60, 64<<10) // 3.75 MiB in 4 folders
 	write(t, filepath.Join(gpu.Dir, "notes.txt"), "epoch 1\n")
 	m := newManual()
 	a := start(t, gpu, sb, m.options(Options{}))
 
 	st := a.Status()
-	if st.SyncCount != 1 || st.LastSync.Files != 120+4+1 || st.LastSync.Bytes < total || st.Files != 121 || st.Bytes != total+8 {
+	if st.SyncCount != 1 || st.LastSync.Files != 60+4+1 || st.LastSync.Bytes < total || st.Files != 61 || st.Bytes != total+8 {
 		t.Fatalf("first sync: %+v", st)
 	}
 	sameTree(t, gpu.Dir, sb.Dir)
@@ -190,7 +190,7 @@ func TestForcedSyncNeverOverlapsTheLoop(t *testing.T) {
 	guard := &overlapGuard{x: remote.Shell{Dir: gpu.Dir}}
 	gpu.Connect = func(context.Context, *cloud.Instance) (remote.Execer, error) { return guard, nil }
 	a := start(t, gpu, sb, Options{SyncInterval: time.Millisecond, CheckInterval: time.Hour})
-	for i := range 15 {
+	for i := range 6 {
 		write(t, filepath.Join(gpu.Dir, fmt.Sprintf("f%d", i)), strings.Repeat("x", i))
 		if _, err := a.Sync(context.Background(), nil); err != nil {
 			t.Fatal(err)
@@ -199,8 +199,32 @@ func TestForcedSyncNeverOverlapsTheLoop(t *testing.T) {
 	if guard.overlap.Load() {
 		t.Error("two syncs streamed from the GPU at the same time")
 	}
-	if guard.streams.Load() < 15 {
-		t.Errorf("only %d streams for 15 forced syncs", guard.streams.Load())
+	if guard.streams.Load() < 6 {
+		t.Errorf("only %d streams for 6 forced syncs", guard.streams.Load())
 	}
 	sameTree(t, gpu.Dir, sb.Dir)
+}
+
+func TestAnEmptiedGPUWorkspaceIsNotMirrored(t *testing.T) {
+	r := newRig(t)
+	gpu, sb := r.machine(t), r.machine(t)
+	write(t, filepath.Join(gpu.Dir, "ckpt", "model.pt"), "weights")
+	a := start(t, gpu, sb, newManual().options(Options{}))
+	must(t, os.RemoveAll(filepath.Join(gpu.Dir, "ckpt"))) // a fresh disk after a restart
+	_, err := a.Sync(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "is empty while the standby holds 1 files") {
+		t.Fatalf("sync of an emptied workspace: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(sb.Dir, "ckpt", "model.pt")); err != nil || string(b) != "weights" {
+		t.Errorf("the standby's copy must survive: %q %v", b, err)
+	}
+	if st := a.Status(); st.SyncCount != 1 || !strings.Contains(st.Problem, "last sync failed") {
+		t.Errorf("status: %+v", st)
+	}
+	if ev := a.TakeEvents(); len(ev) != 1 || !strings.Contains(ev[0], "sync from GPU "+gpu.Instance.ID+" failed") {
+		t.Errorf("events: %q", ev)
+	}
+	if ev := a.TakeEvents(); len(ev) != 0 {
+		t.Errorf("events are taken once: %q", ev)
+	}
 }
