@@ -212,8 +212,8 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 		return nil, fmt.Errorf("first sync of %s from GPU %s to standby %s: %w", gpu.Dir, gpu.Instance.ID, standby.Instance.ID, err)
 	}
 	a.wg.Add(2)
-	go a.syncLoop()
-	go a.checkLoop()
+	go a.loop(o.SyncTicks, o.SyncInterval, nil, a.syncRound)
+	go a.loop(o.CheckTicks, o.CheckInterval, a.checkNow, a.checkRoundReport)
 	go func() { a.wg.Wait(); close(a.done) }()
 	return a, nil
 }
@@ -264,47 +264,44 @@ func ticker(given <-chan time.Time, every time.Duration) (<-chan time.Time, func
 	return t.C, t.Stop
 }
 
-func (a *Association) syncLoop() {
+// loop runs round at every tick (or wake-up) until the association stops.
+func (a *Association) loop(given <-chan time.Time, every time.Duration, wake <-chan struct{}, round func()) {
 	defer a.wg.Done()
-	ticks, stop := ticker(a.opts.SyncTicks, a.opts.SyncInterval)
+	ticks, stop := ticker(given, every)
 	defer stop()
 	for {
 		select {
 		case <-a.ctx.Done():
 			return
 		case <-ticks:
+		case <-wake:
 		}
-		c, err, ran := a.backgroundSync()
-		if !ran {
-			continue
-		}
-		if err != nil {
-			select { // a health round tells a dead GPU from a dead standby
-			case a.checkNow <- struct{}{}:
-			default:
-			}
-		}
-		if a.opts.OnSync != nil {
-			a.opts.OnSync(c)
-		}
+		round()
 	}
 }
 
-func (a *Association) checkLoop() {
-	defer a.wg.Done()
-	ticks, stop := ticker(a.opts.CheckTicks, a.opts.CheckInterval)
-	defer stop()
-	for {
-		select {
-		case <-a.ctx.Done():
-			return
-		case <-ticks:
-		case <-a.checkNow:
+// syncRound is one turn of the sync loop.
+func (a *Association) syncRound() {
+	c, err, ran := a.backgroundSync()
+	if !ran {
+		return
+	}
+	if err != nil {
+		select { // a health round tells a dead GPU from a dead standby
+		case a.checkNow <- struct{}{}:
+		default:
 		}
-		h := a.checkRound()
-		if a.opts.OnCheck != nil {
-			a.opts.OnCheck(h)
-		}
+	}
+	if a.opts.OnSync != nil {
+		a.opts.OnSync(c)
+	}
+}
+
+// checkRoundReport is one turn of the health loop.
+func (a *Association) checkRoundReport() {
+	h := a.checkRound()
+	if a.opts.OnCheck != nil {
+		a.opts.OnCheck(h)
 	}
 }
 

@@ -126,37 +126,27 @@ func (m *manual) options(o Options) Options {
 }
 
 // check runs one health round and returns its report.
-func (m *manual) check(t *testing.T) Health {
-	t.Helper()
-	select {
-	case m.checkTicks <- time.Now():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the check loop did not take the tick")
-	}
-	select {
-	case h := <-m.checks:
-		return h
-	case <-time.After(20 * time.Second):
-		t.Fatal("no health report within 20s")
-	}
-	return Health{}
-}
+func (m *manual) check(t *testing.T) Health { t.Helper(); return round(t, m.checkTicks, m.checks) }
 
 // sync runs one background cycle and returns it.
-func (m *manual) sync(t *testing.T) Cycle {
+func (m *manual) sync(t *testing.T) Cycle { t.Helper(); return round(t, m.syncTicks, m.syncs) }
+
+// round ticks a loop once and waits for what it reports.
+func round[R any](t *testing.T, ticks chan<- time.Time, reports <-chan R) R {
 	t.Helper()
 	select {
-	case m.syncTicks <- time.Now():
+	case ticks <- time.Now():
 	case <-time.After(10 * time.Second):
-		t.Fatal("the sync loop did not take the tick")
+		t.Fatal("the loop did not take the tick")
 	}
 	select {
-	case c := <-m.syncs:
-		return c
+	case r := <-reports:
+		return r
 	case <-time.After(20 * time.Second):
-		t.Fatal("no sync report within 20s")
+		t.Fatal("the loop reported nothing within 20s")
 	}
-	return Cycle{}
+	var zero R
+	return zero
 }
 
 // start starts an association and stops it when the test ends.
