@@ -1,0 +1,223 @@
+package failover_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/failover"
+	"github.com/scnlabs/scn/actions/files"
+	"github.com/scnlabs/scn/actions/instance"
+	"github.com/scnlabs/scn/actions/standby"
+)
+
+var offer1 = map[string]any{"id": "1", "provider": "vast", "gpu": "RTX_4090", "num_gpus": 1, "price": 0.30}
+
+// The cpu-standby drill: GPU → files → standby → more files → the GPU dies
+// → detection → the data survived on the standby (except what came after
+// the last sync) → a new GPU → failover → every MD5 verified there.
+func TestCPUStandbyDrill(t *testing.T) {
+	w := newWorld(t)
+	gpu := ok[instance.Outputs](t, w, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	gpuDir := w.ws(gpu.ID)
+	made := ok[files.CreateOutputs](t, w, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 3, "size": 4096})
+	sbDir := filepath.Join(t.TempDir(), "copy") // the VM's /workspace, in this test's folder
+
+	sb := ok[standby.CreateOutputs](t, w, "standby", standby.Create, map[string]any{
+		"gpu": map[string]any{"id": gpu.ID, "provider": "vast"}, "path": gpuDir, "standby_path": sbDir,
+		"sync_interval": "1h", "check_interval": "10ms", "failure_threshold": 3, "ready_timeout": "20s"})
+	if sb.Provider != "gcp" || sb.GPU != gpu.ID || sb.State != "syncing" || sb.SyncCount != 1 || sb.Files != 3 ||
+		sb.Bytes != 3*4096 || sb.Workspace != sbDir || sb.SyncBytes < 3*4096 || sb.Price <= 0 {
+		t.Fatalf("standby.create: %+v", sb)
+	}
+	if tr := sb.Transfer(); tr.Kind != "sync" || tr.ID != sb.ID || tr.BytesRaw != sb.SyncBytes || tr.Files != 3 {
+		t.Errorf("standby.create transfer: %+v", tr)
+	}
+
+	// Written after the last sync: the next sync is an hour away.
+	late := ok[files.CreateOutputs](t, w, "late", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 2, "prefix": "late-"})
+	until(t, w, "pending", standby.Status, map[string]any{"id": sb.ID}, func(o *standby.StatusOutputs) bool { return o.PendingFiles == 2 })
+
+	ok[instance.DestroyOutputs](t, w, "kill", instance.Destroy, map[string]any{"id": gpu.ID, "reason": "failure"})
+	det := until(t, w, "detect", standby.Status, map[string]any{"id": map[string]any{"id": sb.ID, "provider": "gcp"}},
+		func(o *standby.StatusOutputs) bool { return o.State == "failover_active" })
+	if det.LostFiles != 2 || !reflect.DeepEqual(det.Lost, []string{"late-1.txt", "late-2.txt"}) ||
+		det.DataAtRiskSeconds <= 0 || det.DetectionSeconds <= 0 || det.FailureDetectedAt.Before(det.FirstFailureAt) ||
+		!strings.Contains(det.LastError, "failed 3 health checks in a row") {
+		t.Errorf("detection: %+v", det)
+	}
+	if s := det.Standby(); s.ID != sb.ID || s.State != "failover_active" || s.LostFiles != 2 || s.DataAtRiskSeconds != det.DataAtRiskSeconds {
+		t.Errorf("journal standby: %+v", s)
+	}
+	if _, err := w.run(t, "sync", standby.Sync, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "failover is active") {
+		t.Errorf("standby.sync with the GPU gone: %v", err)
+	}
+
+	// The data survived the GPU on the standby; the late files did not.
+	onStandby := ok[files.VerifyOutputs](t, w, "survived", files.Verify, map[string]any{"on": sbRef(sb), "files": generic(made.Files), "dir": sbDir})
+	if !onStandby.Success || onStandby.Valid != 3 {
+		t.Errorf("files on the standby: %+v", onStandby)
+	}
+	lost := ok[files.VerifyOutputs](t, w, "lost", files.Verify, map[string]any{"on": sbRef(sb), "files": generic(late.Files), "dir": sbDir, "fail": false})
+	if lost.Missing != 2 || lost.Missing != det.LostFiles {
+		t.Errorf("late files on the standby: %+v", lost)
+	}
+
+	gpu2 := ok[instance.Outputs](t, w, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	gpu2Dir := filepath.Join(w.ws(gpu2.ID), "restored")
+	fo := ok[failover.RestoreOutputs](t, w, "failover", failover.Restore, map[string]any{"standby": sb.ID, "on": gpu2.ID, "path": gpu2Dir})
+	if !fo.Verified || fo.Files != 3 || fo.Checked != 3 || fo.Valid != 3 || fo.Bytes < 3*4096 || fo.MTTRSeconds <= 0 ||
+		fo.Planned || fo.StandbyState != "restored" || fo.LostFiles != 2 || fo.GPU != gpu2.ID {
+		t.Errorf("failover.restore: %+v", fo)
+	}
+	var (
+		_ actions.TransferReport   = fo
+		_ actions.StandbyReport    = fo
+		_ actions.ValidationReport = fo
+	)
+	if tr := fo.Transfer(); tr.Kind != "failover" || tr.Files != 3 || tr.BytesRaw != fo.Bytes {
+		t.Errorf("failover transfer: %+v", tr)
+	}
+	if v := fo.Validation(); !v.Success || v.Total != 3 || v.Valid != 3 {
+		t.Errorf("failover validation: %+v", v)
+	}
+	if s := fo.Standby(); s.MTTRSeconds != fo.MTTRSeconds || s.LostFiles != 2 || s.DetectionSeconds <= 0 || s.State != "restored" {
+		t.Errorf("journal standby after failover: %+v", s)
+	}
+	onNew := ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": gpu2.ID, "files": generic(made.Files), "dir": gpu2Dir})
+	if !onNew.Success {
+		t.Errorf("files on the new GPU: %+v", onNew)
+	}
+
+	// The standby follows the new GPU.
+	if err := os.WriteFile(filepath.Join(gpu2Dir, "resumed.txt"), []byte("training goes on"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := ok[standby.SyncOutputs](t, w, "resync", standby.Sync, map[string]any{"standby": sb.ID})
+	if s.GPU != gpu2.ID || s.Files != 1 || s.State != "syncing" {
+		t.Errorf("sync from the new GPU: %+v", s)
+	}
+	if b, err := os.ReadFile(filepath.Join(sbDir, "resumed.txt")); err != nil || string(b) != "training goes on" {
+		t.Errorf("resumed.txt on the standby: %q %v", b, err)
+	}
+
+	// Cleanup (LIFO): the loops stop before the standby VM is destroyed.
+	order := []string{}
+	for _, e := range w.undo.Pending() {
+		order = append(order, e.Description)
+	}
+	stop, vm := index(order, "stop syncing standby "+sb.ID), index(order, "destroy standby "+sb.ID)
+	if stop < 0 || vm < 0 || stop > vm {
+		t.Errorf("undo order %q: the loops must stop before the VM goes", order)
+	}
+}
+
+// sbRef is ${{ steps.standby }} as the next step sees it: id and provider.
+func sbRef(sb *standby.CreateOutputs) map[string]any {
+	return map[string]any{"id": sb.ID, "provider": sb.Provider, "workspace": sb.Workspace}
+}
+
+func index(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// generic turns typed outputs into what a ${{ }} expression hands the next step.
+func generic(fs []files.File) []any {
+	out := make([]any, len(fs))
+	for i, f := range fs {
+		out[i] = map[string]any{"path": f.Path, "rel": f.Rel, "md5": f.MD5, "size": f.Size}
+	}
+	return out
+}
+
+func TestAStandbyThatDiesFailsStatusAndSync(t *testing.T) {
+	w := newWorld(t)
+	gpu := ok[instance.Outputs](t, w, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	ok[files.CreateOutputs](t, w, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 2})
+	sb := ok[standby.CreateOutputs](t, w, "standby", standby.Create, map[string]any{
+		"gpu": gpu.ID, "path": w.ws(gpu.ID), "standby_path": t.TempDir(), "check_interval": "10ms", "failure_threshold": 2})
+
+	if !w.gce.Preempt(sb.ID) { // Compute Engine reclaims the Spot VM
+		t.Fatalf("no VM %s to preempt", sb.ID)
+	}
+	out := until(t, w, "watch", standby.Status, map[string]any{"id": sb.ID, "fail": false},
+		func(o *standby.StatusOutputs) bool { return o.State == "standby_lost" })
+	// Preempted: STOPPING (exited) then deleted (gone) on the next read.
+	if !strings.Contains(out.LastError, "standby "+sb.ID+" lost") || !strings.Contains(out.LastError, "exited") && !strings.Contains(out.LastError, "gone") {
+		t.Errorf("why: %q", out.LastError)
+	}
+	if s := out.Standby(); s.Error == "" || s.State != "standby_lost" {
+		t.Errorf("journal standby: %+v", s)
+	}
+	if _, err := w.run(t, "status", standby.Status, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("standby.status (fail: true) on a lost standby: %v", err)
+	}
+	if _, err := w.run(t, "sync", standby.Sync, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("standby.sync to a lost standby: %v", err)
+	}
+}
+
+// A new GPU whose disk garbles a file: the MD5 check catches it, the step
+// fails naming it, and the standby keeps waiting for a good GPU.
+func TestFailoverCatchesADamagedCopy(t *testing.T) {
+	w := newWorld(t)
+	gpu := ok[instance.Outputs](t, w, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	made := ok[files.CreateOutputs](t, w, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 3})
+	sb := ok[standby.CreateOutputs](t, w, "standby", standby.Create, map[string]any{
+		"gpu": gpu.ID, "path": w.ws(gpu.ID), "standby_path": t.TempDir(), "check_interval": "10ms", "failure_threshold": 1})
+	ok[instance.DestroyOutputs](t, w, "kill", instance.Destroy, map[string]any{"id": gpu.ID, "reason": "failure"})
+	until(t, w, "detect", standby.Status, map[string]any{"id": sb.ID}, func(o *standby.StatusOutputs) bool { return o.State == "failover_active" })
+
+	bad := ok[instance.Outputs](t, w, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	damaged := filepath.Join(w.ws(bad.ID), "test-file-2.txt")
+	w.mu.Lock()
+	w.env[bad.ID] = []string{"PATH=" + faultyTar(t) + ":" + os.Getenv("PATH"), "SCN_DAMAGE=" + damaged}
+	w.mu.Unlock()
+	out, err := w.run(t, "failover", failover.Restore, map[string]any{"standby": sb.ID, "to": bad.ID, "path": w.ws(bad.ID)})
+	if err == nil || !strings.Contains(err.Error(), "MD5 mismatch: "+damaged) {
+		t.Fatalf("failover onto a damaged disk: %v", err)
+	}
+	fo := out.(*failover.RestoreOutputs)
+	if fo.Verified || fo.Valid != 2 || !reflect.DeepEqual(fo.Mismatched, []string{damaged}) || len(fo.Missing) != 0 {
+		t.Errorf("outputs: %+v", fo)
+	}
+	if v := fo.Validation(); v.Success || v.Mismatched != 1 || len(v.Failures) != 1 || v.Failures[0].Path != damaged {
+		t.Errorf("validation: %+v", v)
+	}
+	st := ok[standby.StatusOutputs](t, w, "after", standby.Status, map[string]any{"id": sb.ID})
+	if st.State != "failover_active" || st.GPU != gpu.ID {
+		t.Errorf("the standby must keep waiting after a bad copy: %+v", st)
+	}
+
+	good := ok[instance.Outputs](t, w, "gpu3", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	fo = ok[failover.RestoreOutputs](t, w, "failover2", failover.Restore, map[string]any{"standby": sb.ID, "to": good.ID, "path": w.ws(good.ID)})
+	if !fo.Verified || fo.Valid != 3 {
+		t.Errorf("second failover: %+v", fo)
+	}
+	ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": good.ID, "files": generic(made.Files), "dir": w.ws(good.ID)})
+}
+
+// faultyTar is a folder holding a tar that extracts, then appends a byte
+// to $SCN_DAMAGE: a disk that corrupts what was written.
+func faultyTar(t *testing.T) string {
+	t.Helper()
+	real, err := exec.LookPath("tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := "#!/bin/sh\n" + real + " \"$@\" || exit $?\ncase \" $* \" in *\" -xpf \"*) printf X >> \"$SCN_DAMAGE\";; esac\n"
+	if err := os.WriteFile(filepath.Join(dir, "tar"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -1,0 +1,185 @@
+// Package failover holds failover.restore: move a CPU standby's copy of a
+// dead GPU's workspace onto a new GPU, prove every file arrived intact
+// (MD5 on both machines), and make the standby follow the new GPU.
+package failover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/files"
+	standbyact "github.com/scnlabs/scn/actions/standby"
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/standby"
+)
+
+// RestoreParams are the parameters of failover.restore.
+type RestoreParams struct {
+	Standby actions.InstanceRef `json:"standby" alias:"id" required:"true" doc:"the standby holding the copy: its id or ${{ steps.standby }}"`
+	To      actions.InstanceRef `json:"to" alias:"on" required:"true" doc:"the new GPU: an id or ${{ steps.gpu2 }}"`
+	Path    string              `json:"path" doc:"folder to restore into on the new GPU, absolute or relative to its workspace; default: its workspace"`
+	Verify  bool                `json:"verify" default:"true" doc:"compare every file's MD5 on the new GPU with the standby's; a mismatch fails the step and the standby keeps waiting"`
+}
+
+// RestoreOutputs are the outputs of failover.restore.
+type RestoreOutputs struct {
+	StandbyID   string   `json:"standby" doc:"the standby the copy came from"`
+	GPU         string   `json:"gpu" doc:"the new GPU"`
+	Workspace   string   `json:"workspace" doc:"folder restored on the new GPU"`
+	Files       int      `json:"files" doc:"regular files restored"`
+	Bytes       int64    `json:"bytes" doc:"bytes of the tar stream through scn"`
+	Seconds     float64  `json:"seconds" doc:"time the copy took (verification not included)"`
+	MBPerSec    float64  `json:"mb_per_s" doc:"rate of the stream, MB/s"`
+	Verified    bool     `json:"verified" doc:"every file's MD5 on the new GPU matches the standby's (false when verify: false)"`
+	Checked     int      `json:"checked" doc:"files whose MD5 was compared"`
+	Valid       int      `json:"valid" doc:"files that matched"`
+	Missing     []string `json:"missing" doc:"files absent on the new GPU"`
+	Mismatched  []string `json:"mismatched" doc:"files whose MD5 differs on the new GPU"`
+	MTTRSeconds float64  `json:"mttr_seconds" doc:"failure detected → restored and verified; 0 when no failure was detected (a planned move)"`
+	Planned     bool     `json:"planned" doc:"the old GPU had not failed: it was synced one last time and the standby moved on"`
+
+	StandbyState      string  `json:"state" doc:"the association's state: restored, then syncing from the new GPU"`
+	DetectionSeconds  float64 `json:"detection_seconds" doc:"as standby.status: how long the old GPU was dead before scn noticed"`
+	DataAtRiskSeconds float64 `json:"data_at_risk_seconds" doc:"as standby.status: work only the old GPU had"`
+	LostFiles         int     `json:"lost_files" doc:"as standby.status: files written after the last sync, lost with the old GPU"`
+
+	status *standbyact.StatusOutputs
+	report *files.Report
+}
+
+// Transfer implements actions.TransferReport.
+func (o *RestoreOutputs) Transfer() journal.Transfer {
+	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+}
+
+// Standby implements actions.StandbyReport: the association after the move.
+func (o *RestoreOutputs) Standby() journal.Standby {
+	if o.status == nil {
+		return journal.Standby{ID: o.StandbyID}
+	}
+	return o.status.Standby()
+}
+
+// Validation implements actions.ValidationReport. Without verification
+// nothing was validated: it says so (no success, no file checked).
+func (o *RestoreOutputs) Validation() journal.Validation {
+	if o.report == nil {
+		return journal.Validation{}
+	}
+	if o.report.Total == 0 {
+		return journal.Validation{Success: true} // an empty workspace restored: nothing could differ
+	}
+	return o.report.Validation()
+}
+
+// Restore moves a standby's copy onto a new GPU.
+var Restore = actions.Define(actions.Info{
+	Name:    "failover.restore",
+	Summary: "move a standby's copy of the workspace onto a new GPU, verify every MD5, and follow the new GPU",
+	Doc: `Streams the standby's copy (tar on the standby → scn → tar on the new GPU),
+then hashes every file with md5sum on both machines and compares (verify:
+true, the default). If every file matches, the standby follows the new GPU:
+state restored, then syncing again from the next cycle. If not, the step
+fails naming the files and the standby keeps waiting for another try.
+
+mttr_seconds runs from the moment standby.status saw failover become active
+to the copy verified on the new GPU. Restoring while the old GPU is still
+alive is a planned move: it is synced one last time first, and MTTR is 0.`,
+	Example: "- id: failover\n  action: failover.restore\n  with: { standby: \"${{ steps.standby }}\", to: \"${{ steps.gpu2 }}\" }\n  expect: [ \"verified\" ]",
+}, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
+	a, err := standbyact.Find(env, p.Standby)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := standbyact.Running(ctx, env, p.To)
+	if err != nil {
+		return nil, fmt.Errorf("the new GPU: %w", err)
+	}
+	if inst.ID == a.StandbyID() {
+		return nil, errors.New("to is the standby itself: give the new GPU")
+	}
+	dir, err := standbyact.Dir(inst, p.Path)
+	if err != nil {
+		return nil, err
+	}
+	var rep *files.Report
+	var verify standby.VerifyFunc
+	if p.Verify {
+		verify = verifier(a.Standby().Dir, dir, &rep)
+	}
+	mv, err := a.Restore(ctx, standbyact.Machine(env, inst, dir), verify,
+		func(n int64) { env.Transfer("restoring from the standby", n, -1) })
+	st := standbyact.StatusOf(a.Status())
+	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, Files: mv.Files, Bytes: mv.Bytes,
+		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
+		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
+		DetectionSeconds: st.DetectionSeconds, DataAtRiskSeconds: st.DataAtRiskSeconds, LostFiles: st.LostFiles,
+		status: st, report: rep}
+	if rep != nil {
+		out.fill(rep)
+		for _, line := range rep.Lines() {
+			env.Logf("%s", line)
+		}
+	}
+	if err != nil {
+		return out, fmt.Errorf("failover from standby %s to GPU %s: %w", a.StandbyID(), inst.ID, err)
+	}
+	env.Logf("restored %d files (%d bytes) from standby %s onto GPU %s in %.1fs (%.1f MB/s)",
+		out.Files, out.Bytes, out.StandbyID, out.GPU, out.Seconds, out.MBPerSec)
+	if mv.Planned {
+		env.Logf("no failure was detected (the old GPU was alive): a planned move, MTTR not measured")
+	} else {
+		env.Logf("MTTR %.1fs from failure detection to the verified copy on GPU %s", out.MTTRSeconds, inst.ID)
+	}
+	return out, nil
+})
+
+// fill copies a verification's verdict into the outputs.
+func (o *RestoreOutputs) fill(r *files.Report) {
+	o.Verified, o.Checked, o.Valid = r.Total == r.Valid, r.Total, r.Valid
+	for _, res := range r.Results {
+		switch res.Status {
+		case files.Missing:
+			o.Missing = append(o.Missing, res.Path)
+		case files.Mismatch:
+			o.Mismatched = append(o.Mismatched, res.Path)
+		}
+	}
+}
+
+// verifier hashes the restored files on the standby (the reference) and
+// checks them on the new GPU with files.verify's machinery; *rep receives
+// the verdict.
+func verifier(standbyDir, gpuDir string, rep **files.Report) standby.VerifyFunc {
+	return func(ctx context.Context, from, to remote.Execer, rel []string) error {
+		if len(rel) == 0 {
+			*rep = &files.Report{}
+			return nil
+		}
+		abs := make([]string, len(rel))
+		for i, r := range rel {
+			abs[i] = path.Join(standbyDir, r)
+		}
+		got, err := files.Inspect(ctx, from, abs)
+		if err != nil {
+			return fmt.Errorf("hashing the standby's copy: %w", err)
+		}
+		recorded := make([]files.File, len(rel))
+		for i, g := range got {
+			if g.State != files.StateOK {
+				return fmt.Errorf("the standby's %s is %s while it was being restored", abs[i], g.State)
+			}
+			recorded[i] = files.File{Path: abs[i], Rel: rel[i], MD5: g.MD5, Size: g.Size}
+		}
+		r, err := files.Check(ctx, to, recorded, gpuDir, "")
+		if err != nil {
+			return err
+		}
+		*rep = r
+		return r.Err()
+	}
+}

@@ -1,0 +1,188 @@
+package standby
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/instance"
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/standby"
+)
+
+// CreateParams are the parameters of standby.create.
+type CreateParams struct {
+	GPU              actions.InstanceRef `json:"gpu" alias:"on,instance" required:"true" doc:"the GPU instance to follow: an id or ${{ steps.gpu }}"`
+	Offer            *cloud.Offer        `json:"offer" doc:"the standby provider's offer to rent; default: its cheapest CPU offer"`
+	MachineType      string              `json:"machine_type" doc:"rent this machine type from the standby provider (e2-medium...) instead of the cheapest"`
+	SyncInterval     actions.Duration    `json:"sync_interval" default:"30s" doc:"time between syncs"`
+	CheckInterval    actions.Duration    `json:"check_interval" default:"10s" doc:"time between health checks of the GPU and the standby"`
+	CheckTimeout     actions.Duration    `json:"check_timeout" default:"20s" doc:"longest one machine's check may take before it counts as failed"`
+	FailureThreshold int                 `json:"failure_threshold" default:"3" doc:"consecutive failed checks that make failover active (or the standby lost)"`
+	Exclude          []string            `json:"exclude" doc:"find patterns left out of the sync: a bare name matches at any depth, a pattern with / is anchored at the workspace; default .cache, __pycache__, *.tmp; [] for none"`
+	ReadyTimeout     actions.Duration    `json:"ready_timeout" default:"10m" doc:"how long the standby machine may take to answer SSH"`
+	Path             string              `json:"path" doc:"folder to keep in sync on the GPU, absolute or relative to its workspace; default: its workspace"`
+	StandbyPath      string              `json:"standby_path" doc:"where the standby keeps the copy, absolute or relative to its workspace; default: the same place in its workspace as path is in the GPU's"`
+}
+
+// Validate implements actions.Validator.
+func (p *CreateParams) Validate() error {
+	switch {
+	case p.Offer != nil && p.MachineType != "":
+		return errors.New("give offer or machine_type, not both")
+	case p.FailureThreshold < 1:
+		return errors.New("failure_threshold must be at least 1")
+	}
+	if p.Exclude != nil {
+		return standby.CheckExclude(p.Exclude)
+	}
+	return nil
+}
+
+// CreateOutputs are the outputs of standby.create.
+type CreateOutputs struct {
+	ID           string    `json:"id" doc:"the standby instance's id (give it, or ${{ steps.<id> }}, to standby.status and failover.restore)"`
+	Provider     string    `json:"provider" doc:"provider that runs the standby"`
+	Label        string    `json:"label" doc:"scn-<run-id>-<step-id>"`
+	Host         string    `json:"host" doc:"the standby's SSH host"`
+	Port         int       `json:"port" doc:"the standby's SSH port"`
+	User         string    `json:"user" doc:"the standby's SSH user"`
+	Workspace    string    `json:"workspace" doc:"folder holding the copy on the standby (files.verify dir:)"`
+	GPU          string    `json:"gpu" doc:"id of the GPU followed"`
+	GPUWorkspace string    `json:"gpu_workspace" doc:"folder synced on the GPU"`
+	State        string    `json:"state" doc:"syncing"`
+	SyncCount    int       `json:"sync_count" doc:"syncs done (1: the first, full one)"`
+	Files        int       `json:"files" doc:"regular files in the standby's copy"`
+	Bytes        int64     `json:"bytes" doc:"their total size"`
+	LastSyncAt   time.Time `json:"last_sync_at" doc:"when the last sync started listing the GPU"`
+	Price        float64   `json:"price" doc:"the standby's USD per hour"`
+	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
+	ReadySeconds float64   `json:"ready_seconds" doc:"seconds until the standby answered SSH"`
+	SyncSeconds  float64   `json:"sync_seconds" doc:"seconds the first sync took"`
+	SyncFiles    int       `json:"sync_files" doc:"entries (files, folders, links) the first sync copied"`
+	SyncBytes    int64     `json:"sync_bytes" doc:"bytes of the first sync's tar stream"`
+	MBPerSec     float64   `json:"mb_per_s" doc:"the first sync's rate, MB/s"`
+}
+
+// Transfer implements actions.TransferReport: the first, full sync.
+func (o *CreateOutputs) Transfer() journal.Transfer {
+	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.SyncFiles, BytesRaw: o.SyncBytes,
+		Seconds: o.SyncSeconds, MBPerSec: o.MBPerSec}
+}
+
+// Create rents a CPU standby and keeps it in sync with a GPU.
+var Create = actions.Define(actions.Info{
+	Name:    "standby.create",
+	Summary: "rent a CPU standby that keeps a near-live copy of a GPU's workspace and watches the GPU",
+	Doc: `Rents a machine from the target's standby provider (cheapest CPU offer unless
+offer or machine_type says), copies the GPU's workspace onto it before the
+step ends, then keeps it in sync and watches the GPU for the rest of the run.
+
+Sync (every sync_interval): both sides are listed with GNU find; only new or
+changed files (size, mtime, permissions) travel, as one tar stream through
+scn; what the GPU deleted or renamed is deleted on the standby. Excluded
+patterns are never copied nor deleted.
+
+Health (every check_interval): the provider's status, an SSH probe, and a
+scan of the GPU's files changed since the last sync (standby.status
+pending_files: what a failure now would lose). After failure_threshold
+failed checks in a row the association is failover_active: syncing stops and
+the standby holds the data for failover.restore. The standby is checked too:
+if it dies the state is standby_lost and standby.status fails saying so.
+
+The standby machine is destroyed at the end of the run (unless keep: true);
+the sync and checks stop before that.`,
+	Example: "- id: standby\n  action: standby.create\n  with: { gpu: \"${{ steps.gpu }}\", sync_interval: 30s, check_interval: 10s }",
+	Creates: "standby",
+	Paid:    true,
+}, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
+	if env.Target == nil || env.Target.Standby == nil {
+		return nil, errors.New("target has no standby provider")
+	}
+	reg, err := Associations(env)
+	if err != nil {
+		return nil, err
+	}
+	gpu, err := Running(ctx, env, p.GPU) // before renting anything
+	if err != nil {
+		return nil, fmt.Errorf("the GPU to follow: %w", err)
+	}
+	gpuDir, err := Dir(gpu, p.Path)
+	if err != nil {
+		return nil, err
+	}
+	prov := env.Target.Standby
+	offers, err := p.offers(ctx, prov)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	sb, _, err := instance.Rent(ctx, env, prov, "standby", offers, cloud.CreateRequest{},
+		instance.RentOptions{Race: 1, ReadyTimeout: p.ReadyTimeout.Duration})
+	if err != nil {
+		return nil, err
+	}
+	ready := time.Since(start).Seconds()
+	sbDir, err := standbyDir(gpu, sb, gpuDir, p.StandbyPath)
+	if err != nil {
+		return nil, err
+	}
+	env.Logf("first sync of %s on GPU %s to %s on standby %s", gpuDir, gpu.ID, sbDir, sb.ID)
+	a, err := standby.Start(ctx, Machine(env, gpu, gpuDir), Machine(env, sb, sbDir), standby.Options{
+		SyncInterval: p.SyncInterval.Duration, CheckInterval: p.CheckInterval.Duration,
+		CheckTimeout: p.CheckTimeout.Duration, FailureThreshold: p.FailureThreshold, Exclude: p.Exclude,
+		Log:      logTo(env, sb.ID),
+		Progress: func(n int64) { env.Transfer("first sync to the standby", n, -1) },
+	})
+	if err != nil {
+		return nil, err // the standby machine is destroyed by its undo
+	}
+	// Pushed after the machine's own undo, so it runs first (LIFO): the
+	// loops stop before the machine they talk to is destroyed.
+	env.Undo.Push(env.Step, "stop syncing standby "+sb.ID, "", false, a.Stop)
+	reg.Add(a)
+
+	st := a.Status()
+	out := &CreateOutputs{ID: sb.ID, Provider: sb.Provider, Label: sb.Label, Host: sb.Host, Port: sb.Port, User: sb.User,
+		Workspace: sbDir, GPU: gpu.ID, GPUWorkspace: gpuDir, State: st.State, SyncCount: st.SyncCount,
+		Files: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
+		ReadySeconds: ready, SyncSeconds: st.LastSync.Seconds, SyncFiles: st.LastSync.Files, SyncBytes: st.LastSync.Bytes,
+		MBPerSec: st.LastSync.MBPerSec()}
+	env.Logf("standby %s holds %d files (%d bytes) of GPU %s; syncing every %s, checking every %s",
+		sb.ID, st.Files, st.Bytes, gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
+	return out, nil
+})
+
+// offers lists the standby offers to try, best first: the one given, the
+// machine type asked for, or the provider's CPU offers, cheapest first.
+func (p *CreateParams) offers(ctx context.Context, prov cloud.Provider) ([]cloud.Offer, error) {
+	if p.Offer != nil {
+		return []cloud.Offer{*p.Offer}, nil
+	}
+	all, err := prov.Offers(ctx, cloud.OfferQuery{GPU: p.MachineType, Order: "price"})
+	if err != nil {
+		return nil, fmt.Errorf("searching standby offers on %s: %w", prov.Name(), err)
+	}
+	var cpu []cloud.Offer
+	for _, o := range all {
+		if o.NumGPUs == 0 {
+			cpu = append(cpu, o)
+		}
+	}
+	if len(cpu) == 0 {
+		cpu = all // a provider that only has GPU machines: the cheapest will do
+	}
+	if len(cpu) == 0 {
+		what := "offer"
+		if p.MachineType != "" {
+			what = p.MachineType + " offer"
+		}
+		return nil, fmt.Errorf("no %s on the standby provider %s", what, prov.Name())
+	}
+	sort.SliceStable(cpu, func(i, j int) bool { return cpu[i].PricePerHour < cpu[j].PricePerHour })
+	return cpu, nil
+}

@@ -1,0 +1,105 @@
+package standby
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/cloud/gcp"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+)
+
+func TestParams(t *testing.T) {
+	for _, tc := range []struct {
+		spec *actions.Spec
+		with map[string]any
+		want string // error text; "" = valid
+	}{
+		{Create, map[string]any{"gpu": "42"}, ""},
+		{Create, map[string]any{"on": map[string]any{"id": 42, "provider": "vast"}, "exclude": []any{}}, ""},
+		{Create, map[string]any{}, "gpu: required parameter is missing"},
+		{Create, map[string]any{"gpu": "42", "offer": map[string]any{"id": "x"}, "machine_type": "e2-small"}, "not both"},
+		{Create, map[string]any{"gpu": "42", "failure_threshold": 0}, "at least 1"},
+		{Create, map[string]any{"gpu": "42", "exclude": []any{"./"}}, "matches nothing"},
+		{Create, map[string]any{"gpu": "42", "sync_interval": "soon"}, "not a duration"},
+		{Status, map[string]any{"standby": "s"}, ""},
+		{Status, map[string]any{}, "id: required parameter is missing"},
+		{Sync, map[string]any{"on": "s"}, ""},
+	} {
+		p := tc.spec.NewParams()
+		err := actions.Decode(p, tc.with, true)
+		if v, ok := p.(actions.Validator); ok && err == nil {
+			err = v.Validate()
+		}
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s %v: err = %v, want %q", tc.spec.Name, tc.with, err, tc.want)
+		}
+	}
+	c := Create.NewParams().(*CreateParams)
+	if err := actions.Decode(c, map[string]any{"gpu": "42"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if c.SyncInterval.Duration != 30*time.Second || c.CheckInterval.Duration != 10*time.Second || c.FailureThreshold != 3 ||
+		c.ReadyTimeout.Duration != 10*time.Minute || c.Exclude != nil {
+		t.Errorf("defaults: %+v", c)
+	}
+	s := Status.NewParams().(*StatusParams)
+	if err := actions.Decode(s, map[string]any{"id": "x"}, false); err != nil || !s.Fail {
+		t.Errorf("fail should default to true: %+v %v", s, err)
+	}
+}
+
+func TestStandbyDirMapsWorkspaceToWorkspace(t *testing.T) {
+	gpu := &cloud.Instance{ID: "g", Workspace: "/sbx/l-1/workspace"}
+	sb := &cloud.Instance{ID: "s", Workspace: "/sbx/l-2/workspace"}
+	for _, tc := range []struct{ path, standbyPath, gpuDir, sbDir string }{
+		{"", "", "/sbx/l-1/workspace", "/sbx/l-2/workspace"},
+		{"models/ckpt", "", "/sbx/l-1/workspace/models/ckpt", "/sbx/l-2/workspace/models/ckpt"},
+		{"/sbx/l-1/workspace/data", "", "/sbx/l-1/workspace/data", "/sbx/l-2/workspace/data"},
+		{"/data", "", "/data", "/sbx/l-2/workspace"},
+		{"", "copy", "/sbx/l-1/workspace", "/sbx/l-2/workspace/copy"},
+		{"", "/mnt/copy", "/sbx/l-1/workspace", "/mnt/copy"},
+		{"/sbx/l-1/workspace-other", "", "/sbx/l-1/workspace-other", "/sbx/l-2/workspace"},
+	} {
+		gpuDir, err := Dir(gpu, tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sbDir, err := standbyDir(gpu, sb, gpuDir, tc.standbyPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gpuDir != tc.gpuDir || sbDir != tc.sbDir {
+			t.Errorf("path %q standby_path %q: %s → %s, want %s → %s", tc.path, tc.standbyPath, gpuDir, sbDir, tc.gpuDir, tc.sbDir)
+		}
+	}
+	if _, err := Dir(&cloud.Instance{ID: "x"}, ""); err == nil {
+		t.Error("an instance without a workspace and no absolute path must be refused")
+	}
+}
+
+func TestStandbyOfferChoice(t *testing.T) {
+	fake := gcpfake.New(t)
+	p, err := gcp.New(context.Background(), fake.ProviderConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := (&CreateParams{}).offers(context.Background(), p)
+	if err != nil || len(got) != 1 || got[0].GPU != gcp.DefaultMachineType || got[0].NumGPUs != 0 || got[0].PricePerHour <= 0 {
+		t.Errorf("cheapest CPU offer: %+v %v", got, err)
+	}
+	if _, err := (&CreateParams{MachineType: "e2-standard-8"}).offers(context.Background(), p); err == nil ||
+		!strings.Contains(err.Error(), "no e2-standard-8 offer on the standby provider gcp") {
+		t.Errorf("a machine type the provider does not rent: %v", err)
+	}
+	given := cloud.Offer{ID: "gcp:z:e2-small"}
+	if got, _ := (&CreateParams{Offer: &given}).offers(context.Background(), p); len(got) != 1 || got[0] != given {
+		t.Errorf("the offer given: %+v", got)
+	}
+	if alive := fake.Alive(); len(alive) != 0 {
+		t.Errorf("choosing an offer rented something: %v", alive)
+	}
+}
