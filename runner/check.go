@@ -56,6 +56,9 @@ func (c *checker) run() {
 		c.index[s.ID] = s
 	}
 	c.checkVars()
+	if e := c.sc.TimeoutExpr; e != nil {
+		c.compile(e, types.Map{"vars": c.vars, "env": types.Map{types.Extra: types.String}}, false)
+	}
 	for i, s := range c.order {
 		c.checkStep(s, c.order[:i])
 	}
@@ -106,6 +109,9 @@ func (c *checker) stepType(s *Step) types.Map {
 
 func (c *checker) checkStep(s *Step, before []*Step) {
 	env := c.envFor(before)
+	for _, k := range sortedKeys(s.DurationExprs) {
+		c.compileRefs(s.DurationExprs[k], env, false, before)
+	}
 	if s.If != nil {
 		c.compileRefs(s.If, env, true, before)
 	}

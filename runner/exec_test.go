@@ -13,6 +13,7 @@ import (
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/secret"
 	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/internal/undo"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -448,5 +449,39 @@ steps:
 		if _, err := runner.New(sc, opts); err == nil {
 			t.Errorf("vars %v accepted", bad)
 		}
+	}
+}
+
+func TestComputedDurations(t *testing.T) {
+	j, _ := runSrc(t, `
+name: durations
+vars: { wait: 20ms, poll: 1 }
+timeout: "${{ vars.poll * 60 }}"
+steps:
+  - id: slow
+    action: test.block
+    timeout: "${{ vars.wait }}"
+    continue_on_error: true
+  - id: poll
+    action: test.counter
+    until: { expr: "n >= 2", interval: "${{ vars.wait }}", timeout: "${{ vars.poll }}" }
+`, runner.Options{}, nil)
+	if s := step(t, j, "slow"); !strings.Contains(s.Error, "timed out after 20ms") {
+		t.Errorf("computed step timeout: %q", s.Error)
+	}
+	if s := step(t, j, "poll"); s.Status != journal.StepPassed {
+		t.Errorf("computed until durations: %s %q", s.Status, s.Error)
+	}
+}
+
+func TestEarlyUndosRunFirst(t *testing.T) {
+	var order []string
+	st := &undo.Stack{}
+	st.Push("a", "destroy a", "a", false, func(context.Context) error { order = append(order, "a"); return nil })
+	st.PushEarly("b", "stop b's loop", func(context.Context) error { order = append(order, "stop-b"); return nil })
+	st.Push("c", "destroy c", "c", false, func(context.Context) error { order = append(order, "c"); return nil })
+	st.Unwind(context.Background(), nil)
+	if !slices.Equal(order, []string{"stop-b", "c", "a"}) {
+		t.Errorf("unwind order %v, want [stop-b c a]", order)
 	}
 }

@@ -41,7 +41,7 @@ func (l *loader) scenario(doc *yaml.Node) *Scenario {
 		case "vars":
 			sc.Vars = l.vars(p.v)
 		case "timeout":
-			sc.Timeout, _ = l.duration(p.v, "timeout")
+			sc.Timeout, sc.TimeoutExpr = l.durationOrExpr(p.v, "timeout")
 			sc.TimeoutPos = l.pos(p.v)
 		case "budget":
 			sc.Budget = l.budget(p.v)
@@ -318,6 +318,27 @@ func (l *loader) integer(n *yaml.Node, what string) int {
 	}
 	l.errorf(n, "%s must be a whole number, got %s", what, kindName(n))
 	return 0
+}
+
+// durationOrExpr reads a duration, or a ${{ }} expression that computes
+// one when the step runs (timeout: "${{ vars.wait }}").
+func (l *loader) durationOrExpr(n *yaml.Node, what string) (time.Duration, *Expr) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && strings.Contains(n.Value, "${{") {
+		quoted := n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0
+		t, d := parseTemplate(n.Value, l.pos(n), quoted)
+		switch {
+		case d != nil:
+			l.diags = append(l.diags, d)
+		case t.Single == nil:
+			l.errorf(n, "%s must be one ${{ }} expression or a duration, not text around an expression", what)
+		default:
+			return 0, t.Single
+		}
+		return 0, nil
+	}
+	d, _ := l.duration(n, what)
+	return d, nil
 }
 
 // duration reads "30s", "10m", "1h30m" or a number of seconds.

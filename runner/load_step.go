@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -55,11 +56,11 @@ func (l *loader) step(n *yaml.Node, index int, section string) *Step {
 		case "if":
 			s.If = l.bareExpr(p.v, "if")
 		case "timeout":
-			s.Timeout, _ = l.duration(p.v, "timeout")
+			s.Timeout = l.stepDuration(s, p.v, "timeout")
 		case "retry":
-			s.Retry = l.retry(p.v)
+			s.Retry = l.retry(s, p.v)
 		case "until":
-			s.Until = l.until(p.v)
+			s.Until = l.until(s, p.v)
 		case "continue_on_error":
 			s.ContinueOnError = l.boolean(p.v, "continue_on_error")
 		case "keep":
@@ -110,7 +111,7 @@ func suggestID(id string) string {
 }
 
 // retry reads `retry: 3` or `retry: {attempts, delay, backoff, max_delay}`.
-func (l *loader) retry(n *yaml.Node) *Retry {
+func (l *loader) retry(s *Step, n *yaml.Node) *Retry {
 	n = resolve(n)
 	r := &Retry{Backoff: 2}
 	if n.Kind == yaml.ScalarNode {
@@ -125,14 +126,14 @@ func (l *loader) retry(n *yaml.Node) *Retry {
 			case "attempts":
 				r.Attempts = l.integer(p.v, "retry.attempts")
 			case "delay":
-				r.Delay, _ = l.duration(p.v, "retry.delay")
+				r.Delay = l.stepDuration(s, p.v, "retry.delay")
 			case "backoff":
 				r.Backoff = l.number(p.v, "retry.backoff")
 				if r.Backoff < 1 {
 					l.errorf(p.v, "retry.backoff must be at least 1 (the delay multiplier between attempts)")
 				}
 			case "max_delay":
-				r.MaxDelay, _ = l.duration(p.v, "retry.max_delay")
+				r.MaxDelay = l.stepDuration(s, p.v, "retry.max_delay")
 			default:
 				l.unknownKey(p, "retry", retryKeys)
 			}
@@ -146,7 +147,7 @@ func (l *loader) retry(n *yaml.Node) *Retry {
 }
 
 // until reads `until: EXPR` or `until: {expr, interval, timeout}`.
-func (l *loader) until(n *yaml.Node) *Until {
+func (l *loader) until(s *Step, n *yaml.Node) *Until {
 	n = resolve(n)
 	u := &Until{}
 	if n.Kind == yaml.ScalarNode {
@@ -161,9 +162,9 @@ func (l *loader) until(n *yaml.Node) *Until {
 			case "expr":
 				u.Expr = l.bareExpr(p.v, "until.expr")
 			case "interval":
-				u.Interval, _ = l.duration(p.v, "until.interval")
+				u.Interval = l.stepDuration(s, p.v, "until.interval")
 			case "timeout":
-				u.Timeout, _ = l.duration(p.v, "until.timeout")
+				u.Timeout = l.stepDuration(s, p.v, "until.timeout")
 			default:
 				l.unknownKey(p, "until", untilKeys)
 			}
@@ -173,4 +174,17 @@ func (l *loader) until(n *yaml.Node) *Until {
 		}
 	}
 	return u
+}
+
+// stepDuration reads a duration of step s; a ${{ }} one is kept in
+// s.DurationExprs under what, to be computed when the step starts.
+func (l *loader) stepDuration(s *Step, n *yaml.Node, what string) time.Duration {
+	d, e := l.durationOrExpr(n, what)
+	if e != nil {
+		if s.DurationExprs == nil {
+			s.DurationExprs = map[string]*Expr{}
+		}
+		s.DurationExprs[what] = e
+	}
+	return d
 }

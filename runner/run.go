@@ -85,8 +85,9 @@ type Runner struct {
 	j       *journal.Journal
 	started time.Time
 
-	vars map[string]any
-	env  map[string]any
+	vars    map[string]any
+	env     map[string]any
+	timeout time.Duration // the scenario's, computed when it is an expression
 
 	mu     sync.Mutex
 	steps  map[string]any // steps.<id> as expressions see them
@@ -122,6 +123,14 @@ func New(sc *Scenario, opts Options) (*Runner, error) {
 	if err := r.resolveVars(); err != nil {
 		return nil, err
 	}
+	r.timeout = sc.Timeout
+	if e := sc.TimeoutExpr; e != nil {
+		d, err := r.evalDuration(e, map[string]any{"vars": r.vars, "env": r.env})
+		if err != nil {
+			return nil, Diagnostics{{Pos: e.Pos, Msg: "timeout: " + err.Error()}}
+		}
+		r.timeout = d
+	}
 	r.j = r.newJournal()
 	return r, nil
 }
@@ -149,9 +158,9 @@ func (r *Runner) Run(ctx context.Context) (j *journal.Journal) {
 
 	stepsCtx, cancelSteps := context.WithCancelCause(ctx)
 	defer cancelSteps(nil)
-	if r.sc.Timeout > 0 {
+	if r.timeout > 0 {
 		var cancel context.CancelFunc
-		stepsCtx, cancel = context.WithTimeoutCause(stepsCtx, r.sc.Timeout, errScenarioTimeout)
+		stepsCtx, cancel = context.WithTimeoutCause(stepsCtx, r.timeout, errScenarioTimeout)
 		defer cancel()
 	}
 	stopWatch := r.watchBudget(stepsCtx, cancelSteps)
@@ -238,7 +247,7 @@ func (r *Runner) cancelError(ctx context.Context) error {
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(cause, errScenarioTimeout):
-		return fmt.Errorf("scenario timed out after %s", r.sc.Timeout)
+		return fmt.Errorf("scenario timed out after %s", r.timeout)
 	case cause != nil:
 		return cause
 	}

@@ -34,6 +34,7 @@ type Scenario struct {
 	Description string
 	Vars        []*Var
 	Timeout     time.Duration // 0 = none
+	TimeoutExpr *Expr         // timeout: "${{ vars.x }}", computed once vars are known
 	TimeoutPos  Pos
 	Budget      *Budget
 	Steps       []*Step
@@ -77,8 +78,11 @@ type Step struct {
 	Expect []*Expr
 	If     *Expr
 
-	Timeout         time.Duration
-	Retry           *Retry
+	Timeout time.Duration
+	Retry   *Retry
+	// Durations written as ${{ }} (timeout, retry.delay, retry.max_delay,
+	// until.interval, until.timeout), computed when the step starts.
+	DurationExprs   map[string]*Expr
 	Until           *Until
 	ContinueOnError bool
 	Keep            bool

@@ -61,11 +61,13 @@ func (r *Runner) runStep(ctx context.Context, s *Step) *journal.Step {
 	start := time.Now()
 	js.StartedAt = start.UTC()
 	var out any
-	var err error
-	if s.Action == "" {
+	tm, err := r.timing(s)
+	switch {
+	case err != nil:
+	case s.Action == "":
 		err = r.runAsserts(s, js)
-	} else {
-		out, err = r.runAction(ctx, s, js)
+	default:
+		out, err = r.runAction(ctx, s, js, tm)
 	}
 	js.EndedAt = time.Now().UTC()
 	js.Seconds = time.Since(start).Seconds()
@@ -130,15 +132,15 @@ func (r *Runner) runAsserts(s *Step, js *journal.Step) error {
 
 // runAction runs the action with retry (on any failure) and until
 // (polling while the action succeeds but its condition is false).
-func (r *Runner) runAction(ctx context.Context, s *Step, js *journal.Step) (any, error) {
-	attempts, delay := 1, time.Duration(0)
+func (r *Runner) runAction(ctx context.Context, s *Step, js *journal.Step, tm timing) (any, error) {
+	attempts, delay := 1, tm.delay
 	if s.Retry != nil {
-		attempts, delay = s.Retry.Attempts, s.Retry.Delay
+		attempts = s.Retry.Attempts
 	}
 	for attempt := 1; ; attempt++ {
 		js.Attempts = attempt
 		js.Expectations = nil
-		out, err := r.poll(ctx, s, js)
+		out, err := r.poll(ctx, s, js, tm)
 		if err == nil {
 			return out, nil
 		}
@@ -154,26 +156,24 @@ func (r *Runner) runAction(ctx context.Context, s *Step, js *journal.Step) (any,
 			return out, err
 		}
 		delay = time.Duration(float64(delay) * s.Retry.Backoff)
-		if s.Retry.MaxDelay > 0 && delay > s.Retry.MaxDelay {
-			delay = s.Retry.MaxDelay
+		if tm.maxDelay > 0 && delay > tm.maxDelay {
+			delay = tm.maxDelay
 		}
 	}
 }
 
 // poll runs the action once, or — with until — until its condition holds.
-func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step) (any, error) {
+func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step, tm timing) (any, error) {
 	var deadline time.Time
 	interval := time.Second
-	if s.Until != nil {
-		if s.Until.Interval > 0 {
-			interval = s.Until.Interval
-		}
-		if s.Until.Timeout > 0 {
-			deadline = time.Now().Add(s.Until.Timeout)
-		}
+	if tm.interval > 0 {
+		interval = tm.interval
+	}
+	if tm.untilTimeout > 0 {
+		deadline = time.Now().Add(tm.untilTimeout)
 	}
 	for polls := 1; ; polls++ {
-		out, err := r.attempt(ctx, s, js)
+		out, err := r.attempt(ctx, s, js, tm.timeout)
 		if err != nil {
 			return out, err
 		}
@@ -187,7 +187,7 @@ func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step) (any, erro
 				if !deadline.IsZero() && time.Now().Add(interval).After(deadline) {
 					js.Expectations = append(js.Expectations, x)
 					return out, fmt.Errorf("until %s: still false after %s (%s): %s",
-						s.Until.Expr.Source, s.Until.Timeout, plural(polls, "poll"), values(x))
+						s.Until.Expr.Source, tm.untilTimeout, plural(polls, "poll"), values(x))
 				}
 				r.sink.Wait(s.ID, "until "+s.Until.Expr.Source, time.Since(js.StartedAt))
 				if err := sleep(ctx, interval); err != nil {
@@ -220,7 +220,7 @@ func (b *badParams) Unwrap() error { return b.err }
 
 // attempt evaluates with:, decodes it into the typed params and runs the
 // action once under the step's timeout.
-func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step) (any, error) {
+func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step, timeout time.Duration) (any, error) {
 	scope := r.scope(nil)
 	with := map[string]any{}
 	if s.With != nil {
@@ -236,8 +236,8 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step) (any, e
 		return nil, &badParams{fmt.Errorf("with: %w", err)}
 	}
 	actx, cancel := ctx, context.CancelFunc(func() {})
-	if s.Timeout > 0 {
-		actx, cancel = context.WithTimeout(ctx, s.Timeout)
+	if timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
 	env := r.actionEnv(s)
@@ -249,8 +249,8 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step) (any, e
 	if out != nil {
 		js.Outputs = r.mask.Value(ToGeneric(out))
 	}
-	if err != nil && s.Timeout > 0 && errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-		err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
+	if err != nil && timeout > 0 && errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		err = fmt.Errorf("timed out after %s: %w", timeout, err)
 	}
 	return out, err
 }
@@ -294,4 +294,56 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// timing is a step's durations for this run, literal or computed.
+type timing struct {
+	timeout, delay, maxDelay, interval, untilTimeout time.Duration
+}
+
+// timing computes the step's durations; ${{ }} ones are evaluated now.
+func (r *Runner) timing(s *Step) (timing, error) {
+	tm := timing{timeout: s.Timeout}
+	if s.Retry != nil {
+		tm.delay, tm.maxDelay = s.Retry.Delay, s.Retry.MaxDelay
+	}
+	if s.Until != nil {
+		tm.interval, tm.untilTimeout = s.Until.Interval, s.Until.Timeout
+	}
+	if len(s.DurationExprs) == 0 {
+		return tm, nil
+	}
+	scope := r.scope(nil)
+	for key, e := range s.DurationExprs {
+		d, err := r.evalDuration(e, scope)
+		if err != nil {
+			return tm, fmt.Errorf("%s: %w", key, err)
+		}
+		switch key {
+		case "timeout":
+			tm.timeout = d
+		case "retry.delay":
+			tm.delay = d
+		case "retry.max_delay":
+			tm.maxDelay = d
+		case "until.interval":
+			tm.interval = d
+		case "until.timeout":
+			tm.untilTimeout = d
+		}
+	}
+	return tm, nil
+}
+
+// evalDuration computes a duration expression: "30s", or seconds.
+func (r *Runner) evalDuration(e *Expr, scope map[string]any) (time.Duration, error) {
+	v, err := r.eval(e, scope)
+	if err != nil {
+		return 0, err
+	}
+	var d actions.Duration
+	if err := d.DecodeParam(v); err != nil {
+		return 0, fmt.Errorf("${{ %s }} (%s): %w", e.Source, e.Pos, err)
+	}
+	return d.Duration, nil
 }

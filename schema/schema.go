@@ -24,7 +24,7 @@ var expression = map[string]any{"type": "string", "pattern": `^\s*\$\{\{[\s\S]*\
 func Generate(reg *actions.Registry) []byte {
 	defs := map[string]any{
 		"expression": expression,
-		"duration":   actions.Duration{}.ParamSchema(),
+		"duration":   map[string]any{"anyOf": []any{actions.Duration{}.ParamSchema(), ref("expression")}},
 		"condition":  map[string]any{"type": "string", "minLength": 1, "description": "an expression that is true or false (${{ }} optional)"},
 		"step":       stepSchema(reg),
 	}

@@ -4,6 +4,7 @@ package builtin
 
 import (
 	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/failover"
 	"github.com/scnlabs/scn/actions/files"
 	"github.com/scnlabs/scn/actions/gpu"
 	"github.com/scnlabs/scn/actions/http"
@@ -11,11 +12,13 @@ import (
 	"github.com/scnlabs/scn/actions/misc"
 	"github.com/scnlabs/scn/actions/snapshot"
 	"github.com/scnlabs/scn/actions/ssh"
+	"github.com/scnlabs/scn/actions/standby"
 )
 
 // Registry returns the built-in actions.
 func Registry() *actions.Registry {
 	return actions.NewRegistry(
+		failover.Restore,
 		files.Create,
 		files.Verify,
 		gpu.Offers,
@@ -31,5 +34,8 @@ func Registry() *actions.Registry {
 		snapshot.List,
 		snapshot.Restore,
 		ssh.Exec,
+		standby.Create,
+		standby.Status,
+		standby.Sync,
 	)
 }

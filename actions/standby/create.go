@@ -141,9 +141,10 @@ the sync and checks stop before that.`,
 	if err != nil {
 		return nil, err // the standby machine is destroyed by its undo
 	}
-	// Pushed after the machine's own undo, so it runs first (LIFO): the
-	// loops stop before the machine they talk to is destroyed.
-	env.Undo.Push(env.Step, "stop syncing standby "+sb.ID, "", false, a.Stop)
+	// An early undo: the loops stop before any machine is destroyed at the
+	// end (the standby, but also GPUs created later), so the cleanup does
+	// not read as failed health checks.
+	env.Undo.PushEarly(env.Step, "stop syncing standby "+sb.ID, a.Stop)
 	reg.Add(a)
 
 	st := a.Status()

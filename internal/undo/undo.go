@@ -27,6 +27,7 @@ type Entry struct {
 	stack *Stack
 	fn    Func
 	state string // pending, done, failed, kept, cancelled
+	early bool   // stops background work: runs before every other undo
 }
 
 // Stack is safe for concurrent use: background work (a standby's sync
@@ -45,6 +46,17 @@ func (s *Stack) Push(step, desc, resource string, keep bool, fn Func) *Entry {
 	}
 	s.mu.Lock()
 	s.entries = append(s.entries, e)
+	s.mu.Unlock()
+	return e
+}
+
+// PushEarly registers fn to run before every ordinary undo: stopping
+// background work (a standby's sync loop) that would otherwise watch the
+// resources being destroyed and report them failing.
+func (s *Stack) PushEarly(step, desc string, fn Func) *Entry {
+	e := s.Push(step, desc, "", false, fn)
+	s.mu.Lock()
+	e.early = true
 	s.mu.Unlock()
 	return e
 }
@@ -124,10 +136,12 @@ func (s *Stack) Unwind(ctx context.Context, onDone func(journal.Undo)) []journal
 func (s *Stack) popPending() *Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := len(s.entries) - 1; i >= 0; i-- {
-		if s.entries[i].state == "pending" {
-			s.entries[i].state = "running"
-			return s.entries[i]
+	for _, early := range []bool{true, false} {
+		for i := len(s.entries) - 1; i >= 0; i-- {
+			if e := s.entries[i]; e.state == "pending" && e.early == early {
+				e.state = "running"
+				return e
+			}
 		}
 	}
 	return nil

@@ -129,7 +129,7 @@ func firstNonEmpty(ss ...string) string {
 func instanceNumber(id string) (int64, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("vast: instance id %q is not a VAST instance id", id)
+		return 0, fmt.Errorf("vast: instance id %q is not a VAST instance id: %w", id, cloud.ErrNotFound)
 	}
 	return n, nil
 }
