@@ -15,8 +15,10 @@ const (
 	TypeHardlink = "hardlink"
 )
 
-// maxLinkDepth bounds symlink resolution, like the kernel's ELOOP limit.
-const maxLinkDepth = 40
+// maxLinkFollows bounds the symlinks followed while resolving one target,
+// like the kernel's ELOOP limit; it also keeps hostile chains of links to
+// links from costing exponential time.
+const maxLinkFollows = 40
 
 // memberPath turns a tar member name ("./a/b", "./dir/", "./") into a
 // manifest path ("a/b", "dir", "."), refusing names that are absolute, go
@@ -132,7 +134,7 @@ func (t *tree) admit(e Entry) error {
 			return fmt.Errorf("symlink with an empty target")
 		}
 		if t.escapes(e.Path, e.Link) {
-			return fmt.Errorf("symlink to %q points outside the snapshot root", e.Link)
+			return fmt.Errorf("symlink to %q points outside the snapshot root (or through too many links)", e.Link)
 		}
 		t.symlinks[e.Path] = e.Link
 	case TypeHardlink:
@@ -161,7 +163,8 @@ func (t *tree) finish() error {
 // escapes reports whether the symlink at linkPath with target resolves
 // outside the root, following the archive's own symlinks.
 func (t *tree) escapes(linkPath, target string) bool {
-	_, ok := t.resolve(splitPath(path.Dir(linkPath)), target, 0)
+	follows := 0
+	_, ok := t.resolve(splitPath(path.Dir(linkPath)), target, &follows)
 	return !ok
 }
 
@@ -174,8 +177,8 @@ func splitPath(p string) []string {
 
 // resolve walks target from dir; ok is false if it leaves the root, is
 // absolute, or loops.
-func (t *tree) resolve(dir []string, target string, depth int) ([]string, bool) {
-	if strings.HasPrefix(target, "/") || depth > maxLinkDepth {
+func (t *tree) resolve(dir []string, target string, follows *int) ([]string, bool) {
+	if strings.HasPrefix(target, "/") || *follows > maxLinkFollows {
 		return nil, false
 	}
 	cur := append([]string(nil), dir...)
@@ -192,8 +195,9 @@ func (t *tree) resolve(dir []string, target string, depth int) ([]string, bool) 
 		}
 		cur = append(cur, c)
 		if next, isLink := t.symlinks[strings.Join(cur, "/")]; isLink {
+			*follows++
 			var ok bool
-			if cur, ok = t.resolve(cur[:len(cur)-1], next, depth+1); !ok {
+			if cur, ok = t.resolve(cur[:len(cur)-1], next, follows); !ok {
 				return nil, false
 			}
 		}
