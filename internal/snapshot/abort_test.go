@@ -17,11 +17,7 @@ func TestCreateCancelledMidStream(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	_, err := Create(ctx, CreateOptions{Exec: sh, Path: src, Name: "cut", Store: st,
-		Progress: func(done int64) {
-			if done >= 4<<20 {
-				cancel()
-			}
-		}})
+		Progress: cancelAfter(4<<20, cancel)})
 	if err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Create = %v; want a cancellation error", err)
 	}
@@ -41,15 +37,20 @@ func TestRestoreCancelledMidStreamLeavesTargetEmpty(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	_, err := Restore(ctx, RestoreOptions{Exec: sh, Store: st, Name: "s", Path: target,
-		Progress: func(done int64) {
-			if done >= 4<<20 {
-				cancel()
-			}
-		}})
+		Progress: cancelAfter(4<<20, cancel)})
 	if err == nil {
 		t.Fatal("a cancelled Restore succeeded")
 	}
 	assertEmptyDir(t, target)
+}
+
+// cancelAfter is a Progress callback that cancels once n bytes went by.
+func cancelAfter(n int64, cancel context.CancelFunc) func(int64) {
+	return func(done int64) {
+		if done >= n {
+			cancel()
+		}
+	}
 }
 
 func TestRestoreReportsRemoteFailure(t *testing.T) {

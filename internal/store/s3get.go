@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,10 +32,11 @@ type rangeReader struct {
 	free  chan []byte     // buffers handed back by Read
 	wg    sync.WaitGroup
 
-	cur  *rangePart
-	off  int
-	read int64
-	err  error
+	cur    *rangePart
+	off    int
+	read   int64
+	err    error
+	closed atomic.Bool
 }
 
 type rangePart struct {
@@ -135,6 +137,9 @@ func (r *rangeReader) fetch(p *rangePart) error {
 
 // Read implements io.Reader.
 func (r *rangeReader) Read(b []byte) (int, error) {
+	if r.closed.Load() {
+		return 0, fmt.Errorf("s3 get %q in %s: read after close", r.key, r.s)
+	}
 	if r.err != nil {
 		return 0, r.err
 	}
@@ -168,6 +173,7 @@ func (r *rangeReader) Read(b []byte) (int, error) {
 // Close stops any download in flight and waits for its goroutines. A Read
 // after (or during) Close fails: the dispatcher stops handing out parts.
 func (r *rangeReader) Close() error {
+	r.closed.Store(true)
 	r.cancel()
 	r.wg.Wait()
 	return nil
