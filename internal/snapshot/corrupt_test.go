@@ -148,7 +148,7 @@ func TestVerifyReportsMismatchedAndMissing(t *testing.T) {
 	if err := verify(testCtx(t), sh, dst, m, res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Verified != 8 || strings.Join(res.Mismatched, "|") != "odd/new\nline.txt" || strings.Join(res.Missing, "|") != "données/résumé été.txt" {
+	if res.Verified != 9 || strings.Join(res.Mismatched, "|") != "odd/new\nline.txt" || strings.Join(res.Missing, "|") != "données/résumé été.txt" {
 		t.Fatalf("verify = %d verified, mismatched %q, missing %q", res.Verified, res.Mismatched, res.Missing)
 	}
 }

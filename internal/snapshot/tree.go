@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // Entry types in a manifest.
@@ -31,6 +32,9 @@ func memberPath(name string) (string, error) {
 		return "", fmt.Errorf("absolute path")
 	case strings.ContainsRune(name, 0):
 		return "", fmt.Errorf("NUL in name")
+	case !utf8.ValidString(name):
+		// The manifest is JSON, which cannot carry it unchanged.
+		return "", fmt.Errorf("name is not valid UTF-8")
 	}
 	for _, seg := range strings.Split(name, "/") {
 		if seg == ".." {
@@ -74,6 +78,9 @@ func entryFromHeader(h *tar.Header) (Entry, error) {
 		e.Type = TypeDir
 	case tar.TypeSymlink:
 		e.Type, e.Link = TypeSymlink, h.Linkname
+		if !utf8.ValidString(e.Link) {
+			return e, fmt.Errorf("symlink target is not valid UTF-8")
+		}
 	case tar.TypeLink:
 		e.Type = TypeHardlink
 		if e.Link, err = memberPath(h.Linkname); err != nil {
