@@ -17,10 +17,11 @@
 // (Concurrency+2)×PartSize (96 MiB; a directory store: a 32 KiB copy
 // buffer), two 4 MiB pipes between the stages and a 256 KiB hashing
 // buffer: about 112 MiB. Restore holds the S3 download
-// (Concurrency+1)×PartSize (80 MiB), LZ4 decompression 2×(cores+2)×1 MiB
-// (8 MiB), one 4 MiB pipe and a 256 KiB copy buffer: about 93 MiB. Add to
+// (Concurrency+1)×8 MiB ranges (40 MiB), LZ4 decompression 2×(cores+2)×
+// 1 MiB (8 MiB), one 4 MiB pipe and a 256 KiB copy buffer: about 53 MiB. Add to
 // both the manifest, O(entries) (≈200 bytes per file or directory: 20 MB
 // for 100,000 entries; manifests above 256 MiB are refused). Peak RSS can
 // reach twice the live heap under the default GOGC; measured on a 1 GiB
-// workspace through S3: 128–144 MiB for Create, 149–224 MiB for Restore.
+// workspace through S3 (snapbench): 128–145 MiB after Create, and below
+// 256 MiB for the process after Create then Restore.
 package snapshot
