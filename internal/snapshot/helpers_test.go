@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +99,8 @@ func makeWorkspace(t testing.TB, root string, bigSize int64) {
 	writeFile(t, filepath.Join(root, "odd", `back\slash.txt`), []byte("backslash in name"), 0o644)
 	writeFile(t, filepath.Join(root, "odd", "-dash.txt"), []byte("leading dash"), 0o644)
 	writeFile(t, filepath.Join(root, "empty.bin"), nil, 0o644)
+	long := filepath.Join(root, "deep", strings.Repeat("a-long-directory-name/", 8), strings.Repeat("long-file-name-", 12)+".txt")
+	writeFile(t, long, []byte("a path longer than ustar's 100+155 bytes"), 0o644)
 	for _, d := range []string{"empty-dir", "nested/empty/deeper"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)

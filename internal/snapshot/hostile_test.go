@@ -193,6 +193,7 @@ func TestFilterRefusesChainEscapeAtTheEnd(t *testing.T) {
 func TestCreateRefusesWhatRestoreWould(t *testing.T) {
 	for name, setup := range map[string]func(root string) error{
 		"fifo":             func(root string) error { return mkfifo(filepath.Join(root, "pipe")) },
+		"non-UTF-8 name":   func(root string) error { return os.WriteFile(filepath.Join(root, "caf\xe9.txt"), nil, 0o644) },
 		"absolute symlink": func(root string) error { return os.Symlink("/usr/bin/python3", filepath.Join(root, "python")) },
 		"symlink out":      func(root string) error { return os.Symlink("../../secrets", filepath.Join(root, "s")) },
 	} {

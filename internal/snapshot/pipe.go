@@ -24,7 +24,7 @@ type bufPipe struct {
 	rerr     error // set by the reader's close: writes fail with it
 	done     chan struct{}
 	doneOnce sync.Once
-	werr     error // set by the writer's close: reads end with it
+	werr     error  // set by the writer's close: reads end with it
 	cur      []byte // the chunk being read
 	off      int
 }

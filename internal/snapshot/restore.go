@@ -115,9 +115,9 @@ func extract(ctx context.Context, opts RestoreOptions, m *Manifest, stage string
 			remote.Quote(opts.Path), remote.Quote(stage), remote.Quote(stage))
 		code, err := opts.Exec.Exec(ctx, cmd, in, nil, stderr)
 		if err == nil && code != 0 {
-			err = &exitError{what: "tar", code: code, stderr: stderr.String()}
+			err = &exitError{what: "remote mkdir/tar", code: code, stderr: stderr.String()}
 		} else if err != nil {
-			err = fmt.Errorf("running tar: %w", err)
+			err = fmt.Errorf("running the remote tar: %w", err)
 		}
 		in.CloseWithError(errRemoteEnded) // a tar that quit early must not block the filter
 		execDone <- err

@@ -26,7 +26,7 @@ func TestRoundTrip(t *testing.T) {
 			if progress != m.BytesRaw || m.BytesRaw < 101<<20 {
 				t.Errorf("progress ended at %d, bytes_raw %d", progress, m.BytesRaw)
 			}
-			if m.Counts != (Counts{Files: 10, Dirs: 13, Symlinks: 3, Hardlinks: 1}) {
+			if m.Counts != (Counts{Files: 11, Dirs: 22, Symlinks: 3, Hardlinks: 1}) {
 				t.Errorf("counts = %+v", m.Counts)
 			}
 			if m.BytesStored <= 2*store.MinPartSize || m.BytesStored >= m.BytesRaw || m.Ratio <= 1 {
@@ -42,7 +42,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareTrees(t, want, snapshotOf(t, dst))
-			if res.Files != 10 || res.Verified != 11 || len(res.Mismatched) != 0 || len(res.Missing) != 0 || res.Bytes != m.BytesFiles || res.MBPerSec <= 0 {
+			if res.Files != 11 || res.Verified != 12 || len(res.Mismatched) != 0 || len(res.Missing) != 0 || res.Bytes != m.BytesFiles || res.MBPerSec <= 0 {
 				t.Errorf("result = %+v", res)
 			}
 		})

@@ -5,15 +5,19 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 
 	"github.com/pierrec/lz4/v4"
 )
 
 // copyBufSize is the buffer file contents are hashed and copied through.
 const copyBufSize = 256 << 10
+
+var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
 
 // lz4Writer compresses to w in parallel 1 MiB blocks, with block and
 // content checksums so any damage to the stored object is detected.
@@ -69,7 +73,9 @@ func record(src io.Reader, dst io.Writer, progress func(int64)) (*recording, err
 	tr := tar.NewReader(cnt)
 	t := newTree()
 	rec := &recording{}
-	buf := make([]byte, copyBufSize)
+	bp := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(bp)
+	buf := bp[:]
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -126,7 +132,9 @@ func filter(src io.Reader, dst io.Writer, m *Manifest, progress func(int64)) err
 	tr := tar.NewReader(cnt)
 	tw := tar.NewWriter(dst)
 	t := newTree()
-	buf := make([]byte, copyBufSize)
+	bp := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(bp)
+	buf := bp[:]
 	i := 0
 	for ; ; i++ {
 		h, err := tr.Next()
@@ -158,7 +166,10 @@ func filter(src io.Reader, dst io.Writer, m *Manifest, progress func(int64)) err
 		}
 		sum := md5.New()
 		if _, err := io.CopyBuffer(io.MultiWriter(tw, sum), tr, buf); err != nil {
-			return fmt.Errorf("entry %q: %w", e.Path, err)
+			if errors.Is(err, errRemoteEnded) || errors.Is(err, io.ErrClosedPipe) {
+				return fmt.Errorf("sending entry %q: %w", e.Path, err)
+			}
+			return fmt.Errorf("snapshot data is damaged in entry %q: %w", e.Path, err)
 		}
 		if got := hex.EncodeToString(sum.Sum(nil)); got != want.MD5 {
 			return fmt.Errorf("entry %q: content md5 %s does not match the manifest's %s: the snapshot is corrupt", e.Path, got, want.MD5)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // Entry types in a manifest.
@@ -15,8 +16,10 @@ const (
 	TypeHardlink = "hardlink"
 )
 
-// maxLinkDepth bounds symlink resolution, like the kernel's ELOOP limit.
-const maxLinkDepth = 40
+// maxLinkFollows bounds the symlinks followed while resolving one target,
+// like the kernel's ELOOP limit; it also keeps hostile chains of links to
+// links from costing exponential time.
+const maxLinkFollows = 40
 
 // memberPath turns a tar member name ("./a/b", "./dir/", "./") into a
 // manifest path ("a/b", "dir", "."), refusing names that are absolute, go
@@ -29,6 +32,9 @@ func memberPath(name string) (string, error) {
 		return "", fmt.Errorf("absolute path")
 	case strings.ContainsRune(name, 0):
 		return "", fmt.Errorf("NUL in name")
+	case !utf8.ValidString(name):
+		// The manifest is JSON, which cannot carry it unchanged.
+		return "", fmt.Errorf("name is not valid UTF-8")
 	}
 	for _, seg := range strings.Split(name, "/") {
 		if seg == ".." {
@@ -72,6 +78,9 @@ func entryFromHeader(h *tar.Header) (Entry, error) {
 		e.Type = TypeDir
 	case tar.TypeSymlink:
 		e.Type, e.Link = TypeSymlink, h.Linkname
+		if !utf8.ValidString(e.Link) {
+			return e, fmt.Errorf("symlink target is not valid UTF-8")
+		}
 	case tar.TypeLink:
 		e.Type = TypeHardlink
 		if e.Link, err = memberPath(h.Linkname); err != nil {
@@ -132,7 +141,7 @@ func (t *tree) admit(e Entry) error {
 			return fmt.Errorf("symlink with an empty target")
 		}
 		if t.escapes(e.Path, e.Link) {
-			return fmt.Errorf("symlink to %q points outside the snapshot root", e.Link)
+			return fmt.Errorf("symlink to %q points outside the snapshot root (or through too many links)", e.Link)
 		}
 		t.symlinks[e.Path] = e.Link
 	case TypeHardlink:
@@ -161,7 +170,8 @@ func (t *tree) finish() error {
 // escapes reports whether the symlink at linkPath with target resolves
 // outside the root, following the archive's own symlinks.
 func (t *tree) escapes(linkPath, target string) bool {
-	_, ok := t.resolve(splitPath(path.Dir(linkPath)), target, 0)
+	follows := 0
+	_, ok := t.resolve(splitPath(path.Dir(linkPath)), target, &follows)
 	return !ok
 }
 
@@ -174,8 +184,8 @@ func splitPath(p string) []string {
 
 // resolve walks target from dir; ok is false if it leaves the root, is
 // absolute, or loops.
-func (t *tree) resolve(dir []string, target string, depth int) ([]string, bool) {
-	if strings.HasPrefix(target, "/") || depth > maxLinkDepth {
+func (t *tree) resolve(dir []string, target string, follows *int) ([]string, bool) {
+	if strings.HasPrefix(target, "/") || *follows > maxLinkFollows {
 		return nil, false
 	}
 	cur := append([]string(nil), dir...)
@@ -192,8 +202,9 @@ func (t *tree) resolve(dir []string, target string, depth int) ([]string, bool) 
 		}
 		cur = append(cur, c)
 		if next, isLink := t.symlinks[strings.Join(cur, "/")]; isLink {
+			*follows++
 			var ok bool
-			if cur, ok = t.resolve(cur[:len(cur)-1], next, depth+1); !ok {
+			if cur, ok = t.resolve(cur[:len(cur)-1], next, follows); !ok {
 				return nil, false
 			}
 		}

@@ -38,7 +38,7 @@ type S3Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 
-	PartSize    int64        // multipart part and ranged-get size; default 16 MiB, at least 5 MiB
+	PartSize    int64        // multipart part size (and Get range size, up to 8 MiB); default 16 MiB, at least 5 MiB
 	Concurrency int          // parts in flight per Put or Get; default 4
 	HTTPClient  *http.Client // default: a client with connect/header timeouts
 	MaxAttempts int          // per request, including the first; default 5
@@ -51,7 +51,8 @@ type S3Config struct {
 // unknown length as a multipart upload with bounded parallelism; Get reads
 // ranges in parallel and hands them back in order.
 //
-// Memory: a Put holds at most Concurrency+2 parts, a Get Concurrency+1.
+// Memory: a Put holds at most Concurrency+2 parts, a Get Concurrency+1
+// ranges of min(PartSize, 8 MiB).
 type S3 struct {
 	client      *s3.Client
 	tm          *transfermanager.Client

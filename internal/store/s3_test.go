@@ -129,7 +129,7 @@ func TestS3RetriesA503Burst(t *testing.T) {
 	srv.FailNext(3, http.StatusServiceUnavailable)
 	mustPut(t, s, "k", []byte("survives"))
 	data := randomBytes(threePartObject, 13)
-	srv.FailNext(1, http.StatusServiceUnavailable) // CreateMultipartUpload
+	srv.FailNext(3, http.StatusServiceUnavailable) // CreateMultipartUpload, then two UploadParts
 	mustPut(t, s, "big", data)
 	srv.FailNext(2, http.StatusServiceUnavailable) // HEAD, then a ranged GET
 	if got := mustGet(t, s, "big"); !bytes.Equal(got, data) {
@@ -144,8 +144,8 @@ func TestS3RetriesA503Burst(t *testing.T) {
 			n503++
 		}
 	}
-	if n503 != 6 {
-		t.Fatalf("server answered %d requests with 503; want 6", n503)
+	if n503 != 8 {
+		t.Fatalf("server answered %d requests with 503; want 8", n503)
 	}
 }
 

@@ -1,0 +1,192 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/store"
+)
+
+// snapshotForDamage creates a real snapshot of a small tree with some
+// incompressible content and returns the store, its data and manifest.
+func snapshotForDamage(t *testing.T) (store.Store, []byte, *Manifest) {
+	t.Helper()
+	src := t.TempDir()
+	makeWorkspace(t, src, 0)
+	bigFile(t, filepath.Join(src, "data", "mixed.bin"), 5<<20) // random MiB at offset 3
+	st := dirStore(t)
+	m, err := Create(testCtx(t), CreateOptions{Exec: sh, Path: src, Name: "victim", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, readObject(t, st, dataKey("victim")), m
+}
+
+func readObject(t *testing.T, st store.Store, key string) []byte {
+	t.Helper()
+	rc, err := st.Get(testCtx(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func putObject(t *testing.T, st store.Store, key string, b []byte) {
+	t.Helper()
+	if _, err := st.Put(testCtx(t), key, bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func putManifest(t *testing.T, st store.Store, m *Manifest) {
+	t.Helper()
+	js, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putObject(t, st, manifestKey(m.Name), js)
+}
+
+// restoreMustFail restores into an empty directory and checks the error
+// and that the directory stayed empty.
+func restoreMustFail(t *testing.T, st store.Store, want ...string) {
+	t.Helper()
+	target := t.TempDir()
+	res, err := Restore(testCtx(t), RestoreOptions{Exec: sh, Store: st, Name: "victim", Path: target, Verify: true})
+	if err == nil {
+		t.Fatalf("Restore of a damaged snapshot succeeded: %+v", res)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Restore error %q does not mention %q", err, w)
+		}
+	}
+	assertEmptyDir(t, target)
+}
+
+func TestRestoreFailsOnFlippedBytes(t *testing.T) {
+	st, data, _ := snapshotForDamage(t)
+	// Offsets across the object: frame header, first blocks, the random
+	// MiB, the last block and the content checksum at the very end.
+	for _, off := range []int{4, 7, 20, 600, len(data) / 4, len(data) / 2, 3 * len(data) / 4, len(data) - 9, len(data) - 3, len(data) - 1} {
+		bad := append([]byte(nil), data...)
+		bad[off] ^= 0x20
+		putObject(t, st, dataKey("victim"), bad)
+		t.Run("offset", func(t *testing.T) { restoreMustFail(t, st, `snapshot "victim"`) })
+	}
+}
+
+func TestRestoreFailsOnTruncation(t *testing.T) {
+	st, data, m := snapshotForDamage(t)
+	putObject(t, st, dataKey("victim"), data[:len(data)-1000])
+	restoreMustFail(t, st, "truncated or replaced")
+
+	// Even with a manifest "fixed" to the new size, the stream notices.
+	for _, n := range []int{len(data) - 1, len(data) - 5000, len(data) / 2, 11} {
+		putObject(t, st, dataKey("victim"), data[:n])
+		m.BytesStored = int64(n)
+		putManifest(t, st, m)
+		restoreMustFail(t, st, `snapshot "victim"`)
+	}
+}
+
+func TestRestoreFailsWithoutManifest(t *testing.T) {
+	st, _, _ := snapshotForDamage(t)
+	if err := st.Delete(testCtx(t), manifestKey("victim")); err != nil {
+		t.Fatal(err)
+	}
+	restoreMustFail(t, st, `snapshot "victim" not found`, "snapshots/victim/manifest.json")
+	_, err := ReadManifest(testCtx(t), st, "victim")
+	if !errors.Is(err, store.ErrNotExist) {
+		t.Fatalf("ReadManifest = %v; want ErrNotExist", err)
+	}
+}
+
+func TestRestoreFailsOnTamperedManifest(t *testing.T) {
+	st, _, m := snapshotForDamage(t)
+	for i, e := range m.Entries {
+		if e.Path == "data/mixed.bin" {
+			m.Entries[i].MD5 = strings.Repeat("0", 32)
+		}
+	}
+	putManifest(t, st, m)
+	restoreMustFail(t, st, `entry "data/mixed.bin": content md5`, "does not match the manifest")
+
+	putObject(t, st, manifestKey("victim"), []byte(`{"format_version": 1, "name": "victim", "entries": [`))
+	restoreMustFail(t, st, "not valid manifest JSON")
+}
+
+// Verify reports files changed or removed on the instance after a restore.
+func TestVerifyReportsMismatchedAndMissing(t *testing.T) {
+	src := t.TempDir()
+	makeWorkspace(t, src, 0)
+	st := dirStore(t)
+	m, err := Create(testCtx(t), CreateOptions{Exec: sh, Path: src, Name: "v", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	if _, err := Restore(testCtx(t), RestoreOptions{Exec: sh, Store: st, Name: "v", Path: dst}); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dst, "odd", "new\nline.txt"), []byte("changed"), 0o644)
+	if err := os.Remove(filepath.Join(dst, "données", "résumé été.txt")); err != nil {
+		t.Fatal(err)
+	}
+	res := &RestoreResult{}
+	if err := verify(testCtx(t), sh, dst, m, res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Verified != 9 || strings.Join(res.Mismatched, "|") != "odd/new\nline.txt" || strings.Join(res.Missing, "|") != "données/résumé été.txt" {
+		t.Fatalf("verify = %d verified, mismatched %q, missing %q", res.Verified, res.Mismatched, res.Missing)
+	}
+}
+
+func TestListAndDelete(t *testing.T) {
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "f"), []byte("f"), 0o644)
+	st := dirStore(t)
+	for _, name := range []string{"drill-b", "drill-a", "other"} {
+		if _, err := Create(testCtx(t), CreateOptions{Exec: sh, Path: src, Name: name, Store: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putObject(t, st, dataKey("orphan"), []byte("data without a manifest")) // not a snapshot
+	infos, err := List(testCtx(t), st, "drill-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 2 || infos[0].Name != "drill-a" || infos[1].Name != "drill-b" || infos[0].Files != 1 || infos[0].Bytes != 1 || infos[0].StoredBytes == 0 || infos[0].CreatedAt.IsZero() {
+		t.Fatalf("List(drill-*) = %+v", infos)
+	}
+	if all, err := List(testCtx(t), st, ""); err != nil || len(all) != 3 {
+		t.Fatalf("List() = %+v, %v; want the 3 snapshots with manifests", all, err)
+	}
+	if _, err := List(testCtx(t), st, "[bad"); err == nil {
+		t.Fatal("List with a malformed pattern succeeded")
+	}
+	if err := Delete(testCtx(t), st, "drill-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(testCtx(t), st, "drill-a"); err != nil {
+		t.Fatalf("deleting a deleted snapshot = %v", err)
+	}
+	objs, _ := st.List(testCtx(t), "snapshots/drill-a/")
+	if len(objs) != 0 {
+		t.Fatalf("Delete left %v", objs)
+	}
+	if infos, _ := List(testCtx(t), st, "*"); len(infos) != 2 {
+		t.Fatalf("List after Delete = %+v", infos)
+	}
+}
