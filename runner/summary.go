@@ -130,9 +130,11 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 	j.EndedAt = time.Now().UTC()
 	j.Seconds = j.EndedAt.Sub(j.StartedAt).Seconds()
 	j.Resources = r.tracker.Resources()
-	for i := range j.Resources {
-		if j.Resources[i].State == "alive" {
+	for i, res := range j.Resources {
+		if res.State == "alive" {
 			j.Resources[i].State = "leaked"
+			r.sink.Warn(fmt.Sprintf("%s %s on %s was NOT destroyed and may still cost money: remove it with `scn cleanup --run %s`",
+				res.Kind, res.ID, res.Provider, r.opts.RunID))
 		}
 	}
 	j.Cost = r.tracker.Cost()
