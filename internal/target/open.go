@@ -26,6 +26,13 @@ type OpenOptions struct {
 	Getenv func(string) string
 	// SandboxExe is the binary local sandboxes run (default: this one).
 	SandboxExe string
+	// TuneVast and TuneS3, when set, edit the VAST provider's and the
+	// S3/B2 store's settings (credentials and endpoints already filled in)
+	// before they are built. The CLI leaves them nil; tests use them to
+	// drive a vast target against fakes: fast polls and backoff, a
+	// temporary workspace, an HTTP client trusting a test CA.
+	TuneVast func(*vast.Config)
+	TuneS3   func(*store.S3Config)
 }
 
 // Open assembles the target called o.Name: built-in (local, vast, ssh) or
@@ -119,7 +126,11 @@ func openVast(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) er
 		return fmt.Errorf("target %s needs a VAST.ai API key in $%s (console.vast.ai → Account → API keys)", t.Name, keyEnv)
 	}
 	t.Secrets = append(t.Secrets, apiKey)
-	vp, err := vast.New(vast.Config{BaseURL: o.Getenv("VAST_URL"), APIKey: apiKey, Image: tc.Vast.Image, DiskGB: tc.Vast.DiskGB})
+	vc := vast.Config{BaseURL: o.Getenv("VAST_URL"), APIKey: apiKey, Image: tc.Vast.Image, DiskGB: tc.Vast.DiskGB}
+	if o.TuneVast != nil {
+		o.TuneVast(&vc)
+	}
+	vp, err := vast.New(vc)
 	if err != nil {
 		return err
 	}
@@ -162,8 +173,20 @@ func openB2(ctx context.Context, t *Target, o OpenOptions) (store.Store, error) 
 		return nil, fmt.Errorf("target %s stores snapshots in Backblaze B2: set %v (see README: paid runs)", t.Name, sorted(missing))
 	}
 	t.Secrets = append(t.Secrets, secret, id)
-	return store.NewS3(ctx, store.S3Config{Endpoint: endpoint, Region: o.Getenv("B2_REGION"), Bucket: bucket,
+	return newS3(ctx, o, store.S3Config{Endpoint: endpoint, Region: o.Getenv("B2_REGION"), Bucket: bucket,
 		Prefix: o.Getenv("B2_PREFIX"), AccessKeyID: id, SecretAccessKey: secret})
+}
+
+// newS3 builds an S3 store, letting o.TuneS3 adjust its settings first.
+func newS3(ctx context.Context, o OpenOptions, c store.S3Config) (store.Store, error) {
+	if o.TuneS3 != nil {
+		o.TuneS3(&c)
+	}
+	s, err := store.NewS3(ctx, c)
+	if err != nil {
+		return nil, err // not a nil *S3 inside a non-nil Store
+	}
+	return s, nil
 }
 
 // openStore builds a store from scn.yaml; nil means the default directory.
@@ -180,7 +203,7 @@ func openStore(sc *StoreConfig, t *Target, o OpenOptions) (store.Store, error) {
 		return nil, fmt.Errorf("target %s: the s3 store needs $%s and $%s", t.Name, sc.AccessKeyEnv, sc.SecretKeyEnv)
 	}
 	t.Secrets = append(t.Secrets, secret, id)
-	return store.NewS3(context.Background(), store.S3Config{Endpoint: sc.Endpoint, Region: sc.Region,
+	return newS3(context.Background(), o, store.S3Config{Endpoint: sc.Endpoint, Region: sc.Region,
 		Bucket: sc.Bucket, Prefix: sc.Prefix, AccessKeyID: id, SecretAccessKey: secret})
 }
 

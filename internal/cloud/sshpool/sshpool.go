@@ -6,6 +6,10 @@
 // run) never drive the same machine at once; a lease left by a crashed run
 // stays until `scn cleanup` or `scn do instance.destroy` releases it, so a
 // host is never handed out while something else may still be using it.
+// A host destroyed with reason "failure" stands for a dead GPU: its lease
+// is released, but the Provider that destroyed it does not hand it out
+// again (a failover drill must not "fail over" onto the machine it lost,
+// whose disk still holds everything); the next scn process offers it again.
 package sshpool
 
 import (
@@ -14,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/scnlabs/scn/internal/cloud"
 )
@@ -82,6 +87,9 @@ type Provider struct {
 	dir   string
 	role  string
 	hosts []Host // config order: offers of equal price keep it
+
+	mu   sync.Mutex
+	lost map[string]bool // hosts this Provider destroyed with cloud.ReasonFailure
 }
 
 var _ cloud.Provider = (*Provider)(nil)
@@ -89,7 +97,7 @@ var _ cloud.Provider = (*Provider)(nil)
 // New returns the provider for the hosts of o. It touches nothing on disk
 // until a host is leased.
 func New(o Options) *Provider {
-	p := &Provider{dir: filepath.Join(o.StateDir, "sshpool"), role: o.Role}
+	p := &Provider{dir: filepath.Join(o.StateDir, "sshpool"), role: o.Role, lost: map[string]bool{}}
 	if p.role == "" {
 		p.role = RoleGPU
 	}
@@ -124,7 +132,7 @@ func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offe
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if h.Role != p.role || !h.matches(q) {
+		if h.Role != p.role || !h.matches(q) || p.isLost(h.Name) {
 			continue
 		}
 		leased, err := p.leased(h.Name)
@@ -228,6 +236,9 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	if h.Role != p.role {
 		return nil, fmt.Errorf("ssh pool: host %s has role %s, not %s: it is handed out by the target's %s provider", h.Name, h.Role, p.role, h.Role)
 	}
+	if p.isLost(h.Name) {
+		return nil, &cloud.OfferGoneError{Offer: h.Name, Detail: lostDetail(h.Name)}
+	}
 	l, err := p.take(h.Name, req.Label)
 	if err != nil {
 		return nil, err
@@ -239,6 +250,10 @@ func (p *Provider) createAny(req cloud.CreateRequest) (*cloud.Instance, error) {
 	var busy []string
 	for _, h := range p.hosts {
 		if h.Role != p.role || (req.Offer.GPU != "" && !gpuMatches(req.Offer.GPU, h.GPU)) {
+			continue
+		}
+		if p.isLost(h.Name) {
+			busy = append(busy, lostDetail(h.Name))
 			continue
 		}
 		l, err := p.take(h.Name, req.Label)
@@ -274,15 +289,20 @@ func (p *Provider) names(role string) string {
 	return strings.Join(n, ", ")
 }
 
-// Get returns a leased host as a running instance. A host that is not
-// leased is not scn's: cloud.ErrNotFound, as for an unknown name.
+// Get returns a host of the pool as a running instance: labelled by its
+// lease when it is leased, unlabelled when it is free — the team's machine
+// is there all the same, and a drill may name it (manual-ssh's --var
+// source=gpu1). An unknown name is cloud.ErrNotFound.
 func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) {
 	h, ok := p.host(id)
 	if !ok {
 		return nil, fmt.Errorf("ssh pool host %q: %w", id, cloud.ErrNotFound)
 	}
 	l, err := p.readLease(id)
-	if err != nil {
+	switch {
+	case isNotFound(err):
+		return h.instance(lease{Host: id}), nil
+	case err != nil:
 		return nil, err
 	}
 	return h.instance(l), nil
@@ -312,8 +332,27 @@ func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instan
 
 // Destroy gives the host back to the pool. Nothing on the host is touched:
 // the machine is the team's, and what the scenario wrote there is the
-// scenario's to remove. Either reason only releases the lease; releasing a
-// host that is not leased is not an error.
+// scenario's to remove. Either reason releases the lease; with
+// cloud.ReasonFailure this Provider also stops handing the host out (see
+// the package doc). Releasing a host that is not leased is not an error.
 func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyReason) error {
-	return p.release(id)
+	if err := p.release(id); err != nil {
+		return err
+	}
+	if reason == cloud.ReasonFailure {
+		p.mu.Lock()
+		p.lost[id] = true
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+func (p *Provider) isLost(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lost[name]
+}
+
+func lostDetail(name string) string {
+	return fmt.Sprintf("host %s was destroyed with reason failure earlier in this process: it stands for a dead machine until the next scn command", name)
 }

@@ -121,9 +121,15 @@ func TestCreateGetListDestroy(t *testing.T) {
 	if got, err := standby.Get(ctx, "gpu1"); err != nil || got.Label != "scn-r1-gpu" {
 		t.Errorf("standby.Get(gpu1) = %+v, %v", got, err)
 	}
-	for _, id := range []string{"gpu3", "cpu1", "nosuch", "../gpu1"} {
+	for _, id := range []string{"nosuch", "../gpu1"} {
 		if _, err := p.Get(ctx, id); !errors.Is(err, cloud.ErrNotFound) {
 			t.Errorf("Get(%s) err = %v, want ErrNotFound", id, err)
+		}
+	}
+	// A free host is still the team's machine: a drill may name it.
+	for _, id := range []string{"gpu3", "cpu1"} {
+		if got, err := p.Get(ctx, id); err != nil || got.ID != id || got.Label != "" || got.Status != cloud.StatusRunning {
+			t.Errorf("Get(%s) of a free host = %+v, %v; want it running, unlabelled", id, got, err)
 		}
 	}
 
@@ -145,12 +151,15 @@ func TestCreateGetListDestroy(t *testing.T) {
 	}
 
 	for range 2 { // idempotent
-		if err := p.Destroy(ctx, "gpu1", cloud.ReasonFailure); err != nil {
+		if err := p.Destroy(ctx, "gpu1", cloud.ReasonUser); err != nil {
 			t.Fatalf("Destroy(gpu1): %v", err)
 		}
 	}
-	if _, err := p.Get(ctx, "gpu1"); !errors.Is(err, cloud.ErrNotFound) {
-		t.Errorf("Get after Destroy: err = %v, want ErrNotFound", err)
+	if got, err := p.Get(ctx, "gpu1"); err != nil || got.Label != "" {
+		t.Errorf("Get after Destroy = %+v, %v; want the free host, unlabelled", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sshpool", "gpu1.lease")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("gpu1's lease after Destroy: %v", err)
 	}
 	if ids := offerIDs(t, p, cloud.OfferQuery{GPU: "RTX_4090"}); !reflect.DeepEqual(ids, []string{"gpu3", "gpu1"}) {
 		t.Errorf("offers after Destroy = %v, want gpu1 back", ids)
@@ -285,4 +294,34 @@ func TestDamagedLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	create(t, p, "gpu1", "scn-r-gpu")
+}
+
+// A host destroyed with reason failure is a dead GPU for the rest of the
+// process: a failover must land on another machine, since this one's disk
+// still holds the files the drill is about to restore elsewhere.
+func TestFailedHostIsNotHandedOutAgain(t *testing.T) {
+	p, dir := newPool(t, RoleGPU)
+	ctx := context.Background()
+	create(t, p, "gpu1", "scn-r-a")
+	if err := p.Destroy(ctx, "gpu1", cloud.ReasonFailure); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sshpool", "gpu1.lease")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed host's lease was not released: %v", err)
+	}
+	if ids := offerIDs(t, p, cloud.OfferQuery{GPU: "RTX_4090"}); !reflect.DeepEqual(ids, []string{"gpu3"}) {
+		t.Errorf("offers after a failure = %v, want only gpu3", ids)
+	}
+	var gone *cloud.OfferGoneError
+	if _, err := p.Create(ctx, cloud.CreateRequest{Offer: cloud.Offer{ID: "gpu1"}, Label: "scn-r-b"}); !errors.As(err, &gone) || !strings.Contains(err.Error(), "reason failure") {
+		t.Errorf("Create(gpu1) after its failure: err = %v, want OfferGoneError saying why", err)
+	}
+	if inst, err := p.Create(ctx, cloud.CreateRequest{Offer: cloud.Offer{GPU: "RTX_4090"}, Label: "scn-r-c"}); err != nil || inst.ID != "gpu3" {
+		t.Errorf("Create(any RTX_4090) = %+v, %v; want gpu3", inst, err)
+	}
+	// The next scn process starts afresh.
+	next := New(Options{StateDir: dir, Hosts: testHosts()})
+	if ids := offerIDs(t, next, cloud.OfferQuery{GPU: "RTX_4090"}); !reflect.DeepEqual(ids, []string{"gpu1"}) {
+		t.Errorf("offers to the next process = %v, want gpu1 (gpu3 is leased)", ids)
+	}
 }

@@ -51,7 +51,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	}
 	// The workspace must exist whatever the image: scn's scenarios and
 	// snapshots address it before anything else runs.
-	onstart := "mkdir -p " + Workspace
+	onstart := "mkdir -p " + p.cfg.Workspace
 	if s := strings.TrimSpace(req.OnStart); s != "" {
 		onstart += "\n" + s
 	}
@@ -109,7 +109,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		Label:        req.Label,
 		Status:       cloud.StatusCreating,
 		User:         "root",
-		Workspace:    Workspace,
+		Workspace:    p.cfg.Workspace,
 		GPU:          req.Offer.GPU,
 		NumGPUs:      req.Offer.NumGPUs,
 		PricePerHour: req.Offer.PricePerHour,
@@ -159,7 +159,7 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	case resp.Instances == nil:
 		return nil, fmt.Errorf("vast instance %s: %w", id, cloud.ErrNotFound)
 	}
-	inst := toInstance(resp.Instances)
+	inst := toInstance(resp.Instances, p.cfg.Workspace)
 	if inst.ID == "0" { // some answers omit the id of the contract asked for
 		inst.ID = id
 	}
@@ -197,7 +197,7 @@ func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instan
 			return nil, fmt.Errorf("listing vast instances labelled %s*: %w", labelPrefix, err)
 		}
 		for i := range resp.Instances {
-			if inst := toInstance(&resp.Instances[i]); strings.HasPrefix(inst.Label, labelPrefix) {
+			if inst := toInstance(&resp.Instances[i], p.cfg.Workspace); strings.HasPrefix(inst.Label, labelPrefix) {
 				out = append(out, inst)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,11 @@ type Config struct {
 	Image   string  // container image for new instances
 	DiskGB  float64 // disk for new instances when the request does not say
 	Runtype string  // VAST runtype; must include ssh
+	// Workspace is the absolute folder instances report as their
+	// workspace (created by their onstart script); Workspace when empty.
+	// VAST images keep work in /workspace; tests point it at a temporary
+	// folder served by their SSH servers.
+	Workspace string
 
 	PollInterval  time.Duration // minimum spacing of status polls of one instance
 	RetryBase     time.Duration // first backoff after a 429/5xx
@@ -110,6 +116,12 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.Runtype == "" {
 		cfg.Runtype = DefaultRuntype
+	}
+	if cfg.Workspace == "" {
+		cfg.Workspace = Workspace
+	}
+	if !path.IsAbs(cfg.Workspace) {
+		return nil, fmt.Errorf("vast: workspace %q is not an absolute path", cfg.Workspace)
 	}
 	if !strings.Contains(cfg.Runtype, "ssh") {
 		return nil, fmt.Errorf("vast: runtype %q has no ssh: scn reaches instances over SSH", cfg.Runtype)

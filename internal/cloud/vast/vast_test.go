@@ -227,3 +227,34 @@ func TestBalanceReadsTheCurrentUser(t *testing.T) {
 	}
 	f.AssertAllDestroyed(t)
 }
+
+// Config.Workspace is what instances report and what their onstart creates.
+func TestWorkspaceSetting(t *testing.T) {
+	if _, err := vast.New(vast.Config{APIKey: "k", Workspace: "workspace"}); err == nil {
+		t.Error("a relative workspace was accepted")
+	}
+	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	p := newProvider(t, f, func(c *vast.Config) { c.Workspace = "/data/ws" })
+	ctx := context.Background()
+	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-gpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer destroyAll(t, p, inst.ID)
+	got, err := p.Get(ctx, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := p.List(ctx, "scn-r-")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	for what, ws := range map[string]string{"Create": inst.Workspace, "Get": got.Workspace, "List": list[0].Workspace} {
+		if ws != "/data/ws" {
+			t.Errorf("%s reports workspace %q, want /data/ws", what, ws)
+		}
+	}
+	if rec, _ := f.Instance(inst.ID); !strings.HasPrefix(rec.OnStart, "mkdir -p /data/ws") {
+		t.Errorf("onstart %q does not create the workspace", rec.OnStart)
+	}
+}

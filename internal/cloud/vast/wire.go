@@ -95,8 +95,9 @@ func sshAddr(w *wireInstance) (string, int) {
 	return host, port
 }
 
-// toInstance converts VAST's view of an instance to scn's.
-func toInstance(w *wireInstance) cloud.Instance {
+// toInstance converts VAST's view of an instance to scn's; workspace is
+// the provider's (VAST does not report one).
+func toInstance(w *wireInstance, workspace string) cloud.Instance {
 	inst := cloud.Instance{
 		ID:           strconv.FormatInt(w.ID, 10),
 		Provider:     "vast",
@@ -104,7 +105,7 @@ func toInstance(w *wireInstance) cloud.Instance {
 		Status:       status(w.ActualStatus),
 		StatusMsg:    str(w.StatusMsg),
 		User:         "root",
-		Workspace:    Workspace,
+		Workspace:    workspace,
 		GPU:          gpuID(str(w.GPUName)),
 		NumGPUs:      w.NumGPUs,
 		PricePerHour: w.DPHTotal,
