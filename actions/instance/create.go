@@ -171,6 +171,10 @@ func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind strin
 			if pend != nil && !cloud.IsUncertain(err) {
 				pend.Failed(err)
 			}
+			var gone *cloud.OfferGoneError
+			if errors.As(err, &gone) {
+				env.Logf("offer %s is gone (%s): trying the next one", offer.ID, gone.Detail)
+			}
 		},
 		Created: func(offer cloud.Offer, inst *cloud.Instance) {
 			mu.Lock()
@@ -199,6 +203,11 @@ func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind strin
 			if err == nil && h != nil {
 				h.Gone("gave up: not ready")
 			}
+			if err != nil {
+				env.Logf("%s %s could not be destroyed (%v): it is destroyed again at the end of the run", kind, inst.ID, err)
+			} else {
+				env.Logf("%s %s gave up (%s%s) and destroyed: trying the next offer", kind, inst.ID, inst.Status, msgSuffix(inst.StatusMsg))
+			}
 		},
 	}
 	poll := time.Duration(0)
@@ -222,4 +231,11 @@ func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind strin
 	}
 	env.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), time.Since(start).Seconds())
 	return inst, tried, nil
+}
+
+func msgSuffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
 }

@@ -104,6 +104,13 @@ var Destroy = actions.Define(actions.Info{
 			if err := h.Destroy(ctx, p.Reason); err != nil {
 				return nil, fmt.Errorf("destroying %s %s: %w", kind, p.ID.ID, err)
 			}
+			if p.Reason == "failure" {
+				// Providers that keep nothing after a failure (VAST, GCP)
+				// need no cleanup at the end; local sandboxes keep a disk.
+				if _, err := env.Instance(ctx, p.ID); errors.Is(err, cloud.ErrNotFound) {
+					h.Gone("failure")
+				}
+			}
 			out.DestroyedAt = time.Now().UTC()
 			env.Logf("%s %s destroyed (%s)", kind, p.ID.ID, p.Reason)
 			return out, nil
