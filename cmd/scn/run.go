@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,9 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/resource"
+	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -26,6 +30,9 @@ type runFlags struct {
 	junit   string
 	json    string
 	html    string
+
+	parallel int
+	shard    string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -46,6 +53,8 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this file")
 	fl.StringVar(&f.json, "json", "", "also write the journal as JSON to this file (- for stdout)")
 	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
+	fl.IntVarP(&f.parallel, "parallel", "p", 1, "run up to this many scenarios at once, each on its own (see docs/runs.md)")
+	fl.StringVar(&f.shard, "shard", "", "run only part i of n of the files, e.g. 2/3 for CI matrices (see docs/runs.md)")
 	return cmd
 }
 
@@ -69,6 +78,20 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err != nil {
 		return err
 	}
+	if f.parallel < 1 {
+		return exitWith(2, "--parallel %d: run at least 1 scenario at a time", f.parallel)
+	}
+	if f.shard != "" {
+		sh, err := parseShard(f.shard)
+		if err != nil {
+			return err
+		}
+		given := len(files)
+		if files = sh.pick(files); len(files) == 0 {
+			fmt.Fprintf(os.Stderr, "shard %s: no scenario for this shard among the %d files given: nothing to run\n", f.shard, given)
+			return nil
+		}
+	}
 	scs, err := loadAll(files)
 	if err != nil {
 		return err
@@ -86,43 +109,60 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 		return exitWith(2, "opening the resource ledger: %v", err)
 	}
 	defer led.Close()
-	warnLeftovers(s, led)
+	warnLeftovers(s, led, g.absState())
 	// Prepare every run first: a bad --var fails before anything runs.
-	var runs []*runner.Runner
-	for _, sc := range scs {
-		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars,
-			Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
-			return exitWith(2, "nothing was run")
-		}
-		runs = append(runs, r)
+	jobs, runs, err := prepareJobs(g, f, s, scs, tgt, led, vars)
+	if err != nil {
+		return err
 	}
 	if err := confirmSpend(g, f, tgt, scs); err != nil {
 		return err
 	}
 	ctx, stop := interruptible(ctx, runs)
 	defer stop()
+	state := g.absState()
+	runJobs(ctx, jobs, f.parallel, func(jb *job) {
+		release, err := lockRun(state, jb.r.RunID())
+		if err != nil {
+			s.console.Warn(err.Error() + ": scn cleanup may take this run for a crashed one")
+			release = func() {}
+		}
+		jb.j = jb.r.Run(ctx)
+		release()
+		if jb.out != nil {
+			jb.out.Flush()
+		}
+		jb.dir = runDir(g, f, jb.j, len(jobs) > 1)
+		jb.err = writeRunFiles(s, jb.dir, jb.j)
+	})
 	worst := 0
 	var journals []*journal.Journal
 	var dirs []string
-	for _, r := range runs {
-		if ctx.Err() != nil {
-			break
+	for _, jb := range jobs {
+		if jb.j == nil {
+			continue
 		}
-		j := r.Run(ctx)
-		journals = append(journals, j)
-		dir := runDir(g, f, j, len(runs) > 1)
-		dirs = append(dirs, dir)
-		if err := writeRunFiles(s, dir, j); err != nil {
-			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", err)
+		journals = append(journals, jb.j)
+		dirs = append(dirs, jb.dir)
+		if jb.err != nil {
+			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", jb.err)
 			worst = max(worst, 1)
 		}
-		worst = max(worst, j.ExitCode)
+		worst = max(worst, jb.j.ExitCode)
 	}
 	if err := writeReports(s, f, journals, dirs); err != nil {
 		fmt.Fprintln(os.Stderr, "scn: writing reports:", err)
 		worst = max(worst, 1)
+	}
+	if len(jobs) > 1 {
+		writeCombined(s.out, jobs)
+	}
+	var intr *runner.Interrupted
+	if errors.As(context.Cause(ctx), &intr) && worst < 130 {
+		worst = 130 // interrupted before any run could say so
+		if intr.Signal == syscall.SIGTERM {
+			worst = 143
+		}
 	}
 	if worst != 0 {
 		return &exitError{code: worst}
@@ -130,21 +170,67 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	return nil
 }
 
-// warnLeftovers says when earlier runs left resources alive.
-func warnLeftovers(s *session, led *ledger.Ledger) {
+// prepareJobs makes a runner per scenario, each with its own run id, and
+// its own prefixed console when several run at once.
+func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tgt *target.Target, led *ledger.Ledger,
+	vars map[string]string) ([]*job, []*runner.Runner, error) {
+	var names []string
+	for _, sc := range scs {
+		names = append(names, sc.Name)
+	}
+	pfx := prefixes(names)
+	var mu sync.Mutex // one line at a time from all the runs
+	jobs := make([]*job, len(scs))
+	runs := make([]*runner.Runner, len(scs))
+	for i, sc := range scs {
+		jb := &job{name: sc.Name}
+		var sink event.Sink = s.console
+		if f.parallel > 1 && len(scs) > 1 {
+			jb.out = &prefixWriter{mu: &mu, w: s.out, prefix: pfx[i]}
+			opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
+			sink = parallelConsole{Console: report.NewConsole(jb.out, opts), w: jb.out, opts: opts}
+		}
+		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars, RunID: runner.NewRunID(),
+			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
+			return nil, nil, exitWith(2, "nothing was run")
+		}
+		jb.r, jobs[i], runs[i] = r, jb, r
+	}
+	return jobs, runs, nil
+}
+
+// warnLeftovers says when earlier runs left resources alive; runs still
+// in progress in another terminal are not earlier runs.
+func warnLeftovers(s *session, led *ledger.Ledger, state string) {
 	left, err := led.Leftovers(ledger.Filter{})
 	if err != nil {
 		s.console.Warn("cannot read the ledger: " + err.Error())
 		return
 	}
-	if len(left) == 0 {
+	runs, n := map[string]bool{}, 0
+	for _, r := range left {
+		live, seen := runs[r.Run]
+		if !seen {
+			_, live = runLive(state, r.Run)
+			runs[r.Run] = live
+		}
+		if !live {
+			n++
+		}
+	}
+	dead := 0
+	for _, live := range runs {
+		if !live {
+			dead++
+		}
+	}
+	if n == 0 {
 		return
 	}
-	runs := map[string]bool{}
-	for _, r := range left {
-		runs[r.Run] = true
-	}
-	s.console.Warn(fmt.Sprintf("%d resources from %d earlier runs may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`", len(left), len(runs)))
+	s.console.Warn(fmt.Sprintf("%s from %s may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`",
+		count(n, "resource"), count(dead, "earlier run")))
 }
 
 // interruptible cancels ctx on the first SIGINT/SIGTERM (the runs stop
