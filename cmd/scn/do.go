@@ -58,7 +58,7 @@ func newDoCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")
 			}
-			ctx, stop := interruptible(ctx, []*runner.Runner{r})
+			ctx, stop := interruptible(ctx, []*runner.Runner{r}, led)
 			defer stop()
 			release, err := lockRun(g.absState(), r.RunID())
 			if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,7 +117,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err := confirmSpend(g, f, tgt, scs); err != nil {
 		return err
 	}
-	ctx, stop := interruptible(ctx, runs)
+	ctx, stop := interruptible(ctx, runs, led)
 	defer stop()
 	state := g.absState()
 	runJobs(ctx, jobs, f.parallel, func(jb *job) {
@@ -231,53 +230,4 @@ func warnLeftovers(s *session, led *ledger.Ledger, state string) {
 	}
 	s.console.Warn(fmt.Sprintf("%s from %s may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`",
 		count(n, "resource"), count(dead, "earlier run")))
-}
-
-// interruptible cancels ctx on the first SIGINT/SIGTERM (the runs stop
-// their current step and clean up); a second signal says what is still
-// alive and how to clean it, and exits at once.
-func interruptible(ctx context.Context, runs []*runner.Runner) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	var once sync.Once
-	done := make(chan struct{})
-	go func() {
-		var first os.Signal
-		for {
-			select {
-			case <-done:
-				return
-			case s := <-sigs:
-				if first == nil {
-					first = s
-					fmt.Fprintf(os.Stderr, "\n%s received: stopping the current step and cleaning up (send it again to exit at once)\n", s)
-					cancel(&runner.Interrupted{Signal: s})
-					continue
-				}
-				fmt.Fprintln(os.Stderr, "\nexiting before the cleanup finished.")
-				for _, r := range runs {
-					alive := r.Alive()
-					for _, res := range alive {
-						fmt.Fprintf(os.Stderr, "  still alive: %s %s (%s) from step %s\n", res.Kind, res.ID, res.Provider, res.Step)
-					}
-					if len(alive) > 0 {
-						fmt.Fprintf(os.Stderr, "  clean up with: scn cleanup --run %s\n", r.RunID())
-					}
-				}
-				code := 130
-				if first == syscall.SIGTERM {
-					code = 143
-				}
-				os.Exit(code)
-			}
-		}
-	}()
-	return ctx, func() {
-		once.Do(func() {
-			signal.Stop(sigs)
-			close(done)
-			cancel(nil)
-		})
-	}
 }

@@ -35,7 +35,7 @@ func (t *Target) Destroy(ctx context.Context, kind, provider, id string) (gone b
 			return false, fmt.Errorf("looking up %s %s on %s: %w", kind, id, provider, err)
 		}
 		if err := p.Destroy(ctx, id, cloud.ReasonUser); err != nil {
-			return false, fmt.Errorf("destroying %s %s on %s: %w", kind, id, provider, err)
+			return false, err // providers name the instance and what failed
 		}
 		if t.Forget != nil {
 			t.Forget(id)
