@@ -69,9 +69,7 @@ func (e *env) lostAnswer(step string, rent bool) (label, id string) {
 func TestKill9ThenCleanup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	p := e.start("run", e.write("two.yaml", twoInstances))
-	p.waitOutput("[2/3] b ... ok")
-	ids := e.createdIDs(2)
+	p, ids := e.startRun(twoInstances, "[2/3] b ... ok", 2)
 	p.signal(syscall.SIGKILL)
 	if code := p.wait(); code != 128+int(syscall.SIGKILL) {
 		t.Fatalf("exit %d after SIGKILL", code)
@@ -155,9 +153,7 @@ func TestKill9ThenCleanup(t *testing.T) {
 func TestCleanupLeavesRunsInProgressAlone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	p := e.start("run", e.write("sleepy.yaml", sleepy))
-	p.waitOutput("[1/2] gpu ... ok")
-	ids := e.createdIDs(1)
+	p, ids := e.startRun(sleepy, "[1/2] gpu ... ok", 1)
 	r := e.scn("cleanup")
 	if r.code != 0 || !strings.Contains(r.stdout, "not touched: 1 resource of run") {
 		t.Fatalf("cleanup during a run: exit %d\n%s%s", r.code, r.stdout, r.stderr)

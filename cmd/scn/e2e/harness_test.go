@@ -268,6 +268,22 @@ func (e *env) open() []ledger.Record {
 	return out
 }
 
+// startRun starts `scn run` on one scenario, waits until it prints
+// readyLine, and returns it with the ids of the n resources it created,
+// all alive.
+func (e *env) startRun(scenario, readyLine string, n int) (*proc, []string) {
+	e.t.Helper()
+	p := e.start("run", e.write("scenario.yaml", scenario))
+	p.waitOutput(readyLine)
+	ids := e.createdIDs(n)
+	for _, id := range ids {
+		if !sandboxProcess(id) {
+			e.t.Fatalf("sandbox %s is not running: the test would prove nothing", id)
+		}
+	}
+	return p, ids
+}
+
 // createdIDs waits until n resources have ids in the ledger and returns them.
 func (e *env) createdIDs(n int) []string {
 	e.t.Helper()

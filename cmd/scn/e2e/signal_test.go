@@ -39,12 +39,7 @@ func TestSignalUndoesTheRun(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			p := e.start("run", e.write("sleepy.yaml", sleepy))
-			p.waitOutput("[1/2] gpu ... ok")
-			ids := e.createdIDs(1)
-			if !sandboxProcess(ids[0]) {
-				t.Fatalf("sandbox %s is not running before the signal: the test proves nothing", ids[0])
-			}
+			p, ids := e.startRun(sleepy, "[1/2] gpu ... ok", 1)
 			p.signal(c.sig)
 			if code := p.wait(); code != c.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, p.stdout, p.stderr)
@@ -68,9 +63,7 @@ func TestSignalUndoesTheRun(t *testing.T) {
 func TestSecondSignalExitsAndSaysWhatIsAlive(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	p := e.start("run", e.write("slow.yaml", slowCleanup))
-	p.waitOutput("[1/3] gpu ... ok")
-	ids := e.createdIDs(1)
+	p, ids := e.startRun(slowCleanup, "[1/3] gpu ... ok", 1)
 	p.signal(syscall.SIGINT)
 	// The nap is cancelled; the finally step now lingers before the undo.
 	p.waitOutput("[2/3] nap ... canceled")
