@@ -179,6 +179,7 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 	}
 	pfx := prefixes(names)
 	var mu sync.Mutex // one line at a time from all the runs
+	ids := map[string]bool{}
 	jobs := make([]*job, len(scs))
 	runs := make([]*runner.Runner, len(scs))
 	for i, sc := range scs {
@@ -189,7 +190,12 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 			opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
 			sink = parallelConsole{Console: report.NewConsole(jb.out, opts), w: jb.out, opts: opts}
 		}
-		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars, RunID: runner.NewRunID(),
+		id := runner.NewRunID()
+		for ids[id] { // ids made in one second differ by 16 random bits only: never hand one out twice
+			id = runner.NewRunID()
+		}
+		ids[id] = true
+		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars, RunID: id,
 			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
