@@ -53,14 +53,20 @@ func newDoCmd(g *globals) *cobra.Command {
 				return exitWith(2, "opening the resource ledger: %v", err)
 			}
 			defer led.Close()
-			r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
+			r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, RunID: runner.NewRunID(), Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")
 			}
-			ctx, stop := interruptible(ctx, []*runner.Runner{r})
+			ctx, stop := interruptible(ctx, []*runner.Runner{r}, led)
 			defer stop()
+			release, err := lockRun(g.absState(), r.RunID())
+			if err != nil {
+				s.console.Warn(err.Error())
+				release = func() {}
+			}
 			j := r.Run(ctx)
+			release()
 			st := j.Steps[0]
 			out := s.writer(cmd.OutOrStdout())
 			defer out.Close()

@@ -37,7 +37,8 @@ func newRoot() *cobra.Command {
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "show only failures and the verdict")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show each step's parameters and outputs")
 	pf.BoolVar(&g.noColor, "no-color", false, "never use colour (NO_COLOR is honoured too)")
-	root.AddCommand(newRunCmd(g), newValidateCmd(g), newPlanCmd(g), newDoCmd(g), newActionsCmd(g), newSchemaCmd(g))
+	root.AddCommand(newRunCmd(g), newValidateCmd(g), newPlanCmd(g), newDoCmd(g), newActionsCmd(g), newSchemaCmd(g),
+		newCleanupCmd(g), newReportCmd(g))
 	return root
 }
 

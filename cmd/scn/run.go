@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -12,9 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/resource"
+	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -26,6 +29,9 @@ type runFlags struct {
 	junit   string
 	json    string
 	html    string
+
+	parallel int
+	shard    string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -46,6 +52,8 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this file")
 	fl.StringVar(&f.json, "json", "", "also write the journal as JSON to this file (- for stdout)")
 	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
+	fl.IntVarP(&f.parallel, "parallel", "p", 1, "run up to this many scenarios at once, each on its own (see docs/runs.md)")
+	fl.StringVar(&f.shard, "shard", "", "run only part i of n of the files, e.g. 2/3 for CI matrices (see docs/runs.md)")
 	return cmd
 }
 
@@ -69,6 +77,20 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err != nil {
 		return err
 	}
+	if f.parallel < 1 {
+		return exitWith(2, "--parallel %d: run at least 1 scenario at a time", f.parallel)
+	}
+	if f.shard != "" {
+		sh, err := parseShard(f.shard)
+		if err != nil {
+			return err
+		}
+		given := len(files)
+		if files = sh.pick(files); len(files) == 0 {
+			fmt.Fprintf(os.Stderr, "shard %s: no scenario for this shard among the %d files given: nothing to run\n", f.shard, given)
+			return nil
+		}
+	}
 	scs, err := loadAll(files)
 	if err != nil {
 		return err
@@ -86,43 +108,60 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 		return exitWith(2, "opening the resource ledger: %v", err)
 	}
 	defer led.Close()
-	warnLeftovers(s, led)
+	warnLeftovers(s, led, g.absState())
 	// Prepare every run first: a bad --var fails before anything runs.
-	var runs []*runner.Runner
-	for _, sc := range scs {
-		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars,
-			Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
-			return exitWith(2, "nothing was run")
-		}
-		runs = append(runs, r)
+	jobs, runs, err := prepareJobs(g, f, s, scs, tgt, led, vars)
+	if err != nil {
+		return err
 	}
 	if err := confirmSpend(g, f, tgt, scs, vars); err != nil {
 		return err
 	}
-	ctx, stop := interruptible(ctx, runs)
+	ctx, stop := interruptible(ctx, runs, led)
 	defer stop()
+	state := g.absState()
+	runJobs(ctx, jobs, f.parallel, func(jb *job) {
+		release, err := lockRun(state, jb.r.RunID())
+		if err != nil {
+			s.console.Warn(err.Error() + ": scn cleanup may take this run for a crashed one")
+			release = func() {}
+		}
+		jb.j = jb.r.Run(ctx)
+		release()
+		if jb.out != nil {
+			jb.out.Flush()
+		}
+		jb.dir = runDir(g, f, jb.j, len(jobs) > 1)
+		jb.err = writeRunFiles(s, jb.dir, jb.j)
+	})
 	worst := 0
 	var journals []*journal.Journal
 	var dirs []string
-	for _, r := range runs {
-		if ctx.Err() != nil {
-			break
+	for _, jb := range jobs {
+		if jb.j == nil {
+			continue
 		}
-		j := r.Run(ctx)
-		journals = append(journals, j)
-		dir := runDir(g, f, j, len(runs) > 1)
-		dirs = append(dirs, dir)
-		if err := writeRunFiles(s, dir, j); err != nil {
-			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", err)
+		journals = append(journals, jb.j)
+		dirs = append(dirs, jb.dir)
+		if jb.err != nil {
+			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", jb.err)
 			worst = max(worst, 1)
 		}
-		worst = max(worst, j.ExitCode)
+		worst = max(worst, jb.j.ExitCode)
 	}
 	if err := writeReports(s, f, journals, dirs); err != nil {
 		fmt.Fprintln(os.Stderr, "scn: writing reports:", err)
 		worst = max(worst, 1)
+	}
+	if len(jobs) > 1 {
+		writeCombined(s.out, jobs)
+	}
+	var intr *runner.Interrupted
+	if errors.As(context.Cause(ctx), &intr) && worst < 130 {
+		worst = 130 // interrupted before any run could say so
+		if intr.Signal == syscall.SIGTERM {
+			worst = 143
+		}
 	}
 	if worst != 0 {
 		return &exitError{code: worst}
@@ -130,68 +169,71 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	return nil
 }
 
-// warnLeftovers says when earlier runs left resources alive.
-func warnLeftovers(s *session, led *ledger.Ledger) {
+// prepareJobs makes a runner per scenario, each with its own run id, and
+// its own prefixed console when several run at once.
+func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tgt *target.Target, led *ledger.Ledger,
+	vars map[string]string) ([]*job, []*runner.Runner, error) {
+	var names []string
+	for _, sc := range scs {
+		names = append(names, sc.Name)
+	}
+	pfx := prefixes(names)
+	var mu sync.Mutex // one line at a time from all the runs
+	ids := map[string]bool{}
+	jobs := make([]*job, len(scs))
+	runs := make([]*runner.Runner, len(scs))
+	for i, sc := range scs {
+		jb := &job{name: sc.Name}
+		var sink event.Sink = s.console
+		if f.parallel > 1 && len(scs) > 1 {
+			jb.out = &prefixWriter{mu: &mu, w: s.out, prefix: pfx[i]}
+			opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
+			sink = parallelConsole{Console: report.NewConsole(jb.out, opts), w: jb.out, opts: opts}
+		}
+		id := runner.NewRunID()
+		for ids[id] { // ids made in one second differ by 16 random bits only: never hand one out twice
+			id = runner.NewRunID()
+		}
+		ids[id] = true
+		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars, RunID: id,
+			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
+			return nil, nil, exitWith(2, "nothing was run")
+		}
+		jb.r, jobs[i], runs[i] = r, jb, r
+	}
+	return jobs, runs, nil
+}
+
+// warnLeftovers says when earlier runs left resources alive; runs still
+// in progress in another terminal are not earlier runs.
+func warnLeftovers(s *session, led *ledger.Ledger, state string) {
 	left, err := led.Leftovers(ledger.Filter{})
 	if err != nil {
 		s.console.Warn("cannot read the ledger: " + err.Error())
 		return
 	}
-	if len(left) == 0 {
+	runs, n := map[string]bool{}, 0
+	for _, r := range left {
+		live, seen := runs[r.Run]
+		if !seen {
+			_, live = runLive(state, r.Run)
+			runs[r.Run] = live
+		}
+		if !live {
+			n++
+		}
+	}
+	dead := 0
+	for _, live := range runs {
+		if !live {
+			dead++
+		}
+	}
+	if n == 0 {
 		return
 	}
-	runs := map[string]bool{}
-	for _, r := range left {
-		runs[r.Run] = true
-	}
-	s.console.Warn(fmt.Sprintf("%d resources from %d earlier runs may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`", len(left), len(runs)))
-}
-
-// interruptible cancels ctx on the first SIGINT/SIGTERM (the runs stop
-// their current step and clean up); a second signal says what is still
-// alive and how to clean it, and exits at once.
-func interruptible(ctx context.Context, runs []*runner.Runner) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	var once sync.Once
-	done := make(chan struct{})
-	go func() {
-		var first os.Signal
-		for {
-			select {
-			case <-done:
-				return
-			case s := <-sigs:
-				if first == nil {
-					first = s
-					fmt.Fprintf(os.Stderr, "\n%s received: stopping the current step and cleaning up (send it again to exit at once)\n", s)
-					cancel(&runner.Interrupted{Signal: s})
-					continue
-				}
-				fmt.Fprintln(os.Stderr, "\nexiting before the cleanup finished.")
-				for _, r := range runs {
-					alive := r.Alive()
-					for _, res := range alive {
-						fmt.Fprintf(os.Stderr, "  still alive: %s %s (%s) from step %s\n", res.Kind, res.ID, res.Provider, res.Step)
-					}
-					if len(alive) > 0 {
-						fmt.Fprintf(os.Stderr, "  clean up with: scn cleanup --run %s\n", r.RunID())
-					}
-				}
-				code := 130
-				if first == syscall.SIGTERM {
-					code = 143
-				}
-				os.Exit(code)
-			}
-		}
-	}()
-	return ctx, func() {
-		once.Do(func() {
-			signal.Stop(sigs)
-			close(done)
-			cancel(nil)
-		})
-	}
+	s.console.Warn(fmt.Sprintf("%s from %s may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`",
+		count(n, "resource"), count(dead, "earlier run")))
 }

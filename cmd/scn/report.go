@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/report"
+)
+
+type reportFlags struct {
+	html    string
+	junit   string
+	history bool
+}
+
+func newReportCmd(g *globals) *cobra.Command {
+	f := &reportFlags{}
+	cmd := &cobra.Command{
+		Use:   "report RUN... | report --history [DIR]",
+		Short: "Render past runs: the closing report, HTML, JUnit, or the history of all runs",
+		Long: "RUN is a run directory (with journal.json) or a run id under STATE-DIR/runs/.\n" +
+			"scn report RUN prints the run's closing report as it was shown when it ended;\n" +
+			"--html and --junit also write those reports. With --history, every run found in DIR\n" +
+			"(default STATE-DIR/runs) is listed, and --html writes the trend page over them.",
+		Example: "  scn report .scn/runs/20261126-182301-3fa9\n  scn report 20261126-182301-3fa9 --html run.html --junit junit.xml\n" +
+			"  scn report --history .scn/runs --html history.html",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s := newSession(g, os.Stdout)
+			defer s.close()
+			if f.history {
+				if len(args) > 1 {
+					return exitWith(2, "--history takes one directory of runs, not %d", len(args))
+				}
+				dir := filepath.Join(g.absState(), "runs")
+				if len(args) == 1 {
+					dir = args[0]
+				}
+				return reportHistory(s, f, dir)
+			}
+			if len(args) == 0 {
+				return exitWith(2, "which run? give a run directory or a run id (or --history)")
+			}
+			return reportRuns(g, s, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.html, "html", "", "write the run's HTML report (with --history: the trend page) to this file")
+	fl.StringVar(&f.junit, "junit", "", "write a JUnit XML report of the runs to this file")
+	fl.BoolVar(&f.history, "history", false, "work on every run in a directory of runs (default STATE-DIR/runs)")
+	return cmd
+}
+
+// findJournal resolves RUN: a run directory, a journal file, or a run id.
+func findJournal(g *globals, run string) (string, error) {
+	for _, p := range []string{run, filepath.Join(run, "journal.json"), filepath.Join(g.absState(), "runs", run, "journal.json")} {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no run %q: neither a directory with a journal.json nor a run id under %s",
+		run, filepath.Join(g.absState(), "runs"))
+}
+
+func reportRuns(g *globals, s *session, f *reportFlags, runs []string) error {
+	if f.html != "" && len(runs) > 1 {
+		return exitWith(2, "--html writes one run's report: give one run (or --history for the trend page)")
+	}
+	var journals []*journal.Journal
+	for _, run := range runs {
+		path, err := findJournal(g, run)
+		if err != nil {
+			return exitWith(2, "%v", err)
+		}
+		j, err := journal.Read(path)
+		if err != nil {
+			return exitWith(2, "reading run %s: %v", run, err)
+		}
+		journals = append(journals, j)
+	}
+	opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
+	for i, j := range journals {
+		if i > 0 {
+			fmt.Fprintln(s.out)
+		}
+		if err := report.WriteSummary(s.out, j, opts); err != nil {
+			return err
+		}
+	}
+	if f.html != "" {
+		if err := writeFile(s, f.html, func(w io.Writer) error { return report.WriteHTML(w, journals[0]) }); err != nil {
+			return exitWith(1, "%v", err)
+		}
+	}
+	return writeJUnit(s, f, journals)
+}
+
+func reportHistory(s *session, f *reportFlags, dir string) error {
+	journals, skipped, err := report.LoadHistory(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return exitWith(2, "no runs: %s does not exist", dir)
+	}
+	if err != nil {
+		return exitWith(2, "%v", err)
+	}
+	for _, e := range skipped {
+		fmt.Fprintln(os.Stderr, "scn report:", s.mask.String(e.Error()))
+	}
+	if len(journals) == 0 {
+		return exitWith(1, "no readable run in %s", dir)
+	}
+	if f.html != "" {
+		if err := writeFile(s, f.html, func(w io.Writer) error { return report.WriteHistoryHTML(w, journals) }); err != nil {
+			return exitWith(1, "%v", err)
+		}
+	}
+	if err := writeJUnit(s, f, journals); err != nil {
+		return err
+	}
+	jobs := make([]*job, len(journals))
+	for i, j := range journals {
+		// Runs are in <dir>/<run-id>/ unless --out put them elsewhere.
+		where := filepath.Join(dir, j.RunID)
+		if _, err := os.Stat(where); err != nil {
+			where = "run " + j.RunID
+		}
+		jobs[i] = &job{name: j.Scenario, j: j, dir: where}
+	}
+	fmt.Fprintf(s.out, "%s in %s, oldest first\n", count(len(journals), "run"), dir)
+	writeRunTable(s.out, jobs)
+	return nil
+}
+
+func writeJUnit(s *session, f *reportFlags, journals []*journal.Journal) error {
+	if f.junit == "" {
+		return nil
+	}
+	if err := writeFile(s, f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }); err != nil {
+		return exitWith(1, "%v", err)
+	}
+	return nil
+}

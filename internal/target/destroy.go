@@ -1,0 +1,86 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/store"
+)
+
+// SnapshotProvider is the provider name the ledger records for snapshots:
+// they live in the target's store, under snapshots/<name>/.
+const SnapshotProvider = "store"
+
+// Destroy destroys a resource known only by what the ledger recorded about
+// it (its kind, provider and id), for `scn cleanup`: an instance or standby
+// through the provider of that name, a snapshot from the store. gone is true
+// when the resource had already disappeared and nothing was destroyed.
+// Destroying something twice is harmless.
+func (t *Target) Destroy(ctx context.Context, kind, provider, id string) (gone bool, err error) {
+	switch kind {
+	case ledger.KindInstance, ledger.KindStandby:
+		p, ok := t.Provider(provider)
+		if !ok || provider == "" {
+			return false, fmt.Errorf("target %s has no provider %q for %s %s", t.Name, provider, kind, id)
+		}
+		// Providers make destroying a missing instance a no-op, so ask first
+		// to be able to say "already gone" rather than "destroyed".
+		if _, err := p.Get(ctx, id); errors.Is(err, cloud.ErrNotFound) {
+			return true, nil
+		} else if err != nil {
+			return false, fmt.Errorf("looking up %s %s on %s: %w", kind, id, provider, err)
+		}
+		if err := p.Destroy(ctx, id, cloud.ReasonUser); err != nil {
+			return false, err // providers name the instance and what failed
+		}
+		if t.Forget != nil {
+			t.Forget(id)
+		}
+		return false, nil
+	case ledger.KindSnapshot:
+		if provider != SnapshotProvider {
+			return false, fmt.Errorf("snapshot %s: unknown provider %q (snapshots are in the %q)", id, provider, SnapshotProvider)
+		}
+		if t.Store == nil {
+			return false, fmt.Errorf("target %s has no store to delete snapshot %s from", t.Name, id)
+		}
+		return DeleteSnapshot(ctx, t.Store, id)
+	}
+	return false, fmt.Errorf("%s %s: unknown kind of resource %q", provider, id, kind)
+}
+
+// DeleteSnapshot removes snapshot name from st: its manifest first — a
+// name without a manifest is not a snapshot, so an interrupted delete
+// never leaves something that looks restorable — then every other object
+// under snapshots/<name>/. gone is true when nothing was there.
+func DeleteSnapshot(ctx context.Context, st store.Store, name string) (gone bool, err error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		// A slash would widen the prefix to other snapshots' objects.
+		return false, fmt.Errorf("snapshot name %q is not a single path segment: refusing to delete", name)
+	}
+	prefix := "snapshots/" + name + "/"
+	objs, err := st.List(ctx, prefix)
+	if err != nil {
+		return false, fmt.Errorf("listing snapshot %s in %s: %w", name, st, err)
+	}
+	if len(objs) == 0 {
+		return true, nil
+	}
+	manifest := prefix + "manifest.json"
+	if err := st.Delete(ctx, manifest); err != nil {
+		return false, fmt.Errorf("deleting %s from %s: %w", manifest, st, err)
+	}
+	for _, o := range objs {
+		if o.Key == manifest {
+			continue
+		}
+		if err := st.Delete(ctx, o.Key); err != nil {
+			return false, fmt.Errorf("deleting %s from %s: %w", o.Key, st, err)
+		}
+	}
+	return false, nil
+}

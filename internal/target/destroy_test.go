@@ -1,0 +1,113 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/store"
+)
+
+// orderStore records the order of deletes on a real store and can fail
+// the delete of one key.
+type orderStore struct {
+	store.Store
+	deleted []string
+	failKey string
+}
+
+func (o *orderStore) Delete(ctx context.Context, key string) error {
+	if key == o.failKey {
+		return errors.New("injected delete failure")
+	}
+	o.deleted = append(o.deleted, key)
+	return o.Store.Delete(ctx, key)
+}
+
+func putAll(t *testing.T, st store.Store, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if _, err := st.Put(context.Background(), k, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func keys(t *testing.T, st store.Store, prefix string) []string {
+	t.Helper()
+	objs, err := st.List(context.Background(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, o := range objs {
+		out = append(out, o.Key)
+	}
+	return out
+}
+
+func TestDeleteSnapshotRemovesManifestFirstAndOnlyItsPrefix(t *testing.T) {
+	dir := store.NewDir(t.TempDir())
+	putAll(t, dir, "snapshots/a/data.tar.lz4", "snapshots/a/manifest.json", "snapshots/a/part-2",
+		"snapshots/ab/manifest.json", "snapshots/ab/data.tar.lz4")
+	st := &orderStore{Store: dir}
+	tgt := &Target{Name: "local", Store: st}
+	gone, err := tgt.Destroy(context.Background(), "snapshot", SnapshotProvider, "a")
+	if err != nil || gone {
+		t.Fatalf("Destroy = gone %v, %v; want a deletion", gone, err)
+	}
+	if len(st.deleted) != 3 || st.deleted[0] != "snapshots/a/manifest.json" {
+		t.Fatalf("deleted %v: want the manifest first, then the 2 other objects", st.deleted)
+	}
+	if left := keys(t, dir, "snapshots/"); !slices.Equal(left, []string{"snapshots/ab/data.tar.lz4", "snapshots/ab/manifest.json"}) {
+		t.Fatalf("left %v: snapshot ab (same first letter) must be untouched", left)
+	}
+	gone, err = tgt.Destroy(context.Background(), "snapshot", SnapshotProvider, "a")
+	if err != nil || !gone {
+		t.Fatalf("second Destroy = gone %v, %v; want already gone", gone, err)
+	}
+}
+
+func TestDeleteSnapshotFailureLeavesNoManifest(t *testing.T) {
+	dir := store.NewDir(t.TempDir())
+	putAll(t, dir, "snapshots/s1/data.tar.lz4", "snapshots/s1/manifest.json")
+	st := &orderStore{Store: dir, failKey: "snapshots/s1/data.tar.lz4"}
+	_, err := DeleteSnapshot(context.Background(), st, "s1")
+	if err == nil || !strings.Contains(err.Error(), "snapshots/s1/data.tar.lz4") {
+		t.Fatalf("err = %v; want the failed key named", err)
+	}
+	// What is left is not a snapshot any more (no manifest), and a retry finishes the job.
+	if left := keys(t, dir, "snapshots/s1/"); !slices.Equal(left, []string{"snapshots/s1/data.tar.lz4"}) {
+		t.Fatalf("left %v", left)
+	}
+	if gone, err := DeleteSnapshot(context.Background(), dir, "s1"); err != nil || gone {
+		t.Fatalf("retry = gone %v, %v", gone, err)
+	}
+	if left := keys(t, dir, "snapshots/"); len(left) != 0 {
+		t.Fatalf("left %v after the retry", left)
+	}
+}
+
+func TestDestroyRefusesWhatItCannotName(t *testing.T) {
+	dir := store.NewDir(t.TempDir())
+	putAll(t, dir, "snapshots/x/manifest.json")
+	tgt := &Target{Name: "local", Store: dir}
+	for _, c := range []struct{ kind, provider, id, want string }{
+		{"snapshot", "store", "../x", "not a single path segment"},
+		{"snapshot", "store", "x/..", "not a single path segment"},
+		{"snapshot", "store", "", "not a single path segment"},
+		{"snapshot", "s3", "x", "unknown provider"},
+		{"instance", "vast", "42", `no provider "vast"`},
+		{"volume", "local", "v1", "unknown kind"},
+	} {
+		_, err := tgt.Destroy(context.Background(), c.kind, c.provider, c.id)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Destroy(%s, %s, %q) = %v; want %q", c.kind, c.provider, c.id, err, c.want)
+		}
+	}
+	if left := keys(t, dir, ""); len(left) != 1 {
+		t.Fatalf("refused destroys deleted something: left %v", left)
+	}
+}
