@@ -135,17 +135,18 @@ func (c *cleaner) lookUp(intents []ledger.Record) {
 	case r.Label == "":
 		fail(fmt.Errorf("no label recorded: cannot look it up; check the provider by hand"))
 		return
-	case r.Kind == ledger.KindSnapshot:
-		// snapshot.create records the snapshot's name before it uploads a
-		// byte, so an intent without a name uploaded nothing.
-		for _, in := range intents {
-			c.closeNeverMade(in, "no snapshot name was recorded: nothing was uploaded")
-		}
-		return
 	}
 	t, err := c.target(r.Target)
 	if err != nil {
 		fail(err)
+		return
+	}
+	if r.Kind == ledger.KindSnapshot {
+		// snapshot.create's intent carries the snapshot's name as its label:
+		// a run killed mid-upload may have left part of it in the store.
+		for _, in := range intents {
+			c.destroyFound(t, in, in.Label)
+		}
 		return
 	}
 	p, ok := t.Provider(r.Provider)
