@@ -72,7 +72,12 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 		}
 		if got != nil && !compatible(got, t) {
 			d := c.diags.errorf(v.Pos, "parameter %s expects %s, but %q gives %s", path, goTypeName(t), v.Tmpl.Raw, typeName(got))
-			d.Hint = "pick a field of the value, e.g. ${{ steps.gpu.id }} instead of ${{ steps.gpu }}"
+			switch {
+			case got.Kind() == reflect.Slice:
+				d.Hint = "pick one element of the list, e.g. ${{ steps.offer.offers[0] }}"
+			case got.Kind() == reflect.Map:
+				d.Hint = "pick a field of the value, e.g. ${{ steps.gpu.id }} instead of ${{ steps.gpu }}"
+			}
 		}
 		return
 	}

@@ -55,7 +55,7 @@ func (l *loader) scenario(doc *yaml.Node) *Scenario {
 			l.unknownKey(p, "the scenario", topKeys)
 		}
 	}
-	if sc.Name == "" {
+	if sc.Name == "" && !hasKey(pairs, "name") {
 		d := l.errorf(root, "the scenario has no name:")
 		d.Hint = "add name: my-drill at the top"
 	}
@@ -377,4 +377,13 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("1 %s", word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func hasKey(pairs []pair, key string) bool {
+	for _, p := range pairs {
+		if p.key == key {
+			return true
+		}
+	}
+	return false
 }
