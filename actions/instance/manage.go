@@ -87,6 +87,7 @@ type DestroyOutputs struct {
 	ID          string    `json:"id" doc:"the instance"`
 	Reason      string    `json:"reason" doc:"user or failure"`
 	DestroyedAt time.Time `json:"destroyed_at" doc:"when the provider confirmed it"`
+	AlreadyGone bool      `json:"already_gone" doc:"the provider no longer knew the instance (destroyed earlier, or a wrong id)"`
 }
 
 // Destroy destroys an instance now (its undo at the end is then not needed).
@@ -120,9 +121,9 @@ var Destroy = actions.Define(actions.Info{
 	inst, err := env.Instance(ctx, p.ID)
 	if err != nil {
 		if errors.Is(err, cloud.ErrNotFound) {
-			env.Logf("instance %s is already gone", p.ID.ID)
+			env.Logf("instance %s is already gone (or was never there: check the id)", p.ID.ID)
 			_ = env.Resources.DestroyedElsewhere(p.ID.Provider, p.ID.ID, "already gone")
-			out.DestroyedAt = time.Now().UTC()
+			out.DestroyedAt, out.AlreadyGone = time.Now().UTC(), true
 			return out, nil
 		}
 		return nil, err
