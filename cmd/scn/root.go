@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -23,6 +24,7 @@ func newRoot() *cobra.Command {
 		Use:           "scn",
 		Short:         "Run GPU failover drills written as YAML scenarios",
 		Long:          "scn provisions GPUs, snapshots their workspace, fails over to new machines, restores,\nverifies every MD5, always cleans up, and reports time and cost.\n\nStart with: scn run scenarios/realtime-sync.yaml   (the free local target)",
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -50,4 +52,35 @@ func (g *globals) absState() string {
 		return g.stateDir
 	}
 	return p
+}
+
+// version is the module version scn was built from (go install), or the
+// VCS revision of a local build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return "devel " + rev
 }
