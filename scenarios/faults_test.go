@@ -45,12 +45,14 @@ type faultCase struct {
 }
 
 // The parameters keep each run to a few seconds, yet make sure the fault is
-// met: local polls readiness every 100ms, so a 700ms refusal fails several
-// probes; preemption comes 3s after boot, well after the drill has written
-// its files, and the drill waits for it (hold) rather than racing it.
+// met and shows: a sandbox answers SSH about 0.4s after it is asked for, so
+// delays of over a second stand out; local polls readiness every 100ms, so
+// a 1s refusal fails several probes; preemption comes 3s after boot, well
+// after the drill has written its files, and the drill waits for it (hold)
+// rather than racing it.
 const (
-	bootDelay    = 400 * time.Millisecond
-	refuseSSHFor = 700 * time.Millisecond
+	bootDelay    = 1200 * time.Millisecond
+	refuseSSHFor = 1 * time.Second
 	preemptAfter = 3 * time.Second
 	linkRate     = 24 << 10 // bytes/s: a drill's ~10 kB tar stream takes about half a second
 )

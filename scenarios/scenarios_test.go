@@ -34,7 +34,9 @@ import (
 
 func TestMain(m *testing.M) {
 	local.RunIfChild() // sandboxes are this test binary, started detached
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 var header = regexp.MustCompile(`^#\s*scn-test:\s*(expect-fail|var)\s+(.*)$`)
