@@ -92,13 +92,13 @@ name: Run a command until the instance is preempted
 action: ssh.exec
 with: { on: %s, command: "sleep 60", timeout: 75s }
 `
-	// fillWorkspace adds a 256 kB random file to the workspace, made on
+	// fillWorkspace adds a 384 kB random file to the workspace, made on
 	// the machine itself so a slow link does not slow its writing, only
 	// the snapshot that follows.
 	fillWorkspace = `id: fault_fill
 name: Add a big file to the workspace
 action: ssh.exec
-with: { on: %s, command: "head -c 262144 /dev/urandom > fault-fill.bin" }
+with: { on: %s, command: "head -c 393216 /dev/urandom > fault-fill.bin" }
 `
 )
 

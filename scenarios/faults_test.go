@@ -47,13 +47,13 @@ type faultCase struct {
 // The parameters keep each run to a few seconds, yet make sure the fault is
 // met and shows: a sandbox answers SSH about 0.4s after it is asked for, so
 // delays of over a second stand out; local polls readiness every 100ms, so
-// a 1s refusal fails several probes; preemption comes 3s after boot, well
-// after the drill has written its files, and the drill waits for it (hold)
-// rather than racing it.
+// a 1s refusal fails several probes; preemption comes 5s after boot, well
+// after the drill has written its files (about 1.5s, more on a loaded
+// machine), and the drill waits for it (hold) rather than racing it.
 const (
 	bootDelay    = 1200 * time.Millisecond
 	refuseSSHFor = 1 * time.Second
-	preemptAfter = 3 * time.Second
+	preemptAfter = 5 * time.Second
 	linkRate     = 24 << 10 // bytes/s: a drill's ~10 kB tar stream takes about half a second
 )
 
@@ -98,8 +98,8 @@ var faultCases = []faultCase{
 	},
 	{
 		// The instance dies while its workspace streams to the store over
-		// a slow link (256 kB at 48 kB/s: over 5s, from about 1s after
-		// boot): the snapshot fails and no half snapshot is left.
+		// a slow link (384 kB at 48 kB/s: 8s, from about 1.5s after boot):
+		// the snapshot fails and no half snapshot is left.
 		name:   "preempt_during_snapshot",
 		faults: fmt.Sprintf("preempt_after: %s, link_bytes_per_sec: %d", preemptAfter, 48<<10),
 		edit:   func(d *drill) error { return d.afterFiles(fillWorkspace) },
