@@ -58,24 +58,8 @@ const (
 )
 
 var faultCases = []faultCase{
-	{
-		name:   "boot_delay",
-		faults: fmt.Sprintf("boot_delay: %s", bootDelay),
-		check: func(t *testing.T, o *outcome) {
-			o.mustPass(t)
-			o.readyNotBefore(t, bootDelay)
-			o.sawWait(t, "loading")
-		},
-	},
-	{
-		name:   "refuse_ssh_for",
-		faults: fmt.Sprintf("refuse_ssh_for: %s", refuseSSHFor),
-		check: func(t *testing.T, o *outcome) {
-			o.mustPass(t)
-			o.readyNotBefore(t, refuseSSHFor)
-			o.sawWait(t, "SSH not answering")
-		},
-	},
+	{name: "boot_delay", faults: fmt.Sprintf("boot_delay: %s", bootDelay), check: readyLate(bootDelay, "loading")},
+	{name: "refuse_ssh_for", faults: fmt.Sprintf("refuse_ssh_for: %s", refuseSSHFor), check: readyLate(refuseSSHFor, "SSH not answering")},
 	{
 		// The instance dies between two steps: the drill waits until the
 		// provider reports it exited, then the next step needs it.
@@ -130,6 +114,17 @@ var faultCases = []faultCase{
 			o.transfersPaced(t, linkRate)
 		},
 	},
+}
+
+// readyLate checks a drill whose instances are slow to answer SSH: it
+// passes, no instance was ready before delay, and the console said why it
+// waited (note).
+func readyLate(delay time.Duration, note string) func(*testing.T, *outcome) {
+	return func(t *testing.T, o *outcome) {
+		o.mustPass(t)
+		o.readyNotBefore(t, delay)
+		o.sawWait(t, note)
+	}
 }
 
 func TestDrillsUnderFaults(t *testing.T) {

@@ -138,15 +138,7 @@ func (o *outcome) mustFailOnStore(t *testing.T, k int) {
 // final check finds nothing alive. Anything else left open is an error.
 func (o *outcome) storeLeftoversAccounted(t *testing.T) {
 	t.Helper()
-	led, err := ledger.Open(o.tgt.StateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-	left, err := led.Leftovers(ledger.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, left := openLeftovers(t, o.tgt.StateDir)
 	healthy := o.tgt.Store
 	if f, ok := healthy.(*store.Faulty); ok {
 		healthy = f.Store
@@ -171,6 +163,22 @@ func (o *outcome) storeLeftoversAccounted(t *testing.T) {
 	}
 }
 
+// openLeftovers opens the ledger in state (closed when the test ends) and
+// returns its open records.
+func openLeftovers(t *testing.T, state string) (*ledger.Ledger, []ledger.Record) {
+	t.Helper()
+	led, err := ledger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	left, err := led.Leftovers(ledger.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return led, left
+}
+
 // reported tells whether the run said it left snapshot name behind.
 func (o *outcome) reported(state, name string) bool {
 	if o.j.Status != journal.StatusFailed {
@@ -192,19 +200,26 @@ func (o *outcome) reported(state, name string) bool {
 // it was asked for: the fault really delayed it.
 func (o *outcome) readyNotBefore(t *testing.T, d time.Duration) {
 	t.Helper()
-	n := 0
-	for _, s := range o.j.Steps {
-		if s.Action != "instance.create" || s.Status != journal.StepPassed {
-			continue
-		}
-		n++
+	for _, s := range o.passed(t, "instance.create") {
 		if ready := number(t, s.Outputs, "ready_seconds"); ready < d.Seconds() {
 			t.Errorf("step %s: instance ready after %.3fs, before the %s fault let it", s.ID, ready, d)
 		}
 	}
-	if n == 0 {
-		t.Error("no instance.create step passed")
+}
+
+// passed returns the steps of action that passed; none is an error.
+func (o *outcome) passed(t *testing.T, action string) []journal.Step {
+	t.Helper()
+	var out []journal.Step
+	for _, s := range o.j.Steps {
+		if s.Action == action && s.Status == journal.StepPassed {
+			out = append(out, s)
+		}
 	}
+	if len(out) == 0 {
+		t.Errorf("no %s step passed", action)
+	}
+	return out
 }
 
 // sawWait checks the console was told about a wait whose note has substr.
@@ -235,19 +250,11 @@ func (o *outcome) someStepRetried(t *testing.T, prefix string) {
 // link really was slow.
 func (o *outcome) transfersPaced(t *testing.T, rate int) {
 	t.Helper()
-	n := 0
-	for _, s := range o.j.Steps {
-		if s.Action != "snapshot.create" || s.Status != journal.StepPassed {
-			continue
-		}
-		n++
+	for _, s := range o.passed(t, "snapshot.create") {
 		raw, secs := number(t, s.Outputs, "bytes_raw"), number(t, s.Outputs, "seconds")
 		if least := 0.8 * raw / float64(rate); secs < least {
 			t.Errorf("step %s streamed %.0f bytes in %.3fs over a %d B/s link (at least %.3fs)", s.ID, raw, secs, rate, least)
 		}
-	}
-	if n == 0 {
-		t.Error("no snapshot.create step passed")
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"testing"
 
 	"github.com/scnlabs/scn/internal/cloud/local"
-	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
@@ -189,15 +188,7 @@ func assertBinaryLeftNothing(t *testing.T, state string, s3 *s3test.Server) {
 	for _, i := range insts {
 		t.Errorf("sandbox %s (%s) left behind", i.ID, i.Status)
 	}
-	led, err := ledger.Open(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-	left, err := led.Leftovers(ledger.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, left := openLeftovers(t, state)
 	for _, r := range left {
 		t.Errorf("ledger entry still open: %s %s %s", r.Kind, r.ID, r.State)
 	}
