@@ -23,6 +23,7 @@ import (
 
 	"github.com/scnlabs/scn/actions/builtin"
 	"github.com/scnlabs/scn/internal/cloud/local"
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/resource"
@@ -33,7 +34,9 @@ import (
 
 func TestMain(m *testing.M) {
 	local.RunIfChild() // sandboxes are this test binary, started detached
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 var header = regexp.MustCompile(`^#\s*scn-test:\s*(expect-fail|var)\s+(.*)$`)
@@ -109,12 +112,27 @@ func TestScenariosOnLocal(t *testing.T) {
 // and checks, when the test ends, that nothing is left alive.
 func run(t *testing.T, path string, vars map[string]string, tgt *target.Target) (*journal.Journal, *target.Target) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	if tgt == nil {
 		tgt = openLocal(t)
 	}
-	state := tgt.StateDir
+	return runOn(t, path, runOptions{vars: vars, target: tgt, timeout: 4 * time.Minute}), tgt
+}
+
+// runOptions say how runOn runs a scenario.
+type runOptions struct {
+	vars    map[string]string
+	target  *target.Target
+	sink    event.Sink    // nil: events are dropped
+	timeout time.Duration // for the whole run, cleanup included
+}
+
+// runOn runs one scenario on o.target and checks, when the test ends, that
+// nothing is left alive.
+func runOn(t *testing.T, path string, o runOptions) *journal.Journal {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	tgt := o.target
 	reg := builtin.Registry()
 	sc, err := runner.LoadFile(path)
 	if err == nil {
@@ -123,25 +141,38 @@ func run(t *testing.T, path string, vars map[string]string, tgt *target.Target) 
 	if err != nil {
 		t.Fatalf("%s does not check:\n%v", path, err)
 	}
-	led, err := ledger.Open(state)
+	led, err := ledger.Open(tgt.StateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, Masker: secret.New(),
-		Ledger: resource.OnLedger(led)})
+	r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: o.vars, Masker: secret.New(),
+		Ledger: resource.OnLedger(led), Sink: o.sink})
 	if err != nil {
 		t.Fatal(err)
 	}
 	j := r.Run(ctx)
 	t.Cleanup(func() { assertNothingAlive(t, tgt, led) })
-	return j, tgt
+	return j
 }
 
 func openLocal(t *testing.T) *target.Target {
 	t.Helper()
+	return openLocalWith(t, "")
+}
+
+// openLocalWith opens the local target in a fresh state directory whose
+// scn.yaml is config ("" for none).
+func openLocalWith(t *testing.T, config string) *target.Target {
+	t.Helper()
 	state := t.TempDir()
-	tgt, err := target.Open(context.Background(), target.OpenOptions{Name: "local", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml")})
+	file := filepath.Join(state, "scn.yaml")
+	if config != "" {
+		if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tgt, err := target.Open(context.Background(), target.OpenOptions{Name: "local", StateDir: state, ConfigFile: file})
 	if err != nil {
 		t.Fatal(err)
 	}
