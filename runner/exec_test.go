@@ -29,6 +29,9 @@ func runSrc(t *testing.T, src string, opts runner.Options, ctx context.Context) 
 		t.Fatalf("scenario does not check:\n%v", err)
 	}
 	opts.Registry = registry(w)
+	if opts.UndoRetries == nil {
+		opts.UndoRetries = []time.Duration{time.Millisecond}
+	}
 	if opts.Target == nil {
 		opts.Target = &target.Target{Name: "test", Kind: "local", StateDir: t.TempDir()}
 	}
@@ -290,6 +293,11 @@ steps:
 	if j.Status != journal.StatusFailed || !strings.Contains(j.Error, "cleanup failed") || !strings.Contains(j.Error, "refused to destroy b") {
 		t.Fatalf("want a failed run naming the undo, got %s %q", j.Status, j.Error)
 	}
+	for _, u := range j.Cleanup {
+		if u.Resource == "b" && (u.Status != "failed" || u.Attempts != 2) {
+			t.Errorf("the failing undo must be tried again before it counts as failed: %+v", u)
+		}
+	}
 	if got := w.undoneList(); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("other undos must still run: %v", got)
 	}
@@ -483,5 +491,22 @@ func TestEarlyUndosRunFirst(t *testing.T) {
 	st.Unwind(context.Background(), nil)
 	if !slices.Equal(order, []string{"stop-b", "c", "a"}) {
 		t.Errorf("unwind order %v, want [stop-b c a]", order)
+	}
+}
+
+func TestFlakyUndoIsRetried(t *testing.T) {
+	j, w := runSrc(t, `
+name: undo-flaky
+steps:
+  - { id: a, action: test.create, with: { name: a, flaky_undo: true } }
+`, runner.Options{}, nil)
+	if j.Status != journal.StatusPassed {
+		t.Fatalf("a cleanup that succeeds on its second try must not fail the run: %s %q", j.Status, j.Error)
+	}
+	if len(j.Cleanup) != 1 || j.Cleanup[0].Attempts != 2 || j.Cleanup[0].Status != "done" {
+		t.Errorf("cleanup %+v", j.Cleanup)
+	}
+	if len(remaining(t, w)) != 0 {
+		t.Error("resource left")
 	}
 }

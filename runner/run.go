@@ -46,6 +46,9 @@ type Options struct {
 	MaxCost float64
 	// BudgetCheckEvery is how often the accrued cost is checked (default 1s).
 	BudgetCheckEvery time.Duration
+	// UndoRetries are the pauses before retrying a failed undo (default
+	// undo.DefaultRetries).
+	UndoRetries []time.Duration
 }
 
 // Interrupted is the cancellation cause the CLI sets on SIGINT/SIGTERM.
@@ -110,7 +113,7 @@ func New(sc *Scenario, opts Options) (*Runner, error) {
 	if opts.RunID == "" {
 		opts.RunID = NewRunID()
 	}
-	r := &Runner{sc: sc, opts: opts, sink: maskingSink{opts.Sink, opts.Masker}, mask: opts.Masker, undo: &undo.Stack{},
+	r := &Runner{sc: sc, opts: opts, sink: maskingSink{opts.Sink, opts.Masker}, mask: opts.Masker, undo: &undo.Stack{Retries: opts.UndoRetries},
 		shared: &actions.Shared{}, steps: map[string]any{}, typed: map[string]any{}, status: journal.StatusPassed}
 	tname := ""
 	if opts.Target != nil {

@@ -37,6 +37,7 @@ type createParams struct {
 	Name      string         `json:"name" required:"true"`
 	FailAfter bool           `json:"fail_after" doc:"fail after the resource exists"`
 	FailUndo  bool           `json:"fail_undo"`
+	FlakyUndo bool           `json:"flaky_undo" doc:"the first destroy fails, the next works"`
 	Price     float64        `json:"price"`
 	Count     int            `json:"count"`
 	Items     []any          `json:"items"`
@@ -84,6 +85,10 @@ func registry(w *world) *actions.Registry {
 			pend.Created(p.Name, p.Price, true, nil, func(ctx context.Context, reason string) error {
 				if p.FailUndo {
 					return errors.New("provider refused to destroy " + p.Name)
+				}
+				if p.FlakyUndo {
+					p.FlakyUndo = false
+					return errors.New("503 from the provider")
 				}
 				w.mu.Lock()
 				w.undone = append(w.undone, p.Name)

@@ -27,9 +27,18 @@ import (
 // faultDrills are the drills run under every fault, with the vars of their
 // `# scn-test: var` headers. Preemption cases hold a drill right after its
 // first files.create step (drill.afterFiles).
-var faultDrills = []string{
-	"realtime-sync.yaml",
-	"manual-ssh.yaml",
+var faultDrills = []faultDrill{
+	{file: "realtime-sync.yaml", transfer: "snapshot.create", raw: "bytes_raw", secs: "seconds", store: true},
+	{file: "manual-ssh.yaml", transfer: "snapshot.create", raw: "bytes_raw", secs: "seconds", store: true},
+	{file: "cpu-standby.yaml", transfer: "standby.create", raw: "sync_bytes", secs: "sync_seconds"},
+}
+
+// faultDrill says how a drill moves its workspace: the action whose step
+// streams it first (and its outputs for bytes and seconds), and whether it
+// goes through the store (store faults apply only then).
+type faultDrill struct {
+	file, transfer, raw, secs string
+	store                     bool
 }
 
 // faultRunTimeout bounds one faulty run, cleanup included: a run that needs
@@ -42,6 +51,7 @@ type faultCase struct {
 	faults string             // the local target's faults, as in scn.yaml
 	edit   func(*drill) error // how the drill meets the fault; nil runs it as written
 	check  func(t *testing.T, o *outcome)
+	store  bool // a store fault: only for drills that use the store
 }
 
 // The parameters keep each run to a few seconds, yet make sure the fault is
@@ -88,7 +98,7 @@ var faultCases = []faultCase{
 		faults: fmt.Sprintf("preempt_after: %s, link_bytes_per_sec: %d", preemptAfter, 48<<10),
 		edit:   func(d *drill) error { return d.afterFiles(fillWorkspace) },
 		check: func(t *testing.T, o *outcome) {
-			o.mustFailIn(t, "snapshot.create", regexp.MustCompile(`connection lost`))
+			o.mustFailIn(t, o.drill.transfer, regexp.MustCompile(`connection lost`))
 		},
 	},
 	{
@@ -96,6 +106,7 @@ var faultCases = []faultCase{
 		// each gets over its failure. (TestDrillsUnderStoreFaults plays
 		// store failures without retries.)
 		name:   "store_fail_every_7_retried",
+		store:  true,
 		faults: "store_fail_every: 7",
 		edit:   func(d *drill) error { return d.retry("snapshot.", 4) },
 		check: func(t *testing.T, o *outcome) {
@@ -131,8 +142,12 @@ func TestDrillsUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every drill under every fault")
 	}
-	for _, file := range faultDrills {
+	for _, fd := range faultDrills {
+		file := fd.file
 		for _, fc := range faultCases {
+			if fc.store && !fd.store {
+				continue // the drill never touches the store
+			}
 			t.Run(strings.TrimSuffix(file, ".yaml")+"/"+fc.name, func(t *testing.T) {
 				t.Parallel()
 				path := file
@@ -143,7 +158,7 @@ func TestDrillsUnderFaults(t *testing.T) {
 					}
 					path = d.save(t)
 				}
-				fc.check(t, runFaulty(t, file, path, fc.faults))
+				fc.check(t, runFaulty(t, fd, path, fc.faults))
 			})
 		}
 	}
@@ -158,7 +173,11 @@ func TestDrillsUnderStoreFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every drill with store failures at each stage")
 	}
-	for _, file := range faultDrills {
+	for _, fd := range faultDrills {
+		if !fd.store {
+			continue
+		}
+		file := fd.file
 		t.Run(strings.TrimSuffix(file, ".yaml"), func(t *testing.T) {
 			t.Parallel()
 			requests := countStoreRequests(t, file)
@@ -170,7 +189,7 @@ func TestDrillsUnderStoreFaults(t *testing.T) {
 				seen[k] = true
 				t.Run(fmt.Sprintf("store_fail_every_%d_of_%d", k, requests), func(t *testing.T) {
 					t.Parallel()
-					o := runFaulty(t, file, file, fmt.Sprintf("store_fail_every: %d", k))
+					o := runFaulty(t, fd, file, fmt.Sprintf("store_fail_every: %d", k))
 					o.mustFailOnStore(t, k)
 					o.storeLeftoversAccounted(t)
 				})
@@ -199,13 +218,14 @@ func countStoreRequests(t *testing.T, file string) int {
 
 // runFaulty runs the drill at path (file, or an edited copy of it) on a
 // local target with faults, and fails the test if the run hung.
-func runFaulty(t *testing.T, file, path, faults string) *outcome {
+func runFaulty(t *testing.T, fd faultDrill, path, faults string) *outcome {
+	file := fd.file
 	t.Helper()
 	tgt := openLocalWith(t, "targets:\n  local:\n    kind: local\n    faults: { "+faults+" }\n")
 	rec := &recorder{}
 	start := time.Now()
 	j := runOn(t, path, runOptions{vars: drillVars(t, file), target: tgt, sink: rec, timeout: faultRunTimeout})
-	o := &outcome{j: j, rec: rec, tgt: tgt}
+	o := &outcome{j: j, rec: rec, tgt: tgt, drill: fd}
 	t.Cleanup(func() {
 		if t.Failed() {
 			o.dump(t)

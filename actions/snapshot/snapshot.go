@@ -79,7 +79,12 @@ var Create = actions.Define(actions.Info{
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if derr := snap.Delete(cctx, st, name); derr != nil {
-			return nil, fmt.Errorf("%w (and removing the partial upload failed: %v)", err, derr)
+			// Leave it to the cleanup at the end (retried, reported, and in
+			// the ledger for scn cleanup if that fails too).
+			pend.Created(name, 0, false, map[string]string{"partial": "true"}, func(ctx context.Context, _ string) error {
+				return snap.Delete(ctx, st, name)
+			})
+			return nil, fmt.Errorf("%w (removing the partial upload failed too: %v; the cleanup tries again)", err, derr)
 		}
 		pend.Failed(err)
 		return nil, err

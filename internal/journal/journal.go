@@ -111,6 +111,7 @@ type Undo struct {
 	Description string    `json:"description"`
 	Resource    string    `json:"resource,omitempty"` // resource id it destroys
 	Status      string    `json:"status"`             // done | failed | kept
+	Attempts    int       `json:"attempts,omitempty"` // tries made (a failed undo is retried)
 	Error       string    `json:"error,omitempty"`
 	StartedAt   time.Time `json:"started_at,omitzero"`
 	Seconds     float64   `json:"seconds"`

@@ -33,9 +33,17 @@ type Entry struct {
 // Stack is safe for concurrent use: background work (a standby's sync
 // loop) can push while steps run.
 type Stack struct {
+	// Retries are the pauses before trying a failed undo again (undos are
+	// idempotent, and a cloud API or store may fail once and answer the
+	// next time). Nil means DefaultRetries.
+	Retries []time.Duration
+
 	mu      sync.Mutex
 	entries []*Entry
 }
+
+// DefaultRetries: a failed undo is tried twice more, 1 s then 3 s later.
+var DefaultRetries = []time.Duration{time.Second, 3 * time.Second}
 
 // Push registers fn. keep means the step asked to keep what it created:
 // the entry is recorded (so the report says what was kept) but never run.
@@ -110,9 +118,9 @@ func (s *Stack) Unwind(ctx context.Context, onDone func(journal.Undo)) []journal
 			break
 		}
 		start := time.Now()
-		err := runSafely(ctx, e.fn)
+		err, attempts := s.try(ctx, e.fn)
 		u := journal.Undo{Step: e.Step, Description: e.Description, Resource: e.Resource,
-			Status: "done", StartedAt: start.UTC(), Seconds: time.Since(start).Seconds()}
+			Status: "done", StartedAt: start.UTC(), Seconds: time.Since(start).Seconds(), Attempts: attempts}
 		s.mu.Lock()
 		e.state = "done"
 		if err != nil {
@@ -129,6 +137,30 @@ func (s *Stack) Unwind(ctx context.Context, onDone func(journal.Undo)) []journal
 		out = append(out, journal.Undo{Step: e.Step, Description: e.Description, Resource: e.Resource, Status: "kept"})
 	}
 	return out
+}
+
+// try runs fn, and again after each pause of Retries while it fails and
+// ctx allows; it returns the last error and how many tries were made.
+func (s *Stack) try(ctx context.Context, fn Func) (error, int) {
+	pauses := s.Retries
+	if pauses == nil {
+		pauses = DefaultRetries
+	}
+	err := runSafely(ctx, fn)
+	tries := 1
+	for _, p := range pauses {
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		t := time.NewTimer(p)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		err, tries = runSafely(ctx, fn), tries+1
+	}
+	return err, tries
 }
 
 // popPending takes the newest pending entry and marks it running, so an
