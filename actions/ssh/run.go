@@ -105,8 +105,19 @@ func Run(ctx context.Context, x remote.Execer, c Command) (*Result, error) {
 	if c.Stdin != "" {
 		stdin = strings.NewReader(c.Stdin)
 	}
+	if len(c.Env) > 0 {
+		// The values travel on stdin, ahead of the command's own input, so
+		// they never appear in a command line (ps on the machine, scn's
+		// error messages) where a quoted secret would escape masking.
+		block := strings.NewReader(exports(c.Env) + "\x00")
+		if stdin == nil {
+			stdin = block
+		} else {
+			stdin = io.MultiReader(block, stdin)
+		}
+	}
 	start := time.Now()
-	code, err := x.Exec(bounded, wrap(c.Script, c.Env, secs), stdin, stdout, stderr)
+	code, err := x.Exec(bounded, wrap(c.Script, len(c.Env) > 0, secs), stdin, stdout, stderr)
 	elapsed := time.Since(start)
 	stdout.flush()
 	stderr.flush()
@@ -128,22 +139,33 @@ func Run(ctx context.Context, x remote.Execer, c Command) (*Result, error) {
 }
 
 // wrap builds the command line: bash (sh where there is no bash) runs the
-// exports and the script under `timeout`, which signals its whole process
-// group, so background children die with it. bash rather than $SHELL: a
-// sandbox inherits the developer's SHELL, which may not speak POSIX.
-func wrap(script string, env map[string]string, secs int) string {
-	var b strings.Builder
+// script under `timeout`, which signals its whole process group, so
+// background children die with it. bash rather than $SHELL: a sandbox
+// inherits the developer's SHELL, which may not speak POSIX. With env, the
+// script first reads the exports from stdin up to a NUL (bash's read -d)
+// and evaluates them.
+func wrap(script string, env bool, secs int) string {
+	shell := `"$(command -v bash || echo /bin/sh)"`
+	if env {
+		shell = "bash"
+		script = "IFS= read -r -d '' __scn_env; eval \"$__scn_env\"; unset __scn_env\n" + script
+	}
+	return "exec timeout -k " + strconv.Itoa(int(killAfter.Seconds())) + " " + strconv.Itoa(secs) +
+		" " + shell + " -c " + remote.Quote(script)
+}
+
+// exports is the env as shell export lines, sorted, values quoted.
+func exports(env map[string]string) string {
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString("export " + k + "=" + remote.Quote(env[k]) + "\n")
 	}
-	b.WriteString(script)
-	return "exec timeout -k " + strconv.Itoa(int(killAfter.Seconds())) + " " + strconv.Itoa(secs) +
-		` "$(command -v bash || echo /bin/sh)" -c ` + remote.Quote(b.String())
+	return b.String()
 }
 
 func trim(s string) string {

@@ -173,3 +173,35 @@ func TestRunNeedsTimeoutOnTheMachine(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// cmdRecorder is an Execer that remembers the command lines it ran.
+type cmdRecorder struct {
+	remote.Execer
+	cmds []string
+}
+
+func (r *cmdRecorder) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	r.cmds = append(r.cmds, cmd)
+	return r.Execer.Exec(ctx, cmd, stdin, stdout, stderr)
+}
+
+// Env values (often secrets) never appear in the command line: it shows in
+// ps on the machine and in scn's errors, where a quoted value would slip
+// past the masker. They travel on stdin, ahead of the command's input.
+func TestEnvValuesStayOffTheCommandLine(t *testing.T) {
+	secret := "s3cr'et-VALUE"
+	rec := &cmdRecorder{Execer: shell(t)}
+	got, err := Run(context.Background(), rec, Command{Script: `printf '%s|' "$TOKEN"; cat`, Stdin: "input ✓",
+		Env: map[string]string{"TOKEN": secret}, Timeout: time.Minute, MaxOutput: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Stdout != secret+"|input ✓" {
+		t.Errorf("stdout %q", got.Stdout)
+	}
+	for _, c := range rec.cmds {
+		if strings.Contains(c, "s3cr") || strings.Contains(c, "VALUE") {
+			t.Errorf("the command line carries the env value: %s", c)
+		}
+	}
+}
