@@ -49,8 +49,10 @@ var Exec = actions.Define(actions.Info{
 	Name:    "ssh.exec",
 	Summary: "run a shell command on an instance → stdout, stderr, exit_code",
 	Doc: `Runs command on the instance over SSH with bash (sh where there is no bash),
-after exporting env (values are quoted: any text is safe), with stdin as its
-input.
+after exporting env, with stdin as its input. Env values travel on the
+session's input, never on a command line (where ps on the machine, or an
+error message, would show them): any text is safe, and env needs bash on the
+machine.
 
 The command runs under coreutils timeout on the machine itself, so it stops
 there even when the SSH session is lost; the timeout is shortened to fit the
