@@ -73,6 +73,8 @@ func TestCPUStandbyOnVast(t *testing.T) {
 	if srv := w.vms.Server(name); srv == nil || len(srv.Execs()) == 0 {
 		t.Errorf("the standby VM's SSH server %v ran no command", srv)
 	}
+	assertOwnPathsOnly(t, w.vms.machineSet, w.gpus.Workspace)
+	assertOwnPathsOnly(t, w.gpus.machineSet, w.vms.Workspace)
 	w.assertNothingAlive(t)
 	for _, r := range j.Resources {
 		if r.State != "destroyed" && r.Kind != "snapshot" {
@@ -239,4 +241,18 @@ func TestCPUStandbyOnVastStandbyPreempted(t *testing.T) {
 	}
 	w.assertNothingAlive(t)
 	assertNoSecrets(t, d.Console, w.secrets(t), w.state)
+}
+
+// assertOwnPathsOnly fails when a command scn ran on a machine of set
+// names other's path: machines share this test's filesystem, so reading
+// another machine's folder would work here and nowhere else.
+func assertOwnPathsOnly(t *testing.T, set *machineSet, other string) {
+	t.Helper()
+	for _, id := range set.Booted() {
+		for _, cmd := range set.Server(id).Execs() {
+			if strings.Contains(cmd, other) {
+				t.Errorf("%s %s was asked to reach %s, another machine's folder: %.200s", set.kind, id, other, cmd)
+			}
+		}
+	}
 }
