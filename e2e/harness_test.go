@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/report"
@@ -44,6 +45,14 @@ func scenario(name string) string { return filepath.Join("..", "scenarios", name
 // It fails the test when the ledger still has an open entry afterwards.
 func runDrill(t *testing.T, tgt *target.Target, path string, vars map[string]string) *drill {
 	t.Helper()
+	return runDrillHooked(t, tgt, path, vars, nil)
+}
+
+// runDrillHooked is runDrill calling onStart (when not nil) as each step
+// starts, from the runner's goroutine before the step's action runs: a
+// test makes something happen at a precise point of the drill.
+func runDrillHooked(t *testing.T, tgt *target.Target, path string, vars map[string]string, onStart func(step string)) *drill {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), drillTimeout)
 	defer cancel()
 	reg := builtin.Registry()
@@ -64,7 +73,11 @@ func runDrill(t *testing.T, tgt *target.Target, path string, vars map[string]str
 		t.Fatal(err)
 	}
 	defer led.Close()
-	r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, Sink: con, Masker: mask,
+	var sink event.Sink = con
+	if onStart != nil {
+		sink = stepHook{Sink: con, onStart: onStart}
+	}
+	r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, Sink: sink, Masker: mask,
 		Ledger: resource.OnLedger(led)})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
@@ -90,6 +103,17 @@ func runDrill(t *testing.T, tgt *target.Target, path string, vars map[string]str
 		t.Errorf("ledger entry still open after the run: %s %s %s (step %s)", rec.Kind, rec.ID, rec.State, rec.Step)
 	}
 	return d
+}
+
+// stepHook is a sink that also tells onStart about every step starting.
+type stepHook struct {
+	event.Sink
+	onStart func(step string)
+}
+
+func (h stepHook) StepStarted(s *journal.Step) {
+	h.onStart(s.ID)
+	h.Sink.StepStarted(s)
 }
 
 func writeMasked(t *testing.T, mask *secret.Masker, path string, fill func(io.Writer) error) {

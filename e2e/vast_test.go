@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,73 +51,27 @@ func badDayOffers() []vastfake.Offer {
 	}
 }
 
-// vastMachines stands for the machines the fake rents out. VAST images
-// keep their work in /workspace; here the provider's workspace is one
-// temporary folder, and each machine that boots gets a fresh, empty one
-// there — the previous machine's disk is moved aside (it stays readable
-// for assertions) and its SSH server stops, since that machine is gone.
-// Two machines up at once would share the folder: the hook fails the test
-// if that happens, which realtime-sync's order (lose A, then create B)
-// never does.
+// vastMachines stands for the machines the VAST fake rents out (see
+// machineSet): VAST images keep their work in /workspace, here the
+// provider's workspace is one temporary folder. A machine stops answering
+// SSH when VAST accepts its DELETE, as a destroyed container does.
 type vastMachines struct {
-	t         *testing.T
-	fake      *vastfake.Fake
-	Workspace string // what every instance reports
-	disks     string // where the disks of gone machines are moved
-
-	mu      sync.Mutex
-	current string
-	servers map[string]*vastfake.SSHServer
+	*machineSet
+	fake *vastfake.Fake
 }
 
 func newVastMachines(t *testing.T) *vastMachines {
-	root := t.TempDir()
-	return &vastMachines{t: t, Workspace: filepath.Join(root, "workspace"), disks: filepath.Join(root, "disks"),
-		servers: map[string]*vastfake.SSHServer{}}
+	return &vastMachines{machineSet: newMachineSet(t, "GPU", sshDrops)}
 }
 
 // boot is the fake's SSH hook: instance id reports running for the first time.
 func (m *vastMachines) boot(id string) (string, int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, other := range m.fake.Alive() {
-		if other != id && m.servers[other] != nil {
-			m.t.Errorf("instance %s boots while instance %s still runs: both would use %s", id, other, m.Workspace)
-		}
+	host, port, err := m.machineSet.boot(id, m.fake.AuthorizedKeys(id))
+	if err == nil {
+		m.fake.Inject(vastfake.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/" + id + "/",
+			Before: func() { m.release(id) }})
 	}
-	if m.current != "" {
-		m.servers[m.current].Close()
-		if err := os.MkdirAll(m.disks, 0o755); err != nil {
-			return "", 0, err
-		}
-		if err := os.Rename(m.Workspace, filepath.Join(m.disks, m.current)); err != nil {
-			return "", 0, err
-		}
-	}
-	if err := os.Mkdir(m.Workspace, 0o755); err != nil {
-		return "", 0, err
-	}
-	srv := vastfake.StartSSH(m.t, vastfake.SSHOptions{AuthorizedKeys: m.fake.AuthorizedKeys(id), Dir: m.Workspace, DropFirst: sshDrops})
-	m.current, m.servers[id] = id, srv
-	return srv.Host, srv.Port, nil
-}
-
-// Disk is where the files of instance id are: its disk once moved aside,
-// the workspace while it is the current machine.
-func (m *vastMachines) Disk(id string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if id == m.current {
-		return m.Workspace
-	}
-	return filepath.Join(m.disks, id)
-}
-
-// Server is the SSH server instance id got, or nil.
-func (m *vastMachines) Server(id string) *vastfake.SSHServer {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.servers[id]
+	return host, port, err
 }
 
 // realtime-sync on the vast target on a bad day: a 429 burst, the first

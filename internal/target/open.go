@@ -26,13 +26,15 @@ type OpenOptions struct {
 	Getenv func(string) string
 	// SandboxExe is the binary local sandboxes run (default: this one).
 	SandboxExe string
-	// TuneVast and TuneS3, when set, edit the VAST provider's and the
-	// S3/B2 store's settings (credentials and endpoints already filled in)
-	// before they are built. The CLI leaves them nil; tests use them to
-	// drive a vast target against fakes: fast polls and backoff, a
-	// temporary workspace, an HTTP client trusting a test CA.
+	// TuneVast, TuneS3 and TuneGCP, when set, edit the VAST provider's,
+	// the S3/B2 store's and the GCP standby provider's settings
+	// (credentials and endpoints already filled in) before they are built.
+	// The CLI leaves them nil; tests use them to drive a vast target
+	// against fakes: fast polls and backoff, a temporary workspace, an HTTP
+	// client trusting a test CA, the SSH port of a test server.
 	TuneVast func(*vast.Config)
 	TuneS3   func(*store.S3Config)
+	TuneGCP  func(*gcp.Config)
 }
 
 // Open assembles the target called o.Name: built-in (local, vast, ssh) or
@@ -148,6 +150,9 @@ func openVast(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) er
 		Zone: o.Getenv("GCP_ZONE"), Endpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE")}
 	if tc.GCP != nil {
 		g.Project, g.Zone, g.MachineType = or(g.Project, tc.GCP.Project), or(g.Zone, tc.GCP.Zone), tc.GCP.MachineType
+	}
+	if o.TuneGCP != nil {
+		o.TuneGCP(&g)
 	}
 	if g.CredentialsFile != "" {
 		gp, err := gcp.New(ctx, g)

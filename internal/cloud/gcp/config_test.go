@@ -69,6 +69,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"bad image":    {func(c *gcp.Config) { c.ImageFamily = "windows" }, "debian-12, ubuntu-2204-lts"},
 		"small disk":   {func(c *gcp.Config) { c.DiskGB = 5 }, "at least 10 GB"},
 		"bad user":     {func(c *gcp.Config) { c.User = "Root User" }, "not a valid Linux user"},
+		"relative ws":  {func(c *gcp.Config) { c.Workspace = "workspace" }, "must be an absolute folder"},
+		"root ws":      {func(c *gcp.Config) { c.Workspace = "/" }, "must be an absolute folder"},
 		"missing file": {func(c *gcp.Config) { c.CredentialsFile += ".missing" }, "read credentials"},
 		"user creds":   {func(c *gcp.Config) { c.CredentialsFile = userCreds }, `"authorized_user" credentials`},
 		"bad machine":  {func(c *gcp.Config) { c.MachineType = "E2 Medium" }, "not a machine type"},

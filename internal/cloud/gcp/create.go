@@ -89,7 +89,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		// The VM exists: hand back its id so the caller can track and destroy it.
 		price, _ := hourlyPrice(machine, !p.cfg.OnDemand)
 		return &cloud.Instance{ID: name, Provider: p.Name(), Label: req.Label, Status: cloud.StatusCreating,
-			User: p.cfg.User, Workspace: Workspace, GPU: machine, PricePerHour: price, CreatedAt: time.Now()}, nil
+			User: p.cfg.User, Workspace: p.cfg.Workspace, GPU: machine, PricePerHour: price, CreatedAt: time.Now()}, nil
 	}
 	return inst, nil
 }
@@ -146,7 +146,7 @@ func (p *Provider) resource(name, machine, image, key string, req cloud.CreateRe
 	meta := []*compute.MetadataItems{
 		{Key: "ssh-keys", Value: ptr(p.cfg.User + ":" + key)},
 		{Key: "enable-oslogin", Value: ptr("FALSE")},
-		{Key: "startup-script", Value: ptr(startupScript(p.cfg.User, req.Env, req.OnStart))},
+		{Key: "startup-script", Value: ptr(startupScript(p.cfg.User, p.cfg.Workspace, req.Env, req.OnStart))},
 		{Key: metadataLabel, Value: ptr(req.Label)},
 	}
 	return &compute.Instance{
@@ -172,12 +172,12 @@ func ptr[T any](v T) *T { return &v }
 // (the guest agent, which also creates it from ssh-keys, may run later and
 // then only adds the key) and the workspace owned by that user, then runs
 // the request's environment and on-start commands.
-func startupScript(user string, env map[string]string, onStart string) string {
+func startupScript(user, workspace string, env map[string]string, onStart string) string {
 	var b strings.Builder
-	u := remote.Quote(user)
+	u, ws := remote.Quote(user), remote.Quote(workspace)
 	fmt.Fprintf(&b, "#!/bin/bash\n# scn standby: workspace for %s\nset -eu\n", user)
 	fmt.Fprintf(&b, "id -u %s >/dev/null 2>&1 || useradd --create-home --shell /bin/bash %s || id -u %s >/dev/null\n", u, u, u)
-	fmt.Fprintf(&b, "mkdir -p %s\nchown %s: %s\n", Workspace, u, Workspace)
+	fmt.Fprintf(&b, "mkdir -p %s\nchown %s: %s\n", ws, u, ws)
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		if envName.MatchString(k) {
@@ -189,7 +189,7 @@ func startupScript(user string, env map[string]string, onStart string) string {
 		fmt.Fprintf(&b, "export %s=%s\n", k, remote.Quote(env[k]))
 	}
 	if s := strings.TrimSpace(onStart); s != "" {
-		fmt.Fprintf(&b, "cd %s\n%s\n", Workspace, s)
+		fmt.Fprintf(&b, "cd %s\n%s\n", ws, s)
 	}
 	return b.String()
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -81,6 +82,10 @@ type Config struct {
 	PollInterval time.Duration
 	// RunID is the scn run this provider rents for, stored in the scn-run label.
 	RunID string
+	// Workspace is the absolute folder VMs report as their workspace (and
+	// their startup script creates); the Workspace constant when empty.
+	// Tests point it at a temporary folder served by their SSH servers.
+	Workspace string
 	// SSHPortOverride is a test hook: Compute Engine has no port field (sshd
 	// listens on 22), but a test's SSH server does not. When set and it
 	// returns > 0 for a VM name, that port is reported instead of 22.
@@ -169,6 +174,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPoll
 	}
+	if cfg.Workspace == "" {
+		cfg.Workspace = Workspace
+	}
 	return cfg
 }
 
@@ -186,6 +194,8 @@ func validate(cfg Config) error {
 		return fmt.Errorf("gcp: boot disk of %d GB is too small: public images need at least 10 GB", cfg.DiskGB)
 	case !userPattern.MatchString(cfg.User):
 		return fmt.Errorf("gcp: SSH user %q is not a valid Linux user name", cfg.User)
+	case !path.IsAbs(cfg.Workspace) || path.Clean(cfg.Workspace) == "/":
+		return fmt.Errorf("gcp: workspace %q must be an absolute folder other than /", cfg.Workspace)
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func (p *Provider) instance(vm *compute.Instance) *cloud.Instance {
 		Provider:     p.Name(),
 		Label:        vm.Labels[labelLabel],
 		User:         p.cfg.User,
-		Workspace:    Workspace,
+		Workspace:    p.cfg.Workspace,
 		GPU:          machine,
 		PricePerHour: price,
 		StatusMsg:    vm.StatusMessage,
