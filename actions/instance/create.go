@@ -146,6 +146,7 @@ func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind strin
 	if req.Label == "" {
 		req.Label = env.Label()
 	}
+	req.RunID = env.RunID
 	if env.Target != nil {
 		req.PublicKey = env.Target.PublicKey
 	}

@@ -95,6 +95,7 @@ func Fatal(status string) bool {
 type CreateRequest struct {
 	Offer     Offer
 	Label     string            // scn-<run-id>-<step-id>; providers must store it so a sweeper can find the instance
+	RunID     string            // the scn run renting it (GCP labels its VMs scn-run=<run-id>)
 	Image     string            // container / VM image; provider default when empty
 	DiskGB    float64           // 0 = provider default
 	Env       map[string]string // environment for the machine (VAST env)

@@ -2,9 +2,11 @@ package target
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
@@ -155,6 +157,7 @@ func openVast(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) er
 		o.TuneGCP(&g)
 	}
 	if g.CredentialsFile != "" {
+		t.Secrets = append(t.Secrets, serviceAccountSecrets(g.CredentialsFile)...)
 		gp, err := gcp.New(ctx, g)
 		if err != nil {
 			return fmt.Errorf("GCP standby provider: %w", err)
@@ -217,4 +220,27 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// serviceAccountSecrets are the parts of a service-account JSON that must
+// never be shown: its private key (each line of it) and the key's id.
+func serviceAccountSecrets(path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil // gcp.New reports it
+	}
+	var sa struct {
+		PrivateKey   string `json:"private_key"`
+		PrivateKeyID string `json:"private_key_id"`
+	}
+	if json.Unmarshal(data, &sa) != nil {
+		return nil
+	}
+	out := []string{sa.PrivateKey, sa.PrivateKeyID}
+	for _, line := range strings.Split(sa.PrivateKey, "\n") {
+		if !strings.HasPrefix(line, "-----") {
+			out = append(out, line)
+		}
+	}
+	return out
 }

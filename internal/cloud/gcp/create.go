@@ -139,7 +139,10 @@ func (p *Provider) resource(name, machine, image, key string, req cloud.CreateRe
 		sched = &compute.Scheduling{ProvisioningModel: "SPOT", InstanceTerminationAction: terminationAction,
 			OnHostMaintenance: "TERMINATE", AutomaticRestart: ptr(false)}
 	}
-	runID := p.cfg.RunID
+	runID := req.RunID
+	if runID == "" {
+		runID = p.cfg.RunID
+	}
 	if runID == "" {
 		runID = "none"
 	}
