@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// usage is what one measured process cost.
+type usage struct {
+	Wall time.Duration
+	// CPU is user+system time of the process and of the children it
+	// waited for (a shell's whole pipeline).
+	CPU time.Duration
+	// MaxRSS is the peak resident set of the process, or of its largest
+	// waited-for child, in bytes.
+	MaxRSS int64
+}
+
+// command prepares name in its own process group, so the terminal's Ctrl+C
+// reaches only the bench, which then ends the whole group (a shell and its
+// pipeline) itself when ctx is cancelled.
+func command(ctx context.Context, env []string, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// bash runs script with bash (for pipefail), args as $1, $2...
+func bash(ctx context.Context, env []string, script string, args ...string) *exec.Cmd {
+	return command(ctx, env, "bash", append([]string{"-c", "set -euo pipefail; " + script, "bash"}, args...)...)
+}
+
+// measure runs cmd to completion and reports its cost. A failure carries
+// the end of its stderr (unless the caller routed stderr elsewhere).
+func measure(cmd *exec.Cmd) (usage, error) {
+	var stderr *tailBuffer
+	if cmd.Stderr == nil {
+		stderr = &tailBuffer{max: 2000}
+		cmd.Stderr = stderr
+	}
+	start := time.Now()
+	err := cmd.Run()
+	u := usage{Wall: time.Since(start)}
+	if st := cmd.ProcessState; st != nil {
+		u.CPU = st.UserTime() + st.SystemTime()
+		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+			u.MaxRSS = ru.Maxrss << 10 // Linux reports KiB
+		}
+	}
+	if err != nil {
+		what := strings.Join(cmd.Args, " ")
+		if len(what) > 160 {
+			what = what[:160] + "…"
+		}
+		if stderr != nil && stderr.String() != "" {
+			return u, fmt.Errorf("%s: %w: %s", what, err, stderr.String())
+		}
+		return u, fmt.Errorf("%s: %w", what, err)
+	}
+	return u, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// procCPU is the CPU time of a live process so far, including the children
+// it has reaped (a sandbox's shells and their tar), from /proc/<pid>/stat.
+func procCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, errors.New("no pid")
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// pid (comm) state ppid ... : the fields after comm, which may hold
+	// spaces, start at "state"; utime, stime, cutime, cstime are fields
+	// 14-17 of the whole line, so 11-14 after comm.
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 15 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:15] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// cpuMeter measures how much CPU a set of long-lived processes (the S3
+// server, the sandbox) spend during one measurement.
+type cpuMeter struct {
+	pids  []int
+	start []time.Duration
+}
+
+func startCPU(pids ...int) *cpuMeter {
+	m := &cpuMeter{pids: pids}
+	for _, p := range pids {
+		t, _ := procCPU(p) // a process that is gone counts as 0
+		m.start = append(m.start, t)
+	}
+	return m
+}
+
+func (m *cpuMeter) stop() time.Duration {
+	var total time.Duration
+	for i, p := range m.pids {
+		if t, err := procCPU(p); err == nil && t > m.start[i] {
+			total += t - m.start[i]
+		}
+	}
+	return total
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.b))
+}
