@@ -31,9 +31,18 @@ type bench struct {
 // phase is the best of one tool's snapshots or restores.
 type phase struct {
 	Wall   time.Duration // fastest run
-	CPU    time.Duration // of that run: every process involved (tool, S3 server, sandbox)
+	CPU    cpuSplit      // of that run
 	MaxRSS int64         // over all runs: the measured process (or its largest child)
 }
+
+// cpuSplit is the CPU time of every process involved in one measurement.
+type cpuSplit struct {
+	Tool    time.Duration // the command (and its pipeline, or for scn its process)
+	Server  time.Duration // the S3 server
+	Sandbox time.Duration // for scn: the sandbox's SSH server and the commands it ran (tar)
+}
+
+func (c cpuSplit) total() time.Duration { return c.Tool + c.Server + c.Sandbox }
 
 // toolResult is one row of the table.
 type toolResult struct {
@@ -53,6 +62,9 @@ type results struct {
 	Versions []string
 	Runs     int
 	Tools    []*toolResult
+
+	LoadStart, LoadEnd string  // 1-minute load averages: was anything else running before?
+	FreshMemory        float64 // MB/s at which the machine hands out never-touched memory
 }
 
 func (r *results) allVerified() bool {
@@ -71,6 +83,7 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 		return nil, err
 	}
 	cfg.Log = &syncWriter{w: cfg.Log} // the S3 server's stderr goes there too
+	loadStart := loadAverage()        // before the bench adds its own
 	b := &bench{cfg: cfg}
 	if b.root, err = os.MkdirTemp(cfg.Dir, "scn-bench-"); err != nil {
 		return nil, err
@@ -95,7 +108,8 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 		return nil, err
 	}
 	fmt.Fprintf(cfg.Log, "  %s (%.1fs)\n", b.info, time.Since(start).Seconds())
-	res = &results{Info: b.info, Runs: cfg.Runs, Versions: versions(ctx, cfg)}
+	res = &results{Info: b.info, Runs: cfg.Runs, Versions: versions(ctx, cfg), LoadStart: loadStart, FreshMemory: freshMemoryMBps(64 << 20)}
+	defer func() { res.LoadEnd = loadAverage() }()
 
 	if needs(cfg.Tools, toolScnS3, toolAWS, toolRestic) {
 		// Stored data is at most the workspace plus tar headers; small
@@ -183,8 +197,14 @@ func (b *bench) measureTool(ctx context.Context, name string, t tool) *toolResul
 	return r
 }
 
-func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest string) error {
-	u, cpu, err := b.timed(func() (usage, error) { return t.snapshot(ctx, run) })
+func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest string) (err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = errors.New("interrupted")
+		}
+	}()
+	_, viaSandbox := t.(*scnTool)
+	u, cpu, err := b.timed(viaSandbox, func() (usage, error) { return t.snapshot(ctx, run) })
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -192,7 +212,7 @@ func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest
 	if r.Stored, err = t.stored(ctx, run); err != nil {
 		return err
 	}
-	u, cpu, err = b.timed(func() (usage, error) { return t.restore(ctx, run, dest) })
+	u, cpu, err = b.timed(viaSandbox, func() (usage, error) { return t.restore(ctx, run, dest) })
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -205,21 +225,28 @@ func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest
 	return nil
 }
 
-// timed runs f and adds the CPU the S3 server and the sandbox spent meanwhile.
-func (b *bench) timed(f func() (usage, error)) (usage, time.Duration, error) {
-	var pids []int
+// timed runs f and adds the CPU the S3 server and, for scn, the sandbox
+// spent meanwhile.
+func (b *bench) timed(viaSandbox bool, f func() (usage, error)) (usage, cpuSplit, error) {
+	var server, sandbox *cpuMeter
 	if b.srv != nil {
-		pids = append(pids, b.srv.pid())
+		server = startCPU(b.srv.pid())
 	}
-	if b.scn != nil {
-		pids = append(pids, b.scn.pid())
+	if viaSandbox {
+		sandbox = startCPU(b.scn.pid())
 	}
-	m := startCPU(pids...)
 	u, err := f()
-	return u, u.CPU + m.stop(), err
+	cpu := cpuSplit{Tool: u.CPU}
+	if server != nil {
+		cpu.Server = server.stop()
+	}
+	if sandbox != nil {
+		cpu.Sandbox = sandbox.stop()
+	}
+	return u, cpu, err
 }
 
-func keep(p *phase, u usage, cpu time.Duration) {
+func keep(p *phase, u usage, cpu cpuSplit) {
 	if p.Wall == 0 || u.Wall < p.Wall {
 		p.Wall, p.CPU = u.Wall, cpu
 	}

@@ -107,30 +107,23 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// cpuMeter measures how much CPU a set of long-lived processes (the S3
-// server, the sandbox) spend during one measurement.
+// cpuMeter measures how much CPU a long-lived process (the S3 server, the
+// sandbox) spends during one measurement.
 type cpuMeter struct {
-	pids  []int
-	start []time.Duration
+	pid   int
+	start time.Duration
 }
 
-func startCPU(pids ...int) *cpuMeter {
-	m := &cpuMeter{pids: pids}
-	for _, p := range pids {
-		t, _ := procCPU(p) // a process that is gone counts as 0
-		m.start = append(m.start, t)
-	}
-	return m
+func startCPU(pid int) *cpuMeter {
+	t, _ := procCPU(pid) // a process that is gone counts as 0
+	return &cpuMeter{pid: pid, start: t}
 }
 
 func (m *cpuMeter) stop() time.Duration {
-	var total time.Duration
-	for i, p := range m.pids {
-		if t, err := procCPU(p); err == nil && t > m.start[i] {
-			total += t - m.start[i]
-		}
+	if t, err := procCPU(m.pid); err == nil && t > m.start {
+		return t - m.start
 	}
-	return total
+	return 0
 }
 
 // tailBuffer keeps the last max bytes written to it.
@@ -154,4 +147,35 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.b))
+}
+
+// loadAverage is the 1-minute load average, "" if unknown.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// freshMemoryMBps measures how fast this machine hands out memory never
+// touched before: on VMs whose balloon takes freed pages back, each first
+// touch is a trip to the hypervisor, and everything that writes fresh pages
+// (a restore filling the page cache, a process growing its heap) is bound
+// by it.
+func freshMemoryMBps(size int) float64 {
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return 0
+	}
+	defer syscall.Munmap(b)
+	start := time.Now()
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return float64(size) / 1e6 / time.Since(start).Seconds()
 }

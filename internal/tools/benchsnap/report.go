@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -33,6 +35,10 @@ func (r *results) find(tool string) *toolResult {
 
 func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nscn bench-snapshot: %s; %s\n", r.Info, cpus())
+	fmt.Fprintf(w, "machine: load average %s before the bench, %s at its end; never-touched memory is handed out at %.0f MB/s\n", r.LoadStart, r.LoadEnd, r.FreshMemory)
+	if l, err := strconv.ParseFloat(r.LoadStart, 64); err == nil && l > float64(runtime.NumCPU())/2 {
+		fmt.Fprintln(w, "  WARNING: other work was running: the numbers below are not this machine's best")
+	}
 	if r.Endpoint != "" {
 		fmt.Fprintf(w, "S3: s3serve (gofakes3, in memory) at %s, plain HTTP, path-style, SigV4\n", r.Endpoint)
 	}
@@ -56,12 +62,15 @@ func (r *results) print(w io.Writer) {
 			check = "DIFFERS"
 		}
 		fmt.Fprintf(tw, "%s\t %s\t %s\t %s\t %s\t %s\t %s\t %.1f\t %s / %s\t %s\t\n", t.Label,
-			num(r.mbps(t.Snapshot)), secs(t.Snapshot.Wall.Seconds()), secs(t.Snapshot.CPU.Seconds()),
-			num(r.mbps(t.Restore)), secs(t.Restore.Wall.Seconds()), secs(t.Restore.CPU.Seconds()),
+			num(r.mbps(t.Snapshot)), secs(t.Snapshot.Wall.Seconds()), secs(t.Snapshot.CPU.total().Seconds()),
+			num(r.mbps(t.Restore)), secs(t.Restore.Wall.Seconds()), secs(t.Restore.CPU.total().Seconds()),
 			float64(t.Stored)/1e6, rss(t.Snapshot.MaxRSS), rss(t.Restore.MaxRSS), check)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "CPU s: all processes of the tool, plus the S3 server; for scn also the sandbox (its SSH server and tar).")
+	fmt.Fprintln(w, "CPU s: all processes of the tool, plus the S3 server; for scn also the sandbox (its SSH server and tar):")
+	for _, t := range r.Tools {
+		fmt.Fprintf(w, "  %-40s snapshot %s   restore %s\n", t.Label, t.Snapshot.CPU, t.Restore.CPU)
+	}
 	fmt.Fprintln(w, "peak RSS: the measured process; for shell pipelines, their largest process.")
 	for _, t := range r.Tools {
 		if t.Err != nil {
@@ -105,6 +114,17 @@ func (r *results) printGoal(w io.Writer) {
 	}
 	fmt.Fprintf(w, "goal: scn peak memory < %s: snapshot %s, restore %s %s%s\n",
 		rss(goalMaxRSS), rss(scn.Snapshot.MaxRSS), rss(scn.Restore.MaxRSS), metOrNot(peak < goalMaxRSS), note)
+}
+
+func (c cpuSplit) String() string {
+	s := "tool " + secs(c.Tool.Seconds())
+	if c.Server > 0 {
+		s += " + server " + secs(c.Server.Seconds())
+	}
+	if c.Sandbox > 0 {
+		s += " + sandbox " + secs(c.Sandbox.Seconds())
+	}
+	return s
 }
 
 func metOrNot(ok bool) string {

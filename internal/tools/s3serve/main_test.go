@@ -83,7 +83,7 @@ func TestServesMultipartRoundTripAndStopsOnLifeline(t *testing.T) {
 	endpoint, stop := startServer(t, "-bucket", "b1", "-bucket", "b2")
 	s := newStore(t, endpoint, testSecret)
 	ctx := context.Background()
-	data := make([]byte, 3*store.MinPartSize+12345) // four parts
+	data := make([]byte, 2*store.MinPartSize+12345) // three parts
 	rand.NewChaCha8([32]byte{1}).Read(data)
 	n, err := s.Put(ctx, "dir/obj", bytes.NewReader(data))
 	if err != nil || n != int64(len(data)) {
