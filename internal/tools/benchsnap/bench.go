@@ -65,6 +65,8 @@ type results struct {
 
 	LoadStart, LoadEnd string  // 1-minute load averages: was anything else running before?
 	FreshMemory        float64 // MB/s at which the machine hands out never-touched memory
+	BenchRSS           int64   // the bench's own RSS: the floor of the peers' peak RSS
+	ScnEnv             []string
 }
 
 func (r *results) allVerified() bool {
@@ -108,8 +110,8 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 		return nil, err
 	}
 	fmt.Fprintf(cfg.Log, "  %s (%.1fs)\n", b.info, time.Since(start).Seconds())
-	res = &results{Info: b.info, Runs: cfg.Runs, Versions: versions(ctx, cfg), LoadStart: loadStart, FreshMemory: freshMemoryMBps(64 << 20)}
-	defer func() { res.LoadEnd = loadAverage() }()
+	res = &results{Info: b.info, Runs: cfg.Runs, ScnEnv: cfg.ScnEnv, Versions: versions(ctx, cfg), LoadStart: loadStart, FreshMemory: freshMemoryMBps(64 << 20)}
+	defer func() { res.LoadEnd, res.BenchRSS = loadAverage(), statusBytes("VmRSS") }()
 
 	if needs(cfg.Tools, toolScnS3, toolAWS, toolRestic) {
 		// Stored data is at most the workspace plus tar headers; small

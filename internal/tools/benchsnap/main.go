@@ -18,6 +18,7 @@
 //	BENCH_RUNS=1         repeat each measurement and keep the fastest
 //	BENCH_DIR=$TMPDIR    where the temporary data goes
 //	BENCH_PROFILE=DIR    write CPU and heap profiles of the scn processes to DIR
+//	BENCH_SCN_ENV="GOGC=50 GOMEMLIMIT=128MiB"  extra environment of the scn processes only
 //	BENCH_AWS=aws        the aws CLI to run; BENCH_RESTIC=restic likewise
 //	BENCH_S3SERVE=PATH   the s3serve binary (default: next to this one)
 package main
@@ -55,6 +56,7 @@ type config struct {
 	Runs    int      // each measurement is repeated, the fastest kept
 	Dir     string   // parent of the temporary root
 	Profile string   // directory for pprof files of the scn processes ("" = none)
+	ScnEnv  []string // extra KEY=VALUE for the scn processes (runtime tuning experiments)
 	AWS     string
 	Restic  string
 	S3Serve string
@@ -150,6 +152,12 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		if cfg.Runs, err = strconv.Atoi(v); err != nil || cfg.Runs < 1 {
 			return cfg, fmt.Errorf("BENCH_RUNS=%s: want a whole number of at least 1", v)
 		}
+	}
+	for _, kv := range strings.Fields(getenv("BENCH_SCN_ENV")) {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return cfg, fmt.Errorf("BENCH_SCN_ENV: %q is not KEY=VALUE", kv)
+		}
+		cfg.ScnEnv = append(cfg.ScnEnv, kv)
 	}
 	if v := getenv("BENCH_DIR"); v != "" {
 		cfg.Dir = v

@@ -89,7 +89,7 @@ func (s *scnTool) run(ctx context.Context, op string, run int, path string) (usa
 	if s.b.cfg.Profile != "" {
 		a.profile = filepath.Join(s.b.cfg.Profile, fmt.Sprintf("%s-%s-%d", s.name, op, run))
 	}
-	cmd := command(ctx, scnEnv(), s.b.cfg.Self, a.list()...)
+	cmd := command(ctx, append(scnEnv(), s.b.cfg.ScnEnv...), s.b.cfg.Self, a.list()...)
 	var out strings.Builder
 	cmd.Stdout = &out
 	u, err := measure(cmd)
@@ -99,6 +99,9 @@ func (s *scnTool) run(ctx context.Context, op string, run int, path string) (usa
 	var res scnResult
 	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
 		return u, nil, fmt.Errorf("scn %s printed %q: %v", op, out.String(), err)
+	}
+	if res.PeakRSS > 0 {
+		u.MaxRSS = res.PeakRSS // its own, without the bench's share of rusage
 	}
 	return u, &res, nil
 }

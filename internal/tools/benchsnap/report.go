@@ -42,6 +42,9 @@ func (r *results) print(w io.Writer) {
 	if r.Endpoint != "" {
 		fmt.Fprintf(w, "S3: s3serve (gofakes3, in memory) at %s, plain HTTP, path-style, SigV4\n", r.Endpoint)
 	}
+	if len(r.ScnEnv) > 0 {
+		fmt.Fprintf(w, "scn processes ran with %s\n", strings.Join(r.ScnEnv, " "))
+	}
 	if len(r.Versions) > 0 {
 		fmt.Fprintf(w, "tools: %s\n", strings.Join(r.Versions, "; "))
 	}
@@ -71,7 +74,7 @@ func (r *results) print(w io.Writer) {
 	for _, t := range r.Tools {
 		fmt.Fprintf(w, "  %-40s snapshot %s   restore %s\n", t.Label, t.Snapshot.CPU, t.Restore.CPU)
 	}
-	fmt.Fprintln(w, "peak RSS: the measured process; for shell pipelines, their largest process.")
+	fmt.Fprintf(w, "peak RSS: scn: its process's own VmHWM; others: rusage of their largest process, at least the bench's own %s.\n", rss(r.BenchRSS))
 	for _, t := range r.Tools {
 		if t.Err != nil {
 			fmt.Fprintf(w, "%s FAILED: %v\n", t.Label, t.Err)

@@ -26,6 +26,7 @@ type scnResult struct {
 	Seconds     float64 `json:"seconds"`      // the snapshot or restore call alone
 	BytesStored int64   `json:"bytes_stored"` // snapshot: size of the data object
 	GoSys       uint64  `json:"go_sys"`       // memory the Go runtime got from the OS
+	PeakRSS     int64   `json:"peak_rss"`     // VmHWM: this process's own peak resident set
 }
 
 // runIfScnChild runs the scn side and exits when this process is one
@@ -121,6 +122,7 @@ func scnSide(ctx context.Context, a scnArgs) (*scnResult, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.GoSys = ms.Sys
+	res.PeakRSS = statusBytes("VmHWM")
 	if a.profile != "" {
 		if err := writeProfile("allocs", a.profile+".allocs.pprof"); err != nil {
 			return nil, err

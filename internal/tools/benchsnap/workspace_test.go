@@ -133,6 +133,15 @@ func TestParseSettings(t *testing.T) {
 	if err != nil || cfg.Size != 64<<20 || cfg.Runs != 3 || len(cfg.Tools) != 1 || cfg.AWS != "/opt/aws" || cfg.Restic != "restic" {
 		t.Errorf("configFromEnv: %+v, %v", cfg, err)
 	}
+	env["BENCH_SCN_ENV"] = "GOGC=50  GOMEMLIMIT=128MiB"
+	if cfg, err = configFromEnv(func(k string) string { return env[k] }); err != nil || strings.Join(cfg.ScnEnv, "|") != "GOGC=50|GOMEMLIMIT=128MiB" {
+		t.Errorf("BENCH_SCN_ENV: %q, %v", cfg.ScnEnv, err)
+	}
+	env["BENCH_SCN_ENV"] = "GOGC"
+	if _, err := configFromEnv(func(k string) string { return env[k] }); err == nil {
+		t.Error("BENCH_SCN_ENV=GOGC accepted")
+	}
+	env["BENCH_SCN_ENV"] = ""
 	env["BENCH_RUNS"] = "0"
 	if _, err := configFromEnv(func(k string) string { return env[k] }); err == nil {
 		t.Error("BENCH_RUNS=0 accepted")
