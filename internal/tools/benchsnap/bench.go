@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,7 +90,7 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 		return nil, err
 	}
 	defer func() {
-		if rerr := removeAll(b.root); rerr != nil {
+		if rerr := os.RemoveAll(b.root); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("removing %s: %w", b.root, rerr))
 		}
 	}()
@@ -182,7 +181,7 @@ func (b *bench) measureTool(ctx context.Context, name string, t tool) *toolResul
 		if cerr := t.clear(context.WithoutCancel(ctx), run); cerr != nil && r.Err == nil {
 			r.Err = fmt.Errorf("removing what %s stored: %w", name, cerr)
 		}
-		if rerr := removeAll(dest); rerr != nil && r.Err == nil {
+		if rerr := os.RemoveAll(dest); rerr != nil && r.Err == nil {
 			r.Err = rerr
 		}
 		// Dirty pages of this run are not the next one's problem.
@@ -288,13 +287,16 @@ func checkTools(cfg config) error {
 
 // versions names the programs measured, for the table's header.
 func versions(ctx context.Context, cfg config) []string {
-	probe := map[string][]string{toolAWS: {cfg.AWS, "--version"}, toolRestic: {cfg.Restic, "version"}}
+	probes := [][]string{{"tar", "--version"}, {"lz4", "-V"}}
+	if slices.Contains(cfg.Tools, toolAWS) {
+		probes = append(probes, []string{cfg.AWS, "--version"})
+	}
+	if slices.Contains(cfg.Tools, toolRestic) {
+		probes = append(probes, []string{cfg.Restic, "version"})
+	}
 	var out []string
-	for _, c := range [][]string{{"tar", "--version"}, {"lz4", "-V"}, probe[toolAWS], probe[toolRestic]} {
-		if c[0] == cfg.AWS && !slices.Contains(cfg.Tools, toolAWS) || c[0] == cfg.Restic && !slices.Contains(cfg.Tools, toolRestic) {
-			continue
-		}
-		b, _ := exec.CommandContext(ctx, c[0], c[1:]...).CombinedOutput()
+	for _, p := range probes {
+		b, _ := exec.CommandContext(ctx, p[0], p[1:]...).CombinedOutput()
 		line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
 		out = append(out, strings.Trim(line, "* "))
 	}
@@ -311,18 +313,4 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
-}
-
-// removeAll removes dir even where a tool restored read-only directories.
-func removeAll(dir string) error {
-	if err := os.RemoveAll(dir); err == nil {
-		return nil
-	}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }

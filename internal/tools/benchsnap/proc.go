@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -47,9 +47,9 @@ func bash(ctx context.Context, env []string, script string, args ...string) *exe
 // measure runs cmd to completion and reports its cost. A failure carries
 // the end of its stderr (unless the caller routed stderr elsewhere).
 func measure(cmd *exec.Cmd) (usage, error) {
-	var stderr *tailBuffer
+	var stderr *bytes.Buffer // tools say little there, unless they fail
 	if cmd.Stderr == nil {
-		stderr = &tailBuffer{max: 2000}
+		stderr = &bytes.Buffer{}
 		cmd.Stderr = stderr
 	}
 	resetPeakRSS()
@@ -67,8 +67,11 @@ func measure(cmd *exec.Cmd) (usage, error) {
 		if len(what) > 160 {
 			what = what[:160] + "…"
 		}
-		if stderr != nil && stderr.String() != "" {
-			return u, fmt.Errorf("%s: %w: %s", what, err, stderr.String())
+		if msg := strings.TrimSpace(stderr.String()); msg != "" { // nil-safe
+			if len(msg) > 2000 {
+				msg = "…" + msg[len(msg)-2000:]
+			}
+			return u, fmt.Errorf("%s: %w: %s", what, err, msg)
 		}
 		return u, fmt.Errorf("%s: %w", what, err)
 	}
@@ -128,29 +131,6 @@ func (m *cpuMeter) stop() time.Duration {
 		return t - m.start
 	}
 	return 0
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.b))
 }
 
 // loadAverage is the 1-minute load average, "" if unknown.

@@ -116,7 +116,7 @@ func (r *results) printGoal(w io.Writer) {
 		note = " (the goal is set for a 1 GiB workspace)"
 	}
 	fmt.Fprintf(w, "goal: scn peak memory < %s: snapshot %s, restore %s %s%s\n",
-		rss(goalMaxRSS), rss(scn.Snapshot.MaxRSS), rss(scn.Restore.MaxRSS), metOrNot(peak < goalMaxRSS), note)
+		fmt.Sprintf("%d MiB", goalMaxRSS>>20), rss(scn.Snapshot.MaxRSS), rss(scn.Restore.MaxRSS), metOrNot(peak < goalMaxRSS), note)
 }
 
 func (c cpuSplit) String() string {
@@ -155,5 +155,5 @@ func rss(n int64) string {
 	if n == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d MiB", (n+(1<<20)-1)>>20)
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
