@@ -22,6 +22,6 @@
 // both the manifest, O(entries) (≈200 bytes per file or directory: 20 MB
 // for 100,000 entries; manifests above 256 MiB are refused). Peak RSS can
 // reach twice the live heap under the default GOGC; measured on a 1 GiB
-// workspace through S3 (snapbench): 128–145 MiB after Create, and below
+// workspace through S3 (make bench-snapshot): 128–145 MiB after Create, below
 // 256 MiB for the process after Create then Restore.
 package snapshot

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// bench is one run's shared state.
+type bench struct {
+	cfg       config
+	root      string // temporary root: everything the bench writes is below
+	ws        string // the workspace
+	awsConfig string
+	info      workspaceInfo
+	want      []treeEntry // the workspace's entries, what every restore must give back
+	srv       *s3Server
+	scn       *scnSetup
+}
+
+// phase is the best of one tool's snapshots or restores.
+type phase struct {
+	Wall   time.Duration // fastest run
+	CPU    cpuSplit      // of that run
+	MaxRSS int64         // over all runs: the measured process (or its largest child)
+}
+
+// cpuSplit is the CPU time of every process involved in one measurement.
+type cpuSplit struct {
+	Tool    time.Duration // the command (and its pipeline, or for scn its process)
+	Server  time.Duration // the S3 server
+	Sandbox time.Duration // for scn: the sandbox's SSH server and the commands it ran (tar)
+}
+
+func (c cpuSplit) total() time.Duration { return c.Tool + c.Server + c.Sandbox }
+
+// toolResult is one row of the table.
+type toolResult struct {
+	Tool, Label       string
+	Snapshot, Restore phase
+	Stored            int64
+	Diffs             []string // how a restored tree differed from the workspace
+	Err               error
+}
+
+func (t *toolResult) ok() bool { return t.Err == nil && len(t.Diffs) == 0 }
+
+// results is the whole table.
+type results struct {
+	Info     workspaceInfo
+	Endpoint string
+	Versions []string
+	Runs     int
+	Tools    []*toolResult
+
+	LoadStart, LoadEnd string  // 1-minute load averages: was anything else running before?
+	FreshMemory        float64 // MB/s at which the machine hands out never-touched memory
+	BenchRSS           int64   // the bench's own RSS: the floor of the peers' peak RSS
+	ScnEnv             []string
+}
+
+func (r *results) allVerified() bool {
+	for _, t := range r.Tools {
+		if !t.ok() {
+			return false
+		}
+	}
+	return true
+}
+
+// run does the whole bench and always removes what it started and wrote,
+// whatever happens (the cleanups run even when ctx is cancelled).
+func run(ctx context.Context, cfg config) (res *results, err error) {
+	if err := checkTools(cfg); err != nil {
+		return nil, err
+	}
+	cfg.Log = &syncWriter{w: cfg.Log} // the S3 server's stderr goes there too
+	loadStart := loadAverage()        // before the bench adds its own
+	b := &bench{cfg: cfg}
+	if b.root, err = os.MkdirTemp(cfg.Dir, "scn-bench-"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if rerr := os.RemoveAll(b.root); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing %s: %w", b.root, rerr))
+		}
+	}()
+	b.ws = filepath.Join(b.root, "workspace")
+	b.awsConfig = filepath.Join(b.root, "aws-config")
+	if err := os.WriteFile(b.awsConfig, []byte(awsConfigText), 0o600); err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	fmt.Fprintf(cfg.Log, "generating a %s workspace in %s ...\n", mib(cfg.Size), b.ws)
+	if b.info, err = generate(b.ws, cfg.Size, 1); err != nil {
+		return nil, err
+	}
+	if b.want, err = listTree(b.ws); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Log, "  %s (%.1fs)\n", b.info, time.Since(start).Seconds())
+	res = &results{Info: b.info, Runs: cfg.Runs, ScnEnv: cfg.ScnEnv, Versions: versions(ctx, cfg), LoadStart: loadStart, FreshMemory: freshMemoryMBps(64 << 20)}
+	defer func() { res.LoadEnd, res.BenchRSS = loadAverage(), statusBytes("VmRSS") }()
+
+	if needs(cfg.Tools, toolScnS3, toolAWS, toolRestic) {
+		// Stored data is at most the workspace plus tar headers; small
+		// objects take a whole 1 MiB chunk each.
+		prefault := cfg.Size + cfg.Size/10 + 32<<20
+		fmt.Fprintf(cfg.Log, "starting the S3 server (making %s of its memory resident) ...\n", mib(prefault))
+		if b.srv, err = startS3(ctx, cfg.S3Serve, prefault, cfg.Log); err != nil {
+			return res, err
+		}
+		defer func() {
+			if serr := b.srv.stop(); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}()
+		res.Endpoint = b.srv.Endpoint
+	}
+	if needs(cfg.Tools, toolScnS3, toolScnDir) {
+		endpoint := ""
+		if b.srv != nil {
+			endpoint = b.srv.Endpoint
+		}
+		if b.scn, err = startSandbox(ctx, b.root, endpoint, cfg.Self); err != nil {
+			return res, err
+		}
+		defer func() {
+			if derr := b.scn.destroy(); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}()
+		fmt.Fprintf(cfg.Log, "sandbox %s serving SSH on 127.0.0.1\n", b.scn.Instance)
+	}
+	if cfg.afterSetup != nil {
+		cfg.afterSetup(b)
+	}
+	for _, name := range cfg.Tools {
+		t := b.tool(name)
+		r := b.measureTool(ctx, name, t)
+		res.Tools = append(res.Tools, r)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+	return res, nil
+}
+
+func (b *bench) tool(name string) tool {
+	switch name {
+	case toolCeiling:
+		return &ceiling{b: b}
+	case toolScnS3:
+		return &scnTool{b: b, target: targetS3, name: name, sizes: map[int]int64{}}
+	case toolScnDir:
+		return &scnTool{b: b, target: targetDir, name: name, sizes: map[int]int64{}}
+	case toolAWS:
+		return &awsTool{b: b}
+	default:
+		return &resticTool{b: b}
+	}
+}
+
+// measureTool runs t's snapshot and restore cfg.Runs times, checks every
+// restored tree and keeps the fastest of each.
+func (b *bench) measureTool(ctx context.Context, name string, t tool) *toolResult {
+	r := &toolResult{Tool: name, Label: t.label()}
+	for run := 1; run <= b.cfg.Runs && r.ok(); run++ {
+		dest := filepath.Join(b.root, fmt.Sprintf("restore-%s-%d", name, run))
+		r.Err = b.oneRun(ctx, t, r, run, dest)
+		if cerr := t.clear(context.WithoutCancel(ctx), run); cerr != nil && r.Err == nil {
+			r.Err = fmt.Errorf("removing what %s stored: %w", name, cerr)
+		}
+		if rerr := os.RemoveAll(dest); rerr != nil && r.Err == nil {
+			r.Err = rerr
+		}
+		// Dirty pages of this run are not the next one's problem.
+		syscall.Sync()
+	}
+	status := "restored tree identical"
+	switch {
+	case r.Err != nil:
+		status = "FAILED: " + r.Err.Error()
+	case len(r.Diffs) > 0:
+		status = "restored tree DIFFERS: " + strings.Join(r.Diffs, "; ")
+	}
+	fmt.Fprintf(b.cfg.Log, "%-42s snapshot %6.2fs  restore %6.2fs  %s\n", r.Label, r.Snapshot.Wall.Seconds(), r.Restore.Wall.Seconds(), status)
+	return r
+}
+
+func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest string) (err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = errors.New("interrupted")
+		}
+	}()
+	_, viaSandbox := t.(*scnTool)
+	u, cpu, err := b.timed(viaSandbox, func() (usage, error) { return t.snapshot(ctx, run) })
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	keep(&r.Snapshot, u, cpu)
+	if r.Stored, err = t.stored(ctx, run); err != nil {
+		return err
+	}
+	u, cpu, err = b.timed(viaSandbox, func() (usage, error) { return t.restore(ctx, run, dest) })
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	keep(&r.Restore, u, cpu)
+	got, err := listTree(dest)
+	if err != nil {
+		return fmt.Errorf("checking the restored tree: %w", err)
+	}
+	r.Diffs = compareTrees(b.want, got, 5)
+	return nil
+}
+
+// timed runs f and adds the CPU the S3 server and, for scn, the sandbox
+// spent meanwhile.
+func (b *bench) timed(viaSandbox bool, f func() (usage, error)) (usage, cpuSplit, error) {
+	var server, sandbox *cpuMeter
+	if b.srv != nil {
+		server = startCPU(b.srv.pid())
+	}
+	if viaSandbox {
+		sandbox = startCPU(b.scn.pid())
+	}
+	u, err := f()
+	cpu := cpuSplit{Tool: u.CPU}
+	if server != nil {
+		cpu.Server = server.stop()
+	}
+	if sandbox != nil {
+		cpu.Sandbox = sandbox.stop()
+	}
+	return u, cpu, err
+}
+
+func keep(p *phase, u usage, cpu cpuSplit) {
+	if p.Wall == 0 || u.Wall < p.Wall {
+		p.Wall, p.CPU = u.Wall, cpu
+	}
+	p.MaxRSS = max(p.MaxRSS, u.MaxRSS)
+}
+
+func needs(tools []string, any ...string) bool {
+	for _, t := range any {
+		if slices.Contains(tools, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkTools fails early, naming the Debian packages to install.
+func checkTools(cfg config) error {
+	need := map[string]string{"bash": "bash", "tar": "tar", "lz4": "lz4"}
+	if slices.Contains(cfg.Tools, toolAWS) {
+		need[cfg.AWS] = "awscli"
+	}
+	if slices.Contains(cfg.Tools, toolRestic) {
+		need[cfg.Restic] = "restic"
+	}
+	var missing []string
+	for bin, pkg := range need {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, fmt.Sprintf("%s (apt-get install %s)", bin, pkg))
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("missing tools: %s; or leave them out with BENCH_TOOLS", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// versions names the programs measured, for the table's header.
+func versions(ctx context.Context, cfg config) []string {
+	probes := [][]string{{"tar", "--version"}, {"lz4", "-V"}}
+	if slices.Contains(cfg.Tools, toolAWS) {
+		probes = append(probes, []string{cfg.AWS, "--version"})
+	}
+	if slices.Contains(cfg.Tools, toolRestic) {
+		probes = append(probes, []string{cfg.Restic, "version"})
+	}
+	var out []string
+	for _, p := range probes {
+		b, _ := exec.CommandContext(ctx, p[0], p[1:]...).CombinedOutput()
+		line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		out = append(out, strings.Trim(line, "* "))
+	}
+	return out
+}
+
+// syncWriter serialises writes from the bench and its children's output.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
