@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/scnlabs/scn/internal/cloud/local"
 )
@@ -15,6 +16,12 @@ func main() {
 	// A local sandbox is this same binary started detached: serve it and
 	// never return when that is what this process is for.
 	local.RunIfChild()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps snapshot and restore streams (whose buffers
+		// are short-lived) well under the 256 MiB this tool promises,
+		// without slowing them: the GC only works harder near the limit.
+		debug.SetMemoryLimit(160 << 20)
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
