@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/scnlabs/scn/internal/cloud/local"
+	"github.com/scnlabs/scn/internal/snapshot"
 )
 
 func main() {
@@ -17,10 +18,7 @@ func main() {
 	// never return when that is what this process is for.
 	local.RunIfChild()
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit keeps snapshot and restore streams (whose buffers
-		// are short-lived) well under the 256 MiB this tool promises,
-		// without slowing them: the GC only works harder near the limit.
-		debug.SetMemoryLimit(160 << 20)
+		debug.SetMemoryLimit(snapshot.MemoryLimit)
 	}
 	os.Exit(run(os.Args[1:]))
 }

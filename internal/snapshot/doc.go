@@ -25,3 +25,9 @@
 // workspace through S3 (make bench-snapshot): 128–145 MiB after Create, below
 // 256 MiB for the process after Create then Restore.
 package snapshot
+
+// MemoryLimit is the soft Go memory limit scn runs snapshots under (unless
+// GOMEMLIMIT says otherwise): the streams' buffers are short-lived, so the
+// collector keeps the process well under its 256 MiB promise without
+// slowing the transfer.
+const MemoryLimit = 160 << 20

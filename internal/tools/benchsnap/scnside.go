@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -48,6 +49,9 @@ func (a scnArgs) list() []string {
 }
 
 func scnChild(argv []string) int {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(snapshot.MemoryLimit) // as cmd/scn does
+	}
 	var a scnArgs
 	fs := flag.NewFlagSet(childVerb, flag.ContinueOnError)
 	fs.StringVar(&a.state, "state", "", "scn state dir")
