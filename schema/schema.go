@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"sort"
+	"strings"
 
 	"github.com/scnlabs/scn/actions"
 )
@@ -151,10 +153,15 @@ func paramsSchema(s *actions.Spec) map[string]any {
 	}
 	out := map[string]any{"type": "object", "additionalProperties": false, "properties": props, "description": s.Summary}
 	var anyOf []any
-	for k, v := range props {
-		if len(k) > 15 && k[:15] == "$anyOfRequired:" {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // map order would make the generated file differ run to run
+	for _, k := range keys {
+		if strings.HasPrefix(k, "$anyOfRequired:") {
+			anyOf = append(anyOf, map[string]any{"anyOf": props[k]})
 			delete(props, k)
-			anyOf = append(anyOf, map[string]any{"anyOf": v})
 		}
 	}
 	if len(anyOf) > 0 {

@@ -120,3 +120,13 @@ func TestActionsDocMatchesRegistry(t *testing.T) {
 		t.Fatal("docs/actions.md is out of date with the action registry: run `make docs` and commit it")
 	}
 }
+
+// Generating twice gives the same bytes (no map-order noise in the file).
+func TestSchemaIsDeterministic(t *testing.T) {
+	first := schema.Generate(builtin.Registry())
+	for range 20 {
+		if !bytes.Equal(first, schema.Generate(builtin.Registry())) {
+			t.Fatal("schema.Generate is not deterministic")
+		}
+	}
+}
