@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // machineSet stands for the machines one cloud fake rents out, each a real
@@ -32,14 +32,14 @@ type machineSet struct {
 
 	mu       sync.Mutex
 	current  string
-	servers  map[string]*vastfake.SSHServer
+	servers  map[string]*sshtest.Server
 	released map[string]bool
 }
 
 func newMachineSet(t *testing.T, kind string, dropFirst int) *machineSet {
 	root := t.TempDir()
 	return &machineSet{t: t, kind: kind, Workspace: filepath.Join(root, "workspace"), disks: filepath.Join(root, "disks"),
-		dropFirst: dropFirst, servers: map[string]*vastfake.SSHServer{}, released: map[string]bool{}}
+		dropFirst: dropFirst, servers: map[string]*sshtest.Server{}, released: map[string]bool{}}
 }
 
 // boot starts machine id on a fresh workspace, accepting keys; it returns
@@ -65,7 +65,7 @@ func (m *machineSet) boot(id string, keys []string) (string, int, error) {
 	if err := os.Mkdir(m.Workspace, 0o755); err != nil {
 		return "", 0, err
 	}
-	srv := vastfake.StartSSH(m.t, vastfake.SSHOptions{AuthorizedKeys: keys, Dir: m.Workspace, DropFirst: m.dropFirst})
+	srv := sshtest.Start(m.t, sshtest.Options{AuthorizedKeys: keys, Dir: m.Workspace, DropFirst: m.dropFirst})
 	m.current, m.servers[id] = id, srv
 	return srv.Host, srv.Port, nil
 }
@@ -94,7 +94,7 @@ func (m *machineSet) Disk(id string) string {
 }
 
 // Server is the SSH server machine id got, or nil.
-func (m *machineSet) Server(id string) *vastfake.SSHServer {
+func (m *machineSet) Server(id string) *sshtest.Server {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.servers[id]

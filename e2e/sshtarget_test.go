@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 	"github.com/scnlabs/scn/internal/target"
 )
 
@@ -29,7 +29,7 @@ type ownHost struct {
 	Root      string // the machine's disk: workspace plus the team's other files
 	Workspace string
 	KeyFile   string // private key scn.yaml gives for it
-	Server    *vastfake.SSHServer
+	Server    *sshtest.Server
 	// PinnedKey is the host key scn.yaml pins: the server's own unless a
 	// test sets another.
 	PinnedKey ssh.PublicKey
@@ -71,7 +71,7 @@ func startOwnHost(t *testing.T, name string) *ownHost {
 			t.Fatal(err)
 		}
 	}
-	h.Server = vastfake.StartSSH(t, vastfake.SSHOptions{AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(pub))}, Dir: h.Workspace})
+	h.Server = sshtest.Start(t, sshtest.Options{AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(pub))}, Dir: h.Workspace})
 	h.PinnedKey = h.Server.HostKey
 	h.before = h.files(t)
 	return h

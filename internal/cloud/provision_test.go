@@ -17,6 +17,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // These tests drive Provision through the real VAST provider against the
@@ -62,7 +63,7 @@ func newWorld(t *testing.T, fo vastfake.Options, lives map[int64][]vastfake.Step
 		fo.Credit = 100
 	}
 	f := vastfake.New(t, fo)
-	hostKey := vastfake.NewKey(t)
+	hostKey := sshtest.NewKey(t)
 	f.StartSSHServers(t, func(id string) vastfake.SSHOptions {
 		var o vastfake.SSHOptions
 		if ssh1 != nil {
@@ -77,12 +78,12 @@ func newWorld(t *testing.T, fo vastfake.Options, lives map[int64][]vastfake.Step
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := vastfake.NewKey(t)
+	client := sshtest.NewKey(t)
 	log := &hookLog{}
 	return &world{f: f, p: p, log: log, o: cloud.ProvisionOptions{
 		Request: cloud.CreateRequest{Label: "scn-run1-gpu", PublicKey: string(ssh.MarshalAuthorizedKey(client.PublicKey()))},
 		Wait: cloud.WaitOptions{Interval: time.Millisecond, Timeout: 20 * time.Second, Probes: 2,
-			Probe: vastfake.Probe(client, ssh.FixedHostKey(hostKey.PublicKey()))},
+			Probe: sshtest.Probe(client, ssh.FixedHostKey(hostKey.PublicKey()))},
 		Hooks: log.hooks(),
 	}}
 }

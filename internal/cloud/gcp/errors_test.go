@@ -153,7 +153,7 @@ func TestPreemptedSpotVMIsExitedThenGone(t *testing.T) {
 	if err != nil || got.Status != cloud.StatusExited || !cloud.Fatal(got.Status) || !strings.Contains(got.StatusMsg, "preempted") {
 		t.Fatalf("preempted VM = %+v, %v; want exited with Google's message", got, err)
 	}
-	if _, err := sshRun(r.ctx, ready, r.key, "echo hi"); err == nil {
+	if _, err := r.ssh(ready, "echo hi"); err == nil {
 		t.Error("a preempted VM still answers SSH")
 	}
 	// instanceTerminationAction DELETE: the VM then disappears on its own.

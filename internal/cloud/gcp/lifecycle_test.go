@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
 	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // rig is a provider wired to a fake Compute Engine whose VMs each come up
@@ -24,30 +27,39 @@ type rig struct {
 	ctx  context.Context
 
 	mu      sync.Mutex
-	servers map[string]*sshServer
+	servers map[string]*sshtest.Server
+}
+
+// testKey is the "project key" the VMs must accept.
+type testKey struct {
+	signer ssh.Signer
+	line   string // authorized_keys line
+}
+
+func newTestKey(t *testing.T) testKey {
+	signer := sshtest.NewKey(t)
+	return testKey{signer: signer, line: sshtest.AuthorizedKey(signer) + " scn-test"}
 }
 
 func newRig(t *testing.T, adjust func(*gcp.Config)) *rig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	t.Cleanup(cancel)
-	r := &rig{fake: gcpfake.New(t), key: newTestKey(t), ctx: ctx, servers: map[string]*sshServer{}}
+	r := &rig{fake: gcpfake.New(t), key: newTestKey(t), ctx: ctx, servers: map[string]*sshtest.Server{}}
 	r.fake.SSH = func(name string) (string, int, error) {
-		srv, err := startSSH(t, "scn", r.key.signer.PublicKey())
-		if err != nil {
-			return "", 0, err
-		}
+		// Like the VM's guest agent: the ssh-keys user, with the project key.
+		srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []string{r.key.line}, User: gcp.DefaultUser})
 		r.mu.Lock()
 		r.servers[name] = srv
 		r.mu.Unlock()
-		return "127.0.0.1", srv.port(), nil
+		return srv.Host, srv.Port, nil
 	}
 	r.fake.SSHRelease = func(name string) {
 		r.mu.Lock()
 		srv := r.servers[name]
 		r.mu.Unlock()
 		if srv != nil {
-			srv.stop()
+			srv.Close()
 		}
 	}
 	r.cfg = r.fake.ProviderConfig(t)
@@ -81,15 +93,17 @@ func (r *rig) waitReady(t *testing.T, id string) *cloud.Instance {
 	t.Helper()
 	inst, err := cloud.WaitReady(r.ctx, r.p, id, cloud.WaitOptions{
 		Interval: time.Millisecond, Timeout: 20 * time.Second,
-		Probe: func(ctx context.Context, inst *cloud.Instance) error {
-			_, err := sshRun(ctx, inst, r.key, "echo ok")
-			return err
-		},
+		Probe: sshtest.Probe(r.key.signer, ssh.InsecureIgnoreHostKey()), // pinning is the remote package's job
 	})
 	if err != nil {
 		t.Fatalf("WaitReady(%s): %v", id, err)
 	}
 	return inst
+}
+
+// ssh runs cmd on the VM as a real SSH client logging in with the project key would.
+func (r *rig) ssh(inst *cloud.Instance, cmd string) (string, error) {
+	return sshtest.Run(r.ctx, inst, r.key.signer, ssh.InsecureIgnoreHostKey(), cmd)
 }
 
 func (r *rig) destroy(t *testing.T, id string) {
@@ -119,7 +133,7 @@ func TestLifecycleCreateSSHDestroy(t *testing.T) {
 	if ready.Status != cloud.StatusRunning || ready.Host != "127.0.0.1" || ready.Port != r.fake.SSHPort(inst.ID) || ready.Port == 22 {
 		t.Fatalf("ready VM = %s:%d (%s), want 127.0.0.1:%d running", ready.Host, ready.Port, ready.Status, r.fake.SSHPort(inst.ID))
 	}
-	out, err := sshRun(r.ctx, ready, r.key, "echo hello from $(echo standby)")
+	out, err := r.ssh(ready, "echo hello from $(echo standby)")
 	if err != nil || out != "hello from standby\n" {
 		t.Fatalf("ssh echo = %q, %v", out, err)
 	}
@@ -133,7 +147,7 @@ func TestLifecycleCreateSSHDestroy(t *testing.T) {
 	if _, err := r.p.Get(r.ctx, inst.ID); !errors.Is(err, cloud.ErrNotFound) {
 		t.Fatalf("Get after Destroy: %v, want ErrNotFound", err)
 	}
-	if _, err := sshRun(r.ctx, ready, r.key, "echo still here"); err == nil {
+	if _, err := r.ssh(ready, "echo still here"); err == nil {
 		t.Fatal("the VM's SSH server still answers after Destroy")
 	}
 

@@ -42,7 +42,7 @@ func pathsOf(calls []vastfake.Call) []string {
 func TestCreateRegistersTheKeyThenRents(t *testing.T) {
 	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
-	_, pub := clientKey(t)
+	pub := clientKey(t)
 	ctx := context.Background()
 	req := cloud.CreateRequest{
 		Offer: offer("1", 0.40), Label: "scn-run1-gpu", PublicKey: pub + " drill@laptop",
@@ -94,7 +94,7 @@ func TestCreateRegistersTheKeyThenRents(t *testing.T) {
 }
 
 func TestCreateKeepsAKeyAlreadyOnTheAccount(t *testing.T) {
-	_, pub := clientKey(t)
+	pub := clientKey(t)
 	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers, AccountKeys: []string{pub + " added-by-hand"}})
 	p := newProvider(t, f)
 	inst, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a", PublicKey: pub})

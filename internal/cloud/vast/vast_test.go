@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // newProvider points a provider at the fake with millisecond timings.
@@ -50,10 +49,9 @@ func statuses(calls []vastfake.Call) []int {
 	return out
 }
 
-func clientKey(t *testing.T) (ssh.Signer, string) {
-	s := vastfake.NewKey(t)
-	return s, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
-}
+// clientKey is the authorized_keys line of a fresh key, as a run's
+// project key would be.
+func clientKey(t *testing.T) string { return sshtest.AuthorizedKey(sshtest.NewKey(t)) }
 
 var rtxOffers = []vastfake.Offer{
 	{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, Reliability: 0.99, DiskSpace: 100, Geolocation: "Norway, NO"},

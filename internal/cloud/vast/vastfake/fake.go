@@ -5,10 +5,11 @@
 // the vast provider and everything built on it can be tested without an
 // account. Offers are programmed by the test, each rented instance follows
 // a scripted lifecycle advanced by status polls, and when an instance
-// reaches "running" the test's SSH hook hands out a real SSH server (a
-// helper for one lives in ssh.go). Faults (429 bursts, 5xx, lost answers)
-// are injected per request; every call is recorded for assertions, and a
-// test that ends with instances still alive fails.
+// reaches "running" the test's SSH hook hands out a real SSH server
+// (StartSSHServers gives each instance an sshtest server). Faults (429
+// bursts, 5xx, lost answers) are injected per request; every call is
+// recorded for assertions, and a test that ends with instances still alive
+// fails.
 package vastfake
 
 import (
@@ -21,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // DefaultAPIKey is the bearer key the fake accepts when Options.APIKey is empty.
@@ -326,7 +329,7 @@ func (f *Fake) StartSSHServers(t testing.TB, opts func(id string) SSHOptions) {
 			o = opts(id)
 		}
 		o.AuthorizedKeys = append(o.AuthorizedKeys, f.AuthorizedKeys(id)...)
-		s := StartSSH(t, o)
+		s := sshtest.Start(t, o)
 		f.mu.Lock()
 		f.servers[id] = s
 		f.mu.Unlock()

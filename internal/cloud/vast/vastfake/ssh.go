@@ -2,287 +2,39 @@ package vastfake
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
-// SSHOptions configures a test SSH server.
-type SSHOptions struct {
-	AuthorizedKeys []string   // authorized_keys lines accepted (any user name)
-	HostKey        ssh.Signer // nil: a fresh ed25519 key
-	// DropFirst closes the first N TCP connections as soon as they are
-	// accepted, like VAST's proxy before the container's sshd is up.
-	DropFirst int
-	Dir       string // working directory of commands; a temp dir when empty
-}
+// SSHOptions configures the SSH server of an instance (see StartSSHServers).
+type SSHOptions = sshtest.Options
 
-// SSHServer is a real SSH server on 127.0.0.1 that runs exec requests
-// with `sh -c`, standing in for an instance's sshd.
-type SSHServer struct {
-	Host    string
-	Port    int
-	HostKey ssh.PublicKey
+// SSHServer is the SSH server standing in for an instance's sshd.
+type SSHServer = sshtest.Server
 
-	cfg     *ssh.ServerConfig
-	ln      net.Listener
-	dir     string
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   int
-	execs   []string
-	toDrop  int
-	open    map[net.Conn]bool
-	stopped bool
-}
-
-// NewKey returns a fresh ed25519 key: a client key, or a host key several
-// servers share so that a client can pin it with ssh.FixedHostKey.
-func NewKey(t testing.TB) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("generating an ed25519 key: %v", err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatalf("ssh signer: %v", err)
-	}
-	return s
-}
-
-// StartSSH starts a server; it stops, and its commands are killed, when the test ends.
+// StartSSH starts a test SSH server.
+//
+// Deprecated: use sshtest.Start; kept for callers outside internal/cloud.
 func StartSSH(t testing.TB, o SSHOptions) *SSHServer {
 	t.Helper()
-	allowed := map[string]bool{}
-	for _, line := range o.AuthorizedKeys {
-		pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
-		if err != nil {
-			t.Fatalf("vastfake.StartSSH: authorized key %q: %v", line, err)
-		}
-		allowed[string(pk.Marshal())] = true
-	}
-	if o.HostKey == nil {
-		o.HostKey = NewKey(t)
-	}
-	if o.Dir == "" {
-		o.Dir = t.TempDir()
-	}
-	cfg := &ssh.ServerConfig{
-		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if allowed[string(key.Marshal())] {
-				return nil, nil
-			}
-			return nil, errors.New("key not authorized")
-		},
-	}
-	cfg.AddHostKey(o.HostKey)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("vastfake.StartSSH: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &SSHServer{
-		Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, HostKey: o.HostKey.PublicKey(),
-		cfg: cfg, ln: ln, dir: o.Dir, ctx: ctx, cancel: cancel, toDrop: o.DropFirst, open: map[net.Conn]bool{},
-	}
-	s.wg.Add(1)
-	go s.accept()
-	t.Cleanup(s.Close)
-	return s
+	return sshtest.Start(t, o)
 }
 
-// Close stops the server, closes its connections and waits for its goroutines.
-func (s *SSHServer) Close() {
-	s.mu.Lock()
-	s.stopped = true
-	for c := range s.open {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.cancel()
-	s.ln.Close()
-	s.wg.Wait()
+// NewKey returns a fresh ed25519 key.
+//
+// Deprecated: use sshtest.NewKey; kept for callers outside internal/cloud.
+func NewKey(t testing.TB) ssh.Signer {
+	t.Helper()
+	return sshtest.NewKey(t)
 }
 
-// Connections is how many TCP connections were accepted, dropped ones included.
-func (s *SSHServer) Connections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns
-}
-
-// Execs lists the commands run so far.
-func (s *SSHServer) Execs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.execs...)
-}
-
-func (s *SSHServer) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns++
-		drop := s.toDrop > 0 || s.stopped
-		if s.toDrop > 0 {
-			s.toDrop--
-		}
-		if !drop {
-			s.open[c] = true
-		}
-		s.mu.Unlock()
-		if drop {
-			c.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go s.serveConn(c)
-	}
-}
-
-func (s *SSHServer) serveConn(c net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.open, c)
-		s.mu.Unlock()
-		c.Close()
-	}()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second)) // handshake bound
-	conn, chans, reqs, err := ssh.NewServerConn(c, s.cfg)
-	if err != nil {
-		return
-	}
-	_ = c.SetDeadline(time.Time{})
-	defer conn.Close()
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			_ = nc.Reject(ssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			continue
-		}
-		s.wg.Add(1)
-		go s.session(ch, creqs)
-	}
-}
-
-// session serves one channel: env is ignored, exec runs, anything else is refused.
-func (s *SSHServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
-	defer s.wg.Done()
-	defer ch.Close()
-	for req := range reqs {
-		switch req.Type {
-		case "env":
-			_ = req.Reply(true, nil)
-		case "exec":
-			if len(req.Payload) < 4 {
-				_ = req.Reply(false, nil)
-				continue
-			}
-			n := binary.BigEndian.Uint32(req.Payload)
-			if int(n) > len(req.Payload)-4 {
-				_ = req.Reply(false, nil)
-				continue
-			}
-			cmd := string(req.Payload[4 : 4+n])
-			_ = req.Reply(true, nil)
-			code := s.run(ch, cmd)
-			_, _ = ch.SendRequest("exit-status", false, binary.BigEndian.AppendUint32(nil, uint32(code)))
-			return
-		default:
-			_ = req.Reply(false, nil)
-		}
-	}
-}
-
-func (s *SSHServer) run(ch ssh.Channel, command string) int {
-	s.mu.Lock()
-	s.execs = append(s.execs, command)
-	s.mu.Unlock()
-	cmd := exec.CommandContext(s.ctx, "sh", "-c", command)
-	cmd.Dir = s.dir
-	cmd.Stdout = ch
-	cmd.Stderr = ch.Stderr()
-	cmd.WaitDelay = 2 * time.Second
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return 255
-	}
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(ch.Stderr(), "sh: %v\n", err)
-		return 127
-	}
-	// Not waited for: the channel's close ends it.
-	go func() { _, _ = io.Copy(stdin, ch); stdin.Close() }()
-	if err := cmd.Wait(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
-			return ee.ExitCode()
-		}
-		return 255
-	}
-	return 0
-}
-
-// Probe is a WaitOptions.Probe for tests: it dials the instance's SSH
-// address as its user with signer, checks the host key with hostKeys, and
-// runs `echo scn-probe`.
+// Probe is a WaitOptions.Probe for tests.
+//
+// Deprecated: use sshtest.Probe; kept for callers outside internal/cloud.
 func Probe(signer ssh.Signer, hostKeys ssh.HostKeyCallback) func(ctx context.Context, inst *cloud.Instance) error {
-	return func(ctx context.Context, inst *cloud.Instance) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", inst.Addr())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		defer stop()
-		conn, chans, reqs, err := ssh.NewClientConn(c, inst.Addr(), &ssh.ClientConfig{
-			User: inst.User, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hostKeys,
-		})
-		if err != nil {
-			return err
-		}
-		client := ssh.NewClient(conn, chans, reqs)
-		defer client.Close()
-		sess, err := client.NewSession()
-		if err != nil {
-			return err
-		}
-		defer sess.Close()
-		out, err := sess.Output("echo scn-probe")
-		if err != nil {
-			return err
-		}
-		if got := strings.TrimSpace(string(out)); got != "scn-probe" {
-			return fmt.Errorf("probe answered %q", got)
-		}
-		return nil
-	}
+	return sshtest.Probe(signer, hostKeys)
 }
