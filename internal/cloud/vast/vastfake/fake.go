@@ -26,12 +26,12 @@ import (
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
-// DefaultAPIKey is the bearer key the fake accepts when Options.APIKey is empty.
-const DefaultAPIKey = "vast-fake-key-0123456789abcdef"
+// defaultAPIKey is the bearer key the fake accepts when Options.APIKey is empty.
+const defaultAPIKey = "vast-fake-key-0123456789abcdef"
 
 // Options programs the fake.
 type Options struct {
-	APIKey string  // the only key accepted; DefaultAPIKey when empty
+	APIKey string  // the only key accepted; a fixed one when empty (see Fake.APIKey)
 	Offers []Offer // what POST /api/v0/bundles/ can return and PUT /api/v0/asks/{id}/ can rent
 	// Direct makes running instances publish SSH as a direct port
 	// (public_ipaddr + ports["22/tcp"]) with an unreachable proxy beside it;
@@ -50,8 +50,6 @@ type Options struct {
 	Credit, Balance float64
 	// AccountKeys are SSH public keys already on the account.
 	AccountKeys []string
-	// AllowAlive skips the end-of-test check that every instance was destroyed.
-	AllowAlive bool
 }
 
 // Offer is a machine for rent. Its wire form is a VAST bundle.
@@ -65,7 +63,7 @@ type Offer struct {
 	Geolocation string
 	Unverified  bool
 	// Lifecycle is what the instance rented from this offer goes through;
-	// nil means DefaultLifecycle.
+	// nil means defaultLifecycle: placed, loading for one read, then running.
 	Lifecycle []Step
 }
 
@@ -76,8 +74,8 @@ type Step struct {
 	Polls  int    // status reads this step lasts (min 1); the last step lasts forever
 }
 
-// DefaultLifecycle: placed, loading for one read, then running.
-var DefaultLifecycle = []Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 1}, {Status: "running", Msg: "success, running"}}
+// defaultLifecycle: placed, loading for one read, then running.
+var defaultLifecycle = []Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 1}, {Status: "running", Msg: "success, running"}}
 
 // Call is one request the fake received.
 type Call struct {
@@ -86,7 +84,6 @@ type Call struct {
 	Query  url.Values
 	Body   string
 	Status int // the status answered
-	At     time.Time
 }
 
 // Fault replaces the fake's answer to matching requests.
@@ -114,7 +111,7 @@ type Instance struct {
 	Runtype   string
 	OnStart   string
 	Env       map[string]string
-	Keys      []string // account keys at creation plus keys attached later
+	Keys      []string // the account's keys when it was created
 	Destroyed bool
 
 	offer     Offer
@@ -164,7 +161,7 @@ type accountKey struct {
 func New(t testing.TB, o Options) *Fake {
 	t.Helper()
 	if o.APIKey == "" {
-		o.APIKey = DefaultAPIKey
+		o.APIKey = defaultAPIKey
 	}
 	f := &Fake{t: t, opts: o, offers: map[int64]*offerState{}, insts: map[int64]*Instance{}, nextID: 7000001, servers: map[string]*SSHServer{}}
 	for _, of := range o.Offers {
@@ -177,10 +174,8 @@ func New(t testing.TB, o Options) *Fake {
 	f.URL = f.srv.URL
 	t.Cleanup(func() {
 		f.srv.Close()
-		if !o.AllowAlive {
-			if alive := f.Alive(); len(alive) > 0 {
-				t.Errorf("vastfake: instances never destroyed (still billed on a real account): %v", alive)
-			}
+		if alive := f.Alive(); len(alive) > 0 {
+			t.Errorf("vastfake: instances never destroyed (still billed on a real account): %v", alive)
 		}
 	})
 	return f
@@ -283,7 +278,7 @@ func (f *Fake) Instance(id string) (Instance, bool) {
 }
 
 // AuthorizedKeys is what the instance's SSH server must accept: the account
-// keys it was created with plus keys attached to it.
+// keys it was created with.
 func (f *Fake) AuthorizedKeys(id string) []string {
 	in, _ := f.Instance(id)
 	return in.Keys

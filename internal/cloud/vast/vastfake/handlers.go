@@ -16,7 +16,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	f.mu.Lock()
 	idx := len(f.calls)
-	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), At: time.Now()})
+	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body)})
 	f.mu.Unlock()
 	status := f.answer(w, r, body)
 	f.mu.Lock()
@@ -76,8 +76,6 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request, body []byte) int {
 		return f.showInstance(w, num(parts[3]))
 	case m == http.MethodDelete && match(parts, "api", "v0", "instances", "#"):
 		return f.destroyInstance(w, num(parts[3]))
-	case m == http.MethodPost && match(parts, "api", "v0", "instances", "#", "ssh"):
-		return f.attachKey(w, num(parts[3]), body)
 	case m == http.MethodGet && match(parts, "api", "v1", "instances"):
 		return f.listInstances(w, r)
 	case m == http.MethodGet && match(parts, "api", "v0", "ssh"):
@@ -173,7 +171,7 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 		in.Disk = *req.Disk
 	}
 	if len(in.steps) == 0 {
-		in.steps = DefaultLifecycle
+		in.steps = defaultLifecycle
 	}
 	for _, k := range f.keys {
 		in.Keys = append(in.Keys, k.Key)
@@ -217,14 +215,11 @@ func (f *Fake) resolveSSH(in *Instance) {
 	f.hookMu.Lock()
 	defer f.hookMu.Unlock()
 	f.mu.Lock()
-	done := in.sshDone
+	done, hook := in.sshDone, f.opts.SSH
 	f.mu.Unlock()
 	if done {
 		return
 	}
-	f.mu.Lock()
-	hook := f.opts.SSH
-	f.mu.Unlock()
 	host, port, err := hook(strconv.FormatInt(in.ID, 10))
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -262,21 +257,6 @@ func (f *Fake) destroyInstance(w http.ResponseWriter, id int64) int {
 	}
 	in.Destroyed = true // a second DELETE while it is still shown is accepted again
 	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
-}
-
-func (f *Fake) attachKey(w http.ResponseWriter, id int64, body []byte) int {
-	key, ok := sshKeyOf(body)
-	if !ok {
-		return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "ssh_key must be an OpenSSH public key."))
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	in := f.insts[id]
-	if in == nil || in.Destroyed {
-		return writeJSON(w, http.StatusNotFound, errBody("no_such_instance", fmt.Sprintf("Instance %d not found.", id)))
-	}
-	in.Keys = append(in.Keys, key)
-	return writeJSON(w, http.StatusOK, map[string]any{"success": true, "msg": "SSH key attached."})
 }
 
 // sshKeyOf reads {"ssh_key": "..."} and checks it looks like an OpenSSH public key.
