@@ -57,9 +57,16 @@ type StoreConfig struct {
 	Region       string
 	Bucket       string
 	Prefix       string // key prefix inside the bucket
-	AccessKeyEnv string // name of the variable holding the access key id; empty = the kind's default
-	SecretKeyEnv string // name of the variable holding the secret key; empty = the kind's default
+	AccessKeyEnv string // name of the variable holding the access key id; empty = defaultS3KeyIDEnv
+	SecretKeyEnv string // name of the variable holding the secret key; empty = defaultS3SecretEnv
 }
+
+// The variables an s3 store in scn.yaml reads its keys from when it names
+// none: the B2 ones, as the vast target's default store does.
+const (
+	defaultS3KeyIDEnv  = "B2_KEY_ID"
+	defaultS3SecretEnv = "B2_APPLICATION_KEY"
+)
 
 // Faults are failures a local target injects, to rehearse a drill's bad day.
 type Faults struct {

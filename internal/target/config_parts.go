@@ -156,7 +156,7 @@ func (d *decoder) store(n *yaml.Node, p string) *StoreConfig {
 			d.fail(f.val("endpoint"), p+".endpoint", "must be a URL like https://s3.us-west-004.backblazeb2.com, not %q", s.Endpoint)
 		}
 		if (f.val("access_key_env") == nil) != (f.val("secret_key_env") == nil) {
-			d.fail(n, p, "name both access_key_env and secret_key_env, or neither (then the target's default variables are used)")
+			d.fail(n, p, "name both access_key_env and secret_key_env, or neither (then %s and %s are used)", defaultS3KeyIDEnv, defaultS3SecretEnv)
 		}
 	}
 	return s

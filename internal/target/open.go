@@ -206,9 +206,13 @@ func openStore(sc *StoreConfig, t *Target, o OpenOptions) (store.Store, error) {
 		}
 		return store.NewDir(dir), nil
 	}
-	id, secret := o.Getenv(sc.AccessKeyEnv), o.Getenv(sc.SecretKeyEnv)
+	idEnv, secretEnv := sc.AccessKeyEnv, sc.SecretKeyEnv
+	if idEnv == "" && secretEnv == "" { // scn.yaml names both or neither
+		idEnv, secretEnv = defaultS3KeyIDEnv, defaultS3SecretEnv
+	}
+	id, secret := o.Getenv(idEnv), o.Getenv(secretEnv)
 	if id == "" || secret == "" {
-		return nil, fmt.Errorf("target %s: the s3 store needs $%s and $%s", t.Name, sc.AccessKeyEnv, sc.SecretKeyEnv)
+		return nil, fmt.Errorf("target %s: the s3 store needs $%s and $%s", t.Name, idEnv, secretEnv)
 	}
 	t.Secrets = append(t.Secrets, secret, id)
 	return newS3(context.Background(), o, store.S3Config{Endpoint: sc.Endpoint, Region: sc.Region,
