@@ -108,10 +108,19 @@ func (d *decoder) host(n *yaml.Node, p string) (sshpool.Host, fields, bool) {
 	return h, f, len(d.errs) == before
 }
 
+// storeKeys are the keys of each kind of store.
 var storeKeys = map[string][]string{
 	"dir": {"kind", "path"},
 	"s3":  {"kind", "endpoint", "region", "bucket", "prefix", "access_key_env", "secret_key_env"},
 }
+
+// anyStoreKey is every key of some kind of store: any other is unknown, one
+// of another kind is reported as such once the kind is known.
+var anyStoreKey = func() []string {
+	keys := slices.Concat(storeKeys["dir"], storeKeys["s3"])
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}()
 
 func (d *decoder) store(n *yaml.Node, p string) *StoreConfig {
 	if isNull(n) {
@@ -121,7 +130,7 @@ func (d *decoder) store(n *yaml.Node, p string) *StoreConfig {
 		d.fail(n, p, "must be a mapping like { kind: dir, path: .scn/store }, not %s", describe(n))
 		return nil
 	}
-	f := d.mapping(n, p, "kind", "path", "endpoint", "region", "bucket", "prefix", "access_key_env", "secret_key_env")
+	f := d.mapping(n, p, anyStoreKey...)
 	s := &StoreConfig{Kind: d.oneOf(f.val("kind"), p+".kind", "dir", "s3")}
 	switch {
 	case f.val("kind") == nil:
