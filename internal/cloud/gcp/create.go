@@ -141,9 +141,6 @@ func (p *Provider) resource(name, machine, image, key string, req cloud.CreateRe
 	}
 	runID := req.RunID
 	if runID == "" {
-		runID = p.cfg.RunID
-	}
-	if runID == "" {
 		runID = "none"
 	}
 	meta := []*compute.MetadataItems{

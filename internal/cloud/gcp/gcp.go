@@ -80,8 +80,6 @@ type Config struct {
 	HTTPClient *http.Client
 	// PollInterval paces operation waits and retries (default 2s).
 	PollInterval time.Duration
-	// RunID is the scn run this provider rents for, stored in the scn-run label.
-	RunID string
 	// Workspace is the absolute folder VMs report as their workspace (and
 	// their startup script creates); the Workspace constant when empty.
 	// Tests point it at a temporary folder served by their SSH servers.

@@ -176,8 +176,11 @@ func TestLifecycleCreateSSHDestroy(t *testing.T) {
 }
 
 func TestInsertBody(t *testing.T) {
-	r := newRig(t, func(c *gcp.Config) { c.RunID = "Run_42.b" })
-	inst := r.create(t, "scn-Run_42.b-Standby")
+	r := newRig(t, nil)
+	inst, err := r.p.Create(r.ctx, cloud.CreateRequest{Label: "scn-Run_42.b-Standby", RunID: "Run_42.b", PublicKey: r.key.line})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer r.destroy(t, inst.ID)
 	body := r.fake.InsertBody(inst.ID)
 	get := func(path ...any) any {

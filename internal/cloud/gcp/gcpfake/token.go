@@ -157,7 +157,7 @@ func decodeSegment(seg string, v any) error {
 
 // ProviderConfig is a gcp.Config wired to this fake: fresh service-account
 // credentials, its endpoint, project and zone, millisecond polling, and the
-// SSH port hook. Callers adjust the rest (RunID, User, MachineType...).
+// SSH port hook. Callers adjust the rest (User, MachineType...).
 func (s *Server) ProviderConfig(t testing.TB) gcp.Config {
 	t.Helper()
 	return gcp.Config{
@@ -166,7 +166,6 @@ func (s *Server) ProviderConfig(t testing.TB) gcp.Config {
 		CredentialsFile: s.WriteCredentials(t),
 		Endpoint:        s.Endpoint(),
 		PollInterval:    time.Millisecond,
-		RunID:           "test-run",
 		SSHPortOverride: s.SSHPort,
 	}
 }
