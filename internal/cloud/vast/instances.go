@@ -43,7 +43,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	if err != nil || offerID <= 0 {
 		return nil, fmt.Errorf("vast: offer id %q is not a VAST offer id", req.Offer.ID)
 	}
-	if req.Offer.Provider != "" && req.Offer.Provider != "vast" {
+	if req.Offer.Provider != "" && req.Offer.Provider != ProviderName {
 		return nil, fmt.Errorf("vast: offer %s comes from provider %q", req.Offer.ID, req.Offer.Provider)
 	}
 	if strings.TrimSpace(req.Label) == "" {
@@ -105,7 +105,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	}
 	return &cloud.Instance{
 		ID:           strconv.FormatInt(resp.NewContract, 10),
-		Provider:     "vast",
+		Provider:     ProviderName,
 		Label:        req.Label,
 		Status:       cloud.StatusCreating,
 		User:         "root",

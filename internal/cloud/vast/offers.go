@@ -99,7 +99,7 @@ func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offe
 	for _, w := range resp.Offers {
 		o := cloud.Offer{
 			ID:           strconv.FormatInt(w.ID, 10),
-			Provider:     "vast",
+			Provider:     ProviderName,
 			GPU:          gpuID(w.GPUName),
 			NumGPUs:      w.NumGPUs,
 			PricePerHour: w.DPHTotal,

@@ -24,6 +24,9 @@ import (
 	"github.com/scnlabs/scn/internal/cloud"
 )
 
+// ProviderName is the provider's name in offers, instances and the ledger.
+const ProviderName = "vast"
+
 // DefaultBaseURL is where the official CLI sends its requests unless
 // VAST_URL says otherwise.
 const DefaultBaseURL = "https://console.vast.ai"
@@ -152,8 +155,8 @@ func setDefault(d *time.Duration, def time.Duration) {
 	}
 }
 
-// Name is the provider's name in the ledger.
-func (p *Provider) Name() string { return "vast" }
+// Name is ProviderName.
+func (p *Provider) Name() string { return ProviderName }
 
 // Balance returns the account's prepaid credit in USD. VAST reports it as
 // `credit`; `balance` is used when an account has no credit field.

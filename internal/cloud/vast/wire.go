@@ -15,20 +15,19 @@ import (
 // GET /api/v0/instances/{id}/ and GET /api/v1/instances/ return it. Most
 // fields are null while the instance is being placed.
 type wireInstance struct {
-	ID             int64                `json:"id"`
-	ActualStatus   *string              `json:"actual_status"`
-	IntendedStatus *string              `json:"intended_status"`
-	StatusMsg      *string              `json:"status_msg"`
-	Label          *string              `json:"label"`
-	SSHHost        *string              `json:"ssh_host"`
-	SSHPort        flexInt              `json:"ssh_port"`
-	PublicIPAddr   *string              `json:"public_ipaddr"`
-	Ports          map[string][]portMap `json:"ports"`
-	ImageRuntype   *string              `json:"image_runtype"`
-	DPHTotal       float64              `json:"dph_total"`
-	GPUName        *string              `json:"gpu_name"`
-	NumGPUs        int                  `json:"num_gpus"`
-	StartDate      *float64             `json:"start_date"`
+	ID           int64                `json:"id"`
+	ActualStatus *string              `json:"actual_status"`
+	StatusMsg    *string              `json:"status_msg"`
+	Label        *string              `json:"label"`
+	SSHHost      *string              `json:"ssh_host"`
+	SSHPort      flexInt              `json:"ssh_port"`
+	PublicIPAddr *string              `json:"public_ipaddr"`
+	Ports        map[string][]portMap `json:"ports"`
+	ImageRuntype *string              `json:"image_runtype"`
+	DPHTotal     float64              `json:"dph_total"`
+	GPUName      *string              `json:"gpu_name"`
+	NumGPUs      int                  `json:"num_gpus"`
+	StartDate    *float64             `json:"start_date"`
 }
 
 // portMap is one Docker port binding: {"HostIp":"0.0.0.0","HostPort":"41234"}.
@@ -100,7 +99,7 @@ func sshAddr(w *wireInstance) (string, int) {
 func toInstance(w *wireInstance, workspace string) cloud.Instance {
 	inst := cloud.Instance{
 		ID:           strconv.FormatInt(w.ID, 10),
-		Provider:     "vast",
+		Provider:     ProviderName,
 		Label:        str(w.Label),
 		Status:       status(w.ActualStatus),
 		StatusMsg:    str(w.StatusMsg),
