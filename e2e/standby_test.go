@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
@@ -200,24 +199,15 @@ func TestCPUStandbyOnVastInsertFailsOnce(t *testing.T) {
 func TestCPUStandbyOnVastStandbyPreempted(t *testing.T) {
 	t.Parallel()
 	w := newStandbyWorld(t)
-	var mu sync.Mutex // the fake's handler writes vm, the runner reads it
-	var vm string
+	var vm string // the run's one standby VM
 	preempted := false
-	w.insertAt = func(name string) {
-		mu.Lock()
-		vm = name // the run's one insert
-		mu.Unlock()
-	}
 	d := runDrillHooked(t, w.tgt, scenario("cpu-standby.yaml"), standbyVars, func(step string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if step == "late" {
+		if ins := w.vms.Inserts(); step == "late" && len(ins) == 1 {
+			vm, _ = ins[0]["name"].(string)
 			preempted = w.gce.Preempt(vm)
 		}
 	})
 	j := d.Journal
-	mu.Lock()
-	defer mu.Unlock()
 	if !preempted {
 		t.Fatalf("the standby VM %q was not there to preempt when step late started", vm)
 	}

@@ -38,17 +38,16 @@ var standbyVars = map[string]string{"sync_interval": "5s", "check_interval": "50
 // the B2 guard. GPUs and standby VMs are separate machine sets: a file
 // reaches the standby only through scn's sync.
 type standbyWorld struct {
-	vast     *vastfake.Fake
-	gpus     *vastMachines
-	gce      *gcpfake.Server
-	vms      *gcpMachines
-	b2       *s3test.Server
-	google   *googleWire
-	creds    string // the service-account key file
-	tgt      *target.Target
-	state    string
-	offers   []vastfake.Offer
-	insertAt func(name string) // called as the fake receives an insert (test hook; may be nil)
+	vast   *vastfake.Fake
+	gpus   *vastMachines
+	gce    *gcpfake.Server
+	vms    *gcpMachines
+	b2     *s3test.Server
+	google *googleWire
+	creds  string // the service-account key file
+	tgt    *target.Target
+	state  string
+	offers []vastfake.Offer
 }
 
 func newStandbyWorld(t *testing.T) *standbyWorld {
@@ -64,11 +63,7 @@ func newStandbyWorld(t *testing.T) *standbyWorld {
 
 	w.gce = gcpfake.New(t)
 	w.vms = newGCPMachines(t)
-	w.gce.OnCall = func(c gcpfake.Call) {
-		if name := w.vms.inserted(c); name != "" && w.insertAt != nil {
-			w.insertAt(name)
-		}
-	}
+	w.gce.OnCall = w.vms.inserted
 	w.gce.SSH, w.gce.SSHRelease = w.vms.boot, w.vms.release
 	w.creds = w.gce.WriteCredentials(t)
 
@@ -118,12 +113,12 @@ func newGCPMachines(t *testing.T) *gcpMachines {
 	return &gcpMachines{machineSet: newMachineSet(t, "standby VM", 1), keys: map[string]string{}}
 }
 
-// inserted records an insert call and returns the VM's name ("" for
-// other calls). OnCall runs outside the fake's lock, before the call is
-// served, so the key is known when the VM boots.
-func (m *gcpMachines) inserted(c gcpfake.Call) string {
+// inserted records an insert call (the fake's OnCall hook). OnCall runs
+// outside the fake's lock, before the call is served, so the key is known
+// when the VM boots.
+func (m *gcpMachines) inserted(c gcpfake.Call) {
 	if c.Method != http.MethodPost || !strings.HasSuffix(c.Path, "/instances") {
-		return ""
+		return
 	}
 	var body map[string]any
 	var vm struct {
@@ -131,7 +126,7 @@ func (m *gcpMachines) inserted(c gcpfake.Call) string {
 		Metadata struct{ Items []struct{ Key, Value string } }
 	}
 	if json.Unmarshal(c.Body, &body) != nil || json.Unmarshal(c.Body, &vm) != nil {
-		return ""
+		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -141,7 +136,6 @@ func (m *gcpMachines) inserted(c gcpfake.Call) string {
 			m.keys[vm.Name] = key
 		}
 	}
-	return vm.Name
 }
 
 // boot is the fake's SSH hook (called under its lock: it must not call the fake).
