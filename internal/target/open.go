@@ -65,12 +65,12 @@ func Open(ctx context.Context, o OpenOptions) (*Target, error) {
 	var retryFor time.Duration
 	switch tc.Kind {
 	case "local":
-		err = openLocal(t, tc, key, o)
+		err = openLocal(ctx, t, tc, key, o)
 	case "vast":
 		err = openVast(ctx, t, tc, o)
 		retryFor = 2 * time.Minute // real hosts and vast's SSH proxy come up slowly
 	case "ssh":
-		err = openSSH(t, tc, o)
+		err = openSSH(ctx, t, tc, o)
 		retryFor = 30 * time.Second
 	default:
 		err = fmt.Errorf("target %s has unknown kind %q", o.Name, tc.Kind)
@@ -86,13 +86,13 @@ func Open(ctx context.Context, o OpenOptions) (*Target, error) {
 	return t, nil
 }
 
-func openLocal(t *Target, tc TargetConfig, key *remote.Key, o OpenOptions) error {
+func openLocal(ctx context.Context, t *Target, tc TargetConfig, key *remote.Key, o OpenOptions) error {
 	f := tc.Faults
 	p := local.New(local.Options{StateDir: t.StateDir, Exe: o.SandboxExe, Key: key, Faults: local.Faults{
 		BootDelay: f.BootDelay, RefuseSSHFor: f.RefuseSSHFor, PreemptAfter: f.PreemptAfter, LinkBytesPerSec: f.LinkBytesPerSec}})
 	t.Compute, t.Standby = p, p
 	t.PollInterval = 100 * time.Millisecond
-	st, err := openStore(tc.Store, t, o)
+	st, err := openStore(ctx, tc.Store, t, o)
 	if err != nil {
 		return err
 	}
@@ -103,19 +103,21 @@ func openLocal(t *Target, tc TargetConfig, key *remote.Key, o OpenOptions) error
 	return nil
 }
 
-func openSSH(t *Target, tc TargetConfig, o OpenOptions) error {
+func openSSH(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) error {
 	if len(tc.Hosts) == 0 {
 		return fmt.Errorf("target %s has no hosts: list your machines under targets.%s.hosts in scn.yaml (see docs/targets.md)", t.Name, t.Name)
 	}
 	t.Compute = sshpool.New(sshpool.Options{StateDir: t.StateDir, Hosts: tc.Hosts})
+	standby := false
 	for _, h := range tc.Hosts {
-		if h.Role == sshpool.RoleStandby {
-			t.Standby = sshpool.New(sshpool.Options{StateDir: t.StateDir, Hosts: tc.Hosts, Role: sshpool.RoleStandby})
-		}
+		standby = standby || h.Role == sshpool.RoleStandby
 		t.Paid = t.Paid || h.PricePerHour > 0
 	}
+	if standby {
+		t.Standby = sshpool.New(sshpool.Options{StateDir: t.StateDir, Hosts: tc.Hosts, Role: sshpool.RoleStandby})
+	}
 	t.PollInterval = time.Second
-	st, err := openStore(tc.Store, t, o)
+	st, err := openStore(ctx, tc.Store, t, o)
 	t.Store = st
 	return err
 }
@@ -140,7 +142,7 @@ func openVast(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) er
 	}
 	t.Compute, t.Paid, t.PollInterval = vp, true, 5*time.Second
 	if tc.Store != nil {
-		t.Store, err = openStore(tc.Store, t, o)
+		t.Store, err = openStore(ctx, tc.Store, t, o)
 	} else {
 		t.Store, err = openB2(ctx, t, o)
 	}
@@ -198,7 +200,7 @@ func newS3(ctx context.Context, o OpenOptions, c store.S3Config) (store.Store, e
 }
 
 // openStore builds a store from scn.yaml; nil means the default directory.
-func openStore(sc *StoreConfig, t *Target, o OpenOptions) (store.Store, error) {
+func openStore(ctx context.Context, sc *StoreConfig, t *Target, o OpenOptions) (store.Store, error) {
 	if sc == nil || sc.Kind == "dir" {
 		dir := filepath.Join(t.StateDir, "store")
 		if sc != nil && sc.Path != "" {
@@ -215,7 +217,7 @@ func openStore(sc *StoreConfig, t *Target, o OpenOptions) (store.Store, error) {
 		return nil, fmt.Errorf("target %s: the s3 store needs $%s and $%s", t.Name, idEnv, secretEnv)
 	}
 	t.Secrets = append(t.Secrets, secret, id)
-	return newS3(context.Background(), o, store.S3Config{Endpoint: sc.Endpoint, Region: sc.Region,
+	return newS3(ctx, o, store.S3Config{Endpoint: sc.Endpoint, Region: sc.Region,
 		Bucket: sc.Bucket, Prefix: sc.Prefix, AccessKeyID: id, SecretAccessKey: secret})
 }
 
