@@ -71,8 +71,9 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 }
 
 // makeFolder creates the sandbox's folder with its config.json and empty
-// workspace under a new id. The folder is prepared under a hidden name and renamed into place, so
-// no one ever sees an instance folder without its config.
+// workspace under a new id. The folder is prepared under a hidden name and
+// renamed into place, so no one ever sees an instance folder without its
+// config.
 func (p *Provider) makeFolder(cfg instanceConfig) (string, error) {
 	if err := os.MkdirAll(p.root, 0o700); err != nil {
 		return "", fmt.Errorf("local create: %w", err)
