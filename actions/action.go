@@ -17,8 +17,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"sort"
+	"strings"
 )
 
 // Info is an action's identity and documentation.
@@ -136,23 +136,8 @@ func (r *Registry) All() []*Spec {
 	return out
 }
 
-// Families lists the distinct name prefixes (instance, snapshot, ...).
-func (r *Registry) Families() []string {
-	var out []string
-	for _, n := range r.Names() {
-		f := family(n)
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
+// family is the part of an action name before the dot (instance, snapshot).
 func family(name string) string {
-	for i := range name {
-		if name[i] == '.' {
-			return name[:i]
-		}
-	}
-	return name
+	f, _, _ := strings.Cut(name, ".")
+	return f
 }
