@@ -21,11 +21,10 @@ import (
 // resource tracker and undo stack, and the console. The runner builds one
 // per step; the fields shared across steps point at the same run objects.
 type Env struct {
-	RunID    string
-	Step     string // id of the running step
-	Keep     bool   // the step said keep: true — do not undo what it creates
-	StateDir string
-	Target   *target.Target
+	RunID  string
+	Step   string // id of the running step
+	Keep   bool   // the step said keep: true — do not undo what it creates
+	Target *target.Target
 
 	Resources *resource.Tracker
 	Undo      *undo.Stack

@@ -256,19 +256,12 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step, timeout
 }
 
 func (r *Runner) actionEnv(s *Step) *actions.Env {
-	env := &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep, StateDir: r.stateDir(),
+	env := &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep,
 		Target: r.opts.Target, Resources: r.tracker, Undo: r.undo, Events: r.sink, Shared: r.shared}
 	if t := r.opts.Target; t != nil {
 		env.Connect, env.Probe = t.Connect, t.Probe
 	}
 	return env
-}
-
-func (r *Runner) stateDir() string {
-	if r.opts.Target != nil {
-		return r.opts.Target.StateDir
-	}
-	return ""
 }
 
 // runSafely turns a panic in an action into an InternalError.
