@@ -74,7 +74,7 @@ func writeFields(w io.Writer, fields []Field, params bool, pad string) {
 		if len(notes) > 0 {
 			note = " (" + strings.Join(notes, "; ") + ")"
 		}
-		fmt.Fprintf(w, "%s%-*s  %-18s %s%s\n", pad, width, f.Name, TypeName(f.Type), f.Doc, note)
+		fmt.Fprintf(w, "%s%-*s  %-18s %s%s\n", pad, width, f.Name, typeName(f.Type), f.Doc, note)
 		if sub := nestedStruct(f.Type); sub != nil && !params {
 			writeFields(w, FieldsOf(sub), false, pad+"  ")
 		}
@@ -135,14 +135,14 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 			if len(f.Aliases) > 0 {
 				notes = append(notes, "alias `"+strings.Join(f.Aliases, "`, `")+"`")
 			}
-			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", f.Name, TypeName(f.Type), strings.Join(notes, ", "), md(f.Doc))
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", f.Name, typeName(f.Type), strings.Join(notes, ", "), md(f.Doc))
 		}
 		fmt.Fprintln(w, "\n| output | type | description |\n|---|---|---|")
 		for _, f := range FieldsOf(s.Outputs) {
-			fmt.Fprintf(w, "| `%s` | %s | %s |\n", f.Name, TypeName(f.Type), md(f.Doc))
+			fmt.Fprintf(w, "| `%s` | %s | %s |\n", f.Name, typeName(f.Type), md(f.Doc))
 			if sub := nestedStruct(f.Type); sub != nil {
 				for _, g := range FieldsOf(sub) {
-					fmt.Fprintf(w, "| `%s[].%s` | %s | %s |\n", f.Name, g.Name, TypeName(g.Type), md(g.Doc))
+					fmt.Fprintf(w, "| `%s[].%s` | %s | %s |\n", f.Name, g.Name, typeName(g.Type), md(g.Doc))
 				}
 			}
 		}
