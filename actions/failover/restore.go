@@ -95,7 +95,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if err != nil {
 		return nil, err
 	}
-	inst, err := standbyact.Running(ctx, env, p.To)
+	inst, err := env.Running(ctx, p.To)
 	if err != nil {
 		return nil, fmt.Errorf("the new GPU: %w", err)
 	}

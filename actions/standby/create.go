@@ -107,7 +107,7 @@ the sync and checks stop before that.`,
 	if err != nil {
 		return nil, err
 	}
-	gpu, err := Running(ctx, env, p.GPU) // before renting anything
+	gpu, err := env.Running(ctx, p.GPU) // before renting anything
 	if err != nil {
 		return nil, fmt.Errorf("the GPU to follow: %w", err)
 	}

@@ -8,7 +8,6 @@
 package standby
 
 import (
-	"context"
 	"fmt"
 	"path"
 	"strings"
@@ -51,21 +50,6 @@ func Machine(env *actions.Env, inst *cloud.Instance, dir string) standby.Machine
 		}
 	}
 	return m
-}
-
-// Running looks an instance up and insists it runs.
-func Running(ctx context.Context, env *actions.Env, ref actions.InstanceRef) (*cloud.Instance, error) {
-	inst, err := env.Instance(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if inst.Status != cloud.StatusRunning {
-		return nil, fmt.Errorf("instance %s is %s, not running", inst.ID, inst.Status)
-	}
-	if env.Connect == nil {
-		return nil, fmt.Errorf("no way to reach instances on this target")
-	}
-	return inst, nil
 }
 
 // Dir places a path parameter on an instance: empty means its workspace,
