@@ -31,7 +31,7 @@ func (p *ExecParams) Validate() error {
 	case p.MaxOutput < 0:
 		return fmt.Errorf("max_output %d is negative", p.MaxOutput)
 	}
-	return CheckEnv(p.Env)
+	return checkEnv(p.Env)
 }
 
 // ExecOutputs are the outputs of ssh.exec.

@@ -103,7 +103,7 @@ the sync and checks stop before that.`,
 	if env.Target == nil || env.Target.Standby == nil {
 		return nil, errors.New("target has no standby provider")
 	}
-	reg, err := Associations(env)
+	reg, err := associations(env)
 	if err != nil {
 		return nil, err
 	}

@@ -20,8 +20,8 @@ import (
 // sharedKey is the Env.Shared key of the run's association registry.
 const sharedKey = "standby.associations"
 
-// Associations is the run's registry of standby associations.
-func Associations(env *actions.Env) (*standby.Registry, error) {
+// associations is the run's registry of standby associations.
+func associations(env *actions.Env) (*standby.Registry, error) {
 	if env.Shared == nil {
 		return nil, fmt.Errorf("this run keeps no shared state: standby associations cannot be found")
 	}
@@ -30,7 +30,7 @@ func Associations(env *actions.Env) (*standby.Registry, error) {
 
 // Find returns the association of standby ref (or of the GPU it follows).
 func Find(env *actions.Env, ref actions.InstanceRef) (*standby.Association, error) {
-	reg, err := Associations(env)
+	reg, err := associations(env)
 	if err != nil {
 		return nil, err
 	}
