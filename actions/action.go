@@ -69,7 +69,7 @@ func Define[P, O any](info Info, run func(ctx context.Context, env *Env, p *P) (
 		run: func(ctx context.Context, env *Env, params any) (any, error) {
 			out, err := run(ctx, env, params.(*P))
 			if out == nil {
-				return nil, err
+				return nil, err // not a non-nil any holding a nil *O
 			}
 			return out, err
 		},

@@ -55,23 +55,8 @@ func writeFields(w io.Writer, fields []Field, params bool, pad string) {
 		width = max(width, len(f.Name))
 	}
 	for _, f := range fields {
-		var notes []string
-		if params {
-			if f.Required {
-				notes = append(notes, "required")
-			}
-			if f.Default != "" {
-				notes = append(notes, "default "+f.Default)
-			}
-			if len(f.Enum) > 0 {
-				notes = append(notes, "one of "+strings.Join(f.Enum, "|"))
-			}
-			if len(f.Aliases) > 0 {
-				notes = append(notes, "alias "+strings.Join(f.Aliases, ", "))
-			}
-		}
 		note := ""
-		if len(notes) > 0 {
+		if notes := paramNotes(f, false); params && len(notes) > 0 {
 			note = " (" + strings.Join(notes, "; ") + ")"
 		}
 		fmt.Fprintf(w, "%s%-*s  %-18s %s%s\n", pad, width, f.Name, typeName(f.Type), f.Doc, note)
@@ -79,6 +64,30 @@ func writeFields(w io.Writer, fields []Field, params bool, pad string) {
 			writeFields(w, FieldsOf(sub), false, pad+"  ")
 		}
 	}
+}
+
+// paramNotes lists what a parameter's tags say besides its type and doc:
+// required, default, enum, aliases. In markdown every name is code.
+func paramNotes(f Field, markdown bool) []string {
+	required, names := "required", strings.Join
+	if markdown {
+		required = "**required**"
+		names = func(list []string, _ string) string { return "`" + strings.Join(list, "`, `") + "`" }
+	}
+	var notes []string
+	if f.Required {
+		notes = append(notes, required)
+	}
+	if f.Default != "" {
+		notes = append(notes, "default "+names([]string{f.Default}, ""))
+	}
+	if len(f.Enum) > 0 {
+		notes = append(notes, "one of "+names(f.Enum, "|"))
+	}
+	if len(f.Aliases) > 0 {
+		notes = append(notes, "alias "+names(f.Aliases, ", "))
+	}
+	return notes
 }
 
 // nestedStruct returns the struct type inside t (a struct, or a list of
@@ -122,20 +131,7 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 		}
 		fmt.Fprintln(w, "\n| parameter | type | | description |\n|---|---|---|---|")
 		for _, f := range FieldsOf(s.Params) {
-			var notes []string
-			if f.Required {
-				notes = append(notes, "**required**")
-			}
-			if f.Default != "" {
-				notes = append(notes, "default `"+f.Default+"`")
-			}
-			if len(f.Enum) > 0 {
-				notes = append(notes, "one of `"+strings.Join(f.Enum, "`, `")+"`")
-			}
-			if len(f.Aliases) > 0 {
-				notes = append(notes, "alias `"+strings.Join(f.Aliases, "`, `")+"`")
-			}
-			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", f.Name, typeName(f.Type), strings.Join(notes, ", "), md(f.Doc))
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", f.Name, typeName(f.Type), strings.Join(paramNotes(f, true), ", "), md(f.Doc))
 		}
 		fmt.Fprintln(w, "\n| output | type | description |\n|---|---|---|")
 		for _, f := range FieldsOf(s.Outputs) {
