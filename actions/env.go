@@ -17,7 +17,7 @@ import (
 	"github.com/scnlabs/scn/internal/undo"
 )
 
-// Env is what a running action can reach: the target's worlds, the run's
+// Env is what a running action can reach: the target's providers, the run's
 // resource tracker and undo stack, and the console. The runner builds one
 // per step; the fields shared across steps point at the same run objects.
 type Env struct {
