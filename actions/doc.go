@@ -33,7 +33,7 @@ func WriteDoc(w io.Writer, s *Spec) {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(s.Doc))
 	}
 	if s.Creates != "" {
-		fmt.Fprintf(w, "\nCreates a %s, destroyed at the end of the run unless the step says keep: true.\n", s.Creates)
+		fmt.Fprintf(w, "\nCreates %s %s, destroyed at the end of the run unless the step says keep: true.\n", article(s.Creates), s.Creates)
 	}
 	fmt.Fprintln(w, "\nParameters (with:):")
 	writeFields(w, FieldsOf(s.Params), true, "  ")
@@ -127,7 +127,7 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(s.Doc))
 		}
 		if s.Creates != "" {
-			fmt.Fprintf(w, "\nCreates a **%s**; it is destroyed at the end of the run unless the step says `keep: true`.\n", s.Creates)
+			fmt.Fprintf(w, "\nCreates %s **%s**; it is destroyed at the end of the run unless the step says `keep: true`.\n", article(s.Creates), s.Creates)
 		}
 		fmt.Fprintln(w, "\n| parameter | type | | description |\n|---|---|---|---|")
 		for _, f := range FieldsOf(s.Params) {
@@ -146,6 +146,14 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 			fmt.Fprintf(w, "\n```yaml\n%s\n```\n", strings.TrimRight(s.Example, "\n"))
 		}
 	}
+}
+
+// article is "an" before a vowel ("an instance"), else "a".
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 func anchor(name string) string { return strings.ReplaceAll(name, ".", "") }
