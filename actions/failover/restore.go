@@ -141,14 +141,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 // fill copies a verification's verdict into the outputs.
 func (o *RestoreOutputs) fill(r *files.Report) {
 	o.Verified, o.Checked, o.Valid = r.Total == r.Valid, r.Total, r.Valid
-	for _, res := range r.Results {
-		switch res.Status {
-		case files.Missing:
-			o.Missing = append(o.Missing, res.Path)
-		case files.Mismatch:
-			o.Mismatched = append(o.Mismatched, res.Path)
-		}
-	}
+	o.Missing, o.Mismatched = r.Paths(files.Missing), r.Paths(files.Mismatch)
 }
 
 // verifier hashes the restored files on the standby (the reference) and
