@@ -313,7 +313,8 @@ func (r *Runner) watchBudget(ctx context.Context, cancel context.CancelCauseFunc
 	return func() { close(done); wg.Wait() }
 }
 
-// record stores a finished step for expressions and the journal.
+// record appends a finished step to the journal (publish has made it
+// visible to expressions).
 func (r *Runner) record(js *journal.Step) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -26,7 +26,7 @@ func (e *InternalError) Error() string {
 
 func (r *Runner) newStep(s *Step) *journal.Step {
 	return &journal.Step{Index: s.Index, ID: s.ID, Name: s.Name, Action: s.Action, Kind: s.Kind(),
-		Section: s.Section, Line: s.Pos.Line, ContinueOnError: false}
+		Section: s.Section, Line: s.Pos.Line}
 }
 
 // skipped records a step that does not run.

@@ -24,7 +24,6 @@ type world struct {
 	dir    string
 	mu     sync.Mutex
 	undone []string
-	calls  atomic.Int64
 }
 
 func (w *world) undoneList() []string {
@@ -72,7 +71,6 @@ type panicOutputs struct{}
 func registry(w *world) *actions.Registry {
 	create := actions.Define(actions.Info{Name: "test.create", Summary: "create a file resource", Creates: "instance"},
 		func(ctx context.Context, env *actions.Env, p *createParams) (*createOutputs, error) {
-			w.calls.Add(1)
 			pend, err := env.Begin("instance", "test", "", p.Name)
 			if err != nil {
 				return nil, err
@@ -111,7 +109,6 @@ func registry(w *world) *actions.Registry {
 		})
 	block := actions.Define(actions.Info{Name: "test.block", Summary: "block until cancelled"},
 		func(ctx context.Context, env *actions.Env, p *blockParams) (*blockOutputs, error) {
-			w.calls.Add(1)
 			<-ctx.Done()
 			return nil, context.Cause(ctx)
 		})
