@@ -44,7 +44,7 @@ var runFields = types.Map{"id": types.String, "unix": types.Int, "started_at": t
 	"target": types.String, "status": types.String, "file": types.String, "name": types.String}
 
 func (c *checker) run() {
-	c.order = append(append([]*Step{}, c.sc.Steps...), c.sc.Finally...)
+	c.order = c.sc.All()
 	for _, s := range c.order {
 		if !s.IDGiven || s.ID == "" {
 			continue

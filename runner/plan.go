@@ -33,8 +33,7 @@ type Pricer func(s *Step) (pricePerHour float64, note string, ok bool)
 
 // MakePlan builds the plan of sc on target; price may be nil.
 func MakePlan(sc *Scenario, target string, price Pricer) *Plan {
-	p := &Plan{Scenario: sc, Target: target}
-	p.Steps = append(append(p.Steps, sc.Steps...), sc.Finally...)
+	p := &Plan{Scenario: sc, Target: target, Steps: sc.All()}
 	hours := sc.Timeout.Hours()
 	var unknown []string
 	for _, s := range p.Steps {
@@ -226,7 +225,7 @@ func (sc *Scenario) Referenced(s *Step, name string) *Step {
 	if i := strings.IndexAny(rest, ".["); i >= 0 {
 		id = rest[:i]
 	}
-	for _, x := range append(append([]*Step{}, sc.Steps...), sc.Finally...) {
+	for _, x := range sc.All() {
 		if x.IDGiven && x.ID == id {
 			return x
 		}

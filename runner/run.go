@@ -156,8 +156,7 @@ func (r *Runner) Run(ctx context.Context) (j *journal.Journal) {
 			j = r.crashed(ctx, v)
 		}
 	}()
-	order := append(append([]*Step{}, r.sc.Steps...), r.sc.Finally...)
-	r.sink.RunStarted(r.j, len(order))
+	r.sink.RunStarted(r.j, len(r.sc.Steps)+len(r.sc.Finally))
 
 	stepsCtx, cancelSteps := context.WithCancelCause(ctx)
 	defer cancelSteps(nil)

@@ -42,6 +42,11 @@ type Scenario struct {
 	Report      Report
 }
 
+// All returns the steps then the finally steps, in a new slice.
+func (sc *Scenario) All() []*Step {
+	return append(append([]*Step{}, sc.Steps...), sc.Finally...)
+}
+
 // Var is a declared variable: `name: value`, or the long form
 // `name: {default: value, secret: true, required: true, description: ...}`.
 type Var struct {
