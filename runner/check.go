@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -256,7 +257,7 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 			d := c.diags.errorf(pos, "unknown step %q in expression %q", r.id, e.Source)
 			d.Hint = hintFor(r.id, c.ids())
 			ok = false
-		case !contains(stepIDs(before), r.id):
+		case !slices.Contains(before, s):
 			c.diags.errorf(pos, "step %q runs after this one (line %d): its outputs are not known yet", r.id, s.Pos.Line)
 			ok = false
 		case r.field != "" && s.Spec != nil:
@@ -275,21 +276,11 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 func outputNames(outs []actions.Field) []string {
 	names := actions.Names(outs)
 	for _, f := range []string{"status", "seconds", "error"} {
-		if !contains(names, f) {
+		if !slices.Contains(names, f) {
 			names = append(names, f)
 		}
 	}
 	return names
-}
-
-func stepIDs(steps []*Step) []string {
-	var out []string
-	for _, s := range steps {
-		if s.IDGiven {
-			out = append(out, s.ID)
-		}
-	}
-	return out
 }
 
 // ref is a steps.<id> or steps.<id>.<field> reference in an expression.

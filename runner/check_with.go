@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/expr-lang/expr/types"
 
@@ -96,7 +97,7 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 			c.diags.errorf(v.Pos, "%s", msg)
 			return
 		}
-		if s, ok := lit.(string); ok && len(enum) > 0 && !contains(enum, s) {
+		if s, ok := lit.(string); ok && len(enum) > 0 && !slices.Contains(enum, s) {
 			d := c.diags.errorf(v.Pos, "parameter %s: %q is not one of %v", path, s, enum)
 			d.Hint = hintFor(s, enum)
 		}

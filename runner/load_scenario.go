@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,7 +116,7 @@ func (l *loader) varLongForm(n *yaml.Node) []pair {
 		return nil
 	}
 	for i := 0; i < len(n.Content); i += 2 {
-		if !contains(varKeys, n.Content[i].Value) {
+		if !slices.Contains(varKeys, n.Content[i].Value) {
 			return nil
 		}
 	}
@@ -361,15 +362,6 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	d := l.errorf(n, "%s must be a duration, got %s", what, kindName(n))
 	d.Hint = "write 30s, 10m or 1h30m (or a number of seconds)"
 	return 0, false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func plural(n int, word string) string {
