@@ -82,10 +82,10 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 		}
 		return
 	}
-	if !v.HasExpr() || reflect.PointerTo(t).Implements(paramDecoderType) {
-		if v.HasExpr() {
-			return // a custom type given computed parts: checked when it runs
-		}
+	if v.HasExpr() && reflect.PointerTo(t).Implements(paramDecoderType) {
+		return // a custom type given computed parts: checked when it runs
+	}
+	if !v.HasExpr() {
 		lit, _ := v.Eval(nil)
 		dst := reflect.New(t).Elem()
 		if err := actions.Coerce(lit, dst, path, true); err != nil {

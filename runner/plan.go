@@ -190,15 +190,15 @@ func (sc *Scenario) Literal(s *Step, name string, vars map[string]string) (any, 
 		return nil, false
 	}
 	src := strings.TrimSpace(v.Tmpl.Single.Source)
-	name, ok := strings.CutPrefix(src, "vars.")
+	varName, ok := strings.CutPrefix(src, "vars.")
 	if !ok {
 		return nil, false
 	}
 	for _, d := range sc.Vars {
-		if d.Name != name {
+		if d.Name != varName {
 			continue
 		}
-		if raw, given := vars[name]; given {
+		if raw, given := vars[varName]; given {
 			x, err := typedVar(raw, d.Default)
 			return x, err == nil
 		}
