@@ -84,18 +84,16 @@ steps:
 	if j.Status != journal.StatusFailed || !strings.Contains(j.Error, "cleanup failed") || !strings.Contains(j.Error, "refused to destroy b") {
 		t.Fatalf("want a failed run naming the undo, got %s %q", j.Status, j.Error)
 	}
-	for _, u := range j.Cleanup {
-		if u.Resource == "b" && (u.Status != "failed" || u.Attempts != 2) {
-			t.Errorf("the failing undo must be tried again before it counts as failed: %+v", u)
-		}
+	i := slices.IndexFunc(j.Cleanup, func(u journal.Undo) bool { return u.Resource == "b" })
+	if i < 0 || j.Cleanup[i].Status != "failed" || j.Cleanup[i].Attempts != 2 {
+		t.Errorf("the failing undo of b must be tried again before it counts as failed: %+v", j.Cleanup)
 	}
 	if got := w.undoneList(); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("other undos must still run: %v", got)
 	}
-	for _, r := range j.Resources {
-		if r.ID == "b" && r.State != "leaked" {
-			t.Errorf("b should be reported leaked, is %s", r.State)
-		}
+	i = slices.IndexFunc(j.Resources, func(r journal.Resource) bool { return r.ID == "b" })
+	if i < 0 || j.Resources[i].State != "leaked" {
+		t.Errorf("b should be reported leaked: %+v", j.Resources)
 	}
 }
 
@@ -156,49 +154,62 @@ finally:
 	}
 }
 
-func TestInterruptRunsUndosAndExits130(t *testing.T) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	w := &world{dir: t.TempDir()}
-	src := `
+func TestInterruptRunsUndosAndFinally(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		signal syscall.Signal
+		exit   int
+	}{{"SIGINT", syscall.SIGINT, 130}, {"SIGTERM", syscall.SIGTERM, 143}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			w := &world{dir: t.TempDir()}
+			src := `
 name: interrupt
 steps:
   - { id: a, action: test.create, with: { name: a } }
   - { id: wait, action: test.block }
+finally:
+  - { id: fin, action: log, with: { message: "${{ run.status }}" } }
 `
-	sc, err := runner.Load("i.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry(w)
-	if err := runner.Check(sc, reg); err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	sink := &stepSink{onStart: func(id string) {
-		if id == "wait" {
-			close(started)
-		}
-	}}
-	r, err := runner.New(sc, runner.Options{Registry: reg, Sink: sink, Target: &target.Target{Name: "t", StateDir: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan *journal.Journal)
-	go func() { done <- r.Run(ctx) }()
-	<-started
-	if alive := r.Alive(); len(alive) != 1 || alive[0].ID != "a" {
-		t.Errorf("Alive() while running: %+v", alive)
-	}
-	cancel(&runner.Interrupted{Signal: syscall.SIGTERM})
-	j := <-done
-	if j.Status != journal.StatusInterrupted || j.ExitCode != 143 {
-		t.Fatalf("got %s/%d", j.Status, j.ExitCode)
-	}
-	if _, err := os.Stat(filepath.Join(w.dir, "a")); !os.IsNotExist(err) {
-		t.Error("resource a survived the interrupt")
-	}
-	if len(r.Alive()) != 0 {
-		t.Errorf("still alive after cleanup: %+v", r.Alive())
+			sc, err := runner.Load("i.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg := registry(w)
+			if err := runner.Check(sc, reg); err != nil {
+				t.Fatal(err)
+			}
+			started := make(chan struct{})
+			sink := &stepSink{onStart: func(id string) {
+				if id == "wait" {
+					close(started)
+				}
+			}}
+			r, err := runner.New(sc, runner.Options{Registry: reg, Sink: sink, Target: &target.Target{Name: "t", StateDir: t.TempDir()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan *journal.Journal)
+			go func() { done <- r.Run(ctx) }()
+			<-started
+			if alive := r.Alive(); len(alive) != 1 || alive[0].ID != "a" {
+				t.Errorf("Alive() while running: %+v", alive)
+			}
+			cancel(&runner.Interrupted{Signal: tc.signal})
+			j := <-done
+			if j.Status != journal.StatusInterrupted || j.ExitCode != tc.exit {
+				t.Fatalf("got %s/%d, want interrupted/%d", j.Status, j.ExitCode, tc.exit)
+			}
+			if fin := step(t, j, "fin"); fin.Status != journal.StepPassed || !slices.Equal(fin.Logs, []string{"interrupted"}) {
+				t.Errorf("finally after a signal: %s, run.status logged as %q", fin.Status, fin.Logs)
+			}
+			if _, err := os.Stat(filepath.Join(w.dir, "a")); !os.IsNotExist(err) {
+				t.Error("resource a survived the interrupt")
+			}
+			if len(r.Alive()) != 0 {
+				t.Errorf("still alive after cleanup: %+v", r.Alive())
+			}
+		})
 	}
 }
 
