@@ -1,10 +1,7 @@
 package runner
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -14,28 +11,6 @@ import (
 
 	"github.com/scnlabs/scn/internal/journal"
 )
-
-// NewRunID returns a sortable, unique run id: 20261126-182301-3fa9.
-func NewRunID() string {
-	b := make([]byte, 2)
-	_, _ = rand.Read(b)
-	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
-}
-
-func environ(m map[string]string) map[string]any {
-	out := map[string]any{}
-	if m == nil {
-		for _, kv := range os.Environ() {
-			k, v, _ := strings.Cut(kv, "=")
-			out[k] = v
-		}
-		return out
-	}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
 
 // scope is what expressions see; own (a step's outputs) adds top-level
 // names in expect and until.

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -49,6 +51,13 @@ type Options struct {
 	// UndoRetries are the pauses before retrying a failed undo (default
 	// undo.DefaultRetries).
 	UndoRetries []time.Duration
+}
+
+// NewRunID returns a sortable, unique run id: 20261126-182301-3fa9.
+func NewRunID() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
 // Interrupted is the cancellation cause the CLI sets on SIGINT/SIGTERM.

@@ -2,7 +2,9 @@ package runner
 
 import (
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 
 	"github.com/scnlabs/scn/actions"
 )
@@ -94,4 +96,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// environ is what expressions see as env.*: m, or the process environment.
+func environ(m map[string]string) map[string]any {
+	out := map[string]any{}
+	if m == nil {
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			out[k] = v
+		}
+		return out
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
