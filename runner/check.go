@@ -64,9 +64,6 @@ func (c *checker) run() {
 		c.checkStep(s, c.order[:i])
 	}
 	c.checkReport()
-	if c.sc.Timeout < 0 {
-		c.diags.errorf(c.sc.TimeoutPos, "timeout must be positive")
-	}
 }
 
 func (c *checker) checkVars() {

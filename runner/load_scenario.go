@@ -43,7 +43,6 @@ func (l *loader) scenario(doc *yaml.Node) *Scenario {
 			sc.Vars = l.vars(p.v)
 		case "timeout":
 			sc.Timeout, sc.TimeoutExpr = l.durationOrExpr(p.v, "timeout")
-			sc.TimeoutPos = l.pos(p.v)
 		case "budget":
 			sc.Budget = l.budget(p.v)
 		case "steps":

@@ -35,7 +35,6 @@ type Scenario struct {
 	Vars        []*Var
 	Timeout     time.Duration // 0 = none
 	TimeoutExpr *Expr         // timeout: "${{ vars.x }}", computed once vars are known
-	TimeoutPos  Pos
 	Budget      *Budget
 	Steps       []*Step
 	Finally     []*Step
