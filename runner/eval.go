@@ -52,16 +52,16 @@ func (r *Runner) eval(e *Expr, scope map[string]any) (any, error) {
 	return v, nil
 }
 
-func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, any, error) {
+func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, error) {
 	v, err := r.eval(e, scope)
 	if err != nil {
-		return false, nil, err
+		return false, err
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, v, fmt.Errorf("%s: %q gave %s, not true or false", e.Pos, e.Source, FormatValue(v))
+		return false, fmt.Errorf("%s: %q gave %s, not true or false", e.Pos, e.Source, FormatValue(v))
 	}
-	return b, v, nil
+	return b, nil
 }
 
 // expectation evaluates a condition and, when it does not hold, the values
@@ -70,7 +70,7 @@ func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, any, error) {
 //	expectation failed: valid == total (valid = 2, total = 3)
 func (r *Runner) expectation(e *Expr, scope map[string]any) journal.Expectation {
 	x := journal.Expectation{Expr: e.Source}
-	ok, _, err := r.evalBool(e, scope)
+	ok, err := r.evalBool(e, scope)
 	if err != nil {
 		x.Error = r.mask.String(err.Error())
 		return x

@@ -41,7 +41,7 @@ func (r *Runner) skipped(s *Step, reason string) *journal.Step {
 // runStep runs one step to completion and records it.
 func (r *Runner) runStep(ctx context.Context, s *Step) *journal.Step {
 	if s.If != nil {
-		ok, _, err := r.evalBool(s.If, r.scope(nil))
+		ok, err := r.evalBool(s.If, r.scope(nil))
 		if err != nil {
 			js := r.newStep(s)
 			js.Status, js.Error = journal.StepFailed, r.mask.String(err.Error())
