@@ -150,9 +150,6 @@ func New(sc *Scenario, opts Options) (*Runner, error) {
 // RunID returns the run's id.
 func (r *Runner) RunID() string { return r.opts.RunID }
 
-// Journal returns the journal (complete once Run has returned).
-func (r *Runner) Journal() *journal.Journal { return r.j }
-
 // Alive lists resources not destroyed yet: what a second Ctrl+C leaves.
 func (r *Runner) Alive() []journal.Resource { return r.tracker.Alive() }
 
