@@ -59,7 +59,7 @@ func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, error) {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, fmt.Errorf("%s: %q gave %s, not true or false", e.Pos, e.Source, FormatValue(v))
+		return false, fmt.Errorf("%s: %q gave %s, not true or false", e.Pos, e.Source, formatValue(v))
 	}
 	return b, nil
 }
@@ -153,7 +153,7 @@ func explain(src string, scope map[string]any) []journal.SubValue {
 			continue
 		}
 		v, err := expr.Run(prog, scope)
-		val := short(FormatValue(v), 200)
+		val := short(formatValue(v), 200)
 		if err != nil {
 			val = "error: " + firstLine(err.Error())
 		} else if v == nil {

@@ -46,7 +46,7 @@ func (r *Runner) resolveVars() error {
 			d.Hint = fmt.Sprintf("pass --var %s=...", v.Name)
 		}
 		if v.Secret && val != nil {
-			r.mask.Add(FormatValue(val))
+			r.mask.Add(formatValue(val))
 		}
 		r.vars[v.Name] = val
 	}
