@@ -43,6 +43,10 @@ func (l *loader) step(n *yaml.Node, index int, section string) *Step {
 			s.Name = l.str(p.v, "name")
 		case "action":
 			s.Action, s.ActionPos, actionNode = l.str(p.v, "action"), l.pos(p.v), p.v
+			if s.Action == "" && resolve(p.v).Tag == "!!str" { // action: "" would run as an empty assert
+				d := l.errorf(p.v, "action is empty")
+				d.Hint = "run `scn actions` to list them"
+			}
 		case "with":
 			if resolve(p.v).Kind != yaml.MappingNode {
 				l.errorf(p.v, "with: must be a mapping of parameters, got %s", kindName(resolve(p.v)))
