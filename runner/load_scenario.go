@@ -37,6 +37,7 @@ func (l *loader) scenario(doc *yaml.Node) *Scenario {
 		switch p.key {
 		case "name":
 			sc.Name = l.str(p.v, "name")
+			l.emptyString(p.v, sc.Name, "name", "name: my-drill (it is shown in reports)")
 		case "description":
 			sc.Description = l.str(p.v, "description")
 		case "vars":
@@ -284,6 +285,14 @@ func (l *loader) str(n *yaml.Node, what string) string {
 		return ""
 	}
 	return n.Value
+}
+
+// emptyString reports text written as "" where a value is needed: it
+// would otherwise pass as if nothing were wrong.
+func (l *loader) emptyString(n *yaml.Node, v, what, hint string) {
+	if v == "" && resolve(n).Tag == "!!str" {
+		l.errorf(n, "%s is empty", what).Hint = hint
+	}
 }
 
 func (l *loader) boolean(n *yaml.Node, what string) bool {
