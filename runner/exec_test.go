@@ -290,3 +290,26 @@ steps:
 		t.Errorf("computed until durations: %s %q", s.Status, s.Error)
 	}
 }
+
+// The journal's validation is the last step that validated something: a
+// later step that could have but did not (verify: false) does not erase it.
+func TestValidationIsTheLastStepThatChecked(t *testing.T) {
+	j, _ := runSrc(t, `
+name: validation
+steps:
+  - { id: verify, action: test.verify, with: { check: true } }
+  - { id: copy, action: test.verify, with: { check: false } }
+`, runner.Options{}, nil)
+	if v := j.Validation; v == nil || v.Step != "verify" || !v.Success || v.Valid != 3 {
+		t.Errorf("validation %+v, want the verdict of step verify", v)
+	}
+	j, _ = runSrc(t, `
+name: no-validation
+steps:
+  - { id: copy, action: test.verify, with: { check: false } }
+report: { validation: copy }
+`, runner.Options{}, nil)
+	if j.Validation != nil {
+		t.Errorf("validation %+v, want none: nothing was checked", j.Validation)
+	}
+}

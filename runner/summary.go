@@ -92,20 +92,24 @@ func (r *Runner) phases() []journal.Phase {
 }
 
 // validation takes the verdict of report.validation, else of the last
-// step whose outputs report one (files.verify, snapshot.restore ...).
+// step that validated something (files.verify, snapshot.restore ...).
 func (r *Runner) validation() *journal.Validation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pick := func(id string) *journal.Validation {
-		if v, ok := r.typed[id].(actions.ValidationReport); ok {
-			val := v.Validation()
-			val.Step = id
-			for i := range val.Failures {
-				val.Failures[i].Path = r.mask.String(val.Failures[i].Path)
-			}
-			return &val
+		v, ok := r.typed[id].(actions.ValidationReport)
+		if !ok {
+			return nil
 		}
-		return nil
+		val, checked := v.Validation()
+		if !checked {
+			return nil
+		}
+		val.Step = id
+		for i := range val.Failures {
+			val.Failures[i].Path = r.mask.String(val.Failures[i].Path)
+		}
+		return &val
 	}
 	if id := r.sc.Report.Validation; id != "" {
 		return pick(id)

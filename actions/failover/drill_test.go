@@ -84,7 +84,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 	if tr := fo.Transfer(); tr.Kind != "failover" || tr.Files != 3 || tr.BytesRaw != fo.Bytes {
 		t.Errorf("failover transfer: %+v", tr)
 	}
-	if v := fo.Validation(); !v.Success || v.Total != 3 || v.Valid != 3 {
+	if v, ok := fo.Validation(); !ok || !v.Success || v.Total != 3 || v.Valid != 3 {
 		t.Errorf("failover validation: %+v", v)
 	}
 	if s := fo.Standby(); s.MTTRSeconds != fo.MTTRSeconds || s.LostFiles != 2 || s.DetectionSeconds <= 0 || s.State != "restored" {
@@ -174,7 +174,7 @@ func TestFailoverCatchesADamagedCopy(t *testing.T) {
 	if fo.Verified || fo.Valid != 2 || !reflect.DeepEqual(fo.Mismatched, []string{damaged}) || len(fo.Missing) != 0 {
 		t.Errorf("outputs: %+v", fo)
 	}
-	if v := fo.Validation(); v.Success || v.Mismatched != 1 || len(v.Failures) != 1 || v.Failures[0].Path != damaged {
+	if v, ok := fo.Validation(); !ok || v.Success || v.Mismatched != 1 || len(v.Failures) != 1 || v.Failures[0].Path != damaged {
 		t.Errorf("validation: %+v", v)
 	}
 	st := ok[standby.StatusOutputs](t, w, "after", standby.Status, map[string]any{"id": sb.ID})

@@ -64,16 +64,16 @@ func (o *RestoreOutputs) Standby() journal.Standby {
 	return o.status.Standby()
 }
 
-// Validation implements actions.ValidationReport. Without verification
-// nothing was validated: it says so (no success, no file checked).
-func (o *RestoreOutputs) Validation() journal.Validation {
+// Validation implements actions.ValidationReport: no verdict without
+// verification.
+func (o *RestoreOutputs) Validation() (journal.Validation, bool) {
 	if o.report == nil {
-		return journal.Validation{}
+		return journal.Validation{}, false
 	}
 	if o.report.Total == 0 {
-		return journal.Validation{Success: true} // an empty workspace restored: nothing could differ
+		return journal.Validation{Success: true}, true // an empty workspace restored: nothing could differ
 	}
-	return o.report.Validation()
+	return o.report.Validation(), true
 }
 
 // Restore moves a standby's copy onto a new GPU.
