@@ -17,8 +17,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"sort"
+	"strings"
 )
 
 // Info is an action's identity and documentation.
@@ -69,7 +69,7 @@ func Define[P, O any](info Info, run func(ctx context.Context, env *Env, p *P) (
 		run: func(ctx context.Context, env *Env, params any) (any, error) {
 			out, err := run(ctx, env, params.(*P))
 			if out == nil {
-				return nil, err
+				return nil, err // not a non-nil any holding a nil *O
 			}
 			return out, err
 		},
@@ -136,23 +136,8 @@ func (r *Registry) All() []*Spec {
 	return out
 }
 
-// Families lists the distinct name prefixes (instance, snapshot, ...).
-func (r *Registry) Families() []string {
-	var out []string
-	for _, n := range r.Names() {
-		f := family(n)
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
+// family is the part of an action name before the dot (instance, snapshot).
 func family(name string) string {
-	for i := range name {
-		if name[i] == '.' {
-			return name[:i]
-		}
-	}
-	return name
+	f, _, _ := strings.Cut(name, ".")
+	return f
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // ParamDecoder is implemented (on the pointer) by parameter types that
-// accept more than one shape, e.g. Instance takes an id or a whole
+// accept more than one shape, e.g. InstanceRef takes an id or a whole
 // instance object, Duration takes "30s" or a number of seconds.
 type ParamDecoder interface {
 	DecodeParam(v any) error

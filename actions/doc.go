@@ -33,7 +33,7 @@ func WriteDoc(w io.Writer, s *Spec) {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(s.Doc))
 	}
 	if s.Creates != "" {
-		fmt.Fprintf(w, "\nCreates a %s, destroyed at the end of the run unless the step says keep: true.\n", s.Creates)
+		fmt.Fprintf(w, "\nCreates %s %s, destroyed at the end of the run unless the step says keep: true.\n", article(s.Creates), s.Creates)
 	}
 	fmt.Fprintln(w, "\nParameters (with:):")
 	writeFields(w, FieldsOf(s.Params), true, "  ")
@@ -55,30 +55,39 @@ func writeFields(w io.Writer, fields []Field, params bool, pad string) {
 		width = max(width, len(f.Name))
 	}
 	for _, f := range fields {
-		var notes []string
-		if params {
-			if f.Required {
-				notes = append(notes, "required")
-			}
-			if f.Default != "" {
-				notes = append(notes, "default "+f.Default)
-			}
-			if len(f.Enum) > 0 {
-				notes = append(notes, "one of "+strings.Join(f.Enum, "|"))
-			}
-			if len(f.Aliases) > 0 {
-				notes = append(notes, "alias "+strings.Join(f.Aliases, ", "))
-			}
-		}
 		note := ""
-		if len(notes) > 0 {
+		if notes := paramNotes(f, false); params && len(notes) > 0 {
 			note = " (" + strings.Join(notes, "; ") + ")"
 		}
-		fmt.Fprintf(w, "%s%-*s  %-18s %s%s\n", pad, width, f.Name, TypeName(f.Type), f.Doc, note)
+		fmt.Fprintf(w, "%s%-*s  %-18s %s%s\n", pad, width, f.Name, typeName(f.Type), f.Doc, note)
 		if sub := nestedStruct(f.Type); sub != nil && !params {
 			writeFields(w, FieldsOf(sub), false, pad+"  ")
 		}
 	}
+}
+
+// paramNotes lists what a parameter's tags say besides its type and doc:
+// required, default, enum, aliases. In markdown every name is code.
+func paramNotes(f Field, markdown bool) []string {
+	required, names := "required", strings.Join
+	if markdown {
+		required = "**required**"
+		names = func(list []string, _ string) string { return "`" + strings.Join(list, "`, `") + "`" }
+	}
+	var notes []string
+	if f.Required {
+		notes = append(notes, required)
+	}
+	if f.Default != "" {
+		notes = append(notes, "default "+names([]string{f.Default}, ""))
+	}
+	if len(f.Enum) > 0 {
+		notes = append(notes, "one of "+names(f.Enum, "|"))
+	}
+	if len(f.Aliases) > 0 {
+		notes = append(notes, "alias "+names(f.Aliases, ", "))
+	}
+	return notes
 }
 
 // nestedStruct returns the struct type inside t (a struct, or a list of
@@ -118,31 +127,18 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(s.Doc))
 		}
 		if s.Creates != "" {
-			fmt.Fprintf(w, "\nCreates a **%s**; it is destroyed at the end of the run unless the step says `keep: true`.\n", s.Creates)
+			fmt.Fprintf(w, "\nCreates %s **%s**; it is destroyed at the end of the run unless the step says `keep: true`.\n", article(s.Creates), s.Creates)
 		}
 		fmt.Fprintln(w, "\n| parameter | type | | description |\n|---|---|---|---|")
 		for _, f := range FieldsOf(s.Params) {
-			var notes []string
-			if f.Required {
-				notes = append(notes, "**required**")
-			}
-			if f.Default != "" {
-				notes = append(notes, "default `"+f.Default+"`")
-			}
-			if len(f.Enum) > 0 {
-				notes = append(notes, "one of `"+strings.Join(f.Enum, "`, `")+"`")
-			}
-			if len(f.Aliases) > 0 {
-				notes = append(notes, "alias `"+strings.Join(f.Aliases, "`, `")+"`")
-			}
-			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", f.Name, TypeName(f.Type), strings.Join(notes, ", "), md(f.Doc))
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", f.Name, typeName(f.Type), strings.Join(paramNotes(f, true), ", "), md(f.Doc))
 		}
 		fmt.Fprintln(w, "\n| output | type | description |\n|---|---|---|")
 		for _, f := range FieldsOf(s.Outputs) {
-			fmt.Fprintf(w, "| `%s` | %s | %s |\n", f.Name, TypeName(f.Type), md(f.Doc))
+			fmt.Fprintf(w, "| `%s` | %s | %s |\n", f.Name, typeName(f.Type), md(f.Doc))
 			if sub := nestedStruct(f.Type); sub != nil {
 				for _, g := range FieldsOf(sub) {
-					fmt.Fprintf(w, "| `%s[].%s` | %s | %s |\n", f.Name, g.Name, TypeName(g.Type), md(g.Doc))
+					fmt.Fprintf(w, "| `%s[].%s` | %s | %s |\n", f.Name, g.Name, typeName(g.Type), md(g.Doc))
 				}
 			}
 		}
@@ -150,6 +146,14 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 			fmt.Fprintf(w, "\n```yaml\n%s\n```\n", strings.TrimRight(s.Example, "\n"))
 		}
 	}
+}
+
+// article is "an" before a vowel ("an instance"), else "a".
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 func anchor(name string) string { return strings.ReplaceAll(name, ".", "") }

@@ -17,15 +17,14 @@ import (
 	"github.com/scnlabs/scn/internal/undo"
 )
 
-// Env is what a running action can reach: the target's worlds, the run's
+// Env is what a running action can reach: the target's providers, the run's
 // resource tracker and undo stack, and the console. The runner builds one
 // per step; the fields shared across steps point at the same run objects.
 type Env struct {
-	RunID    string
-	Step     string // id of the running step
-	Keep     bool   // the step said keep: true — do not undo what it creates
-	StateDir string
-	Target   *target.Target
+	RunID  string
+	Step   string // id of the running step
+	Keep   bool   // the step said keep: true — do not undo what it creates
+	Target *target.Target
 
 	Resources *resource.Tracker
 	Undo      *undo.Stack
@@ -69,22 +68,31 @@ func (e *Env) Instance(ctx context.Context, ref InstanceRef) (*cloud.Instance, e
 	return nil, fmt.Errorf("instance %s: %w on %s (destroyed, or made on another target?)", ref.ID, cloud.ErrNotFound, strings.Join(tried, " or "))
 }
 
-// Exec looks the instance up and connects to it; the instance must be
-// running.
-func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.Instance, error) {
+// Running looks the instance up and checks it can be reached: it must be
+// running, and the target must have a way to connect to it.
+func (e *Env) Running(ctx context.Context, ref InstanceRef) (*cloud.Instance, error) {
 	inst, err := e.Instance(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if inst.Status != cloud.StatusRunning {
+		return nil, fmt.Errorf("instance %s is %s, not running", inst.ID, inst.Status)
+	}
+	if e.Connect == nil {
+		return nil, fmt.Errorf("no way to reach instances on this target")
+	}
+	return inst, nil
+}
+
+// Exec looks the running instance up (Running) and connects to it.
+func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.Instance, error) {
+	inst, err := e.Running(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	if inst.Status != cloud.StatusRunning {
-		return nil, inst, fmt.Errorf("instance %s is %s, not running", inst.ID, inst.Status)
-	}
-	if e.Connect == nil {
-		return nil, inst, fmt.Errorf("no way to reach instances on this target")
-	}
 	x, err := e.Connect(ctx, inst)
 	if err != nil {
-		return nil, inst, fmt.Errorf("connecting to instance %s (%s): %w", inst.ID, inst.Addr(), err)
+		return nil, nil, fmt.Errorf("connecting to instance %s (%s): %w", inst.ID, inst.Addr(), err)
 	}
 	return x, inst, nil
 }

@@ -9,9 +9,9 @@ import (
 // Field describes one parameter or output of an action, read from the
 // struct tags of its typed Params/Outputs struct:
 //
-//	Count    int      `json:"count" default:"3" doc:"how many files"`
-//	On       Instance `json:"on" alias:"instance" required:"true" doc:"..."`
-//	Order    string   `json:"order" enum:"price,reliability" default:"price"`
+//	Count    int         `json:"count" default:"3" doc:"how many files"`
+//	On       InstanceRef `json:"on" alias:"instance" required:"true" doc:"..."`
+//	Order    string      `json:"order" enum:"price,reliability" default:"price"`
 //
 // The json name is what scenarios write in `with:` and read in
 // ${{ steps.x.<name> }}; the same tags feed `scn actions`, the JSON Schema

@@ -6,9 +6,11 @@ import "github.com/scnlabs/scn/internal/journal"
 // runner can fill the journal's drill figures without knowing the action.
 
 // ValidationReport is implemented by outputs that judge data integrity
-// (files.verify, snapshot.restore with verify, failover.restore).
+// (files.verify, snapshot.restore, failover.restore). ok is false when
+// the step validated nothing (verify: false): its verdict must not stand
+// for the run's.
 type ValidationReport interface {
-	Validation() journal.Validation
+	Validation() (v journal.Validation, ok bool)
 }
 
 // TransferReport is implemented by outputs of a data transfer (snapshot

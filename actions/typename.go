@@ -18,19 +18,13 @@ type TypeNamer interface {
 
 var typeNamer = reflect.TypeFor[TypeNamer]()
 
-// TypeName names a parameter or output type for documentation.
-func TypeName(t reflect.Type) string {
+// typeName names a parameter or output type for documentation.
+func typeName(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t.Implements(typeNamer) {
 		return reflect.Zero(t).Interface().(TypeNamer).ParamTypeName()
-	}
-	switch t {
-	case reflect.TypeFor[Duration]():
-		return "duration"
-	case reflect.TypeFor[InstanceRef]():
-		return "instance"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -43,9 +37,9 @@ func TypeName(t reflect.Type) string {
 	case reflect.Float32, reflect.Float64:
 		return "number"
 	case reflect.Slice, reflect.Array:
-		return "list of " + TypeName(t.Elem())
+		return "list of " + typeName(t.Elem())
 	case reflect.Map:
-		return "map of " + TypeName(t.Elem())
+		return "map of " + typeName(t.Elem())
 	case reflect.Struct:
 		if t.Name() == "Time" {
 			return "time"
@@ -56,6 +50,12 @@ func TypeName(t reflect.Type) string {
 	}
 	return t.String()
 }
+
+// ParamTypeName implements TypeNamer.
+func (Duration) ParamTypeName() string { return "duration" }
+
+// ParamTypeName implements TypeNamer.
+func (InstanceRef) ParamTypeName() string { return "instance" }
 
 // ParamSchema implements SchemaProvider.
 func (Duration) ParamSchema() map[string]any {

@@ -1,7 +1,5 @@
 package runner
 
-import "sort"
-
 // AdHoc builds a one-step scenario running action with literal params, as
 // `scn do` does; keep leaves what it creates in place.
 func AdHoc(action string, with map[string]any, keep bool) *Scenario {
@@ -16,12 +14,7 @@ func literal(v any, pos Pos) *Value {
 	switch x := v.(type) {
 	case map[string]any:
 		out := &Value{Pos: pos, Kind: MapValue, Map: map[string]*Value{}}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(x) {
 			kp := Pos{File: pos.File + " --with " + k}
 			out.Keys = append(out.Keys, k)
 			out.KeyPos = append(out.KeyPos, kp)

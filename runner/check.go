@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -44,7 +45,7 @@ var runFields = types.Map{"id": types.String, "unix": types.Int, "started_at": t
 	"target": types.String, "status": types.String, "file": types.String, "name": types.String}
 
 func (c *checker) run() {
-	c.order = append(append([]*Step{}, c.sc.Steps...), c.sc.Finally...)
+	c.order = c.sc.All()
 	for _, s := range c.order {
 		if !s.IDGiven || s.ID == "" {
 			continue
@@ -63,9 +64,6 @@ func (c *checker) run() {
 		c.checkStep(s, c.order[:i])
 	}
 	c.checkReport()
-	if c.sc.Timeout < 0 {
-		c.diags.errorf(c.sc.TimeoutPos, "timeout must be positive")
-	}
 }
 
 func (c *checker) checkVars() {
@@ -256,7 +254,7 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 			d := c.diags.errorf(pos, "unknown step %q in expression %q", r.id, e.Source)
 			d.Hint = hintFor(r.id, c.ids())
 			ok = false
-		case !contains(stepIDs(before), r.id):
+		case !slices.Contains(before, s):
 			c.diags.errorf(pos, "step %q runs after this one (line %d): its outputs are not known yet", r.id, s.Pos.Line)
 			ok = false
 		case r.field != "" && s.Spec != nil:
@@ -275,21 +273,11 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 func outputNames(outs []actions.Field) []string {
 	names := actions.Names(outs)
 	for _, f := range []string{"status", "seconds", "error"} {
-		if !contains(names, f) {
+		if !slices.Contains(names, f) {
 			names = append(names, f)
 		}
 	}
 	return names
-}
-
-func stepIDs(steps []*Step) []string {
-	var out []string
-	for _, s := range steps {
-		if s.IDGiven {
-			out = append(out, s.ID)
-		}
-	}
-	return out
 }
 
 // ref is a steps.<id> or steps.<id>.<field> reference in an expression.

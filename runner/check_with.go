@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/expr-lang/expr/types"
 
@@ -81,10 +82,10 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 		}
 		return
 	}
-	if !v.HasExpr() || reflect.PointerTo(t).Implements(paramDecoderType) {
-		if v.HasExpr() {
-			return // a custom type given computed parts: checked when it runs
-		}
+	if v.HasExpr() && reflect.PointerTo(t).Implements(paramDecoderType) {
+		return // a custom type given computed parts: checked when it runs
+	}
+	if !v.HasExpr() {
 		lit, _ := v.Eval(nil)
 		dst := reflect.New(t).Elem()
 		if err := actions.Coerce(lit, dst, path, true); err != nil {
@@ -96,7 +97,7 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 			c.diags.errorf(v.Pos, "%s", msg)
 			return
 		}
-		if s, ok := lit.(string); ok && len(enum) > 0 && !contains(enum, s) {
+		if s, ok := lit.(string); ok && len(enum) > 0 && !slices.Contains(enum, s) {
 			d := c.diags.errorf(v.Pos, "parameter %s: %q is not one of %v", path, s, enum)
 			d.Hint = hintFor(s, enum)
 		}

@@ -1,10 +1,7 @@
 package runner
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -14,28 +11,6 @@ import (
 
 	"github.com/scnlabs/scn/internal/journal"
 )
-
-// NewRunID returns a sortable, unique run id: 20261126-182301-3fa9.
-func NewRunID() string {
-	b := make([]byte, 2)
-	_, _ = rand.Read(b)
-	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
-}
-
-func environ(m map[string]string) map[string]any {
-	out := map[string]any{}
-	if m == nil {
-		for _, kv := range os.Environ() {
-			k, v, _ := strings.Cut(kv, "=")
-			out[k] = v
-		}
-		return out
-	}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
 
 // scope is what expressions see; own (a step's outputs) adds top-level
 // names in expect and until.
@@ -77,16 +52,16 @@ func (r *Runner) eval(e *Expr, scope map[string]any) (any, error) {
 	return v, nil
 }
 
-func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, any, error) {
+func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, error) {
 	v, err := r.eval(e, scope)
 	if err != nil {
-		return false, nil, err
+		return false, err
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, v, fmt.Errorf("%s: %q gave %s, not true or false", e.Pos, e.Source, FormatValue(v))
+		return false, fmt.Errorf("%s: %q gave %s, not true or false", e.Pos, e.Source, formatValue(v))
 	}
-	return b, v, nil
+	return b, nil
 }
 
 // expectation evaluates a condition and, when it does not hold, the values
@@ -95,7 +70,7 @@ func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, any, error) {
 //	expectation failed: valid == total (valid = 2, total = 3)
 func (r *Runner) expectation(e *Expr, scope map[string]any) journal.Expectation {
 	x := journal.Expectation{Expr: e.Source}
-	ok, _, err := r.evalBool(e, scope)
+	ok, err := r.evalBool(e, scope)
 	if err != nil {
 		x.Error = r.mask.String(err.Error())
 		return x
@@ -178,7 +153,7 @@ func explain(src string, scope map[string]any) []journal.SubValue {
 			continue
 		}
 		v, err := expr.Run(prog, scope)
-		val := short(FormatValue(v), 200)
+		val := short(formatValue(v), 200)
 		if err != nil {
 			val = "error: " + firstLine(err.Error())
 		} else if v == nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // Outputs become plain maps and lists for expressions and the journal.
-// ExprType and ToGeneric follow the same rules, so what the checker
+// exprType and ToGeneric follow the same rules, so what the checker
 // promises (steps.offer.offers[0].price is a float) is what runs:
 //
 //	struct          → map by json field name (all fields, even omitempty)
@@ -27,8 +27,8 @@ var (
 	durationType      = reflect.TypeFor[actions.Duration]()
 )
 
-// ExprType is the expression-checker type of values of Go type t.
-func ExprType(t reflect.Type) types.Type {
+// exprType is the expression-checker type of values of Go type t.
+func exprType(t reflect.Type) types.Type {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -46,9 +46,9 @@ func ExprType(t reflect.Type) types.Type {
 	case reflect.Float32, reflect.Float64:
 		return types.Float64
 	case reflect.Slice, reflect.Array:
-		return types.Array(ExprType(t.Elem()))
+		return types.Array(exprType(t.Elem()))
 	case reflect.Map:
-		return types.Map{types.Extra: ExprType(t.Elem())}
+		return types.Map{types.Extra: exprType(t.Elem())}
 	case reflect.Struct:
 		return structType(t, nil)
 	}
@@ -59,7 +59,7 @@ func ExprType(t reflect.Type) types.Type {
 func structType(t reflect.Type, extra types.Map) types.Map {
 	m := types.Map{}
 	for _, f := range actions.FieldsOf(t) {
-		m[f.Name] = ExprType(f.Type)
+		m[f.Name] = exprType(f.Type)
 	}
 	for k, v := range extra {
 		m[k] = v
@@ -137,7 +137,7 @@ func keyString(k reflect.Value) string {
 	if k.Kind() == reflect.String {
 		return k.String()
 	}
-	return strings.TrimSpace(FormatValue(generic(k)))
+	return strings.TrimSpace(formatValue(generic(k)))
 }
 
 // typeName describes an expr type for messages.

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,13 +37,13 @@ func (l *loader) scenario(doc *yaml.Node) *Scenario {
 		switch p.key {
 		case "name":
 			sc.Name = l.str(p.v, "name")
+			l.emptyString(p.v, sc.Name, "name", "name: my-drill (it is shown in reports)")
 		case "description":
 			sc.Description = l.str(p.v, "description")
 		case "vars":
 			sc.Vars = l.vars(p.v)
 		case "timeout":
 			sc.Timeout, sc.TimeoutExpr = l.durationOrExpr(p.v, "timeout")
-			sc.TimeoutPos = l.pos(p.v)
 		case "budget":
 			sc.Budget = l.budget(p.v)
 		case "steps":
@@ -115,7 +116,7 @@ func (l *loader) varLongForm(n *yaml.Node) []pair {
 		return nil
 	}
 	for i := 0; i < len(n.Content); i += 2 {
-		if !contains(varKeys, n.Content[i].Value) {
+		if !slices.Contains(varKeys, n.Content[i].Value) {
 			return nil
 		}
 	}
@@ -286,6 +287,14 @@ func (l *loader) str(n *yaml.Node, what string) string {
 	return n.Value
 }
 
+// emptyString reports text written as "" where a value is needed: it
+// would otherwise pass as if nothing were wrong.
+func (l *loader) emptyString(n *yaml.Node, v, what, hint string) {
+	if v == "" && resolve(n).Tag == "!!str" {
+		l.errorf(n, "%s is empty", what).Hint = hint
+	}
+}
+
 func (l *loader) boolean(n *yaml.Node, what string) bool {
 	n = resolve(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
@@ -361,15 +370,6 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	d := l.errorf(n, "%s must be a duration, got %s", what, kindName(n))
 	d.Hint = "write 30s, 10m or 1h30m (or a number of seconds)"
 	return 0, false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func plural(n int, word string) string {

@@ -35,6 +35,7 @@ func (l *loader) step(n *yaml.Node, index int, section string) *Step {
 		switch p.key {
 		case "id":
 			s.ID, s.IDGiven, s.IDPos = l.str(p.v, "id"), true, l.pos(p.v)
+			l.emptyString(p.v, s.ID, "step id", "give the step an id (gpu_a) or leave id: out")
 			if s.ID != "" && !idPattern.MatchString(s.ID) {
 				d := l.errorf(p.v, "step id %q is not an identifier", s.ID)
 				d.Hint = fmt.Sprintf("use letters, digits and _ so ${{ steps.%s }} parses, e.g. %q", s.ID, suggestID(s.ID))
@@ -43,6 +44,7 @@ func (l *loader) step(n *yaml.Node, index int, section string) *Step {
 			s.Name = l.str(p.v, "name")
 		case "action":
 			s.Action, s.ActionPos, actionNode = l.str(p.v, "action"), l.pos(p.v), p.v
+			l.emptyString(p.v, s.Action, "action", "run `scn actions` to list them") // "" would run as an empty assert
 		case "with":
 			if resolve(p.v).Kind != yaml.MappingNode {
 				l.errorf(p.v, "with: must be a mapping of parameters, got %s", kindName(resolve(p.v)))

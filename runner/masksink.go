@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/event"
-	"github.com/scnlabs/scn/internal/journal"
 )
 
 // maskingSink masks secrets in the free text of events before any sink
@@ -22,6 +21,3 @@ func (s maskingSink) Transfer(step, what string, done, total int64) {
 	s.Sink.Transfer(step, s.m.String(what), done, total)
 }
 func (s maskingSink) Warn(msg string) { s.Sink.Warn(s.m.String(msg)) }
-func (s maskingSink) RunFinished(j *journal.Journal) {
-	s.Sink.RunFinished(j)
-}

@@ -33,8 +33,7 @@ type Pricer func(s *Step) (pricePerHour float64, note string, ok bool)
 
 // MakePlan builds the plan of sc on target; price may be nil.
 func MakePlan(sc *Scenario, target string, price Pricer) *Plan {
-	p := &Plan{Scenario: sc, Target: target}
-	p.Steps = append(append(p.Steps, sc.Steps...), sc.Finally...)
+	p := &Plan{Scenario: sc, Target: target, Steps: sc.All()}
 	hours := sc.Timeout.Hours()
 	var unknown []string
 	for _, s := range p.Steps {
@@ -191,15 +190,15 @@ func (sc *Scenario) Literal(s *Step, name string, vars map[string]string) (any, 
 		return nil, false
 	}
 	src := strings.TrimSpace(v.Tmpl.Single.Source)
-	name, ok := strings.CutPrefix(src, "vars.")
+	varName, ok := strings.CutPrefix(src, "vars.")
 	if !ok {
 		return nil, false
 	}
 	for _, d := range sc.Vars {
-		if d.Name != name {
+		if d.Name != varName {
 			continue
 		}
-		if raw, given := vars[name]; given {
+		if raw, given := vars[varName]; given {
 			x, err := typedVar(raw, d.Default)
 			return x, err == nil
 		}
@@ -226,7 +225,7 @@ func (sc *Scenario) Referenced(s *Step, name string) *Step {
 	if i := strings.IndexAny(rest, ".["); i >= 0 {
 		id = rest[:i]
 	}
-	for _, x := range append(append([]*Step{}, sc.Steps...), sc.Finally...) {
+	for _, x := range sc.All() {
 		if x.IDGiven && x.ID == id {
 			return x
 		}

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -49,6 +51,13 @@ type Options struct {
 	// UndoRetries are the pauses before retrying a failed undo (default
 	// undo.DefaultRetries).
 	UndoRetries []time.Duration
+}
+
+// NewRunID returns a sortable, unique run id: 20261126-182301-3fa9.
+func NewRunID() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
 // Interrupted is the cancellation cause the CLI sets on SIGINT/SIGTERM.
@@ -141,9 +150,6 @@ func New(sc *Scenario, opts Options) (*Runner, error) {
 // RunID returns the run's id.
 func (r *Runner) RunID() string { return r.opts.RunID }
 
-// Journal returns the journal (complete once Run has returned).
-func (r *Runner) Journal() *journal.Journal { return r.j }
-
 // Alive lists resources not destroyed yet: what a second Ctrl+C leaves.
 func (r *Runner) Alive() []journal.Resource { return r.tracker.Alive() }
 
@@ -156,8 +162,7 @@ func (r *Runner) Run(ctx context.Context) (j *journal.Journal) {
 			j = r.crashed(ctx, v)
 		}
 	}()
-	order := append(append([]*Step{}, r.sc.Steps...), r.sc.Finally...)
-	r.sink.RunStarted(r.j, len(order))
+	r.sink.RunStarted(r.j, len(r.sc.Steps)+len(r.sc.Finally))
 
 	stepsCtx, cancelSteps := context.WithCancelCause(ctx)
 	defer cancelSteps(nil)
@@ -313,7 +318,8 @@ func (r *Runner) watchBudget(ctx context.Context, cancel context.CancelCauseFunc
 	return func() { close(done); wg.Wait() }
 }
 
-// record stores a finished step for expressions and the journal.
+// record appends a finished step to the journal (publish has made it
+// visible to expressions).
 func (r *Runner) record(js *journal.Step) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

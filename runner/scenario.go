@@ -35,11 +35,15 @@ type Scenario struct {
 	Vars        []*Var
 	Timeout     time.Duration // 0 = none
 	TimeoutExpr *Expr         // timeout: "${{ vars.x }}", computed once vars are known
-	TimeoutPos  Pos
 	Budget      *Budget
 	Steps       []*Step
 	Finally     []*Step
 	Report      Report
+}
+
+// All returns the steps then the finally steps, in a new slice.
+func (sc *Scenario) All() []*Step {
+	return append(append([]*Step{}, sc.Steps...), sc.Finally...)
 }
 
 // Var is a declared variable: `name: value`, or the long form

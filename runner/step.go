@@ -26,7 +26,7 @@ func (e *InternalError) Error() string {
 
 func (r *Runner) newStep(s *Step) *journal.Step {
 	return &journal.Step{Index: s.Index, ID: s.ID, Name: s.Name, Action: s.Action, Kind: s.Kind(),
-		Section: s.Section, Line: s.Pos.Line, ContinueOnError: false}
+		Section: s.Section, Line: s.Pos.Line}
 }
 
 // skipped records a step that does not run.
@@ -41,7 +41,7 @@ func (r *Runner) skipped(s *Step, reason string) *journal.Step {
 // runStep runs one step to completion and records it.
 func (r *Runner) runStep(ctx context.Context, s *Step) *journal.Step {
 	if s.If != nil {
-		ok, _, err := r.evalBool(s.If, r.scope(nil))
+		ok, err := r.evalBool(s.If, r.scope(nil))
 		if err != nil {
 			js := r.newStep(s)
 			js.Status, js.Error = journal.StepFailed, r.mask.String(err.Error())
@@ -71,21 +71,21 @@ func (r *Runner) runStep(ctx context.Context, s *Step) *journal.Step {
 	}
 	js.EndedAt = time.Now().UTC()
 	js.Seconds = time.Since(start).Seconds()
+	var ie *InternalError
+	internal := errors.As(err, &ie)
 	switch {
 	case err == nil:
 		js.Status = journal.StepPassed
-	case ctx.Err() != nil && !errors.As(err, new(*InternalError)):
+	case ctx.Err() != nil && !internal:
 		js.Status, js.Error = journal.StepCanceled, r.mask.String(err.Error())
 	default:
 		js.Status, js.Error = journal.StepFailed, r.mask.String(err.Error())
-		js.ContinueOnError = s.ContinueOnError
+		js.ContinueOnError = s.ContinueOnError && !internal // a panic is never tolerated
 	}
-	var ie *InternalError
-	if errors.As(err, &ie) {
+	if internal {
 		r.mu.Lock()
 		r.fatal = ie
 		r.mu.Unlock()
-		js.ContinueOnError = false
 	}
 	r.publish(s, js, out)
 	r.sink.StepFinished(js)
@@ -115,9 +115,14 @@ func (r *Runner) publish(s *Step, js *journal.Step, out any) {
 }
 
 func (r *Runner) runAsserts(s *Step, js *journal.Step) error {
-	scope := r.scope(nil)
+	return r.conditions("assertion", s.Assert, r.scope(nil), js)
+}
+
+// conditions evaluates every condition (all of them, for the journal) and
+// fails naming those that do not hold, with the values of their parts.
+func (r *Runner) conditions(what string, exprs []*Expr, scope map[string]any, js *journal.Step) error {
 	var failed []string
-	for _, e := range s.Assert {
+	for _, e := range exprs {
 		x := r.expectation(e, scope)
 		js.Expectations = append(js.Expectations, x)
 		if !x.OK {
@@ -125,7 +130,7 @@ func (r *Runner) runAsserts(s *Step, js *journal.Step) error {
 		}
 	}
 	if len(failed) > 0 {
-		return errors.New("assertion failed: " + strings.Join(failed, "; "))
+		return errors.New(what + " failed: " + strings.Join(failed, "; "))
 	}
 	return nil
 }
@@ -196,18 +201,7 @@ func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step, tm timing)
 				continue
 			}
 		}
-		var failed []string
-		for _, e := range s.Expect {
-			x := r.expectation(e, scope)
-			js.Expectations = append(js.Expectations, x)
-			if !x.OK {
-				failed = append(failed, describeFailure(x))
-			}
-		}
-		if len(failed) > 0 {
-			return out, errors.New("expectation failed: " + strings.Join(failed, "; "))
-		}
-		return out, nil
+		return out, r.conditions("expectation", s.Expect, scope, js)
 	}
 }
 
@@ -256,19 +250,12 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step, timeout
 }
 
 func (r *Runner) actionEnv(s *Step) *actions.Env {
-	env := &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep, StateDir: r.stateDir(),
+	env := &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep,
 		Target: r.opts.Target, Resources: r.tracker, Undo: r.undo, Events: r.sink, Shared: r.shared}
 	if t := r.opts.Target; t != nil {
 		env.Connect, env.Probe = t.Connect, t.Probe
 	}
 	return env
-}
-
-func (r *Runner) stateDir() string {
-	if r.opts.Target != nil {
-		return r.opts.Target.StateDir
-	}
-	return ""
 }
 
 // runSafely turns a panic in an action into an InternalError.

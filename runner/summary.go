@@ -5,102 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"syscall"
 	"time"
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
 )
-
-// resolveVars computes vars from --var overrides and defaults.
-func (r *Runner) resolveVars() error {
-	var diags Diagnostics
-	declared := map[string]*Var{}
-	var names []string
-	for _, v := range r.sc.Vars {
-		declared[v.Name] = v
-		names = append(names, v.Name)
-	}
-	for _, k := range sortedKeys(r.opts.Vars) {
-		if declared[k] == nil {
-			d := diags.errorf(Pos{File: "--var " + k}, "scenario %s declares no var %q", r.sc.File, k)
-			d.Hint = hintFor(k, names)
-		}
-	}
-	r.vars = map[string]any{}
-	for _, v := range r.sc.Vars {
-		var val any
-		raw, given := r.opts.Vars[v.Name]
-		switch {
-		case given:
-			var err error
-			if val, err = typedVar(raw, v.Default); err != nil {
-				diags.errorf(Pos{File: "--var " + v.Name}, "%v", err)
-			}
-		case v.Default != nil:
-			scope := map[string]any{"env": r.env, "vars": r.vars}
-			var err error
-			val, err = v.Default.Eval(func(e *Expr) (any, error) { return r.eval(e, scope) })
-			if err != nil {
-				diags.errorf(v.Pos, "var %s: %v", v.Name, err)
-			}
-		case v.Required:
-			d := diags.errorf(v.Pos, "var %s is required", v.Name)
-			d.Hint = fmt.Sprintf("pass --var %s=...", v.Name)
-		}
-		if v.Secret && val != nil {
-			r.mask.Add(FormatValue(val))
-		}
-		r.vars[v.Name] = val
-	}
-	if len(diags) > 0 {
-		return diags
-	}
-	return nil
-}
-
-// typedVar types a --var string like the var's literal default: a var
-// whose default is a string stays a string even when given 4090.
-func typedVar(raw string, def *Value) (any, error) {
-	if def == nil || def.HasExpr() || def.Kind != ScalarValue {
-		return actions.ParseScalar(raw), nil
-	}
-	switch d := def.Scalar.(type) {
-	case string:
-		return raw, nil
-	case int:
-		var n int
-		if _, err := fmt.Sscan(raw, &n); err != nil {
-			return nil, fmt.Errorf("expected a whole number like the default %d, got %q", d, raw)
-		}
-		return n, nil
-	case float64:
-		var f float64
-		if _, err := fmt.Sscan(raw, &f); err != nil {
-			return nil, fmt.Errorf("expected a number like the default %v, got %q", d, raw)
-		}
-		return f, nil
-	case bool:
-		switch raw {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return nil, fmt.Errorf("expected true or false, got %q", raw)
-	}
-	return actions.ParseScalar(raw), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 func (r *Runner) newJournal() *journal.Journal {
 	j := &journal.Journal{Version: journal.Version, RunID: r.opts.RunID, Scenario: r.sc.Name,
@@ -182,20 +92,24 @@ func (r *Runner) phases() []journal.Phase {
 }
 
 // validation takes the verdict of report.validation, else of the last
-// step whose outputs report one (files.verify, snapshot.restore ...).
+// step that validated something (files.verify, snapshot.restore ...).
 func (r *Runner) validation() *journal.Validation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pick := func(id string) *journal.Validation {
-		if v, ok := r.typed[id].(actions.ValidationReport); ok {
-			val := v.Validation()
-			val.Step = id
-			for i := range val.Failures {
-				val.Failures[i].Path = r.mask.String(val.Failures[i].Path)
-			}
-			return &val
+		v, ok := r.typed[id].(actions.ValidationReport)
+		if !ok {
+			return nil
 		}
-		return nil
+		val, checked := v.Validation()
+		if !checked {
+			return nil
+		}
+		val.Step = id
+		for i := range val.Failures {
+			val.Failures[i].Path = r.mask.String(val.Failures[i].Path)
+		}
+		return &val
 	}
 	if id := r.sc.Report.Validation; id != "" {
 		return pick(id)

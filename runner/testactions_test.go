@@ -24,7 +24,6 @@ type world struct {
 	dir    string
 	mu     sync.Mutex
 	undone []string
-	calls  atomic.Int64
 }
 
 func (w *world) undoneList() []string {
@@ -69,10 +68,23 @@ type blockOutputs struct {
 type panicParams struct{}
 type panicOutputs struct{}
 
+type verifyParams struct {
+	Check bool `json:"check" doc:"verify; false only copies, like snapshot.restore verify: false"`
+}
+
+type verifyOutputs struct {
+	Checked bool `json:"checked"`
+}
+
+// Validation implements actions.ValidationReport: three files, all valid,
+// when it checked; nothing was validated otherwise.
+func (o *verifyOutputs) Validation() (journal.Validation, bool) {
+	return journal.Validation{Success: true, Total: 3, Valid: 3}, o.Checked
+}
+
 func registry(w *world) *actions.Registry {
 	create := actions.Define(actions.Info{Name: "test.create", Summary: "create a file resource", Creates: "instance"},
 		func(ctx context.Context, env *actions.Env, p *createParams) (*createOutputs, error) {
-			w.calls.Add(1)
 			pend, err := env.Begin("instance", "test", "", p.Name)
 			if err != nil {
 				return nil, err
@@ -111,7 +123,6 @@ func registry(w *world) *actions.Registry {
 		})
 	block := actions.Define(actions.Info{Name: "test.block", Summary: "block until cancelled"},
 		func(ctx context.Context, env *actions.Env, p *blockParams) (*blockOutputs, error) {
-			w.calls.Add(1)
 			<-ctx.Done()
 			return nil, context.Cause(ctx)
 		})
@@ -119,7 +130,11 @@ func registry(w *world) *actions.Registry {
 		func(ctx context.Context, env *actions.Env, p *panicParams) (*panicOutputs, error) {
 			panic("boom")
 		})
-	specs := []*actions.Spec{create, counter, block, boom}
+	verify := actions.Define(actions.Info{Name: "test.verify", Summary: "judge data integrity, or not"},
+		func(ctx context.Context, env *actions.Env, p *verifyParams) (*verifyOutputs, error) {
+			return &verifyOutputs{Checked: p.Check}, nil
+		})
+	specs := []*actions.Spec{create, counter, block, boom, verify}
 	for _, n := range builtin.Registry().Names() {
 		s, _ := builtin.Registry().Get(n)
 		specs = append(specs, s)

@@ -126,14 +126,14 @@ func (v *Value) Eval(eval func(*Expr) (any, error)) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.WriteString(FormatValue(x))
+		b.WriteString(formatValue(x))
 	}
 	return b.String(), nil
 }
 
-// FormatValue renders a value inside a longer string: numbers without
+// formatValue renders a value inside a longer string: numbers without
 // exponent noise, strings as they are, lists and objects as JSON.
-func FormatValue(x any) string {
+func formatValue(x any) string {
 	switch v := x.(type) {
 	case nil:
 		return ""

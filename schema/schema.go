@@ -9,8 +9,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
-	"sort"
-	"strings"
 
 	"github.com/scnlabs/scn/actions"
 )
@@ -119,7 +117,7 @@ func stepSchema(reg *actions.Registry) map[string]any {
 
 func paramsSchema(s *actions.Spec) map[string]any {
 	props := map[string]any{}
-	var required []any
+	var required, requiredByAlias []any
 	for _, f := range actions.FieldsOf(s.Params) {
 		p := typeSchema(f.Type)
 		if len(f.Enum) > 0 {
@@ -139,33 +137,21 @@ func paramsSchema(s *actions.Spec) map[string]any {
 		for _, a := range f.Aliases {
 			props[a] = map[string]any{"$ref": "#/$defs/with." + s.Name + "/properties/" + f.Name, "description": "alias of " + f.Name}
 		}
-		if f.Required {
-			if len(f.Aliases) == 0 {
-				required = append(required, f.Name)
-			} else {
-				alt := []any{map[string]any{"required": []any{f.Name}}}
-				for _, a := range f.Aliases {
-					alt = append(alt, map[string]any{"required": []any{a}})
-				}
-				props["$anyOfRequired:"+f.Name] = alt
+		switch {
+		case !f.Required:
+		case len(f.Aliases) == 0:
+			required = append(required, f.Name)
+		default: // required under its name or one of its aliases
+			alt := []any{map[string]any{"required": []any{f.Name}}}
+			for _, a := range f.Aliases {
+				alt = append(alt, map[string]any{"required": []any{a}})
 			}
+			requiredByAlias = append(requiredByAlias, map[string]any{"anyOf": alt})
 		}
 	}
 	out := map[string]any{"type": "object", "additionalProperties": false, "properties": props, "description": s.Summary}
-	var anyOf []any
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // map order would make the generated file differ run to run
-	for _, k := range keys {
-		if strings.HasPrefix(k, "$anyOfRequired:") {
-			anyOf = append(anyOf, map[string]any{"anyOf": props[k]})
-			delete(props, k)
-		}
-	}
-	if len(anyOf) > 0 {
-		out["allOf"] = anyOf
+	if len(requiredByAlias) > 0 {
+		out["allOf"] = requiredByAlias
 	}
 	if len(required) > 0 {
 		out["required"] = required

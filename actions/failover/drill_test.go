@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/scnlabs/scn/actions/files"
 	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/standby"
+	"github.com/scnlabs/scn/runner"
 )
 
 var offer1 = map[string]any{"id": "1", "provider": "vast", "gpu": "RTX_4090", "num_gpus": 1, "price": 0.30}
@@ -58,11 +60,11 @@ func TestCPUStandbyDrill(t *testing.T) {
 	}
 
 	// The data survived the GPU on the standby; the late files did not.
-	onStandby := ok[files.VerifyOutputs](t, w, "survived", files.Verify, map[string]any{"on": sbRef(sb), "files": generic(made.Files), "dir": sbDir})
+	onStandby := ok[files.VerifyOutputs](t, w, "survived", files.Verify, map[string]any{"on": sbRef(sb), "files": runner.ToGeneric(made.Files), "dir": sbDir})
 	if !onStandby.Success || onStandby.Valid != 3 {
 		t.Errorf("files on the standby: %+v", onStandby)
 	}
-	lost := ok[files.VerifyOutputs](t, w, "lost", files.Verify, map[string]any{"on": sbRef(sb), "files": generic(late.Files), "dir": sbDir, "fail": false})
+	lost := ok[files.VerifyOutputs](t, w, "lost", files.Verify, map[string]any{"on": sbRef(sb), "files": runner.ToGeneric(late.Files), "dir": sbDir, "fail": false})
 	if lost.Missing != 2 || lost.Missing != det.LostFiles {
 		t.Errorf("late files on the standby: %+v", lost)
 	}
@@ -82,13 +84,13 @@ func TestCPUStandbyDrill(t *testing.T) {
 	if tr := fo.Transfer(); tr.Kind != "failover" || tr.Files != 3 || tr.BytesRaw != fo.Bytes {
 		t.Errorf("failover transfer: %+v", tr)
 	}
-	if v := fo.Validation(); !v.Success || v.Total != 3 || v.Valid != 3 {
+	if v, ok := fo.Validation(); !ok || !v.Success || v.Total != 3 || v.Valid != 3 {
 		t.Errorf("failover validation: %+v", v)
 	}
 	if s := fo.Standby(); s.MTTRSeconds != fo.MTTRSeconds || s.LostFiles != 2 || s.DetectionSeconds <= 0 || s.State != "restored" {
 		t.Errorf("journal standby after failover: %+v", s)
 	}
-	onNew := ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": gpu2.ID, "files": generic(made.Files), "dir": gpu2Dir})
+	onNew := ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": gpu2.ID, "files": runner.ToGeneric(made.Files), "dir": gpu2Dir})
 	if !onNew.Success {
 		t.Errorf("files on the new GPU: %+v", onNew)
 	}
@@ -110,7 +112,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 	for _, e := range w.undo.Pending() {
 		order = append(order, e.Description)
 	}
-	stop, vm := index(order, "stop syncing standby "+sb.ID), index(order, "destroy standby "+sb.ID)
+	stop, vm := slices.Index(order, "stop syncing standby "+sb.ID), slices.Index(order, "destroy standby "+sb.ID)
 	if stop < 0 || vm < 0 || stop > vm {
 		t.Errorf("undo order %q: the loops must stop before the VM goes", order)
 	}
@@ -119,24 +121,6 @@ func TestCPUStandbyDrill(t *testing.T) {
 // sbRef is ${{ steps.standby }} as the next step sees it: id and provider.
 func sbRef(sb *standby.CreateOutputs) map[string]any {
 	return map[string]any{"id": sb.ID, "provider": sb.Provider, "workspace": sb.Workspace}
-}
-
-func index(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
-}
-
-// generic turns typed outputs into what a ${{ }} expression hands the next step.
-func generic(fs []files.File) []any {
-	out := make([]any, len(fs))
-	for i, f := range fs {
-		out[i] = map[string]any{"path": f.Path, "rel": f.Rel, "md5": f.MD5, "size": f.Size}
-	}
-	return out
 }
 
 func TestAStandbyThatDiesFailsStatusAndSync(t *testing.T) {
@@ -190,7 +174,7 @@ func TestFailoverCatchesADamagedCopy(t *testing.T) {
 	if fo.Verified || fo.Valid != 2 || !reflect.DeepEqual(fo.Mismatched, []string{damaged}) || len(fo.Missing) != 0 {
 		t.Errorf("outputs: %+v", fo)
 	}
-	if v := fo.Validation(); v.Success || v.Mismatched != 1 || len(v.Failures) != 1 || v.Failures[0].Path != damaged {
+	if v, ok := fo.Validation(); !ok || v.Success || v.Mismatched != 1 || len(v.Failures) != 1 || v.Failures[0].Path != damaged {
 		t.Errorf("validation: %+v", v)
 	}
 	st := ok[standby.StatusOutputs](t, w, "after", standby.Status, map[string]any{"id": sb.ID})
@@ -203,7 +187,7 @@ func TestFailoverCatchesADamagedCopy(t *testing.T) {
 	if !fo.Verified || fo.Valid != 3 {
 		t.Errorf("second failover: %+v", fo)
 	}
-	ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": good.ID, "files": generic(made.Files), "dir": w.ws(good.ID)})
+	ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": good.ID, "files": runner.ToGeneric(made.Files), "dir": w.ws(good.ID)})
 }
 
 // faultyTar is a folder holding a tar that extracts, then appends a byte

@@ -64,16 +64,16 @@ func (o *RestoreOutputs) Standby() journal.Standby {
 	return o.status.Standby()
 }
 
-// Validation implements actions.ValidationReport. Without verification
-// nothing was validated: it says so (no success, no file checked).
-func (o *RestoreOutputs) Validation() journal.Validation {
+// Validation implements actions.ValidationReport: no verdict without
+// verification.
+func (o *RestoreOutputs) Validation() (journal.Validation, bool) {
 	if o.report == nil {
-		return journal.Validation{}
+		return journal.Validation{}, false
 	}
 	if o.report.Total == 0 {
-		return journal.Validation{Success: true} // an empty workspace restored: nothing could differ
+		return journal.Validation{Success: true}, true // an empty workspace restored: nothing could differ
 	}
-	return o.report.Validation()
+	return o.report.Validation(), true
 }
 
 // Restore moves a standby's copy onto a new GPU.
@@ -95,7 +95,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if err != nil {
 		return nil, err
 	}
-	inst, err := standbyact.Running(ctx, env, p.To)
+	inst, err := env.Running(ctx, p.To)
 	if err != nil {
 		return nil, fmt.Errorf("the new GPU: %w", err)
 	}
@@ -141,14 +141,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 // fill copies a verification's verdict into the outputs.
 func (o *RestoreOutputs) fill(r *files.Report) {
 	o.Verified, o.Checked, o.Valid = r.Total == r.Valid, r.Total, r.Valid
-	for _, res := range r.Results {
-		switch res.Status {
-		case files.Missing:
-			o.Missing = append(o.Missing, res.Path)
-		case files.Mismatch:
-			o.Mismatched = append(o.Mismatched, res.Path)
-		}
-	}
+	o.Missing, o.Mismatched = r.Paths(files.Missing), r.Paths(files.Mismatch)
 }
 
 // verifier hashes the restored files on the standby (the reference) and

@@ -160,7 +160,7 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 		t.Fatalf("a missing file: err %v, outputs %+v", err, v)
 	}
 	var rep actions.ValidationReport = v
-	if val := rep.Validation(); val.Total != 4 || val.Valid != 3 || val.Missing != 1 || len(val.Failures) != 1 || val.Failures[0].Path != gone {
+	if val, ok := rep.Validation(); !ok || val.Total != 4 || val.Valid != 3 || val.Missing != 1 || len(val.Failures) != 1 || val.Failures[0].Path != gone {
 		t.Errorf("validation %+v", val)
 	}
 	logs := strings.Join(env.Logs(), "\n")

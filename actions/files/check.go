@@ -98,9 +98,19 @@ func (r *Report) Rate() float64 {
 
 // Failed lists the paths that are not valid.
 func (r *Report) Failed() []string {
+	return r.paths(func(status string) bool { return status != Valid })
+}
+
+// Paths lists the paths whose verdict is status (Missing, Mismatch), in
+// order; never nil, so outputs show [] rather than null.
+func (r *Report) Paths(status string) []string {
+	return r.paths(func(s string) bool { return s == status })
+}
+
+func (r *Report) paths(keep func(status string) bool) []string {
 	out := []string{}
 	for _, res := range r.Results {
-		if res.Status != Valid {
+		if keep(res.Status) {
 			out = append(out, res.Path)
 		}
 	}
@@ -141,15 +151,7 @@ func (r *Report) Err() error {
 	if r.Success() {
 		return nil
 	}
-	var missing, mismatched []string
-	for _, res := range r.Results {
-		switch res.Status {
-		case Missing:
-			missing = append(missing, res.Path)
-		case Mismatch:
-			mismatched = append(mismatched, res.Path)
-		}
-	}
+	missing, mismatched := r.Paths(Missing), r.Paths(Mismatch)
 	var parts []string
 	if len(missing) > 0 {
 		parts = append(parts, "missing: "+listSome(missing, 10))

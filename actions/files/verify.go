@@ -47,9 +47,9 @@ type VerifyOutputs struct {
 }
 
 // Validation implements actions.ValidationReport.
-func (o *VerifyOutputs) Validation() journal.Validation {
+func (o *VerifyOutputs) Validation() (journal.Validation, bool) {
 	r := Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: o.Missing, Mismatched: o.Mismatched}
-	return r.Validation()
+	return r.Validation(), true
 }
 
 // Verify checks that recorded files exist on an instance with their MD5.

@@ -118,7 +118,11 @@ func search(ctx context.Context, prov cloud.Provider, q cloud.OfferQuery) ([]clo
 		return nil, fmt.Errorf("searching offers on %s: %w", prov.Name(), err)
 	}
 	if len(offers) == 0 {
-		return nil, fmt.Errorf("no %s offer on %s matches (gpu %s, max price $%.3f/h)", orAny(q.GPU), prov.Name(), orAny(q.GPU), q.MaxPrice)
+		limits := fmt.Sprintf("num_gpus %d", q.NumGPUs)
+		if q.MaxPrice > 0 {
+			limits += fmt.Sprintf(", max_price $%.3f/h", q.MaxPrice)
+		}
+		return nil, fmt.Errorf("no %s offer on %s matches (%s)", orAny(q.GPU), prov.Name(), limits)
 	}
 	return offers, nil
 }

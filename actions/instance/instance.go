@@ -27,8 +27,8 @@ type Outputs struct {
 	Price        float64   `json:"price" doc:"USD per hour"`
 	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
 	CreatedAt    time.Time `json:"created_at" doc:"when the provider gave it an id"`
-	ReadySeconds float64   `json:"ready_seconds" doc:"seconds from the request until SSH answered (instance.create)"`
-	Attempts     int       `json:"attempts" doc:"offers tried before this one worked (instance.create)"`
+	ReadySeconds float64   `json:"ready_seconds" doc:"seconds from created_at until SSH answered (instance.create; earlier offers given up are not counted)"`
+	Attempts     int       `json:"attempts" doc:"offers tried, the one that worked included (instance.create)"`
 }
 
 func outputsOf(i *cloud.Instance) *Outputs {

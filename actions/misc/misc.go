@@ -27,14 +27,13 @@ var Sleep = actions.Define(actions.Info{
 	start := time.Now()
 	t := time.NewTimer(p.Duration.Duration)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return &SleepOutputs{Seconds: time.Since(start).Seconds()}, context.Cause(ctx)
-		case <-t.C:
-			return &SleepOutputs{Seconds: time.Since(start).Seconds()}, nil
-		}
+	var err error
+	select {
+	case <-ctx.Done():
+		err = context.Cause(ctx)
+	case <-t.C:
 	}
+	return &SleepOutputs{Seconds: time.Since(start).Seconds()}, err
 })
 
 // LogParams are the parameters of log.

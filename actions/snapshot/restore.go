@@ -41,17 +41,21 @@ func (o *RestoreOutputs) Transfer() journal.Transfer {
 	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerS}
 }
 
-// Validation implements actions.ValidationReport (when verify was on).
-func (o *RestoreOutputs) Validation() journal.Validation {
+// Validation implements actions.ValidationReport: a verdict only when
+// verify was on.
+func (o *RestoreOutputs) Validation() (journal.Validation, bool) {
+	if !o.checked {
+		return journal.Validation{}, false
+	}
 	v := journal.Validation{Total: o.Files, Valid: o.Verified, Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
-	v.Success = o.checked && v.Valid == v.Total
+	v.Success = v.Valid == v.Total
 	for _, p := range o.Missing {
 		v.Failures = append(v.Failures, journal.FileFailure{Path: p, Problem: "missing"})
 	}
 	for _, p := range o.Mismatched {
 		v.Failures = append(v.Failures, journal.FileFailure{Path: p, Problem: "mismatch"})
 	}
-	return v
+	return v, true
 }
 
 // Restore streams a snapshot onto an instance and verifies it.

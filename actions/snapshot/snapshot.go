@@ -71,6 +71,7 @@ var Create = actions.Define(actions.Info{
 		return nil, err
 	}
 	st := env.Target.Store
+	remove := func(ctx context.Context, _ string) error { return snap.Delete(ctx, st, name) } // the undo
 	m, err := snap.Create(ctx, snap.CreateOptions{Exec: x, Path: path, Name: name, Exclude: p.Exclude, Store: st,
 		Source: inst.ID, Progress: func(done int64) { env.Transfer("snapshot "+name, done, -1) }})
 	if err != nil {
@@ -81,17 +82,13 @@ var Create = actions.Define(actions.Info{
 		if derr := snap.Delete(cctx, st, name); derr != nil {
 			// Leave it to the cleanup at the end (retried, reported, and in
 			// the ledger for scn cleanup if that fails too).
-			pend.Created(name, 0, false, map[string]string{"partial": "true"}, func(ctx context.Context, _ string) error {
-				return snap.Delete(ctx, st, name)
-			})
+			pend.Created(name, 0, false, map[string]string{"partial": "true"}, remove)
 			return nil, fmt.Errorf("%w (removing the partial upload failed too: %v; the cleanup tries again)", err, derr)
 		}
 		pend.Failed(err)
 		return nil, err
 	}
-	pend.Created(name, 0, false, map[string]string{"store": st.String()}, func(ctx context.Context, _ string) error {
-		return snap.Delete(ctx, st, name)
-	})
+	pend.Created(name, 0, false, map[string]string{"store": st.String()}, remove)
 	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", Files: m.Counts.Files,
 		BytesRaw: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds}
 	if m.Seconds > 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/scnlabs/scn/actions"
 )
@@ -31,7 +30,7 @@ func (p *ExecParams) Validate() error {
 	case p.MaxOutput < 0:
 		return fmt.Errorf("max_output %d is negative", p.MaxOutput)
 	}
-	return CheckEnv(p.Env)
+	return checkEnv(p.Env)
 }
 
 // ExecOutputs are the outputs of ssh.exec.
@@ -66,7 +65,7 @@ every case.`,
 	if err != nil {
 		return nil, err
 	}
-	c := Command{Script: p.Command, Stdin: p.Stdin, Env: p.Env, Timeout: p.Timeout.Or(10 * time.Minute), MaxOutput: p.MaxOutput}
+	c := Command{Script: p.Command, Stdin: p.Stdin, Env: p.Env, Timeout: p.Timeout.Duration, MaxOutput: p.MaxOutput}
 	if p.Log {
 		c.Log = func(stream, line string) {
 			if stream == "stderr" {

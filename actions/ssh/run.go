@@ -53,8 +53,8 @@ const killAfter = 5 * time.Second
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// CheckEnv rejects variable names the shell cannot export.
-func CheckEnv(env map[string]string) error {
+// checkEnv rejects variable names the shell cannot export.
+func checkEnv(env map[string]string) error {
 	for k := range env {
 		if !envName.MatchString(k) {
 			return fmt.Errorf("env name %q is not a shell variable name (letters, digits, _)", k)
@@ -70,7 +70,7 @@ func CheckEnv(env map[string]string) error {
 // non-zero exit is a Result, not an error; an error means the command
 // could not be run or did not end.
 func Run(ctx context.Context, x remote.Execer, c Command) (*Result, error) {
-	if err := CheckEnv(c.Env); err != nil {
+	if err := checkEnv(c.Env); err != nil {
 		return nil, err
 	}
 	if c.Timeout <= 0 {

@@ -103,11 +103,11 @@ the sync and checks stop before that.`,
 	if env.Target == nil || env.Target.Standby == nil {
 		return nil, errors.New("target has no standby provider")
 	}
-	reg, err := Associations(env)
+	reg, err := associations(env)
 	if err != nil {
 		return nil, err
 	}
-	gpu, err := Running(ctx, env, p.GPU) // before renting anything
+	gpu, err := env.Running(ctx, p.GPU) // before renting anything
 	if err != nil {
 		return nil, fmt.Errorf("the GPU to follow: %w", err)
 	}

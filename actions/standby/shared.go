@@ -8,7 +8,6 @@
 package standby
 
 import (
-	"context"
 	"fmt"
 	"path"
 	"strings"
@@ -21,8 +20,8 @@ import (
 // sharedKey is the Env.Shared key of the run's association registry.
 const sharedKey = "standby.associations"
 
-// Associations is the run's registry of standby associations.
-func Associations(env *actions.Env) (*standby.Registry, error) {
+// associations is the run's registry of standby associations.
+func associations(env *actions.Env) (*standby.Registry, error) {
 	if env.Shared == nil {
 		return nil, fmt.Errorf("this run keeps no shared state: standby associations cannot be found")
 	}
@@ -31,7 +30,7 @@ func Associations(env *actions.Env) (*standby.Registry, error) {
 
 // Find returns the association of standby ref (or of the GPU it follows).
 func Find(env *actions.Env, ref actions.InstanceRef) (*standby.Association, error) {
-	reg, err := Associations(env)
+	reg, err := associations(env)
 	if err != nil {
 		return nil, err
 	}
@@ -51,21 +50,6 @@ func Machine(env *actions.Env, inst *cloud.Instance, dir string) standby.Machine
 		}
 	}
 	return m
-}
-
-// Running looks an instance up and insists it runs.
-func Running(ctx context.Context, env *actions.Env, ref actions.InstanceRef) (*cloud.Instance, error) {
-	inst, err := env.Instance(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if inst.Status != cloud.StatusRunning {
-		return nil, fmt.Errorf("instance %s is %s, not running", inst.ID, inst.Status)
-	}
-	if env.Connect == nil {
-		return nil, fmt.Errorf("no way to reach instances on this target")
-	}
-	return inst, nil
 }
 
 // Dir places a path parameter on an instance: empty means its workspace,

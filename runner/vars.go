@@ -1,0 +1,115 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/scnlabs/scn/actions"
+)
+
+// resolveVars computes vars from --var overrides and defaults.
+func (r *Runner) resolveVars() error {
+	var diags Diagnostics
+	declared := map[string]*Var{}
+	var names []string
+	for _, v := range r.sc.Vars {
+		declared[v.Name] = v
+		names = append(names, v.Name)
+	}
+	for _, k := range sortedKeys(r.opts.Vars) {
+		if declared[k] == nil {
+			d := diags.errorf(Pos{File: "--var " + k}, "scenario %s declares no var %q", r.sc.File, k)
+			d.Hint = hintFor(k, names)
+		}
+	}
+	r.vars = map[string]any{}
+	for _, v := range r.sc.Vars {
+		var val any
+		raw, given := r.opts.Vars[v.Name]
+		switch {
+		case given:
+			var err error
+			if val, err = typedVar(raw, v.Default); err != nil {
+				diags.errorf(Pos{File: "--var " + v.Name}, "%v", err)
+			}
+		case v.Default != nil:
+			scope := map[string]any{"env": r.env, "vars": r.vars}
+			var err error
+			val, err = v.Default.Eval(func(e *Expr) (any, error) { return r.eval(e, scope) })
+			if err != nil {
+				diags.errorf(v.Pos, "var %s: %v", v.Name, err)
+			}
+		case v.Required:
+			d := diags.errorf(v.Pos, "var %s is required", v.Name)
+			d.Hint = fmt.Sprintf("pass --var %s=...", v.Name)
+		}
+		if v.Secret && val != nil {
+			r.mask.Add(formatValue(val))
+		}
+		r.vars[v.Name] = val
+	}
+	if len(diags) > 0 {
+		return diags
+	}
+	return nil
+}
+
+// typedVar types a --var string like the var's literal default: a var
+// whose default is a string stays a string even when given 4090.
+func typedVar(raw string, def *Value) (any, error) {
+	if def == nil || def.HasExpr() || def.Kind != ScalarValue {
+		return actions.ParseScalar(raw), nil
+	}
+	switch d := def.Scalar.(type) {
+	case string:
+		return raw, nil
+	case int:
+		var n int
+		if _, err := fmt.Sscan(raw, &n); err != nil {
+			return nil, fmt.Errorf("expected a whole number like the default %d, got %q", d, raw)
+		}
+		return n, nil
+	case float64:
+		var f float64
+		if _, err := fmt.Sscan(raw, &f); err != nil {
+			return nil, fmt.Errorf("expected a number like the default %v, got %q", d, raw)
+		}
+		return f, nil
+	case bool:
+		switch raw {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, fmt.Errorf("expected true or false, got %q", raw)
+	}
+	return actions.ParseScalar(raw), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// environ is what expressions see as env.*: m, or the process environment.
+func environ(m map[string]string) map[string]any {
+	out := map[string]any{}
+	if m == nil {
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			out[k] = v
+		}
+		return out
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
