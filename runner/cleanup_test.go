@@ -227,6 +227,9 @@ steps:
 	if step(t, j, "never").Status != journal.StepSkipped {
 		t.Error("a panic must stop the run even with continue_on_error")
 	}
+	if logs := strings.Join(step(t, j, "p").Logs, "\n"); !strings.Contains(logs, "goroutine") || !strings.Contains(logs, "boom") {
+		t.Errorf("the panic's stack is not in the journal for the bug report: %q", logs)
+	}
 	if len(remaining(t, w)) != 0 {
 		t.Error("resource left after panic")
 	}

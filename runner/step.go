@@ -86,6 +86,8 @@ func (r *Runner) runStep(ctx context.Context, s *Step) *journal.Step {
 		r.mu.Lock()
 		r.fatal = ie
 		r.mu.Unlock()
+		// The stack goes in the journal: it is what a bug report needs.
+		js.Logs = append(js.Logs, r.mask.String("internal error: "+fmt.Sprint(ie.Value)+"\n"+ie.Stack))
 	}
 	r.publish(s, js, out)
 	r.sink.StepFinished(js)
