@@ -158,6 +158,9 @@ func (s *Stack) try(ctx context.Context, fn Func) (error, int) {
 		case <-t.C:
 		}
 		t.Stop()
+		if ctx.Err() != nil {
+			break // the deadline came first: the last try's error says why it failed
+		}
 		err, tries = runSafely(ctx, fn), tries+1
 	}
 	return err, tries
