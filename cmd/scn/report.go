@@ -84,7 +84,7 @@ func reportRuns(g *globals, s *session, f *reportFlags, runs []string) error {
 		}
 		journals = append(journals, j)
 	}
-	opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
+	opts := consoleOptions(g, os.Stdout)
 	for i, j := range journals {
 		if i > 0 {
 			fmt.Fprintln(s.out)

@@ -187,7 +187,8 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 		var sink event.Sink = s.console
 		if f.parallel > 1 && len(scs) > 1 {
 			jb.out = &prefixWriter{mu: &mu, w: s.out, prefix: pfx[i]}
-			opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
+			opts := consoleOptions(g, os.Stdout)
+			opts.Interactive = false // a spinner would be broken by the other runs' lines
 			sink = parallelConsole{Console: report.NewConsole(jb.out, opts), w: jb.out, opts: opts}
 		}
 		id := runner.NewRunID()

@@ -314,4 +314,7 @@ func TestColorEnabledAndWidth(t *testing.T) {
 	if c := NewConsole(tty, Options{Interactive: true}); c.width != 123 {
 		t.Errorf("console width on a 123-column terminal = %d", c.width)
 	}
+	if c := NewConsole(&bytes.Buffer{}, Options{Interactive: true, Width: TerminalWidth(tty)}); c.width != 123 {
+		t.Errorf("console width through another writer, told the terminal's width = %d", c.width)
+	}
 }
