@@ -132,7 +132,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 			jb.out.Flush()
 		}
 		jb.dir = runDir(g, f, jb.j, len(jobs) > 1)
-		jb.err = writeRunFiles(s, jb.dir, jb.j)
+		jb.err = report.WriteRunFiles(jb.dir, jb.j, s.mask)
 	})
 	worst := 0
 	var journals []*journal.Journal
