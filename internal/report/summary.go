@@ -52,7 +52,7 @@ func section(b *strings.Builder, p palette, title string) {
 
 func writeHeader(b *strings.Builder, p palette, j *journal.Journal) {
 	b.WriteString(p.dim(rule) + "\n")
-	fmt.Fprintf(b, "%s  %s\n", p.badge(verdict(j)), p.bold(j.Scenario))
+	fmt.Fprintf(b, "%s  %s\n", p.badge(Verdict(j)), p.bold(j.Scenario))
 	if j.Description != "" {
 		fmt.Fprintf(b, "      %s\n", j.Description)
 	}
@@ -217,7 +217,7 @@ func writeVerdict(b *strings.Builder, p palette, j *journal.Journal) {
 	if s := j.Standby; s != nil && s.MTTRSeconds > 0 {
 		figures = append(figures, "MTTR "+fmtSecs(s.MTTRSeconds))
 	}
-	fmt.Fprintf(b, "%s  %s · %s\n", p.badge(verdict(j)), p.bold(j.Scenario), strings.Join(figures, " · "))
+	fmt.Fprintf(b, "%s  %s · %s\n", p.badge(Verdict(j)), p.bold(j.Scenario), strings.Join(figures, " · "))
 	if j.Status == journal.StatusPassed {
 		return
 	}
