@@ -215,21 +215,19 @@ func warnLeftovers(s *session, led *ledger.Ledger, state string) {
 		s.console.Warn("cannot read the ledger: " + err.Error())
 		return
 	}
-	runs, n := map[string]bool{}, 0
+	runs := map[string]bool{} // run id → in progress
+	n, dead := 0, 0
 	for _, r := range left {
 		live, seen := runs[r.Run]
 		if !seen {
 			_, live = runLive(state, r.Run)
 			runs[r.Run] = live
+			if !live {
+				dead++
+			}
 		}
 		if !live {
 			n++
-		}
-	}
-	dead := 0
-	for _, live := range runs {
-		if !live {
-			dead++
 		}
 	}
 	if n == 0 {
