@@ -69,12 +69,11 @@ type running struct {
 
 // xfer is a transfer in progress.
 type xfer struct {
-	step, what   string
-	done, total  int64
-	since        time.Time // rate base
-	base         int64     // bytes already moved at since
-	lastPrint    time.Time
-	finishedLine bool
+	step, what  string
+	done, total int64
+	since       time.Time // rate base
+	base        int64     // bytes already moved at since
+	lastPrint   time.Time
 }
 
 var _ event.Sink = (*Console)(nil)

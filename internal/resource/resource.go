@@ -125,9 +125,6 @@ type Handle struct {
 	gone bool // fully destroyed
 }
 
-// ID returns the resource id.
-func (h *Handle) ID() string { return h.res.ID }
-
 // Destroy destroys the resource now (instance.destroy, a failed instance
 // during fallback). With reason "failure" billing stops but the undo stays
 // registered: the final cleanup still removes what the failure left behind.
