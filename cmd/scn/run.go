@@ -70,9 +70,6 @@ func parseVars(kvs []string) (map[string]string, error) {
 }
 
 func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	vars, err := parseVars(f.vars)
 	if err != nil {
 		return err
@@ -114,7 +111,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err != nil {
 		return err
 	}
-	if err := confirmSpend(g, f, tgt, scs, vars); err != nil {
+	if err := confirmSpend(ctx, g, f, tgt, scs, vars); err != nil {
 		return err
 	}
 	ctx, stop := interruptible(ctx, runs, led)
