@@ -177,6 +177,7 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 	pfx := prefixes(names)
 	var mu sync.Mutex // one line at a time from all the runs
 	ids := map[string]bool{}
+	reg := builtin.Registry() // read-only: the runs share it
 	jobs := make([]*job, len(scs))
 	runs := make([]*runner.Runner, len(scs))
 	for i, sc := range scs {
@@ -193,7 +194,7 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 			id = runner.NewRunID()
 		}
 		ids[id] = true
-		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars, RunID: id,
+		r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, RunID: id,
 			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
