@@ -25,10 +25,12 @@ test-short:
 deps:
 	@scripts/deps
 
-bench: build
+bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-snapshot: build deps
+# The script builds what it runs (benchsnap is scn's side itself) and
+# installs the tools it compares with.
+bench-snapshot:
 	./scripts/bench-snapshot
 
 fuzz:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,10 +37,9 @@ type drill struct {
 func scenario(name string) string { return filepath.Join("..", "scenarios", name) }
 
 // runDrill runs the scenario at path on tgt the way `scn run` does
-// (cmd/scn/run.go and artifacts.go): the target's secrets go into the
-// masker, the ledger masks with it, the console writes through it, and
-// the run's files are written to <state>/runs/<run-id>/ — journal.json as
-// the runner filled it, metrics.json and report.html through the masker.
+// (cmd/scn/run.go): the target's secrets go into the masker, the ledger
+// masks with it, the console writes through it, and the run's files are
+// written to <state>/runs/<run-id>/ by report.WriteRunFiles.
 // It fails the test when the ledger still has an open entry afterwards.
 func runDrill(t *testing.T, tgt *target.Target, path string, vars map[string]string) *drill {
 	t.Helper()
@@ -90,11 +88,9 @@ func runDrillHooked(t *testing.T, tgt *target.Target, path string, vars map[stri
 		t.Fatal(err)
 	}
 	d := &drill{Journal: j, Dir: filepath.Join(tgt.StateDir, "runs", j.RunID), Console: console.String()}
-	if err := journal.Write(filepath.Join(d.Dir, "journal.json"), j); err != nil {
+	if err := report.WriteRunFiles(d.Dir, j, mask); err != nil {
 		t.Fatal(err)
 	}
-	writeMasked(t, mask, filepath.Join(d.Dir, "metrics.json"), func(w io.Writer) error { return report.WriteMetrics(w, j) })
-	writeMasked(t, mask, filepath.Join(d.Dir, "report.html"), func(w io.Writer) error { return report.WriteHTML(w, j) })
 	left, err := led.Leftovers(ledger.Filter{})
 	if err != nil {
 		t.Fatal(err)
@@ -114,25 +110,6 @@ type stepHook struct {
 func (h stepHook) StepStarted(s *journal.Step) {
 	h.onStart(s.ID)
 	h.Sink.StepStarted(s)
-}
-
-func writeMasked(t *testing.T, mask *secret.Masker, path string, fill func(io.Writer) error) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := mask.Writer(f)
-	err = fill(w)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatalf("writing %s: %v", path, err)
-	}
 }
 
 // mustPass fails the test, with every failed step's error, unless the

@@ -139,7 +139,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatalf("want one run directory with a journal, got %v", runs)
 	}
 	runDir := filepath.Dir(runs[0])
-	console := string(stdout.Bytes()) + string(stderr.Bytes())
+	console := stdout.String() + stderr.String()
 	for file, want := range map[string][]string{
 		"console":                                  {"echoed: token=*** pin=*** s3=***", "logged: token=*** pin=*** s3=*** id=***", "cannot log in with *** and ***"},
 		filepath.Join(runDir, "journal.json"):      {"echoed: token=*** pin=*** s3=***", "machine env: token=***", "cannot log in with *** and ***", "finally: failed with token=***"},

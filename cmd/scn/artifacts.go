@@ -22,18 +22,6 @@ func runDir(g *globals, f *runFlags, j *journal.Journal, many bool) string {
 	return f.out
 }
 
-// writeRunFiles saves a run's journal, metrics and HTML report in its
-// directory: the record `scn report` and `scn report --history` read.
-func writeRunFiles(s *session, dir string, j *journal.Journal) error {
-	if err := journal.Write(filepath.Join(dir, "journal.json"), j); err != nil {
-		return err
-	}
-	if err := writeFile(s, filepath.Join(dir, "metrics.json"), func(w io.Writer) error { return report.WriteMetrics(w, j) }); err != nil {
-		return err
-	}
-	return writeFile(s, filepath.Join(dir, "report.html"), func(w io.Writer) error { return report.WriteHTML(w, j) })
-}
-
 // writeReports writes what --junit, --json, --html and GITHUB_STEP_SUMMARY
 // ask for, covering every scenario of the invocation.
 func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []string) error {
@@ -44,7 +32,7 @@ func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []s
 		}
 	}
 	if f.junit != "" {
-		add(writeFile(s, f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }))
+		add(s.mask.WriteFile(f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }))
 	}
 	if f.json != "" {
 		write := func(w io.Writer) error {
@@ -63,7 +51,7 @@ func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []s
 			add(write(mw))
 			add(mw.Close())
 		} else {
-			add(writeFile(s, f.json, write))
+			add(s.mask.WriteFile(f.json, write))
 		}
 	}
 	if f.html != "" {
@@ -73,7 +61,7 @@ func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []s
 				ext := filepath.Ext(path)
 				path = strings.TrimSuffix(path, ext) + "-" + j.Scenario + ext
 			}
-			add(writeFile(s, path, func(w io.Writer) error { return report.WriteHTML(w, j) }))
+			add(s.mask.WriteFile(path, func(w io.Writer) error { return report.WriteHTML(w, j) }))
 		}
 	}
 	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
@@ -81,29 +69,6 @@ func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []s
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return nil
-}
-
-// writeFile writes through the masker to path, creating its directory.
-func writeFile(s *session, path string, fill func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := s.writer(f)
-	err = fill(w)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -63,29 +63,25 @@ func (c *cleaner) target(name string) (*target.Target, error) {
 // of one label together (the first of them sets the place in the order).
 func (c *cleaner) clean(todo []ledger.Record) {
 	fmt.Fprintf(c.s.out, "scn cleanup · %s in %s\n", count(len(todo), "open resource"), c.led.Path())
-	byLabel := map[string][]ledger.Record{}
-	var order []string
+	type labelKey struct{ target, provider, kind, label string }
+	byLabel := map[labelKey]*[]ledger.Record{}
+	var order []func()
 	for _, r := range todo {
 		if r.ID != "" {
-			order = append(order, "ref:"+r.Ref)
+			order = append(order, func() { c.destroy(r) })
 			continue
 		}
-		key := strings.Join([]string{r.Target, r.Provider, r.Kind, r.Label}, "\x00")
-		if byLabel[key] == nil {
-			order = append(order, "label:"+key)
+		key := labelKey{r.Target, r.Provider, r.Kind, r.Label}
+		if intents, ok := byLabel[key]; ok {
+			*intents = append(*intents, r)
+			continue
 		}
-		byLabel[key] = append(byLabel[key], r)
+		intents := &[]ledger.Record{r}
+		byLabel[key] = intents
+		order = append(order, func() { c.lookUp(*intents) })
 	}
-	byRef := map[string]ledger.Record{}
-	for _, r := range todo {
-		byRef[r.Ref] = r
-	}
-	for _, k := range order {
-		if ref, ok := strings.CutPrefix(k, "ref:"); ok {
-			c.destroy(byRef[ref])
-		} else {
-			c.lookUp(byLabel[strings.TrimPrefix(k, "label:")])
-		}
+	for _, handle := range order {
+		handle()
 	}
 }
 
@@ -131,8 +127,7 @@ func (c *cleaner) lookUp(intents []ledger.Record) {
 			c.failed(in, "-", err)
 		}
 	}
-	switch {
-	case r.Label == "":
+	if r.Label == "" {
 		fail(fmt.Errorf("no label recorded: cannot look it up; check the provider by hand"))
 		return
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -15,13 +16,13 @@ import (
 // confirmSpend shows the worst-case cost of a paid target and asks on a
 // terminal before renting anything; --yes skips the question, and without
 // a terminal --yes is required (CI must say it means it).
-func confirmSpend(g *globals, f *runFlags, t *target.Target, scs []*runner.Scenario, vars map[string]string) error {
+func confirmSpend(ctx context.Context, g *globals, f *runFlags, t *target.Target, scs []*runner.Scenario, vars map[string]string) error {
 	if !t.Paid || f.yes {
 		return nil
 	}
 	total, unbounded := 0.0, false
 	for _, sc := range scs {
-		p := runner.MakePlan(sc, t.Name, planPricer(nil, g, t, sc, vars))
+		p := runner.MakePlan(sc, t.Name, planPricer(ctx, g, t, sc, vars))
 		p.Write(os.Stderr)
 		total += p.WorstCost
 		unbounded = unbounded || p.Unbounded

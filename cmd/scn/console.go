@@ -23,13 +23,19 @@ type session struct {
 func newSession(g *globals, f *os.File) *session {
 	s := &session{mask: secret.New()}
 	s.out = s.mask.Writer(f)
-	s.console = report.NewConsole(s.out, report.Options{
-		Color:       !g.noColor && report.ColorEnabled(f),
-		Interactive: isatty.IsTerminal(f.Fd()),
-		Quiet:       g.quiet,
-		Verbose:     g.verbose,
-	})
+	s.console = report.NewConsole(s.out, consoleOptions(g, f))
 	return s
+}
+
+// consoleOptions are the flags' settings for output to f: colour, and
+// redrawing in place at the terminal's width, only when f is a terminal
+// (the console writes to it through the masker, so it cannot tell).
+func consoleOptions(g *globals, f *os.File) report.Options {
+	o := report.Options{Color: !g.noColor && report.ColorEnabled(f), Quiet: g.quiet, Verbose: g.verbose}
+	if isatty.IsTerminal(f.Fd()) {
+		o.Interactive, o.Width = true, report.TerminalWidth(f)
+	}
+	return o
 }
 
 // close flushes the console and the masking writer.

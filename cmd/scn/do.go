@@ -53,7 +53,7 @@ func newDoCmd(g *globals) *cobra.Command {
 				return exitWith(2, "opening the resource ledger: %v", err)
 			}
 			defer led.Close()
-			r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, RunID: runner.NewRunID(), Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
+			r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")

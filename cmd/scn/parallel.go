@@ -182,7 +182,7 @@ func writeRunTable(w io.Writer, jobs []*job) {
 		if jb.err != nil {
 			dir += " (" + jb.err.Error() + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", verdictWord(j.Status), jb.name, fmtSeconds(j.Seconds), cost, valid, dir)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", report.Verdict(j), jb.name, fmtSeconds(j.Seconds), cost, valid, dir)
 	}
 	tw.Flush()
 }
@@ -193,7 +193,7 @@ func writeCombined(w io.Writer, jobs []*job) {
 	for _, jb := range jobs {
 		word := "not run"
 		if jb.j != nil {
-			word = strings.ToLower(verdictWord(jb.j.Status))
+			word = strings.ToLower(report.Verdict(jb.j))
 		}
 		tally[word]++
 	}
@@ -205,19 +205,6 @@ func writeCombined(w io.Writer, jobs []*job) {
 	}
 	fmt.Fprintf(w, "\nscn · %s · %s\n", count(len(jobs), "scenario"), strings.Join(parts, " · "))
 	writeRunTable(w, jobs)
-}
-
-// verdictWord is the one-word outcome of a run status.
-func verdictWord(status string) string {
-	switch status {
-	case journal.StatusPassed:
-		return "PASS"
-	case journal.StatusInterrupted:
-		return "INTERRUPTED"
-	case journal.StatusError:
-		return "ERROR"
-	}
-	return "FAIL" // an unknown status never reads as a pass
 }
 
 // fmtSeconds is a duration for summaries: 0.8s, 2m05s, 1h02m.

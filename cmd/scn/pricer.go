@@ -17,9 +17,6 @@ import (
 // dearest of the offers the step could end up renting (asked from the
 // target: a free API call), else unknown.
 func planPricer(ctx context.Context, g *globals, tgt *target.Target, sc *runner.Scenario, vars map[string]string) runner.Pricer {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	return func(s *runner.Step) (float64, string, bool) {
 		if p, ok := number(sc.Literal(s, "max_price", vars)); ok && p > 0 {
 			return p, "max_price", true

@@ -84,7 +84,7 @@ func reportRuns(g *globals, s *session, f *reportFlags, runs []string) error {
 		}
 		journals = append(journals, j)
 	}
-	opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
+	opts := consoleOptions(g, os.Stdout)
 	for i, j := range journals {
 		if i > 0 {
 			fmt.Fprintln(s.out)
@@ -94,7 +94,7 @@ func reportRuns(g *globals, s *session, f *reportFlags, runs []string) error {
 		}
 	}
 	if f.html != "" {
-		if err := writeFile(s, f.html, func(w io.Writer) error { return report.WriteHTML(w, journals[0]) }); err != nil {
+		if err := s.mask.WriteFile(f.html, func(w io.Writer) error { return report.WriteHTML(w, journals[0]) }); err != nil {
 			return exitWith(1, "%v", err)
 		}
 	}
@@ -116,7 +116,7 @@ func reportHistory(s *session, f *reportFlags, dir string) error {
 		return exitWith(1, "no readable run in %s", dir)
 	}
 	if f.html != "" {
-		if err := writeFile(s, f.html, func(w io.Writer) error { return report.WriteHistoryHTML(w, journals) }); err != nil {
+		if err := s.mask.WriteFile(f.html, func(w io.Writer) error { return report.WriteHistoryHTML(w, journals) }); err != nil {
 			return exitWith(1, "%v", err)
 		}
 	}
@@ -141,7 +141,7 @@ func writeJUnit(s *session, f *reportFlags, journals []*journal.Journal) error {
 	if f.junit == "" {
 		return nil
 	}
-	if err := writeFile(s, f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }); err != nil {
+	if err := s.mask.WriteFile(f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }); err != nil {
 		return exitWith(1, "%v", err)
 	}
 	return nil

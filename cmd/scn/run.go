@@ -70,9 +70,6 @@ func parseVars(kvs []string) (map[string]string, error) {
 }
 
 func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	vars, err := parseVars(f.vars)
 	if err != nil {
 		return err
@@ -114,7 +111,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err != nil {
 		return err
 	}
-	if err := confirmSpend(g, f, tgt, scs, vars); err != nil {
+	if err := confirmSpend(ctx, g, f, tgt, scs, vars); err != nil {
 		return err
 	}
 	ctx, stop := interruptible(ctx, runs, led)
@@ -132,7 +129,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 			jb.out.Flush()
 		}
 		jb.dir = runDir(g, f, jb.j, len(jobs) > 1)
-		jb.err = writeRunFiles(s, jb.dir, jb.j)
+		jb.err = report.WriteRunFiles(jb.dir, jb.j, s.mask)
 	})
 	worst := 0
 	var journals []*journal.Journal
@@ -180,6 +177,7 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 	pfx := prefixes(names)
 	var mu sync.Mutex // one line at a time from all the runs
 	ids := map[string]bool{}
+	reg := builtin.Registry() // read-only: the runs share it
 	jobs := make([]*job, len(scs))
 	runs := make([]*runner.Runner, len(scs))
 	for i, sc := range scs {
@@ -187,7 +185,8 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 		var sink event.Sink = s.console
 		if f.parallel > 1 && len(scs) > 1 {
 			jb.out = &prefixWriter{mu: &mu, w: s.out, prefix: pfx[i]}
-			opts := report.Options{Color: !g.noColor && report.ColorEnabled(os.Stdout), Quiet: g.quiet, Verbose: g.verbose}
+			opts := consoleOptions(g, os.Stdout)
+			opts.Interactive = false // a spinner would be broken by the other runs' lines
 			sink = parallelConsole{Console: report.NewConsole(jb.out, opts), w: jb.out, opts: opts}
 		}
 		id := runner.NewRunID()
@@ -195,7 +194,7 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 			id = runner.NewRunID()
 		}
 		ids[id] = true
-		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Target: tgt, Vars: vars, RunID: id,
+		r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, RunID: id,
 			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
@@ -214,21 +213,19 @@ func warnLeftovers(s *session, led *ledger.Ledger, state string) {
 		s.console.Warn("cannot read the ledger: " + err.Error())
 		return
 	}
-	runs, n := map[string]bool{}, 0
+	runs := map[string]bool{} // run id → in progress
+	n, dead := 0, 0
 	for _, r := range left {
 		live, seen := runs[r.Run]
 		if !seen {
 			_, live = runLive(state, r.Run)
 			runs[r.Run] = live
+			if !live {
+				dead++
+			}
 		}
 		if !live {
 			n++
-		}
-	}
-	dead := 0
-	for _, live := range runs {
-		if !live {
-			dead++
 		}
 	}
 	if n == 0 {

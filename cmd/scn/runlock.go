@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,10 +47,7 @@ func lockRun(state, runID string) (release func(), err error) {
 func runLive(state, runID string) (pid int, live bool) {
 	path := liveLockPath(state, runID)
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false
-	}
-	if err != nil {
+	if err != nil { // no lock file (or none readable): no run holds it
 		return 0, false
 	}
 	defer f.Close()

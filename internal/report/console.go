@@ -22,6 +22,10 @@ type Options struct {
 	// spinner and transfers a bar, redrawn in place. Otherwise every line
 	// is final and progress is printed sparsely.
 	Interactive bool
+	// Width is the terminal's width in columns (TerminalWidth), for a
+	// console that writes to it through another writer (a masking one).
+	// 0: the width of w when it is the terminal, else $COLUMNS, else 80.
+	Width int
 }
 
 // Console is the live view of a run, an event.Sink. Every step ends in one
@@ -65,12 +69,11 @@ type running struct {
 
 // xfer is a transfer in progress.
 type xfer struct {
-	step, what   string
-	done, total  int64
-	since        time.Time // rate base
-	base         int64     // bytes already moved at since
-	lastPrint    time.Time
-	finishedLine bool
+	step, what  string
+	done, total int64
+	since       time.Time // rate base
+	base        int64     // bytes already moved at since
+	lastPrint   time.Time
 }
 
 var _ event.Sink = (*Console)(nil)
@@ -79,12 +82,18 @@ var _ event.Sink = (*Console)(nil)
 func NewConsole(w io.Writer, opts Options) *Console {
 	c := &Console{w: w, opts: opts, p: palette{opts.Color}, now: time.Now,
 		every: 15 * time.Second, tick: 120 * time.Millisecond, width: 80}
-	if f, ok := w.(*os.File); ok && opts.Interactive {
-		if n := termWidth(f); n > 0 {
+	f, isFile := w.(*os.File)
+	switch {
+	case opts.Width > 0:
+		c.width = opts.Width
+	case isFile && opts.Interactive:
+		if n := TerminalWidth(f); n > 0 {
 			c.width = n
 		}
-	} else if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 20 {
-		c.width = n
+	default:
+		if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 20 {
+			c.width = n
+		}
 	}
 	return c
 }

@@ -11,8 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/ptytest"
 	"github.com/scnlabs/scn/internal/report/fixture"
-	"golang.org/x/sys/unix"
 )
 
 // replayed runs a fixture through a console with a fake clock and returns
@@ -260,34 +260,8 @@ func TestConsoleConcurrent(t *testing.T) {
 	}
 }
 
-// openPTY opens a real pseudo-terminal pair, cols columns wide.
-func openPTY(t *testing.T, cols uint16) (tty *os.File) {
-	t.Helper()
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatalf("opening /dev/ptmx: %v", err)
-	}
-	t.Cleanup(func() { ptmx.Close() })
-	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("ptsname: %v", err)
-	}
-	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("opening the terminal side: %v", err)
-	}
-	t.Cleanup(func() { tty.Close() })
-	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: cols}); err != nil {
-		t.Fatalf("setting the terminal size: %v", err)
-	}
-	return tty
-}
-
 func TestColorEnabledAndWidth(t *testing.T) {
-	tty := openPTY(t, 123)
+	_, tty := ptytest.Open(t, 123)
 	file, err := os.Create(t.TempDir() + "/out.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -313,5 +287,8 @@ func TestColorEnabledAndWidth(t *testing.T) {
 	}
 	if c := NewConsole(tty, Options{Interactive: true}); c.width != 123 {
 		t.Errorf("console width on a 123-column terminal = %d", c.width)
+	}
+	if c := NewConsole(&bytes.Buffer{}, Options{Interactive: true, Width: TerminalWidth(tty)}); c.width != 123 {
+		t.Errorf("console width through another writer, told the terminal's width = %d", c.width)
 	}
 }

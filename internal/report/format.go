@@ -86,8 +86,8 @@ func look(j *journal.Journal) [3]string {
 	return looks[journal.StatusFailed] // an unknown status never reads as a pass
 }
 
-// verdict is the run's one-word outcome: PASS, FAIL, INTERRUPTED, ERROR.
-func verdict(j *journal.Journal) string { return look(j)[0] }
+// Verdict is the run's one-word outcome: PASS, FAIL, INTERRUPTED, ERROR.
+func Verdict(j *journal.Journal) string { return look(j)[0] }
 
 // verdictClass is the run's colour class in HTML: pass, warn or fail.
 func verdictClass(j *journal.Journal) string { return look(j)[1] }

@@ -29,7 +29,7 @@ func TestGitHubSummary(t *testing.T) {
 	golden(t, "ghsummary.golden", b[len("earlier step output\n"):])
 	md := string(b)
 	for _, want := range []string{"## ❌ scn: 1 of 3 drills failed", "| ❌ | realtime-sync | vast | 4m36s |", "valid = 1",
-		"MD5 mismatch `/workspace/test-file-2.txt`", "429 Too Many Requests", "| 2m21s |", "📦 HTML reports and journals: artifact `scn-runs`"} {
+		"MD5 mismatch `/workspace/test-file-2.txt`", "429 Too Many Requests", "| 1m50s |", "📦 HTML reports and journals: artifact `scn-runs`"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q", want)
 		}

@@ -110,7 +110,7 @@ type phaseView struct {
 // validation with the failing files, standby figures and every step's
 // parameters, outputs and logs.
 func WriteHTML(w io.Writer, j *journal.Journal) error {
-	v := reportView{J: j, CSS: styleCSS, JS: reportJS, Verdict: verdict(j), Class: verdictClass(j),
+	v := reportView{J: j, CSS: styleCSS, JS: reportJS, Verdict: Verdict(j), Class: verdictClass(j),
 		Started: j.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Leaked: leaked(j),
 		Timeline: buildTimeline(j), Vars: keyValues(j.Vars), Metrics: keyValues(j.Metrics)}
 	v.KPIs = kpis(j)

@@ -48,8 +48,8 @@ func TestHTMLInBrowser(t *testing.T) {
 				t.Errorf("bars not drawn inside their track: %v", bad)
 			}
 			verdictText := eval[string](t, p, `document.querySelector(".verdict").textContent`)
-			if verdictText != verdict(d.j) {
-				t.Errorf("verdict shows %q, want %q", verdictText, verdict(d.j))
+			if verdictText != Verdict(d.j) {
+				t.Errorf("verdict shows %q, want %q", verdictText, Verdict(d.j))
 			}
 			p.screenshot(t, d.name+".png", true)
 			if d.name == "failing" {

@@ -81,8 +81,8 @@ type MetricsResource struct {
 	CostUSD float64 `json:"cost_usd"`
 }
 
-// Metrics is the content of metrics.json for j (a MetricsFile).
-func Metrics(j *journal.Journal) any {
+// Metrics is the content of metrics.json for j.
+func Metrics(j *journal.Journal) MetricsFile {
 	m := MetricsFile{
 		TestName: j.Scenario, StartTime: j.StartedAt.UTC().Format(time.RFC3339),
 		Timings: map[string]float64{},

@@ -63,11 +63,11 @@ func TestMetricsSeedShape(t *testing.T) {
 	if _, ok := m["mttr_sec"]; ok {
 		t.Error("a drill without standby has no mttr_sec")
 	}
-	sb := Metrics(fixture.Standby()).(MetricsFile)
+	sb := Metrics(fixture.Standby())
 	if sb.MTTRSeconds == nil || *sb.MTTRSeconds != fixture.Standby().Standby.MTTRSeconds || sb.DetectionSeconds == nil {
 		t.Errorf("standby drill: mttr/detection missing or wrong: %+v", sb)
 	}
-	if total := Metrics(&journal.Journal{Seconds: 12.5}).(MetricsFile).Timings["total_sec"]; total != 12.5 {
+	if total := Metrics(&journal.Journal{Seconds: 12.5}).Timings["total_sec"]; total != 12.5 {
 		t.Errorf("total_sec must always be there, got %v", total)
 	}
 }

@@ -52,7 +52,7 @@ func section(b *strings.Builder, p palette, title string) {
 
 func writeHeader(b *strings.Builder, p palette, j *journal.Journal) {
 	b.WriteString(p.dim(rule) + "\n")
-	fmt.Fprintf(b, "%s  %s\n", p.badge(verdict(j)), p.bold(j.Scenario))
+	fmt.Fprintf(b, "%s  %s\n", p.badge(Verdict(j)), p.bold(j.Scenario))
 	if j.Description != "" {
 		fmt.Fprintf(b, "      %s\n", j.Description)
 	}
@@ -152,8 +152,8 @@ func writeStandby(b *strings.Builder, p palette, s *journal.Standby) {
 	}
 	section(b, p, fmt.Sprintf("Standby %s (%s, %d syncs)", s.ID, s.State, s.SyncCount))
 	t := &table{indent: "  ", right: map[int]bool{1: true}}
-	t.add("Detection time", fmtSecsLong(s.DetectionSeconds), p.dim("from the failure to its detection"))
-	t.add("MTTR", p.bold(fmtSecsLong(s.MTTRSeconds)), p.dim("from the failure to the workspace back on a GPU"))
+	t.add("Detection time", fmtSecsLong(s.DetectionSeconds), p.dim("from the GPU last seen alive to the failure detected"))
+	t.add("MTTR", p.bold(fmtSecsLong(s.MTTRSeconds)), p.dim("from the failure detected to the workspace back on a GPU"))
 	t.add("Data at risk", fmtSecsLong(s.DataAtRiskSeconds), p.dim("writes since the last good sync"))
 	lost := fmt.Sprint(s.LostFiles)
 	if s.LostFiles > 0 {
@@ -217,7 +217,7 @@ func writeVerdict(b *strings.Builder, p palette, j *journal.Journal) {
 	if s := j.Standby; s != nil && s.MTTRSeconds > 0 {
 		figures = append(figures, "MTTR "+fmtSecs(s.MTTRSeconds))
 	}
-	fmt.Fprintf(b, "%s  %s · %s\n", p.badge(verdict(j)), p.bold(j.Scenario), strings.Join(figures, " · "))
+	fmt.Fprintf(b, "%s  %s · %s\n", p.badge(Verdict(j)), p.bold(j.Scenario), strings.Join(figures, " · "))
 	if j.Status == journal.StatusPassed {
 		return
 	}

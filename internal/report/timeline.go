@@ -46,7 +46,8 @@ type barRow struct {
 	Undo     bool
 }
 
-// pct positions a moment on the run's time axis.
+// axis positions moments and durations on the run's time axis, in
+// percent of the run.
 type axis struct {
 	start time.Time
 	total float64

@@ -4,5 +4,5 @@ package report
 
 import "os"
 
-// termWidth is unknown here; the console falls back to $COLUMNS or 80.
-func termWidth(*os.File) int { return 0 }
+// TerminalWidth is unknown here; the console falls back to $COLUMNS or 80.
+func TerminalWidth(*os.File) int { return 0 }

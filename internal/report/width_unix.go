@@ -8,8 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// termWidth is the width in columns of the terminal behind f, 0 if unknown.
-func termWidth(f *os.File) int {
+// TerminalWidth is the width in columns of the terminal behind f, 0 if
+// unknown (f is not a terminal).
+func TerminalWidth(f *os.File) int {
 	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
 	if err != nil {
 		return 0

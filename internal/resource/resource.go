@@ -125,9 +125,6 @@ type Handle struct {
 	gone bool // fully destroyed
 }
 
-// ID returns the resource id.
-func (h *Handle) ID() string { return h.res.ID }
-
 // Destroy destroys the resource now (instance.destroy, a failed instance
 // during fallback). With reason "failure" billing stops but the undo stays
 // registered: the final cleanup still removes what the failure left behind.
@@ -241,17 +238,19 @@ func (t *Tracker) Resources() []journal.Resource {
 // Cost sums what the run's resources have cost so far.
 func (t *Tracker) Cost() journal.Cost {
 	var c journal.Cost
-	for _, r := range t.Resources() {
+	rs := t.Resources()
+	for _, r := range rs {
 		c.TotalUSD += r.CostUSD
 		c.Simulated = c.Simulated || (r.Simulated && r.PricePerHour > 0)
 	}
-	c.PeakPerHour = t.peak()
+	c.PeakPerHour = PeakPerHour(rs)
 	return c
 }
 
-// peak is the highest sum of hourly prices of resources alive at once.
-func (t *Tracker) peak() float64 {
-	rs := t.Resources()
+// PeakPerHour is the highest sum of hourly prices of resources alive at
+// once; one destroyed at the moment another is created does not count
+// with it, and one not destroyed is alive until the end.
+func PeakPerHour(rs []journal.Resource) float64 {
 	best := 0.0
 	for _, a := range rs {
 		sum := 0.0

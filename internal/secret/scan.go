@@ -17,9 +17,8 @@ type pattern struct {
 
 // set is an immutable snapshot of the patterns; Add swaps in a new one.
 type set struct {
-	pats   []pattern
-	first  [256][]int32 // pattern indexes by first byte
-	maxLen int
+	pats  []pattern
+	first [256][]int32 // pattern indexes by first byte
 }
 
 // state carries a stream's matching context from one scan to the next.

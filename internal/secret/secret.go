@@ -146,7 +146,6 @@ func build(values []string) *set {
 		p := byText[text]
 		s.first[text[0]] = append(s.first[text[0]], int32(len(s.pats)))
 		s.pats = append(s.pats, p)
-		s.maxLen = max(s.maxLen, len(text))
 	}
 	return s
 }

@@ -2,7 +2,10 @@ package secret
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -103,4 +106,29 @@ func (w *Writer) pass(b []byte, n int) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// WriteFile creates path (and its directory) and writes to it through a
+// masking writer what fill writes: reports and run files never hold a
+// secret, whatever they quote.
+func (m *Masker) WriteFile(path string, fill func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := m.Writer(f)
+	err = fill(w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +86,28 @@ func TestWriterStickyError(t *testing.T) {
 	rec.fail = nil
 	if _, err := w.Write([]byte("hello")); err == nil || w.Flush() == nil {
 		t.Fatal("the error must stick")
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	m := New("gpu-key-987654")
+	path := filepath.Join(t.TempDir(), "runs", "r1", "report.html")
+	err := m.WriteFile(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, "key=gpu-key-")
+		if err == nil {
+			_, err = io.WriteString(w, "987654 end")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "key=*** end" {
+		t.Fatalf("file holds %q (%v), want the secret masked across writes", b, err)
+	}
+	err = m.WriteFile(path, func(io.Writer) error { return errors.New("template broke") })
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "template broke") {
+		t.Fatalf("a failing fill: %v, want an error naming the file and the cause", err)
 	}
 }
 

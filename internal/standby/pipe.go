@@ -151,11 +151,6 @@ func sendCommand(dir string) string {
 	return "cd -- " + remote.Quote(dir) + " && tar --format=posix --no-recursion --ignore-failed-read --null -T - -cf -"
 }
 
-// sendAllCommand archives the whole of dir (failover: the standby's copy).
-func sendAllCommand(dir string) string {
-	return "cd -- " + remote.Quote(dir) + " && tar --format=posix -cf - ."
-}
-
 // receiveCommand extracts a stream into dir, creating it: permissions as
 // archived (-p) so the next comparison holds for a non-root user too, and
 // owned by whoever logs in (the standby's user need not exist on the GPU).

@@ -38,12 +38,11 @@ type S3Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 
-	PartSize    int64        // multipart part size (and Get range size, up to 8 MiB); default 16 MiB, at least 5 MiB
-	Concurrency int          // parts in flight per Put or Get; default 4
-	HTTPClient  *http.Client // default: a client with connect/header timeouts
-	MaxAttempts int          // per request, including the first; default 5
-	MaxBackoff  time.Duration
-	// MaxBackoff caps the retry delay (default 20 s); tests make it tiny.
+	PartSize    int64         // multipart part size (and Get range size, up to 8 MiB); default 16 MiB, at least 5 MiB
+	Concurrency int           // parts in flight per Put or Get; default 4
+	HTTPClient  *http.Client  // default: a client with connect/header timeouts
+	MaxAttempts int           // per request, including the first; default 5
+	MaxBackoff  time.Duration // caps the retry delay; default 20 s (tests make it tiny)
 }
 
 // S3 is a Store over an S3 bucket, path-style, with the SDK's automatic

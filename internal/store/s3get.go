@@ -12,6 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+// maxRangeSize caps a Get's ranges: 4 ranges of 8 MiB in flight already
+// keep a 100 ms, 300 MB/s link full, and halve Get's memory next to
+// 16 MiB upload parts.
+const maxRangeSize = 8 << 20
+
 // rangeReader is the body of an S3 Get: a producer hands out byte ranges of
 // rsize, each fetched by its own goroutine into a buffer, and Read
 // returns them in order. At most concurrency+1 buffers exist, so memory is
@@ -20,11 +25,6 @@ import (
 // (The transfer manager's own GetObject reader busy-waits between parts and
 // only fetches while Read is running, so downloading would not overlap with
 // decompression and extraction; this reader keeps the pipe full.)
-// maxRangeSize caps a Get's ranges: 4 ranges of 8 MiB in flight already
-// keep a 100 ms, 300 MB/s link full, and halve Get's memory next to
-// 16 MiB upload parts.
-const maxRangeSize = 8 << 20
-
 type rangeReader struct {
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -118,7 +118,7 @@ func (s *Stack) Unwind(ctx context.Context, onDone func(journal.Undo)) []journal
 			break
 		}
 		start := time.Now()
-		err, attempts := s.try(ctx, e.fn)
+		attempts, err := s.try(ctx, e.fn)
 		u := journal.Undo{Step: e.Step, Description: e.Description, Resource: e.Resource,
 			Status: "done", StartedAt: start.UTC(), Seconds: time.Since(start).Seconds(), Attempts: attempts}
 		s.mu.Lock()
@@ -140,8 +140,8 @@ func (s *Stack) Unwind(ctx context.Context, onDone func(journal.Undo)) []journal
 }
 
 // try runs fn, and again after each pause of Retries while it fails and
-// ctx allows; it returns the last error and how many tries were made.
-func (s *Stack) try(ctx context.Context, fn Func) (error, int) {
+// ctx allows; it returns how many tries were made and the last error.
+func (s *Stack) try(ctx context.Context, fn Func) (int, error) {
 	pauses := s.Retries
 	if pauses == nil {
 		pauses = DefaultRetries
@@ -158,9 +158,12 @@ func (s *Stack) try(ctx context.Context, fn Func) (error, int) {
 		case <-t.C:
 		}
 		t.Stop()
+		if ctx.Err() != nil {
+			break // the deadline came first: the last try's error says why it failed
+		}
 		err, tries = runSafely(ctx, fn), tries+1
 	}
-	return err, tries
+	return tries, err
 }
 
 // popPending takes the newest pending entry and marks it running, so an

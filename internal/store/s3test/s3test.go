@@ -57,16 +57,10 @@ type Server struct {
 	failStatus int
 }
 
-// Start runs a server for the test and returns its endpoint, an HTTP client
-// that trusts it, and the name of an existing bucket. Use AccessKeyID and
-// SecretAccessKey as credentials.
-func Start(t testing.TB) (endpoint string, client *http.Client, bucket string) {
-	s := StartServer(t, Options{})
-	return s.Endpoint, s.Client, s.Bucket
-}
-
-// StartServer is Start with options and access to the request log and fault
-// injection. The server is closed when the test ends.
+// StartServer runs a server for the test: its endpoint, an HTTP client
+// that trusts it, the name of an existing bucket (use AccessKeyID and
+// SecretAccessKey as credentials), the request log and fault injection.
+// The server is closed when the test ends.
 func StartServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	clock := offsetClock{offset: opts.ClockOffset}
