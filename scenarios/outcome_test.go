@@ -165,7 +165,7 @@ func (o *outcome) storeLeftoversAccounted(t *testing.T) {
 		if !o.reported(r.State, name) {
 			t.Errorf("snapshot %s is %s in the ledger but the run did not report it left behind (run %s: %s)", name, r.State, o.j.Status, o.j.Error)
 		}
-		if err := snapshot.Delete(context.Background(), healthy, name); err != nil {
+		if _, err := snapshot.Delete(context.Background(), healthy, name); err != nil {
 			t.Fatal(err)
 		}
 		if err := led.Destroyed(r.Ref, "removed by the test, as scn cleanup would"); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
 	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/internal/undo"
@@ -48,9 +49,9 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{roots: map[string]string{}, servers: map[string]*vastfake.SSHServer{}, env: map[string][]string{},
 		undo: &undo.Stack{}, shared: &actions.Shared{}}
-	signer := vastfake.NewKey(t)
+	signer := sshtest.NewKey(t)
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
-	w.probe = vastfake.Probe(signer, ssh.InsecureIgnoreHostKey())
+	w.probe = sshtest.Probe(signer, ssh.InsecureIgnoreHostKey())
 
 	var offers []vastfake.Offer
 	for i := range 6 {
@@ -67,7 +68,7 @@ func newWorld(t *testing.T) *world {
 
 	w.gce = gcpfake.New(t)
 	w.gce.SSH = func(name string) (string, int, error) {
-		srv := vastfake.StartSSH(t, vastfake.SSHOptions{AuthorizedKeys: []string{pub}, Dir: w.newRoot(t, name)})
+		srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []string{pub}, Dir: w.newRoot(t, name)})
 		w.mu.Lock()
 		w.servers[name] = srv
 		w.mu.Unlock()

@@ -201,7 +201,7 @@ var Delete = actions.Define(actions.Info{
 				return out, err
 			}
 		} else {
-			if err := snap.Delete(ctx, env.Target.Store, n); err != nil {
+			if _, err := snap.Delete(ctx, env.Target.Store, n); err != nil {
 				return out, err
 			}
 			_ = env.Resources.DestroyedElsewhere("store", n, "deleted by snapshot.delete")

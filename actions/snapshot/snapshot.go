@@ -71,7 +71,7 @@ var Create = actions.Define(actions.Info{
 		return nil, err
 	}
 	st := env.Target.Store
-	remove := func(ctx context.Context, _ string) error { return snap.Delete(ctx, st, name) } // the undo
+	remove := func(ctx context.Context, _ string) error { _, err := snap.Delete(ctx, st, name); return err } // the undo
 	m, err := snap.Create(ctx, snap.CreateOptions{Exec: x, Path: path, Name: name, Exclude: p.Exclude, Store: st,
 		Source: inst.ID, Progress: func(done int64) { env.Transfer("snapshot "+name, done, -1) }})
 	if err != nil {
@@ -79,7 +79,7 @@ var Create = actions.Define(actions.Info{
 		// a snapshot, but bytes in the store. Remove them.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if derr := snap.Delete(cctx, st, name); derr != nil {
+		if _, derr := snap.Delete(cctx, st, name); derr != nil {
 			// Leave it to the cleanup at the end (retried, reported, and in
 			// the ledger for scn cleanup if that fails too).
 			pend.Created(name, 0, false, map[string]string{"partial": "true"}, remove)

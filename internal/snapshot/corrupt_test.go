@@ -176,10 +176,10 @@ func TestListAndDelete(t *testing.T) {
 	if _, err := List(testCtx(t), st, "[bad"); err == nil {
 		t.Fatal("List with a malformed pattern succeeded")
 	}
-	if err := Delete(testCtx(t), st, "drill-a"); err != nil {
+	if _, err := Delete(testCtx(t), st, "drill-a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := Delete(testCtx(t), st, "drill-a"); err != nil {
+	if _, err := Delete(testCtx(t), st, "drill-a"); err != nil {
 		t.Fatalf("deleting a deleted snapshot = %v", err)
 	}
 	objs, _ := st.List(testCtx(t), "snapshots/drill-a/")

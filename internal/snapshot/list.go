@@ -52,18 +52,33 @@ func List(ctx context.Context, st store.Store, pattern string) ([]Info, error) {
 	return infos, nil
 }
 
-// Delete removes snapshot name: the manifest first, so that at every moment
-// either the snapshot is whole or it does not exist (a crash in between
-// leaves only data, which is not a snapshot and a later Create replaces),
-// then the data. Deleting a snapshot that does not exist is not an error.
-func Delete(ctx context.Context, st store.Store, name string) error {
+// Delete removes snapshot name: the manifest first — a name without a
+// manifest is not a snapshot, so an interrupted delete never leaves
+// something that looks restorable — then every other object under
+// snapshots/<name>/ (the data, or what a killed upload left). gone is true
+// when nothing was there: deleting a missing snapshot is not an error.
+func Delete(ctx context.Context, st store.Store, name string) (gone bool, err error) {
 	if err := ValidateName(name); err != nil {
-		return err
+		return false, err // a name with a slash would widen the prefix to other snapshots
 	}
-	for _, key := range []string{manifestKey(name), dataKey(name)} {
-		if err := st.Delete(ctx, key); err != nil {
-			return fmt.Errorf("deleting snapshot %q: %w", name, err)
+	prefix := "snapshots/" + name + "/"
+	objs, err := st.List(ctx, prefix)
+	if err != nil {
+		return false, fmt.Errorf("deleting snapshot %q: listing it in %s: %w", name, st, err)
+	}
+	if len(objs) == 0 {
+		return true, nil
+	}
+	if err := st.Delete(ctx, manifestKey(name)); err != nil {
+		return false, fmt.Errorf("deleting snapshot %q: %w", name, err)
+	}
+	for _, o := range objs {
+		if o.Key == manifestKey(name) {
+			continue
+		}
+		if err := st.Delete(ctx, o.Key); err != nil {
+			return false, fmt.Errorf("deleting snapshot %q: %s: %w", name, o.Key, err)
 		}
 	}
-	return nil
+	return false, nil
 }

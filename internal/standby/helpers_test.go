@@ -19,6 +19,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
 	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // rig rents machines from a fake VAST.ai through the real vast provider:
@@ -48,9 +49,9 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer := vastfake.NewKey(t)
+	signer := sshtest.NewKey(t)
 	r := &rig{fake: f, prov: p, key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))),
-		probe: vastfake.Probe(signer, ssh.InsecureIgnoreHostKey()), roots: map[string]string{}}
+		probe: sshtest.Probe(signer, ssh.InsecureIgnoreHostKey()), roots: map[string]string{}}
 	// Each instance, once running, answers SSH on 127.0.0.1 over its own folder.
 	f.StartSSHServers(t, func(id string) vastfake.SSHOptions {
 		root := t.TempDir()

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/ledger"
-	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/snapshot"
 )
 
 // SnapshotProvider is the provider name the ledger records for snapshots:
@@ -48,39 +47,7 @@ func (t *Target) Destroy(ctx context.Context, kind, provider, id string) (gone b
 		if t.Store == nil {
 			return false, fmt.Errorf("target %s has no store to delete snapshot %s from", t.Name, id)
 		}
-		return DeleteSnapshot(ctx, t.Store, id)
+		return snapshot.Delete(ctx, t.Store, id)
 	}
 	return false, fmt.Errorf("%s %s: unknown kind of resource %q", provider, id, kind)
-}
-
-// DeleteSnapshot removes snapshot name from st: its manifest first — a
-// name without a manifest is not a snapshot, so an interrupted delete
-// never leaves something that looks restorable — then every other object
-// under snapshots/<name>/. gone is true when nothing was there.
-func DeleteSnapshot(ctx context.Context, st store.Store, name string) (gone bool, err error) {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
-		// A slash would widen the prefix to other snapshots' objects.
-		return false, fmt.Errorf("snapshot name %q is not a single path segment: refusing to delete", name)
-	}
-	prefix := "snapshots/" + name + "/"
-	objs, err := st.List(ctx, prefix)
-	if err != nil {
-		return false, fmt.Errorf("listing snapshot %s in %s: %w", name, st, err)
-	}
-	if len(objs) == 0 {
-		return true, nil
-	}
-	manifest := prefix + "manifest.json"
-	if err := st.Delete(ctx, manifest); err != nil {
-		return false, fmt.Errorf("deleting %s from %s: %w", manifest, st, err)
-	}
-	for _, o := range objs {
-		if o.Key == manifest {
-			continue
-		}
-		if err := st.Delete(ctx, o.Key); err != nil {
-			return false, fmt.Errorf("deleting %s from %s: %w", o.Key, st, err)
-		}
-	}
-	return false, nil
 }

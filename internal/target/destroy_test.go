@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/store"
 )
 
@@ -74,7 +75,7 @@ func TestDeleteSnapshotFailureLeavesNoManifest(t *testing.T) {
 	dir := store.NewDir(t.TempDir())
 	putAll(t, dir, "snapshots/s1/data.tar.lz4", "snapshots/s1/manifest.json")
 	st := &orderStore{Store: dir, failKey: "snapshots/s1/data.tar.lz4"}
-	_, err := DeleteSnapshot(context.Background(), st, "s1")
+	_, err := snapshot.Delete(context.Background(), st, "s1")
 	if err == nil || !strings.Contains(err.Error(), "snapshots/s1/data.tar.lz4") {
 		t.Fatalf("err = %v; want the failed key named", err)
 	}
@@ -82,7 +83,7 @@ func TestDeleteSnapshotFailureLeavesNoManifest(t *testing.T) {
 	if left := keys(t, dir, "snapshots/s1/"); !slices.Equal(left, []string{"snapshots/s1/data.tar.lz4"}) {
 		t.Fatalf("left %v", left)
 	}
-	if gone, err := DeleteSnapshot(context.Background(), dir, "s1"); err != nil || gone {
+	if gone, err := snapshot.Delete(context.Background(), dir, "s1"); err != nil || gone {
 		t.Fatalf("retry = gone %v, %v", gone, err)
 	}
 	if left := keys(t, dir, "snapshots/"); len(left) != 0 {
@@ -95,9 +96,9 @@ func TestDestroyRefusesWhatItCannotName(t *testing.T) {
 	putAll(t, dir, "snapshots/x/manifest.json")
 	tgt := &Target{Name: "local", Store: dir}
 	for _, c := range []struct{ kind, provider, id, want string }{
-		{"snapshot", "store", "../x", "not a single path segment"},
-		{"snapshot", "store", "x/..", "not a single path segment"},
-		{"snapshot", "store", "", "not a single path segment"},
+		{"snapshot", "store", "../x", "invalid snapshot name"},
+		{"snapshot", "store", "x/..", "invalid snapshot name"},
+		{"snapshot", "store", "", "invalid snapshot name"},
 		{"snapshot", "s3", "x", "unknown provider"},
 		{"instance", "vast", "42", `no provider "vast"`},
 		{"volume", "local", "v1", "unknown kind"},
