@@ -12,7 +12,6 @@ import (
 
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/target"
-	"github.com/scnlabs/scn/internal/undo"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -111,18 +110,6 @@ steps:
 	}
 	if len(remaining(t, w)) != 0 {
 		t.Error("resource left")
-	}
-}
-
-func TestEarlyUndosRunFirst(t *testing.T) {
-	var order []string
-	st := &undo.Stack{}
-	st.Push("a", "destroy a", "a", false, func(context.Context) error { order = append(order, "a"); return nil })
-	st.PushEarly("b", "stop b's loop", func(context.Context) error { order = append(order, "stop-b"); return nil })
-	st.Push("c", "destroy c", "c", false, func(context.Context) error { order = append(order, "c"); return nil })
-	st.Unwind(context.Background(), nil)
-	if !slices.Equal(order, []string{"stop-b", "c", "a"}) {
-		t.Errorf("unwind order %v, want [stop-b c a]", order)
 	}
 }
 

@@ -3,6 +3,7 @@ package undo
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,5 +31,19 @@ func TestRetryCutByTheDeadlineKeepsTheUndosError(t *testing.T) {
 	}
 	if u.Attempts != tries || tries != 1 {
 		t.Errorf("journal says %d attempts, the undo ran %d times, want 1", u.Attempts, tries)
+	}
+}
+
+// Early undos (a standby's loops) run before every ordinary one, whatever
+// their place in the stack; ordinary ones stay last in, first out.
+func TestEarlyUndosRunFirst(t *testing.T) {
+	var order []string
+	st := &Stack{}
+	st.Push("a", "destroy a", "a", false, func(context.Context) error { order = append(order, "a"); return nil })
+	st.PushEarly("b", "stop b's loop", func(context.Context) error { order = append(order, "stop-b"); return nil })
+	st.Push("c", "destroy c", "c", false, func(context.Context) error { order = append(order, "c"); return nil })
+	st.Unwind(context.Background(), nil)
+	if !slices.Equal(order, []string{"stop-b", "c", "a"}) {
+		t.Errorf("unwind order %v, want [stop-b c a]", order)
 	}
 }
