@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/expr-lang/expr/types"
 
 	"github.com/scnlabs/scn/actions"
 )
 
-var paramDecoderType = reflect.TypeFor[actions.ParamDecoder]()
+var (
+	paramDecoderType = reflect.TypeFor[actions.ParamDecoder]()
+	typeNamer        = reflect.TypeFor[actions.TypeNamer]()
+)
 
 // checkWith checks a step's with: against its action's parameters. Literal
 // values are decoded exactly as at run time; computed values are checked
@@ -181,11 +185,12 @@ func goTypeName(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch t {
-	case reflect.TypeFor[actions.Duration]():
-		return "a duration"
-	case reflect.TypeFor[actions.InstanceRef]():
-		return "an instance"
+	if t.Implements(typeNamer) { // duration, instance, snapshot: they name themselves
+		name := reflect.Zero(t).Interface().(actions.TypeNamer).ParamTypeName()
+		if strings.ContainsRune("aeiou", rune(name[0])) {
+			return "an " + name
+		}
+		return "a " + name
 	}
 	switch t.Kind() {
 	case reflect.String:
