@@ -9,55 +9,27 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/store/s3test"
+	"github.com/scnlabs/scn/internal/testbin"
 )
-
-// binDir holds the scn binary the CLI tests run, built once per test
-// process (see scnBinary) and removed by TestMain.
-var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "scn-e2e-bin-")
-	if err != nil {
-		panic(err)
-	}
-	binDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
-
-var (
-	buildOnce sync.Once
-	buildErr  error
-)
 
 // scnBinary builds cmd/scn (once) and returns its path.
 func scnBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(binDir, "scn")
-	buildOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = errors.New("the go command is not on PATH: it builds the scn binary these tests run")
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", bin, "./cmd/scn")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = errors.New("go build ./cmd/scn: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := testbin.SCN(testbin.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

@@ -29,13 +29,14 @@ import (
 	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/secret"
 	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/internal/testbin"
 	"github.com/scnlabs/scn/runner"
 )
 
 func TestMain(m *testing.M) {
 	local.RunIfChild() // sandboxes are this test binary, started detached
 	code := m.Run()
-	removeBinary()
+	testbin.Cleanup()
 	os.Exit(code)
 }
 

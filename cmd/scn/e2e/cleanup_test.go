@@ -53,7 +53,7 @@ func (e *env) lostAnswer(step string, rent bool) (label, id string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p := local.New(local.Options{StateDir: e.state, Exe: scnBin, Key: key})
+	p := local.New(local.Options{StateDir: e.state, Exe: e.bin, Key: key})
 	ctx := context.Background()
 	offers, err := p.Offers(ctx, cloud.OfferQuery{GPU: "RTX_4090"})
 	if err != nil || len(offers) == 0 {

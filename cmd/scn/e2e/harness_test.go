@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,10 +16,8 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud/local"
 	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/testbin"
 )
-
-// scnBin is the binary under test, built by TestMain.
-var scnBin string
 
 // Bounds of every wait on a scn process; generous for a loaded 2-core CI
 // machine, never reached when things work.
@@ -30,37 +27,23 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "scn-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	scnBin = filepath.Join(dir, "scn")
-	args := []string{"build", "-o", scnBin}
-	if os.Getenv("SCN_E2E_RACE") != "" {
-		// The race detector in every scn and sandbox process: thorough, but
-		// three times slower, so on demand (cmd/scn's own tests cover the
-		// parallel runner in-process under -race).
-		args = append(args, "-race")
-	}
-	build := exec.Command(goTool(), append(args, "github.com/scnlabs/scn/cmd/scn")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building scn for the e2e tests:", err)
-		os.RemoveAll(dir)
-		os.Exit(2)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// goTool is the go command of the toolchain running the tests.
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
+// scnBinary is the binary under test, built on first use — inside a test,
+// so go test's cache sees the sources it was built from.
+// SCN_E2E_RACE puts the race detector in every scn and sandbox process:
+// thorough, but three times slower, so on demand (cmd/scn's own tests cover
+// the parallel runner in-process under -race).
+func scnBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := testbin.SCN(testbin.Options{Race: os.Getenv("SCN_E2E_RACE") != ""})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return "go"
+	return bin
 }
 
 func fileExists(p string) bool {
@@ -71,6 +54,7 @@ func fileExists(p string) bool {
 // env is one test's world: a working directory with its own state dir.
 type env struct {
 	t     *testing.T
+	bin   string // the scn binary
 	dir   string
 	state string
 	extra []string // more environment for the scn processes
@@ -81,7 +65,7 @@ type env struct {
 // any sandbox folder left (should the ledger have missed one).
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir()}
+	e := &env{t: t, bin: scnBinary(t), dir: t.TempDir()}
 	e.state = filepath.Join(e.dir, ".scn")
 	t.Cleanup(e.sweep)
 	return e
@@ -147,7 +131,7 @@ type proc struct {
 // The process is killed at the end of the test if it is still running.
 func (e *env) start(args ...string) *proc {
 	e.t.Helper()
-	cmd := exec.Command(scnBin, append(args, "--state-dir="+e.state)...)
+	cmd := exec.Command(e.bin, append(args, "--state-dir="+e.state)...)
 	cmd.Dir = e.dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1", "SCN_HOME="+e.state)
 	cmd.Env = append(cmd.Env, e.extra...)

@@ -1,0 +1,123 @@
+// Package testbin builds the scn binary for tests that run the real CLI
+// (signals, exit codes, what a run writes). It builds once per test
+// process and, before building, reads every Go source file of the module:
+// go test's result cache only knows about files a test opens, so without
+// that an edited cmd/scn would leave a stale "(cached) ok". Call SCN from
+// a test, not from TestMain before m.Run: go test records opened files
+// only while tests run.
+package testbin
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options change the build.
+type Options struct {
+	Race bool // build with -race (slower; for thorough runs)
+}
+
+var (
+	mu     sync.Mutex
+	built  = map[Options]string{}
+	tmpDir string
+)
+
+// SCN returns the path of a freshly built cmd/scn, building it on first
+// use. The binary lives in a temporary directory removed by Cleanup.
+func SCN(o Options) (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if p, ok := built[o]; ok {
+		return p, nil
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	if err := touchSources(root); err != nil {
+		return "", err
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("the go command is not on PATH: it builds the scn binary these tests run")
+	}
+	if tmpDir == "" {
+		if tmpDir, err = os.MkdirTemp("", "scn-testbin-"); err != nil {
+			return "", err
+		}
+	}
+	bin := filepath.Join(tmpDir, fmt.Sprintf("scn-%d", len(built)))
+	args := []string{"build", "-o", bin}
+	if o.Race {
+		args = append(args, "-race")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goCmd, append(args, "./cmd/scn")...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/scn: %v\n%s", err, out)
+	}
+	built[o] = bin
+	return bin, nil
+}
+
+// Cleanup removes the binaries; call it from TestMain after m.Run.
+func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
+}
+
+// moduleRoot is the directory of go.mod above the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// touchSources opens every non-test Go file and go.mod/go.sum, so go test
+// records them as inputs of the calling test's result.
+func touchSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || name == "go.mod" || name == "go.sum" {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+		return nil
+	})
+}
