@@ -59,6 +59,7 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		d.prune(filepath.Dir(p)) // a failed Put leaves nothing, not even its folders
 		return n, fmt.Errorf("put %q in %s: %w", key, d, err)
 	}
 	return n, nil
@@ -153,12 +154,19 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %q in %s: %w", key, d, err)
 	}
-	for dir := filepath.Dir(p); dir != filepath.Clean(d.root) && strings.HasPrefix(dir, filepath.Clean(d.root)); dir = filepath.Dir(dir) {
+	d.prune(filepath.Dir(p))
+	return nil
+}
+
+// prune removes dir and its parents up to the root while they are empty,
+// so deleted and failed objects leave no folders behind.
+func (d *Dir) prune(dir string) {
+	root := filepath.Clean(d.root)
+	for ; dir != root && strings.HasPrefix(dir, root); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {
 			break // not empty (or already gone): stop climbing
 		}
 	}
-	return nil
 }
 
 func (d *Dir) fail(op, key string, err error) error {

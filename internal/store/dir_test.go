@@ -52,6 +52,20 @@ func TestDirPutAppearsOnlyWhenComplete(t *testing.T) {
 	}
 }
 
+// A Put that fails under a new prefix (a snapshot upload cut off) leaves
+// nothing in the store, not even the folders it made.
+func TestDirFailedPutLeavesNoFolders(t *testing.T) {
+	root := t.TempDir()
+	s := store.NewDir(root)
+	r := &failingReader{data: randomBytes(4096, 3), err: errors.New("connection lost")}
+	if _, err := s.Put(testCtx(t), "snapshots/cut/data.tar.lz4", r); err == nil {
+		t.Fatal("Put of a failing reader succeeded")
+	}
+	if entries, err := os.ReadDir(root); err != nil || len(entries) != 0 {
+		t.Fatalf("store root after a failed Put: %v, %v", entries, err)
+	}
+}
+
 func TestDirListOfMissingRootIsEmpty(t *testing.T) {
 	s := store.NewDir(filepath.Join(t.TempDir(), "never-created"))
 	objs, err := s.List(testCtx(t), "")
