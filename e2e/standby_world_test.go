@@ -18,7 +18,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
-	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 	"github.com/scnlabs/scn/internal/target"
 )
@@ -81,7 +81,7 @@ func newStandbyWorld(t *testing.T) *standbyWorld {
 			c.Workspace = w.gpus.Workspace
 			c.PollInterval, c.RetryBase, c.RetryCap = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
 		},
-		TuneS3: func(c *store.S3Config) { c.HTTPClient, c.MaxBackoff = w.b2.Client, 50*time.Millisecond },
+		TuneS3: func(c *s3store.Config) { c.HTTPClient, c.MaxBackoff = w.b2.Client, 50*time.Millisecond },
 		TuneGCP: func(c *gcp.Config) {
 			c.Workspace, c.PollInterval, c.SSHPortOverride = w.vms.Workspace, 5*time.Millisecond, w.gce.SSHPort
 			c.HTTPClient = &http.Client{Transport: w.google, Timeout: 30 * time.Second}

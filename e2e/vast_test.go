@@ -14,7 +14,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
 	"github.com/scnlabs/scn/internal/journal"
-	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 	"github.com/scnlabs/scn/internal/target"
 )
@@ -106,7 +106,7 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 			c.Workspace = machines.Workspace
 			c.PollInterval, c.RetryBase, c.RetryCap = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
 		},
-		TuneS3: func(c *store.S3Config) { c.HTTPClient, c.MaxBackoff = b2.Client, 50*time.Millisecond },
+		TuneS3: func(c *s3store.Config) { c.HTTPClient, c.MaxBackoff = b2.Client, 50*time.Millisecond },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/scnlabs/scn/internal/cloud/local"
-	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
 
@@ -192,7 +192,7 @@ func assertBinaryLeftNothing(t *testing.T, state string, s3 *s3test.Server) {
 	for _, r := range left {
 		t.Errorf("ledger entry still open: %s %s %s", r.Kind, r.ID, r.State)
 	}
-	st, err := store.NewS3(ctx, store.S3Config{Endpoint: s3.Endpoint, Region: "us-east-1", Bucket: s3.Bucket,
+	st, err := s3store.New(ctx, s3store.Config{Endpoint: s3.Endpoint, Region: "us-east-1", Bucket: s3.Bucket,
 		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey, HTTPClient: s3.Client})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
 
@@ -30,10 +31,10 @@ func dirStore(t testing.TB) store.Store { return store.NewDir(filepath.Join(t.Te
 
 func s3Store(t testing.TB) store.Store {
 	srv := s3test.StartServer(t, s3test.Options{})
-	s, err := store.NewS3(context.Background(), store.S3Config{
+	s, err := s3store.New(context.Background(), s3store.Config{
 		Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: "drills",
 		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey,
-		PartSize: store.MinPartSize, Concurrency: 3, HTTPClient: srv.Client, MaxBackoff: 5 * time.Millisecond,
+		PartSize: s3store.MinPartSize, Concurrency: 3, HTTPClient: srv.Client, MaxBackoff: 5 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

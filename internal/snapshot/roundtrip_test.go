@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -29,7 +30,7 @@ func TestRoundTrip(t *testing.T) {
 			if m.Counts != (Counts{Files: 11, Dirs: 22, Symlinks: 3, Hardlinks: 1}) {
 				t.Errorf("counts = %+v", m.Counts)
 			}
-			if m.BytesStored <= 2*store.MinPartSize || m.BytesStored >= m.BytesRaw || m.Ratio <= 1 {
+			if m.BytesStored <= 2*s3store.MinPartSize || m.BytesStored >= m.BytesRaw || m.Ratio <= 1 {
 				t.Errorf("stored %d of %d raw (ratio %.2f): want a compressed object spanning several parts", m.BytesStored, m.BytesRaw, m.Ratio)
 			}
 			if m.Source != (Source{Instance: "42", Path: src}) || m.Entries[0].Path != "." {

@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/storetest"
 )
 
 func TestDirConformance(t *testing.T) {
-	runConformance(t, func(t *testing.T) store.Store {
+	storetest.Conformance(t, func(t *testing.T) store.Store {
 		return store.NewDir(filepath.Join(t.TempDir(), "store"))
 	}, 3<<20)
 }
@@ -24,26 +25,26 @@ func TestDirPutAppearsOnlyWhenComplete(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.Put(testCtx(t), "snapshots/x/data", pr)
+		_, err := s.Put(storetest.Ctx(t), "snapshots/x/data", pr)
 		done <- err
 	}()
-	if _, err := pw.Write(randomBytes(4096, 7)); err != nil { // returns once Put has read it
+	if _, err := pw.Write(storetest.RandomBytes(4096, 7)); err != nil { // returns once Put has read it
 		t.Fatal(err)
 	}
-	if _, err := s.Stat(testCtx(t), "snapshots/x/data"); !errors.Is(err, store.ErrNotExist) {
+	if _, err := s.Stat(storetest.Ctx(t), "snapshots/x/data"); !errors.Is(err, store.ErrNotExist) {
 		t.Fatalf("Stat during Put = %v; want ErrNotExist", err)
 	}
-	if objs, err := s.List(testCtx(t), ""); err != nil || len(objs) != 0 {
-		t.Fatalf("List during Put = %v, %v; want nothing", keysOf(objs), err)
+	if objs, err := s.List(storetest.Ctx(t), ""); err != nil || len(objs) != 0 {
+		t.Fatalf("List during Put = %v, %v; want nothing", storetest.KeysOf(objs), err)
 	}
 	pw.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := mustGet(t, s, "snapshots/x/data"); len(got) != 4096 {
+	if got := storetest.MustGet(t, s, "snapshots/x/data"); len(got) != 4096 {
 		t.Fatalf("Get = %d bytes", len(got))
 	}
-	if err := s.Delete(testCtx(t), "snapshots/x/data"); err != nil {
+	if err := s.Delete(storetest.Ctx(t), "snapshots/x/data"); err != nil {
 		t.Fatal(err)
 	}
 	// Deleting the last object removes the directories it left.
@@ -57,8 +58,8 @@ func TestDirPutAppearsOnlyWhenComplete(t *testing.T) {
 func TestDirFailedPutLeavesNoFolders(t *testing.T) {
 	root := t.TempDir()
 	s := store.NewDir(root)
-	r := &failingReader{data: randomBytes(4096, 3), err: errors.New("connection lost")}
-	if _, err := s.Put(testCtx(t), "snapshots/cut/data.tar.lz4", r); err == nil {
+	r := &storetest.FailingReader{Data: storetest.RandomBytes(4096, 3), Err: errors.New("connection lost")}
+	if _, err := s.Put(storetest.Ctx(t), "snapshots/cut/data.tar.lz4", r); err == nil {
 		t.Fatal("Put of a failing reader succeeded")
 	}
 	if entries, err := os.ReadDir(root); err != nil || len(entries) != 0 {
@@ -68,7 +69,7 @@ func TestDirFailedPutLeavesNoFolders(t *testing.T) {
 
 func TestDirListOfMissingRootIsEmpty(t *testing.T) {
 	s := store.NewDir(filepath.Join(t.TempDir(), "never-created"))
-	objs, err := s.List(testCtx(t), "")
+	objs, err := s.List(storetest.Ctx(t), "")
 	if err != nil || len(objs) != 0 {
 		t.Fatalf("List = %v, %v", objs, err)
 	}
@@ -78,7 +79,7 @@ func TestFaultyFailsEveryNth(t *testing.T) {
 	f := &store.Faulty{Store: store.NewDir(t.TempDir()), FailEvery: 3}
 	var outcomes []bool
 	for i := 0; i < 6; i++ {
-		_, err := f.Stat(testCtx(t), "k")
+		_, err := f.Stat(storetest.Ctx(t), "k")
 		injected := errors.Is(err, store.ErrInjected)
 		if !injected && !errors.Is(err, store.ErrNotExist) {
 			t.Fatalf("call %d: %v", i+1, err)
@@ -96,7 +97,7 @@ func TestFaultyFailsEveryNth(t *testing.T) {
 	}
 	never := &store.Faulty{Store: store.NewDir(t.TempDir())}
 	for i := 0; i < 5; i++ {
-		if _, err := never.Put(testCtx(t), "k", strings.NewReader("")); err != nil {
+		if _, err := never.Put(storetest.Ctx(t), "k", strings.NewReader("")); err != nil {
 			t.Fatalf("FailEvery 0 failed: %v", err)
 		}
 	}

@@ -1,7 +1,8 @@
 // Package store is where snapshots live: one small interface over object
-// storage, with a directory implementation (the local target's default,
-// under .scn/store/) and an S3 implementation for Backblaze B2 and any other
-// S3-compatible endpoint. Objects are streamed in and out; nothing is staged
+// storage, with the directory implementation (the local target's default,
+// under .scn/store/) here and the S3 one (Backblaze B2 and any other
+// S3-compatible endpoint) in s3store, so that what only needs the interface
+// links no cloud SDK. Objects are streamed in and out; nothing is staged
 // in temporary files.
 package store
 

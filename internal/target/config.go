@@ -53,7 +53,7 @@ type StoreConfig struct {
 	Kind string // "dir" or "s3"
 	Path string // dir: absolute (scn.yaml's relative paths are resolved against its directory)
 	// s3 (B2, MinIO, AWS...):
-	Endpoint     string // https://s3.us-west-004.backblazeb2.com; required by store.NewS3 (AWS has no default here)
+	Endpoint     string // https://s3.us-west-004.backblazeb2.com; required by s3store.New (AWS has no default here)
 	Region       string
 	Bucket       string
 	Prefix       string // key prefix inside the bucket

@@ -17,6 +17,7 @@ import (
 	"github.com/scnlabs/scn/internal/hint"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 )
 
 // OpenOptions say which target to assemble and from where.
@@ -35,7 +36,7 @@ type OpenOptions struct {
 	// against fakes: fast polls and backoff, a temporary workspace, an HTTP
 	// client trusting a test CA, the SSH port of a test server.
 	TuneVast func(*vast.Config)
-	TuneS3   func(*store.S3Config)
+	TuneS3   func(*s3store.Config)
 	TuneGCP  func(*gcp.Config)
 }
 
@@ -183,16 +184,16 @@ func openB2(ctx context.Context, t *Target, o OpenOptions) (store.Store, error) 
 		return nil, fmt.Errorf("target %s stores snapshots in Backblaze B2: set %v (see README: paid runs)", t.Name, sorted(missing))
 	}
 	t.Secrets = append(t.Secrets, secret, id)
-	return newS3(ctx, o, store.S3Config{Endpoint: endpoint, Region: o.Getenv("B2_REGION"), Bucket: bucket,
+	return newS3(ctx, o, s3store.Config{Endpoint: endpoint, Region: o.Getenv("B2_REGION"), Bucket: bucket,
 		Prefix: o.Getenv("B2_PREFIX"), AccessKeyID: id, SecretAccessKey: secret})
 }
 
 // newS3 builds an S3 store, letting o.TuneS3 adjust its settings first.
-func newS3(ctx context.Context, o OpenOptions, c store.S3Config) (store.Store, error) {
+func newS3(ctx context.Context, o OpenOptions, c s3store.Config) (store.Store, error) {
 	if o.TuneS3 != nil {
 		o.TuneS3(&c)
 	}
-	s, err := store.NewS3(ctx, c)
+	s, err := s3store.New(ctx, c)
 	if err != nil {
 		return nil, err // not a nil *S3 inside a non-nil Store
 	}
@@ -217,7 +218,7 @@ func openStore(ctx context.Context, sc *StoreConfig, t *Target, o OpenOptions) (
 		return nil, fmt.Errorf("target %s: the s3 store needs $%s and $%s", t.Name, idEnv, secretEnv)
 	}
 	t.Secrets = append(t.Secrets, secret, id)
-	return newS3(ctx, o, store.S3Config{Endpoint: sc.Endpoint, Region: sc.Region,
+	return newS3(ctx, o, s3store.Config{Endpoint: sc.Endpoint, Region: sc.Region,
 		Bucket: sc.Bucket, Prefix: sc.Prefix, AccessKeyID: id, SecretAccessKey: secret})
 }
 

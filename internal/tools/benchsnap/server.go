@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 )
 
 // Dummy credentials the S3 server checks and every client signs with.
@@ -28,7 +28,7 @@ type s3Server struct {
 	Endpoint string // http://127.0.0.1:PORT
 	cmd      *exec.Cmd
 	lifeline io.WriteCloser // closing it (or our death) stops the server
-	admin    *store.S3      // lists and deletes what a tool stored
+	admin    *s3store.Store // lists and deletes what a tool stored
 	exited   chan struct{}
 }
 
@@ -76,7 +76,7 @@ func startS3(ctx context.Context, exe string, prefault int64, stderr io.Writer) 
 		}
 		return nil, fmt.Errorf("the S3 server %s did not come up (it printed %q)", exe, s.Endpoint)
 	}
-	s.admin, err = store.NewS3(ctx, store.S3Config{Endpoint: s.Endpoint, Region: s3Region, Bucket: s3Bucket,
+	s.admin, err = s3store.New(ctx, s3store.Config{Endpoint: s.Endpoint, Region: s3Region, Bucket: s3Bucket,
 		AccessKeyID: s3KeyID, SecretAccessKey: s3Secret, MaxAttempts: 2})
 	if err != nil {
 		s.stop()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 )
 
 const (
@@ -69,10 +70,10 @@ func startServer(t *testing.T, args ...string) (string, func() int) {
 	return endpoint, stop
 }
 
-func newStore(t *testing.T, endpoint, secret string) *store.S3 {
+func newStore(t *testing.T, endpoint, secret string) *s3store.Store {
 	t.Helper()
-	s, err := store.NewS3(context.Background(), store.S3Config{Endpoint: endpoint, Bucket: "b1",
-		AccessKeyID: testKeyID, SecretAccessKey: secret, MaxAttempts: 1, PartSize: store.MinPartSize})
+	s, err := s3store.New(context.Background(), s3store.Config{Endpoint: endpoint, Bucket: "b1",
+		AccessKeyID: testKeyID, SecretAccessKey: secret, MaxAttempts: 1, PartSize: s3store.MinPartSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestServesMultipartRoundTripAndStopsOnLifeline(t *testing.T) {
 	endpoint, stop := startServer(t, "-bucket", "b1", "-bucket", "b2")
 	s := newStore(t, endpoint, testSecret)
 	ctx := context.Background()
-	data := make([]byte, 2*store.MinPartSize+12345) // three parts
+	data := make([]byte, 2*s3store.MinPartSize+12345) // three parts
 	rand.NewChaCha8([32]byte{1}).Read(data)
 	n, err := s.Put(ctx, "dir/obj", bytes.NewReader(data))
 	if err != nil || n != int64(len(data)) {

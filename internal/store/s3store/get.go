@@ -1,4 +1,4 @@
-package store
+package s3store
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const maxRangeSize = 8 << 20
 type rangeReader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	s      *S3
+	s      *Store
 	key    string
 	size   int64
 	etag   string
@@ -52,7 +52,7 @@ type rangePart struct {
 	err   error
 }
 
-func newRangeReader(ctx context.Context, s *S3, key string, size int64, etag string) *rangeReader {
+func newRangeReader(ctx context.Context, s *Store, key string, size int64, etag string) *rangeReader {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &rangeReader{
 		ctx: ctx, cancel: cancel, s: s, key: key, size: size, etag: etag, rsize: min(s.partSize, maxRangeSize),

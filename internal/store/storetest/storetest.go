@@ -1,4 +1,7 @@
-package store_test
+// Package storetest is the conformance suite every store.Store passes (the
+// directory store and the S3 store alike), and the small helpers store tests
+// share: what one store does, the others must do the same way.
+package storetest
 
 import (
 	"bytes"
@@ -14,23 +17,25 @@ import (
 	"github.com/scnlabs/scn/internal/store"
 )
 
-// randomBytes returns n reproducible pseudo-random bytes.
-func randomBytes(n int, seed uint64) []byte {
+// RandomBytes returns n reproducible pseudo-random bytes.
+func RandomBytes(n int, seed uint64) []byte {
 	b := make([]byte, n)
 	rng := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)})
 	rng.Read(b)
 	return b
 }
 
-func testCtx(t *testing.T) context.Context {
+// Ctx is a test context bounded to two minutes: no store call in a test hangs.
+func Ctx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func mustPut(t *testing.T, s store.Store, key string, data []byte) {
+// MustPut stores data under key and fails the test unless all of it was stored.
+func MustPut(t *testing.T, s store.Store, key string, data []byte) {
 	t.Helper()
-	n, err := s.Put(testCtx(t), key, bytes.NewReader(data))
+	n, err := s.Put(Ctx(t), key, bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("Put %s: %v", key, err)
 	}
@@ -39,9 +44,10 @@ func mustPut(t *testing.T, s store.Store, key string, data []byte) {
 	}
 }
 
-func mustGet(t *testing.T, s store.Store, key string) []byte {
+// MustGet reads the object under key and fails the test on any error.
+func MustGet(t *testing.T, s store.Store, key string) []byte {
 	t.Helper()
-	rc, err := s.Get(testCtx(t), key)
+	rc, err := s.Get(Ctx(t), key)
 	if err != nil {
 		t.Fatalf("Get %s: %v", key, err)
 	}
@@ -53,7 +59,8 @@ func mustGet(t *testing.T, s store.Store, key string) []byte {
 	return b
 }
 
-func keysOf(objs []store.Object) []string {
+// KeysOf lists the keys of objs in order.
+func KeysOf(objs []store.Object) []string {
 	var keys []string
 	for _, o := range objs {
 		keys = append(keys, o.Key)
@@ -61,32 +68,33 @@ func keysOf(objs []store.Object) []string {
 	return keys
 }
 
-// failingReader returns n bytes of data, then err.
-type failingReader struct {
-	data []byte
-	err  error
+// FailingReader returns Data, then Err: a client whose connection breaks
+// mid-upload.
+type FailingReader struct {
+	Data []byte
+	Err  error
 }
 
-func (f *failingReader) Read(p []byte) (int, error) {
-	if len(f.data) == 0 {
-		return 0, f.err
+func (f *FailingReader) Read(p []byte) (int, error) {
+	if len(f.Data) == 0 {
+		return 0, f.Err
 	}
-	n := copy(p, f.data)
-	f.data = f.data[n:]
+	n := copy(p, f.Data)
+	f.Data = f.Data[n:]
 	return n, nil
 }
 
-// runConformance checks the Store contract. newStore returns an empty store;
+// Conformance checks the Store contract. newStore returns an empty store;
 // bigSize is an object size spanning several upload/download parts.
-func runConformance(t *testing.T, newStore func(t *testing.T) store.Store, bigSize int) {
+func Conformance(t *testing.T, newStore func(t *testing.T) store.Store, bigSize int) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := newStore(t)
 		data := []byte("hello, snapshot\n")
-		mustPut(t, s, "snapshots/a/manifest.json", data)
-		if got := mustGet(t, s, "snapshots/a/manifest.json"); !bytes.Equal(got, data) {
+		MustPut(t, s, "snapshots/a/manifest.json", data)
+		if got := MustGet(t, s, "snapshots/a/manifest.json"); !bytes.Equal(got, data) {
 			t.Fatalf("Get = %q, want %q", got, data)
 		}
-		obj, err := s.Stat(testCtx(t), "snapshots/a/manifest.json")
+		obj, err := s.Stat(Ctx(t), "snapshots/a/manifest.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,39 +104,39 @@ func runConformance(t *testing.T, newStore func(t *testing.T) store.Store, bigSi
 	})
 	t.Run("EmptyObject", func(t *testing.T) {
 		s := newStore(t)
-		mustPut(t, s, "empty", nil)
-		if got := mustGet(t, s, "empty"); len(got) != 0 {
+		MustPut(t, s, "empty", nil)
+		if got := MustGet(t, s, "empty"); len(got) != 0 {
 			t.Fatalf("Get = %d bytes, want 0", len(got))
 		}
 	})
 	t.Run("LargeObjectSeveralParts", func(t *testing.T) {
 		s := newStore(t)
-		data := randomBytes(bigSize, 1)
+		data := RandomBytes(bigSize, 1)
 		// An io.Reader of unknown length, as from a pipe.
-		n, err := s.Put(testCtx(t), "snapshots/big/data.tar.lz4", io.MultiReader(bytes.NewReader(data)))
+		n, err := s.Put(Ctx(t), "snapshots/big/data.tar.lz4", io.MultiReader(bytes.NewReader(data)))
 		if err != nil || n != int64(len(data)) {
 			t.Fatalf("Put = %d, %v; want %d", n, err, len(data))
 		}
-		got := mustGet(t, s, "snapshots/big/data.tar.lz4")
+		got := MustGet(t, s, "snapshots/big/data.tar.lz4")
 		if sha256.Sum256(got) != sha256.Sum256(data) {
 			t.Fatalf("Get returned %d bytes that differ from the %d put", len(got), len(data))
 		}
 	})
 	t.Run("Replace", func(t *testing.T) {
 		s := newStore(t)
-		mustPut(t, s, "k", []byte("one"))
-		mustPut(t, s, "k", []byte("two!"))
-		if got := mustGet(t, s, "k"); string(got) != "two!" {
+		MustPut(t, s, "k", []byte("one"))
+		MustPut(t, s, "k", []byte("two!"))
+		if got := MustGet(t, s, "k"); string(got) != "two!" {
 			t.Fatalf("Get = %q", got)
 		}
 	})
 	t.Run("MissingKey", func(t *testing.T) {
 		s := newStore(t)
-		_, err := s.Get(testCtx(t), "snapshots/nope/manifest.json")
+		_, err := s.Get(Ctx(t), "snapshots/nope/manifest.json")
 		if !errors.Is(err, store.ErrNotExist) || !strings.Contains(err.Error(), "snapshots/nope/manifest.json") {
 			t.Fatalf("Get missing = %v; want ErrNotExist naming the key", err)
 		}
-		_, err = s.Stat(testCtx(t), "snapshots/nope/manifest.json")
+		_, err = s.Stat(Ctx(t), "snapshots/nope/manifest.json")
 		if !errors.Is(err, store.ErrNotExist) || !strings.Contains(err.Error(), "snapshots/nope/manifest.json") {
 			t.Fatalf("Stat missing = %v; want ErrNotExist naming the key", err)
 		}
@@ -136,89 +144,89 @@ func runConformance(t *testing.T, newStore func(t *testing.T) store.Store, bigSi
 	t.Run("ListPrefixSorted", func(t *testing.T) {
 		s := newStore(t)
 		for _, k := range []string{"snapshots/b/x", "other/y", "snapshots/a/manifest.json", "snapshots/a/data.tar.lz4", "snapshotsZ"} {
-			mustPut(t, s, k, []byte(k))
+			MustPut(t, s, k, []byte(k))
 		}
-		objs, err := s.List(testCtx(t), "snapshots/")
+		objs, err := s.List(Ctx(t), "snapshots/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := "snapshots/a/data.tar.lz4,snapshots/a/manifest.json,snapshots/b/x"
-		if got := strings.Join(keysOf(objs), ","); got != want {
+		if got := strings.Join(KeysOf(objs), ","); got != want {
 			t.Fatalf("List(snapshots/) = %s; want %s", got, want)
 		}
 		if objs[2].Size != int64(len("snapshots/b/x")) {
 			t.Fatalf("List size = %d", objs[2].Size)
 		}
-		all, err := s.List(testCtx(t), "")
+		all, err := s.List(Ctx(t), "")
 		if err != nil || len(all) != 5 {
-			t.Fatalf("List(\"\") = %v, %v; want 5 objects", keysOf(all), err)
+			t.Fatalf("List(\"\") = %v, %v; want 5 objects", KeysOf(all), err)
 		}
-		none, err := s.List(testCtx(t), "nothing/")
+		none, err := s.List(Ctx(t), "nothing/")
 		if err != nil || len(none) != 0 {
-			t.Fatalf("List(nothing/) = %v, %v", keysOf(none), err)
+			t.Fatalf("List(nothing/) = %v, %v", KeysOf(none), err)
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
 		s := newStore(t)
-		mustPut(t, s, "snapshots/a/data", []byte("x"))
-		mustPut(t, s, "snapshots/a/manifest.json", []byte("y"))
-		if err := s.Delete(testCtx(t), "snapshots/a/data"); err != nil {
+		MustPut(t, s, "snapshots/a/data", []byte("x"))
+		MustPut(t, s, "snapshots/a/manifest.json", []byte("y"))
+		if err := s.Delete(Ctx(t), "snapshots/a/data"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get(testCtx(t), "snapshots/a/data"); !errors.Is(err, store.ErrNotExist) {
+		if _, err := s.Get(Ctx(t), "snapshots/a/data"); !errors.Is(err, store.ErrNotExist) {
 			t.Fatalf("Get after Delete = %v", err)
 		}
-		if err := s.Delete(testCtx(t), "snapshots/a/data"); err != nil {
+		if err := s.Delete(Ctx(t), "snapshots/a/data"); err != nil {
 			t.Fatalf("Delete of a missing key = %v; want nil", err)
 		}
-		objs, err := s.List(testCtx(t), "snapshots/")
-		if err != nil || strings.Join(keysOf(objs), ",") != "snapshots/a/manifest.json" {
-			t.Fatalf("List after Delete = %v, %v", keysOf(objs), err)
+		objs, err := s.List(Ctx(t), "snapshots/")
+		if err != nil || strings.Join(KeysOf(objs), ",") != "snapshots/a/manifest.json" {
+			t.Fatalf("List after Delete = %v, %v", KeysOf(objs), err)
 		}
 	})
 	t.Run("InvalidKeys", func(t *testing.T) {
 		s := newStore(t)
 		for _, k := range []string{"", "/abs", "a//b", "a/../b", "..", "a/./b", "dir/", "a\\b"} {
-			if _, err := s.Put(testCtx(t), k, strings.NewReader("x")); err == nil {
+			if _, err := s.Put(Ctx(t), k, strings.NewReader("x")); err == nil {
 				t.Errorf("Put(%q) succeeded; want an invalid key error", k)
 			}
-			if _, err := s.Get(testCtx(t), k); err == nil || errors.Is(err, store.ErrNotExist) {
+			if _, err := s.Get(Ctx(t), k); err == nil || errors.Is(err, store.ErrNotExist) {
 				t.Errorf("Get(%q) = %v; want an invalid key error", k, err)
 			}
 		}
-		if objs, err := s.List(testCtx(t), ""); err != nil || len(objs) != 0 {
-			t.Fatalf("List after invalid puts = %v, %v", keysOf(objs), err)
+		if objs, err := s.List(Ctx(t), ""); err != nil || len(objs) != 0 {
+			t.Fatalf("List after invalid puts = %v, %v", KeysOf(objs), err)
 		}
 	})
 	t.Run("FailedPutLeavesOldObject", func(t *testing.T) {
 		s := newStore(t)
-		mustPut(t, s, "k", []byte("old"))
+		MustPut(t, s, "k", []byte("old"))
 		boom := errors.New("source broke")
 		// Fail after more than a part, so S3 has a multipart upload to abort.
-		_, err := s.Put(testCtx(t), "k", &failingReader{data: randomBytes(bigSize/2+1, 2), err: boom})
-		if !errors.Is(err, boom) && !strings.Contains(fmtErr(err), "source broke") {
+		_, err := s.Put(Ctx(t), "k", &FailingReader{Data: RandomBytes(bigSize/2+1, 2), Err: boom})
+		if !errors.Is(err, boom) && !strings.Contains(FmtErr(err), "source broke") {
 			t.Fatalf("Put from a failing reader = %v; want the reader's error", err)
 		}
-		if got := mustGet(t, s, "k"); string(got) != "old" {
+		if got := MustGet(t, s, "k"); string(got) != "old" {
 			t.Fatalf("after a failed Put the object is %d bytes; want the old one intact", len(got))
 		}
-		_, err = s.Put(testCtx(t), "fresh", &failingReader{data: []byte("partial"), err: boom})
+		_, err = s.Put(Ctx(t), "fresh", &FailingReader{Data: []byte("partial"), Err: boom})
 		if err == nil {
 			t.Fatal("Put from a failing reader succeeded")
 		}
-		if _, err := s.Stat(testCtx(t), "fresh"); !errors.Is(err, store.ErrNotExist) {
+		if _, err := s.Stat(Ctx(t), "fresh"); !errors.Is(err, store.ErrNotExist) {
 			t.Fatalf("a failed Put left an object: Stat = %v", err)
 		}
-		if objs, _ := s.List(testCtx(t), ""); strings.Join(keysOf(objs), ",") != "k" {
-			t.Fatalf("List after failed puts = %v", keysOf(objs))
+		if objs, _ := s.List(Ctx(t), ""); strings.Join(KeysOf(objs), ",") != "k" {
+			t.Fatalf("List after failed puts = %v", KeysOf(objs))
 		}
 	})
 	t.Run("CancelledPut", func(t *testing.T) {
 		s := newStore(t)
-		ctx, cancel := context.WithCancel(testCtx(t))
+		ctx, cancel := context.WithCancel(Ctx(t))
 		pr, pw := io.Pipe()
 		go func() {
-			pw.Write(randomBytes(1000, 3))
+			pw.Write(RandomBytes(1000, 3))
 			cancel() // the caller gives up mid-stream; the source still ends normally
 			pw.Write([]byte("more"))
 			pw.Close()
@@ -227,13 +235,14 @@ func runConformance(t *testing.T, newStore func(t *testing.T) store.Store, bigSi
 			t.Fatal("Put with a cancelled context succeeded")
 		}
 		pr.Close()
-		if _, err := s.Stat(testCtx(t), "cancelled"); !errors.Is(err, store.ErrNotExist) {
+		if _, err := s.Stat(Ctx(t), "cancelled"); !errors.Is(err, store.ErrNotExist) {
 			t.Fatalf("a cancelled Put left an object: Stat = %v", err)
 		}
 	})
 }
 
-func fmtErr(err error) string {
+// FmtErr prints an error or <nil>, for messages.
+func FmtErr(err error) string {
 	if err == nil {
 		return "<nil>"
 	}

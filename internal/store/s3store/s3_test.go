@@ -1,4 +1,4 @@
-package store_test
+package s3store_test
 
 import (
 	"bytes"
@@ -16,18 +16,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
+	"github.com/scnlabs/scn/internal/store/storetest"
 )
 
-func newS3(t *testing.T, srv *s3test.Server, mod func(*store.S3Config)) *store.S3 {
+func newS3(t *testing.T, srv *s3test.Server, mod func(*s3store.Config)) *s3store.Store {
 	t.Helper()
-	cfg := store.S3Config{
+	cfg := s3store.Config{
 		Endpoint:        srv.Endpoint,
 		Bucket:          srv.Bucket,
 		Prefix:          "scn",
 		AccessKeyID:     s3test.AccessKeyID,
 		SecretAccessKey: s3test.SecretAccessKey,
-		PartSize:        store.MinPartSize,
+		PartSize:        s3store.MinPartSize,
 		Concurrency:     3,
 		HTTPClient:      srv.Client,
 		MaxBackoff:      5 * time.Millisecond,
@@ -35,7 +37,7 @@ func newS3(t *testing.T, srv *s3test.Server, mod func(*store.S3Config)) *store.S
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := store.NewS3(context.Background(), cfg)
+	s, err := s3store.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +45,10 @@ func newS3(t *testing.T, srv *s3test.Server, mod func(*store.S3Config)) *store.S
 }
 
 // threePartObject spans three 5 MiB parts, the last one short.
-const threePartObject = 2*store.MinPartSize + 123457
+const threePartObject = 2*s3store.MinPartSize + 123457
 
 func TestS3Conformance(t *testing.T) {
-	runConformance(t, func(t *testing.T) store.Store {
+	storetest.Conformance(t, func(t *testing.T) store.Store {
 		return newS3(t, s3test.StartServer(t, s3test.Options{}), nil)
 	}, threePartObject)
 }
@@ -56,11 +58,11 @@ func TestS3Conformance(t *testing.T) {
 func TestS3MultipartRangedAndNothingB2Refuses(t *testing.T) {
 	srv := s3test.StartServer(t, s3test.Options{})
 	s := newS3(t, srv, nil)
-	mustPut(t, s, "small", []byte("tiny"))
-	data := randomBytes(threePartObject, 12)
-	mustPut(t, s, "snapshots/m/data.tar.lz4", data)
-	mustGet(t, s, "small")
-	if got := mustGet(t, s, "snapshots/m/data.tar.lz4"); !bytes.Equal(got, data) {
+	storetest.MustPut(t, s, "small", []byte("tiny"))
+	data := storetest.RandomBytes(threePartObject, 12)
+	storetest.MustPut(t, s, "snapshots/m/data.tar.lz4", data)
+	storetest.MustGet(t, s, "small")
+	if got := storetest.MustGet(t, s, "snapshots/m/data.tar.lz4"); !bytes.Equal(got, data) {
 		t.Fatal("multipart object read back differs")
 	}
 	var parts, ranged int
@@ -78,10 +80,10 @@ func TestS3MultipartRangedAndNothingB2Refuses(t *testing.T) {
 	if parts != 3 || ranged != 3 {
 		t.Fatalf("saw %d part uploads and %d ranged GETs under /%s/scn/; want 3 and 3 (path-style)", parts, ranged, srv.Bucket)
 	}
-	if _, err := s.List(testCtx(t), ""); err != nil {
+	if _, err := s.List(storetest.Ctx(t), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete(testCtx(t), "small"); err != nil {
+	if err := s.Delete(storetest.Ctx(t), "small"); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.Requests()
@@ -114,11 +116,11 @@ func TestS3MultipartRangedAndNothingB2Refuses(t *testing.T) {
 			t.Fatalf("%s through the B2 guard = %v; want 400 InvalidArgument Unsupported header", what, err)
 		}
 	}
-	_, err := newClient(aws.RequestChecksumCalculationWhenSupported).PutObject(testCtx(t), &s3.PutObjectInput{
+	_, err := newClient(aws.RequestChecksumCalculationWhenSupported).PutObject(storetest.Ctx(t), &s3.PutObjectInput{
 		Bucket: aws.String(srv.Bucket), Key: aws.String("x"), Body: strings.NewReader("data")})
 	wantRefused("default SDK PutObject", err)
 	tm := transfermanager.New(newClient(aws.RequestChecksumCalculationWhenRequired))
-	_, err = tm.UploadObject(testCtx(t), &transfermanager.UploadObjectInput{
+	_, err = tm.UploadObject(storetest.Ctx(t), &transfermanager.UploadObjectInput{
 		Bucket: aws.String(srv.Bucket), Key: aws.String("y"), Body: strings.NewReader("data")})
 	wantRefused("transfer manager at its default", err)
 }
@@ -127,15 +129,15 @@ func TestS3RetriesA503Burst(t *testing.T) {
 	srv := s3test.StartServer(t, s3test.Options{})
 	s := newS3(t, srv, nil) // 5 attempts
 	srv.FailNext(3, http.StatusServiceUnavailable)
-	mustPut(t, s, "k", []byte("survives"))
-	data := randomBytes(threePartObject, 13)
+	storetest.MustPut(t, s, "k", []byte("survives"))
+	data := storetest.RandomBytes(threePartObject, 13)
 	srv.FailNext(3, http.StatusServiceUnavailable) // CreateMultipartUpload, then two UploadParts
-	mustPut(t, s, "big", data)
+	storetest.MustPut(t, s, "big", data)
 	srv.FailNext(2, http.StatusServiceUnavailable) // HEAD, then a ranged GET
-	if got := mustGet(t, s, "big"); !bytes.Equal(got, data) {
+	if got := storetest.MustGet(t, s, "big"); !bytes.Equal(got, data) {
 		t.Fatal("object read through a 503 burst differs")
 	}
-	if got := string(mustGet(t, s, "k")); got != "survives" {
+	if got := string(storetest.MustGet(t, s, "k")); got != "survives" {
 		t.Fatalf("Get = %q", got)
 	}
 	n503 := 0
@@ -151,9 +153,9 @@ func TestS3RetriesA503Burst(t *testing.T) {
 
 func TestS3GivesUpAfterMaxAttempts(t *testing.T) {
 	srv := s3test.StartServer(t, s3test.Options{})
-	s := newS3(t, srv, func(c *store.S3Config) { c.MaxAttempts = 2 })
+	s := newS3(t, srv, func(c *s3store.Config) { c.MaxAttempts = 2 })
 	srv.FailNext(2, http.StatusServiceUnavailable)
-	_, err := s.Put(testCtx(t), "snapshots/z/manifest.json", strings.NewReader("x"))
+	_, err := s.Put(storetest.Ctx(t), "snapshots/z/manifest.json", strings.NewReader("x"))
 	if err == nil {
 		t.Fatal("Put succeeded through more 503s than attempts")
 	}
@@ -168,11 +170,11 @@ func TestS3GivesUpAfterMaxAttempts(t *testing.T) {
 func TestS3ClockSkew(t *testing.T) {
 	srv := s3test.StartServer(t, s3test.Options{ClockOffset: 2 * time.Hour})
 	// The SDK learns the offset from the server's Date header and retries.
-	mustPut(t, newS3(t, srv, nil), "k", []byte("ok"))
+	storetest.MustPut(t, newS3(t, srv, nil), "k", []byte("ok"))
 
 	// With no retry left, the error says what is wrong and by how much.
-	s := newS3(t, srv, func(c *store.S3Config) { c.MaxAttempts = 1 })
-	_, err := s.Put(testCtx(t), "k2", strings.NewReader("x"))
+	s := newS3(t, srv, func(c *s3store.Config) { c.MaxAttempts = 1 })
+	_, err := s.Put(storetest.Ctx(t), "k2", strings.NewReader("x"))
 	if err == nil {
 		t.Fatal("Put with a 2h clock skew succeeded without a retry")
 	}
@@ -184,8 +186,8 @@ func TestS3ClockSkew(t *testing.T) {
 func TestS3ErrorsNeverShowTheSecret(t *testing.T) {
 	srv := s3test.StartServer(t, s3test.Options{})
 	const wrong = "wrong-secret-value-1234567890"
-	s := newS3(t, srv, func(c *store.S3Config) { c.SecretAccessKey = wrong })
-	_, err := s.Put(testCtx(t), "k", strings.NewReader("x"))
+	s := newS3(t, srv, func(c *s3store.Config) { c.SecretAccessKey = wrong })
+	_, err := s.Put(storetest.Ctx(t), "k", strings.NewReader("x"))
 	if err == nil {
 		t.Fatal("Put with a wrong secret succeeded")
 	}
@@ -199,8 +201,8 @@ func TestS3ErrorsNeverShowTheSecret(t *testing.T) {
 
 func TestS3MissingBucket(t *testing.T) {
 	srv := s3test.StartServer(t, s3test.Options{})
-	s := newS3(t, srv, func(c *store.S3Config) { c.Bucket = "no-such-bucket" })
-	_, err := s.Put(testCtx(t), "k", strings.NewReader("x"))
+	s := newS3(t, srv, func(c *s3store.Config) { c.Bucket = "no-such-bucket" })
+	_, err := s.Put(storetest.Ctx(t), "k", strings.NewReader("x"))
 	if err == nil || errors.Is(err, store.ErrNotExist) || !strings.Contains(err.Error(), `bucket "no-such-bucket" does not exist`) {
 		t.Fatalf("Put into a missing bucket = %v", err)
 	}
@@ -209,8 +211,8 @@ func TestS3MissingBucket(t *testing.T) {
 func TestS3GetCloseStopsDownload(t *testing.T) {
 	srv := s3test.StartServer(t, s3test.Options{})
 	s := newS3(t, srv, nil)
-	mustPut(t, s, "big", randomBytes(threePartObject, 14))
-	rc, err := s.Get(testCtx(t), "big")
+	storetest.MustPut(t, s, "big", storetest.RandomBytes(threePartObject, 14))
+	rc, err := s.Get(storetest.Ctx(t), "big")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +228,8 @@ func TestS3GetCloseStopsDownload(t *testing.T) {
 }
 
 func TestNewS3Checks(t *testing.T) {
-	good := store.S3Config{Endpoint: "https://s3.us-west-004.backblazeb2.com", Bucket: "b", AccessKeyID: "id", SecretAccessKey: "sk"}
-	s, err := store.NewS3(context.Background(), good)
+	good := s3store.Config{Endpoint: "https://s3.us-west-004.backblazeb2.com", Bucket: "b", AccessKeyID: "id", SecretAccessKey: "sk"}
+	s, err := s3store.New(context.Background(), good)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,18 +238,18 @@ func TestNewS3Checks(t *testing.T) {
 	}
 	withPrefix := good
 	withPrefix.Prefix = "/drills/"
-	if s, _ := store.NewS3(context.Background(), withPrefix); s.String() != "s3://b/drills at https://s3.us-west-004.backblazeb2.com" {
+	if s, _ := s3store.New(context.Background(), withPrefix); s.String() != "s3://b/drills at https://s3.us-west-004.backblazeb2.com" {
 		t.Fatalf("String = %q", s.String())
 	}
-	for name, mod := range map[string]func(*store.S3Config){
-		"endpoint":  func(c *store.S3Config) { c.Endpoint = "s3.example.com" },
-		"bucket":    func(c *store.S3Config) { c.Bucket = "" },
-		"secret":    func(c *store.S3Config) { c.SecretAccessKey = "" },
-		"part size": func(c *store.S3Config) { c.PartSize = 1 << 20 },
+	for name, mod := range map[string]func(*s3store.Config){
+		"endpoint":  func(c *s3store.Config) { c.Endpoint = "s3.example.com" },
+		"bucket":    func(c *s3store.Config) { c.Bucket = "" },
+		"secret":    func(c *s3store.Config) { c.SecretAccessKey = "" },
+		"part size": func(c *s3store.Config) { c.PartSize = 1 << 20 },
 	} {
 		cfg := good
 		mod(&cfg)
-		if _, err := store.NewS3(context.Background(), cfg); err == nil {
+		if _, err := s3store.New(context.Background(), cfg); err == nil {
 			t.Errorf("NewS3 with a bad %s succeeded", name)
 		} else if strings.Contains(err.Error(), "sk") && name != "secret" {
 			t.Errorf("error shows the secret: %v", err)
@@ -264,7 +266,7 @@ func TestRegionFromEndpoint(t *testing.T) {
 		"https://minio.local":                        "",
 		"::not a url":                                "",
 	} {
-		if got := store.RegionFromEndpoint(endpoint); got != want {
+		if got := s3store.RegionFromEndpoint(endpoint); got != want {
 			t.Errorf("RegionFromEndpoint(%q) = %q; want %q", endpoint, got, want)
 		}
 	}

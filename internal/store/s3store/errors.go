@@ -1,8 +1,9 @@
-package store
+package s3store
 
 import (
 	"errors"
 	"fmt"
+	"github.com/scnlabs/scn/internal/store"
 	"net/http"
 	"time"
 
@@ -19,10 +20,10 @@ var clockCodes = map[string]bool{
 }
 
 // fail turns an SDK error into one that names the operation, bucket and
-// key, maps missing objects to ErrNotExist and says plainly when the local
+// key, maps missing objects to store.ErrNotExist and says plainly when the local
 // clock is the problem. SDK errors never carry the secret key, and neither
 // does anything added here.
-func (s *S3) fail(op, key string, err error) error {
+func (s *Store) fail(op, key string, err error) error {
 	where := fmt.Sprintf("s3 %s %q in %s", op, key, s)
 	var code string
 	var apiErr smithy.APIError
@@ -40,7 +41,7 @@ func (s *S3) fail(op, key string, err error) error {
 	case code == "NoSuchBucket":
 		return fmt.Errorf("%s: bucket %q does not exist: %w", where, s.bucket, err)
 	case errors.As(err, &noKey), errors.As(err, &notFound), code == "NoSuchKey", status == http.StatusNotFound:
-		return fmt.Errorf("%s: %w", where, ErrNotExist)
+		return fmt.Errorf("%s: %w", where, store.ErrNotExist)
 	case clockCodes[code]:
 		return fmt.Errorf("%s: %s: %w", where, clockMessage(resp, time.Now()), err)
 	case code == "InvalidAccessKeyId", code == "SignatureDoesNotMatch", status == http.StatusForbidden:

@@ -1,9 +1,14 @@
-package store
+// Package s3store is the store.Store over S3-compatible object storage
+// (Backblaze B2 first, any S3 endpoint): multipart uploads and parallel ranged
+// reads with the SDK checksums B2 refuses turned off. It is the only package
+// that links aws-sdk-go-v2, so only the target assembly imports it.
+package s3store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scnlabs/scn/internal/store"
 	"io"
 	"net/http"
 	"net/url"
@@ -29,8 +34,8 @@ const (
 	DefaultPartSize = 16 << 20
 )
 
-// S3Config says how to reach an S3-compatible bucket (Backblaze B2 first).
-type S3Config struct {
+// Config says how to reach an S3-compatible bucket (Backblaze B2 first).
+type Config struct {
 	Endpoint        string // e.g. https://s3.us-west-004.backblazeb2.com
 	Region          string // default: RegionFromEndpoint(Endpoint), else us-east-1
 	Bucket          string
@@ -45,14 +50,14 @@ type S3Config struct {
 	MaxBackoff  time.Duration // caps the retry delay; default 20 s (tests make it tiny)
 }
 
-// S3 is a Store over an S3 bucket, path-style, with the SDK's automatic
+// Store is a store.Store over an S3 bucket, path-style, with the SDK's automatic
 // checksums turned off (B2 refuses their headers). Put streams a reader of
 // unknown length as a multipart upload with bounded parallelism; Get reads
 // ranges in parallel and hands them back in order.
 //
 // Memory: a Put holds at most Concurrency+2 parts, a Get Concurrency+1
 // ranges of min(PartSize, 8 MiB).
-type S3 struct {
+type Store struct {
 	client      *s3.Client
 	tm          *transfermanager.Client
 	bucket      string
@@ -64,9 +69,9 @@ type S3 struct {
 	maxBackoff  time.Duration
 }
 
-// NewS3 checks cfg and returns a store. It makes no request: a wrong
+// New checks cfg and returns a store. It makes no request: a wrong
 // endpoint or key shows up on first use, named in the error.
-func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
+func New(ctx context.Context, cfg Config) (*Store, error) {
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("s3 store: endpoint %q is not an http(s) URL", cfg.Endpoint)
@@ -79,7 +84,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	case cfg.PartSize != 0 && cfg.PartSize < MinPartSize:
 		return nil, fmt.Errorf("s3 store: part size %d is below the S3 minimum of %d bytes", cfg.PartSize, MinPartSize)
 	}
-	s := &S3{
+	s := &Store{
 		bucket:      cfg.Bucket,
 		prefix:      strings.Trim(cfg.Prefix, "/"),
 		endpoint:    strings.TrimRight(cfg.Endpoint, "/"),
@@ -167,7 +172,7 @@ func RegionFromEndpoint(endpoint string) string {
 }
 
 // String implements Store: s3://bucket/prefix at https://endpoint.
-func (s *S3) String() string {
+func (s *Store) String() string {
 	loc := "s3://" + s.bucket
 	if s.prefix != "" {
 		loc += "/" + s.prefix
@@ -175,7 +180,7 @@ func (s *S3) String() string {
 	return loc + " at " + s.endpoint
 }
 
-func (s *S3) fullKey(key string) string {
+func (s *Store) fullKey(key string) string {
 	if s.prefix == "" {
 		return key
 	}
@@ -183,8 +188,8 @@ func (s *S3) fullKey(key string) string {
 }
 
 // Put implements Store.
-func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
-	if err := CheckKey(key); err != nil {
+func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	if err := store.CheckKey(key); err != nil {
 		return 0, fmt.Errorf("%s: %w", s, err)
 	}
 	// Hiding any Seek method keeps the transfer manager streaming (it
@@ -202,21 +207,21 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 }
 
 // Stat implements Store.
-func (s *S3) Stat(ctx context.Context, key string) (Object, error) {
-	if err := CheckKey(key); err != nil {
-		return Object{}, fmt.Errorf("%s: %w", s, err)
+func (s *Store) Stat(ctx context.Context, key string) (store.Object, error) {
+	if err := store.CheckKey(key); err != nil {
+		return store.Object{}, fmt.Errorf("%s: %w", s, err)
 	}
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.fullKey(key))})
 	if err != nil {
-		return Object{}, s.fail("stat", key, err)
+		return store.Object{}, s.fail("stat", key, err)
 	}
-	return Object{Key: key, Size: aws.ToInt64(out.ContentLength), Modified: aws.ToTime(out.LastModified).UTC()}, nil
+	return store.Object{Key: key, Size: aws.ToInt64(out.ContentLength), Modified: aws.ToTime(out.LastModified).UTC()}, nil
 }
 
 // Get implements Store: ranges of PartSize are fetched Concurrency at a
 // time and read back in order.
-func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	if err := CheckKey(key); err != nil {
+func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := store.CheckKey(key); err != nil {
 		return nil, fmt.Errorf("%s: %w", s, err)
 	}
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.fullKey(key))})
@@ -227,12 +232,12 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 }
 
 // List implements Store.
-func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
+func (s *Store) List(ctx context.Context, prefix string) ([]store.Object, error) {
 	full := s.fullKey(prefix)
 	if s.prefix != "" && prefix == "" {
 		full = s.prefix + "/"
 	}
-	var objs []Object
+	var objs []store.Object
 	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(full)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -244,7 +249,7 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
 			if s.prefix != "" {
 				key = strings.TrimPrefix(key, s.prefix+"/")
 			}
-			objs = append(objs, Object{Key: key, Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified).UTC()})
+			objs = append(objs, store.Object{Key: key, Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified).UTC()})
 		}
 	}
 	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
@@ -252,13 +257,13 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
 }
 
 // Delete implements Store.
-func (s *S3) Delete(ctx context.Context, key string) error {
-	if err := CheckKey(key); err != nil {
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := store.CheckKey(key); err != nil {
 		return fmt.Errorf("%s: %w", s, err)
 	}
 	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.fullKey(key))})
 	if err != nil {
-		if err = s.fail("delete", key, err); errors.Is(err, ErrNotExist) {
+		if err = s.fail("delete", key, err); errors.Is(err, store.ErrNotExist) {
 			return nil
 		}
 		return err
