@@ -109,7 +109,7 @@ func findLeftovers(led *ledger.Ledger, state string, filter ledger.Filter) (*lef
 	for _, r := range open {
 		if !checked[r.Run] {
 			checked[r.Run] = true
-			if pid, live := runLive(state, r.Run); live {
+			if pid, live := ledger.RunLive(state, r.Run); live {
 				left.livePID[r.Run] = pid
 			}
 		}

@@ -60,7 +60,7 @@ func newDoCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := interruptible(ctx, []*runner.Runner{r}, led)
 			defer stop()
-			release, err := lockRun(g.absState(), r.RunID())
+			release, err := ledger.LockRun(g.absState(), r.RunID())
 			if err != nil {
 				s.console.Warn(err.Error())
 				release = func() {}

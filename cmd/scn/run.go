@@ -118,7 +118,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	defer stop()
 	state := g.absState()
 	runJobs(ctx, jobs, f.parallel, func(jb *job) {
-		release, err := lockRun(state, jb.r.RunID())
+		release, err := ledger.LockRun(state, jb.r.RunID())
 		if err != nil {
 			s.console.Warn(err.Error() + ": scn cleanup may take this run for a crashed one")
 			release = func() {}
@@ -218,7 +218,7 @@ func warnLeftovers(s *session, led *ledger.Ledger, state string) {
 	for _, r := range left {
 		live, seen := runs[r.Run]
 		if !seen {
-			_, live = runLive(state, r.Run)
+			_, live = ledger.RunLive(state, r.Run)
 			runs[r.Run] = live
 			if !live {
 				dead++

@@ -1,4 +1,4 @@
-package main
+package ledger
 
 import (
 	"fmt"
@@ -21,8 +21,8 @@ func liveLockPath(state, runID string) string {
 	return filepath.Join(state, "live", runID+".lock")
 }
 
-// lockRun marks runID as in progress until release is called.
-func lockRun(state, runID string) (release func(), err error) {
+// LockRun marks runID as in progress until release is called.
+func LockRun(state, runID string) (release func(), err error) {
 	path := liveLockPath(state, runID)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("marking run %s as live: %w", runID, err)
@@ -42,9 +42,9 @@ func lockRun(state, runID string) (release func(), err error) {
 	}, nil
 }
 
-// runLive reports whether runID is in progress, and its pid when it is.
+// RunLive reports whether runID is in progress, and its pid when it is.
 // A lock file left by a crashed run is removed.
-func runLive(state, runID string) (pid int, live bool) {
+func RunLive(state, runID string) (pid int, live bool) {
 	path := liveLockPath(state, runID)
 	f, err := os.Open(path)
 	if err != nil { // no lock file (or none readable): no run holds it
