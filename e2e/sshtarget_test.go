@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 	"github.com/scnlabs/scn/internal/target"
@@ -135,7 +136,7 @@ func openSSHTarget(t *testing.T, hosts ...*ownHost) *target.Target {
 	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tgt, err := target.Open(context.Background(), target.OpenOptions{Name: "ssh", StateDir: state, ConfigFile: file,
+	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{Name: "ssh", StateDir: state, ConfigFile: file,
 		Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatalf("opening the ssh target of\n%s: %v", cfg, err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
 	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
 	"github.com/scnlabs/scn/internal/cloud/vast"
@@ -74,7 +75,7 @@ func newStandbyWorld(t *testing.T) *standbyWorld {
 		"GOOGLE_APPLICATION_CREDENTIALS": w.creds, "GCP_PROJECT_ID": w.gce.Project, "GCP_ZONE": w.gce.Zone,
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": w.gce.Endpoint(),
 	}
-	tgt, err := target.Open(context.Background(), target.OpenOptions{
+	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{
 		Name: "vast", StateDir: w.state, ConfigFile: filepath.Join(w.state, "scn.yaml"),
 		Getenv: func(k string) string { return env[k] },
 		TuneVast: func(c *vast.Config) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
 	"github.com/scnlabs/scn/internal/journal"
@@ -99,7 +100,7 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 		"B2_KEY_ID": s3test.AccessKeyID, "B2_APPLICATION_KEY": s3test.SecretAccessKey,
 	}
 	state := t.TempDir()
-	tgt, err := target.Open(context.Background(), target.OpenOptions{
+	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{
 		Name: "vast", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml"),
 		Getenv: func(k string) string { return env[k] },
 		TuneVast: func(c *vast.Config) {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/local"
 	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
@@ -173,7 +174,7 @@ func openLocalWith(t *testing.T, config string) *target.Target {
 			t.Fatal(err)
 		}
 	}
-	tgt, err := target.Open(context.Background(), target.OpenOptions{Name: "local", StateDir: state, ConfigFile: file})
+	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{Name: "local", StateDir: state, ConfigFile: file})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/target"
 )
@@ -47,7 +48,7 @@ func (c *cleaner) target(name string) (*target.Target, error) {
 	if err, ok := c.openErr[name]; ok {
 		return nil, err
 	}
-	t, err := target.Open(c.ctx, target.OpenOptions{Name: name, StateDir: c.g.absState(), ConfigFile: c.g.config})
+	t, err := assembly.Open(c.ctx, assembly.OpenOptions{Name: name, StateDir: c.g.absState(), ConfigFile: c.g.config})
 	if err != nil {
 		err = fmt.Errorf("cannot open target %s: %w", name, err)
 		c.openErr[name] = err
@@ -95,7 +96,7 @@ func (c *cleaner) destroy(r ledger.Record) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.timeout)
 	defer cancel()
 	start := c.now()
-	gone, err := t.Destroy(ctx, r.Kind, r.Provider, r.ID)
+	gone, err := assembly.Destroy(ctx, t, r.Kind, r.Provider, r.ID)
 	if err != nil {
 		c.failed(r, r.ID, err)
 		return
@@ -172,7 +173,7 @@ func (c *cleaner) lookUp(intents []ledger.Record) {
 	// More machines than intents: not ours by the ledger's account, but
 	// made under our label, so destroyed all the same.
 	for _, id := range ids[min(len(ids), len(intents)):] {
-		if _, err := t.Destroy(ctx, r.Kind, r.Provider, id); err != nil {
+		if _, err := assembly.Destroy(ctx, t, r.Kind, r.Provider, id); err != nil {
 			c.failed(r, id, fmt.Errorf("found by label %s: %w", r.Label, err))
 			continue
 		}
@@ -190,7 +191,7 @@ func (c *cleaner) destroyFound(t *target.Target, in ledger.Record, id string) {
 		c.failed(in, id, fmt.Errorf("found by label %s, but the ledger could not record it: %w", in.Label, err))
 		return
 	}
-	if _, err := t.Destroy(ctx, in.Kind, in.Provider, id); err != nil {
+	if _, err := assembly.Destroy(ctx, t, in.Kind, in.Provider, id); err != nil {
 		c.failed(in, id, fmt.Errorf("found by label %s: %w", in.Label, err))
 		return
 	}

@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/target"
 )
 
 func openTarget(ctx context.Context, g *globals) (*target.Target, error) {
-	return target.Open(ctx, target.OpenOptions{Name: g.target, StateDir: g.absState(), ConfigFile: g.config})
+	return assembly.Open(ctx, assembly.OpenOptions{Name: g.target, StateDir: g.absState(), ConfigFile: g.config})
 }

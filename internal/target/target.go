@@ -1,12 +1,13 @@
-// Package target assembles the worlds a run drives — the compute provider
-// for GPU instances, the provider for standby VMs, the snapshot store, the
-// SSH key — from a target name (local, vast, ssh, or one defined in
-// scn.yaml) and the environment. Actions only ever see a *Target.
+// Package target is the value a run drives: the compute provider for GPU
+// instances, the provider for standby VMs, the snapshot store and the way to
+// reach machines over SSH, all as interfaces. Actions and the runner only
+// ever see a *Target; building one from a target name (local, vast, ssh, or
+// one defined in scn.yaml) is internal/assembly's job, so the language links
+// no cloud SDK.
 package target
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
@@ -50,16 +51,15 @@ type Target struct {
 	closers []func()
 }
 
+// OnClose adds a function Close calls: whoever assembles the target hands
+// it what must be released (pooled connections).
+func (t *Target) OnClose(f func()) { t.closers = append(t.closers, f) }
+
 // Close releases connections.
 func (t *Target) Close() {
 	for _, c := range t.closers {
 		c()
 	}
-}
-
-func sorted(s []string) []string {
-	slices.Sort(s)
-	return s
 }
 
 // Provider returns the provider called name (as recorded on an instance or

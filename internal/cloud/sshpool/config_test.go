@@ -7,9 +7,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/sshpool"
-	"github.com/scnlabs/scn/internal/target"
 )
 
 // TestHostsFromScnYAML follows a host from scn.yaml to the instance an
@@ -29,7 +29,7 @@ func TestHostsFromScnYAML(t *testing.T) {
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := target.LoadConfig(file)
+	cfg, err := assembly.LoadConfig(file)
 	if err != nil {
 		t.Fatal(err)
 	}

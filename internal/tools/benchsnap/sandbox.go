@@ -7,13 +7,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/local/sandbox"
 	"github.com/scnlabs/scn/internal/target"
 )
 
 // The bench's scn.yaml defines two local targets that differ only in the
-// store, assembled by target.Open exactly as scn assembles them.
+// store, assembled by assembly.Open exactly as scn assembles them.
 const (
 	targetS3  = "bench-s3"
 	targetDir = "bench-dir"
@@ -77,7 +78,7 @@ func startSandbox(ctx context.Context, root, endpoint, self string) (*scnSetup, 
 		}
 		return ""
 	}
-	tgt, err := target.Open(ctx, target.OpenOptions{Name: targetS3, StateDir: s.StateDir, ConfigFile: s.ConfigFile,
+	tgt, err := assembly.Open(ctx, assembly.OpenOptions{Name: targetS3, StateDir: s.StateDir, ConfigFile: s.ConfigFile,
 		Getenv: getenv, SandboxExe: self})
 	if err != nil {
 		return nil, fmt.Errorf("opening the bench target: %w", err)

@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/snapshot"
-	"github.com/scnlabs/scn/internal/target"
 )
 
 // childVerb makes the bench binary the scn side of one measurement: a
@@ -79,7 +79,7 @@ func scnChild(argv []string) int {
 // scnSide opens the target as scn does, reaches the sandbox over SSH and
 // runs one snapshot or restore.
 func scnSide(ctx context.Context, a scnArgs) (*scnResult, error) {
-	tgt, err := target.Open(ctx, target.OpenOptions{Name: a.target, StateDir: a.state, ConfigFile: a.config})
+	tgt, err := assembly.Open(ctx, assembly.OpenOptions{Name: a.target, StateDir: a.state, ConfigFile: a.config})
 	if err != nil {
 		return nil, err
 	}

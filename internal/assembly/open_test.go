@@ -1,4 +1,4 @@
-package target
+package assembly
 
 import (
 	"context"
@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/scnlabs/scn/internal/target"
 )
 
 // openWith writes scn.yaml and opens target name with env as the environment.
-func openWith(t *testing.T, name, yaml string, env map[string]string) (*Target, error) {
+func openWith(t *testing.T, name, yaml string, env map[string]string) (*target.Target, error) {
 	t.Helper()
 	state := t.TempDir()
 	file := filepath.Join(state, "scn.yaml")

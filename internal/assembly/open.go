@@ -1,4 +1,4 @@
-package target
+package assembly
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/store/s3store"
+	"github.com/scnlabs/scn/internal/target"
 )
 
 // OpenOptions say which target to assemble and from where.
@@ -43,7 +45,7 @@ type OpenOptions struct {
 // Open assembles the target called o.Name: built-in (local, vast, ssh) or
 // defined in scn.yaml. Nothing is rented or contacted yet, except what a
 // provider must read to start (a credentials file).
-func Open(ctx context.Context, o OpenOptions) (*Target, error) {
+func Open(ctx context.Context, o OpenOptions) (*target.Target, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
@@ -62,7 +64,7 @@ func Open(ctx context.Context, o OpenOptions) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("project SSH key: %w", err)
 	}
-	t := &Target{Name: o.Name, Kind: tc.Kind, StateDir: o.StateDir, PublicKey: key.AuthorizedKey}
+	t := &target.Target{Name: o.Name, Kind: tc.Kind, StateDir: o.StateDir, PublicKey: key.AuthorizedKey}
 	var retryFor time.Duration
 	switch tc.Kind {
 	case "local":
@@ -83,11 +85,12 @@ func Open(ctx context.Context, o OpenOptions) (*Target, error) {
 	t.Connect = func(ctx context.Context, inst *cloud.Instance) (remote.Execer, error) {
 		return pool.Client(ctx, inst)
 	}
-	t.Probe, t.Forget, t.closers = pool.Probe, pool.Forget, append(t.closers, pool.Close)
+	t.Probe, t.Forget = pool.Probe, pool.Forget
+	t.OnClose(pool.Close)
 	return t, nil
 }
 
-func openLocal(ctx context.Context, t *Target, tc TargetConfig, key *remote.Key, o OpenOptions) error {
+func openLocal(ctx context.Context, t *target.Target, tc TargetConfig, key *remote.Key, o OpenOptions) error {
 	f := tc.Faults
 	p := local.New(local.Options{StateDir: t.StateDir, Exe: o.SandboxExe, Key: key, Faults: local.Faults{
 		BootDelay: f.BootDelay, RefuseSSHFor: f.RefuseSSHFor, PreemptAfter: f.PreemptAfter, LinkBytesPerSec: f.LinkBytesPerSec}})
@@ -104,7 +107,7 @@ func openLocal(ctx context.Context, t *Target, tc TargetConfig, key *remote.Key,
 	return nil
 }
 
-func openSSH(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) error {
+func openSSH(ctx context.Context, t *target.Target, tc TargetConfig, o OpenOptions) error {
 	if len(tc.Hosts) == 0 {
 		return fmt.Errorf("target %s has no hosts: list your machines under targets.%s.hosts in scn.yaml (see docs/targets.md)", t.Name, t.Name)
 	}
@@ -123,7 +126,7 @@ func openSSH(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) err
 	return err
 }
 
-func openVast(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) error {
+func openVast(ctx context.Context, t *target.Target, tc TargetConfig, o OpenOptions) error {
 	keyEnv := tc.Vast.APIKeyEnv
 	if keyEnv == "" {
 		keyEnv = "VAST_API_KEY"
@@ -171,7 +174,7 @@ func openVast(ctx context.Context, t *Target, tc TargetConfig, o OpenOptions) er
 }
 
 // openB2 is the vast target's default store: Backblaze B2 through its S3 API.
-func openB2(ctx context.Context, t *Target, o OpenOptions) (store.Store, error) {
+func openB2(ctx context.Context, t *target.Target, o OpenOptions) (store.Store, error) {
 	endpoint, bucket := o.Getenv("B2_ENDPOINT"), o.Getenv("B2_BUCKET")
 	id, secret := o.Getenv("B2_KEY_ID"), o.Getenv("B2_APPLICATION_KEY")
 	var missing []string
@@ -181,7 +184,7 @@ func openB2(ctx context.Context, t *Target, o OpenOptions) (store.Store, error) 
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("target %s stores snapshots in Backblaze B2: set %v (see README: paid runs)", t.Name, sorted(missing))
+		return nil, fmt.Errorf("target %s stores snapshots in Backblaze B2: set %v (see README: paid runs)", t.Name, slices.Sorted(slices.Values(missing)))
 	}
 	t.Secrets = append(t.Secrets, secret, id)
 	return newS3(ctx, o, s3store.Config{Endpoint: endpoint, Region: o.Getenv("B2_REGION"), Bucket: bucket,
@@ -201,7 +204,7 @@ func newS3(ctx context.Context, o OpenOptions, c s3store.Config) (store.Store, e
 }
 
 // openStore builds a store from scn.yaml; nil means the default directory.
-func openStore(ctx context.Context, sc *StoreConfig, t *Target, o OpenOptions) (store.Store, error) {
+func openStore(ctx context.Context, sc *StoreConfig, t *target.Target, o OpenOptions) (store.Store, error) {
 	if sc == nil || sc.Kind == "dir" {
 		dir := filepath.Join(t.StateDir, "store")
 		if sc != nil && sc.Path != "" {

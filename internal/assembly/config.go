@@ -1,4 +1,10 @@
-package target
+// Package assembly builds a target.Target from a target name — a built-in
+// (local, vast, ssh) or one defined in the project's scn.yaml — and the
+// environment's credentials: it opens the VAST.ai, Compute Engine, SSH-host
+// and sandbox providers and the directory or S3/B2 store. It is the one place
+// that links the cloud SDKs, and only cmd/scn and tests import it; the
+// runner and the actions see the finished *target.Target.
+package assembly
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package target
+package assembly
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/snapshot"
+	"github.com/scnlabs/scn/internal/target"
 )
 
 // SnapshotProvider is the provider name the ledger records for snapshots:
@@ -19,7 +20,7 @@ const SnapshotProvider = "store"
 // through the provider of that name, a snapshot from the store. gone is true
 // when the resource had already disappeared and nothing was destroyed.
 // Destroying something twice is harmless.
-func (t *Target) Destroy(ctx context.Context, kind, provider, id string) (gone bool, err error) {
+func Destroy(ctx context.Context, t *target.Target, kind, provider, id string) (gone bool, err error) {
 	switch kind {
 	case ledger.KindInstance, ledger.KindStandby:
 		p, ok := t.Provider(provider)

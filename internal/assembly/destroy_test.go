@@ -1,4 +1,4 @@
-package target
+package assembly
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/target"
 )
 
 // orderStore records the order of deletes on a real store and can fail
@@ -54,8 +55,8 @@ func TestDeleteSnapshotRemovesManifestFirstAndOnlyItsPrefix(t *testing.T) {
 	putAll(t, dir, "snapshots/a/data.tar.lz4", "snapshots/a/manifest.json", "snapshots/a/part-2",
 		"snapshots/ab/manifest.json", "snapshots/ab/data.tar.lz4")
 	st := &orderStore{Store: dir}
-	tgt := &Target{Name: "local", Store: st}
-	gone, err := tgt.Destroy(context.Background(), "snapshot", SnapshotProvider, "a")
+	tgt := &target.Target{Name: "local", Store: st}
+	gone, err := Destroy(context.Background(), tgt, "snapshot", SnapshotProvider, "a")
 	if err != nil || gone {
 		t.Fatalf("Destroy = gone %v, %v; want a deletion", gone, err)
 	}
@@ -65,7 +66,7 @@ func TestDeleteSnapshotRemovesManifestFirstAndOnlyItsPrefix(t *testing.T) {
 	if left := keys(t, dir, "snapshots/"); !slices.Equal(left, []string{"snapshots/ab/data.tar.lz4", "snapshots/ab/manifest.json"}) {
 		t.Fatalf("left %v: snapshot ab (same first letter) must be untouched", left)
 	}
-	gone, err = tgt.Destroy(context.Background(), "snapshot", SnapshotProvider, "a")
+	gone, err = Destroy(context.Background(), tgt, "snapshot", SnapshotProvider, "a")
 	if err != nil || !gone {
 		t.Fatalf("second Destroy = gone %v, %v; want already gone", gone, err)
 	}
@@ -94,7 +95,7 @@ func TestDeleteSnapshotFailureLeavesNoManifest(t *testing.T) {
 func TestDestroyRefusesWhatItCannotName(t *testing.T) {
 	dir := store.NewDir(t.TempDir())
 	putAll(t, dir, "snapshots/x/manifest.json")
-	tgt := &Target{Name: "local", Store: dir}
+	tgt := &target.Target{Name: "local", Store: dir}
 	for _, c := range []struct{ kind, provider, id, want string }{
 		{"snapshot", "store", "../x", "invalid snapshot name"},
 		{"snapshot", "store", "x/..", "invalid snapshot name"},
@@ -103,7 +104,7 @@ func TestDestroyRefusesWhatItCannotName(t *testing.T) {
 		{"instance", "vast", "42", `no provider "vast"`},
 		{"volume", "local", "v1", "unknown kind"},
 	} {
-		_, err := tgt.Destroy(context.Background(), c.kind, c.provider, c.id)
+		_, err := Destroy(context.Background(), tgt, c.kind, c.provider, c.id)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Destroy(%s, %s, %q) = %v; want %q", c.kind, c.provider, c.id, err, c.want)
 		}
