@@ -55,8 +55,9 @@ func runDrillHooked(t *testing.T, tgt *target.Target, path string, vars map[stri
 	defer cancel()
 	reg := builtin.Registry()
 	sc, err := runner.LoadFile(path)
+	var c *runner.Checked
 	if err == nil {
-		err = runner.Check(sc, reg)
+		c, err = runner.Check(sc, reg)
 	}
 	if err != nil {
 		t.Fatalf("%s does not check:\n%v", path, err)
@@ -75,7 +76,7 @@ func runDrillHooked(t *testing.T, tgt *target.Target, path string, vars map[stri
 	if onStart != nil {
 		sink = stepHook{Sink: con, onStart: onStart}
 	}
-	r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, Sink: sink, Masker: mask,
+	r, err := runner.New(c, runner.Options{Target: tgt, Vars: vars, Sink: sink, Masker: mask,
 		Ledger: resource.OnLedger(led)})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)

@@ -39,7 +39,8 @@ func TestBadScenarios(t *testing.T) {
 			}
 			s, err := runner.LoadFile(f)
 			if s != nil {
-				err = runner.Merge(err, runner.Check(s, registry(&world{})))
+				_, cerr := runner.Check(s, registry(&world{}))
+				err = runner.Merge(err, cerr)
 			}
 			ds, ok := err.(runner.Diagnostics)
 			if !ok {

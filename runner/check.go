@@ -15,17 +15,26 @@ import (
 	"github.com/scnlabs/scn/actions"
 )
 
+// Checked is a scenario that passed Check: every action resolved to its
+// spec, every expression compiled. Only Check makes one, and New takes
+// nothing else, so a scenario nobody checked cannot run.
+type Checked struct{ sc *Scenario }
+
+// Scenario returns the checked scenario (for plans, names and messages).
+func (c *Checked) Scenario() *Scenario { return c.sc }
+
 // Check resolves and checks everything in sc before anything runs: actions,
 // parameters (unknown, required, types, enums, durations), step ids,
 // references to steps and to their outputs, and every expression. It
-// compiles the expressions in place. All problems are returned together.
-func Check(sc *Scenario, reg *actions.Registry) error {
+// compiles the expressions in place. All problems are returned together;
+// without any, the scenario comes back as a Checked, ready for New.
+func Check(sc *Scenario, reg *actions.Registry) (*Checked, error) {
 	c := &checker{sc: sc, reg: reg, index: map[string]*Step{}}
 	c.run()
 	if len(c.diags) > 0 {
-		return c.diags.sorted()
+		return nil, c.diags.sorted()
 	}
-	return nil
+	return &Checked{sc: sc}, nil
 }
 
 type checker struct {

@@ -162,8 +162,8 @@ finally:
 			if err != nil {
 				t.Fatal(err)
 			}
-			reg := registry(w)
-			if err := runner.Check(sc, reg); err != nil {
+			c, err := runner.Check(sc, registry(w))
+			if err != nil {
 				t.Fatal(err)
 			}
 			started := make(chan struct{})
@@ -172,7 +172,7 @@ finally:
 					close(started)
 				}
 			}}
-			r, err := runner.New(sc, runner.Options{Registry: reg, Sink: sink, Target: &target.Target{Name: "t", StateDir: t.TempDir()}})
+			r, err := runner.New(c, runner.Options{Sink: sink, Target: &target.Target{Name: "t", StateDir: t.TempDir()}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,20 +22,20 @@ func runSrc(t *testing.T, src string, opts runner.Options, ctx context.Context) 
 	t.Helper()
 	w := &world{dir: t.TempDir()}
 	sc, err := runner.Load("test.yaml", []byte(src))
+	var c *runner.Checked
 	if err == nil {
-		err = runner.Check(sc, registry(w))
+		c, err = runner.Check(sc, registry(w))
 	}
 	if err != nil {
 		t.Fatalf("scenario does not check:\n%v", err)
 	}
-	opts.Registry = registry(w)
 	if opts.UndoRetries == nil {
 		opts.UndoRetries = []time.Duration{time.Millisecond}
 	}
 	if opts.Target == nil {
 		opts.Target = &target.Target{Name: "test", Kind: "local", StateDir: t.TempDir()}
 	}
-	r, err := runner.New(sc, opts)
+	r, err := runner.New(c, opts)
 	if err != nil {
 		t.Fatalf("runner.New: %v", err)
 	}
@@ -244,12 +244,12 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry(&world{})
-	if err := runner.Check(sc, reg); err != nil {
+	c, err := runner.Check(sc, registry(&world{}))
+	if err != nil {
 		t.Fatal(err)
 	}
-	opts := runner.Options{Registry: reg, Masker: secret.New(), Env: map[string]string{"TEST_TOKEN": "s3cr3t-value"}, Vars: map[string]string{"gpu": "4090", "n": "5", "must": "x"}}
-	r, err := runner.New(sc, opts)
+	opts := runner.Options{Masker: secret.New(), Env: map[string]string{"TEST_TOKEN": "s3cr3t-value"}, Vars: map[string]string{"gpu": "4090", "n": "5", "must": "x"}}
+	r, err := runner.New(c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ steps:
 
 	for _, bad := range []map[string]string{{"n": "many", "must": "x"}, {"nn": "1", "must": "x"}, {}} {
 		opts.Vars = bad
-		if _, err := runner.New(sc, opts); err == nil {
+		if _, err := runner.New(c, opts); err == nil {
 			t.Errorf("vars %v accepted", bad)
 		}
 	}
@@ -311,5 +311,15 @@ report: { validation: copy }
 `, runner.Options{}, nil)
 	if j.Validation != nil {
 		t.Errorf("validation %+v, want none: nothing was checked", j.Validation)
+	}
+}
+
+// Only Check makes a scenario New runs: an unchecked one (its actions not
+// resolved, its expressions not compiled) is refused, not run half-way.
+func TestNewRefusesAnUncheckedScenario(t *testing.T) {
+	for _, c := range []*runner.Checked{nil, {}} {
+		if r, err := runner.New(c, runner.Options{}); err == nil || r != nil {
+			t.Errorf("runner.New(%v) = %v, %v: want an error", c, r, err)
+		}
 	}
 }

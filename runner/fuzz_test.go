@@ -27,7 +27,8 @@ func FuzzLoadCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := runner.Load("fuzz.yaml", data)
 		if sc != nil {
-			err = runner.Merge(err, runner.Check(sc, reg))
+			_, cerr := runner.Check(sc, reg)
+			err = runner.Merge(err, cerr)
 		}
 		if ds, ok := err.(runner.Diagnostics); ok {
 			for _, d := range ds {
@@ -57,10 +58,11 @@ func FuzzExpression(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if runner.Check(sc, reg) != nil {
+		c, err := runner.Check(sc, reg)
+		if err != nil {
 			return
 		}
-		r, err := runner.New(sc, runner.Options{Registry: reg})
+		r, err := runner.New(c, runner.Options{})
 		if err != nil {
 			return
 		}

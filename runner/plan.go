@@ -31,8 +31,10 @@ type PlannedResource struct {
 // literal parameters or the target's offers; ok false when it cannot.
 type Pricer func(s *Step) (pricePerHour float64, note string, ok bool)
 
-// MakePlan builds the plan of sc on target; price may be nil.
-func MakePlan(sc *Scenario, target string, price Pricer) *Plan {
+// MakePlan builds the plan of a checked scenario on target (the check
+// tells which steps create what); price may be nil.
+func MakePlan(c *Checked, target string, price Pricer) *Plan {
+	sc := c.sc
 	p := &Plan{Scenario: sc, Target: target, Steps: sc.All()}
 	hours := sc.Timeout.Hours()
 	var unknown []string

@@ -30,8 +30,7 @@ type Masker interface {
 
 // Options configure a run.
 type Options struct {
-	Registry *actions.Registry
-	Target   *target.Target
+	Target *target.Target
 	// Vars are --var overrides, raw strings typed like YAML scalars.
 	Vars map[string]string
 	// Env is the environment expressions see as env.*; nil means os.Environ.
@@ -108,8 +107,13 @@ type Runner struct {
 	fatal  error          // an internal error (panic) or bad input found while running
 }
 
-// New prepares a run: resolves vars (bad input comes back as Diagnostics).
-func New(sc *Scenario, opts Options) (*Runner, error) {
+// New prepares a run of a checked scenario: resolves vars (bad input comes
+// back as Diagnostics).
+func New(c *Checked, opts Options) (*Runner, error) {
+	if c == nil || c.sc == nil {
+		return nil, errors.New("runner.New: the scenario was not checked (runner.Check makes a Checked)")
+	}
+	sc := c.sc
 	if opts.Sink == nil {
 		opts.Sink = event.Discard{}
 	}

@@ -137,8 +137,9 @@ func runOn(t *testing.T, path string, o runOptions) *journal.Journal {
 	tgt := o.target
 	reg := builtin.Registry()
 	sc, err := runner.LoadFile(path)
+	var c *runner.Checked
 	if err == nil {
-		err = runner.Check(sc, reg)
+		c, err = runner.Check(sc, reg)
 	}
 	if err != nil {
 		t.Fatalf("%s does not check:\n%v", path, err)
@@ -148,7 +149,7 @@ func runOn(t *testing.T, path string, o runOptions) *journal.Journal {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: o.vars, Masker: secret.New(),
+	r, err := runner.New(c, runner.Options{Target: tgt, Vars: o.vars, Masker: secret.New(),
 		Ledger: resource.OnLedger(led), Sink: o.sink})
 	if err != nil {
 		t.Fatal(err)

@@ -16,13 +16,13 @@ import (
 // confirmSpend shows the worst-case cost of a paid target and asks on a
 // terminal before renting anything; --yes skips the question, and without
 // a terminal --yes is required (CI must say it means it).
-func confirmSpend(ctx context.Context, g *globals, f *runFlags, t *target.Target, scs []*runner.Scenario, vars map[string]string) error {
+func confirmSpend(ctx context.Context, g *globals, f *runFlags, t *target.Target, scs []*runner.Checked, vars map[string]string) error {
 	if !t.Paid || f.yes {
 		return nil
 	}
 	total, unbounded := 0.0, false
-	for _, sc := range scs {
-		p := runner.MakePlan(sc, t.Name, planPricer(ctx, g, t, sc, vars))
+	for _, c := range scs {
+		p := runner.MakePlan(c, t.Name, planPricer(ctx, g, t, c.Scenario(), vars))
 		p.Write(os.Stderr)
 		total += p.WorstCost
 		unbounded = unbounded || p.Unbounded

@@ -35,7 +35,8 @@ func newDoCmd(g *globals) *cobra.Command {
 			}
 			reg := builtin.Registry()
 			sc := runner.AdHoc(args[0], params, !undo)
-			if err := runner.Check(sc, reg); err != nil {
+			c, err := runner.Check(sc, reg)
+			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")
 			}
@@ -53,7 +54,7 @@ func newDoCmd(g *globals) *cobra.Command {
 				return exitWith(2, "opening the resource ledger: %v", err)
 			}
 			defer led.Close()
-			r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
+			r, err := runner.New(c, runner.Options{Target: tgt, Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")

@@ -18,9 +18,12 @@ func TestWriteAliveNamesCreatesInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	sc := runner.AdHoc("log", map[string]any{"message": "hi"}, false)
+	c, err := runner.Check(runner.AdHoc("log", map[string]any{"message": "hi"}, false), builtin.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
 	mk := func() *runner.Runner {
-		r, err := runner.New(sc, runner.Options{Registry: builtin.Registry(), Ledger: resource.OnLedger(led)})
+		r, err := runner.New(c, runner.Options{Ledger: resource.OnLedger(led)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,11 +31,11 @@ func newPlanCmd(g *globals) *cobra.Command {
 			} else {
 				defer tgt.Close()
 			}
-			for i, sc := range scs {
+			for i, c := range scs {
 				if i > 0 {
 					fmt.Fprintln(cmd.OutOrStdout())
 				}
-				runner.MakePlan(sc, g.target, planPricer(cmd.Context(), g, tgt, sc, vs)).Write(cmd.OutOrStdout())
+				runner.MakePlan(c, g.target, planPricer(cmd.Context(), g, tgt, c.Scenario(), vs)).Write(cmd.OutOrStdout())
 			}
 			return nil
 		},

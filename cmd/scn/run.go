@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scnlabs/scn/actions/builtin"
 	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
@@ -168,20 +167,19 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 
 // prepareJobs makes a runner per scenario, each with its own run id, and
 // its own prefixed console when several run at once.
-func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tgt *target.Target, led *ledger.Ledger,
+func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Checked, tgt *target.Target, led *ledger.Ledger,
 	vars map[string]string) ([]*job, []*runner.Runner, error) {
 	var names []string
-	for _, sc := range scs {
-		names = append(names, sc.Name)
+	for _, c := range scs {
+		names = append(names, c.Scenario().Name)
 	}
 	pfx := prefixes(names)
 	var mu sync.Mutex // one line at a time from all the runs
 	ids := map[string]bool{}
-	reg := builtin.Registry() // read-only: the runs share it
 	jobs := make([]*job, len(scs))
 	runs := make([]*runner.Runner, len(scs))
-	for i, sc := range scs {
-		jb := &job{name: sc.Name}
+	for i, c := range scs {
+		jb := &job{name: c.Scenario().Name}
 		var sink event.Sink = s.console
 		if f.parallel > 1 && len(scs) > 1 {
 			jb.out = &prefixWriter{mu: &mu, w: s.out, prefix: pfx[i]}
@@ -194,7 +192,7 @@ func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Scenario, tg
 			id = runner.NewRunID()
 		}
 		ids[id] = true
-		r, err := runner.New(sc, runner.Options{Registry: reg, Target: tgt, Vars: vars, RunID: id,
+		r, err := runner.New(c, runner.Options{Target: tgt, Vars: vars, RunID: id,
 			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))

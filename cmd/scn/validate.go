@@ -20,7 +20,8 @@ func newValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, sc := range scs {
+			for _, c := range scs {
+				sc := c.Scenario()
 				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (%s: %d steps", sc.File, sc.Name, len(sc.Steps))
 				if len(sc.Finally) > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), ", %d finally", len(sc.Finally))
@@ -34,21 +35,24 @@ func newValidateCmd(g *globals) *cobra.Command {
 
 // loadAll loads and checks every file, printing every problem of every
 // file to stderr; any problem makes it fail with exit code 2.
-func loadAll(files []string) ([]*runner.Scenario, error) {
+func loadAll(files []string) ([]*runner.Checked, error) {
 	reg := builtin.Registry()
-	var out []*runner.Scenario
+	var out []*runner.Checked
 	bad := 0
 	for _, f := range files {
 		sc, err := runner.LoadFile(f)
+		var c *runner.Checked
 		if sc != nil {
-			err = runner.Merge(err, runner.Check(sc, reg))
+			var cerr error
+			c, cerr = runner.Check(sc, reg)
+			err = runner.Merge(err, cerr)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			bad++
 			continue
 		}
-		out = append(out, sc)
+		out = append(out, c)
 	}
 	if bad > 0 {
 		return nil, exitWith(2, "%d of %d scenario files have problems: nothing was run", bad, len(files))
