@@ -9,22 +9,24 @@ import (
 
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/report"
+	"github.com/scnlabs/scn/internal/secret"
 )
 
-// runDir is where a run's files go: --out, else STATE/runs/RUN-ID.
-func runDir(g *globals, f *runFlags, j *journal.Journal, many bool) string {
+// runDir is where a run's files go: --out (--out/RUN-ID when several
+// scenarios run), else STATE/runs/RUN-ID.
+func runDir(g *globals, f *runFlags, runID string, many bool) string {
 	if f.out == "" {
-		return filepath.Join(g.absState(), "runs", j.RunID)
+		return filepath.Join(g.absState(), "runs", runID)
 	}
 	if many {
-		return filepath.Join(f.out, j.RunID)
+		return filepath.Join(f.out, runID)
 	}
 	return f.out
 }
 
 // writeReports writes what --junit, --json, --html and GITHUB_STEP_SUMMARY
 // ask for, covering every scenario of the invocation.
-func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []string) error {
+func writeReports(mask *secret.Masker, f *runFlags, journals []*journal.Journal, dirs []string) error {
 	var errs []string
 	add := func(err error) {
 		if err != nil {
@@ -32,7 +34,7 @@ func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []s
 		}
 	}
 	if f.junit != "" {
-		add(s.mask.WriteFile(f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }))
+		add(mask.WriteFile(f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }))
 	}
 	if f.json != "" {
 		write := func(w io.Writer) error {
@@ -47,11 +49,11 @@ func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []s
 			return nil
 		}
 		if f.json == "-" {
-			mw := s.writer(os.Stdout)
+			mw := mask.Writer(os.Stdout)
 			add(write(mw))
 			add(mw.Close())
 		} else {
-			add(s.mask.WriteFile(f.json, write))
+			add(mask.WriteFile(f.json, write))
 		}
 	}
 	if f.html != "" {
@@ -61,7 +63,7 @@ func writeReports(s *session, f *runFlags, journals []*journal.Journal, dirs []s
 				ext := filepath.Ext(path)
 				path = strings.TrimSuffix(path, ext) + "-" + j.Scenario + ext
 			}
-			add(s.mask.WriteFile(path, func(w io.Writer) error { return report.WriteHTML(w, j) }))
+			add(mask.WriteFile(path, func(w io.Writer) error { return report.WriteHTML(w, j) }))
 		}
 	}
 	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" {

@@ -64,7 +64,7 @@ type leftovers struct {
 
 func runCleanup(ctx context.Context, g *globals, f *cleanupFlags) error {
 	state := g.absState()
-	s := newSession(g, os.Stdout)
+	s := newPrinter(os.Stdout)
 	defer s.close()
 	if _, err := os.Stat(filepath.Join(state, ledger.FileName)); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(s.out, "nothing to clean up: no ledger in %s\n", state)

@@ -15,7 +15,7 @@ import (
 type cleaner struct {
 	ctx     context.Context
 	g       *globals
-	s       *session
+	s       *printer
 	led     *ledger.Ledger
 	timeout time.Duration
 	all     []ledger.Record

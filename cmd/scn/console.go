@@ -10,20 +10,19 @@ import (
 	"github.com/scnlabs/scn/internal/secret"
 )
 
-// session is what one scn command shares: the masker every output goes
-// through, and the console built on it.
-type session struct {
-	mask    *secret.Masker
-	out     *secret.Writer // masked stdout (or stderr for scn do)
-	console *report.Console
+// printer is what a command that prints without running a scenario
+// shares (scn cleanup, scn report): the masker everything goes through and
+// the masked output. Commands that run scenarios get both from their
+// session.Session instead.
+type printer struct {
+	mask *secret.Masker
+	out  *secret.Writer // masked stdout
 }
 
-// newSession builds the console on f (stdout for run, stderr for do),
-// masking secrets in everything it prints.
-func newSession(g *globals, f *os.File) *session {
-	s := &session{mask: secret.New()}
+// newPrinter masks what is printed on f.
+func newPrinter(f *os.File) *printer {
+	s := &printer{mask: secret.New()}
 	s.out = s.mask.Writer(f)
-	s.console = report.NewConsole(s.out, consoleOptions(g, f))
 	return s
 }
 
@@ -38,11 +37,10 @@ func consoleOptions(g *globals, f *os.File) report.Options {
 	return o
 }
 
-// close flushes the console and the masking writer.
-func (s *session) close() {
-	_ = s.console.Close()
+// close flushes the masking writer.
+func (s *printer) close() {
 	_ = s.out.Close()
 }
 
 // writer returns a masked writer onto w, for reports written to files.
-func (s *session) writer(w io.Writer) *secret.Writer { return s.mask.Writer(w) }
+func (s *printer) writer(w io.Writer) *secret.Writer { return s.mask.Writer(w) }

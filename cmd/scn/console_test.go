@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/actions/builtin"
 	"github.com/scnlabs/scn/internal/ptytest"
+	"github.com/scnlabs/scn/internal/session"
+	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/runner"
 )
 
 // On a terminal the live line of the running step is cut to the
@@ -16,11 +20,33 @@ import (
 func TestConsoleFitsTheTerminalsWidth(t *testing.T) {
 	t.Setenv("COLUMNS", "") // the terminal alone says how wide it is
 	ptmx, tty := ptytest.Open(t, 123)
-	s := newSession(&globals{noColor: true}, tty)
 	long := strings.Repeat("x", 200)
-	s.console.RunStarted(&journal.Journal{Scenario: "wide", RunID: "r1"}, 1)
-	s.console.StepStarted(&journal.Step{Index: 1, ID: long})
-	s.close()
+	sc, err := runner.Load("wide.yaml", []byte("name: wide\nsteps:\n  - { id: "+long+", action: sleep, with: { duration: 10m } }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := runner.Check(sc, builtin.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := session.New(session.Options{Target: &target.Target{Name: "t", Kind: "local", StateDir: t.TempDir()},
+		Out: tty, Console: consoleOptions(&globals{noColor: true}, tty), NoRunFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := s.RunOne(ctx, c)
+		done <- err
+	}()
+	defer func() {
+		cancel() // the sleep ends: the run is over
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		s.Close()
+	}()
 
 	if err := ptmx.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/actions/builtin"
-	"github.com/scnlabs/scn/internal/ledger"
-	"github.com/scnlabs/scn/internal/resource"
+	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -33,9 +32,7 @@ func newDoCmd(g *globals) *cobra.Command {
 				}
 				params[k] = actions.ParseScalar(v)
 			}
-			reg := builtin.Registry()
-			sc := runner.AdHoc(args[0], params, !undo)
-			c, err := runner.Check(sc, reg)
+			c, err := runner.Check(runner.AdHoc(args[0], params, !undo), builtin.Registry())
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")
@@ -46,30 +43,23 @@ func newDoCmd(g *globals) *cobra.Command {
 				return exitWith(2, "target %s: %v", g.target, err)
 			}
 			defer tgt.Close()
-			s := newSession(g, os.Stderr) // stdout carries the outputs as JSON
-			defer s.close()
-			s.mask.Add(tgt.Secrets...)
-			led, err := ledger.Open(g.absState(), ledger.WithMask(s.mask.String))
+			// The console goes to stderr: stdout carries the outputs as JSON.
+			// The outputs are the record: no run files.
+			s, err := session.New(session.Options{Target: tgt, Out: os.Stderr, Console: consoleOptions(g, os.Stderr), NoRunFiles: true})
 			if err != nil {
-				return exitWith(2, "opening the resource ledger: %v", err)
+				return exitWith(2, "%v", err)
 			}
-			defer led.Close()
-			r, err := runner.New(c, runner.Options{Target: tgt, Sink: s.console, Masker: s.mask, Ledger: resource.OnLedger(led)})
+			defer s.Close()
+			ctx, stop := interruptible(ctx, s)
+			defer stop()
+			run, err := s.RunOne(ctx, c)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return exitWith(2, "nothing was run")
 			}
-			ctx, stop := interruptible(ctx, []*runner.Runner{r}, led)
-			defer stop()
-			release, err := ledger.LockRun(g.absState(), r.RunID())
-			if err != nil {
-				s.console.Warn(err.Error())
-				release = func() {}
-			}
-			j := r.Run(ctx)
-			release()
+			j := run.Journal
 			st := j.Steps[0]
-			out := s.writer(cmd.OutOrStdout())
+			out := s.Mask().Writer(cmd.OutOrStdout())
 			defer out.Close()
 			enc := json.NewEncoder(out)
 			enc.SetIndent("", "  ")

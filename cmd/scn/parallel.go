@@ -1,130 +1,21 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
-	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/report"
-	"github.com/scnlabs/scn/runner"
+	"github.com/scnlabs/scn/internal/session"
 )
 
-// job is one scenario of a `scn run` invocation: its own runner (so its
-// own run id, labels, ledger entries and run directory) and, when several
-// run at once, its own console whose lines carry the scenario's name.
-type job struct {
-	name   string // shown in the prefix and the summary
-	r      *runner.Runner
-	out    *prefixWriter // nil: the run prints on the shared console
-	j      *journal.Journal
-	dir    string
-	notRun string // why it never started
-	err    error  // writing its files failed
-}
-
-// runJobs runs the jobs, at most n at once, in order of the list. Once ctx
-// is cancelled no new job starts.
-func runJobs(ctx context.Context, jobs []*job, n int, run func(*job)) {
-	sem := make(chan struct{}, max(n, 1))
-	var wg sync.WaitGroup
-	for _, jb := range jobs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			jb.notRun = "not started: " + context.Cause(ctx).Error()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			run(jb)
-		}()
-	}
-	wg.Wait()
-}
-
-// prefixWriter writes whole lines, each starting with prefix, onto a writer
-// that other runs share: the lines of parallel runs interleave but are
-// never cut. All prefixWriters of one invocation share mu.
-type prefixWriter struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf = append(p.buf, b...)
-	for {
-		i := slices.Index(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		if _, err := io.WriteString(p.w, p.prefix+string(p.buf[:i+1])); err != nil {
-			return len(b), err
-		}
-		p.buf = p.buf[i+1:]
-	}
-}
-
-// Flush writes out an unfinished last line.
-func (p *prefixWriter) Flush() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.buf) > 0 {
-		io.WriteString(p.w, p.prefix+string(p.buf)+"\n")
-		p.buf = nil
-	}
-}
-
-// prefixes names each job for its console: the scenario name, "#2" on a
-// repeated name, padded to one width so the lines align.
-func prefixes(names []string) []string {
-	seen := map[string]int{}
-	out := make([]string, len(names))
-	width := 0
-	for i, n := range names {
-		seen[n]++
-		if seen[n] > 1 {
-			n += "#" + strconv.Itoa(seen[n])
-		}
-		out[i] = "[" + n + "]"
-		width = max(width, len(out[i]))
-	}
-	for i := range out {
-		out[i] += strings.Repeat(" ", width-len(out[i])+1)
-	}
-	return out
-}
-
-// parallelConsole is the live view of one run among several: its step
-// lines (never a spinner: lines of other runs would break it), then only
-// the verdict lines of its closing report; the whole report is in its run
-// directory (`scn report DIR`).
-type parallelConsole struct {
-	*report.Console
-	w    io.Writer
-	opts report.Options
-}
-
-func (c parallelConsole) RunFinished(j *journal.Journal) {
-	c.Console.Close()
-	o := c.opts
-	o.Quiet = true
-	report.WriteSummary(c.w, j, o)
-}
+// Several scenarios in one `scn run`: --shard picks this invocation's
+// part, and the closing summary has a line per run. Running them (at
+// most --parallel at once) is internal/session's.
 
 // shard is --shard i/n: this invocation runs the i-th of n parts.
 type shard struct{ i, n int }
@@ -162,14 +53,14 @@ func (s shard) pick(files []string) []string {
 
 // writeRunTable writes one line per run: verdict, scenario, time, cost,
 // validation and where its files are.
-func writeRunTable(w io.Writer, jobs []*job) {
+func writeRunTable(w io.Writer, runs []*session.Run) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, jb := range jobs {
-		if jb.j == nil {
-			fmt.Fprintf(tw, "  %s\t%s\t\t\t\t%s\n", "NOT RUN", jb.name, jb.notRun)
+	for _, r := range runs {
+		if r.Journal == nil {
+			fmt.Fprintf(tw, "  %s\t%s\t\t\t\t%s\n", "NOT RUN", r.Name, r.NotRun)
 			continue
 		}
-		j := jb.j
+		j := r.Journal
 		cost := fmt.Sprintf("$%.4f", j.Cost.TotalUSD)
 		if j.Cost.Simulated {
 			cost += " (simulated)"
@@ -178,22 +69,22 @@ func writeRunTable(w io.Writer, jobs []*job) {
 		if v := j.Validation; v != nil {
 			valid = fmt.Sprintf("%d/%d files valid", v.Valid, v.Total)
 		}
-		dir := jb.dir
-		if jb.err != nil {
-			dir += " (" + jb.err.Error() + ")"
+		dir := r.Dir
+		if r.FilesErr != nil {
+			dir += " (" + r.FilesErr.Error() + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", report.Verdict(j), jb.name, fmtSeconds(j.Seconds), cost, valid, dir)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", report.Verdict(j), r.Name, fmtSeconds(j.Seconds), cost, valid, dir)
 	}
 	tw.Flush()
 }
 
 // writeCombined is the closing word of several scenarios.
-func writeCombined(w io.Writer, jobs []*job) {
+func writeCombined(w io.Writer, runs []*session.Run) {
 	tally := map[string]int{}
-	for _, jb := range jobs {
+	for _, r := range runs {
 		word := "not run"
-		if jb.j != nil {
-			word = strings.ToLower(report.Verdict(jb.j))
+		if r.Journal != nil {
+			word = strings.ToLower(report.Verdict(r.Journal))
 		}
 		tally[word]++
 	}
@@ -203,8 +94,8 @@ func writeCombined(w io.Writer, jobs []*job) {
 			parts = append(parts, fmt.Sprintf("%d %s", tally[word], word))
 		}
 	}
-	fmt.Fprintf(w, "\nscn · %s · %s\n", count(len(jobs), "scenario"), strings.Join(parts, " · "))
-	writeRunTable(w, jobs)
+	fmt.Fprintf(w, "\nscn · %s · %s\n", count(len(runs), "scenario"), strings.Join(parts, " · "))
+	writeRunTable(w, runs)
 }
 
 // fmtSeconds is a duration for summaries: 0.8s, 2m05s, 1h02m.

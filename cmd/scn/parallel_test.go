@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/session"
 )
 
 func TestShardPickIsAPartitionIndependentOfOrder(t *testing.T) {
@@ -64,119 +61,16 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
-func TestPrefixWriterKeepsLinesWhole(t *testing.T) {
-	var out strings.Builder
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	writers := map[string]*prefixWriter{}
-	for _, name := range []string{"[a] ", "[bb] ", "[c] "} {
-		writers[name] = &prefixWriter{mu: &mu, w: &out, prefix: name}
-	}
-	for name, w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 200 {
-				line := fmt.Sprintf("%s line %d of %s\n", name, i, name)
-				// Lines arrive in pieces, as the console and reports write them.
-				for len(line) > 0 {
-					n := min(len(line), 1+rand.IntN(7))
-					w.Write([]byte(line[:n]))
-					line = line[n:]
-				}
-			}
-			w.Write([]byte("no newline"))
-			w.Flush()
-		}()
-	}
-	wg.Wait()
-	counts := map[string]int{}
-	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
-		name := l[:strings.Index(l, "] ")+2]
-		if l != name+"no newline" && !strings.HasPrefix(l, name+name+" line ") || !strings.HasSuffix(l, name) && l != name+"no newline" {
-			t.Fatalf("line cut or mixed: %q", l)
-		}
-		counts[name]++
-	}
-	for name := range writers {
-		if counts[name] != 201 {
-			t.Errorf("%s: %d lines, want 201", name, counts[name])
-		}
-	}
-}
-
-func TestPrefixesAreUniqueAndAligned(t *testing.T) {
-	got := prefixes([]string{"realtime-sync", "a", "a"})
-	want := []string{"[realtime-sync] ", "[a]             ", "[a#2]           "}
-	if !slices.Equal(got, want) {
-		t.Errorf("prefixes = %q, want %q", got, want)
-	}
-}
-
-func TestRunJobsBoundsConcurrency(t *testing.T) {
-	jobs := make([]*job, 6)
-	for i := range jobs {
-		jobs[i] = &job{name: fmt.Sprint(i)}
-	}
-	var running, most atomic.Int32
-	started := make(chan *job)
-	release := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		runJobs(context.Background(), jobs, 2, func(jb *job) {
-			n := running.Add(1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-			}
-			started <- jb
-			<-release
-			running.Add(-1)
-			jb.j = &journal.Journal{Scenario: jb.name}
-		})
-		close(done)
-	}()
-	var order []string
-	for range jobs {
-		jb := <-started
-		order = append(order, jb.name)
-		if len(order) >= 2 {
-			release <- struct{}{} // let one finish so the next can start
-		}
-	}
-	release <- struct{}{}
-	<-done
-	if most.Load() != 2 {
-		t.Errorf("at most %d ran at once, want exactly 2", most.Load())
-	}
-	first := slices.Sorted(slices.Values(order[:2]))
-	if !slices.Equal(first, []string{"0", "1"}) || !slices.Equal(order[2:], []string{"2", "3", "4", "5"}) {
-		t.Errorf("start order %v: jobs must start in list order", order)
-	}
-	for _, jb := range jobs {
-		if jb.j == nil || jb.notRun != "" {
-			t.Errorf("job %s did not run", jb.name)
-		}
-	}
-}
-
-func TestRunJobsStartsNothingAfterAnInterrupt(t *testing.T) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	jobs := []*job{{name: "first"}, {name: "second"}, {name: "third"}}
-	var ran []string
-	runJobs(ctx, jobs, 1, func(jb *job) {
-		ran = append(ran, jb.name)
-		cancel(errors.New("interrupted by SIGINT (Ctrl+C)"))
-	})
-	if !slices.Equal(ran, []string{"first"}) {
-		t.Fatalf("ran %v after the interrupt, want only the first", ran)
-	}
-	for _, jb := range jobs[1:] {
-		if jb.notRun != "not started: interrupted by SIGINT (Ctrl+C)" {
-			t.Errorf("job %s: notRun %q", jb.name, jb.notRun)
-		}
+// The closing word of several scenarios counts every verdict and lists
+// what never started, and why.
+func TestCombinedSummaryCountsEveryRun(t *testing.T) {
+	runs := []*session.Run{
+		{Name: "first", Journal: &journal.Journal{Status: journal.StatusInterrupted, Seconds: 75}},
+		{Name: "second", NotRun: "not started: interrupted by SIGINT (Ctrl+C)"},
+		{Name: "third", NotRun: "not started: interrupted by SIGINT (Ctrl+C)"},
 	}
 	var b strings.Builder
-	jobs[0].j = &journal.Journal{Status: journal.StatusInterrupted, Seconds: 75}
-	writeCombined(&b, jobs)
+	writeCombined(&b, runs)
 	for _, want := range []string{"3 scenarios · 1 interrupted · 2 not run", "INTERRUPTED  first   1m15s", "NOT RUN      second", "not started: interrupted"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("combined summary lacks %q:\n%s", want, b.String())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/report"
+	"github.com/scnlabs/scn/internal/session"
 )
 
 type reportFlags struct {
@@ -32,7 +33,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		Example: "  scn report .scn/runs/20261126-182301-3fa9\n  scn report 20261126-182301-3fa9 --html run.html --junit junit.xml\n" +
 			"  scn report --history .scn/runs --html history.html",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := newSession(g, os.Stdout)
+			s := newPrinter(os.Stdout)
 			defer s.close()
 			if f.history {
 				if len(args) > 1 {
@@ -68,7 +69,7 @@ func findJournal(g *globals, run string) (string, error) {
 		run, filepath.Join(g.absState(), "runs"))
 }
 
-func reportRuns(g *globals, s *session, f *reportFlags, runs []string) error {
+func reportRuns(g *globals, s *printer, f *reportFlags, runs []string) error {
 	if f.html != "" && len(runs) > 1 {
 		return exitWith(2, "--html writes one run's report: give one run (or --history for the trend page)")
 	}
@@ -101,7 +102,7 @@ func reportRuns(g *globals, s *session, f *reportFlags, runs []string) error {
 	return writeJUnit(s, f, journals)
 }
 
-func reportHistory(s *session, f *reportFlags, dir string) error {
+func reportHistory(s *printer, f *reportFlags, dir string) error {
 	journals, skipped, err := report.LoadHistory(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return exitWith(2, "no runs: %s does not exist", dir)
@@ -123,21 +124,21 @@ func reportHistory(s *session, f *reportFlags, dir string) error {
 	if err := writeJUnit(s, f, journals); err != nil {
 		return err
 	}
-	jobs := make([]*job, len(journals))
+	runs := make([]*session.Run, len(journals))
 	for i, j := range journals {
 		// Runs are in <dir>/<run-id>/ unless --out put them elsewhere.
 		where := filepath.Join(dir, j.RunID)
 		if _, err := os.Stat(where); err != nil {
 			where = "run " + j.RunID
 		}
-		jobs[i] = &job{name: j.Scenario, j: j, dir: where}
+		runs[i] = &session.Run{Name: j.Scenario, Journal: j, Dir: where}
 	}
 	fmt.Fprintf(s.out, "%s in %s, oldest first\n", count(len(journals), "run"), dir)
-	writeRunTable(s.out, jobs)
+	writeRunTable(s.out, runs)
 	return nil
 }
 
-func writeJUnit(s *session, f *reportFlags, journals []*journal.Journal) error {
+func writeJUnit(s *printer, f *reportFlags, journals []*journal.Journal) error {
 	if f.junit == "" {
 		return nil
 	}

@@ -6,17 +6,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
-	"github.com/scnlabs/scn/internal/ledger"
-	"github.com/scnlabs/scn/internal/report"
-	"github.com/scnlabs/scn/internal/resource"
-	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -91,66 +86,52 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err != nil {
 		return err
 	}
-	s := newSession(g, os.Stdout)
-	defer s.close()
 	tgt, err := openTarget(ctx, g)
 	if err != nil {
 		return exitWith(2, "target %s: %v", g.target, err)
 	}
 	defer tgt.Close()
-	s.mask.Add(tgt.Secrets...)
-	led, err := ledger.Open(g.absState(), ledger.WithMask(s.mask.String))
+	s, err := session.New(session.Options{Target: tgt, Vars: vars, MaxCost: f.maxCost, Parallel: f.parallel,
+		Out: os.Stdout, Console: consoleOptions(g, os.Stdout),
+		RunDir: func(id string) string { return runDir(g, f, id, len(scs) > 1) }})
 	if err != nil {
-		return exitWith(2, "opening the resource ledger: %v", err)
+		return exitWith(2, "%v", err)
 	}
-	defer led.Close()
-	warnLeftovers(s, led, g.absState())
+	defer s.Close()
+	warnLeftovers(s)
 	// Prepare every run first: a bad --var fails before anything runs.
-	jobs, runs, err := prepareJobs(g, f, s, scs, tgt, led, vars)
+	runs, err := s.Prepare(scs...)
 	if err != nil {
-		return err
+		fmt.Fprintln(os.Stderr, err)
+		return exitWith(2, "nothing was run")
 	}
 	if err := confirmSpend(ctx, g, f, tgt, scs, vars); err != nil {
 		return err
 	}
-	ctx, stop := interruptible(ctx, runs, led)
+	ctx, stop := interruptible(ctx, s)
 	defer stop()
-	state := g.absState()
-	runJobs(ctx, jobs, f.parallel, func(jb *job) {
-		release, err := ledger.LockRun(state, jb.r.RunID())
-		if err != nil {
-			s.console.Warn(err.Error() + ": scn cleanup may take this run for a crashed one")
-			release = func() {}
-		}
-		jb.j = jb.r.Run(ctx)
-		release()
-		if jb.out != nil {
-			jb.out.Flush()
-		}
-		jb.dir = runDir(g, f, jb.j, len(jobs) > 1)
-		jb.err = report.WriteRunFiles(jb.dir, jb.j, s.mask)
-	})
+	s.Run(ctx, runs)
 	worst := 0
 	var journals []*journal.Journal
 	var dirs []string
-	for _, jb := range jobs {
-		if jb.j == nil {
+	for _, r := range runs {
+		if r.Journal == nil {
 			continue
 		}
-		journals = append(journals, jb.j)
-		dirs = append(dirs, jb.dir)
-		if jb.err != nil {
-			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", jb.err)
+		journals = append(journals, r.Journal)
+		dirs = append(dirs, r.Dir)
+		if r.FilesErr != nil {
+			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", r.FilesErr)
 			worst = max(worst, 1)
 		}
-		worst = max(worst, jb.j.ExitCode)
+		worst = max(worst, r.Journal.ExitCode)
 	}
-	if err := writeReports(s, f, journals, dirs); err != nil {
+	if err := writeReports(s.Mask(), f, journals, dirs); err != nil {
 		fmt.Fprintln(os.Stderr, "scn: writing reports:", err)
 		worst = max(worst, 1)
 	}
-	if len(jobs) > 1 {
-		writeCombined(s.out, jobs)
+	if len(runs) > 1 {
+		writeCombined(s.Out(), runs)
 	}
 	var intr *runner.Interrupted
 	if errors.As(context.Cause(ctx), &intr) && worst < 130 {
@@ -165,70 +146,17 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	return nil
 }
 
-// prepareJobs makes a runner per scenario, each with its own run id, and
-// its own prefixed console when several run at once.
-func prepareJobs(g *globals, f *runFlags, s *session, scs []*runner.Checked, tgt *target.Target, led *ledger.Ledger,
-	vars map[string]string) ([]*job, []*runner.Runner, error) {
-	var names []string
-	for _, c := range scs {
-		names = append(names, c.Scenario().Name)
-	}
-	pfx := prefixes(names)
-	var mu sync.Mutex // one line at a time from all the runs
-	ids := map[string]bool{}
-	jobs := make([]*job, len(scs))
-	runs := make([]*runner.Runner, len(scs))
-	for i, c := range scs {
-		jb := &job{name: c.Scenario().Name}
-		var sink event.Sink = s.console
-		if f.parallel > 1 && len(scs) > 1 {
-			jb.out = &prefixWriter{mu: &mu, w: s.out, prefix: pfx[i]}
-			opts := consoleOptions(g, os.Stdout)
-			opts.Interactive = false // a spinner would be broken by the other runs' lines
-			sink = parallelConsole{Console: report.NewConsole(jb.out, opts), w: jb.out, opts: opts}
-		}
-		id := runner.NewRunID()
-		for ids[id] { // ids made in one second differ by 16 random bits only: never hand one out twice
-			id = runner.NewRunID()
-		}
-		ids[id] = true
-		r, err := runner.New(c, runner.Options{Target: tgt, Vars: vars, RunID: id,
-			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(led), MaxCost: f.maxCost})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, s.mask.String(err.Error()))
-			return nil, nil, exitWith(2, "nothing was run")
-		}
-		jb.r, jobs[i], runs[i] = r, jb, r
-	}
-	return jobs, runs, nil
-}
-
 // warnLeftovers says when earlier runs left resources alive; runs still
 // in progress in another terminal are not earlier runs.
-func warnLeftovers(s *session, led *ledger.Ledger, state string) {
-	left, err := led.Leftovers(ledger.Filter{})
+func warnLeftovers(s *session.Session) {
+	n, runs, err := s.Leftovers()
 	if err != nil {
-		s.console.Warn("cannot read the ledger: " + err.Error())
+		s.Warn("cannot read the ledger: " + err.Error())
 		return
-	}
-	runs := map[string]bool{} // run id → in progress
-	n, dead := 0, 0
-	for _, r := range left {
-		live, seen := runs[r.Run]
-		if !seen {
-			_, live = ledger.RunLive(state, r.Run)
-			runs[r.Run] = live
-			if !live {
-				dead++
-			}
-		}
-		if !live {
-			n++
-		}
 	}
 	if n == 0 {
 		return
 	}
-	s.console.Warn(fmt.Sprintf("%s from %s may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`",
-		count(n, "resource"), count(dead, "earlier run")))
+	s.Warn(fmt.Sprintf("%s from %s may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`",
+		count(n, "resource"), count(runs, "earlier run")))
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -36,17 +36,10 @@ func newValidateCmd(g *globals) *cobra.Command {
 // loadAll loads and checks every file, printing every problem of every
 // file to stderr; any problem makes it fail with exit code 2.
 func loadAll(files []string) ([]*runner.Checked, error) {
-	reg := builtin.Registry()
 	var out []*runner.Checked
 	bad := 0
 	for _, f := range files {
-		sc, err := runner.LoadFile(f)
-		var c *runner.Checked
-		if sc != nil {
-			var cerr error
-			c, cerr = runner.Check(sc, reg)
-			err = runner.Merge(err, cerr)
-		}
+		c, err := session.Load(f)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			bad++
