@@ -11,15 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scnlabs/scn/actions/builtin"
 	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/report"
-	"github.com/scnlabs/scn/internal/resource"
-	"github.com/scnlabs/scn/internal/secret"
+	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/internal/target"
-	"github.com/scnlabs/scn/runner"
 )
 
 // drillTimeout bounds one drill run in these tests; the drills finish in
@@ -36,11 +33,12 @@ type drill struct {
 // scenario is the path of a drill of the repository.
 func scenario(name string) string { return filepath.Join("..", "scenarios", name) }
 
-// runDrill runs the scenario at path on tgt the way `scn run` does
-// (cmd/scn/run.go): the target's secrets go into the masker, the ledger
-// masks with it, the console writes through it, and the run's files are
-// written to <state>/runs/<run-id>/ by report.WriteRunFiles.
-// It fails the test when the ledger still has an open entry afterwards.
+// runDrill runs the scenario at path on tgt through the session `scn run`
+// uses (internal/session): the target's secrets are masked on the console,
+// in the ledger and in the run's files under <state>/runs/<run-id>/. The
+// console is verbose, so every parameter and output is printed, and
+// checked for secrets. It fails the test when the ledger still has an open
+// entry afterwards.
 func runDrill(t *testing.T, tgt *target.Target, path string, vars map[string]string) *drill {
 	t.Helper()
 	return runDrillHooked(t, tgt, path, vars, nil)
@@ -53,45 +51,34 @@ func runDrillHooked(t *testing.T, tgt *target.Target, path string, vars map[stri
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), drillTimeout)
 	defer cancel()
-	reg := builtin.Registry()
-	sc, err := runner.LoadFile(path)
-	var c *runner.Checked
-	if err == nil {
-		c, err = runner.Check(sc, reg)
-	}
+	c, err := session.Load(path)
 	if err != nil {
 		t.Fatalf("%s does not check:\n%v", path, err)
 	}
-	mask := secret.New()
-	mask.Add(tgt.Secrets...)
 	var console bytes.Buffer
-	out := mask.Writer(&console)
-	con := report.NewConsole(out, report.Options{Verbose: true}) // verbose: every parameter and output is printed, and checked for secrets
-	led, err := ledger.Open(tgt.StateDir, ledger.WithMask(mask.String))
+	o := session.Options{Target: tgt, Vars: vars, Out: &console, Console: report.Options{Verbose: true}}
+	if onStart != nil {
+		o.Sink = stepHook{onStart: onStart}
+	}
+	s, err := session.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.RunOne(ctx, c)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if run.FilesErr != nil {
+		t.Fatal(run.FilesErr)
+	}
+	led, err := ledger.Open(tgt.StateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	var sink event.Sink = con
-	if onStart != nil {
-		sink = stepHook{Sink: con, onStart: onStart}
-	}
-	r, err := runner.New(c, runner.Options{Target: tgt, Vars: vars, Sink: sink, Masker: mask,
-		Ledger: resource.OnLedger(led)})
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	j := r.Run(ctx)
-	if err := con.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	d := &drill{Journal: j, Dir: filepath.Join(tgt.StateDir, "runs", j.RunID), Console: console.String()}
-	if err := report.WriteRunFiles(d.Dir, j, mask); err != nil {
-		t.Fatal(err)
-	}
 	left, err := led.Leftovers(ledger.Filter{})
 	if err != nil {
 		t.Fatal(err)
@@ -99,19 +86,16 @@ func runDrillHooked(t *testing.T, tgt *target.Target, path string, vars map[stri
 	for _, rec := range left {
 		t.Errorf("ledger entry still open after the run: %s %s %s (step %s)", rec.Kind, rec.ID, rec.State, rec.Step)
 	}
-	return d
+	return &drill{Journal: run.Journal, Dir: run.Dir, Console: console.String()}
 }
 
-// stepHook is a sink that also tells onStart about every step starting.
+// stepHook tells onStart about every step starting.
 type stepHook struct {
-	event.Sink
+	event.Discard
 	onStart func(step string)
 }
 
-func (h stepHook) StepStarted(s *journal.Step) {
-	h.onStart(s.ID)
-	h.Sink.StepStarted(s)
-}
+func (h stepHook) StepStarted(s *journal.Step) { h.onStart(s.ID) }
 
 // mustPass fails the test, with every failed step's error, unless the
 // drill passed.
