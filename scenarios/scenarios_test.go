@@ -7,7 +7,8 @@
 //	# scn-test: expect-fail "MD5 mismatch"     (default: it must pass)
 //	# scn-test: var sync_interval=1s           (a --var for the test run)
 //
-// Every run must end with nothing alive: no sandbox, no open ledger entry.
+// Each runs through internal/session, the entry point of `scn run`, and
+// must end with nothing alive: no sandbox, no open ledger entry.
 package scenarios_test
 
 import (
@@ -21,17 +22,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scnlabs/scn/actions/builtin"
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/local"
 	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
-	"github.com/scnlabs/scn/internal/resource"
-	"github.com/scnlabs/scn/internal/secret"
+	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/internal/testbin"
-	"github.com/scnlabs/scn/runner"
 )
 
 func TestMain(m *testing.M) {
@@ -124,39 +122,37 @@ func run(t *testing.T, path string, vars map[string]string, tgt *target.Target) 
 type runOptions struct {
 	vars    map[string]string
 	target  *target.Target
-	sink    event.Sink    // nil: events are dropped
+	sink    event.Sink    // also gets the run's events; nil: none
 	timeout time.Duration // for the whole run, cleanup included
 }
 
-// runOn runs one scenario on o.target and checks, when the test ends, that
-// nothing is left alive.
+// runOn runs one scenario on o.target through the session `scn run` uses
+// (internal/session: masking, ledger, run lock, run files) and checks,
+// when the test ends, that nothing is left alive.
 func runOn(t *testing.T, path string, o runOptions) *journal.Journal {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	tgt := o.target
-	reg := builtin.Registry()
-	sc, err := runner.LoadFile(path)
-	var c *runner.Checked
-	if err == nil {
-		c, err = runner.Check(sc, reg)
-	}
+	c, err := session.Load(path)
 	if err != nil {
 		t.Fatalf("%s does not check:\n%v", path, err)
 	}
-	led, err := ledger.Open(tgt.StateDir)
+	s, err := session.New(session.Options{Target: o.target, Vars: o.vars, Sink: o.sink})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer led.Close()
-	r, err := runner.New(c, runner.Options{Target: tgt, Vars: o.vars, Masker: secret.New(),
-		Ledger: resource.OnLedger(led), Sink: o.sink})
+	t.Cleanup(func() { assertNothingAlive(t, o.target) })
+	run, err := s.RunOne(ctx, c)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := r.Run(ctx)
-	t.Cleanup(func() { assertNothingAlive(t, tgt, led) })
-	return j
+	if run.FilesErr != nil {
+		t.Fatal(run.FilesErr)
+	}
+	return run.Journal
 }
 
 func openLocal(t *testing.T) *target.Target {
@@ -183,7 +179,7 @@ func openLocalWith(t *testing.T, config string) *target.Target {
 	return tgt
 }
 
-func assertNothingAlive(t *testing.T, tgt *target.Target, led *ledger.Ledger) {
+func assertNothingAlive(t *testing.T, tgt *target.Target) {
 	t.Helper()
 	insts, err := tgt.Compute.List(context.Background(), "")
 	if err != nil {
@@ -193,6 +189,11 @@ func assertNothingAlive(t *testing.T, tgt *target.Target, led *ledger.Ledger) {
 		t.Errorf("sandbox %s (%s) left behind", i.ID, i.Status)
 		_ = tgt.Compute.Destroy(context.Background(), i.ID, "user")
 	}
+	led, err := ledger.Open(tgt.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
 	left, err := led.Leftovers(ledger.Filter{})
 	if err != nil {
 		t.Fatal(err)
