@@ -12,62 +12,23 @@ func Tee(sinks ...Sink) Sink { return tee(sinks) }
 
 type tee []Sink
 
-func (t tee) RunStarted(j *journal.Journal, steps int) {
+func (t tee) each(f func(Sink)) {
 	for _, s := range t {
-		s.RunStarted(j, steps)
+		f(s)
 	}
 }
 
-func (t tee) StepStarted(st *journal.Step) {
-	for _, s := range t {
-		s.StepStarted(st)
-	}
-}
-
-func (t tee) StepFinished(st *journal.Step) {
-	for _, s := range t {
-		s.StepFinished(st)
-	}
-}
-
-func (t tee) Log(step, line string) {
-	for _, s := range t {
-		s.Log(step, line)
-	}
-}
-
+func (t tee) RunStarted(j *journal.Journal, n int) { t.each(func(s Sink) { s.RunStarted(j, n) }) }
+func (t tee) StepStarted(st *journal.Step)         { t.each(func(s Sink) { s.StepStarted(st) }) }
+func (t tee) StepFinished(st *journal.Step)        { t.each(func(s Sink) { s.StepFinished(st) }) }
+func (t tee) Log(step, line string)                { t.each(func(s Sink) { s.Log(step, line) }) }
 func (t tee) Wait(step, what string, elapsed time.Duration) {
-	for _, s := range t {
-		s.Wait(step, what, elapsed)
-	}
+	t.each(func(s Sink) { s.Wait(step, what, elapsed) })
 }
-
 func (t tee) Transfer(step, what string, done, total int64) {
-	for _, s := range t {
-		s.Transfer(step, what, done, total)
-	}
+	t.each(func(s Sink) { s.Transfer(step, what, done, total) })
 }
-
-func (t tee) Warn(msg string) {
-	for _, s := range t {
-		s.Warn(msg)
-	}
-}
-
-func (t tee) CleanupStarted(n int) {
-	for _, s := range t {
-		s.CleanupStarted(n)
-	}
-}
-
-func (t tee) UndoFinished(u *journal.Undo) {
-	for _, s := range t {
-		s.UndoFinished(u)
-	}
-}
-
-func (t tee) RunFinished(j *journal.Journal) {
-	for _, s := range t {
-		s.RunFinished(j)
-	}
-}
+func (t tee) Warn(msg string)                { t.each(func(s Sink) { s.Warn(msg) }) }
+func (t tee) CleanupStarted(n int)           { t.each(func(s Sink) { s.CleanupStarted(n) }) }
+func (t tee) UndoFinished(u *journal.Undo)   { t.each(func(s Sink) { s.UndoFinished(u) }) }
+func (t tee) RunFinished(j *journal.Journal) { t.each(func(s Sink) { s.RunFinished(j) }) }
