@@ -54,21 +54,11 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 	runs := make([]*Run, len(checked))
 	for i, c := range checked {
 		run := &Run{Name: names[i]}
-		var sink event.Sink = event.Discard{}
-		switch {
-		case s.console != nil && own:
+		if own && s.out != nil {
 			run.out = &prefixWriter{mu: &s.lines, w: s.out, prefix: pfx[i]}
-			opts := s.opts.Console
-			opts.Interactive = false // a spinner would be broken by the other runs' lines
-			sink = parallelConsole{Console: report.NewConsole(run.out, opts), w: run.out, opts: opts}
-		case s.console != nil:
-			sink = s.console
-		}
-		if s.opts.Sink != nil {
-			sink = event.Tee(sink, s.opts.Sink)
 		}
 		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: s.newID(),
-			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost})
+			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost})
 		if err != nil {
 			return nil, s.mask.Error(err)
 		}
@@ -78,6 +68,24 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 	s.runs = append(s.runs, runs...)
 	s.mu.Unlock()
 	return runs, nil
+}
+
+// sink is where a run's events go: its own console when it has its own
+// output, else the session's, and Options.Sink.
+func (s *Session) sink(run *Run) event.Sink {
+	var sink event.Sink = event.Discard{}
+	switch {
+	case run.out != nil:
+		opts := s.opts.Console
+		opts.Interactive = false // a spinner would be broken by the other runs' lines
+		sink = parallelConsole{Console: report.NewConsole(run.out, opts), w: run.out, opts: opts}
+	case s.console != nil:
+		sink = s.console
+	}
+	if s.opts.Sink != nil {
+		sink = event.Tee(sink, s.opts.Sink)
+	}
+	return sink
 }
 
 // newID returns a run id not handed out before in this session: ids made
@@ -102,13 +110,15 @@ func (s *Session) Run(ctx context.Context, runs []*Run) {
 	runAll(ctx, runs, s.opts.Parallel, func(run *Run) { s.runOne(ctx, run) })
 }
 
-// RunOne prepares and runs one checked scenario.
+// RunOne prepares and runs one checked scenario. Unlike Run it starts
+// even when ctx is already cancelled, so the run always has a journal
+// (one that says it was interrupted, with nothing created).
 func (s *Session) RunOne(ctx context.Context, c *runner.Checked) (*Run, error) {
 	runs, err := s.Prepare(c)
 	if err != nil {
 		return nil, err
 	}
-	s.Run(ctx, runs)
+	s.runOne(ctx, runs[0])
 	return runs[0], nil
 }
 

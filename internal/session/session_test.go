@@ -280,3 +280,18 @@ func TestLinksNoCloudSDK(t *testing.T) {
 		}
 	}
 }
+
+// scn do and the tests read the journal of RunOne's run: it has one even
+// when the signal came before the run could start.
+func TestRunOneAlwaysHasAJournal(t *testing.T) {
+	s := open(t, Options{Target: testTarget(t), NoRunFiles: true})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(&runner.Interrupted{Signal: os.Interrupt})
+	run, err := s.RunOne(ctx, check(t, leaky))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Journal == nil || run.Journal.Status != journal.StatusInterrupted || run.Journal.ExitCode != 130 {
+		t.Fatalf("RunOne after an interrupt: %+v", run.Journal)
+	}
+}
