@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/actions"
-	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/rent"
 	"github.com/scnlabs/scn/internal/standby"
 )
 
@@ -121,8 +121,7 @@ the sync and checks stop before that.`,
 		return nil, err
 	}
 	start := time.Now()
-	sb, _, err := instance.Rent(ctx, env, prov, "standby", offers, cloud.CreateRequest{},
-		instance.RentOptions{Race: 1, ReadyTimeout: p.ReadyTimeout.Duration})
+	sb, _, err := env.Rent(ctx, prov, offers, rent.Options{Kind: "standby", Race: 1, ReadyTimeout: p.ReadyTimeout.Duration})
 	if err != nil {
 		return nil, err
 	}
