@@ -10,9 +10,9 @@ import (
 	"path"
 
 	"github.com/scnlabs/scn/actions"
-	"github.com/scnlabs/scn/actions/files"
 	standbyact "github.com/scnlabs/scn/actions/standby"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/md5check"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/standby"
 )
@@ -48,7 +48,7 @@ type RestoreOutputs struct {
 	LostFiles         int     `json:"lost_files" doc:"as standby.status: files written after the last sync, lost with the old GPU"`
 
 	status *standbyact.StatusOutputs
-	report *files.Report
+	report *md5check.Report
 }
 
 // Transfer implements actions.TransferReport.
@@ -106,7 +106,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if err != nil {
 		return nil, err
 	}
-	var rep *files.Report
+	var rep *md5check.Report
 	var verify standby.VerifyFunc
 	if p.Verify {
 		verify = verifier(a.Standby().Dir, dir, &rep)
@@ -139,36 +139,36 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 })
 
 // fill copies a verification's verdict into the outputs.
-func (o *RestoreOutputs) fill(r *files.Report) {
+func (o *RestoreOutputs) fill(r *md5check.Report) {
 	o.Verified, o.Checked, o.Valid = r.Total == r.Valid, r.Total, r.Valid
-	o.Missing, o.Mismatched = r.Paths(files.Missing), r.Paths(files.Mismatch)
+	o.Missing, o.Mismatched = r.Paths(md5check.Missing), r.Paths(md5check.Mismatch)
 }
 
 // verifier hashes the restored files on the standby (the reference) and
-// checks them on the new GPU with files.verify's machinery; *rep receives
-// the verdict.
-func verifier(standbyDir, gpuDir string, rep **files.Report) standby.VerifyFunc {
+// checks them on the new GPU, both with md5check (files.verify's checker);
+// *rep receives the verdict.
+func verifier(standbyDir, gpuDir string, rep **md5check.Report) standby.VerifyFunc {
 	return func(ctx context.Context, from, to remote.Execer, rel []string) error {
 		if len(rel) == 0 {
-			*rep = &files.Report{}
+			*rep = &md5check.Report{}
 			return nil
 		}
 		abs := make([]string, len(rel))
 		for i, r := range rel {
 			abs[i] = path.Join(standbyDir, r)
 		}
-		got, err := files.Inspect(ctx, from, abs)
+		got, err := md5check.Inspect(ctx, from, abs)
 		if err != nil {
 			return fmt.Errorf("hashing the standby's copy: %w", err)
 		}
-		recorded := make([]files.File, len(rel))
+		want := make([]md5check.Want, len(rel))
 		for i, g := range got {
-			if g.State != files.StateOK {
+			if g.State != md5check.StateOK {
 				return fmt.Errorf("the standby's %s is %s while it was being restored", abs[i], g.State)
 			}
-			recorded[i] = files.File{Path: abs[i], Rel: rel[i], MD5: g.MD5, Size: g.Size}
+			want[i] = md5check.Want{Path: path.Join(gpuDir, rel[i]), MD5: g.MD5}
 		}
-		r, err := files.Check(ctx, to, recorded, gpuDir, "")
+		r, err := md5check.Check(ctx, to, want)
 		if err != nil {
 			return err
 		}
