@@ -10,7 +10,6 @@ import (
 	"path"
 
 	"github.com/scnlabs/scn/actions"
-	standbyact "github.com/scnlabs/scn/actions/standby"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/md5check"
 	"github.com/scnlabs/scn/internal/remote"
@@ -47,7 +46,7 @@ type RestoreOutputs struct {
 	DataAtRiskSeconds float64 `json:"data_at_risk_seconds" doc:"as standby.status: work only the old GPU had"`
 	LostFiles         int     `json:"lost_files" doc:"as standby.status: files written after the last sync, lost with the old GPU"`
 
-	status *standbyact.StatusOutputs
+	status standby.Status
 	report *md5check.Report
 }
 
@@ -58,10 +57,10 @@ func (o *RestoreOutputs) Transfer() journal.Transfer {
 
 // Standby implements actions.StandbyReport: the association after the move.
 func (o *RestoreOutputs) Standby() journal.Standby {
-	if o.status == nil {
+	if o.status.Standby == "" {
 		return journal.Standby{ID: o.StandbyID}
 	}
-	return o.status.Standby()
+	return o.status.Journal()
 }
 
 // Validation implements actions.ValidationReport: no verdict without
@@ -91,7 +90,7 @@ to the copy verified on the new GPU. Restoring while the old GPU is still
 alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	Example: "- id: failover\n  action: failover.restore\n  with: { standby: \"${{ steps.standby }}\", to: \"${{ steps.gpu2 }}\" }\n  expect: [ \"verified\" ]",
 }, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
-	a, err := standbyact.Find(env, p.Standby)
+	a, err := standby.Find(env.Shared, p.Standby.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +101,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if inst.ID == a.StandbyID() {
 		return nil, errors.New("to is the standby itself: give the new GPU")
 	}
-	dir, err := standbyact.Dir(inst, p.Path)
+	dir, err := standby.Dir(inst, p.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +110,14 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if p.Verify {
 		verify = verifier(a.Standby().Dir, dir, &rep)
 	}
-	mv, err := a.Restore(ctx, standbyact.Machine(env, inst, dir), verify,
+	reach := standby.Reach{Target: env.Target, Connect: env.Connect, Probe: env.Probe}
+	mv, err := a.Restore(ctx, reach.Machine(inst, dir), verify,
 		func(n int64) { env.Transfer("restoring from the standby", n, -1) })
-	st := standbyact.StatusOf(a.Status())
+	st := a.Status()
 	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, Files: mv.Files, Bytes: mv.Bytes,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
-		DetectionSeconds: st.DetectionSeconds, DataAtRiskSeconds: st.DataAtRiskSeconds, LostFiles: st.LostFiles,
+		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),
 		status: st, report: rep}
 	if rep != nil {
 		out.fill(rep)

@@ -103,7 +103,7 @@ the sync and checks stop before that.`,
 	if env.Target == nil || env.Target.Standby == nil {
 		return nil, errors.New("target has no standby provider")
 	}
-	reg, err := associations(env)
+	reg, err := standby.RunRegistry(env.Shared)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ the sync and checks stop before that.`,
 	if err != nil {
 		return nil, fmt.Errorf("the GPU to follow: %w", err)
 	}
-	gpuDir, err := Dir(gpu, p.Path)
+	gpuDir, err := standby.Dir(gpu, p.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -126,12 +126,13 @@ the sync and checks stop before that.`,
 		return nil, err
 	}
 	ready := time.Since(start).Seconds()
-	sbDir, err := standbyDir(gpu, sb, gpuDir, p.StandbyPath)
+	sbDir, err := standby.StandbyDir(gpu, sb, gpuDir, p.StandbyPath)
 	if err != nil {
 		return nil, err
 	}
 	env.Logf("first sync of %s on GPU %s to %s on standby %s", gpuDir, gpu.ID, sbDir, sb.ID)
-	a, err := standby.Start(ctx, Machine(env, gpu, gpuDir), Machine(env, sb, sbDir), standby.Options{
+	reach := standby.Reach{Target: env.Target, Connect: env.Connect, Probe: env.Probe}
+	a, err := standby.Start(ctx, reach.Machine(gpu, gpuDir), reach.Machine(sb, sbDir), standby.Options{
 		SyncInterval: p.SyncInterval.Duration, CheckInterval: p.CheckInterval.Duration,
 		CheckTimeout: p.CheckTimeout.Duration, FailureThreshold: p.FailureThreshold, Exclude: p.Exclude,
 		Log:      logTo(env, sb.ID),

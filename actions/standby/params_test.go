@@ -52,35 +52,6 @@ func TestParams(t *testing.T) {
 	}
 }
 
-func TestStandbyDirMapsWorkspaceToWorkspace(t *testing.T) {
-	gpu := &cloud.Instance{ID: "g", Workspace: "/sbx/l-1/workspace"}
-	sb := &cloud.Instance{ID: "s", Workspace: "/sbx/l-2/workspace"}
-	for _, tc := range []struct{ path, standbyPath, gpuDir, sbDir string }{
-		{"", "", "/sbx/l-1/workspace", "/sbx/l-2/workspace"},
-		{"models/ckpt", "", "/sbx/l-1/workspace/models/ckpt", "/sbx/l-2/workspace/models/ckpt"},
-		{"/sbx/l-1/workspace/data", "", "/sbx/l-1/workspace/data", "/sbx/l-2/workspace/data"},
-		{"/data", "", "/data", "/sbx/l-2/workspace"},
-		{"", "copy", "/sbx/l-1/workspace", "/sbx/l-2/workspace/copy"},
-		{"", "/mnt/copy", "/sbx/l-1/workspace", "/mnt/copy"},
-		{"/sbx/l-1/workspace-other", "", "/sbx/l-1/workspace-other", "/sbx/l-2/workspace"},
-	} {
-		gpuDir, err := Dir(gpu, tc.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sbDir, err := standbyDir(gpu, sb, gpuDir, tc.standbyPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if gpuDir != tc.gpuDir || sbDir != tc.sbDir {
-			t.Errorf("path %q standby_path %q: %s → %s, want %s → %s", tc.path, tc.standbyPath, gpuDir, sbDir, tc.gpuDir, tc.sbDir)
-		}
-	}
-	if _, err := Dir(&cloud.Instance{ID: "x"}, ""); err == nil {
-		t.Error("an instance without a workspace and no absolute path must be refused")
-	}
-}
-
 func TestStandbyOfferChoice(t *testing.T) {
 	fake := gcpfake.New(t)
 	p, err := gcp.New(context.Background(), fake.ProviderConfig(t))
