@@ -56,6 +56,10 @@ var Offers = actions.Define(actions.Info{
 	return out, nil
 })
 
+// The params say what the offers are (actions.OfferSource), so a step
+// renting one of them can price itself.
+var _ actions.OfferSource = (*OffersParams)(nil)
+
 // Query turns the parameters into a provider query.
 func (p *OffersParams) Query() cloud.OfferQuery {
 	return cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs, MaxPrice: p.MaxPrice, MinReliability: p.MinReliability,

@@ -49,6 +49,24 @@ func (p *CreateParams) Validate() error {
 	return nil
 }
 
+// Price implements actions.Pricer: max_price, else the max_price of the
+// gpu.offers step the offer comes from, else the dearest of the offers it
+// may try (race + fallback of them), asked from the target.
+func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actions.Price {
+	if p.MaxPrice > 0 {
+		return actions.Price{PerHour: p.MaxPrice, Reason: "max_price", Known: true}
+	}
+	q := cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs}
+	if src, step := pc.Source("offer"); src != nil {
+		if offers, ok := src.(actions.OfferSource); ok {
+			if q = offers.Query(); q.MaxPrice > 0 {
+				return actions.Price{PerHour: q.MaxPrice, Reason: "max_price of step " + step, Known: true}
+			}
+		}
+	}
+	return actions.DearestOffer(ctx, pc.Compute, q, p.Race+p.Fallback)
+}
+
 // Create rents an instance and waits until it answers SSH.
 var Create = actions.Define(actions.Info{
 	Name:    "instance.create",

@@ -158,6 +158,12 @@ the sync and checks stop before that.`,
 	return out, nil
 })
 
+// Price implements actions.Pricer: the dearest of the standby provider's
+// offers it may try.
+func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actions.Price {
+	return actions.DearestOffer(ctx, pc.Standby, cloud.OfferQuery{}, 1+cloud.DefaultFallback)
+}
+
 // offers lists the standby offers to try, best first: the one given, the
 // machine type asked for, or the provider's CPU offers, cheapest first.
 func (p *CreateParams) offers(ctx context.Context, prov cloud.Provider) ([]cloud.Offer, error) {

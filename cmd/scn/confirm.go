@@ -22,7 +22,7 @@ func confirmSpend(ctx context.Context, g *globals, f *runFlags, t *target.Target
 	}
 	total, unbounded := 0.0, false
 	for _, sc := range scs {
-		p := runner.MakePlan(sc, t.Name, planPricer(ctx, g, t, sc, vars))
+		p := runner.MakePlan(sc, t.Name, runner.StaticPricer(ctx, sc, t, vars))
 		p.Write(os.Stderr)
 		total += p.WorstCost
 		unbounded = unbounded || p.Unbounded

@@ -35,7 +35,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 				if i > 0 {
 					fmt.Fprintln(cmd.OutOrStdout())
 				}
-				runner.MakePlan(sc, g.target, planPricer(cmd.Context(), g, tgt, sc, vs)).Write(cmd.OutOrStdout())
+				runner.MakePlan(sc, g.target, runner.StaticPricer(cmd.Context(), sc, tgt, vs)).Write(cmd.OutOrStdout())
 			}
 			return nil
 		},
