@@ -53,12 +53,24 @@ func DearestOffer(ctx context.Context, prov cloud.Provider, q cloud.OfferQuery, 
 	}
 	q.Limit = n
 	offers, err := prov.Offers(ctx, q)
-	if err != nil || len(offers) == 0 {
+	if err != nil {
+		return Price{Reason: "price unknown (no offers to look at)"}
+	}
+	return Dearest(offers)
+}
+
+// Dearest bounds a step that may rent any of offers: the dearest of them.
+func Dearest(offers []cloud.Offer) Price {
+	if len(offers) == 0 {
 		return Price{Reason: "price unknown (no offers to look at)"}
 	}
 	most := 0.0
 	for _, o := range offers {
 		most = max(most, o.PricePerHour)
 	}
-	return Price{PerHour: most, Reason: fmt.Sprintf("dearest of the %d offers it may take", len(offers)), Known: true}
+	why := fmt.Sprintf("dearest of the %d offers it may take", len(offers))
+	if len(offers) == 1 {
+		why = "the one offer it may take"
+	}
+	return Price{PerHour: most, Reason: why, Known: true}
 }

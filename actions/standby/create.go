@@ -158,10 +158,18 @@ the sync and checks stop before that.`,
 	return out, nil
 })
 
-// Price implements actions.Pricer: the dearest of the standby provider's
-// offers it may try.
+// Price implements actions.Pricer: the dearest of the standby offers it
+// may try — the ones Run would choose from (offers), the first of them and
+// cloud.DefaultFallback more.
 func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actions.Price {
-	return actions.DearestOffer(ctx, pc.Standby, cloud.OfferQuery{}, 1+cloud.DefaultFallback)
+	if pc.Standby == nil {
+		return actions.Price{Reason: "price unknown"}
+	}
+	offers, err := p.offers(ctx, pc.Standby)
+	if err != nil {
+		return actions.Price{Reason: "price unknown (no offers to look at)"}
+	}
+	return actions.Dearest(offers[:min(len(offers), 1+cloud.DefaultFallback)])
 }
 
 // offers lists the standby offers to try, best first: the one given, the

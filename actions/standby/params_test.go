@@ -70,6 +70,14 @@ func TestStandbyOfferChoice(t *testing.T) {
 	if got, _ := (&CreateParams{Offer: &given}).offers(context.Background(), p); len(got) != 1 || got[0] != given {
 		t.Errorf("the offer given: %+v", got)
 	}
+	// scn plan prices the standby at the offers it would choose from.
+	if pr := (&CreateParams{}).Price(context.Background(), actions.PriceContext{Standby: p}); !pr.Known ||
+		pr.PerHour != got[0].PricePerHour || pr.Reason != "the one offer it may take" {
+		t.Errorf("price: %+v, want the cheapest CPU offer's %v", pr, got[0].PricePerHour)
+	}
+	if pr := (&CreateParams{}).Price(context.Background(), actions.PriceContext{}); pr.Known {
+		t.Errorf("price without a standby provider: %+v", pr)
+	}
 	if alive := fake.Alive(); len(alive) != 0 {
 		t.Errorf("choosing an offer rented something: %v", alive)
 	}
