@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
 	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
@@ -29,11 +30,7 @@ func TestParams(t *testing.T) {
 		{Status, map[string]any{}, "id: required parameter is missing"},
 		{Sync, map[string]any{"on": "s"}, ""},
 	} {
-		p := tc.spec.NewParams()
-		err := actions.Decode(p, tc.with, true)
-		if v, ok := p.(actions.Validator); ok && err == nil {
-			err = v.Validate()
-		}
+		_, err := actiontest.Params(tc.spec, tc.with)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s %v: err = %v, want %q", tc.spec.Name, tc.with, err, tc.want)
 		}
