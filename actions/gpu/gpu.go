@@ -1,5 +1,6 @@
-// Package gpu holds gpu.offers: what the target's compute provider can
-// rent now, filtered and ordered, for instance.create to take.
+// Package gpu holds gpu.offers — what the target's compute provider can
+// rent now, filtered and ordered, for instance.create to take — and
+// gpu.info — what GPUs a machine really has, as its NVIDIA driver says.
 package gpu
 
 import (
