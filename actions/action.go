@@ -10,7 +10,10 @@
 // Parameters stay typed all the way: the runner evaluates `with:`,
 // decodes it into a fresh *P and hands that to Run — no action re-decodes
 // maps. Small optional interfaces add behaviour where a family needs it
-// (Caddy-style): a params struct may implement Validator.
+// (Caddy-style): a params struct may implement Validator (cross-field
+// checks) and, for a paid action, Pricer (its worst-case hourly price for
+// `scn plan`); an outputs struct may report a transfer, a validation or a
+// standby to the journal (report.go).
 package actions
 
 import (

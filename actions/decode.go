@@ -39,6 +39,17 @@ func (e *DecodeError) Error() string {
 // expressions may carry extra keys (a whole instance passed as `on`), so
 // unknown keys inside nested objects are ignored unless strict is set.
 func Decode(dst any, with map[string]any, strict bool) error {
+	return decode(dst, with, strict, true)
+}
+
+// DecodeKnown is Decode for what is known of a step before it runs (its
+// literal parameters, for `scn plan`): a required parameter that is not
+// known yet is not an error.
+func DecodeKnown(dst any, with map[string]any) error {
+	return decode(dst, with, false, false)
+}
+
+func decode(dst any, with map[string]any, strict, complete bool) error {
 	rv := reflect.ValueOf(dst).Elem()
 	fields := FieldsOf(rv.Type())
 	seen := map[string]bool{}
@@ -62,7 +73,7 @@ func Decode(dst any, with map[string]any, strict bool) error {
 		if seen[f.Name] {
 			continue
 		}
-		if f.Required {
+		if f.Required && complete {
 			return &DecodeError{Path: f.Name, Msg: "required parameter is missing"}
 		}
 		if f.Default != "" {

@@ -155,7 +155,11 @@ type Shared struct {
 }
 
 // Load returns the value under key, creating it with init on first use.
+// A nil Shared keeps nothing: it returns nil.
 func (s *Shared) Load(key string, init func() any) any {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {

@@ -21,6 +21,7 @@ func Registry() *actions.Registry {
 		failover.Restore,
 		files.Create,
 		files.Verify,
+		gpu.Info,
 		gpu.Offers,
 		http.Request,
 		instance.Create,

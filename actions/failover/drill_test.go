@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/actions/failover"
 	"github.com/scnlabs/scn/actions/files"
 	"github.com/scnlabs/scn/actions/instance"
@@ -24,12 +25,12 @@ var offer1 = map[string]any{"id": "1", "provider": "vast", "gpu": "RTX_4090", "n
 // the last sync) → a new GPU → failover → every MD5 verified there.
 func TestCPUStandbyDrill(t *testing.T) {
 	w := newWorld(t)
-	gpu := ok[instance.Outputs](t, w, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	gpu := actiontest.OK[instance.Outputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
 	gpuDir := w.ws(gpu.ID)
-	made := ok[files.CreateOutputs](t, w, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 3, "size": 4096})
+	made := actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 3, "size": 4096})
 	sbDir := filepath.Join(t.TempDir(), "copy") // the VM's /workspace, in this test's folder
 
-	sb := ok[standby.CreateOutputs](t, w, "standby", standby.Create, map[string]any{
+	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
 		"gpu": map[string]any{"id": gpu.ID, "provider": "vast"}, "path": gpuDir, "standby_path": sbDir,
 		"sync_interval": "1h", "check_interval": "10ms", "failure_threshold": 3, "ready_timeout": "20s"})
 	if sb.Provider != "gcp" || sb.GPU != gpu.ID || sb.State != "syncing" || sb.SyncCount != 1 || sb.Files != 3 ||
@@ -41,11 +42,11 @@ func TestCPUStandbyDrill(t *testing.T) {
 	}
 
 	// Written after the last sync: the next sync is an hour away.
-	late := ok[files.CreateOutputs](t, w, "late", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 2, "prefix": "late-"})
-	until(t, w, "pending", standby.Status, map[string]any{"id": sb.ID}, func(o *standby.StatusOutputs) bool { return o.PendingFiles == 2 })
+	late := actiontest.OK[files.CreateOutputs](t, w.Run, "late", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 2, "prefix": "late-"})
+	actiontest.Until(t, w.Run, "pending", standby.Status, map[string]any{"id": sb.ID}, func(o *standby.StatusOutputs) bool { return o.PendingFiles == 2 })
 
-	ok[instance.DestroyOutputs](t, w, "kill", instance.Destroy, map[string]any{"id": gpu.ID, "reason": "failure"})
-	det := until(t, w, "detect", standby.Status, map[string]any{"id": map[string]any{"id": sb.ID, "provider": "gcp"}},
+	actiontest.OK[instance.DestroyOutputs](t, w.Run, "kill", instance.Destroy, map[string]any{"id": gpu.ID, "reason": "failure"})
+	det := actiontest.Until(t, w.Run, "detect", standby.Status, map[string]any{"id": map[string]any{"id": sb.ID, "provider": "gcp"}},
 		func(o *standby.StatusOutputs) bool { return o.State == "failover_active" })
 	if det.LostFiles != 2 || !reflect.DeepEqual(det.Lost, []string{"late-1.txt", "late-2.txt"}) ||
 		det.DataAtRiskSeconds <= 0 || det.DetectionSeconds <= 0 || det.FailureDetectedAt.Before(det.FirstFailureAt) ||
@@ -55,23 +56,23 @@ func TestCPUStandbyDrill(t *testing.T) {
 	if s := det.Standby(); s.ID != sb.ID || s.State != "failover_active" || s.LostFiles != 2 || s.DataAtRiskSeconds != det.DataAtRiskSeconds {
 		t.Errorf("journal standby: %+v", s)
 	}
-	if _, err := w.run(t, "sync", standby.Sync, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "failover is active") {
+	if _, err := w.Do(t, "sync", standby.Sync, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "failover is active") {
 		t.Errorf("standby.sync with the GPU gone: %v", err)
 	}
 
 	// The data survived the GPU on the standby; the late files did not.
-	onStandby := ok[files.VerifyOutputs](t, w, "survived", files.Verify, map[string]any{"on": sbRef(sb), "files": runner.ToGeneric(made.Files), "dir": sbDir})
+	onStandby := actiontest.OK[files.VerifyOutputs](t, w.Run, "survived", files.Verify, map[string]any{"on": sbRef(sb), "files": runner.ToGeneric(made.Files), "dir": sbDir})
 	if !onStandby.Success || onStandby.Valid != 3 {
 		t.Errorf("files on the standby: %+v", onStandby)
 	}
-	lost := ok[files.VerifyOutputs](t, w, "lost", files.Verify, map[string]any{"on": sbRef(sb), "files": runner.ToGeneric(late.Files), "dir": sbDir, "fail": false})
+	lost := actiontest.OK[files.VerifyOutputs](t, w.Run, "lost", files.Verify, map[string]any{"on": sbRef(sb), "files": runner.ToGeneric(late.Files), "dir": sbDir, "fail": false})
 	if lost.Missing != 2 || lost.Missing != det.LostFiles {
 		t.Errorf("late files on the standby: %+v", lost)
 	}
 
-	gpu2 := ok[instance.Outputs](t, w, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	gpu2 := actiontest.OK[instance.Outputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
 	gpu2Dir := filepath.Join(w.ws(gpu2.ID), "restored")
-	fo := ok[failover.RestoreOutputs](t, w, "failover", failover.Restore, map[string]any{"standby": sb.ID, "on": gpu2.ID, "path": gpu2Dir})
+	fo := actiontest.OK[failover.RestoreOutputs](t, w.Run, "failover", failover.Restore, map[string]any{"standby": sb.ID, "on": gpu2.ID, "path": gpu2Dir})
 	if !fo.Verified || fo.Files != 3 || fo.Checked != 3 || fo.Valid != 3 || fo.Bytes < 3*4096 || fo.MTTRSeconds <= 0 ||
 		fo.Planned || fo.StandbyState != "restored" || fo.LostFiles != 2 || fo.GPU != gpu2.ID {
 		t.Errorf("failover.restore: %+v", fo)
@@ -90,7 +91,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 	if s := fo.Standby(); s.MTTRSeconds != fo.MTTRSeconds || s.LostFiles != 2 || s.DetectionSeconds <= 0 || s.State != "restored" {
 		t.Errorf("journal standby after failover: %+v", s)
 	}
-	onNew := ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": gpu2.ID, "files": runner.ToGeneric(made.Files), "dir": gpu2Dir})
+	onNew := actiontest.OK[files.VerifyOutputs](t, w.Run, "verify", files.Verify, map[string]any{"on": gpu2.ID, "files": runner.ToGeneric(made.Files), "dir": gpu2Dir})
 	if !onNew.Success {
 		t.Errorf("files on the new GPU: %+v", onNew)
 	}
@@ -99,7 +100,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(gpu2Dir, "resumed.txt"), []byte("training goes on"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := ok[standby.SyncOutputs](t, w, "resync", standby.Sync, map[string]any{"standby": sb.ID})
+	s := actiontest.OK[standby.SyncOutputs](t, w.Run, "resync", standby.Sync, map[string]any{"standby": sb.ID})
 	if s.GPU != gpu2.ID || s.Files != 1 || s.State != "syncing" {
 		t.Errorf("sync from the new GPU: %+v", s)
 	}
@@ -109,7 +110,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 
 	// Cleanup (LIFO): the loops stop before the standby VM is destroyed.
 	order := []string{}
-	for _, e := range w.undo.Pending() {
+	for _, e := range w.Undo.Pending() {
 		order = append(order, e.Description)
 	}
 	stop, vm := slices.Index(order, "stop syncing standby "+sb.ID), slices.Index(order, "destroy standby "+sb.ID)
@@ -125,15 +126,15 @@ func sbRef(sb *standby.CreateOutputs) map[string]any {
 
 func TestAStandbyThatDiesFailsStatusAndSync(t *testing.T) {
 	w := newWorld(t)
-	gpu := ok[instance.Outputs](t, w, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
-	ok[files.CreateOutputs](t, w, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 2})
-	sb := ok[standby.CreateOutputs](t, w, "standby", standby.Create, map[string]any{
+	gpu := actiontest.OK[instance.Outputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 2})
+	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
 		"gpu": gpu.ID, "path": w.ws(gpu.ID), "standby_path": t.TempDir(), "check_interval": "10ms", "failure_threshold": 2})
 
 	if !w.gce.Preempt(sb.ID) { // Compute Engine reclaims the Spot VM
 		t.Fatalf("no VM %s to preempt", sb.ID)
 	}
-	out := until(t, w, "watch", standby.Status, map[string]any{"id": sb.ID, "fail": false},
+	out := actiontest.Until(t, w.Run, "watch", standby.Status, map[string]any{"id": sb.ID, "fail": false},
 		func(o *standby.StatusOutputs) bool { return o.State == "standby_lost" })
 	// Preempted: STOPPING (exited) then deleted (gone) on the next read.
 	if !strings.Contains(out.LastError, "standby "+sb.ID+" lost") || !strings.Contains(out.LastError, "exited") && !strings.Contains(out.LastError, "gone") {
@@ -142,10 +143,10 @@ func TestAStandbyThatDiesFailsStatusAndSync(t *testing.T) {
 	if s := out.Standby(); s.Error == "" || s.State != "standby_lost" {
 		t.Errorf("journal standby: %+v", s)
 	}
-	if _, err := w.run(t, "status", standby.Status, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "lost") {
+	if _, err := w.Do(t, "status", standby.Status, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "lost") {
 		t.Errorf("standby.status (fail: true) on a lost standby: %v", err)
 	}
-	if _, err := w.run(t, "sync", standby.Sync, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "lost") {
+	if _, err := w.Do(t, "sync", standby.Sync, map[string]any{"id": sb.ID}); err == nil || !strings.Contains(err.Error(), "lost") {
 		t.Errorf("standby.sync to a lost standby: %v", err)
 	}
 }
@@ -154,19 +155,19 @@ func TestAStandbyThatDiesFailsStatusAndSync(t *testing.T) {
 // fails naming it, and the standby keeps waiting for a good GPU.
 func TestFailoverCatchesADamagedCopy(t *testing.T) {
 	w := newWorld(t)
-	gpu := ok[instance.Outputs](t, w, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
-	made := ok[files.CreateOutputs](t, w, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 3})
-	sb := ok[standby.CreateOutputs](t, w, "standby", standby.Create, map[string]any{
+	gpu := actiontest.OK[instance.Outputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	made := actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 3})
+	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
 		"gpu": gpu.ID, "path": w.ws(gpu.ID), "standby_path": t.TempDir(), "check_interval": "10ms", "failure_threshold": 1})
-	ok[instance.DestroyOutputs](t, w, "kill", instance.Destroy, map[string]any{"id": gpu.ID, "reason": "failure"})
-	until(t, w, "detect", standby.Status, map[string]any{"id": sb.ID}, func(o *standby.StatusOutputs) bool { return o.State == "failover_active" })
+	actiontest.OK[instance.DestroyOutputs](t, w.Run, "kill", instance.Destroy, map[string]any{"id": gpu.ID, "reason": "failure"})
+	actiontest.Until(t, w.Run, "detect", standby.Status, map[string]any{"id": sb.ID}, func(o *standby.StatusOutputs) bool { return o.State == "failover_active" })
 
-	bad := ok[instance.Outputs](t, w, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	bad := actiontest.OK[instance.Outputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
 	damaged := filepath.Join(w.ws(bad.ID), "test-file-2.txt")
 	w.mu.Lock()
 	w.env[bad.ID] = []string{"PATH=" + faultyTar(t) + ":" + os.Getenv("PATH"), "SCN_DAMAGE=" + damaged}
 	w.mu.Unlock()
-	out, err := w.run(t, "failover", failover.Restore, map[string]any{"standby": sb.ID, "to": bad.ID, "path": w.ws(bad.ID)})
+	out, err := w.Do(t, "failover", failover.Restore, map[string]any{"standby": sb.ID, "to": bad.ID, "path": w.ws(bad.ID)})
 	if err == nil || !strings.Contains(err.Error(), "MD5 mismatch: "+damaged) {
 		t.Fatalf("failover onto a damaged disk: %v", err)
 	}
@@ -177,17 +178,17 @@ func TestFailoverCatchesADamagedCopy(t *testing.T) {
 	if v, ok := fo.Validation(); !ok || v.Success || v.Mismatched != 1 || len(v.Failures) != 1 || v.Failures[0].Path != damaged {
 		t.Errorf("validation: %+v", v)
 	}
-	st := ok[standby.StatusOutputs](t, w, "after", standby.Status, map[string]any{"id": sb.ID})
+	st := actiontest.OK[standby.StatusOutputs](t, w.Run, "after", standby.Status, map[string]any{"id": sb.ID})
 	if st.State != "failover_active" || st.GPU != gpu.ID {
 		t.Errorf("the standby must keep waiting after a bad copy: %+v", st)
 	}
 
-	good := ok[instance.Outputs](t, w, "gpu3", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
-	fo = ok[failover.RestoreOutputs](t, w, "failover2", failover.Restore, map[string]any{"standby": sb.ID, "to": good.ID, "path": w.ws(good.ID)})
+	good := actiontest.OK[instance.Outputs](t, w.Run, "gpu3", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	fo = actiontest.OK[failover.RestoreOutputs](t, w.Run, "failover2", failover.Restore, map[string]any{"standby": sb.ID, "to": good.ID, "path": w.ws(good.ID)})
 	if !fo.Verified || fo.Valid != 3 {
 		t.Errorf("second failover: %+v", fo)
 	}
-	ok[files.VerifyOutputs](t, w, "verify", files.Verify, map[string]any{"on": good.ID, "files": runner.ToGeneric(made.Files), "dir": w.ws(good.ID)})
+	actiontest.OK[files.VerifyOutputs](t, w.Run, "verify", files.Verify, map[string]any{"on": good.ID, "files": runner.ToGeneric(made.Files), "dir": w.ws(good.ID)})
 }
 
 // faultyTar is a folder holding a tar that extracts, then appends a byte

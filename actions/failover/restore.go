@@ -10,9 +10,8 @@ import (
 	"path"
 
 	"github.com/scnlabs/scn/actions"
-	"github.com/scnlabs/scn/actions/files"
-	standbyact "github.com/scnlabs/scn/actions/standby"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/md5check"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/standby"
 )
@@ -47,8 +46,8 @@ type RestoreOutputs struct {
 	DataAtRiskSeconds float64 `json:"data_at_risk_seconds" doc:"as standby.status: work only the old GPU had"`
 	LostFiles         int     `json:"lost_files" doc:"as standby.status: files written after the last sync, lost with the old GPU"`
 
-	status *standbyact.StatusOutputs
-	report *files.Report
+	status standby.Status
+	report *md5check.Report
 }
 
 // Transfer implements actions.TransferReport.
@@ -58,10 +57,10 @@ func (o *RestoreOutputs) Transfer() journal.Transfer {
 
 // Standby implements actions.StandbyReport: the association after the move.
 func (o *RestoreOutputs) Standby() journal.Standby {
-	if o.status == nil {
+	if o.status.Standby == "" {
 		return journal.Standby{ID: o.StandbyID}
 	}
-	return o.status.Standby()
+	return o.status.Journal()
 }
 
 // Validation implements actions.ValidationReport: no verdict without
@@ -91,7 +90,7 @@ to the copy verified on the new GPU. Restoring while the old GPU is still
 alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	Example: "- id: failover\n  action: failover.restore\n  with: { standby: \"${{ steps.standby }}\", to: \"${{ steps.gpu2 }}\" }\n  expect: [ \"verified\" ]",
 }, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
-	a, err := standbyact.Find(env, p.Standby)
+	a, err := standby.Find(env.Shared, p.Standby.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -102,22 +101,23 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if inst.ID == a.StandbyID() {
 		return nil, errors.New("to is the standby itself: give the new GPU")
 	}
-	dir, err := standbyact.Dir(inst, p.Path)
+	dir, err := standby.Dir(inst, p.Path)
 	if err != nil {
 		return nil, err
 	}
-	var rep *files.Report
+	var rep *md5check.Report
 	var verify standby.VerifyFunc
 	if p.Verify {
 		verify = verifier(a.Standby().Dir, dir, &rep)
 	}
-	mv, err := a.Restore(ctx, standbyact.Machine(env, inst, dir), verify,
+	reach := standby.Reach{Target: env.Target, Connect: env.Connect, Probe: env.Probe}
+	mv, err := a.Restore(ctx, reach.Machine(inst, dir), verify,
 		func(n int64) { env.Transfer("restoring from the standby", n, -1) })
-	st := standbyact.StatusOf(a.Status())
+	st := a.Status()
 	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, Files: mv.Files, Bytes: mv.Bytes,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
-		DetectionSeconds: st.DetectionSeconds, DataAtRiskSeconds: st.DataAtRiskSeconds, LostFiles: st.LostFiles,
+		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),
 		status: st, report: rep}
 	if rep != nil {
 		out.fill(rep)
@@ -139,36 +139,36 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 })
 
 // fill copies a verification's verdict into the outputs.
-func (o *RestoreOutputs) fill(r *files.Report) {
+func (o *RestoreOutputs) fill(r *md5check.Report) {
 	o.Verified, o.Checked, o.Valid = r.Total == r.Valid, r.Total, r.Valid
-	o.Missing, o.Mismatched = r.Paths(files.Missing), r.Paths(files.Mismatch)
+	o.Missing, o.Mismatched = r.Paths(md5check.Missing), r.Paths(md5check.Mismatch)
 }
 
 // verifier hashes the restored files on the standby (the reference) and
-// checks them on the new GPU with files.verify's machinery; *rep receives
-// the verdict.
-func verifier(standbyDir, gpuDir string, rep **files.Report) standby.VerifyFunc {
+// checks them on the new GPU, both with md5check (files.verify's checker);
+// *rep receives the verdict.
+func verifier(standbyDir, gpuDir string, rep **md5check.Report) standby.VerifyFunc {
 	return func(ctx context.Context, from, to remote.Execer, rel []string) error {
 		if len(rel) == 0 {
-			*rep = &files.Report{}
+			*rep = &md5check.Report{}
 			return nil
 		}
 		abs := make([]string, len(rel))
 		for i, r := range rel {
 			abs[i] = path.Join(standbyDir, r)
 		}
-		got, err := files.Inspect(ctx, from, abs)
+		got, err := md5check.Inspect(ctx, from, abs)
 		if err != nil {
 			return fmt.Errorf("hashing the standby's copy: %w", err)
 		}
-		recorded := make([]files.File, len(rel))
+		want := make([]md5check.Want, len(rel))
 		for i, g := range got {
-			if g.State != files.StateOK {
+			if g.State != md5check.StateOK {
 				return fmt.Errorf("the standby's %s is %s while it was being restored", abs[i], g.State)
 			}
-			recorded[i] = files.File{Path: abs[i], Rel: rel[i], MD5: g.MD5, Size: g.Size}
+			want[i] = md5check.Want{Path: path.Join(gpuDir, rel[i]), MD5: g.MD5}
 		}
-		r, err := files.Check(ctx, to, recorded, gpuDir, "")
+		r, err := md5check.Check(ctx, to, want)
 		if err != nil {
 			return err
 		}

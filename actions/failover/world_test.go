@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
 	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
@@ -20,9 +20,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
-	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/target"
-	"github.com/scnlabs/scn/internal/undo"
 )
 
 // world is the vast target in miniature: GPUs from a fake VAST.ai through
@@ -31,13 +29,9 @@ import (
 // 127.0.0.1 over its own folder (probes go through it); commands run
 // there with a real shell.
 type world struct {
-	vast   *vastfake.Fake
-	gce    *gcpfake.Server
-	target *target.Target
-	undo   *undo.Stack
-	res    *resource.Tracker
-	shared *actions.Shared
-	probe  func(context.Context, *cloud.Instance) error
+	*actiontest.Run
+	vast *vastfake.Fake
+	gce  *gcpfake.Server
 
 	mu      sync.Mutex
 	roots   map[string]string              // instance id → its folder
@@ -47,11 +41,9 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{roots: map[string]string{}, servers: map[string]*vastfake.SSHServer{}, env: map[string][]string{},
-		undo: &undo.Stack{}, shared: &actions.Shared{}}
+	w := &world{roots: map[string]string{}, servers: map[string]*vastfake.SSHServer{}, env: map[string][]string{}}
 	signer := sshtest.NewKey(t)
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
-	w.probe = sshtest.Probe(signer, ssh.InsecureIgnoreHostKey())
 
 	var offers []vastfake.Offer
 	for i := range 6 {
@@ -87,18 +79,19 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 
-	w.target = &target.Target{Name: "vast", Kind: "vast", Compute: vp, Standby: gp, Paid: true, PublicKey: pub,
-		PollInterval: time.Millisecond}
-	w.res = resource.NewTracker("run1", "vast", nil, w.undo)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, u := range w.undo.Unwind(ctx, nil) {
-			if u.Status != "done" {
-				t.Errorf("undo %q: %s %s", u.Description, u.Status, u.Error)
-			}
+	// The run: its undos go when the test ends, before the fakes do.
+	w.Run = actiontest.NewRun(t, &target.Target{Name: "vast", Kind: "vast", Compute: vp, Standby: gp, Paid: true,
+		PublicKey: pub, PollInterval: time.Millisecond})
+	w.Probe = sshtest.Probe(signer, ssh.InsecureIgnoreHostKey())
+	w.Connect = func(_ context.Context, inst *cloud.Instance) (remote.Execer, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		root, ok := w.roots[inst.ID]
+		if !ok {
+			return nil, fmt.Errorf("no machine %s", inst.ID)
 		}
-	})
+		return remote.Shell{Dir: root, Env: w.env[inst.ID]}, nil
+	}
 	return w
 }
 
@@ -119,55 +112,4 @@ func (w *world) ws(id string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return filepath.Join(w.roots[id], "workspace")
-}
-
-// step returns the Env of one step of the run.
-func (w *world) step(id string) *actions.Env {
-	return &actions.Env{RunID: "run1", Step: id, Target: w.target, Resources: w.res, Undo: w.undo, Shared: w.shared,
-		Probe: w.probe,
-		Connect: func(_ context.Context, inst *cloud.Instance) (remote.Execer, error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			root, ok := w.roots[inst.ID]
-			if !ok {
-				return nil, fmt.Errorf("no machine %s", inst.ID)
-			}
-			return remote.Shell{Dir: root, Env: w.env[inst.ID]}, nil
-		}}
-}
-
-// run decodes with: as the runner does and runs the action as step id.
-func (w *world) run(t *testing.T, id string, spec *actions.Spec, with map[string]any) (any, error) {
-	t.Helper()
-	p := spec.NewParams()
-	if err := actions.Decode(p, with, false); err != nil {
-		t.Fatalf("%s: decoding %v: %v", spec.Name, with, err)
-	}
-	return spec.Run(context.Background(), w.step(id), p)
-}
-
-// ok runs a step that must succeed.
-func ok[O any](t *testing.T, w *world, id string, spec *actions.Spec, with map[string]any) *O {
-	t.Helper()
-	out, err := w.run(t, id, spec, with)
-	if err != nil {
-		t.Fatalf("step %s (%s): %v", id, spec.Name, err)
-	}
-	return out.(*O)
-}
-
-// until re-runs a step until cond holds, like `until:` (bounded).
-func until[O any](t *testing.T, w *world, id string, spec *actions.Spec, with map[string]any, cond func(*O) bool) *O {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out := ok[O](t, w, id, spec, with)
-		if cond(out) {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("step %s: condition still false after 20s: %+v", id, out)
-		}
-		time.Sleep(5 * time.Millisecond) // the until: interval
-	}
 }

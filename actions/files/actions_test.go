@@ -2,7 +2,6 @@ package files
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,64 +9,29 @@ import (
 	"testing"
 
 	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
-	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/runner"
 )
 
-// machines is a provider that only looks instances up (the only calls
-// Env.Exec makes): each is a local folder reached through a real shell,
-// like a sandbox without its SSH server.
-type machines map[string]cloud.Instance
-
-func (m machines) Name() string { return "local" }
-func (m machines) Offers(context.Context, cloud.OfferQuery) ([]cloud.Offer, error) {
-	return nil, errors.ErrUnsupported
-}
-func (m machines) Create(context.Context, cloud.CreateRequest) (*cloud.Instance, error) {
-	return nil, errors.ErrUnsupported
-}
-func (m machines) List(context.Context, string) ([]cloud.Instance, error) {
-	return nil, errors.ErrUnsupported
-}
-func (m machines) Destroy(context.Context, string, cloud.DestroyReason) error {
-	return errors.ErrUnsupported
-}
-func (m machines) Get(_ context.Context, id string) (*cloud.Instance, error) {
-	inst, ok := m[id]
-	if !ok {
-		return nil, cloud.ErrNotFound
-	}
-	return &inst, nil
+// sandboxes is a run on a provider with running machines a and b, each
+// with its own workspace (reached through a real shell), and a machine
+// that has stopped.
+func sandboxes(t *testing.T) (*actiontest.Run, *actiontest.Provider) {
+	p := actiontest.NewProvider(t, "local")
+	p.Machine("a")
+	p.Machine("b")
+	p.Add(cloud.Instance{ID: "dead", Status: cloud.StatusExited, Workspace: t.TempDir()})
+	return actiontest.NewRun(t, &target.Target{Compute: p}), p
 }
 
-// sandboxes makes running instances a and b, each with its own workspace,
-// and an instance that has stopped.
-func sandboxes(t *testing.T) (*actions.Env, machines) {
-	m := machines{}
-	for _, id := range []string{"a", "b"} {
-		home := filepath.Join(t.TempDir(), "l-"+id)
-		must(t, os.Mkdir(home, 0o755))
-		ws := filepath.Join(home, "workspace") // files.create makes it
-		m[id] = cloud.Instance{ID: id, Provider: "local", Status: cloud.StatusRunning, Workspace: ws}
+func ws(t *testing.T, p *actiontest.Provider, id string) string {
+	inst, err := p.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
 	}
-	m["dead"] = cloud.Instance{ID: "dead", Provider: "local", Status: cloud.StatusExited, Workspace: t.TempDir()}
-	env := &actions.Env{RunID: "run-7", Step: "files", Target: &target.Target{Compute: m},
-		Connect: func(_ context.Context, inst *cloud.Instance) (remote.Execer, error) {
-			return remote.Shell{Dir: filepath.Dir(inst.Workspace)}, nil // the sandbox home
-		}}
-	return env, m
-}
-
-// run decodes with: as the runner does and runs the action.
-func run(t *testing.T, spec *actions.Spec, env *actions.Env, with map[string]any) (any, error) {
-	t.Helper()
-	p := spec.NewParams()
-	if err := actions.Decode(p, with, false); err != nil {
-		t.Fatalf("%s: decoding %v: %v", spec.Name, with, err)
-	}
-	return spec.Run(context.Background(), env, p)
+	return inst.Workspace
 }
 
 func TestParams(t *testing.T) {
@@ -89,11 +53,7 @@ func TestParams(t *testing.T) {
 		{Verify, map[string]any{"on": "42", "from": "f.json", "files": []any{map[string]any{"path": "/a"}}}, "not both"},
 		{Verify, map[string]any{"on": "42", "from": "f.json", "dir": "rel"}, "absolute"},
 	} {
-		p := tc.spec.NewParams()
-		err := actions.Decode(p, tc.with, true)
-		if err == nil {
-			err = p.(actions.Validator).Validate()
-		}
+		_, err := actiontest.Params(tc.spec, tc.with)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s %v: err = %v, want %q", tc.spec.Name, tc.with, err, tc.want)
 		}
@@ -112,14 +72,14 @@ func TestParams(t *testing.T) {
 }
 
 func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
-	env, m := sandboxes(t)
+	r, m := sandboxes(t)
 	t.Chdir(t.TempDir()) // save: is relative to where scn runs
-	out, err := run(t, Create, env, map[string]any{"on": map[string]any{"id": "a"}, "count": 4, "save": "lists/failover_files_{id}.json"})
+	out, err := r.Do(t, "files", Create, map[string]any{"on": map[string]any{"id": "a"}, "count": 4, "save": "lists/failover_files_{id}.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	created := out.(*CreateOutputs)
-	wsA, wsB := m["a"].Workspace, m["b"].Workspace
+	wsA, wsB := ws(t, m, "a"), ws(t, m, "b")
 	if created.Count != 4 || len(created.Files) != 4 || created.Dir != wsA || created.Files[3].Path != filepath.Join(wsA, "test-file-4.txt") {
 		t.Fatalf("outputs %+v", created)
 	}
@@ -130,7 +90,7 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(created.Files[0].Path)
-	if !strings.Contains(string(data), "Run: run-7\n") {
+	if !strings.Contains(string(data), "Run: "+r.ID+"\n") {
 		t.Errorf("content %q lacks the run id", data)
 	}
 
@@ -144,7 +104,7 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 		"files": {"on": "b", "files": asStep["files"]},
 		"from":  {"on": "b", "from": "lists/failover_files_a.json"},
 	} {
-		out, err := run(t, Verify, env, with)
+		out, err := r.Do(t, "verify_"+name, Verify, with)
 		v, _ := out.(*VerifyOutputs)
 		if err != nil || !v.Success || v.Valid != 4 || v.SuccessRate != 100 || v.Results[0].Path != filepath.Join(wsB, "test-file-1.txt") {
 			t.Fatalf("verify %s on B: %v %+v", name, err, v)
@@ -152,8 +112,7 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 	}
 
 	must(t, os.Remove(filepath.Join(wsB, "test-file-3.txt")))
-	env.Step = "verify"
-	out, err = run(t, Verify, env, map[string]any{"on": "b", "files": asStep["files"]})
+	out, err = r.Do(t, "verify", Verify, map[string]any{"on": "b", "files": asStep["files"]})
 	v := out.(*VerifyOutputs)
 	gone := filepath.Join(wsB, "test-file-3.txt")
 	if err == nil || !strings.Contains(err.Error(), gone) || v.Missing != 1 || v.Success || v.Failed[0] != gone {
@@ -163,17 +122,17 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 	if val, ok := rep.Validation(); !ok || val.Total != 4 || val.Valid != 3 || val.Missing != 1 || len(val.Failures) != 1 || val.Failures[0].Path != gone {
 		t.Errorf("validation %+v", val)
 	}
-	logs := strings.Join(env.Logs(), "\n")
+	logs := strings.Join(r.Env("verify").Logs(), "\n")
 	if !strings.Contains(logs, "✗ File missing  "+gone) || !strings.Contains(logs, "Files validated: 3/4\nSuccess rate: 75.0%") {
 		t.Errorf("logs:\n%s", logs)
 	}
-	if _, err := run(t, Verify, env, map[string]any{"on": "b", "files": asStep["files"], "fail": false}); err != nil {
+	if _, err := r.Do(t, "verify_anyway", Verify, map[string]any{"on": "b", "files": asStep["files"], "fail": false}); err != nil {
 		t.Errorf("fail: false still failed: %v", err)
 	}
 }
 
 func TestActionErrors(t *testing.T) {
-	env, _ := sandboxes(t)
+	r, _ := sandboxes(t)
 	for _, tc := range []struct {
 		spec *actions.Spec
 		with map[string]any
@@ -185,7 +144,7 @@ func TestActionErrors(t *testing.T) {
 		{Verify, map[string]any{"on": "a", "from": filepath.Join(t.TempDir(), "{id}.json")}, "a.json"},
 		{Verify, map[string]any{"on": "a", "files": []any{map[string]any{"path": "/w/x", "md5": "nope"}}}, "not 32 hex"},
 	} {
-		if _, err := run(t, tc.spec, env, tc.with); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := r.Do(t, "bad", tc.spec, tc.with); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %v: err = %v, want %q", tc.spec.Name, tc.with, err, tc.want)
 		}
 	}

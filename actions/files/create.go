@@ -73,12 +73,12 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 	for i, w := range written {
 		out.Files[i] = w.File
 		out.Bytes += w.Size
-		if i < maxValidLines {
+		if i < maxLoggedFiles {
 			env.Logf("✓ Created  %s  (%d bytes, md5 %s)", w.Path, w.Size, w.MD5)
 		}
 	}
-	if len(written) > maxValidLines {
-		env.Logf("✓ … and %d more files", len(written)-maxValidLines)
+	if len(written) > maxLoggedFiles {
+		env.Logf("✓ … and %d more files", len(written)-maxLoggedFiles)
 	}
 	if p.Save != "" {
 		saved := expandID(p.Save, inst.ID)
@@ -94,6 +94,9 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 	env.Logf("Created %d files (%d bytes) in %s in %.1fs", out.Count, out.Bytes, dir, out.Seconds)
 	return out, nil
 })
+
+// maxLoggedFiles caps the ✓ lines in the log, as md5check caps its own.
+const maxLoggedFiles = 200
 
 // reach connects to the instance and settles the directory: dir, or the
 // instance's workspace when dir is not given.

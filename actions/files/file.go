@@ -6,9 +6,11 @@
 // whose text carries a timestamp, and a saved list
 // failover_files_<instance>.json of {"path","content","md5","size"}.
 //
-// The work is done by plain functions over a remote.Execer (Write, Inspect,
-// Resolve, Check) so they run the same against a sandbox, a VAST GPU or a
-// local shell in tests; the actions only look the instance up and report.
+// The work is done by plain functions over a remote.Execer (Write, Resolve,
+// Check; the hashing itself is internal/md5check's, shared with
+// snapshot.restore and failover.restore) so they run the same against a
+// sandbox, a VAST GPU or a local shell in tests; the actions only look the
+// instance up and report.
 // Every machine is touched in as few round trips as possible: one tar
 // stream to write, one shell script to hash.
 package files
@@ -19,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/scnlabs/scn/internal/md5check"
 )
 
 // File is one file as files.create records it and files.verify checks it.
@@ -118,20 +122,8 @@ func checkRecord(f File) error {
 	if f.Path == "" && f.Rel == "" {
 		return fmt.Errorf("no path")
 	}
-	if !isMD5(f.MD5) {
+	if !md5check.IsMD5(f.MD5) {
 		return fmt.Errorf("%s: md5 %q is not 32 hex digits", f.name(), f.MD5)
 	}
 	return nil
-}
-
-func isMD5(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }

@@ -50,39 +50,3 @@ func TestResolve(t *testing.T) {
 		})
 	}
 }
-
-func TestParseInspect(t *testing.T) {
-	const sum = "d41d8cd98f00b204e9800998ecf8427e"
-	const other = "0cc175b9c0f1b6a831c399e269772661"
-	paths := []string{"/w/a", "/w/b", "/w/c", "/w/d", "/w/x\\y\nz", "/w/e"}
-	good := "0 f\n1 m\n2 n\n3 f\n4 f\n5 f\n--sums\n" +
-		sum + "  /w/a\n" + // 3 (/w/d) unreadable: md5sum skipped it
-		"\\" + other + "  /w/x\\\\y\\nz\n" +
-		sum + " */w/e\n--sizes\n0\n7\n1\n0\nend\n"
-	got, err := parseInspect([]byte(good), paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Remote{{StateOK, sum, 0}, {State: StateMissing}, {State: StateNotFile},
-		{StateUnreadable, "", 7}, {StateOK, other, 1}, {StateOK, sum, 0}}
-	if !slices.Equal(got, want) {
-		t.Fatalf("got  %+v\nwant %+v", got, want)
-	}
-	two := []string{"/w/a", "/w/b"}
-	for name, out := range map[string]string{
-		"no end marker":     "0 f\n1 m\n--sums\n" + sum + "  /w/a\n--sizes\n0\n",
-		"a file unreported": "0 m\n--sums\n--sizes\nend\n",
-		"twice":             "0 m\n0 m\n1 m\n--sums\n--sizes\nend\n",
-		"index too big":     "0 m\n1 m\n2 m\n--sums\n--sizes\nend\n",
-		"bad md5":           "0 f\n1 m\n--sums\nxyz  /w/a\n--sizes\n3\nend\n",
-		"sum of a stranger": "0 f\n1 m\n--sums\n" + sum + "  /w/q\n--sizes\n3\nend\n",
-		"sizes missing":     "0 f\n1 m\n--sums\n" + sum + "  /w/a\n--sizes\nend\n",
-		"unknown state":     "0 gone\n1 m\n--sums\n--sizes\nend\n",
-		"noise":             "md5sum: oops\n0 m\n1 m\n--sums\n--sizes\nend\n",
-		"after the end":     "0 m\n1 m\n--sums\n--sizes\nend\nmore\n",
-	} {
-		if _, err := parseInspect([]byte(out), two); err == nil {
-			t.Errorf("%s: accepted %q", name, out)
-		}
-	}
-}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/md5check"
+	"github.com/scnlabs/scn/internal/remote"
 )
 
 // VerifyParams are the parameters of files.verify.
@@ -35,20 +37,20 @@ func (p *VerifyParams) Validate() error {
 
 // VerifyOutputs are the outputs of files.verify.
 type VerifyOutputs struct {
-	Total       int      `json:"total" doc:"files checked"`
-	Valid       int      `json:"valid" doc:"files present with the recorded MD5"`
-	Missing     int      `json:"missing" doc:"files not found"`
-	Mismatched  int      `json:"mismatched" doc:"files whose MD5 differs"`
-	Success     bool     `json:"success" doc:"every file is valid"`
-	SuccessRate float64  `json:"success_rate" doc:"percentage of valid files"`
-	Results     []Result `json:"results" doc:"verdict per file: path, status (valid, missing, mismatch), expected, got"`
-	Failed      []string `json:"failed" doc:"paths of the files that are missing or altered"`
-	Seconds     float64  `json:"seconds" doc:"time the check took"`
+	Total       int               `json:"total" doc:"files checked"`
+	Valid       int               `json:"valid" doc:"files present with the recorded MD5"`
+	Missing     int               `json:"missing" doc:"files not found"`
+	Mismatched  int               `json:"mismatched" doc:"files whose MD5 differs"`
+	Success     bool              `json:"success" doc:"every file is valid"`
+	SuccessRate float64           `json:"success_rate" doc:"percentage of valid files"`
+	Results     []md5check.Result `json:"results" doc:"verdict per file: path, status (valid, missing, mismatch), expected, got"`
+	Failed      []string          `json:"failed" doc:"paths of the files that are missing or altered"`
+	Seconds     float64           `json:"seconds" doc:"time the check took"`
 }
 
 // Validation implements actions.ValidationReport.
 func (o *VerifyOutputs) Validation() (journal.Validation, bool) {
-	r := Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: o.Missing, Mismatched: o.Mismatched}
+	r := md5check.Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: o.Missing, Mismatched: o.Mismatched}
 	return r.Validation(), true
 }
 
@@ -102,3 +104,23 @@ file fails the step, naming the files; the outputs are set either way.`,
 	}
 	return out, nil
 })
+
+// Check places the recorded files on the machine (Resolve: under dir, by
+// where they were relative to the writer's directory) and checks their MD5
+// there (md5check.Check).
+func Check(ctx context.Context, x remote.Execer, files []File, dir, sourceDir string) (*md5check.Report, error) {
+	for i, f := range files {
+		if err := checkRecord(f); err != nil {
+			return nil, fmt.Errorf("files[%d]: %w", i, err)
+		}
+	}
+	paths, err := Resolve(files, dir, sourceDir)
+	if err != nil {
+		return nil, err
+	}
+	want := make([]md5check.Want, len(files))
+	for i, f := range files {
+		want[i] = md5check.Want{Path: paths[i], MD5: f.MD5}
+	}
+	return md5check.Check(ctx, x, want)
+}

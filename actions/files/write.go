@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scnlabs/scn/internal/md5check"
 	"github.com/scnlabs/scn/internal/remote"
 )
 
@@ -57,15 +58,15 @@ func Write(ctx context.Context, x remote.Execer, o CreateOptions) ([]Written, er
 	for i, f := range files {
 		paths[i] = f.Path
 	}
-	got, err := Inspect(ctx, x, paths)
+	got, err := md5check.Inspect(ctx, x, paths)
 	if err != nil {
 		return nil, fmt.Errorf("checking the files written in %s: %w", o.Dir, err)
 	}
 	var bad []string
 	for i, f := range files {
 		g := got[i]
-		if g.State != StateOK || !strings.EqualFold(g.MD5, f.MD5) || g.Size != f.Size {
-			bad = append(bad, fmt.Sprintf("%s (sent md5 %s, %d bytes; machine has %s)", f.Path, f.MD5, f.Size, g.describe()))
+		if g.State != md5check.StateOK || !strings.EqualFold(g.MD5, f.MD5) || g.Size != f.Size {
+			bad = append(bad, fmt.Sprintf("%s (sent md5 %s, %d bytes; machine has %s)", f.Path, f.MD5, f.Size, g.Describe()))
 		}
 	}
 	if len(bad) > 0 {

@@ -1,5 +1,6 @@
-// Package gpu holds gpu.offers: what the target's compute provider can
-// rent now, filtered and ordered, for instance.create to take.
+// Package gpu holds gpu.offers — what the target's compute provider can
+// rent now, filtered and ordered, for instance.create to take — and
+// gpu.info — what GPUs a machine really has, as its NVIDIA driver says.
 package gpu
 
 import (
@@ -55,6 +56,10 @@ var Offers = actions.Define(actions.Info{
 	env.Logf("%d offers for %s on %s", len(offers), orAny(p.GPU), env.Target.Compute.Name())
 	return out, nil
 })
+
+// The params say what the offers are (actions.OfferSource), so a step
+// renting one of them can price itself.
+var _ actions.OfferSource = (*OffersParams)(nil)
 
 // Query turns the parameters into a provider query.
 func (p *OffersParams) Query() cloud.OfferQuery {

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
-	"github.com/scnlabs/scn/internal/resource"
+	"github.com/scnlabs/scn/internal/rent"
 )
 
 // CreateParams are the parameters of instance.create.
@@ -50,6 +49,24 @@ func (p *CreateParams) Validate() error {
 	return nil
 }
 
+// Price implements actions.Pricer: max_price, else the max_price of the
+// gpu.offers step the offer comes from, else the dearest of the offers it
+// may try (race + fallback of them), asked from the target.
+func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actions.Price {
+	if p.MaxPrice > 0 {
+		return actions.Price{PerHour: p.MaxPrice, Reason: "max_price", Known: true}
+	}
+	q := cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs}
+	if src, step := pc.Source("offer"); src != nil {
+		if offers, ok := src.(actions.OfferSource); ok {
+			if q = offers.Query(); q.MaxPrice > 0 {
+				return actions.Price{PerHour: q.MaxPrice, Reason: "max_price of step " + step, Known: true}
+			}
+		}
+	}
+	return actions.DearestOffer(ctx, pc.Compute, q, p.Race+p.Fallback)
+}
+
 // Create rents an instance and waits until it answers SSH.
 var Create = actions.Define(actions.Info{
 	Name:    "instance.create",
@@ -75,7 +92,7 @@ var Create = actions.Define(actions.Info{
 	if fallback == 0 {
 		fallback = -1 // cloud.Provision reads 0 as its default
 	}
-	inst, attempts, err := Rent(ctx, env, prov, "instance", offers, req, RentOptions{
+	inst, attempts, err := env.Rent(ctx, prov, offers, rent.Options{Kind: "instance", Request: req,
 		Fallback: fallback, Race: p.Race, ReadyTimeout: p.ReadyTimeout.Duration})
 	if err != nil {
 		return nil, err
@@ -132,115 +149,4 @@ func orAny(s string) string {
 		return "any"
 	}
 	return s
-}
-
-// RentOptions tune Rent.
-type RentOptions struct {
-	Fallback     int // as cloud.ProvisionOptions.Fallback
-	Race         int
-	ReadyTimeout time.Duration
-}
-
-// Rent provisions an instance on prov from offers with the run's
-// bookkeeping: a ledger intent before every create, the undo registered
-// the moment an id exists, and instances given up during fallback marked
-// destroyed. kind is "instance" or "standby". It returns the ready
-// instance and how many offers were tried.
-func Rent(ctx context.Context, env *actions.Env, prov cloud.Provider, kind string, offers []cloud.Offer, req cloud.CreateRequest, o RentOptions) (*cloud.Instance, int, error) {
-	if req.Label == "" {
-		req.Label = env.Label()
-	}
-	req.RunID = env.RunID
-	if env.Target != nil {
-		req.PublicKey = env.Target.PublicKey
-	}
-	var mu sync.Mutex
-	pending := map[string]*resource.Pending{} // by offer id
-	handles := map[string]*resource.Handle{}  // by instance id
-	tried := 0
-	hooks := cloud.ProvisionHooks{
-		BeforeCreate: func(offer cloud.Offer) error {
-			pend, err := env.Begin(kind, prov.Name(), req.Label, offer.GPU)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			pending[offer.ID], tried = pend, tried+1
-			mu.Unlock()
-			return nil
-		},
-		NotCreated: func(offer cloud.Offer, err error) {
-			mu.Lock()
-			pend := pending[offer.ID]
-			mu.Unlock()
-			if pend != nil && !cloud.IsUncertain(err) {
-				pend.Failed(err)
-			}
-			var gone *cloud.OfferGoneError
-			if errors.As(err, &gone) {
-				env.Logf("offer %s is gone (%s): trying the next one", offer.ID, gone.Detail)
-			}
-		},
-		Created: func(offer cloud.Offer, inst *cloud.Instance) {
-			mu.Lock()
-			pend := pending[offer.ID]
-			mu.Unlock()
-			id := inst.ID
-			h := pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
-				func(ctx context.Context, reason string) error {
-					if err := prov.Destroy(ctx, id, cloud.DestroyReason(reason)); err != nil {
-						return err
-					}
-					if env.Target != nil && env.Target.Forget != nil {
-						env.Target.Forget(id) // its address and host key may go to another machine
-					}
-					return nil
-				})
-			mu.Lock()
-			handles[id] = h
-			mu.Unlock()
-			env.Logf("%s %s created from offer %s ($%.3f/h), waiting for SSH", kind, id, offer.ID, inst.PricePerHour)
-		},
-		Destroyed: func(inst *cloud.Instance, err error) {
-			mu.Lock()
-			h := handles[inst.ID]
-			mu.Unlock()
-			if err == nil && h != nil {
-				h.Gone("gave up: not ready")
-			}
-			if err != nil {
-				env.Logf("%s %s could not be destroyed (%v): it is destroyed again at the end of the run", kind, inst.ID, err)
-			} else {
-				env.Logf("%s %s gave up (%s%s) and destroyed: trying the next offer", kind, inst.ID, inst.Status, msgSuffix(inst.StatusMsg))
-			}
-		},
-	}
-	poll := time.Duration(0)
-	if env.Target != nil {
-		poll = env.Target.PollInterval
-	}
-	start := time.Now()
-	inst, err := cloud.Provision(ctx, prov, offers, cloud.ProvisionOptions{
-		Request: req, Fallback: o.Fallback, Race: o.Race, Hooks: hooks,
-		Wait: cloud.WaitOptions{Interval: poll, Timeout: o.ReadyTimeout, Probe: env.Probe,
-			OnPoll: func(i *cloud.Instance, elapsed time.Duration, note string) {
-				id := "?"
-				if i != nil {
-					id = i.ID
-				}
-				env.Wait(fmt.Sprintf("waiting for SSH on %s %s (%s)", kind, id, note), elapsed)
-			}},
-	})
-	if err != nil {
-		return nil, tried, err
-	}
-	env.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), time.Since(start).Seconds())
-	return inst, tried, nil
-}
-
-func msgSuffix(msg string) string {
-	if msg == "" {
-		return ""
-	}
-	return ": " + msg
 }

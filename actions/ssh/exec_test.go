@@ -1,33 +1,21 @@
 package ssh
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scnlabs/scn/actions"
-	"github.com/scnlabs/scn/internal/cloud"
-	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/target"
 )
 
-// oneMachine is a provider that only looks up one running instance; the
-// env reaches it through a real shell in a temporary folder.
-type oneMachine struct{ cloud.Provider }
-
-func (oneMachine) Name() string { return "local" }
-func (oneMachine) Get(_ context.Context, id string) (*cloud.Instance, error) {
-	if id != "7" {
-		return nil, cloud.ErrNotFound
-	}
-	return &cloud.Instance{ID: "7", Provider: "local", Status: cloud.StatusRunning}, nil
-}
-
-func testEnv(t *testing.T) *actions.Env {
-	dir := t.TempDir()
-	return &actions.Env{Step: "sh", Target: &target.Target{Compute: oneMachine{}},
-		Connect: func(context.Context, *cloud.Instance) (remote.Execer, error) { return remote.Shell{Dir: dir}, nil }}
+// testRun is a run on a provider with one running machine, 7, reached
+// through a real shell.
+func testRun(t *testing.T) *actiontest.Run {
+	p := actiontest.NewProvider(t, "local")
+	p.Machine("7")
+	return actiontest.NewRun(t, &target.Target{Compute: p})
 }
 
 func TestExecParams(t *testing.T) {
@@ -51,65 +39,57 @@ func TestExecParams(t *testing.T) {
 		{map[string]any{"on": 7, "command": "ls", "env": map[string]any{"NOT-OK": "v"}}, "not a shell variable name"},
 		{map[string]any{"on": 7, "command": "ls", "env": map[string]any{"OK": 5}}, ""},
 	} {
-		p := Exec.NewParams().(*ExecParams)
-		err := actions.Decode(p, tc.with, true)
-		if err == nil {
-			err = p.Validate()
-		}
+		_, err := actiontest.Params(Exec, tc.with)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%v: err = %v, want %q", tc.with, err, tc.want)
 		}
 	}
 }
 
-func runExec(t *testing.T, env *actions.Env, with map[string]any) (*ExecOutputs, error) {
+func runExec(t *testing.T, r *actiontest.Run, with map[string]any) (*ExecOutputs, error) {
 	t.Helper()
-	p := Exec.NewParams()
-	if err := actions.Decode(p, with, false); err != nil {
-		t.Fatal(err)
-	}
-	out, err := Exec.Run(context.Background(), env, p)
+	out, err := r.Do(t, "sh", Exec, with)
 	o, _ := out.(*ExecOutputs)
 	return o, err
 }
 
 func TestExecAction(t *testing.T) {
-	env := testEnv(t)
+	r := testRun(t)
 	script := "echo out; echo \"$GREETING\" >&2; exit 3"
 	with := map[string]any{"on": "7", "command": script, "env": map[string]any{"GREETING": "it's me"}, "log": true}
-	out, err := runExec(t, env, with)
+	out, err := runExec(t, r, with)
 	if err == nil || !strings.Contains(err.Error(), "exited 3 on instance 7") || !strings.Contains(err.Error(), "it's me") {
 		t.Fatalf("check: true should fail naming the exit and stderr: %v", err)
 	}
 	if out == nil || out.Stdout != "out\n" || out.Stderr != "it's me\n" || out.ExitCode != 3 {
 		t.Fatalf("outputs of a failed command: %+v", out)
 	}
-	if logs := strings.Join(env.Logs(), "\n"); !strings.Contains(logs, "out") || !strings.Contains(logs, "stderr: it's me") {
+	if logs := strings.Join(r.Env("sh").Logs(), "\n"); !strings.Contains(logs, "out") || !strings.Contains(logs, "stderr: it's me") {
 		t.Errorf("log: true did not stream the output: %q", logs)
 	}
 
 	with["check"], with["log"] = false, false
-	quiet := testEnv(t)
+	quiet := testRun(t)
 	if out, err = runExec(t, quiet, with); err != nil || out.ExitCode != 3 {
 		t.Fatalf("check: false: %v %+v", err, out)
 	}
-	if len(quiet.Logs()) != 0 {
-		t.Errorf("output logged without log: true: %q", quiet.Logs())
+	if logs := quiet.Env("sh").Logs(); len(logs) != 0 {
+		t.Errorf("output logged without log: true: %q", logs)
 	}
 
 	// The error names the end of stderr even when max_output keeps little.
-	_, err = runExec(t, env, map[string]any{"on": "7", "max_output": 10,
+	_, err = runExec(t, r, map[string]any{"on": "7", "max_output": 10,
 		"command": "head -c 100000 /dev/zero | tr '\\0' x >&2; echo; echo 'the real error' >&2; exit 1"})
 	if err == nil || !strings.Contains(err.Error(), "the real error") {
 		t.Fatalf("error lacks the end of stderr: %.300v", err)
 	}
 
-	out, err = runExec(t, env, map[string]any{"on": "7", "command": "sleep 20", "timeout": "1s", "check": false})
+	out, err = runExec(t, r, map[string]any{"on": "7", "command": "sleep 20", "timeout": "1s", "check": false})
 	if err == nil || !strings.Contains(err.Error(), "timed out") || !out.TimedOut {
 		t.Fatalf("a timed-out command must fail the step even with check: false: %v %+v", err, out)
 	}
 
-	if _, err := runExec(t, env, map[string]any{"on": "8", "command": "true"}); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := runExec(t, r, map[string]any{"on": "8", "command": "true"}); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("unknown instance: %v", err)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/actions"
-	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/rent"
 	"github.com/scnlabs/scn/internal/standby"
 )
 
@@ -103,7 +103,7 @@ the sync and checks stop before that.`,
 	if env.Target == nil || env.Target.Standby == nil {
 		return nil, errors.New("target has no standby provider")
 	}
-	reg, err := associations(env)
+	reg, err := standby.RunRegistry(env.Shared)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ the sync and checks stop before that.`,
 	if err != nil {
 		return nil, fmt.Errorf("the GPU to follow: %w", err)
 	}
-	gpuDir, err := Dir(gpu, p.Path)
+	gpuDir, err := standby.Dir(gpu, p.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -121,18 +121,18 @@ the sync and checks stop before that.`,
 		return nil, err
 	}
 	start := time.Now()
-	sb, _, err := instance.Rent(ctx, env, prov, "standby", offers, cloud.CreateRequest{},
-		instance.RentOptions{Race: 1, ReadyTimeout: p.ReadyTimeout.Duration})
+	sb, _, err := env.Rent(ctx, prov, offers, rent.Options{Kind: "standby", Race: 1, ReadyTimeout: p.ReadyTimeout.Duration})
 	if err != nil {
 		return nil, err
 	}
 	ready := time.Since(start).Seconds()
-	sbDir, err := standbyDir(gpu, sb, gpuDir, p.StandbyPath)
+	sbDir, err := standby.StandbyDir(gpu, sb, gpuDir, p.StandbyPath)
 	if err != nil {
 		return nil, err
 	}
 	env.Logf("first sync of %s on GPU %s to %s on standby %s", gpuDir, gpu.ID, sbDir, sb.ID)
-	a, err := standby.Start(ctx, Machine(env, gpu, gpuDir), Machine(env, sb, sbDir), standby.Options{
+	reach := standby.Reach{Target: env.Target, Connect: env.Connect, Probe: env.Probe}
+	a, err := standby.Start(ctx, reach.Machine(gpu, gpuDir), reach.Machine(sb, sbDir), standby.Options{
 		SyncInterval: p.SyncInterval.Duration, CheckInterval: p.CheckInterval.Duration,
 		CheckTimeout: p.CheckTimeout.Duration, FailureThreshold: p.FailureThreshold, Exclude: p.Exclude,
 		Log:      logTo(env, sb.ID),
@@ -157,6 +157,20 @@ the sync and checks stop before that.`,
 		sb.ID, st.Files, st.Bytes, gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
 	return out, nil
 })
+
+// Price implements actions.Pricer: the dearest of the standby offers it
+// may try — the ones Run would choose from (offers), the first of them and
+// cloud.DefaultFallback more.
+func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actions.Price {
+	if pc.Standby == nil {
+		return actions.Price{Reason: "price unknown"}
+	}
+	offers, err := p.offers(ctx, pc.Standby)
+	if err != nil {
+		return actions.Price{Reason: "price unknown (no offers to look at)"}
+	}
+	return actions.Dearest(offers[:min(len(offers), 1+cloud.DefaultFallback)])
+}
 
 // offers lists the standby offers to try, best first: the one given, the
 // machine type asked for, or the provider's CPU offers, cheapest first.

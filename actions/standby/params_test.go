@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/actions"
+	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
 	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
@@ -29,11 +30,7 @@ func TestParams(t *testing.T) {
 		{Status, map[string]any{}, "id: required parameter is missing"},
 		{Sync, map[string]any{"on": "s"}, ""},
 	} {
-		p := tc.spec.NewParams()
-		err := actions.Decode(p, tc.with, true)
-		if v, ok := p.(actions.Validator); ok && err == nil {
-			err = v.Validate()
-		}
+		_, err := actiontest.Params(tc.spec, tc.with)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s %v: err = %v, want %q", tc.spec.Name, tc.with, err, tc.want)
 		}
@@ -49,35 +46,6 @@ func TestParams(t *testing.T) {
 	s := Status.NewParams().(*StatusParams)
 	if err := actions.Decode(s, map[string]any{"id": "x"}, false); err != nil || !s.Fail {
 		t.Errorf("fail should default to true: %+v %v", s, err)
-	}
-}
-
-func TestStandbyDirMapsWorkspaceToWorkspace(t *testing.T) {
-	gpu := &cloud.Instance{ID: "g", Workspace: "/sbx/l-1/workspace"}
-	sb := &cloud.Instance{ID: "s", Workspace: "/sbx/l-2/workspace"}
-	for _, tc := range []struct{ path, standbyPath, gpuDir, sbDir string }{
-		{"", "", "/sbx/l-1/workspace", "/sbx/l-2/workspace"},
-		{"models/ckpt", "", "/sbx/l-1/workspace/models/ckpt", "/sbx/l-2/workspace/models/ckpt"},
-		{"/sbx/l-1/workspace/data", "", "/sbx/l-1/workspace/data", "/sbx/l-2/workspace/data"},
-		{"/data", "", "/data", "/sbx/l-2/workspace"},
-		{"", "copy", "/sbx/l-1/workspace", "/sbx/l-2/workspace/copy"},
-		{"", "/mnt/copy", "/sbx/l-1/workspace", "/mnt/copy"},
-		{"/sbx/l-1/workspace-other", "", "/sbx/l-1/workspace-other", "/sbx/l-2/workspace"},
-	} {
-		gpuDir, err := Dir(gpu, tc.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sbDir, err := standbyDir(gpu, sb, gpuDir, tc.standbyPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if gpuDir != tc.gpuDir || sbDir != tc.sbDir {
-			t.Errorf("path %q standby_path %q: %s → %s, want %s → %s", tc.path, tc.standbyPath, gpuDir, sbDir, tc.gpuDir, tc.sbDir)
-		}
-	}
-	if _, err := Dir(&cloud.Instance{ID: "x"}, ""); err == nil {
-		t.Error("an instance without a workspace and no absolute path must be refused")
 	}
 }
 
@@ -98,6 +66,14 @@ func TestStandbyOfferChoice(t *testing.T) {
 	given := cloud.Offer{ID: "gcp:z:e2-small"}
 	if got, _ := (&CreateParams{Offer: &given}).offers(context.Background(), p); len(got) != 1 || got[0] != given {
 		t.Errorf("the offer given: %+v", got)
+	}
+	// scn plan prices the standby at the offers it would choose from.
+	if pr := (&CreateParams{}).Price(context.Background(), actions.PriceContext{Standby: p}); !pr.Known ||
+		pr.PerHour != got[0].PricePerHour || pr.Reason != "the one offer it may take" {
+		t.Errorf("price: %+v, want the cheapest CPU offer's %v", pr, got[0].PricePerHour)
+	}
+	if pr := (&CreateParams{}).Price(context.Background(), actions.PriceContext{}); pr.Known {
+		t.Errorf("price without a standby provider: %+v", pr)
 	}
 	if alive := fake.Alive(); len(alive) != 0 {
 		t.Errorf("choosing an offer rented something: %v", alive)

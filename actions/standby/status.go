@@ -19,8 +19,7 @@ type StatusParams struct {
 // maxListed caps the file lists in outputs (their counts are exact).
 const maxListed = 100
 
-// StatusOutputs describe an association (standby.status, and the standby
-// part of failover.restore).
+// StatusOutputs describe an association (standby.status).
 type StatusOutputs struct {
 	ID                string    `json:"id" doc:"the standby instance"`
 	Address           string    `json:"address" doc:"the standby's SSH host:port"`
@@ -45,27 +44,22 @@ type StatusOutputs struct {
 	RestoredAt        time.Time `json:"restored_at" doc:"when failover.restore moved the copy onto a new GPU"`
 	MTTRSeconds       float64   `json:"mttr_seconds" doc:"failure detected → restored and verified on the new GPU"`
 	LastError         string    `json:"last_error" doc:"why the association is not syncing (standby lost, GPU failed) or the last sync's error"`
+
+	status standby.Status
 }
 
 // Standby implements actions.StandbyReport.
-func (o *StatusOutputs) Standby() journal.Standby {
-	s := journal.Standby{ID: o.ID, State: o.State, SyncCount: o.SyncCount, DetectionSeconds: o.DetectionSeconds,
-		MTTRSeconds: o.MTTRSeconds, DataAtRiskSeconds: o.DataAtRiskSeconds, LostFiles: o.LostFiles}
-	if o.State == standby.StandbyLost {
-		s.Error = o.LastError
-	}
-	return s
-}
+func (o *StatusOutputs) Standby() journal.Standby { return o.status.Journal() }
 
-// StatusOf renders an association's status as outputs.
-func StatusOf(st standby.Status) *StatusOutputs {
+// statusOf renders an association's status as outputs.
+func statusOf(st standby.Status) *StatusOutputs {
 	return &StatusOutputs{ID: st.Standby, Address: st.Address, State: st.State, GPU: st.GPU, Workspace: st.Workspace,
 		LastSyncAt: utc(st.LastSyncAt), SyncCount: st.SyncCount, Files: st.Files, Bytes: st.Bytes,
 		Checks: st.Checks, GPUFailures: st.GPUFailures, GPUAliveAt: utc(st.AliveAt),
 		FirstFailureAt: utc(st.FirstFailureAt), FailureDetectedAt: utc(st.DetectedAt),
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(),
 		PendingFiles: len(st.Pending), Pending: capped(st.Pending), LostFiles: len(st.Lost), Lost: capped(st.Lost),
-		RestoredAt: utc(st.RestoredAt), MTTRSeconds: st.MTTR.Seconds(), LastError: st.Problem}
+		RestoredAt: utc(st.RestoredAt), MTTRSeconds: st.MTTR.Seconds(), LastError: st.Problem, status: st}
 }
 
 func utc(t time.Time) time.Time {
@@ -103,14 +97,14 @@ Logs what happened in the background since the previous standby step
 fail: false.`,
 	Example: "- id: detect\n  action: standby.status\n  with: { id: \"${{ steps.standby }}\" }\n  until: { expr: \"state == 'failover_active'\", interval: 1s, timeout: 2m }",
 }, func(ctx context.Context, env *actions.Env, p *StatusParams) (*StatusOutputs, error) {
-	a, err := Find(env, p.ID)
+	a, err := standby.Find(env.Shared, p.ID.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, line := range a.TakeEvents() {
 		env.Logf("%s", line)
 	}
-	out := StatusOf(a.Status())
+	out := statusOf(a.Status())
 	env.Logf("standby %s: %s, %d syncs (last %s), %d files, GPU %s", out.ID, out.State, out.SyncCount,
 		when(out.LastSyncAt), out.Files, out.GPU)
 	if out.State == standby.StandbyLost && p.Fail {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/standby"
 )
 
 // SyncParams are the parameters of standby.sync.
@@ -44,7 +45,7 @@ killing the GPU. Fails when failover is active (the GPU is gone) or the
 standby was lost.`,
 	Example: "- id: sync\n  action: standby.sync\n  with: { id: \"${{ steps.standby }}\" }\n  expect: [ \"files >= 1\" ]",
 }, func(ctx context.Context, env *actions.Env, p *SyncParams) (*SyncOutputs, error) {
-	a, err := Find(env, p.ID)
+	a, err := standby.Find(env.Shared, p.ID.ID)
 	if err != nil {
 		return nil, err
 	}

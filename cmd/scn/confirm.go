@@ -22,7 +22,7 @@ func confirmSpend(ctx context.Context, g *globals, f *runFlags, t *target.Target
 	}
 	total, unbounded := 0.0, false
 	for _, c := range scs {
-		p := runner.MakePlan(c, t.Name, planPricer(ctx, g, t, c.Scenario(), vars))
+		p := runner.MakePlan(c, t.Name, runner.StaticPricer(ctx, c, t, vars))
 		p.Write(os.Stderr)
 		total += p.WorstCost
 		unbounded = unbounded || p.Unbounded

@@ -35,7 +35,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 				if i > 0 {
 					fmt.Fprintln(cmd.OutOrStdout())
 				}
-				runner.MakePlan(c, g.target, planPricer(cmd.Context(), g, tgt, c.Scenario(), vs)).Write(cmd.OutOrStdout())
+				runner.MakePlan(c, g.target, runner.StaticPricer(cmd.Context(), c, tgt, vs)).Write(cmd.OutOrStdout())
 			}
 			return nil
 		},

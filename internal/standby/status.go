@@ -1,6 +1,10 @@
 package standby
 
-import "time"
+import (
+	"time"
+
+	"github.com/scnlabs/scn/internal/journal"
+)
 
 // Status is a snapshot of an association, with the drill's figures.
 type Status struct {
@@ -60,4 +64,14 @@ func (a *Association) Status() Status {
 		s.Pending = a.pendingLocked()
 	}
 	return s
+}
+
+// Journal is the association as the run's journal records it.
+func (s Status) Journal() journal.Standby {
+	j := journal.Standby{ID: s.Standby, State: s.State, SyncCount: s.SyncCount, DetectionSeconds: s.Detection.Seconds(),
+		MTTRSeconds: s.MTTR.Seconds(), DataAtRiskSeconds: s.DataAtRisk.Seconds(), LostFiles: len(s.Lost)}
+	if s.State == StandbyLost {
+		j.Error = s.Problem
+	}
+	return j
 }

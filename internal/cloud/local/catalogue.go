@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/cloud/local/sandbox"
 )
 
 // catalogue is what the local target "rents": prices in the range VAST.ai
@@ -31,6 +32,34 @@ var catalogue = []cloud.Offer{
 	{ID: "loc-h100-a", GPU: "H100", NumGPUs: 1, PricePerHour: 2.134, Reliability: 0.994, DiskGB: 800, Location: "US-TX"},
 	{ID: "loc-h100-b", GPU: "H100", NumGPUs: 1, PricePerHour: 2.287, Reliability: 0.999, DiskGB: 2000, Location: "Iceland, IS"},
 	{ID: "loc-e2-medium", GPU: "e2-medium", NumGPUs: 0, PricePerHour: 0.034, Reliability: 0.999, DiskGB: 20, Location: "us-central1-a"},
+}
+
+// gpuModels is how the driver names each catalogue GPU and the memory it
+// reports (nvidia-smi's name and memory.total, MiB, on such machines), for
+// the sandbox's nvidia-smi.
+var gpuModels = map[string]struct {
+	name      string
+	memoryMiB int
+}{
+	"RTX_4090":  {"NVIDIA GeForce RTX 4090", 24564},
+	"RTX_3090":  {"NVIDIA GeForce RTX 3090", 24576},
+	"RTX_A6000": {"NVIDIA RTX A6000", 49140},
+	"L40S":      {"NVIDIA L40S", 46068},
+	"A100":      {"NVIDIA A100-SXM4-80GB", 81920},
+	"H100":      {"NVIDIA H100 80GB HBM3", 81559},
+}
+
+// driverVersion is the NVIDIA driver the sandboxes' GPUs report.
+const driverVersion = "550.54.15"
+
+// gpuOf is what a sandbox rented from offer reports through nvidia-smi;
+// nil for a machine without GPUs.
+func gpuOf(offer cloud.Offer) *sandbox.GPU {
+	m, ok := gpuModels[offer.GPU]
+	if !ok || offer.NumGPUs < 1 {
+		return nil
+	}
+	return &sandbox.GPU{Name: m.name, Count: offer.NumGPUs, MemoryMiB: m.memoryMiB, Driver: driverVersion}
 }
 
 // offerByID finds a catalogue offer.

@@ -47,7 +47,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		return nil, &cloud.OfferGoneError{Offer: req.Offer.ID, Detail: "not in the local catalogue"}
 	}
 	cfg := instanceConfig{
-		Config: sandbox.Config{Label: req.Label, Env: req.Env, OnStart: req.OnStart, Faults: p.opts.Faults},
+		Config: sandbox.Config{Label: req.Label, Env: req.Env, OnStart: req.OnStart, GPU: gpuOf(offer), Faults: p.opts.Faults},
 		Offer:  offer, Image: req.Image, DiskGB: req.DiskGB, CreatedAt: time.Now().UTC(),
 	}
 	if p.opts.Key != nil {

@@ -52,7 +52,7 @@ func (s *Server) shell(line string, extraEnv []string) *exec.Cmd {
 	if path == "" {
 		path = "/usr/local/bin:/usr/bin:/bin"
 	}
-	c.Env = []string{"PATH=" + path, "HOME=" + s.home, "USER=" + s.user, "LOGNAME=" + s.user,
+	c.Env = []string{"PATH=" + s.bin + ":" + path, "HOME=" + s.home, "USER=" + s.user, "LOGNAME=" + s.user,
 		"SHELL=/bin/sh", "LANG=C.UTF-8", "SCN_WORKSPACE=" + s.workspace}
 	names := make([]string, 0, len(s.cfg.Env))
 	for k := range s.cfg.Env {

@@ -1,7 +1,8 @@
 // Package sandbox is the machine behind a local instance: a process serving
 // real SSH on 127.0.0.1 over its own folder, running each command with
 // /bin/sh in the folder's workspace. It reads config.json (who may log in,
-// which faults to play: slow boot, refused SSH, preemption, a slow link) and
+// which GPUs its nvidia-smi reports, which faults to play: slow boot,
+// refused SSH, preemption, a slow link) and
 // publishes state.json (pid, port, host key) once it listens, so any later
 // scn process can find and reach it. Tests also run its Server in-process.
 package sandbox
@@ -44,7 +45,10 @@ type Config struct {
 	// OnStart is run once with /bin/sh when SSH is up (like VAST's onstart),
 	// its output in onstart.log.
 	OnStart string `json:"onstart,omitempty"`
-	Faults  Faults `json:"faults"`
+	// GPU is what the sandbox's nvidia-smi reports; nil: a machine without
+	// GPUs, where nvidia-smi is not found.
+	GPU    *GPU   `json:"gpu,omitempty"`
+	Faults Faults `json:"faults"`
 }
 
 // Faults makes a sandbox misbehave the way real machines do. Zero values

@@ -38,6 +38,12 @@ func TestFaultsJSONUsesDurationStrings(t *testing.T) {
 // rawClient connects a plain x/crypto client to a fresh in-process server.
 func rawClient(t *testing.T) *ssh.Client {
 	t.Helper()
+	return clientOf(t, sandbox.Config{Env: map[string]string{"FROM_CONFIG": "cfg"}})
+}
+
+// clientOf is rawClient for a server with cfg (the client's key is added).
+func clientOf(t *testing.T, cfg sandbox.Config) *ssh.Client {
+	t.Helper()
 	dir := t.TempDir()
 	host, err := remote.LoadOrCreateKey(dir + "/host")
 	if err != nil {
@@ -47,8 +53,8 @@ func rawClient(t *testing.T) *ssh.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sandbox.NewServer(dir, sandbox.Config{AuthorizedKeys: []string{user.AuthorizedKey}, Env: map[string]string{"FROM_CONFIG": "cfg"}},
-		host.Signer, log.New(io.Discard, "", 0))
+	cfg.AuthorizedKeys = append(cfg.AuthorizedKeys, user.AuthorizedKey)
+	srv, err := sandbox.NewServer(dir, cfg, host.Signer, log.New(io.Discard, "", 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +115,42 @@ func TestServerRejectsUnknownKey(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
 		t.Fatalf("unknown key: %v", err)
 	}
+}
+
+// The sandbox's nvidia-smi answers the calls drills make as the driver of
+// the GPUs it was rented with would; a sandbox without GPUs has none, even
+// on a host that has one.
+func TestNvidiaSMIStandIn(t *testing.T) {
+	c := clientOf(t, sandbox.Config{GPU: &sandbox.GPU{Name: "NVIDIA GeForce RTX 4090", Count: 2, MemoryMiB: 24564, Driver: "550.54.15"}})
+	for _, tc := range []struct{ cmd, want string }{
+		{"nvidia-smi --query-gpu=name,memory.total,memory.used,utilization.gpu,driver_version --format=csv,noheader,nounits",
+			"NVIDIA GeForce RTX 4090, 24564, 1, 0, 550.54.15\nNVIDIA GeForce RTX 4090, 24564, 1, 0, 550.54.15\n"},
+		{"nvidia-smi --query-gpu=index,memory.free,utilization.gpu --format=csv",
+			"index, memory.free [MiB], utilization.gpu [%]\n0, 24563 MiB, 0 %\n1, 24563 MiB, 0 %\n"},
+		{"nvidia-smi --format=csv,noheader --query-gpu=count", "2\n2\n"},
+		{"nvidia-smi -L", "GPU 0: NVIDIA GeForce RTX 4090 (UUID: GPU-5c0be5a1-0000-4000-8000-000000000000)\n" +
+			"GPU 1: NVIDIA GeForce RTX 4090 (UUID: GPU-5c0be5a1-0000-4000-8000-000000000001)\n"},
+		{"nvidia-smi --query-gpu=name,fan.speed --format=csv; echo $?", "Field \"fan.speed\" is not a valid field to query.\n2\n"},
+	} {
+		out, err := run(t, c, tc.cmd)
+		if err != nil || out != tc.want {
+			t.Errorf("%s:\n%q, %v\nwant %q", tc.cmd, out, err, tc.want)
+		}
+	}
+	cpu := clientOf(t, sandbox.Config{})
+	if out, err := run(t, cpu, "nvidia-smi -L; echo \"exit $?\""); err != nil || out != "exit 127\n" {
+		t.Errorf("a sandbox without GPUs: %q %v", out, err)
+	}
+}
+
+func run(t *testing.T, c *ssh.Client, cmd string) (string, error) {
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.Output(cmd)
+	return string(out), err
 }
 
 // BenchmarkThrottle reports what a throttled link really carries.

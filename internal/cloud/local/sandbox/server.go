@@ -29,6 +29,7 @@ type Server struct {
 	sshConfig *ssh.ServerConfig
 	workspace string
 	home      string
+	bin       string // the sandbox's own tools (nvidia-smi), first on PATH
 	user      string
 	log       *log.Logger
 
@@ -64,6 +65,10 @@ func NewServer(dir string, cfg Config, hostKey ssh.Signer, logger *log.Logger) (
 			return nil, fmt.Errorf("authorized key #%d in %s: %w", i+1, ConfigFile, err)
 		}
 		s.keys = append(s.keys, k)
+	}
+	var err error
+	if s.bin, err = writeTools(dir, cfg.GPU); err != nil {
+		return nil, err
 	}
 	if len(s.keys) == 0 {
 		return nil, fmt.Errorf("no authorized key in %s: nobody could log in", ConfigFile)

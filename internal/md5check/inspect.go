@@ -1,4 +1,4 @@
-package files
+package md5check
 
 import (
 	"bytes"
@@ -25,7 +25,8 @@ type Remote struct {
 	Size  int64  // when State is StateOK
 }
 
-func (r Remote) describe() string {
+// Describe says what the machine has: "md5 <hex>, <n> bytes", or the state.
+func (r Remote) Describe() string {
 	if r.State == StateOK {
 		return fmt.Sprintf("md5 %s, %d bytes", r.MD5, r.Size)
 	}
@@ -191,7 +192,7 @@ func parseState(line string, n int) (int, string, error) {
 func parseSum(line string) (md5, name string, ok bool) {
 	escaped := strings.HasPrefix(line, "\\")
 	line = strings.TrimPrefix(line, "\\")
-	if len(line) < 34 || !isMD5(line[:32]) || (line[32:34] != "  " && line[32:34] != " *") {
+	if len(line) < 34 || !IsMD5(line[:32]) || (line[32:34] != "  " && line[32:34] != " *") {
 		return "", "", false
 	}
 	name = line[34:]
@@ -225,4 +226,17 @@ func trimOutput(s string) string {
 		return "…" + s[len(s)-500:]
 	}
 	return s
+}
+
+// IsMD5 reports whether s is 32 hex digits.
+func IsMD5(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

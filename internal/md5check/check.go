@@ -1,4 +1,11 @@
-package files
+// Package md5check proves that files on a machine hold the bytes recorded
+// for them: it hashes them with md5sum on the machine, in one remote
+// session whatever their number, and compares each with its recorded MD5.
+// files.verify, snapshot.restore (verify) and failover.restore all check
+// through it, so a missing, altered, unreadable or replaced file gets the
+// same verdict and the same words everywhere ("✓ Valid", "✗ File
+// missing", "✗ MD5 mismatch" with Expected/Got, "Files validated: n/m").
+package md5check
 
 import (
 	"context"
@@ -33,29 +40,31 @@ type Report struct {
 	Mismatched int
 }
 
-// Check resolves the recorded files under dir (see Resolve), hashes them
-// on the machine in one round trip and compares with the recorded MD5.
+// Want is a file to check: where it should be on the machine and the MD5
+// recorded for it.
+type Want struct {
+	Path string
+	MD5  string
+}
+
+// Check hashes the wanted files on the machine in one round trip and
+// compares each with its recorded MD5; Results are in the order of want.
 // Missing or altered files are verdicts, not errors; an error means the
 // check itself could not be made.
-func Check(ctx context.Context, x remote.Execer, files []File, dir, sourceDir string) (*Report, error) {
-	if len(files) == 0 {
+func Check(ctx context.Context, x remote.Execer, want []Want) (*Report, error) {
+	if len(want) == 0 {
 		return nil, fmt.Errorf("no files to verify")
 	}
-	for i, f := range files {
-		if err := checkRecord(f); err != nil {
-			return nil, fmt.Errorf("files[%d]: %w", i, err)
-		}
-	}
-	paths, err := Resolve(files, dir, sourceDir)
-	if err != nil {
-		return nil, err
+	paths := make([]string, len(want))
+	for i, w := range want {
+		paths[i] = w.Path
 	}
 	got, err := Inspect(ctx, x, paths)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Total: len(files)}
-	for i, f := range files {
+	r := &Report{Total: len(want)}
+	for i, f := range want {
 		res := Result{Path: paths[i], Expected: strings.ToLower(f.MD5)}
 		switch g := got[i]; g.State {
 		case StateOK:
@@ -173,4 +182,12 @@ func (r *Report) Validation() journal.Validation {
 		}
 	}
 	return v
+}
+
+// listSome joins up to n items and says how many more there are.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }

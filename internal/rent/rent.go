@@ -1,0 +1,135 @@
+// Package rent provisions a machine for a run: cloud.Provision (fallback to
+// the next offers, races, readiness) wired to the run's bookkeeping — a
+// ledger intent before every create, the undo registered the moment an id
+// exists, instances given up during fallback marked destroyed — and to its
+// console. instance.create and standby.create both rent through it, so a
+// GPU and a standby VM are tracked the same way.
+package rent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/resource"
+)
+
+// Run is the run renting: where intents are recorded and what the console
+// shows. actions.Env implements it.
+type Run interface {
+	// Begin records the intent to create a resource (resource.Tracker.Begin).
+	Begin(kind, provider, label, detail string) (*resource.Pending, error)
+	Logf(format string, args ...any)
+	// Wait reports a long wait for the console's spinner.
+	Wait(what string, elapsed time.Duration)
+}
+
+// Options say what to rent and how to wait for it.
+type Options struct {
+	Kind    string              // "instance" or "standby": the resource kind in the ledger and the journal
+	Request cloud.CreateRequest // template of every create: Label, RunID and PublicKey set
+	// Fallback is as cloud.ProvisionOptions.Fallback: 0 means
+	// cloud.DefaultFallback, a negative value none.
+	Fallback     int
+	Race         int
+	ReadyTimeout time.Duration
+	Poll         time.Duration                                         // status poll interval (0: cloud's default)
+	Probe        func(ctx context.Context, inst *cloud.Instance) error // readiness: SSH answers
+	// Forget is told the id of an instance once it is destroyed: its address
+	// and host key may go to another machine.
+	Forget func(id string)
+}
+
+// Rent provisions an instance on prov from offers (best first). It returns
+// the ready instance and how many offers were tried.
+func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offer, o Options) (*cloud.Instance, int, error) {
+	kind, req := o.Kind, o.Request
+	var mu sync.Mutex
+	pending := map[string]*resource.Pending{} // by offer id
+	handles := map[string]*resource.Handle{}  // by instance id
+	tried := 0
+	hooks := cloud.ProvisionHooks{
+		BeforeCreate: func(offer cloud.Offer) error {
+			pend, err := run.Begin(kind, prov.Name(), req.Label, offer.GPU)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			pending[offer.ID], tried = pend, tried+1
+			mu.Unlock()
+			return nil
+		},
+		NotCreated: func(offer cloud.Offer, err error) {
+			mu.Lock()
+			pend := pending[offer.ID]
+			mu.Unlock()
+			if pend != nil && !cloud.IsUncertain(err) {
+				pend.Failed(err)
+			}
+			var gone *cloud.OfferGoneError
+			if errors.As(err, &gone) {
+				run.Logf("offer %s is gone (%s): trying the next one", offer.ID, gone.Detail)
+			}
+		},
+		Created: func(offer cloud.Offer, inst *cloud.Instance) {
+			mu.Lock()
+			pend := pending[offer.ID]
+			mu.Unlock()
+			id := inst.ID
+			h := pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
+				func(ctx context.Context, reason string) error {
+					if err := prov.Destroy(ctx, id, cloud.DestroyReason(reason)); err != nil {
+						return err
+					}
+					if o.Forget != nil {
+						o.Forget(id)
+					}
+					return nil
+				})
+			mu.Lock()
+			handles[id] = h
+			mu.Unlock()
+			run.Logf("%s %s created from offer %s ($%.3f/h), waiting for SSH", kind, id, offer.ID, inst.PricePerHour)
+		},
+		Destroyed: func(inst *cloud.Instance, err error) {
+			mu.Lock()
+			h := handles[inst.ID]
+			mu.Unlock()
+			if err == nil && h != nil {
+				h.Gone("gave up: not ready")
+			}
+			if err != nil {
+				run.Logf("%s %s could not be destroyed (%v): it is destroyed again at the end of the run", kind, inst.ID, err)
+			} else {
+				run.Logf("%s %s gave up (%s%s) and destroyed: trying the next offer", kind, inst.ID, inst.Status, msgSuffix(inst.StatusMsg))
+			}
+		},
+	}
+	start := time.Now()
+	inst, err := cloud.Provision(ctx, prov, offers, cloud.ProvisionOptions{
+		Request: req, Fallback: o.Fallback, Race: o.Race, Hooks: hooks,
+		Wait: cloud.WaitOptions{Interval: o.Poll, Timeout: o.ReadyTimeout, Probe: o.Probe,
+			OnPoll: func(i *cloud.Instance, elapsed time.Duration, note string) {
+				id := "?"
+				if i != nil {
+					id = i.ID
+				}
+				run.Wait(fmt.Sprintf("waiting for SSH on %s %s (%s)", kind, id, note), elapsed)
+			}},
+	})
+	if err != nil {
+		return nil, tried, err
+	}
+	run.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), time.Since(start).Seconds())
+	return inst, tried, nil
+}
+
+func msgSuffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}
