@@ -7,6 +7,5 @@
 // real SSH servers listed in a scn.yaml the test writes, and the scn binary
 // itself for the paid-run guard. The package has no code of its own:
 // everything is in its _test.go files, so that `go test ./e2e` is the one
-// command that runs these drills (see README-style notes in
-// harness_test.go).
+// command that runs these drills.
 package e2e

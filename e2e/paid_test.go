@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 // scnBinary builds cmd/scn (once) and returns its path.
 func scnBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := testbin.SCN(testbin.Options{})
+	bin, err := testbin.SCN()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 // removes it.
 func scnBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := testbin.SCN(testbin.Options{})
+	bin, err := testbin.SCN()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,19 +11,21 @@
 // out; corrupt or tampered snapshots fail loudly and leave the target as it
 // was. Nothing is staged in local temporary files.
 //
-// Memory is bounded whatever the workspace size. With 2 cores, the default
-// 16 MiB S3 parts and 4 parts in flight, Create holds at most: LZ4
-// compression 2×(cores+1)×1 MiB blocks (6 MiB), the S3 upload
-// (Concurrency+2)×PartSize (96 MiB; a directory store: a 32 KiB copy
-// buffer), two 4 MiB pipes between the stages and a 256 KiB hashing
-// buffer: about 112 MiB. Restore holds the S3 download
-// (Concurrency+1)×8 MiB ranges (40 MiB), LZ4 decompression 2×(cores+2)×
-// 1 MiB (8 MiB), one 4 MiB pipe and a 256 KiB copy buffer: about 53 MiB. Add to
-// both the manifest, O(entries) (≈200 bytes per file or directory: 20 MB
-// for 100,000 entries; manifests above 256 MiB are refused). Peak RSS can
-// reach twice the live heap under the default GOGC; measured on a 1 GiB
-// workspace through S3 (make bench-snapshot): 128–145 MiB after Create, below
-// 256 MiB for the process after Create then Restore.
+// Memory is bounded whatever the workspace size, because every stage
+// streams through a fixed number of fixed-size buffers. Create holds the
+// LZ4 compressor's blocks (a few per core), the store's upload (for S3,
+// Concurrency+2 parts of PartSize: the largest term; for a directory, one
+// copy buffer), the pipes between the stages and a hashing buffer. Restore
+// holds the store's download (for S3, Concurrency+1 ranges), the LZ4
+// decompressor's blocks, one pipe and a copy buffer. Only what describes
+// the entries grows with the workspace: the manifest (refused above
+// 256 MiB) and, while Create runs, its index of paths and the manifest's
+// JSON. The figures on a given machine come from BenchmarkSnapshotMemory
+// (make bench): peak heap and RSS of Create and Restore with each store,
+// the manifest's bytes per entry, and Create's peak on a workspace of
+// tens of thousands of empty files. For a whole scn process on a 1 GiB
+// workspace through S3, run make bench-snapshot; its test
+// (internal/tools/benchsnap) fails if scn's peak RSS reaches 256 MiB.
 package snapshot
 
 // MemoryLimit is the soft Go memory limit scn runs snapshots under (unless

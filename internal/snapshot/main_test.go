@@ -10,6 +10,7 @@ import (
 // they write and extract hundreds of MiB, and a slow disk's writeback would
 // dominate the run time without testing anything more.
 func TestMain(m *testing.M) {
+	serveS3IfChild() // BenchmarkSnapshotMemory's S3 server is this binary
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		if dir, err := os.MkdirTemp("/dev/shm", "scn-snapshot-test-"); err == nil {
 			os.Setenv("TMPDIR", dir)

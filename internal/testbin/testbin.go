@@ -5,6 +5,11 @@
 // that an edited cmd/scn would leave a stale "(cached) ok". Call SCN from
 // a test, not from TestMain before m.Run: go test records opened files
 // only while tests run.
+//
+// The binary is built the way the test itself was: with -race when the
+// test runs under -race (make test), so the scn processes a test starts —
+// and the sandboxes they start, which are the same binary — are
+// race-checked like the test's own code. RaceLog collects what they report.
 package testbin
 
 import (
@@ -16,27 +21,23 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
-// Options change the build.
-type Options struct {
-	Race bool // build with -race (slower; for thorough runs)
-}
-
 var (
 	mu     sync.Mutex
-	built  = map[Options]string{}
+	built  string
 	tmpDir string
 )
 
 // SCN returns the path of a freshly built cmd/scn, building it on first
 // use. The binary lives in a temporary directory removed by Cleanup.
-func SCN(o Options) (string, error) {
+func SCN() (string, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if p, ok := built[o]; ok {
-		return p, nil
+	if built != "" {
+		return built, nil
 	}
 	root, err := moduleRoot()
 	if err != nil {
@@ -54,19 +55,19 @@ func SCN(o Options) (string, error) {
 			return "", err
 		}
 	}
-	bin := filepath.Join(tmpDir, fmt.Sprintf("scn-%d", len(built)))
+	bin := filepath.Join(tmpDir, "scn")
 	args := []string{"build", "-o", bin}
-	if o.Race {
+	if raceEnabled {
 		args = append(args, "-race")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold -race build on a loaded 2-core machine
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goCmd, append(args, "./cmd/scn")...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/scn: %v\n%s", err, out)
 	}
-	built[o] = bin
+	built = bin
 	return bin, nil
 }
 
@@ -120,4 +121,27 @@ func touchSources(root string) error {
 		}
 		return nil
 	})
+}
+
+// RaceLog makes the data races of the processes a test starts fail the
+// test. Under -race it returns the environment entry (GORACE=log_path=...)
+// that has every race-built process — scn and the detached sandboxes it
+// starts, which pass GORACE on and whose output no test reads — write its
+// reports to files in a directory of the test's, and checks that directory
+// when the test ends. Call it before registering the cleanups that stop
+// those processes, so the check runs after them. Without -race it returns
+// nil and checks nothing.
+func RaceLog(t testing.TB) []string {
+	if !raceEnabled {
+		return nil
+	}
+	prefix := filepath.Join(t.TempDir(), "race") // the runtime writes race.<pid>
+	t.Cleanup(func() {
+		reports, _ := filepath.Glob(prefix + ".*")
+		for _, r := range reports {
+			b, _ := os.ReadFile(r)
+			t.Errorf("a process the test started (pid %s) reported a data race:\n%s", strings.TrimPrefix(filepath.Ext(r), "."), b)
+		}
+	})
+	return []string{"GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" log_path="+prefix)}
 }

@@ -33,13 +33,11 @@ func TestMain(m *testing.M) {
 }
 
 // scnBinary is the binary under test, built on first use — inside a test,
-// so go test's cache sees the sources it was built from.
-// SCN_E2E_RACE puts the race detector in every scn and sandbox process:
-// thorough, but three times slower, so on demand (cmd/scn's own tests cover
-// the parallel runner in-process under -race).
+// so go test's cache sees the sources it was built from. Under -race (make
+// test) it is race-built too, and so is every sandbox it starts.
 func scnBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := testbin.SCN(testbin.Options{Race: os.Getenv("SCN_E2E_RACE") != ""})
+	bin, err := testbin.SCN()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +56,16 @@ type env struct {
 	dir   string
 	state string
 	extra []string // more environment for the scn processes
+	race  []string // where race-built processes report (testbin.RaceLog)
 }
 
 // newEnv makes a fresh world whose sandboxes are all gone when the test
 // ends, pass or fail: `scn cleanup` first, then the local provider destroys
-// any sandbox folder left (should the ledger have missed one).
+// any sandbox folder left (should the ledger have missed one). A data race
+// any of its processes reported fails the test once they are gone.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, bin: scnBinary(t), dir: t.TempDir()}
+	e := &env{t: t, bin: scnBinary(t), dir: t.TempDir(), race: testbin.RaceLog(t)}
 	e.state = filepath.Join(e.dir, ".scn")
 	t.Cleanup(e.sweep)
 	return e
@@ -134,7 +134,7 @@ func (e *env) start(args ...string) *proc {
 	cmd := exec.Command(e.bin, append(args, "--state-dir="+e.state)...)
 	cmd.Dir = e.dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1", "SCN_HOME="+e.state)
-	cmd.Env = append(cmd.Env, e.extra...)
+	cmd.Env = append(append(cmd.Env, e.race...), e.extra...)
 	p := &proc{t: e.t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
@@ -175,9 +175,6 @@ func (p *proc) wait() int {
 		p.cmd.Process.Kill()
 		<-p.done
 		p.t.Fatalf("scn %v did not exit within %s\nstdout:\n%s\nstderr:\n%s", p.cmd.Args[1:], runTimeout, p.stdout, p.stderr)
-	}
-	if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
-		p.t.Errorf("scn %v: data race\n%s", p.cmd.Args[1:], p.stderr)
 	}
 	return p.code
 }

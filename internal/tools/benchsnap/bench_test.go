@@ -19,28 +19,41 @@ func TestMain(m *testing.M) {
 	// The test binary is also the sandbox and the scn side, as bin/benchsnap is.
 	local.RunIfChild()
 	runIfScnChild()
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
-// s3serveBinary builds the S3 server command once per test binary.
-func s3serveBinary(t *testing.T) string {
+// buildDir holds the binaries goBuild made for this test process.
+var (
+	buildDir string
+	built    = map[string]string{}
+)
+
+// goBuild builds the command in pkg (relative to this package) as name,
+// once per test process, without -race whatever the tests run with.
+func goBuild(t *testing.T, name, pkg string) string {
 	t.Helper()
-	if s3serveBuilt == "" {
-		dir, err := os.MkdirTemp("", "benchsnap-s3serve-")
+	if exe, ok := built[pkg]; ok {
+		return exe
+	}
+	if buildDir == "" {
+		dir, err := os.MkdirTemp("", "benchsnap-test-")
 		if err != nil {
 			t.Fatal(err)
 		}
-		exe := filepath.Join(dir, "s3serve")
-		out, err := exec.Command("go", "build", "-o", exe, "../s3serve").CombinedOutput()
-		if err != nil {
-			t.Fatalf("building s3serve: %v\n%s", err, out)
-		}
-		s3serveBuilt = exe
+		buildDir = dir
 	}
-	return s3serveBuilt
+	exe := filepath.Join(buildDir, name)
+	out, err := exec.Command("go", "build", "-o", exe, pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	built[pkg] = exe
+	return exe
 }
-
-var s3serveBuilt string
 
 // testConfig is a tiny bench of the tools this machine has: scn always;
 // aws and restic when installed (scripts/bench-snapshot installs them).
@@ -60,7 +73,7 @@ func testConfig(t *testing.T) (config, *bytes.Buffer, *bytes.Buffer) {
 	tools, _ = parseTools(strings.Join(tools, ","))
 	var out, log bytes.Buffer
 	return config{Size: 1 << 20, Tools: tools, Runs: 1, Dir: t.TempDir(), AWS: "aws", Restic: "restic",
-		S3Serve: s3serveBinary(t), Self: self, Out: &out, Log: &log}, &out, &log
+		S3Serve: goBuild(t, "s3serve", "../s3serve"), Self: self, Out: &out, Log: &log}, &out, &log
 }
 
 // alive is true while pid exists and is not a zombie.
@@ -130,6 +143,41 @@ func TestBenchMeasuresVerifiesAndCleansUp(t *testing.T) {
 		t.Fatalf("afterSetup not called: %v", pids)
 	}
 	assertCleanedUp(t, cfg.Dir, pids)
+}
+
+// scn's peak memory (the scn process's own VmHWM) stays under the goal
+// for snapshot and restore, on a workspace big enough to fill every buffer
+// of both pipelines: the S3 upload holds Concurrency+2 parts of 16 MiB, so
+// it needs about 100 MiB of compressed output (the workspace is 70%
+// incompressible). Memory is bounded whatever the size, so a larger one
+// only takes longer. The scn side and the sandbox are a normal build, as
+// users run scn: the race detector (make test) multiplies memory.
+func TestScnPeakMemoryStaysUnderTheGoal(t *testing.T) {
+	cfg, out, _ := testConfig(t)
+	cfg.Size = 160 << 20
+	cfg.Tools = []string{toolScnS3, toolScnDir}
+	cfg.Self = goBuild(t, "benchsnap", ".")
+	res, err := run(context.Background(), cfg)
+	if res != nil {
+		res.print(out)
+	}
+	if err != nil || !res.allVerified() {
+		t.Fatalf("bench: %v\n%s", err, out)
+	}
+	for _, r := range res.Tools {
+		for _, p := range []struct {
+			name string
+			rss  int64
+		}{{"snapshot", r.Snapshot.MaxRSS}, {"restore", r.Restore.MaxRSS}} {
+			switch {
+			case p.rss <= 0:
+				t.Errorf("%s %s: no peak RSS measured", r.Label, p.name)
+			case p.rss >= goalMaxRSS:
+				t.Errorf("%s %s: peak RSS %s, the goal is below %s", r.Label, p.name, rss(p.rss), rss(goalMaxRSS))
+			}
+		}
+	}
+	t.Logf("%s", out)
 }
 
 func TestInterruptedBenchCleansUp(t *testing.T) {

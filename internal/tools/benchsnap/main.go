@@ -8,8 +8,10 @@
 // is compared with the workspace, file by file, before its numbers count.
 // It prints MB/s, the scn/peer ratios, CPU seconds and scn's peak memory
 // (the max RSS of the scn process, which runs as a child of the bench so
-// its rusage is its own). Everything it starts — the server, the sandbox,
-// the temporary data — is removed when it ends, also on Ctrl+C.
+// its rusage is its own) against the goals; speed is only reported, but
+// the package's test fails when scn's peak memory misses its goal.
+// Everything it starts — the server, the sandbox, the temporary data — is
+// removed when it ends, also on Ctrl+C.
 //
 // Settings come from the environment (the Makefile passes them through):
 //
