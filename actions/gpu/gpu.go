@@ -4,6 +4,7 @@
 package gpu
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -53,7 +54,7 @@ var Offers = actions.Define(actions.Info{
 			out.Cheapest = o.PricePerHour
 		}
 	}
-	env.Logf("%d offers for %s on %s", len(offers), orAny(p.GPU), env.Target.Compute.Name())
+	env.Logf("%d offers for %s on %s", len(offers), cmp.Or(p.GPU, "any GPU"), env.Target.Compute.Name())
 	return out, nil
 })
 
@@ -65,11 +66,4 @@ var _ actions.OfferSource = (*OffersParams)(nil)
 func (p *OffersParams) Query() cloud.OfferQuery {
 	return cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs, MaxPrice: p.MaxPrice, MinReliability: p.MinReliability,
 		MinDiskGB: p.MinDiskGB, Order: p.Order, Limit: p.Limit}
-}
-
-func orAny(s string) string {
-	if s == "" {
-		return "any GPU"
-	}
-	return s
 }

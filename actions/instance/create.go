@@ -1,6 +1,7 @@
 package instance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -139,14 +140,7 @@ func search(ctx context.Context, prov cloud.Provider, q cloud.OfferQuery) ([]clo
 		if q.MaxPrice > 0 {
 			limits += fmt.Sprintf(", max_price $%.3f/h", q.MaxPrice)
 		}
-		return nil, fmt.Errorf("no %s offer on %s matches (%s)", orAny(q.GPU), prov.Name(), limits)
+		return nil, fmt.Errorf("no %s offer on %s matches (%s)", cmp.Or(q.GPU, "any"), prov.Name(), limits)
 	}
 	return offers, nil
-}
-
-func orAny(s string) string {
-	if s == "" {
-		return "any"
-	}
-	return s
 }

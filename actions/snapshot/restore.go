@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,7 +82,7 @@ var Restore = actions.Define(actions.Info{
 	if err != nil {
 		return nil, err
 	}
-	dir := orDefault(p.Path, inst.Workspace)
+	dir := cmp.Or(p.Path, inst.Workspace)
 	res, err := snap.Restore(ctx, snap.RestoreOptions{Exec: x, Store: st, Name: p.Snapshot.Name, Path: dir, Verify: p.Verify,
 		Progress: func(done int64) { env.Transfer("restore "+p.Snapshot.Name, done, m.BytesRaw) }})
 	if err != nil {

@@ -5,6 +5,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,8 +61,8 @@ var Create = actions.Define(actions.Info{
 	if env.Target.Store == nil {
 		return nil, errors.New("target has no store for snapshots")
 	}
-	path := orDefault(p.Path, inst.Workspace)
-	name := orDefault(p.Name, env.Label())
+	path := cmp.Or(p.Path, inst.Workspace)
+	name := cmp.Or(p.Name, env.Label())
 	if err := snap.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -98,13 +99,6 @@ var Create = actions.Define(actions.Info{
 		name, out.Files, mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st)
 	return out, nil
 })
-
-func orDefault(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
-}
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 

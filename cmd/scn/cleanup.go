@@ -9,13 +9,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/scnlabs/scn/internal/assembly"
+	"github.com/scnlabs/scn/internal/cleanup"
 	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/target"
 )
 
 type cleanupFlags struct {
@@ -53,15 +57,6 @@ func newCleanupCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// leftovers is what cleanup found in the ledger.
-type leftovers struct {
-	todo    []ledger.Record // open, matching the filter, of runs not in progress
-	live    []ledger.Record // open, but their run is still going
-	livePID map[string]int  // run id → pid of runs in progress
-	all     []ledger.Record // every record, to know which ids are accounted for
-	skipped int             // unreadable ledger lines
-}
-
 func runCleanup(ctx context.Context, g *globals, f *cleanupFlags) error {
 	state := g.absState()
 	s := newPrinter(os.Stdout)
@@ -75,69 +70,44 @@ func runCleanup(ctx context.Context, g *globals, f *cleanupFlags) error {
 		return exitWith(2, "opening the resource ledger: %v", err)
 	}
 	defer led.Close()
-	left, err := findLeftovers(led, state, ledger.Filter{Run: f.run, OlderThan: f.olderThan, Pattern: f.pattern})
+	left, err := cleanup.Find(led, state, ledger.Filter{Run: f.run, OlderThan: f.olderThan, Pattern: f.pattern})
 	if err != nil {
 		return exitWith(2, "%v", err)
 	}
-	if left.skipped > 0 {
+	if left.Skipped > 0 {
 		fmt.Fprintf(os.Stderr, "warning: %s of %s could not be read (torn by a crash, or corrupt) and were skipped\n",
-			count(left.skipped, "line"), led.Path())
+			count(left.Skipped, "line"), led.Path())
 	}
 	if f.dryRun {
 		writeDryRun(s.out, left, time.Now())
-		if len(left.todo) > 0 {
+		if len(left.Todo) > 0 {
 			return &exitError{code: 1}
 		}
 		return nil
 	}
-	c := &cleaner{ctx: ctx, g: g, s: s, led: led, timeout: f.timeout, all: left.all, now: time.Now}
-	defer c.close()
-	c.clean(left.todo)
-	writeLive(s.out, left)
-	return c.verdict(len(left.live))
-}
-
-// findLeftovers reads the open records matching filter and sets aside those
-// of runs still in progress.
-func findLeftovers(led *ledger.Ledger, state string, filter ledger.Filter) (*leftovers, error) {
-	open, err := led.Leftovers(filter)
-	if err != nil {
-		return nil, err
-	}
-	left := &leftovers{livePID: map[string]int{}}
-	checked := map[string]bool{}
-	for _, r := range open {
-		if !checked[r.Run] {
-			checked[r.Run] = true
-			if pid, live := ledger.RunLive(state, r.Run); live {
-				left.livePID[r.Run] = pid
+	c := &cleanup.Cleaner{Ledger: led, Timeout: f.timeout,
+		Open: func(ctx context.Context, name string) (*target.Target, error) {
+			t, err := assembly.Open(ctx, assembly.OpenOptions{Name: name, StateDir: state, ConfigFile: g.config})
+			if err == nil {
+				s.mask.Add(t.Secrets...)
 			}
-		}
+			return t, err
+		},
+		Report: func(r cleanup.Result) { writeResult(s.out, r, s.mask.String) },
 	}
-	// Read again now that the live runs are known: a run that ended in
-	// between has closed its records, and they must not be destroyed twice.
-	if open, err = led.Leftovers(filter); err != nil {
-		return nil, err
-	}
-	for _, r := range open {
-		if _, live := left.livePID[r.Run]; live {
-			left.live = append(left.live, r)
-		} else if checked[r.Run] {
-			left.todo = append(left.todo, r)
-		} // else: a run that started after the first read, so live
-	}
-	if left.all, left.skipped, err = led.Records(); err != nil {
-		return nil, err
-	}
-	return left, nil
+	defer c.Close()
+	fmt.Fprintf(s.out, "scn cleanup · %s in %s\n", count(len(left.Todo), "open resource"), led.Path())
+	score := c.Clean(ctx, left)
+	writeLive(s.out, left)
+	return writeVerdict(s.out, score, len(left.Live))
 }
 
 // writeDryRun lists, one line per resource, what cleanup would do.
-func writeDryRun(w io.Writer, left *leftovers, now time.Time) {
-	if len(left.todo) > 0 {
+func writeDryRun(w io.Writer, left *cleanup.Leftovers, now time.Time) {
+	if len(left.Todo) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "KIND\tID\tPROVIDER\tTARGET\tRUN\tSTEP\tLABEL\tAGE\tACTION")
-		for _, r := range left.todo {
+		for _, r := range left.Todo {
 			id, action := r.ID, "destroy"
 			if r.ID == "" {
 				id, action = "-", "look up by label"
@@ -146,7 +116,7 @@ func writeDryRun(w io.Writer, left *leftovers, now time.Time) {
 				dash(r.Run), dash(r.Step), dash(r.Label), fmtAge(now.Sub(r.Since())), action)
 		}
 		tw.Flush()
-		fmt.Fprintf(w, "\n%s to clean up (dry run: nothing was done; run `scn cleanup` with the same flags)\n", count(len(left.todo), "resource"))
+		fmt.Fprintf(w, "\n%s to clean up (dry run: nothing was done; run `scn cleanup` with the same flags)\n", count(len(left.Todo), "resource"))
 	} else {
 		fmt.Fprintln(w, "nothing to clean up")
 	}
@@ -155,10 +125,10 @@ func writeDryRun(w io.Writer, left *leftovers, now time.Time) {
 
 // writeLive says which resources were left alone because their run is
 // still going.
-func writeLive(w io.Writer, left *leftovers) {
+func writeLive(w io.Writer, left *cleanup.Leftovers) {
 	per := map[string]int{}
 	var runs []string
-	for _, r := range left.live {
+	for _, r := range left.Live {
 		if per[r.Run] == 0 {
 			runs = append(runs, r.Run)
 		}
@@ -166,8 +136,56 @@ func writeLive(w io.Writer, left *leftovers) {
 	}
 	for _, run := range runs {
 		fmt.Fprintf(w, "not touched: %s of run %s, still in progress (pid %d): it cleans up after itself\n",
-			count(per[run], "resource"), run, left.livePID[run])
+			count(per[run], "resource"), run, left.LivePID[run])
 	}
+}
+
+// writeResult prints one resource's outcome, masking secrets in errors.
+func writeResult(w io.Writer, r cleanup.Result, mask func(string) string) {
+	if r.Outcome == cleanup.Left {
+		fmt.Fprintf(w, "  ✗ %s %s: NOT destroyed: %s  %s\n", r.Record.Kind, dash(r.ID), mask(r.Err.Error()), where(r.Record))
+		return
+	}
+	what := r.Note
+	if r.Took > 0 {
+		what += " " + fmtSeconds(r.Took.Seconds())
+	}
+	fmt.Fprintf(w, "  ✓ %s %s: %s  %s\n", r.Record.Kind, dash(r.ID), what, where(r.Record))
+}
+
+// where says where a record comes from.
+func where(r ledger.Record) string {
+	return fmt.Sprintf("(%s · target %s · run %s · step %s)", dash(r.Provider), dash(r.Target), dash(r.Run), dash(r.Step))
+}
+
+// writeVerdict prints the score: exit 0 when nothing is left, 1 otherwise.
+func writeVerdict(w io.Writer, score cleanup.Score, live int) error {
+	var parts []string
+	for _, p := range []struct {
+		n    int
+		what string
+	}{{score.Destroyed, "destroyed"}, {score.Gone, "already gone"}, {score.NeverMade, "never created"}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
+		}
+	}
+	summary := strings.Join(parts, ", ")
+	if score.Left == 0 {
+		if summary == "" {
+			summary = "nothing to do"
+		}
+		if live > 0 {
+			summary += fmt.Sprintf("; %s of runs in progress not touched", count(live, "resource"))
+		}
+		fmt.Fprintf(w, "clean: %s\n", summary)
+		return nil
+	}
+	if summary != "" {
+		summary = " (" + summary + ")"
+	}
+	fmt.Fprintf(w, "%s still left%s: fix what is said above and run `scn cleanup` again, or destroy by hand\n",
+		count(score.Left, "resource"), summary)
+	return &exitError{code: 1}
 }
 
 func dash(s string) string {

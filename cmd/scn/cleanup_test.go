@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/internal/cleanup"
 	"github.com/scnlabs/scn/internal/ledger"
 )
 
@@ -23,8 +24,8 @@ func TestFmtAge(t *testing.T) {
 
 func TestDryRunListsEveryResourceOnOneLine(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	left := &leftovers{
-		todo: []ledger.Record{
+	left := &cleanup.Leftovers{
+		Todo: []ledger.Record{
 			{Run: "r1", Step: "gpu", Kind: "instance", Provider: "vast", Target: "vast", Label: "scn-r1-gpu", ID: "4242",
 				State: ledger.StateCreated, IntentAt: now.Add(-90 * time.Minute)},
 			{Run: "r1", Step: "snap", Kind: "snapshot", Provider: "store", Target: "vast", Label: "scn-r1-snap", ID: "nightly",
@@ -32,8 +33,8 @@ func TestDryRunListsEveryResourceOnOneLine(t *testing.T) {
 			{Run: "r2", Step: "b", Kind: "instance", Provider: "local", Target: "local", Label: "scn-r2-b",
 				State: ledger.StateIntent, IntentAt: now.Add(-3 * time.Hour)},
 		},
-		live:    []ledger.Record{{Run: "r3", Kind: "instance"}, {Run: "r3", Kind: "instance"}},
-		livePID: map[string]int{"r3": 777},
+		Live:    []ledger.Record{{Run: "r3", Kind: "instance"}, {Run: "r3", Kind: "instance"}},
+		LivePID: map[string]int{"r3": 777},
 	}
 	var b strings.Builder
 	writeDryRun(&b, left, now)
@@ -49,7 +50,7 @@ not touched: 2 resources of run r3, still in progress (pid 777): it cleans up af
 		t.Errorf("dry run printed:\n%s\nwant:\n%s", b.String(), want)
 	}
 	b.Reset()
-	writeDryRun(&b, &leftovers{}, now)
+	writeDryRun(&b, &cleanup.Leftovers{}, now)
 	if b.String() != "nothing to clean up\n" {
 		t.Errorf("empty dry run printed %q", b.String())
 	}

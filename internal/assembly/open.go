@@ -1,6 +1,7 @@
 package assembly
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -157,7 +158,7 @@ func openVast(ctx context.Context, t *target.Target, tc TargetConfig, o OpenOpti
 	g := gcp.Config{CredentialsFile: o.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), Project: o.Getenv("GCP_PROJECT_ID"),
 		Zone: o.Getenv("GCP_ZONE"), Endpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE")}
 	if tc.GCP != nil {
-		g.Project, g.Zone, g.MachineType = or(g.Project, tc.GCP.Project), or(g.Zone, tc.GCP.Zone), tc.GCP.MachineType
+		g.Project, g.Zone, g.MachineType = cmp.Or(g.Project, tc.GCP.Project), cmp.Or(g.Zone, tc.GCP.Zone), tc.GCP.MachineType
 	}
 	if o.TuneGCP != nil {
 		o.TuneGCP(&g)
@@ -223,13 +224,6 @@ func openStore(ctx context.Context, sc *StoreConfig, t *target.Target, o OpenOpt
 	t.Secrets = append(t.Secrets, secret, id)
 	return newS3(ctx, o, s3store.Config{Endpoint: sc.Endpoint, Region: sc.Region,
 		Bucket: sc.Bucket, Prefix: sc.Prefix, AccessKeyID: id, SecretAccessKey: secret})
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // serviceAccountSecrets are the parts of a service-account JSON that must

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/scnlabs/scn/internal/atomicfile"
 )
 
 // Version of the journal format. Bump only on incompatible changes.
@@ -205,11 +207,7 @@ func Write(path string, j *Journal) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // Read loads a journal written by Write.

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/scnlabs/scn/internal/atomicfile"
 )
 
 // KeyFile is the name of the private key LoadOrCreateKey keeps in its
@@ -48,7 +50,7 @@ func LoadOrCreateKey(dir string) (*Key, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create key directory %s: %w", dir, err)
 	}
-	if err := createKey(dir, path); err != nil {
+	if err := createKey(path); err != nil {
 		return nil, err
 	}
 	return loadKey(path)
@@ -69,17 +71,17 @@ func loadKey(path string) (*Key, error) {
 	pub := path + ".pub"
 	if have, err := os.ReadFile(pub); err != nil || strings.TrimSpace(string(have)) != line {
 		// Same content from every writer, so a rename race is harmless.
-		if err := writeFileAtomic(pub, []byte(line+"\n"), 0o644); err != nil {
+		if err := atomicfile.WriteFile(pub, []byte(line+"\n"), 0o644); err != nil {
 			return nil, fmt.Errorf("write public key %s: %w", pub, err)
 		}
 	}
 	return &Key{Signer: signer, AuthorizedKey: line, Path: path}, nil
 }
 
-// createKey writes a fresh key to a temporary file and links it to path.
-// A link that finds path taken means another process won the race: not an
-// error, its key is the one to use.
-func createKey(dir, path string) error {
+// createKey writes a fresh key at path unless path exists. Finding path
+// taken means another process won the race: not an error, its key is the
+// one to use.
+func createKey(path string) error {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return fmt.Errorf("generate ed25519 key: %w", err)
@@ -88,52 +90,8 @@ func createKey(dir, path string) error {
 	if err != nil {
 		return fmt.Errorf("encode ed25519 key: %w", err)
 	}
-	tmp, err := writeTemp(dir, ".id_ed25519-*", pem.EncodeToMemory(block), 0o600)
-	if err != nil {
-		return fmt.Errorf("write SSH key in %s: %w", dir, err)
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := atomicfile.Create(path, pem.EncodeToMemory(block), 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("install SSH key %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeTemp writes data to a new temporary file in dir, synced to disk, and
-// returns its name.
-func writeTemp(dir, pattern string, data []byte, mode os.FileMode) (string, error) {
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return "", err
-	}
-	name := f.Name()
-	err = f.Chmod(mode)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-		return "", err
-	}
-	return name, nil
-}
-
-// writeFileAtomic replaces path with data so readers see the old or the new
-// content, never a mix.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := writeTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*", data, mode)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
 	}
 	return nil
 }

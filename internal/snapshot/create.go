@@ -28,7 +28,7 @@ type CreateOptions struct {
 // the manifest it wrote. It refuses to replace an existing snapshot.
 func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	start := time.Now()
-	where := fmt.Sprintf("snapshot %q of %s on instance %s", opts.Name, opts.Path, orUnknown(opts.Source))
+	where := fmt.Sprintf("snapshot %q of %s on instance %s", opts.Name, opts.Path, cmp.Or(opts.Source, "(unknown)"))
 	if err := ValidateName(opts.Name); err != nil {
 		return nil, err
 	}
@@ -144,10 +144,3 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 }
 
 var errStoreReturned = errors.New("the store stopped reading before the end of the data")
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "(unknown)"
-	}
-	return s
-}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/scnlabs/scn/internal/atomicfile"
 )
 
 // Dir is a Store over a local directory: key "a/b" is the file root/a/b.
@@ -41,24 +43,18 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return 0, fmt.Errorf("put %q in %s: %w", key, d, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), tempPrefix+"*")
+	w, err := atomicfile.New(p, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("put %q in %s: %w", key, d, err)
 	}
-	n, err := io.Copy(tmp, ctxReader{ctx, r})
+	n, err := io.Copy(w, ctxReader{ctx, r})
 	if err == nil {
 		// Durable before visible: a crash must not leave a renamed but
 		// empty object behind.
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
+		err = w.Commit()
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		w.Abort()
 		d.prune(filepath.Dir(p)) // a failed Put leaves nothing, not even its folders
 		return n, fmt.Errorf("put %q in %s: %w", key, d, err)
 	}

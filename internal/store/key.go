@@ -3,11 +3,14 @@ package store
 import (
 	"fmt"
 	"strings"
+
+	"github.com/scnlabs/scn/internal/atomicfile"
 )
 
-// tempPrefix starts the name of a Dir's in-progress uploads; keys may not
-// use it, so List never confuses a partial upload with an object.
-const tempPrefix = ".scn-put-"
+// tempPrefix starts the name of a Dir's in-progress uploads (the temporary
+// files of internal/atomicfile); keys may not use it, so List never
+// confuses a partial upload with an object.
+const tempPrefix = atomicfile.TempPrefix
 
 // CheckKey reports whether key is acceptable to every store: a relative,
 // slash-separated path with no empty, "." or ".." segment and no

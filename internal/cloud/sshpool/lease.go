@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/scnlabs/scn/internal/atomicfile"
 	"github.com/scnlabs/scn/internal/cloud"
 )
 
@@ -37,9 +38,10 @@ func CheckName(name string) error {
 
 func (p *Provider) leasePath(name string) string { return filepath.Join(p.dir, name+".lease") }
 
-// take leases host name for label. The lease is written to a temporary
-// file and hard-linked to its final name: link(2) fails if the name exists,
-// so exactly one taker wins, and nobody ever reads a half-written lease.
+// take leases host name for label. The lease is created whole and only if
+// no lease exists (atomicfile.Create: a hard link, which fails if the name
+// exists), so exactly one taker wins, and nobody ever reads a half-written
+// lease.
 func (p *Provider) take(name, label string) (lease, error) {
 	if err := CheckName(name); err != nil {
 		return lease{}, fmt.Errorf("ssh pool: %w", err)
@@ -53,15 +55,10 @@ func (p *Provider) take(name, label string) (lease, error) {
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return lease{}, fmt.Errorf("ssh pool: creating lease directory: %w", err)
 	}
-	tmp, err := writeTemp(p.dir, "."+name+".*.tmp", data)
-	if err != nil {
-		return lease{}, fmt.Errorf("ssh pool: writing lease for host %s: %w", name, err)
-	}
-	defer os.Remove(tmp)
-	// The holder may release between our failed link and our read of its
-	// lease: then the host is free and another attempt can win it.
+	// The holder may release between our failed create and our read of
+	// its lease: then the host is free and another attempt can win it.
 	for range 3 {
-		err = os.Link(tmp, p.leasePath(name))
+		err = atomicfile.Create(p.leasePath(name), data, 0o600)
 		if err == nil {
 			return l, nil
 		}
@@ -78,25 +75,6 @@ func (p *Provider) take(name, label string) (lease, error) {
 		return lease{}, &cloud.OfferGoneError{Offer: name, Detail: holder.busy()}
 	}
 	return lease{}, &cloud.OfferGoneError{Offer: name, Detail: "its lease keeps changing hands: another scn is taking and releasing it"}
-}
-
-func writeTemp(dir, pattern string, data []byte) (string, error) {
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }
 
 // runIDRE finds the run id in a label scn-<run-id>-<step> (run ids are

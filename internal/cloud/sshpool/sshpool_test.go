@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/scnlabs/scn/internal/atomicfile"
 	"github.com/scnlabs/scn/internal/cloud"
 )
 
@@ -266,7 +267,7 @@ func TestConcurrentCreatesOneWins(t *testing.T) {
 	if err != nil || inst.Label != label {
 		t.Errorf("lease holder = %+v, %v; want %s", inst, err, label)
 	}
-	if tmp, _ := filepath.Glob(filepath.Join(dir, "sshpool", ".*.tmp")); len(tmp) != 0 {
+	if tmp, _ := filepath.Glob(filepath.Join(dir, "sshpool", atomicfile.TempPrefix+"*")); len(tmp) != 0 {
 		t.Errorf("temporary lease files left behind: %v", tmp)
 	}
 }

@@ -26,6 +26,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -136,8 +137,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	cfg := config{
 		Size: 1 << 30, Tools: allTools, Runs: 1, Dir: os.TempDir(), Profile: getenv("BENCH_PROFILE"),
-		AWS: or(getenv("BENCH_AWS"), "aws"), Restic: or(getenv("BENCH_RESTIC"), "restic"),
-		S3Serve: or(getenv("BENCH_S3SERVE"), filepath.Join(filepath.Dir(self), "s3serve")),
+		AWS: cmp.Or(getenv("BENCH_AWS"), "aws"), Restic: cmp.Or(getenv("BENCH_RESTIC"), "restic"),
+		S3Serve: cmp.Or(getenv("BENCH_S3SERVE"), filepath.Join(filepath.Dir(self), "s3serve")),
 		Self:    self, Out: os.Stdout, Log: os.Stderr,
 	}
 	if v := getenv("BENCH_SIZE"); v != "" {
@@ -227,13 +228,6 @@ func parseTools(s string) ([]string, error) {
 		return nil, fmt.Errorf("no tool given")
 	}
 	return tools, nil
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // cpus is what the table says about the machine.
