@@ -5,10 +5,18 @@
 // here will not be refused by B2 for those reasons. The server also records
 // every request and can inject failures (a burst of 503s) and a skewed clock,
 // so store and integration tests exercise the client's retries and errors.
+//
+// Presigned URLs (SigV4 query authentication, what scn's agent on a
+// machine uses) are checked by gofakes3 itself as S3 and B2 do
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html):
+// the signature over method, path, query and signed headers, an
+// X-Amz-Expires between 1 s and 7 days, and 403 AccessDenied "Request has
+// expired" once it has passed (TestPresignedURLsAreChecked pins it).
 package s3test
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -50,11 +58,15 @@ type Server struct {
 	Endpoint string       // https://127.0.0.1:port
 	Client   *http.Client // trusts the server's certificate
 	Bucket   string
+	// CertPEM is the server's certificate, PEM-encoded: what another
+	// process (scn's agent on a test machine) must trust to reach it.
+	CertPEM []byte
 
 	mu         sync.Mutex
 	requests   []Request
 	failNext   int
 	failStatus int
+	expireNext int
 }
 
 // StartServer runs a server for the test: its endpoint, an HTTP client
@@ -79,6 +91,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	t.Cleanup(srv.Close)
 	s.Endpoint = srv.URL
 	s.Client = srv.Client()
+	s.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	return s
 }
 
@@ -88,6 +101,16 @@ func (s *Server) FailNext(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext, s.failStatus = n, status
+}
+
+// ExpireNext answers the next n requests made with a presigned URL as S3
+// answers one whose X-Amz-Expires has passed: 403 AccessDenied "Request has
+// expired". It stands for a URL that expired in flight (a slow part, a
+// machine that waited) without waiting for real expiry.
+func (s *Server) ExpireNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireNext = n
 }
 
 // Requests returns a copy of every request seen so far.
@@ -106,14 +129,22 @@ func (s *Server) record(clock offsetClock, next http.Handler) http.Handler {
 			s.failNext--
 			inject = s.failStatus
 		}
+		expire := false
+		if s.expireNext > 0 && r.URL.Query().Get("X-Amz-Signature") != "" {
+			s.expireNext--
+			expire = true
+		}
 		s.mu.Unlock()
 		// A real server's Date header comes from its own clock; the SDK uses
 		// it to correct for clock skew.
 		w.Header().Set("Date", clock.Now().UTC().Format(http.TimeFormat))
 		sw := &statusWriter{ResponseWriter: w}
-		if inject != 0 {
+		switch {
+		case inject != 0:
 			WriteError(sw, inject, "ServiceUnavailable", "Injected failure: please reduce your request rate.")
-		} else {
+		case expire:
+			WriteError(sw, http.StatusForbidden, "AccessDenied", "Request has expired")
+		default:
 			next.ServeHTTP(sw, r)
 		}
 		req.Status = sw.status
