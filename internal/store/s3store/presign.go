@@ -27,6 +27,10 @@ var _ store.Presigner = (*Store)(nil)
 // PartSize implements store.Presigner.
 func (s *Store) PartSize() int64 { return s.partSize }
 
+// CertificateAuthorities are the extra CAs (PEM) a machine must trust to
+// reach the endpoint (Config.CAPEM); none for public stores.
+func (s *Store) CertificateAuthorities() []byte { return s.ca }
+
 // Concurrency implements store.Presigner.
 func (s *Store) Concurrency() int { return s.concurrency }
 
