@@ -42,20 +42,26 @@ func (a *agent) putParts(ctx context.Context, r io.Reader) (int64, error) {
 		if buf == nil {
 			buf = make([]byte, size)
 		}
-		u := &urlHolder{a: a, n: n}
-		if err := u.prefetch(); err != nil {
-			cancel(err)
+		// The part's first bytes, then its URL (asked for while the rest
+		// fills, so the round trip to scn costs no time): a stream that
+		// ended exactly at the last part never asks for one more.
+		k, err := io.ReadAtLeast(r, buf, 1)
+		if err == io.EOF && n > 1 {
 			break
 		}
-		k, err := io.ReadFull(r, buf)
+		u := &urlHolder{a: a, n: n}
+		if perr := u.prefetch(); perr != nil {
+			cancel(perr)
+			break
+		}
+		if err == nil {
+			var more int
+			more, err = io.ReadFull(r, buf[k:])
+			k += more
+		}
 		last := err == io.EOF || err == io.ErrUnexpectedEOF
 		if err != nil && !last {
 			cancel(err)
-			break
-		}
-		if k == 0 && n > 1 {
-			// The previous part ended the stream exactly. Its URL for
-			// part n was minted for nothing: a URL costs no request.
 			break
 		}
 		total += int64(k)

@@ -8,6 +8,8 @@
 package agentctl
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,7 +21,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/scnlabs/scn/internal/remote"
 )
@@ -61,15 +62,22 @@ func BesideExecutable() Binaries {
 type Launcher struct {
 	bins Binaries
 
-	mu        sync.Mutex
-	platforms map[string]string // machine → "linux/amd64"
-	refused   map[string]error  // machine → why no agent runs there
-	hashes    map[string]string // binary path → sha256
+	mu       sync.Mutex
+	machines map[string]machine // what uname said, by machine
+	refused  map[string]error   // machine → why no agent runs there
+	hashes   map[string]string  // binary path → sha256
+	gzipped  map[string][]byte  // binary path → its gzip, for machines with gzip
+}
+
+// machine is what scn learnt about a machine's system.
+type machine struct {
+	platform string // "linux/amd64"
+	gzip     bool   // gzip -d works there: the agent travels compressed
 }
 
 // New returns a Launcher looking for agents as b says.
 func New(b Binaries) *Launcher {
-	return &Launcher{bins: b, platforms: map[string]string{}, refused: map[string]error{}, hashes: map[string]string{}}
+	return &Launcher{bins: b, machines: map[string]machine{}, refused: map[string]error{}, hashes: map[string]string{}, gzipped: map[string][]byte{}}
 }
 
 // binary picks the agent for platform ("linux/amd64").
@@ -112,26 +120,31 @@ func (l *Launcher) hash(path string) (string, error) {
 	return sum, nil
 }
 
-// platform asks the machine what it is (uname), once per machine.
-func (l *Launcher) platform(ctx context.Context, x remote.Execer, machine string) (string, error) {
+// probe asks the machine what it is (uname) and whether it has gzip, once
+// per machine.
+func (l *Launcher) probe(ctx context.Context, x remote.Execer, id string) (machine, error) {
 	l.mu.Lock()
-	p, ok := l.platforms[machine]
+	m, ok := l.machines[id]
 	l.mu.Unlock()
 	if ok {
-		return p, nil
+		return m, nil
 	}
-	out, err := remote.Run(ctx, x, "uname -s; uname -m", nil)
+	out, err := remote.Run(ctx, x, "uname -s; uname -m; command -v gzip >/dev/null 2>&1 && echo gzip; true", nil)
 	if err != nil {
-		return "", fmt.Errorf("asking the machine what it is: %w", err)
+		return m, fmt.Errorf("asking the machine what it is: %w", err)
 	}
-	p, err = parseUname(out)
-	if err != nil {
-		return "", err
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 3 && lines[2] == "gzip" {
+		m.gzip = true
+		lines = lines[:2]
+	}
+	if m.platform, err = parseUname(strings.Join(lines, "\n")); err != nil {
+		return m, err
 	}
 	l.mu.Lock()
-	l.platforms[machine] = p
+	l.machines[id] = m
 	l.mu.Unlock()
-	return p, nil
+	return m, nil
 }
 
 // parseUname maps `uname -s; uname -m` to Go's GOOS/GOARCH.
@@ -165,16 +178,20 @@ if [ -f "$f" ] && [ "$(h < "$f" | cut -c1-64)" = ` + sum + ` ]; then exec "$f" a
 exit ` + fmt.Sprint(exitNeedsInstall)
 }
 
-// installScript writes stdin to the agent's place atomically (a temporary
-// name, then mv), replacing whatever was there.
-func installScript(sum string) string {
+// installScript writes stdin (gzip-compressed if gz) to the agent's place
+// atomically (a temporary name, then mv), replacing whatever was there.
+func installScript(sum string, gz bool) string {
+	write := "cat"
+	if gz {
+		write = "gzip -dc"
+	}
 	return `set -e
 d=` + dirExpr + `
 mkdir -p "$d"
 chmod 700 "$d"
 t="$d/.agent-` + sum + `.$$"
 trap 'rm -f "$t"' EXIT
-cat > "$t"
+` + write + ` > "$t"
 chmod 700 "$t"
 mv -f "$t" "$d/agent-` + sum + `"
 trap - EXIT`
@@ -202,11 +219,11 @@ func (l *Launcher) Start(ctx context.Context, x remote.Execer, machine string) (
 }
 
 func (l *Launcher) start(ctx context.Context, x remote.Execer, machine string) (*Session, error) {
-	platform, err := l.platform(ctx, x, machine)
+	m, err := l.probe(ctx, x, machine)
 	if err != nil {
 		return nil, err
 	}
-	bin, err := l.binary(platform)
+	bin, err := l.binary(m.platform)
 	if err != nil {
 		return nil, err
 	}
@@ -222,26 +239,58 @@ func (l *Launcher) start(ctx context.Context, x remote.Execer, machine string) (
 		if attempt > 1 {
 			return nil, fmt.Errorf("%w: the agent installed in %s does not check out against its hash (no sha256sum or shasum there?)", ErrUnavailable, dirExpr)
 		}
-		if err := install(ctx, x, bin, sum); err != nil {
+		if err := l.install(ctx, x, bin, sum, m.gzip); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// install copies the binary over the SSH connection.
-func install(ctx context.Context, x remote.Execer, bin, sum string) error {
-	f, err := os.Open(bin)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	defer f.Close()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	if _, err := remote.Run(ctx, x, installScript(sum), f); err != nil {
-		if ctx.Err() != nil {
-			return err
+// install copies the binary over the SSH connection, gzip-compressed when
+// the machine can expand it (less than half the bytes on a slow link).
+func (l *Launcher) install(ctx context.Context, x remote.Execer, bin, sum string, gz bool) error {
+	var body io.Reader
+	if gz {
+		b, err := l.compressed(bin)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
+		body = bytes.NewReader(b)
+	} else {
+		f, err := os.Open(bin)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		defer f.Close()
+		body = f
+	}
+	_, err := remote.Run(ctx, x, installScript(sum, gz), body)
+	var exit *remote.ExitError
+	if errors.As(err, &exit) {
 		return fmt.Errorf("%w: copying it to the machine failed (no room or no write access in its home?): %v", ErrUnavailable, err)
 	}
-	return nil
+	return err // nil, or the connection: the transfer would fail the same way
+}
+
+// compressed is the binary's gzip, made once per path.
+func (l *Launcher) compressed(bin string) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.gzipped[bin]; ok {
+		return b, nil
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := io.Copy(zw, f); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	l.gzipped[bin] = buf.Bytes()
+	return buf.Bytes(), nil
 }

@@ -69,10 +69,8 @@ func accessFor(ctx context.Context, st store.Store, probeKey string) (*access, e
 			return nil, err
 		}
 		a.presigner = p
-		a.wire = wire.Access{Presigned: true, Probe: wireRequest(head), PartSize: p.PartSize(), Concurrency: p.Concurrency()}
-		if ca, ok := p.(interface{ CertificateAuthorities() []byte }); ok {
-			a.wire.CA = string(ca.CertificateAuthorities())
-		}
+		a.wire = wire.Access{Presigned: true, Probe: wireRequest(head), PartSize: p.PartSize(), Concurrency: p.Concurrency(),
+			CA: string(p.CertificateAuthorities())}
 		return a, nil
 	}
 	return nil, fmt.Errorf("%w: the store %s gives machines no direct access", agentctl.ErrUnavailable, st)

@@ -50,6 +50,9 @@ type Presigner interface {
 	// part size (ranges are at most 8 MiB of it) and requests in flight.
 	PartSize() int64
 	Concurrency() int
+	// CertificateAuthorities are extra CAs (PEM) a machine must trust to
+	// reach the endpoint: a private or test server's; nil for public ones.
+	CertificateAuthorities() []byte
 }
 
 // Shared is implemented by stores whose objects are files on scn's own

@@ -27,8 +27,7 @@ var _ store.Presigner = (*Store)(nil)
 // PartSize implements store.Presigner.
 func (s *Store) PartSize() int64 { return s.partSize }
 
-// CertificateAuthorities are the extra CAs (PEM) a machine must trust to
-// reach the endpoint (Config.CAPEM); none for public stores.
+// CertificateAuthorities implements store.Presigner: Config.CAPEM.
 func (s *Store) CertificateAuthorities() []byte { return s.ca }
 
 // Concurrency implements store.Presigner.

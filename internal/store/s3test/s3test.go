@@ -67,6 +67,11 @@ type Server struct {
 	failNext   int
 	failStatus int
 	expireNext int
+	// faults on requests made with presigned URLs (a machine's, not scn's)
+	failPresigned   int
+	failPresStatus  int
+	resetPresigned  int
+	presignedServed int
 }
 
 // StartServer runs a server for the test: its endpoint, an HTTP client
@@ -103,7 +108,32 @@ func (s *Server) FailNext(n, status int) {
 	s.failNext, s.failStatus = n, status
 }
 
-// ExpireNext answers the next n requests made with a presigned URL as S3
+// FailPresigned makes the next n transfers (PUT, GET) made with a presigned
+// URL (scn's agent on a machine, never scn itself) fail with status and an
+// S3 XML error body. This and ResetPresigned and ExpireNext leave HEADs
+// alone: the machine's reachability probe.
+func (s *Server) FailPresigned(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failPresigned, s.failPresStatus = n, status
+}
+
+// ResetPresigned drops the connection of the next n transfers made with a
+// presigned URL without answering: a connection reset mid-request.
+func (s *Server) ResetPresigned(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetPresigned = n
+}
+
+// Presigned is how many transfers with a presigned URL reached the server.
+func (s *Server) Presigned() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.presignedServed
+}
+
+// ExpireNext answers the next n transfers made with a presigned URL as S3
 // answers one whose X-Amz-Expires has passed: 403 AccessDenied "Request has
 // expired". It stands for a URL that expired in flight (a slow part, a
 // machine that waited) without waiting for real expiry.
@@ -129,12 +159,34 @@ func (s *Server) record(clock offsetClock, next http.Handler) http.Handler {
 			s.failNext--
 			inject = s.failStatus
 		}
-		expire := false
-		if s.expireNext > 0 && r.URL.Query().Get("X-Amz-Signature") != "" {
-			s.expireNext--
-			expire = true
+		expire, reset := false, false
+		// Presigned faults hit transfers (PUT, GET), not the HEAD a
+		// machine makes to see it can reach the store.
+		if r.URL.Query().Get("X-Amz-Signature") != "" && r.Method != http.MethodHead {
+			s.presignedServed++
+			switch {
+			case s.expireNext > 0:
+				s.expireNext--
+				expire = true
+			case s.resetPresigned > 0:
+				s.resetPresigned--
+				reset = true
+			case s.failPresigned > 0 && inject == 0:
+				s.failPresigned--
+				inject = s.failPresStatus
+			}
 		}
 		s.mu.Unlock()
+		if reset {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			req.Status = -1
+			s.mu.Lock()
+			s.requests = append(s.requests, req)
+			s.mu.Unlock()
+			return
+		}
 		// A real server's Date header comes from its own clock; the SDK uses
 		// it to correct for clock skew.
 		w.Header().Set("Date", clock.Now().UTC().Format(http.TimeFormat))
