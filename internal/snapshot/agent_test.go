@@ -23,13 +23,19 @@ type machine struct {
 
 func newMachine(t testing.TB) *machine {
 	t.Helper()
+	return newMachineWith(t, nil)
+}
+
+// newMachineWith is newMachine with env added to the machine's commands.
+func newMachineWith(t testing.TB, env []string) *machine {
+	t.Helper()
 	dir, err := testbin.AgentDir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := sshtest.NewKey(t)
 	home := t.TempDir()
-	srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []string{sshtest.AuthorizedKey(key)}, Home: home})
+	srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []string{sshtest.AuthorizedKey(key)}, Home: home, Env: env})
 	c, err := remote.Dial(context.Background(), remote.Endpoint{Host: srv.Host, Port: srv.Port, User: "scn"}, remote.Options{Signer: key})
 	if err != nil {
 		t.Fatal(err)

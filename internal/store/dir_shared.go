@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 var _ Shared = (*Dir)(nil)
@@ -105,4 +106,24 @@ func (d *Dir) Probe() (string, string, func(), error) {
 		return "", "", nil, err
 	}
 	return abs, token, remove, nil
+}
+
+// DiscardPartial implements Shared.
+func (d *Dir) DiscardPartial(ctx context.Context, prefix string) error {
+	dir := strings.TrimSuffix(prefix, "/")
+	if err := CheckKey(dir); err != nil {
+		return fmt.Errorf("%s: %w", d, err)
+	}
+	base := filepath.Join(d.root, filepath.FromSlash(dir))
+	partial, err := filepath.Glob(filepath.Join(base, tempPrefix+"*"))
+	if err != nil {
+		return err
+	}
+	for _, p := range partial {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("discarding %s in %s: %w", filepath.Base(p), d, err)
+		}
+	}
+	d.prune(base)
+	return nil
 }

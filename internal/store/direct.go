@@ -69,6 +69,10 @@ type Shared interface {
 	// Probe writes a file holding token that only a machine sharing the
 	// filesystem can read; remove deletes it.
 	Probe() (path, token string, remove func(), err error)
+	// DiscardPartial removes the unfinished objects under prefix: files
+	// reserved by PutFile, or left by a Put, whose writer died before
+	// finishing (scn or its agent killed). Only for a prefix no one writes.
+	DiscardPartial(ctx context.Context, prefix string) error
 }
 
 // PresignerOf returns st's Presigner: st itself, or what a wrapper passes

@@ -58,6 +58,21 @@ func TestDirSharedPutFile(t *testing.T) {
 		t.Fatalf("an aborted PutFile left its folder: %v", err)
 	}
 
+	// A writer that died left its reserved file: DiscardPartial sweeps it.
+	left, _, _, err := sh.PutFile(ctx, "snapshots/d/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.DiscardPartial(ctx, "snapshots/d/"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(left)); !os.IsNotExist(err) {
+		t.Fatalf("DiscardPartial left %s: %v", filepath.Dir(left), err)
+	}
+	if got := storetest.MustGet(t, d, "snapshots/a/data"); !bytes.Equal(got, data) {
+		t.Fatal("DiscardPartial of another prefix touched a finished object")
+	}
+
 	path, token, remove, err := sh.Probe()
 	if err != nil {
 		t.Fatal(err)

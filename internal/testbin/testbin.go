@@ -69,7 +69,9 @@ func SCN(o Options) (string, error) {
 
 // AgentDir returns a directory holding scn's agent built for this machine
 // (cmd/scn-agent, static, named as `make build` names it), building it on
-// first use: what agentctl.Binaries.Dir points tests' machines at.
+// first use: what agentctl.Binaries.Dir points tests' machines at. It is
+// the directory of the scn binaries SCN builds, so they find the agent
+// beside them as bin/scn does.
 func AgentDir() (string, error) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -90,7 +92,7 @@ func AgentDir() (string, error) {
 	if err := ensureTmp(); err != nil {
 		return "", err
 	}
-	dir := filepath.Join(tmpDir, "agents")
+	dir := tmpDir
 	bin := filepath.Join(dir, "scn-agent-"+runtime.GOOS+"-"+runtime.GOARCH)
 	if err := goBuild(root, goCmd, []string{"CGO_ENABLED=0"}, "build", "-trimpath", "-o", bin, "./cmd/scn-agent"); err != nil {
 		return "", err

@@ -41,6 +41,7 @@ type Options struct {
 	// gives them, instead of inheriting the test process's. What they
 	// install under ~ (scn's agent) stays on this machine.
 	Home string
+	Env  []string // added to a Home machine's environment, KEY=VALUE
 }
 
 // Server is a real SSH server on 127.0.0.1 that runs exec requests with
@@ -109,7 +110,7 @@ func Start(t testing.TB, o Options) *Server {
 		if path == "" {
 			path = "/usr/local/bin:/usr/bin:/bin"
 		}
-		s.env = []string{"PATH=" + path, "HOME=" + o.Home, "USER=scn", "LOGNAME=scn", "SHELL=/bin/sh", "LANG=C.UTF-8"}
+		s.env = append([]string{"PATH=" + path, "HOME=" + o.Home, "USER=scn", "LOGNAME=scn", "SHELL=/bin/sh", "LANG=C.UTF-8"}, o.Env...)
 	}
 	s.wg.Add(1)
 	go s.accept()
