@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/actions/builtin"
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
@@ -19,6 +20,7 @@ import (
 	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/secret"
 	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/internal/testbin"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -212,4 +214,15 @@ func mustExist(t *testing.T, paths ...string) {
 			t.Errorf("expected %s: %v", p, err)
 		}
 	}
+}
+
+// agentBinaries points a target at scn's agent, built once for the test
+// process (what bin/scn finds beside itself after make build).
+func agentBinaries(t *testing.T) *agentctl.Binaries {
+	t.Helper()
+	dir, err := testbin.AgentDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &agentctl.Binaries{Dir: dir}
 }
