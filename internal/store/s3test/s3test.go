@@ -41,7 +41,7 @@ const (
 type Request struct {
 	Method, Path, Query string
 	Header              http.Header
-	Status              int // status the test layers answered with; 0 if passed to gofakes3
+	Status              int // the status answered; -1 when the connection was dropped (ResetPresigned)
 }
 
 // Options configures StartServer.
@@ -200,6 +200,9 @@ func (s *Server) record(clock offsetClock, next http.Handler) http.Handler {
 			next.ServeHTTP(sw, r)
 		}
 		req.Status = sw.status
+		if req.Status == 0 {
+			req.Status = http.StatusOK // nothing written: net/http answers 200
+		}
 		s.mu.Lock()
 		s.requests = append(s.requests, req)
 		s.mu.Unlock()
