@@ -108,7 +108,9 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 			c.PollInterval, c.RetryBase, c.RetryCap = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
 		},
 		// The machines' agent reaches "B2" too, trusting its certificate.
-		TuneS3: func(c *s3store.Config) { c.HTTPClient, c.MaxBackoff, c.CAPEM = b2.Client, 50*time.Millisecond, b2.CertPEM },
+		TuneS3: func(c *s3store.Config) {
+			c.HTTPClient, c.MaxBackoff, c.CAPEM = b2.Client, 50*time.Millisecond, b2.CertPEM
+		},
 		Agents: agentBinaries(t),
 	})
 	if err != nil {
