@@ -3,12 +3,15 @@ package snapshot
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/store/s3store"
+	"github.com/scnlabs/scn/internal/store/s3test"
 	"github.com/scnlabs/scn/internal/testbin"
 )
 
@@ -106,3 +109,74 @@ func TestAgentRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// elsewhere is a directory store as a machine that does not share scn's
+// filesystem sees it: its probe file is not there.
+type elsewhere struct{ store.Store }
+
+func (e elsewhere) Shared() (store.Shared, bool) {
+	sh, _ := store.SharedOf(e.Store)
+	return probeElsewhere{sh}, true
+}
+
+type probeElsewhere struct{ store.Shared }
+
+func (p probeElsewhere) Probe() (string, string, func(), error) {
+	return "/nonexistent/scn-probe", "token", func() {}, nil
+}
+
+// When no agent can move the bytes — none for the machine, or the machine
+// cannot reach the store — they stream through scn as before, and one line
+// says why.
+func TestFallsBackThroughSCN(t *testing.T) {
+	untrusted := func(t testing.TB) store.Store {
+		srv := s3test.StartServer(t, s3test.Options{})
+		s, err := s3store.New(context.Background(), s3store.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket,
+			AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey, HTTPClient: srv.Client}) // no CAPEM
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for name, tc := range map[string]struct {
+		store func(testing.TB) store.Store
+		bins  bool // a launcher with the agent
+		want  string
+	}{
+		"no agent for the machine":              {dirStore, false, "there is no agent for it"},
+		"store folder not on the machine":       {func(t testing.TB) store.Store { return elsewhere{dirStore(t)} }, true, "the machine cannot reach the store: the store's folder is not on this machine"},
+		"store certificate not trusted there":   {untrusted, true, "the machine cannot reach the store"},
+		"a store that gives machines no access": {func(t testing.TB) store.Store { return &store.Faulty{Store: nopStore{dirStore(t)}} }, true, "gives machines no direct access"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mc := newMachine(t)
+			l := mc.agent
+			if !tc.bins {
+				l = agentctl.New(agentctl.Binaries{})
+			}
+			src := filepath.Join(t.TempDir(), "ws")
+			makeWorkspace(t, src, 0)
+			st := tc.store(t)
+			var notices []string
+			m, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: "fb", Store: st, Agent: l, Source: "m7",
+				Notice: func(s string) { notices = append(notices, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Transport.Via != ViaSCN || m.Transport.SCNBytes != m.BytesRaw || m.HashAlgorithm != "" {
+				t.Errorf("transport %+v, hash %q; want via scn, the whole stream, MD5", m.Transport, m.HashAlgorithm)
+			}
+			if len(notices) != 1 || !strings.Contains(notices[0], tc.want) || !strings.Contains(notices[0], "instance m7") ||
+				!strings.HasPrefix(notices[0], "streaming through scn over SSH") || m.Transport.Notice != notices[0] {
+				t.Errorf("notices %q; want one line saying %q", notices, tc.want)
+			}
+			res, err := Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "fb", Path: t.TempDir(), Verify: true, Agent: l, Instance: "m7"})
+			if err != nil || res.Transport.Via != ViaSCN || res.Verified != 11 || !strings.Contains(res.Transport.Notice, "instance m7") {
+				t.Errorf("restore: %+v, %v", res, err)
+			}
+		})
+	}
+}
+
+// nopStore hides its store's capabilities.
+type nopStore struct{ store.Store }
