@@ -68,7 +68,9 @@ func openLocalS3(t *testing.T, srv *s3test.Server, faults string) *target.Target
 	env := map[string]string{"K": s3test.AccessKeyID, "S": s3test.SecretAccessKey}
 	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{Name: "local", StateDir: state, ConfigFile: file,
 		Getenv: func(k string) string { return env[k] }, Agents: &agentctl.Binaries{Dir: agents},
-		TuneS3: func(c *s3store.Config) { c.HTTPClient, c.CAPEM, c.MaxBackoff = srv.Client, srv.CertPEM, 20*time.Millisecond }})
+		TuneS3: func(c *s3store.Config) {
+			c.HTTPClient, c.CAPEM, c.MaxBackoff = srv.Client, srv.CertPEM, 20*time.Millisecond
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
