@@ -211,3 +211,17 @@ func TestUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// scn's own executable serves `scn agent` (the hidden subcommand): sent
+// when nothing else fits, it speaks the protocol like scn-agent.
+func TestSCNItselfServesAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/scn")
+	}
+	scn, err := testbin.SCN(testbin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMachine(t)
+	start(t, agentctl.New(agentctl.Binaries{Dir: t.TempDir(), Self: scn}), m)
+}
