@@ -141,9 +141,11 @@ func (l *Launcher) probe(ctx context.Context, x remote.Execer, id string) (machi
 	if m.platform, err = parseUname(strings.Join(lines, "\n")); err != nil {
 		return m, err
 	}
-	l.mu.Lock()
-	l.machines[id] = m
-	l.mu.Unlock()
+	if id != "" { // an unnamed machine is asked every time
+		l.mu.Lock()
+		l.machines[id] = m
+		l.mu.Unlock()
+	}
 	return m, nil
 }
 
@@ -198,7 +200,7 @@ trap - EXIT`
 }
 
 // Start runs the agent on the machine behind x (machine is its id, for
-// what the Launcher remembers and for messages), installing it first when
+// what the Launcher remembers; "" remembers nothing), installing it first when
 // it is missing or not what its hash says, and returns the session once
 // the agent said hello. Errors wrapping ErrUnavailable mean no agent can
 // run there: stream through scn instead.
@@ -210,7 +212,7 @@ func (l *Launcher) Start(ctx context.Context, x remote.Execer, machine string) (
 		return nil, refused
 	}
 	s, err := l.start(ctx, x, machine)
-	if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+	if errors.Is(err, ErrUnavailable) && ctx.Err() == nil && machine != "" {
 		l.mu.Lock()
 		l.refused[machine] = err
 		l.mu.Unlock()
