@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,35 +148,5 @@ func TestAgentMeetsFaultyStore(t *testing.T) {
 	}
 	if left := uploadsLeft(t, srv); len(left) != 0 {
 		t.Errorf("uploads left open: %v", left) // completed (the action then deletes the data)
-	}
-}
-
-// Hostile and damaged snapshots are refused through the agent exactly as
-// through scn, and the target is left as it was.
-func TestAgentRefusesHostileSnapshots(t *testing.T) {
-	mc := newMachine(t)
-	base := t.TempDir()
-	for name, tc := range hostileCases(base) {
-		t.Run(name, func(t *testing.T) {
-			st := dirStore(t)
-			putHostile(t, st, name, tc.evil)
-			caseBase := t.TempDir()
-			target := filepath.Join(caseBase, "ws")
-			if err := os.Mkdir(target, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			_, err := Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "evil", Path: target, Agent: mc.agent,
-				Notice: func(s string) { t.Errorf("the agent was not used: %s", s) }})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Restore = %v\nwant an error containing %s", err, tc.want)
-			}
-			assertEmptyDir(t, target)
-			if entries, _ := os.ReadDir(caseBase); len(entries) != 1 {
-				t.Errorf("something was written beside the target: %v", entries)
-			}
-			if _, err := os.Lstat(filepath.Join(base, "abs-escape")); err == nil {
-				t.Error("absolute entry was written")
-			}
-		})
 	}
 }

@@ -66,14 +66,8 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 		}
 	}
 	if m == nil {
-		var scnBytes int64
-		progress := opts.Progress
-		opts.Progress = func(done int64) {
-			scnBytes = done
-			if progress != nil {
-				progress(done)
-			}
-		}
+		var scnBytes *int64
+		opts.Progress, scnBytes = counted(opts.Progress)
 		rec, stored, err := stream(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
@@ -83,7 +77,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 		if stored > 0 {
 			m.Ratio = float64(rec.bytesRaw) / float64(stored)
 		}
-		tr.Via, tr.SCNBytes = ViaSCN, scnBytes
+		tr.Via, tr.SCNBytes = ViaSCN, *scnBytes
 	}
 	m.Name, m.CreatedAt = opts.Name, created.UTC().Truncate(time.Second)
 	m.Source = Source{Instance: opts.Source, Path: opts.Path}

@@ -156,30 +156,37 @@ func putHostile(t *testing.T, st store.Store, name string, evil []member) {
 }
 
 // Each hostile entry follows a harmless file that has already gone to the
-// remote tar; the restore must fail naming the entry and leave nothing.
+// extraction (the remote tar, or the agent's writers); the restore must
+// fail naming the entry and leave nothing, through scn and through the
+// agent alike.
 func TestRestoreRefusesHostileEntries(t *testing.T) {
 	base := t.TempDir()
+	mc := newMachine(t)
 	for name, tc := range hostileCases(base) {
-		t.Run(name, func(t *testing.T) {
-			st := dirStore(t)
-			putHostile(t, st, name, tc.evil)
-			caseBase := t.TempDir()
-			target := filepath.Join(caseBase, "ws")
-			if err := os.Mkdir(target, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			_, err := Restore(testCtx(t), RestoreOptions{Exec: sh, Store: st, Name: "evil", Path: target})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Restore = %v\nwant an error containing %s", err, tc.want)
-			}
-			assertEmptyDir(t, target)
-			if entries, _ := os.ReadDir(caseBase); len(entries) != 1 {
-				t.Errorf("something was written beside the target: %v", entries)
-			}
-			if _, err := os.Lstat(filepath.Join(base, "abs-escape")); err == nil {
-				t.Error("absolute entry was written")
-			}
-		})
+		for via, o := range map[string]RestoreOptions{ViaSCN: {Exec: sh}, ViaAgent: {Exec: mc.x, Agent: mc.agent,
+			Notice: func(s string) { t.Errorf("the agent was not used: %s", s) }}} {
+			t.Run(name+"/"+via, func(t *testing.T) {
+				st := dirStore(t)
+				putHostile(t, st, name, tc.evil)
+				caseBase := t.TempDir()
+				target := filepath.Join(caseBase, "ws")
+				if err := os.Mkdir(target, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				o.Store, o.Name, o.Path = st, "evil", target
+				_, err := Restore(testCtx(t), o)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("Restore = %v\nwant an error containing %s", err, tc.want)
+				}
+				assertEmptyDir(t, target)
+				if entries, _ := os.ReadDir(caseBase); len(entries) != 1 {
+					t.Errorf("something was written beside the target: %v", entries)
+				}
+				if _, err := os.Lstat(filepath.Join(base, "abs-escape")); err == nil {
+					t.Error("absolute entry was written")
+				}
+			})
+		}
 	}
 }
 

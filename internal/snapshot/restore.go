@@ -91,14 +91,8 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 			return res, nil
 		}
 	}
-	var scnBytes int64
-	progress := opts.Progress
-	opts.Progress = func(done int64) {
-		scnBytes = done
-		if progress != nil {
-			progress(done)
-		}
-	}
+	var scnBytes *int64
+	opts.Progress, scnBytes = counted(opts.Progress)
 
 	stage := path.Join(opts.Path, ".scn-restore-"+randomHex())
 	if err := extract(ctx, opts, m, stage); err != nil {
@@ -109,7 +103,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	tr.SCNBytes = scnBytes
+	tr.SCNBytes = *scnBytes
 	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds(), Transport: tr}
 	if res.Seconds > 0 {
 		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds

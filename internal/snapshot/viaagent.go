@@ -39,6 +39,18 @@ type Transport struct {
 	Notice string
 }
 
+// counted wraps a progress callback (nil: none) and remembers the last
+// count: the bytes that passed through scn on the SSH path.
+func counted(progress func(int64)) (func(int64), *int64) {
+	n := new(int64)
+	return func(done int64) {
+		*n = done
+		if progress != nil {
+			progress(done)
+		}
+	}, n
+}
+
 // urlTTL is how long a presigned URL works: long enough for a 16 MiB part
 // on a slow link, short enough that a leaked one is soon useless. An
 // agent asks for a new one when it nears expiry or the store refuses it.

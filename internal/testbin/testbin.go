@@ -41,18 +41,8 @@ func SCN(o Options) (string, error) {
 	if p, ok := built[o]; ok {
 		return p, nil
 	}
-	root, err := moduleRoot()
+	root, goCmd, err := prepare()
 	if err != nil {
-		return "", err
-	}
-	if err := touchSources(root); err != nil {
-		return "", err
-	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("the go command is not on PATH: it builds the scn binary these tests run")
-	}
-	if err := ensureTmp(); err != nil {
 		return "", err
 	}
 	bin := filepath.Join(tmpDir, fmt.Sprintf("scn-%d", len(built)))
@@ -78,18 +68,8 @@ func AgentDir() (string, error) {
 	if agentDir != "" {
 		return agentDir, nil
 	}
-	root, err := moduleRoot()
+	root, goCmd, err := prepare()
 	if err != nil {
-		return "", err
-	}
-	if err := touchSources(root); err != nil {
-		return "", err
-	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("the go command is not on PATH: it builds the agent these tests run")
-	}
-	if err := ensureTmp(); err != nil {
 		return "", err
 	}
 	dir := tmpDir
@@ -101,13 +81,24 @@ func AgentDir() (string, error) {
 	return dir, nil
 }
 
-func ensureTmp() error {
-	if tmpDir != "" {
-		return nil
+// prepare finds the module and the go command, makes go test record every
+// source as an input, and makes the directory binaries go to.
+func prepare() (root, goCmd string, err error) {
+	if root, err = moduleRoot(); err != nil {
+		return "", "", err
 	}
-	var err error
-	tmpDir, err = os.MkdirTemp("", "scn-testbin-")
-	return err
+	if err := touchSources(root); err != nil {
+		return "", "", err
+	}
+	if goCmd, err = exec.LookPath("go"); err != nil {
+		return "", "", fmt.Errorf("the go command is not on PATH: it builds the binaries these tests run")
+	}
+	if tmpDir == "" {
+		if tmpDir, err = os.MkdirTemp("", "scn-testbin-"); err != nil {
+			return "", "", err
+		}
+	}
+	return root, goCmd, nil
 }
 
 func goBuild(root, goCmd string, env []string, args ...string) error {
