@@ -66,7 +66,6 @@ type Launcher struct {
 	machines map[string]machine // what uname said, by machine
 	refused  map[string]error   // machine → why no agent runs there
 	hashes   map[string]string  // binary path → sha256
-	gzipped  map[string][]byte  // binary path → its gzip, for machines with gzip
 }
 
 // machine is what scn learnt about a machine's system.
@@ -77,7 +76,7 @@ type machine struct {
 
 // New returns a Launcher looking for agents as b says.
 func New(b Binaries) *Launcher {
-	return &Launcher{bins: b, machines: map[string]machine{}, refused: map[string]error{}, hashes: map[string]string{}, gzipped: map[string][]byte{}}
+	return &Launcher{bins: b, machines: map[string]machine{}, refused: map[string]error{}, hashes: map[string]string{}}
 }
 
 // binary picks the agent for platform ("linux/amd64").
@@ -252,7 +251,7 @@ func (l *Launcher) start(ctx context.Context, x remote.Execer, machine string) (
 func (l *Launcher) install(ctx context.Context, x remote.Execer, bin, sum string, gz bool) error {
 	var body io.Reader
 	if gz {
-		b, err := l.compressed(bin)
+		b, err := compressed(bin, sum)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
@@ -273,11 +272,18 @@ func (l *Launcher) install(ctx context.Context, x remote.Execer, bin, sum string
 	return err // nil, or the connection: the transfer would fail the same way
 }
 
-// compressed is the binary's gzip, made once per path.
-func (l *Launcher) compressed(bin string) ([]byte, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.gzipped[bin]; ok {
+// gzipped holds each agent binary's gzip by its sha256, made once per
+// process (whatever Launcher asks).
+var (
+	gzipMu  sync.Mutex
+	gzipped = map[string][]byte{}
+)
+
+// compressed is the gzip of the binary at bin, whose sha256 is sum.
+func compressed(bin, sum string) ([]byte, error) {
+	gzipMu.Lock()
+	defer gzipMu.Unlock()
+	if b, ok := gzipped[sum]; ok {
 		return b, nil
 	}
 	f, err := os.Open(bin)
@@ -293,6 +299,6 @@ func (l *Launcher) compressed(bin string) ([]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	l.gzipped[bin] = buf.Bytes()
+	gzipped[sum] = buf.Bytes()
 	return buf.Bytes(), nil
 }
