@@ -11,11 +11,21 @@ DRILL   ?= scenarios/realtime-sync.yaml
 # enough to catch a shallow crasher on every change, not to hunt.
 FUZZTIME      ?= 30s
 TEST_FUZZTIME ?= 4s
+# scn's agent is built for these beside $(BIN) (scn-agent-<os>-<arch>): scn
+# copies the one matching a machine to it (docs/decisions.md, "Data plane").
+AGENTS  ?= linux/amd64 linux/arm64
 
 .PHONY: build run test test-short bench bench-snapshot fuzz lint schema docs deps clean
 
+# Static (CGO_ENABLED=0): scn sends its own executable to machines of its
+# own OS/arch when no agent binary fits, and it must run there.
 build:
-	$(GO) build -o $(BIN) ./cmd/scn
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/scn
+	@for p in $(AGENTS); do \
+		echo "building $(dir $(BIN))scn-agent-$${p%/*}-$${p#*/}"; \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags='-s -w' \
+			-o $(dir $(BIN))scn-agent-$${p%/*}-$${p#*/} ./cmd/scn-agent || exit 1; \
+	done
 
 run: build
 	./$(BIN) run $(DRILL)

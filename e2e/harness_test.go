@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/internal/testbin"
 )
 
 // drillTimeout bounds one drill run in these tests; the drills finish in
@@ -197,4 +199,15 @@ func mustExist(t *testing.T, paths ...string) {
 			t.Errorf("expected %s: %v", p, err)
 		}
 	}
+}
+
+// agentBinaries points a target at scn's agent, built once for the test
+// process (what bin/scn finds beside itself after make build).
+func agentBinaries(t *testing.T) *agentctl.Binaries {
+	t.Helper()
+	dir, err := testbin.AgentDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &agentctl.Binaries{Dir: dir}
 }

@@ -28,6 +28,7 @@ type machineSet struct {
 	kind      string // "GPU", "standby VM": for messages
 	Workspace string // what every machine of the set reports
 	disks     string // where the disks of gone machines are moved
+	homes     string // each machine's HOME, by id
 	dropFirst int    // connections each SSH server drops before answering
 
 	mu       sync.Mutex
@@ -38,7 +39,7 @@ type machineSet struct {
 
 func newMachineSet(t *testing.T, kind string, dropFirst int) *machineSet {
 	root := t.TempDir()
-	return &machineSet{t: t, kind: kind, Workspace: filepath.Join(root, "workspace"), disks: filepath.Join(root, "disks"),
+	return &machineSet{t: t, kind: kind, Workspace: filepath.Join(root, "workspace"), disks: filepath.Join(root, "disks"), homes: filepath.Join(root, "homes"),
 		dropFirst: dropFirst, servers: map[string]*sshtest.Server{}, released: map[string]bool{}}
 }
 
@@ -65,7 +66,13 @@ func (m *machineSet) boot(id string, keys []string) (string, int, error) {
 	if err := os.Mkdir(m.Workspace, 0o755); err != nil {
 		return "", 0, err
 	}
-	srv := sshtest.Start(m.t, sshtest.Options{AuthorizedKeys: keys, Dir: m.Workspace, DropFirst: m.dropFirst})
+	// Each machine has its own HOME: what scn installs there (its agent)
+	// is not on the next machine.
+	home := filepath.Join(m.homes, id)
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return "", 0, err
+	}
+	srv := sshtest.Start(m.t, sshtest.Options{AuthorizedKeys: keys, Dir: m.Workspace, DropFirst: m.dropFirst, Home: home})
 	m.current, m.servers[id] = id, srv
 	return srv.Host, srv.Port, nil
 }
@@ -92,6 +99,9 @@ func (m *machineSet) Disk(id string) string {
 	}
 	return filepath.Join(m.disks, id)
 }
+
+// Homes is the folder of the machines' HOMEs (one per machine id).
+func (m *machineSet) Homes() string { return m.homes }
 
 // Server is the SSH server machine id got, or nil.
 func (m *machineSet) Server(id string) *sshtest.Server {

@@ -107,7 +107,11 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 			c.Workspace = machines.Workspace
 			c.PollInterval, c.RetryBase, c.RetryCap = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
 		},
-		TuneS3: func(c *s3store.Config) { c.HTTPClient, c.MaxBackoff = b2.Client, 50*time.Millisecond },
+		// The machines' agent reaches "B2" too, trusting its certificate.
+		TuneS3: func(c *s3store.Config) {
+			c.HTTPClient, c.MaxBackoff, c.CAPEM = b2.Client, 50*time.Millisecond, b2.CertPEM
+		},
+		Agents: agentBinaries(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +177,20 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 
 	assertCostsFromOffers(t, j, fake, offers)
 	assertB2(t, tgt, b2)
+	// The GPUs moved the bytes themselves, straight to and from B2 with
+	// URLs scn presigned, and no machine saw B2's secret.
+	for _, id := range []string{"snap", "restore"} {
+		if via := output(t, j, id, "via"); via != "agent" {
+			t.Errorf("step %s went via %v, want the agent", id, via)
+		}
+		if n := output(t, j, id, "scn_bytes"); n != 0.0 {
+			t.Errorf("step %s sent %v bytes through scn, want none", id, n)
+		}
+	}
+	if b2.Presigned() == 0 {
+		t.Error("B2 saw no presigned request: the agent did not move the bytes")
+	}
+	assertNoSecrets(t, "", []string{s3test.SecretAccessKey}, machines.Homes())
 
 	// The files written on A reached B through the snapshot alone: A's
 	// disk was moved aside before B booted on an empty one.

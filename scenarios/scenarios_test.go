@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/local"
 	"github.com/scnlabs/scn/internal/event"
@@ -171,7 +172,13 @@ func openLocalWith(t *testing.T, config string) *target.Target {
 			t.Fatal(err)
 		}
 	}
-	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{Name: "local", StateDir: state, ConfigFile: file})
+	// Snapshots go through scn's agent on the sandboxes, as with make run.
+	agents, err := testbin.AgentDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{Name: "local", StateDir: state, ConfigFile: file,
+		Agents: &agentctl.Binaries{Dir: agents}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ type RestoreParams struct {
 	Snapshot Ref                 `json:"snapshot" required:"true" doc:"snapshot name, or ${{ steps.snap }}"`
 	On       actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"the instance to restore onto"`
 	Path     string              `json:"path" doc:"directory to restore into (default: the instance's workspace)"`
-	Verify   bool                `json:"verify" default:"true" doc:"md5sum every restored file on the instance and compare with the manifest"`
+	Verify   bool                `json:"verify" default:"true" doc:"read every restored file back on the instance and compare its hash with the manifest"`
 }
 
 // RestoreOutputs are the outputs of snapshot.restore.
@@ -31,15 +31,18 @@ type RestoreOutputs struct {
 	Bytes      int64    `json:"bytes" doc:"bytes of file contents restored"`
 	Seconds    float64  `json:"seconds" doc:"time to fetch, check and extract"`
 	MBPerS     float64  `json:"mb_per_s" doc:"throughput, MB/s"`
-	Verified   int      `json:"verified" doc:"files whose MD5 on the instance matches the manifest"`
-	Mismatched []string `json:"mismatched" doc:"files whose MD5 differs"`
+	Verified   int      `json:"verified" doc:"files whose hash on the instance matches the manifest"`
+	Mismatched []string `json:"mismatched" doc:"files whose hash differs"`
 	Missing    []string `json:"missing" doc:"files absent after the restore"`
+	Via        string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
+	SCNBytes   int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
 	checked    bool
 }
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerS}
+	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerS,
+		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
 // Validation implements actions.ValidationReport: a verdict only when
@@ -62,12 +65,14 @@ func (o *RestoreOutputs) Validation() (journal.Validation, bool) {
 // Restore streams a snapshot onto an instance and verifies it.
 var Restore = actions.Define(actions.Info{
 	Name:    "snapshot.restore",
-	Summary: "restore a snapshot onto an instance, refusing hostile entries, then verify every MD5 there",
+	Summary: "restore a snapshot onto an instance, refusing hostile entries, then verify every file's hash there",
 	Doc: "Entries with absolute paths, `..`, links pointing outside the target, devices or FIFOs are refused before a " +
 		"byte of them lands; every entry must match the manifest. The archive is extracted into a staging directory " +
 		"and moved into place only when the whole stream checked out, so a corrupted or truncated snapshot fails " +
-		"loudly and leaves the target as it was. With verify, `md5sum` runs on the instance for every file; any " +
-		"difference fails the step, naming the files.",
+		"loudly and leaves the target as it was. scn's agent on the instance reads the data straight from the store " +
+		"(presigned ranged GETs) and, with verify, reads every file back in the staging directory before the move; " +
+		"through scn, `md5sum` (or, for an xxh3-128 snapshot, reading the files back) runs after it. Any difference " +
+		"fails the step, naming the files. `via` tells how the bytes went.",
 	Example: "- id: restore\n  action: snapshot.restore\n  with: { snapshot: \"${{ steps.snap.id }}\", on: \"${{ steps.gpu_b }}\" }\n  expect: [ \"verified == files\" ]",
 }, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
 	x, inst, err := env.Exec(ctx, p.On)
@@ -84,13 +89,15 @@ var Restore = actions.Define(actions.Info{
 	}
 	dir := cmp.Or(p.Path, inst.Workspace)
 	res, err := snap.Restore(ctx, snap.RestoreOptions{Exec: x, Store: st, Name: p.Snapshot.Name, Path: dir, Verify: p.Verify,
-		Progress: func(done int64) { env.Transfer("restore "+p.Snapshot.Name, done, m.BytesRaw) }})
+		Instance: inst.ID, Progress: func(done int64) { env.Transfer("restore "+p.Snapshot.Name, done, m.BytesRaw) },
+		Agent: env.Target.Agent, Notice: func(line string) { env.Logf("%s", line) }})
 	if err != nil {
 		return nil, err
 	}
 	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Bytes: res.Bytes, Seconds: res.Seconds,
-		MBPerS: res.MBPerSec, Verified: res.Verified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify}
-	env.Logf("restored %s onto %s:%s: %d files, %s in %.1fs (%.1f MB/s)", out.Snapshot, inst.ID, dir, out.Files, mb(out.Bytes), out.Seconds, out.MBPerS)
+		MBPerS: res.MBPerSec, Verified: res.Verified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
+		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes}
+	env.Logf("restored %s onto %s:%s: %d files, %s in %.1fs (%.1f MB/s), via %s", out.Snapshot, inst.ID, dir, out.Files, mb(out.Bytes), out.Seconds, out.MBPerS, out.Via)
 	if !p.Verify {
 		return out, nil
 	}
@@ -101,7 +108,7 @@ var Restore = actions.Define(actions.Info{
 			parts = append(parts, "missing: "+list(out.Missing))
 		}
 		if len(out.Mismatched) > 0 {
-			parts = append(parts, "MD5 mismatch: "+list(out.Mismatched))
+			parts = append(parts, "hash mismatch: "+list(out.Mismatched))
 		}
 		return out, fmt.Errorf("restore of %s onto %s: %d of %d files did not come back intact; %s",
 			out.Snapshot, inst.ID, bad, out.Files, strings.Join(parts, "; "))

@@ -1,7 +1,9 @@
-// Package snapshot holds the snapshot.* actions: stream an instance's
+// Package snapshot holds the snapshot.* actions: move an instance's
 // workspace (tar + LZ4) into the target's store with a manifest of every
-// file's MD5, restore it onto another instance and verify it there, list
-// and delete snapshots. The pipeline itself is internal/snapshot.
+// file's hash, restore it onto another instance and verify it there, list
+// and delete snapshots. The pipeline itself is internal/snapshot; with the
+// target's agent (internal/agentctl) the bytes go straight between the
+// instance and the store, else through scn over SSH.
 package snapshot
 
 import (
@@ -36,21 +38,26 @@ type CreateOutputs struct {
 	Ratio       float64 `json:"ratio" doc:"bytes_raw / bytes_stored"`
 	Seconds     float64 `json:"seconds" doc:"time to stream and store it"`
 	MBPerS      float64 `json:"mb_per_s" doc:"bytes_raw / seconds, in MB/s"`
+	Via         string  `json:"via" doc:"how the bytes went: agent (straight from the instance to the store) or scn (through scn over SSH)"`
+	SCNBytes    int64   `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
 }
 
 // Transfer implements actions.TransferReport.
 func (o *CreateOutputs) Transfer() journal.Transfer {
 	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.Files, BytesRaw: o.BytesRaw,
-		BytesStored: o.BytesStored, Ratio: o.Ratio, Seconds: o.Seconds, MBPerSec: o.MBPerS}
+		BytesStored: o.BytesStored, Ratio: o.Ratio, Seconds: o.Seconds, MBPerSec: o.MBPerS, Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
 // Create snapshots a directory of an instance into the store.
 var Create = actions.Define(actions.Info{
 	Name:    "snapshot.create",
-	Summary: "stream an instance's workspace (tar + LZ4) to the store, with a manifest of every file's MD5",
+	Summary: "move an instance's workspace (tar + LZ4) to the store, with a manifest of every file's hash",
 	Doc: "The data object `snapshots/<name>/data.tar.lz4` is written first, then `snapshots/<name>/manifest.json`: " +
 		"a name without a manifest is not a snapshot. Nothing is staged on disk; memory stays bounded. The snapshot " +
-		"is deleted at the end of the run unless kept.",
+		"is deleted at the end of the run unless kept. scn's agent on the instance uploads the bytes straight to the " +
+		"store with short-lived presigned URLs (the store's keys stay with scn) and hashes each file with xxh3-128; " +
+		"when no agent fits the instance, or the instance cannot reach the store, they stream through scn over SSH " +
+		"(MD5) and the step says why. `via` tells which.",
 	Example: "- id: snap\n  action: snapshot.create\n  with: { on: \"${{ steps.gpu }}\", exclude: [\"./.cache\"] }",
 	Creates: "snapshot",
 }, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
@@ -74,7 +81,8 @@ var Create = actions.Define(actions.Info{
 	st := env.Target.Store
 	remove := func(ctx context.Context, _ string) error { _, err := snap.Delete(ctx, st, name); return err } // the undo
 	m, err := snap.Create(ctx, snap.CreateOptions{Exec: x, Path: path, Name: name, Exclude: p.Exclude, Store: st,
-		Source: inst.ID, Progress: func(done int64) { env.Transfer("snapshot "+name, done, -1) }})
+		Source: inst.ID, Progress: func(done int64) { env.Transfer("snapshot "+name, done, -1) },
+		Agent: env.Target.Agent, Notice: func(line string) { env.Logf("%s", line) }})
 	if err != nil {
 		// A failed upload may leave a data object without a manifest: not
 		// a snapshot, but bytes in the store. Remove them.
@@ -91,12 +99,12 @@ var Create = actions.Define(actions.Info{
 	}
 	pend.Created(name, 0, false, map[string]string{"store": st.String()}, remove)
 	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", Files: m.Counts.Files,
-		BytesRaw: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds}
+		BytesRaw: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds, Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
 	if m.Seconds > 0 {
 		out.MBPerS = float64(m.BytesRaw) / 1e6 / m.Seconds
 	}
-	env.Logf("snapshot %s: %d files, %s raw → %s stored (ratio %.2f) in %.1fs (%.1f MB/s) into %s",
-		name, out.Files, mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st)
+	env.Logf("snapshot %s: %d files, %s raw → %s stored (ratio %.2f) in %.1fs (%.1f MB/s) into %s, via %s",
+		name, out.Files, mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st, out.Via)
 	return out, nil
 })
 

@@ -40,7 +40,7 @@ func newRoot() *cobra.Command {
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show each step's parameters and outputs")
 	pf.BoolVar(&g.noColor, "no-color", false, "never use colour (NO_COLOR is honoured too)")
 	root.AddCommand(newRunCmd(g), newValidateCmd(g), newPlanCmd(g), newDoCmd(g), newActionsCmd(g), newSchemaCmd(g),
-		newCleanupCmd(g), newReportCmd(g))
+		newCleanupCmd(g), newReportCmd(g), newAgentCmd())
 	return root
 }
 

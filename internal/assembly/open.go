@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
 	"github.com/scnlabs/scn/internal/cloud/local"
@@ -32,6 +33,10 @@ type OpenOptions struct {
 	Getenv func(string) string
 	// SandboxExe is the binary local sandboxes run (default: this one).
 	SandboxExe string
+	// Agents says where scn's agent binaries are; nil leaves the target
+	// without an agent: every snapshot streams through scn. The CLI
+	// passes agentctl.BesideExecutable(), tests testbin.AgentDir().
+	Agents *agentctl.Binaries
 	// TuneVast, TuneS3 and TuneGCP, when set, edit the VAST provider's,
 	// the S3/B2 store's and the GCP standby provider's settings
 	// (credentials and endpoints already filled in) before they are built.
@@ -88,6 +93,9 @@ func Open(ctx context.Context, o OpenOptions) (*target.Target, error) {
 	}
 	t.Probe, t.Forget = pool.Probe, pool.Forget
 	t.OnClose(pool.Close)
+	if o.Agents != nil {
+		t.Agent = agentctl.New(*o.Agents)
+	}
 	return t, nil
 }
 

@@ -184,6 +184,12 @@ type Transfer struct {
 	Ratio       float64 `json:"ratio,omitempty"`
 	Seconds     float64 `json:"seconds"`
 	MBPerSec    float64 `json:"mb_per_s"`
+	// Via says how the bytes went: "agent" (straight between the machine
+	// and the store) or "scn" (through scn's process over SSH); empty for
+	// transfers that do not say (standby copies).
+	Via string `json:"via,omitempty"`
+	// SCNBytes is how much of the data passed through scn's process.
+	SCNBytes int64 `json:"scn_bytes"`
 }
 
 // Standby summarises a CPU-standby drill.

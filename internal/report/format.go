@@ -32,6 +32,18 @@ func fmtSecs(s float64) string {
 }
 
 // fmtBytes is a size in decimal units, matching MB/s throughputs.
+// fmtVia says how a transfer's bytes went: "agent", or "scn" with how much
+// passed through scn's process; "-" when the transfer does not say.
+func fmtVia(x journal.Transfer) string {
+	switch x.Via {
+	case "":
+		return "-"
+	case "scn":
+		return "scn (" + fmtBytes(x.SCNBytes) + ")"
+	}
+	return x.Via
+}
+
 func fmtBytes(n int64) string {
 	f := float64(n)
 	for _, u := range []string{"B", "kB", "MB", "GB", "TB"} {

@@ -27,7 +27,7 @@ var (
 	styleCSS  = template.CSS(mustAsset("assets/style.css"))
 	reportJS  = template.JS(mustAsset("assets/report.js"))
 	templates = template.Must(template.New("").Funcs(template.FuncMap{
-		"secs": fmtSecs, "usd": fmtUSD, "clock": clock, "inc": func(i int) int { return i + 1 }, "bytes": fmtBytes, "rate": fmtRate, "problem": problemText,
+		"secs": fmtSecs, "usd": fmtUSD, "clock": clock, "inc": func(i int) int { return i + 1 }, "bytes": fmtBytes, "rate": fmtRate, "via": fmtVia, "problem": problemText,
 	}).ParseFS(assets, "assets/*.tmpl"))
 )
 

@@ -110,13 +110,13 @@ func writeTransfers(b *strings.Builder, p palette, j *journal.Journal) {
 	}
 	section(b, p, "Snapshots and transfers")
 	t := &table{indent: "  ", right: map[int]bool{2: true, 3: true, 4: true, 5: true, 6: true}}
-	t.add(p.dim("KIND"), p.dim("ID"), p.dim("FILES"), p.dim("SIZE"), p.dim("STORED"), p.dim("TIME"), p.dim("THROUGHPUT"))
+	t.add(p.dim("KIND"), p.dim("ID"), p.dim("FILES"), p.dim("SIZE"), p.dim("STORED"), p.dim("TIME"), p.dim("THROUGHPUT"), p.dim("VIA"))
 	for _, x := range j.Snapshots {
 		stored := "-"
 		if x.BytesStored > 0 {
 			stored = fmt.Sprintf("%s (%.2f×)", fmtBytes(x.BytesStored), x.Ratio)
 		}
-		t.add(x.Kind, x.ID, fmt.Sprint(x.Files), fmtBytes(x.BytesRaw), stored, fmtSecs(x.Seconds), fmtRate(x.MBPerSec))
+		t.add(x.Kind, x.ID, fmt.Sprint(x.Files), fmtBytes(x.BytesRaw), stored, fmtSecs(x.Seconds), fmtRate(x.MBPerSec), fmtVia(x))
 	}
 	b.WriteString(t.String())
 }

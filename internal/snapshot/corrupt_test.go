@@ -58,24 +58,30 @@ func putManifest(t *testing.T, st store.Store, m *Manifest) {
 	putObject(t, st, manifestKey(m.Name), js)
 }
 
-// restoreMustFail restores into an empty directory and checks the error
-// and that the directory stayed empty.
-func restoreMustFail(t *testing.T, st store.Store, want ...string) {
+// restoreMustFail restores into an empty directory, through scn and
+// through the agent on mc, and checks the error and that the directory
+// stayed empty: a damaged snapshot is refused the same either way.
+func restoreMustFail(t *testing.T, mc *machine, st store.Store, want ...string) {
 	t.Helper()
-	target := t.TempDir()
-	res, err := Restore(testCtx(t), RestoreOptions{Exec: sh, Store: st, Name: "victim", Path: target, Verify: true})
-	if err == nil {
-		t.Fatalf("Restore of a damaged snapshot succeeded: %+v", res)
-	}
-	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("Restore error %q does not mention %q", err, w)
+	for _, o := range []RestoreOptions{{Exec: sh}, {Exec: mc.x, Agent: mc.agent,
+		Notice: func(s string) { t.Errorf("the agent was not used: %s", s) }}} {
+		target := t.TempDir()
+		o.Store, o.Name, o.Path, o.Verify = st, "victim", target, true
+		res, err := Restore(testCtx(t), o)
+		if err == nil {
+			t.Fatalf("Restore (agent %v) of a damaged snapshot succeeded: %+v", o.Agent != nil, res)
 		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("Restore (agent %v) error %q does not mention %q", o.Agent != nil, err, w)
+			}
+		}
+		assertEmptyDir(t, target)
 	}
-	assertEmptyDir(t, target)
 }
 
 func TestRestoreFailsOnFlippedBytes(t *testing.T) {
+	mc := newMachine(t)
 	st, data, _ := snapshotForDamage(t)
 	// Offsets across the object: frame header, first blocks, the random
 	// MiB, the last block and the content checksum at the very end.
@@ -83,30 +89,32 @@ func TestRestoreFailsOnFlippedBytes(t *testing.T) {
 		bad := append([]byte(nil), data...)
 		bad[off] ^= 0x20
 		putObject(t, st, dataKey("victim"), bad)
-		t.Run("offset", func(t *testing.T) { restoreMustFail(t, st, `snapshot "victim"`) })
+		t.Run("offset", func(t *testing.T) { restoreMustFail(t, mc, st, `snapshot "victim"`) })
 	}
 }
 
 func TestRestoreFailsOnTruncation(t *testing.T) {
+	mc := newMachine(t)
 	st, data, m := snapshotForDamage(t)
 	putObject(t, st, dataKey("victim"), data[:len(data)-1000])
-	restoreMustFail(t, st, "truncated or replaced")
+	restoreMustFail(t, mc, st, "truncated or replaced")
 
 	// Even with a manifest "fixed" to the new size, the stream notices.
 	for _, n := range []int{len(data) - 1, len(data) - 5000, len(data) / 2, 11} {
 		putObject(t, st, dataKey("victim"), data[:n])
 		m.BytesStored = int64(n)
 		putManifest(t, st, m)
-		restoreMustFail(t, st, `snapshot "victim"`)
+		restoreMustFail(t, mc, st, `snapshot "victim"`)
 	}
 }
 
 func TestRestoreFailsWithoutManifest(t *testing.T) {
+	mc := newMachine(t)
 	st, _, _ := snapshotForDamage(t)
 	if err := st.Delete(testCtx(t), manifestKey("victim")); err != nil {
 		t.Fatal(err)
 	}
-	restoreMustFail(t, st, `snapshot "victim" not found`, "snapshots/victim/manifest.json")
+	restoreMustFail(t, mc, st, `snapshot "victim" not found`, "snapshots/victim/manifest.json")
 	_, err := ReadManifest(testCtx(t), st, "victim")
 	if !errors.Is(err, store.ErrNotExist) {
 		t.Fatalf("ReadManifest = %v; want ErrNotExist", err)
@@ -114,6 +122,7 @@ func TestRestoreFailsWithoutManifest(t *testing.T) {
 }
 
 func TestRestoreFailsOnTamperedManifest(t *testing.T) {
+	mc := newMachine(t)
 	st, _, m := snapshotForDamage(t)
 	for i, e := range m.Entries {
 		if e.Path == "data/mixed.bin" {
@@ -121,10 +130,10 @@ func TestRestoreFailsOnTamperedManifest(t *testing.T) {
 		}
 	}
 	putManifest(t, st, m)
-	restoreMustFail(t, st, `entry "data/mixed.bin": content md5`, "does not match the manifest")
+	restoreMustFail(t, mc, st, `entry "data/mixed.bin": content md5`, "does not match the manifest")
 
 	putObject(t, st, manifestKey("victim"), []byte(`{"format_version": 1, "name": "victim", "entries": [`))
-	restoreMustFail(t, st, "not valid manifest JSON")
+	restoreMustFail(t, mc, st, "not valid manifest JSON")
 }
 
 // Verify reports files changed or removed on the instance after a restore.

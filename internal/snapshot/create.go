@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
 )
@@ -22,12 +24,23 @@ type CreateOptions struct {
 	Store    store.Store
 	Source   string           // instance id, recorded in the manifest and errors
 	Progress func(done int64) // bytes of tar stream read so far (optional)
+	// Agent, when set, moves the bytes on the machine itself: they go
+	// straight to the store (see agent.go). Nil, or when no agent can run
+	// there or reach the store, they stream through scn over SSH.
+	Agent *agentctl.Launcher
+	// Notice hears the one line saying why an agent was not used
+	// (optional).
+	Notice func(string)
 }
 
 // Create snapshots opts.Path on the instance into opts.Store and returns
 // the manifest it wrote. It refuses to replace an existing snapshot.
+//
+// Seconds in the manifest is the transfer's: with an agent, from when it
+// began moving bytes (not counting its installation).
 func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	start := time.Now()
+	created := start
 	where := fmt.Sprintf("snapshot %q of %s on instance %s", opts.Name, opts.Path, cmp.Or(opts.Source, "(unknown)"))
 	if err := ValidateName(opts.Name); err != nil {
 		return nil, err
@@ -41,25 +54,34 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 
-	rec, stored, err := stream(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	var m *Manifest
+	tr := Transport{Via: ViaAgent}
+	if opts.Agent != nil {
+		var err error
+		m, start, err = createViaAgent(ctx, opts, start)
+		if errors.Is(err, agentctl.ErrUnavailable) {
+			tr.Notice = notice(opts.Notice, opts.Source, err)
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
 	}
-	m := &Manifest{
-		FormatVersion: FormatVersion,
-		Name:          opts.Name,
-		CreatedAt:     start.UTC().Truncate(time.Second),
-		Source:        Source{Instance: opts.Source, Path: opts.Path},
-		Format:        "tar+lz4",
-		Counts:        rec.counts,
-		BytesRaw:      rec.bytesRaw,
-		BytesFiles:    rec.bytesFiles,
-		BytesStored:   stored,
-		Entries:       rec.entries,
+	if m == nil {
+		var scnBytes *int64
+		opts.Progress, scnBytes = counted(opts.Progress)
+		rec, stored, err := stream(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		m = &Manifest{FormatVersion: FormatVersion, Format: "tar+lz4", HashAlgorithm: rec.hash, Counts: rec.counts,
+			BytesRaw: rec.bytesRaw, BytesFiles: rec.bytesFiles, BytesStored: stored, Entries: rec.entries}
+		if stored > 0 {
+			m.Ratio = float64(rec.bytesRaw) / float64(stored)
+		}
+		tr.Via, tr.SCNBytes = ViaSCN, *scnBytes
 	}
-	if stored > 0 {
-		m.Ratio = float64(rec.bytesRaw) / float64(stored)
-	}
+	m.Name, m.CreatedAt = opts.Name, created.UTC().Truncate(time.Second)
+	m.Source = Source{Instance: opts.Source, Path: opts.Path}
+	m.Transport = tr
 	m.Seconds = time.Since(start).Seconds()
 	data, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
@@ -72,16 +94,28 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	return m, nil
 }
 
-// stream runs remote tar → record → LZ4 → store.Put, each stage in its own
-// goroutine joined by pipes, and returns what was recorded and the size of
-// the stored object. Any failure cancels the other stages, so the remote
-// tar is killed and the store discards the partial object.
+// stream runs remote tar → record → LZ4 → store.Put (archive) and returns
+// what was recorded and the size of the stored object.
 func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) {
+	put := func(ctx context.Context, r io.Reader) (int64, error) {
+		return opts.Store.Put(ctx, dataKey(opts.Name), r)
+	}
+	return archive(ctx, opts.Exec, opts.Path, opts.Exclude, "", put, opts.Progress)
+}
+
+// archive runs tar on the machine → record (hashing files with alg) → LZ4
+// → put, each stage in its own goroutine joined by pipes, and returns what
+// was recorded and the number of bytes put returned. Any failure cancels
+// the other stages, so the tar is killed and put must discard the partial
+// object. scn runs it with tar over SSH and the store's Put; scn's agent
+// runs it on the machine itself (Archive).
+func archive(ctx context.Context, ex remote.Execer, dir string, exclude []string, alg string,
+	put func(context.Context, io.Reader) (int64, error), progress func(int64)) (*recording, int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	cmd := "tar -C " + remote.Quote(opts.Path)
-	for _, p := range opts.Exclude {
+	cmd := "tar -C " + remote.Quote(dir)
+	for _, p := range exclude {
 		cmd += " --exclude=" + remote.Quote(p)
 	}
 	cmd += " -cf - ."
@@ -89,7 +123,7 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 	stderr := &tailBuffer{max: 4096}
 	execDone := make(chan error, 1)
 	go func() {
-		code, err := opts.Exec.Exec(ctx, cmd, nil, tarW, stderr)
+		code, err := ex.Exec(ctx, cmd, nil, tarW, stderr)
 		if err == nil && code != 0 {
 			err = &exitError{what: "tar", code: code, stderr: stderr.String()}
 		} else if err != nil {
@@ -106,7 +140,7 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 	}
 	putDone := make(chan putResult, 1)
 	go func() {
-		n, err := opts.Store.Put(ctx, dataKey(opts.Name), dataR)
+		n, err := put(ctx, dataR)
 		dataR.CloseWithError(cmp.Or(err, errStoreReturned)) // unblock the compressor if the store gave up
 		putDone <- putResult{n, err}
 	}()
@@ -114,7 +148,7 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 	zw, err := lz4Writer(dataW)
 	var rec *recording
 	if err == nil {
-		rec, err = record(tarOut, zw, opts.Progress)
+		rec, err = record(tarOut, zw, alg, progress)
 	}
 	if cerr := zw.Close(); err == nil {
 		err = cerr
@@ -124,23 +158,23 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 		tarOut.CloseWithError(err)
 		dataW.CloseWithError(err)
 		execErr := <-execDone
-		put := <-putDone
+		stored := <-putDone
 		var exit *exitError
 		switch {
 		case errors.As(execErr, &exit):
 			return nil, 0, execErr // tar's own complaint explains the rest
-		case put.err != nil && !errors.Is(put.err, err) && !errors.Is(put.err, context.Canceled):
-			return nil, 0, fmt.Errorf("storing the data: %w", put.err) // the store failed first
+		case stored.err != nil && !errors.Is(stored.err, err) && !errors.Is(stored.err, context.Canceled):
+			return nil, 0, fmt.Errorf("storing the data: %w", stored.err) // the store failed first
 		}
 		return nil, 0, err
 	}
 	dataW.Close()
 	<-execDone // tar succeeded: record read its output to EOF
-	put := <-putDone
-	if put.err != nil {
-		return nil, 0, fmt.Errorf("storing the data: %w", put.err)
+	stored := <-putDone
+	if stored.err != nil {
+		return nil, 0, fmt.Errorf("storing the data: %w", stored.err)
 	}
-	return rec, put.n, nil
+	return rec, stored.n, nil
 }
 
 var errStoreReturned = errors.New("the store stopped reading before the end of the data")

@@ -30,16 +30,23 @@ var sh = remote.Shell{}
 func dirStore(t testing.TB) store.Store { return store.NewDir(filepath.Join(t.TempDir(), "store")) }
 
 func s3Store(t testing.TB) store.Store {
+	s, _ := s3StoreAndServer(t)
+	return s
+}
+
+// s3StoreAndServer is s3Store with its server, for tests that inject faults.
+func s3StoreAndServer(t testing.TB) (store.Store, *s3test.Server) {
 	srv := s3test.StartServer(t, s3test.Options{})
 	s, err := s3store.New(context.Background(), s3store.Config{
 		Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: "drills",
 		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey,
 		PartSize: s3store.MinPartSize, Concurrency: 3, HTTPClient: srv.Client, MaxBackoff: 5 * time.Millisecond,
+		CAPEM: srv.CertPEM,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, srv
 }
 
 func writeFile(t testing.TB, path string, data []byte, mode os.FileMode) {

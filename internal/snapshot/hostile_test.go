@@ -107,14 +107,16 @@ func putSnapshot(t testing.TB, st store.Store, name string, members []member, m 
 	}
 }
 
-// Each hostile entry follows a harmless file that has already gone to the
-// remote tar; the restore must fail naming the entry and leave nothing.
-func TestRestoreRefusesHostileEntries(t *testing.T) {
-	base := t.TempDir()
-	for name, tc := range map[string]struct {
-		evil []member
-		want string
-	}{
+// hostileCase is one hostile entry and the refusal it must meet.
+type hostileCase struct {
+	evil []member
+	want string
+}
+
+// hostileCases are entries that could escape the target; base is an
+// absolute directory an absolute entry would write into.
+func hostileCases(base string) map[string]hostileCase {
+	return map[string]hostileCase{
 		"absolute":        {[]member{{name: base + "/abs-escape", typ: tar.TypeReg, body: "x"}}, `refused entry "` + base + `/abs-escape": absolute path`},
 		"dotdot":          {[]member{{name: "../escape.txt", typ: tar.TypeReg, body: "x"}}, `refused entry "../escape.txt": path has a ".." component`},
 		"nested dotdot":   {[]member{{name: "./a/../../escape", typ: tar.TypeReg, body: "x"}}, `refused entry "./a/../../escape": path has a ".." component`},
@@ -130,42 +132,61 @@ func TestRestoreRefusesHostileEntries(t *testing.T) {
 			`refused entry "./d/x": lies below symlink "d"`},
 		"chain escape": {[]member{{name: "./a/", typ: tar.TypeDir}, {name: "./c", link: "a/b/..", typ: tar.TypeSymlink}, {name: "./a/b", link: "..", typ: tar.TypeSymlink}},
 			`entry "c": symlink to "a/b/.." points outside the snapshot root through other links`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			st := dirStore(t)
-			members := append([]member{{name: "./", typ: tar.TypeDir}, {name: "./ok.txt", typ: tar.TypeReg, body: strings.Repeat("fine ", 1000)}}, tc.evil...)
-			// The manifest lists the harmless entries and stand-ins for the
-			// evil ones: the filter must refuse on the archive's own headers.
-			// (A chain escape is only visible with all links known: there
-			// the manifest describes the archive and is refused itself.)
-			m := manifestFor("evil", members, 0, 0)
-			if name != "chain escape" {
-				m = manifestFor("evil", members[:len(members)-1], 0, 0)
-				m.Entries = append(m.Entries, Entry{Path: "standin", Type: TypeDir, Mode: "0644"})
-				m.Counts.Dirs++
-			}
-			raw := tarOf(t, members)
-			data := lz4Of(t, raw)
-			m.BytesRaw, m.BytesStored = int64(len(raw)), int64(len(data))
-			putSnapshot(t, st, "evil", members, m)
+	}
+}
 
-			caseBase := t.TempDir()
-			target := filepath.Join(caseBase, "ws")
-			if err := os.Mkdir(target, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			_, err := Restore(testCtx(t), RestoreOptions{Exec: sh, Store: st, Name: "evil", Path: target})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Restore = %v\nwant an error containing %s", err, tc.want)
-			}
-			assertEmptyDir(t, target)
-			if entries, _ := os.ReadDir(caseBase); len(entries) != 1 {
-				t.Errorf("something was written beside the target: %v", entries)
-			}
-			if _, err := os.Lstat(filepath.Join(base, "abs-escape")); err == nil {
-				t.Error("absolute entry was written")
-			}
-		})
+// putHostile stores snapshot "evil": a harmless file, which goes to the
+// extraction first, then the evil entries. The manifest lists the harmless
+// entries and stand-ins for the evil ones: the filter must refuse on the
+// archive's own headers. (A chain escape is only visible with all links
+// known: there the manifest describes the archive and is refused itself.)
+func putHostile(t *testing.T, st store.Store, name string, evil []member) {
+	t.Helper()
+	members := append([]member{{name: "./", typ: tar.TypeDir}, {name: "./ok.txt", typ: tar.TypeReg, body: strings.Repeat("fine ", 1000)}}, evil...)
+	m := manifestFor("evil", members, 0, 0)
+	if name != "chain escape" {
+		m = manifestFor("evil", members[:len(members)-1], 0, 0)
+		m.Entries = append(m.Entries, Entry{Path: "standin", Type: TypeDir, Mode: "0644"})
+		m.Counts.Dirs++
+	}
+	raw := tarOf(t, members)
+	data := lz4Of(t, raw)
+	m.BytesRaw, m.BytesStored = int64(len(raw)), int64(len(data))
+	putSnapshot(t, st, "evil", members, m)
+}
+
+// Each hostile entry follows a harmless file that has already gone to the
+// extraction (the remote tar, or the agent's writers); the restore must
+// fail naming the entry and leave nothing, through scn and through the
+// agent alike.
+func TestRestoreRefusesHostileEntries(t *testing.T) {
+	base := t.TempDir()
+	mc := newMachine(t)
+	for name, tc := range hostileCases(base) {
+		for via, o := range map[string]RestoreOptions{ViaSCN: {Exec: sh}, ViaAgent: {Exec: mc.x, Agent: mc.agent,
+			Notice: func(s string) { t.Errorf("the agent was not used: %s", s) }}} {
+			t.Run(name+"/"+via, func(t *testing.T) {
+				st := dirStore(t)
+				putHostile(t, st, name, tc.evil)
+				caseBase := t.TempDir()
+				target := filepath.Join(caseBase, "ws")
+				if err := os.Mkdir(target, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				o.Store, o.Name, o.Path = st, "evil", target
+				_, err := Restore(testCtx(t), o)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("Restore = %v\nwant an error containing %s", err, tc.want)
+				}
+				assertEmptyDir(t, target)
+				if entries, _ := os.ReadDir(caseBase); len(entries) != 1 {
+					t.Errorf("something was written beside the target: %v", entries)
+				}
+				if _, err := os.Lstat(filepath.Join(base, "abs-escape")); err == nil {
+					t.Error("absolute entry was written")
+				}
+			})
+		}
 	}
 }
 

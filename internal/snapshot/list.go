@@ -55,13 +55,20 @@ func List(ctx context.Context, st store.Store, pattern string) ([]Info, error) {
 // Delete removes snapshot name: the manifest first — a name without a
 // manifest is not a snapshot, so an interrupted delete never leaves
 // something that looks restorable — then every other object under
-// snapshots/<name>/ (the data, or what a killed upload left). gone is true
+// snapshots/<name>/ (the data, or what a killed upload left: in a
+// directory store, also its unfinished files). gone is true
 // when nothing was there: deleting a missing snapshot is not an error.
 func Delete(ctx context.Context, st store.Store, name string) (gone bool, err error) {
 	if err := ValidateName(name); err != nil {
 		return false, err // a name with a slash would widen the prefix to other snapshots
 	}
 	prefix := "snapshots/" + name + "/"
+	if sh, ok := store.SharedOf(st); ok {
+		// What a writer killed mid-way left (not listed: not objects).
+		if err := sh.DiscardPartial(ctx, prefix); err != nil {
+			return false, fmt.Errorf("deleting snapshot %q: %w", name, err)
+		}
+	}
 	objs, err := st.List(ctx, prefix)
 	if err != nil {
 		return false, fmt.Errorf("deleting snapshot %q: listing it in %s: %w", name, st, err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/scnlabs/scn/internal/testbin"
 )
 
 // TestMain puts the tests' temporary trees on tmpfs when there is one:
@@ -15,11 +17,14 @@ func TestMain(m *testing.M) {
 		if dir, err := os.MkdirTemp("/dev/shm", "scn-snapshot-test-"); err == nil {
 			os.Setenv("TMPDIR", dir)
 			code := m.Run()
+			testbin.Cleanup()
 			os.RemoveAll(dir)
 			os.Exit(code)
 		} else {
 			fmt.Fprintln(os.Stderr, "snapshot tests: /dev/shm not usable, using the default temp dir:", err)
 		}
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }

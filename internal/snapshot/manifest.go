@@ -28,13 +28,19 @@ type Manifest struct {
 	CreatedAt     time.Time `json:"created_at"`
 	Source        Source    `json:"source"`
 	Format        string    `json:"format"` // "tar+lz4"
-	Counts        Counts    `json:"counts"`
-	BytesRaw      int64     `json:"bytes_raw"`    // the tar stream
-	BytesFiles    int64     `json:"bytes_files"`  // regular file contents
-	BytesStored   int64     `json:"bytes_stored"` // data.tar.lz4
-	Ratio         float64   `json:"ratio"`        // bytes_raw / bytes_stored
-	Seconds       float64   `json:"seconds"`
-	Entries       []Entry   `json:"entries"` // in archive order
+	// HashAlgorithm names the per-file hash of the entries: "" (MD5, in
+	// the entries' md5 field) or HashXXH3 (in their hash field).
+	HashAlgorithm string  `json:"hash_algorithm,omitempty"`
+	Counts        Counts  `json:"counts"`
+	BytesRaw      int64   `json:"bytes_raw"`    // the tar stream
+	BytesFiles    int64   `json:"bytes_files"`  // regular file contents
+	BytesStored   int64   `json:"bytes_stored"` // data.tar.lz4
+	Ratio         float64 `json:"ratio"`        // bytes_raw / bytes_stored
+	Seconds       float64 `json:"seconds"`
+	Entries       []Entry `json:"entries"` // in archive order
+
+	// Transport says how Create moved the bytes; not stored.
+	Transport Transport `json:"-"`
 }
 
 // Source is where a snapshot was taken.
@@ -52,8 +58,9 @@ type Counts struct {
 }
 
 // Entry is one archive member. Paths are relative to the snapshot root
-// ("." is the root itself); Mode is octal permission bits ("0644"); MD5 is
-// set for files and for hard links (their target's).
+// ("." is the root itself); Mode is octal permission bits ("0644"). Files
+// and hard links carry their content's digest (a hard link its target's):
+// in MD5 when the manifest names no hash algorithm, in Hash otherwise.
 type Entry struct {
 	Path  string    `json:"path"`
 	Type  string    `json:"type"`
@@ -62,6 +69,7 @@ type Entry struct {
 	MTime time.Time `json:"mtime"`
 	Link  string    `json:"link,omitempty"`
 	MD5   string    `json:"md5,omitempty"`
+	Hash  string    `json:"hash,omitempty"`
 }
 
 // ReadManifest loads and checks the manifest of snapshot name. A missing
@@ -92,7 +100,18 @@ func ReadManifest(ctx context.Context, st store.Store, name string) (*Manifest, 
 	return m, nil
 }
 
-var md5RE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+// digestRE matches the hex digests of both algorithms (128 bits each).
+// ParseManifest decodes and checks a manifest received whole (scn hands
+// the agent the one it read; the agent hands scn the one it recorded):
+// every check ReadManifest makes. name, when not "", must be its name.
+func ParseManifest(data []byte, name string) (*Manifest, error) {
+	if len(data) > maxManifestBytes {
+		return nil, fmt.Errorf("manifest is larger than %d bytes; refusing to load it", maxManifestBytes)
+	}
+	return parseManifest(data, name)
+}
+
+var digestRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // parseManifest decodes data and checks every field a restore relies on,
 // so a hostile or damaged manifest is refused before any byte moves.
@@ -114,27 +133,32 @@ func parseManifest(data []byte, name string) (*Manifest, error) {
 		return nil, fmt.Errorf("data format %q is not supported (want tar+lz4)", m.Format)
 	case m.BytesRaw < 0 || m.BytesStored < 0 || m.BytesFiles < 0:
 		return nil, fmt.Errorf("negative byte counts")
+	case m.HashAlgorithm == HashMD5:
+		return nil, fmt.Errorf(`hash_algorithm %q is spelled by leaving it out`, HashMD5)
+	}
+	if _, err := newHash(m.HashAlgorithm); err != nil {
+		return nil, err
 	}
 	t := newTree()
 	var c Counts
 	var files int64
 	for i, e := range m.Entries {
-		if err := checkEntry(t, e); err != nil {
+		if err := checkEntry(t, e, m.HashAlgorithm); err != nil {
 			return nil, fmt.Errorf("entry %d %q: %w", i, e.Path, err)
 		}
 		switch e.Type {
 		case TypeFile:
 			c.Files++
 			files += e.Size
-			t.md5[e.Path] = e.MD5
+			t.sums[e.Path] = e.Digest()
 		case TypeDir:
 			c.Dirs++
 		case TypeSymlink:
 			c.Symlinks++
 		case TypeHardlink:
 			c.Hardlinks++
-			if t.md5[e.Link] != e.MD5 {
-				return nil, fmt.Errorf("entry %d %q: hard link md5 differs from its target %q", i, e.Path, e.Link)
+			if t.sums[e.Link] != e.Digest() {
+				return nil, fmt.Errorf("entry %d %q: hard link %s differs from its target %q", i, e.Path, algorithm(m.HashAlgorithm), e.Link)
 			}
 		}
 	}
@@ -147,28 +171,35 @@ func parseManifest(data []byte, name string) (*Manifest, error) {
 	return &m, nil
 }
 
-func checkEntry(t *tree, e Entry) error {
+func checkEntry(t *tree, e Entry, alg string) error {
 	if err := checkPath(e.Path); err != nil {
 		return err
 	}
 	if mode, err := strconv.ParseUint(e.Mode, 8, 32); err != nil || mode > 0o7777 {
 		return fmt.Errorf("mode %q is not octal permission bits", e.Mode)
 	}
+	// The digest must be in the field of the manifest's algorithm, and
+	// only there.
+	field, other := e.MD5, e.Hash
+	if alg != "" {
+		field, other = e.Hash, e.MD5
+	}
+	name := algorithm(alg)
 	switch e.Type {
 	case TypeFile:
-		if e.Size < 0 || !md5RE.MatchString(e.MD5) || e.Link != "" {
-			return fmt.Errorf("file needs a size >= 0, an md5 of 32 hex digits and no link")
+		if e.Size < 0 || !digestRE.MatchString(field) || other != "" || e.Link != "" {
+			return fmt.Errorf("file needs a size >= 0, an %s of 32 hex digits and no link", name)
 		}
 	case TypeHardlink:
 		if err := checkPath(e.Link); err != nil {
 			return fmt.Errorf("hard link target %q: %w", e.Link, err)
 		}
-		if e.Size != 0 || !md5RE.MatchString(e.MD5) {
-			return fmt.Errorf("hard link needs size 0 and its target's md5")
+		if e.Size != 0 || !digestRE.MatchString(field) || other != "" {
+			return fmt.Errorf("hard link needs size 0 and its target's %s", name)
 		}
 	case TypeDir, TypeSymlink:
-		if e.Size != 0 || e.MD5 != "" || (e.Type == TypeDir && e.Link != "") {
-			return fmt.Errorf("%s with a size, md5 or link", e.Type)
+		if e.Size != 0 || e.MD5 != "" || e.Hash != "" || (e.Type == TypeDir && e.Link != "") {
+			return fmt.Errorf("%s with a size, digest or link", e.Type)
 		}
 	default:
 		return fmt.Errorf("unknown type %q", e.Type)

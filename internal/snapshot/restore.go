@@ -9,6 +9,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
 )
@@ -19,8 +20,14 @@ type RestoreOptions struct {
 	Store    store.Store
 	Name     string
 	Path     string // target directory on the instance (created if missing)
-	Verify   bool   // afterwards, md5sum every restored file on the instance
+	Instance string // the instance's id, for messages and the agent's per-machine memory
+	Verify   bool   // afterwards, check every restored file's hash on the instance
 	Progress func(done int64)
+	// Agent and Notice: as in CreateOptions. With an agent, Verify reads
+	// the files back in the staging directory, before they are moved
+	// into place: a mismatch leaves the target as it was.
+	Agent  *agentctl.Launcher
+	Notice func(string)
 }
 
 // RestoreResult says what was restored. Seconds and MBPerSec cover the
@@ -33,6 +40,9 @@ type RestoreResult struct {
 	Verified   int      `json:"verified"`
 	Mismatched []string `json:"mismatched"`
 	Missing    []string `json:"missing"`
+
+	// Transport says how the bytes moved; not part of the agent's report.
+	Transport Transport `json:"-"`
 }
 
 // errRemoteEnded is what the filter sees when the remote tar stops reading.
@@ -68,6 +78,21 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 	if obj.Size != m.BytesStored {
 		return nil, fmt.Errorf("%s: data object is %d bytes but the manifest says %d: it was truncated or replaced", where, obj.Size, m.BytesStored)
 	}
+	tr := Transport{Via: ViaSCN}
+	if opts.Agent != nil {
+		res, err := restoreViaAgent(ctx, opts, m, obj.Size)
+		switch {
+		case errors.Is(err, agentctl.ErrUnavailable):
+			tr.Notice = notice(opts.Notice, opts.Instance, err)
+		case err != nil:
+			return res, fmt.Errorf("%s: %w", where, err)
+		default:
+			res.Transport = Transport{Via: ViaAgent}
+			return res, nil
+		}
+	}
+	var scnBytes *int64
+	opts.Progress, scnBytes = counted(opts.Progress)
 
 	stage := path.Join(opts.Path, ".scn-restore-"+randomHex())
 	if err := extract(ctx, opts, m, stage); err != nil {
@@ -78,12 +103,17 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds()}
+	tr.SCNBytes = *scnBytes
+	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds(), Transport: tr}
 	if res.Seconds > 0 {
 		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds
 	}
 	if opts.Verify {
-		if err := verify(ctx, opts.Exec, opts.Path, m, res); err != nil {
+		check := verify // md5sum on the instance
+		if algorithm(m.HashAlgorithm) != HashMD5 {
+			check = verifyStreamed // no such tool there: read the files back
+		}
+		if err := check(ctx, opts.Exec, opts.Path, m, res); err != nil {
 			return res, fmt.Errorf("%s: verifying: %w", where, err)
 		}
 	}

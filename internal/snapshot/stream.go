@@ -3,9 +3,7 @@ package snapshot
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -19,6 +17,11 @@ const copyBufSize = 256 << 10
 
 var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
 
+// lz4Concurrency is how many blocks LZ4 works on at once: every core, up
+// to 8 (some 4 GB/s, more than any link to a store), so a 128-core GPU
+// host does not spend 256 MiB on blocks in flight.
+func lz4Concurrency() int { return min(runtime.GOMAXPROCS(0), 8) }
+
 // lz4Writer compresses to w in parallel 1 MiB blocks, with block and
 // content checksums so any damage to the stored object is detected.
 func lz4Writer(w io.Writer) (*lz4.Writer, error) {
@@ -28,14 +31,14 @@ func lz4Writer(w io.Writer) (*lz4.Writer, error) {
 		lz4.BlockChecksumOption(true),
 		lz4.ChecksumOption(true),
 		lz4.CompressionLevelOption(lz4.Fast),
-		lz4.ConcurrencyOption(runtime.GOMAXPROCS(0)),
+		lz4.ConcurrencyOption(lz4Concurrency()),
 	)
 	return zw, err
 }
 
 func lz4Reader(r io.Reader) (*lz4.Reader, error) {
 	zr := lz4.NewReader(r)
-	return zr, zr.Apply(lz4.ConcurrencyOption(runtime.GOMAXPROCS(0)))
+	return zr, zr.Apply(lz4.ConcurrencyOption(lz4Concurrency()))
 }
 
 // counter counts bytes read through it and reports progress every MiB.
@@ -62,17 +65,22 @@ type recording struct {
 	counts     Counts
 	bytesRaw   int64
 	bytesFiles int64
+	hash       string // the entries' digest algorithm ("" is MD5)
 }
 
 // record reads a tar stream from src, passes every byte of it unchanged to
-// dst and describes each entry, hashing regular files on the way. It
-// refuses entries a restore would refuse, so a snapshot that cannot be
+// dst and describes each entry, hashing regular files with alg on the way.
+// It refuses entries a restore would refuse, so a snapshot that cannot be
 // restored is never written.
-func record(src io.Reader, dst io.Writer, progress func(int64)) (*recording, error) {
+func record(src io.Reader, dst io.Writer, alg string, progress func(int64)) (*recording, error) {
+	sum, err := newHash(alg)
+	if err != nil {
+		return nil, err
+	}
 	cnt := &counter{r: io.TeeReader(src, dst), progress: progress}
 	tr := tar.NewReader(cnt)
 	t := newTree()
-	rec := &recording{}
+	rec := &recording{hash: alg}
 	bp := copyBufs.Get().(*[copyBufSize]byte)
 	defer copyBufs.Put(bp)
 	buf := bp[:]
@@ -93,16 +101,16 @@ func record(src io.Reader, dst io.Writer, progress func(int64)) (*recording, err
 		}
 		switch e.Type {
 		case TypeFile:
-			sum := md5.New()
+			sum.Reset()
 			if _, err := io.CopyBuffer(sum, tr, buf); err != nil {
 				return nil, fmt.Errorf("reading %q from tar output: %w", e.Path, err)
 			}
-			e.MD5 = hex.EncodeToString(sum.Sum(nil))
-			t.md5[e.Path] = e.MD5
+			e.setDigest(alg, hex.EncodeToString(sum.Sum(nil)))
+			t.sums[e.Path] = e.Digest()
 			rec.counts.Files++
 			rec.bytesFiles += e.Size
 		case TypeHardlink:
-			e.MD5 = t.md5[e.Link]
+			e.setDigest(alg, t.sums[e.Link])
 			rec.counts.Hardlinks++
 		case TypeDir:
 			rec.counts.Dirs++
@@ -122,15 +130,38 @@ func record(src io.Reader, dst io.Writer, progress func(int64)) (*recording, err
 	return rec, nil
 }
 
-// filter is Restore's gate between the stored stream and the remote tar.
-// For each entry it checks safety and the manifest before forwarding a
-// single byte of it, re-emits a clean header, streams the content while
-// hashing it, and fails on the first difference. It returns nil only if
-// the whole stream matched the manifest to the last byte.
+// unpacker receives a restore's entries once the filter checked them, in
+// archive order: the remote tar's input (tarSink) or the agent's own
+// extraction (extractor).
+type unpacker interface {
+	// entry takes entry e (h is its header, checked); for a file, the
+	// returned writer receives its content.
+	entry(h *tar.Header, e Entry) (io.Writer, error)
+	// fileDone follows a file's content once it matched the manifest.
+	fileDone(e Entry) error
+	// finish follows the last entry once the whole stream matched.
+	finish() error
+	// verb says what the unpacker does with an entry, for errors.
+	verb() string
+}
+
+// filter is Restore's gate between the stored stream and the remote tar:
+// filterTo with a tarSink writing a clean archive to dst.
 func filter(src io.Reader, dst io.Writer, m *Manifest, progress func(int64)) error {
+	return filterTo(src, tarSink{tar.NewWriter(dst)}, m, progress)
+}
+
+// filterTo checks each entry for safety and against the manifest before
+// handing a single byte of it to u, streams the content while hashing it,
+// and fails on the first difference. It returns nil only if the whole
+// stream matched the manifest to the last byte.
+func filterTo(src io.Reader, u unpacker, m *Manifest, progress func(int64)) error {
+	sum, err := newHash(m.HashAlgorithm)
+	if err != nil {
+		return err
+	}
 	cnt := &counter{r: src, progress: progress}
 	tr := tar.NewReader(cnt)
-	tw := tar.NewWriter(dst)
 	t := newTree()
 	bp := copyBufs.Get().(*[copyBufSize]byte)
 	defer copyBufs.Put(bp)
@@ -158,21 +189,27 @@ func filter(src io.Reader, dst io.Writer, m *Manifest, progress func(int64)) err
 		if diff := sameEntry(e, want); diff != "" {
 			return fmt.Errorf("entry %d %q does not match the manifest: %s", i, e.Path, diff)
 		}
-		if err := tw.WriteHeader(outHeader(h, e)); err != nil {
-			return fmt.Errorf("sending entry %q: %w", e.Path, err)
+		w, err := u.entry(h, e)
+		if err != nil {
+			return fmt.Errorf("%s entry %q: %w", u.verb(), e.Path, err)
 		}
 		if e.Type != TypeFile {
 			continue
 		}
-		sum := md5.New()
-		if _, err := io.CopyBuffer(io.MultiWriter(tw, sum), tr, buf); err != nil {
-			if errors.Is(err, errRemoteEnded) || errors.Is(err, io.ErrClosedPipe) {
-				return fmt.Errorf("sending entry %q: %w", e.Path, err)
+		sum.Reset()
+		dst := &writeErr{w: w}
+		if _, err := io.CopyBuffer(io.MultiWriter(dst, sum), tr, buf); err != nil {
+			if dst.err != nil {
+				return fmt.Errorf("%s entry %q: %w", u.verb(), e.Path, dst.err)
 			}
 			return fmt.Errorf("snapshot data is damaged in entry %q: %w", e.Path, err)
 		}
-		if got := hex.EncodeToString(sum.Sum(nil)); got != want.MD5 {
-			return fmt.Errorf("entry %q: content md5 %s does not match the manifest's %s: the snapshot is corrupt", e.Path, got, want.MD5)
+		if got := hex.EncodeToString(sum.Sum(nil)); got != want.Digest() {
+			return fmt.Errorf("entry %q: content %s %s does not match the manifest's %s: the snapshot is corrupt",
+				e.Path, algorithm(m.HashAlgorithm), got, want.Digest())
+		}
+		if err := u.fileDone(e); err != nil {
+			return fmt.Errorf("%s entry %q: %w", u.verb(), e.Path, err)
 		}
 	}
 	if i != len(m.Entries) {
@@ -187,8 +224,33 @@ func filter(src io.Reader, dst io.Writer, m *Manifest, progress func(int64)) err
 	if cnt.n != m.BytesRaw {
 		return fmt.Errorf("snapshot data is damaged: %d bytes of tar, the manifest says %d", cnt.n, m.BytesRaw)
 	}
-	return tw.Close()
+	return u.finish()
 }
+
+// writeErr remembers its writer's error, which filterTo reports as the
+// unpacker's, not as damage in the snapshot.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// tarSink re-emits the checked entries as a clean archive for the remote tar.
+type tarSink struct{ tw *tar.Writer }
+
+func (s tarSink) entry(h *tar.Header, e Entry) (io.Writer, error) {
+	return s.tw, s.tw.WriteHeader(outHeader(h, e))
+}
+func (tarSink) fileDone(Entry) error { return nil }
+func (s tarSink) finish() error      { return s.tw.Close() }
+func (tarSink) verb() string         { return "sending" }
 
 // drainZeros reads the rest of r (tar padding after the end-of-archive
 // marker, and to the end of the LZ4 frame, whose checksum the reader then

@@ -119,11 +119,11 @@ func typeName(t byte) string {
 type tree struct {
 	seen     map[string]string // path → type
 	symlinks map[string]string // path → target
-	md5      map[string]string // regular file → md5, for hard links
+	sums     map[string]string // regular file → digest, for hard links
 }
 
 func newTree() *tree {
-	return &tree{seen: map[string]string{}, symlinks: map[string]string{}, md5: map[string]string{}}
+	return &tree{seen: map[string]string{}, symlinks: map[string]string{}, sums: map[string]string{}}
 }
 
 func (t *tree) admit(e Entry) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 )
 
 // ErrInjected marks failures made up by Faulty.
@@ -73,4 +74,86 @@ func (f *Faulty) Delete(ctx context.Context, key string) error {
 // String implements Store.
 func (f *Faulty) String() string {
 	return fmt.Sprintf("%s (failing every %d requests)", f.Store, f.FailEvery)
+}
+
+// Presigner passes the wrapped store's Presigner on, failing like the
+// store's own requests: creating, completing and aborting an upload, and
+// each part or download URL, count as requests, so a machine's uploads
+// meet the injected failures too. PresignHead (the machine's reachability
+// probe) does not count: the transfer through scn makes no such request.
+func (f *Faulty) Presigner() (Presigner, bool) {
+	p, ok := PresignerOf(f.Store)
+	if !ok {
+		return nil, false
+	}
+	return faultyPresigner{f, p}, true
+}
+
+// Shared passes the wrapped store's Shared capability on: PutFile counts as
+// a put and GetFile as a get, the requests a transfer through scn makes.
+func (f *Faulty) Shared() (Shared, bool) {
+	s, ok := SharedOf(f.Store)
+	if !ok {
+		return nil, false
+	}
+	return faultyShared{f, s}, true
+}
+
+type faultyPresigner struct {
+	f *Faulty
+	Presigner
+}
+
+func (p faultyPresigner) CreateUpload(ctx context.Context, key string) (string, error) {
+	if err := p.f.inject("create upload", key); err != nil {
+		return "", err
+	}
+	return p.Presigner.CreateUpload(ctx, key)
+}
+
+func (p faultyPresigner) PresignPart(ctx context.Context, key, id string, n int, ttl time.Duration) (Request, error) {
+	if err := p.f.inject(fmt.Sprintf("upload part %d of", n), key); err != nil {
+		return Request{}, err
+	}
+	return p.Presigner.PresignPart(ctx, key, id, n, ttl)
+}
+
+func (p faultyPresigner) CompleteUpload(ctx context.Context, key, id string, parts []Part) error {
+	if err := p.f.inject("complete upload", key); err != nil {
+		return err
+	}
+	return p.Presigner.CompleteUpload(ctx, key, id, parts)
+}
+
+func (p faultyPresigner) AbortUpload(ctx context.Context, key, id string) error {
+	if err := p.f.inject("abort upload", key); err != nil {
+		return err
+	}
+	return p.Presigner.AbortUpload(ctx, key, id)
+}
+
+func (p faultyPresigner) PresignGet(ctx context.Context, key string, ttl time.Duration) (Request, error) {
+	if err := p.f.inject("get", key); err != nil {
+		return Request{}, err
+	}
+	return p.Presigner.PresignGet(ctx, key, ttl)
+}
+
+type faultyShared struct {
+	f *Faulty
+	Shared
+}
+
+func (s faultyShared) PutFile(ctx context.Context, key string) (string, func() (int64, error), func(), error) {
+	if err := s.f.inject("put", key); err != nil {
+		return "", nil, nil, err
+	}
+	return s.Shared.PutFile(ctx, key)
+}
+
+func (s faultyShared) GetFile(ctx context.Context, key string) (string, error) {
+	if err := s.f.inject("get", key); err != nil {
+		return "", err
+	}
+	return s.Shared.GetFile(ctx, key)
 }

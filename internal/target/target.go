@@ -10,6 +10,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
@@ -47,6 +48,9 @@ type Target struct {
 	Probe func(ctx context.Context, inst *cloud.Instance) error
 	// Forget drops the connection and host key pin of a destroyed instance.
 	Forget func(id string)
+	// Agent puts scn's agent on instances so snapshot bytes go straight
+	// between them and the store; nil streams them through scn.
+	Agent *agentctl.Launcher
 
 	closers []func()
 }

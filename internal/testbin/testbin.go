@@ -1,5 +1,6 @@
 // Package testbin builds the scn binary for tests that run the real CLI
-// (signals, exit codes, what a run writes). It builds once per test
+// (signals, exit codes, what a run writes), and scn's agent for tests that
+// put it on machines (AgentDir). It builds once per test
 // process and, before building, reads every Go source file of the module:
 // go test's result cache only knows about files a test opens, so without
 // that an edited cmd/scn would leave a stale "(cached) ok". Call SCN from
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -26,9 +28,10 @@ import (
 )
 
 var (
-	mu     sync.Mutex
-	built  string
-	tmpDir string
+	mu       sync.Mutex
+	built    string
+	tmpDir   string
+	agentDir string
 )
 
 // SCN returns the path of a freshly built cmd/scn, building it on first
@@ -39,36 +42,78 @@ func SCN() (string, error) {
 	if built != "" {
 		return built, nil
 	}
-	root, err := moduleRoot()
+	root, goCmd, err := prepare()
 	if err != nil {
 		return "", err
-	}
-	if err := touchSources(root); err != nil {
-		return "", err
-	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("the go command is not on PATH: it builds the scn binary these tests run")
-	}
-	if tmpDir == "" {
-		if tmpDir, err = os.MkdirTemp("", "scn-testbin-"); err != nil {
-			return "", err
-		}
 	}
 	bin := filepath.Join(tmpDir, "scn")
 	args := []string{"build", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold -race build on a loaded 2-core machine
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goCmd, append(args, "./cmd/scn")...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/scn: %v\n%s", err, out)
+	if err := goBuild(root, goCmd, nil, append(args, "./cmd/scn")...); err != nil {
+		return "", err
 	}
 	built = bin
 	return bin, nil
+}
+
+// AgentDir returns a directory holding scn's agent built for this machine
+// (cmd/scn-agent, static, named as `make build` names it), building it on
+// first use: what agentctl.Binaries.Dir points tests' machines at. It is
+// the directory of the scn binaries SCN builds, so they find the agent
+// beside them as bin/scn does.
+func AgentDir() (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if agentDir != "" {
+		return agentDir, nil
+	}
+	root, goCmd, err := prepare()
+	if err != nil {
+		return "", err
+	}
+	dir := tmpDir
+	bin := filepath.Join(dir, "scn-agent-"+runtime.GOOS+"-"+runtime.GOARCH)
+	if err := goBuild(root, goCmd, []string{"CGO_ENABLED=0"}, "build", "-trimpath", "-o", bin, "./cmd/scn-agent"); err != nil {
+		return "", err
+	}
+	agentDir = dir
+	return dir, nil
+}
+
+// prepare finds the module and the go command, makes go test record every
+// source as an input, and makes the directory binaries go to.
+func prepare() (root, goCmd string, err error) {
+	if root, err = moduleRoot(); err != nil {
+		return "", "", err
+	}
+	if err := touchSources(root); err != nil {
+		return "", "", err
+	}
+	if goCmd, err = exec.LookPath("go"); err != nil {
+		return "", "", fmt.Errorf("the go command is not on PATH: it builds the binaries these tests run")
+	}
+	if tmpDir == "" {
+		if tmpDir, err = os.MkdirTemp("", "scn-testbin-"); err != nil {
+			return "", "", err
+		}
+	}
+	return root, goCmd, nil
+}
+
+func goBuild(root, goCmd string, env []string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold -race build on a loaded 2-core machine
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = root
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // Cleanup removes the binaries; call it from TestMain after m.Run.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -35,6 +36,12 @@ type Options struct {
 	// accepted, like VAST's proxy before the container's sshd is up.
 	DropFirst int
 	Dir       string // working directory of commands; a temp dir when empty
+	// Home, when set, is the machine's own HOME: commands run with it and
+	// a clean environment (PATH, HOME, USER, LANG), as a machine's sshd
+	// gives them, instead of inheriting the test process's. What they
+	// install under ~ (scn's agent) stays on this machine.
+	Home string
+	Env  []string // added to a Home machine's environment, KEY=VALUE
 }
 
 // Server is a real SSH server on 127.0.0.1 that runs exec requests with
@@ -47,6 +54,7 @@ type Server struct {
 	cfg     *ssh.ServerConfig
 	ln      net.Listener
 	dir     string
+	env     []string // nil: the test process's
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -96,6 +104,13 @@ func Start(t testing.TB, o Options) *Server {
 	s := &Server{
 		Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, HostKey: o.HostKey.PublicKey(),
 		cfg: cfg, ln: ln, dir: o.Dir, ctx: ctx, cancel: cancel, toDrop: o.DropFirst, open: map[net.Conn]bool{},
+	}
+	if o.Home != "" {
+		path := os.Getenv("PATH")
+		if path == "" {
+			path = "/usr/local/bin:/usr/bin:/bin"
+		}
+		s.env = append([]string{"PATH=" + path, "HOME=" + o.Home, "USER=scn", "LOGNAME=scn", "SHELL=/bin/sh", "LANG=C.UTF-8"}, o.Env...)
 	}
 	s.wg.Add(1)
 	go s.accept()
@@ -222,6 +237,7 @@ func (s *Server) run(ch ssh.Channel, command string) int {
 	s.mu.Unlock()
 	cmd := exec.CommandContext(s.ctx, "sh", "-c", command)
 	cmd.Dir = s.dir
+	cmd.Env = s.env
 	cmd.Stdout = ch
 	cmd.Stderr = ch.Stderr()
 	cmd.WaitDelay = 2 * time.Second

@@ -6,6 +6,8 @@ package s3store
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"github.com/scnlabs/scn/internal/store"
@@ -43,9 +45,14 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 
-	PartSize    int64         // multipart part size (and Get range size, up to 8 MiB); default 16 MiB, at least 5 MiB
-	Concurrency int           // parts in flight per Put or Get; default 4
-	HTTPClient  *http.Client  // default: a client with connect/header timeouts
+	PartSize    int64        // multipart part size (and Get range size, up to 8 MiB); default 16 MiB, at least 5 MiB
+	Concurrency int          // parts in flight per Put or Get; default 4
+	HTTPClient  *http.Client // default: a client with connect/header timeouts
+	// CAPEM holds extra certificate authorities (PEM) the endpoint's
+	// certificate chains to: a private S3 server, or a test one. scn's
+	// own client trusts them (unless HTTPClient is given) and so does its
+	// agent on machines (CertificateAuthorities).
+	CAPEM       []byte
 	MaxAttempts int           // per request, including the first; default 5
 	MaxBackoff  time.Duration // caps the retry delay; default 20 s (tests make it tiny)
 }
@@ -67,6 +74,7 @@ type Store struct {
 	concurrency int
 	maxAttempts int
 	maxBackoff  time.Duration
+	ca          []byte
 }
 
 // New checks cfg and returns a store. It makes no request: a wrong
@@ -92,6 +100,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		concurrency: cfg.Concurrency,
 		maxAttempts: cfg.MaxAttempts,
 		maxBackoff:  cfg.MaxBackoff,
+		ca:          cfg.CAPEM,
 	}
 	if s.partSize == 0 {
 		s.partSize = DefaultPartSize
@@ -112,6 +121,15 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if region == "" {
 		region = "us-east-1"
 	}
+	var pool *x509.CertPool
+	if len(cfg.CAPEM) > 0 {
+		if pool, _ = x509.SystemCertPool(); pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(cfg.CAPEM) {
+			return nil, fmt.Errorf("s3 store for bucket %s: the CA certificates given are not PEM", cfg.Bucket)
+		}
+	}
 	var httpClient aws.HTTPClient = cfg.HTTPClient
 	if cfg.HTTPClient == nil {
 		httpClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
@@ -119,6 +137,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			// retried instead of hanging the drill.
 			t.ResponseHeaderTimeout = 2 * time.Minute
 			t.MaxIdleConnsPerHost = 2 * s.concurrency
+			if pool != nil {
+				t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+			}
 		})
 	}
 	awsCfg := aws.Config{

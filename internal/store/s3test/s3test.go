@@ -5,10 +5,18 @@
 // here will not be refused by B2 for those reasons. The server also records
 // every request and can inject failures (a burst of 503s) and a skewed clock,
 // so store and integration tests exercise the client's retries and errors.
+//
+// Presigned URLs (SigV4 query authentication, what scn's agent on a
+// machine uses) are checked by gofakes3 itself as S3 and B2 do
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html):
+// the signature over method, path, query and signed headers, an
+// X-Amz-Expires between 1 s and 7 days, and 403 AccessDenied "Request has
+// expired" once it has passed (TestPresignedURLsAreChecked pins it).
 package s3test
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +41,7 @@ const (
 type Request struct {
 	Method, Path, Query string
 	Header              http.Header
-	Status              int // status the test layers answered with; 0 if passed to gofakes3
+	Status              int // the status answered; -1 when the connection was dropped (ResetPresigned)
 }
 
 // Options configures StartServer.
@@ -50,11 +58,20 @@ type Server struct {
 	Endpoint string       // https://127.0.0.1:port
 	Client   *http.Client // trusts the server's certificate
 	Bucket   string
+	// CertPEM is the server's certificate, PEM-encoded: what another
+	// process (scn's agent on a test machine) must trust to reach it.
+	CertPEM []byte
 
 	mu         sync.Mutex
 	requests   []Request
 	failNext   int
 	failStatus int
+	expireNext int
+	// faults on requests made with presigned URLs (a machine's, not scn's)
+	failPresigned   int
+	failPresStatus  int
+	resetPresigned  int
+	presignedServed int
 }
 
 // StartServer runs a server for the test: its endpoint, an HTTP client
@@ -79,6 +96,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	t.Cleanup(srv.Close)
 	s.Endpoint = srv.URL
 	s.Client = srv.Client()
+	s.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	return s
 }
 
@@ -88,6 +106,41 @@ func (s *Server) FailNext(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext, s.failStatus = n, status
+}
+
+// FailPresigned makes the next n transfers (PUT, GET) made with a presigned
+// URL (scn's agent on a machine, never scn itself) fail with status and an
+// S3 XML error body. This and ResetPresigned and ExpireNext leave HEADs
+// alone: the machine's reachability probe.
+func (s *Server) FailPresigned(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failPresigned, s.failPresStatus = n, status
+}
+
+// ResetPresigned drops the connection of the next n transfers made with a
+// presigned URL without answering: a connection reset mid-request.
+func (s *Server) ResetPresigned(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetPresigned = n
+}
+
+// Presigned is how many transfers with a presigned URL reached the server.
+func (s *Server) Presigned() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.presignedServed
+}
+
+// ExpireNext answers the next n transfers made with a presigned URL as S3
+// answers one whose X-Amz-Expires has passed: 403 AccessDenied "Request has
+// expired". It stands for a URL that expired in flight (a slow part, a
+// machine that waited) without waiting for real expiry.
+func (s *Server) ExpireNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireNext = n
 }
 
 // Requests returns a copy of every request seen so far.
@@ -106,17 +159,50 @@ func (s *Server) record(clock offsetClock, next http.Handler) http.Handler {
 			s.failNext--
 			inject = s.failStatus
 		}
+		expire, reset := false, false
+		// Presigned faults hit transfers (PUT, GET), not the HEAD a
+		// machine makes to see it can reach the store.
+		if r.URL.Query().Get("X-Amz-Signature") != "" && r.Method != http.MethodHead {
+			s.presignedServed++
+			switch {
+			case s.expireNext > 0:
+				s.expireNext--
+				expire = true
+			case s.resetPresigned > 0:
+				s.resetPresigned--
+				reset = true
+			case s.failPresigned > 0 && inject == 0:
+				s.failPresigned--
+				inject = s.failPresStatus
+			}
+		}
 		s.mu.Unlock()
+		if reset {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			req.Status = -1
+			s.mu.Lock()
+			s.requests = append(s.requests, req)
+			s.mu.Unlock()
+			return
+		}
 		// A real server's Date header comes from its own clock; the SDK uses
 		// it to correct for clock skew.
 		w.Header().Set("Date", clock.Now().UTC().Format(http.TimeFormat))
 		sw := &statusWriter{ResponseWriter: w}
-		if inject != 0 {
+		switch {
+		case inject != 0:
 			WriteError(sw, inject, "ServiceUnavailable", "Injected failure: please reduce your request rate.")
-		} else {
+		case expire:
+			WriteError(sw, http.StatusForbidden, "AccessDenied", "Request has expired")
+		default:
 			next.ServeHTTP(sw, r)
 		}
 		req.Status = sw.status
+		if req.Status == 0 {
+			req.Status = http.StatusOK // nothing written: net/http answers 200
+		}
 		s.mu.Lock()
 		s.requests = append(s.requests, req)
 		s.mu.Unlock()

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/scnlabs/scn/internal/throttle"
 )
 
 // command is a running /bin/sh -c in its own process group, so that
@@ -61,6 +64,11 @@ func (s *Server) shell(line string, extraEnv []string) *exec.Cmd {
 	sort.Strings(names)
 	for _, k := range names {
 		c.Env = append(c.Env, k+"="+s.cfg.Env[k])
+	}
+	if rate := s.cfg.Faults.LinkBytesPerSec; rate > 0 {
+		// The link is the machine's: what its programs send to a store
+		// crosses it too (scn's agent paces itself to it).
+		c.Env = append(c.Env, fmt.Sprintf("%s=%d", throttle.EnvLinkRate, rate))
 	}
 	c.Env = append(c.Env, extraEnv...) // later entries win
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -324,6 +324,11 @@ func (f *Fake) StartSSHServers(t testing.TB, opts func(id string) SSHOptions) {
 			o = opts(id)
 		}
 		o.AuthorizedKeys = append(o.AuthorizedKeys, f.AuthorizedKeys(id)...)
+		if o.Home == "" {
+			// Each machine is its own computer: what one installs under
+			// ~ (scn's agent) is not on the next.
+			o.Home = t.TempDir()
+		}
 		s := sshtest.Start(t, o)
 		f.mu.Lock()
 		f.servers[id] = s

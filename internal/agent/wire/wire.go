@@ -1,0 +1,130 @@
+// Package wire is the language scn and its agent speak over the SSH
+// session's stdin and stdout: one JSON object per line, each a Msg. scn is
+// the control plane — it holds the store's keys, mints short-lived
+// presigned URLs when the agent asks, completes uploads and writes
+// manifests — and the agent moves the bytes. Nothing sent here is secret
+// beyond the URLs' signatures, which expire within minutes.
+//
+// A session, as the agent sees it:
+//
+//	agent → hello                      (version, os, arch)
+//	scn   → create | restore           (the job, with how to reach the store)
+//	agent → ready | unreachable        (after trying the store: a HEAD, or a probe file)
+//	scn   → start | stop               (stop: scn streams the bytes itself instead)
+//	agent → need {part}                (a URL: part n of the upload, 0 the GET)
+//	scn   → grant {part, request|error}
+//	agent → part {part, etag, size}    (one part uploaded)
+//	agent → progress {done}
+//	agent → created {manifest} | restored {result} | failed {error}
+//	scn   closes stdin: the agent exits. If stdin ends before that, scn is
+//	gone: the agent stops, removes what it wrote, and exits.
+//
+// Both sides refuse a Version they do not speak; the binary is
+// content-addressed, so a mismatch only happens with a hand-placed agent.
+package wire
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Version of the protocol.
+const Version = 1
+
+// Message types.
+const (
+	Hello       = "hello"
+	Create      = "create"
+	Restore     = "restore"
+	Ready       = "ready"
+	Unreachable = "unreachable"
+	Start       = "start"
+	Stop        = "stop"
+	Need        = "need"
+	Grant       = "grant"
+	Part        = "part"
+	Progress    = "progress"
+	Created     = "created"
+	Restored    = "restored"
+	Failed      = "failed"
+)
+
+// Msg is one line. Type says which fields are set.
+type Msg struct {
+	Type string `json:"type"`
+
+	// hello
+	Version int    `json:"version,omitempty"`
+	OS      string `json:"os,omitempty"`
+	Arch    string `json:"arch,omitempty"`
+
+	CreateJob  *CreateJob  `json:"create,omitempty"`
+	RestoreJob *RestoreJob `json:"restore,omitempty"`
+
+	// need, grant, part: the part number (0: the object's GET URL)
+	N int `json:"n,omitempty"`
+	// need: the URL held failed as expired (or was refused): mint another
+	Renew   bool     `json:"renew,omitempty"`
+	Request *Request `json:"request,omitempty"` // grant
+	ETag    string   `json:"etag,omitempty"`    // part
+	Size    int64    `json:"size,omitempty"`    // part
+
+	Done int64 `json:"done,omitempty"` // progress: bytes of tar stream so far
+
+	// start of a create into a shared folder: the file scn reserved for
+	// the object, to write into
+	File string `json:"file,omitempty"`
+
+	Manifest json.RawMessage `json:"manifest,omitempty"` // created: the data fields of the manifest
+	// restored, and failed when the restore got as far as a verdict: a
+	// snapshot.RestoreResult
+	Result json.RawMessage `json:"result,omitempty"`
+
+	Error string `json:"error,omitempty"` // unreachable, grant, failed
+}
+
+// Request is a presigned HTTP request. ValidFor is counted from when the
+// agent receives it, so the machine's clock does not matter.
+type Request struct {
+	Method   string      `json:"method"`
+	URL      string      `json:"url"`
+	Header   http.Header `json:"header,omitempty"`
+	ValidFor float64     `json:"valid_for"` // seconds
+}
+
+// Access says how the agent reaches the store for one object.
+type Access struct {
+	// Presigned: URLs from scn (Need/Grant), Probe a HEAD to try first;
+	// CA is PEM of extra certificate authorities to trust (a private or
+	// test endpoint; public stores need none).
+	Presigned bool     `json:"presigned,omitempty"`
+	Probe     *Request `json:"probe,omitempty"`
+	CA        string   `json:"ca,omitempty"`
+	// File: the object's file on a filesystem shared with scn (to read,
+	// or reserved to write into), and a file holding ProbeToken to try
+	// first.
+	File       string `json:"file,omitempty"`
+	ProbeFile  string `json:"probe_file,omitempty"`
+	ProbeToken string `json:"probe_token,omitempty"`
+
+	PartSize    int64 `json:"part_size,omitempty"`   // upload parts; downloads use up to 8 MiB of it
+	Concurrency int   `json:"concurrency,omitempty"` // requests in flight
+	Attempts    int   `json:"attempts,omitempty"`    // per request, first included
+}
+
+// CreateJob snapshots a directory of the machine into one object.
+type CreateJob struct {
+	Path    string   `json:"path"`
+	Exclude []string `json:"exclude,omitempty"`
+	Hash    string   `json:"hash"` // per-file hash algorithm
+	Store   Access   `json:"store"`
+}
+
+// RestoreJob restores a snapshot into a directory of the machine.
+type RestoreJob struct {
+	Path     string          `json:"path"`
+	Manifest json.RawMessage `json:"manifest"`
+	Size     int64           `json:"size"` // of the data object
+	Verify   bool            `json:"verify"`
+	Store    Access          `json:"store"`
+}

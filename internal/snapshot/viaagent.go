@@ -1,0 +1,235 @@
+package snapshot
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/scnlabs/scn/internal/agent/wire"
+	"github.com/scnlabs/scn/internal/agentctl"
+	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/store"
+)
+
+// With an agent (CreateOptions.Agent, RestoreOptions.Agent), scn is only the
+// control plane: the machine runs Archive or Unpack itself and moves the
+// bytes straight to or from the store, with URLs scn presigns one at a time
+// (store.Presigner) or, on a machine sharing scn's filesystem, the store's
+// own files (store.Shared). scn starts and completes the upload, writes the
+// manifest last from what the agent recorded, and keeps the keys. The
+// object layout, the manifest and every refusal are the same as through
+// scn; only the per-file hash differs (HashXXH3).
+
+// How the bytes of a transfer went.
+const (
+	ViaAgent = "agent" // straight between the machine and the store
+	ViaSCN   = "scn"   // through scn's process, over SSH
+)
+
+// Transport says how a transfer moved its bytes.
+type Transport struct {
+	Via string
+	// SCNBytes is how much of the tar stream passed through scn's
+	// process: all of it via scn, none via the agent.
+	SCNBytes int64
+	// Notice says why an agent was wanted but not used ("" otherwise).
+	Notice string
+}
+
+// counted wraps a progress callback (nil: none) and remembers the last
+// count: the bytes that passed through scn on the SSH path.
+func counted(progress func(int64)) (func(int64), *int64) {
+	n := new(int64)
+	return func(done int64) {
+		*n = done
+		if progress != nil {
+			progress(done)
+		}
+	}, n
+}
+
+// urlTTL is how long a presigned URL works: long enough for a 16 MiB part
+// on a slow link, short enough that a leaked one is soon useless. An
+// agent asks for a new one when it nears expiry or the store refuses it.
+const urlTTL = 10 * time.Minute
+
+// access says how the machine reaches the store for key, or why it cannot.
+type access struct {
+	presigner store.Presigner
+	shared    store.Shared
+	wire      wire.Access
+	cleanup   func() // removes the probe file
+}
+
+func accessFor(ctx context.Context, st store.Store, probeKey string) (*access, error) {
+	a := &access{cleanup: func() {}}
+	if sh, ok := store.SharedOf(st); ok {
+		path, token, remove, err := sh.Probe()
+		if err != nil {
+			return nil, err
+		}
+		a.shared, a.cleanup = sh, remove
+		a.wire = wire.Access{ProbeFile: path, ProbeToken: token}
+		return a, nil
+	}
+	if p, ok := store.PresignerOf(st); ok {
+		head, err := p.PresignHead(ctx, probeKey, urlTTL)
+		if err != nil {
+			return nil, err
+		}
+		a.presigner = p
+		a.wire = wire.Access{Presigned: true, Probe: wireRequest(head), PartSize: p.PartSize(), Concurrency: p.Concurrency(),
+			CA: string(p.CertificateAuthorities())}
+		return a, nil
+	}
+	return nil, fmt.Errorf("%w: the store %s gives machines no direct access", agentctl.ErrUnavailable, st)
+}
+
+func wireRequest(r store.Request) *wire.Request {
+	return &wire.Request{Method: r.Method, URL: r.URL, Header: r.Header, ValidFor: time.Until(r.Expires).Seconds()}
+}
+
+// notice is the one line shown when the bytes go through scn although an
+// agent was wanted.
+func notice(show func(string), machine string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), agentctl.ErrUnavailable.Error()+": ")
+	line := fmt.Sprintf("streaming through scn over SSH: scn's agent cannot move the bytes on instance %s (%s)", cmp.Or(machine, "(unknown)"), msg)
+	if show != nil {
+		show(line)
+	}
+	return line
+}
+
+// begin starts the agent with job and waits for its verdict on the store:
+// ready, or an ErrUnavailable error after telling it to stop.
+func begin(ctx context.Context, l *agentctl.Launcher, x remote.Execer, machine string, job wire.Msg) (*agentctl.Session, error) {
+	s, err := l.Start(ctx, x, machine)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Send(job); err != nil {
+		s.Close()
+		return nil, err
+	}
+	m, err := s.Recv(ctx)
+	switch {
+	case err != nil:
+		s.Close()
+		return nil, err
+	case m.Type == wire.Unreachable:
+		s.Send(wire.Msg{Type: wire.Stop})
+		s.Close()
+		return nil, fmt.Errorf("%w: the machine cannot reach the store: %s", agentctl.ErrUnavailable, m.Error)
+	case m.Type != wire.Ready:
+		s.Kill()
+		return nil, fmt.Errorf("the agent answered %q to its job", m.Type)
+	}
+	return s, nil
+}
+
+// createViaAgent runs Archive on the machine, uploading to the store, and
+// returns the manifest's data fields (checked like any manifest) and when
+// the transfer began. The upload is completed only once the agent reported
+// every part and the manifest checked out; otherwise it is aborted (or, if
+// scn dies first, left for `scn cleanup` under the snapshot's key).
+func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*Manifest, time.Time, error) {
+	key := dataKey(opts.Name)
+	acc, err := accessFor(ctx, opts.Store, manifestKey(opts.Name))
+	if err != nil {
+		return nil, start, err
+	}
+	defer acc.cleanup()
+	job := wire.Msg{Type: wire.Create, CreateJob: &wire.CreateJob{Path: opts.Path, Exclude: opts.Exclude, Hash: HashXXH3, Store: acc.wire}}
+	s, err := begin(ctx, opts.Agent, opts.Exec, opts.Source, job)
+	if err != nil {
+		return nil, start, err
+	}
+	defer s.Close()
+
+	// Reserve the object: a multipart upload, or the file to write.
+	var up upload
+	if acc.shared != nil {
+		up, err = newFileUpload(ctx, acc.shared, key)
+	} else {
+		up, err = newMultipartUpload(ctx, acc.presigner, key)
+	}
+	if err != nil {
+		s.Send(wire.Msg{Type: wire.Stop})
+		return nil, start, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			cctx, cancel := cleanupCtx(ctx)
+			defer cancel()
+			up.abort(cctx)
+		}
+	}()
+	began := time.Now()
+	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
+		return nil, start, err
+	}
+	var m *Manifest
+	for m == nil {
+		msg, err := s.Recv(ctx)
+		if err != nil {
+			return nil, start, fmt.Errorf("the agent on the machine: %w", err)
+		}
+		switch msg.Type {
+		case wire.Need:
+			grant := wire.Msg{Type: wire.Grant, N: msg.N}
+			if r, err := up.presign(ctx, msg.N); err != nil {
+				grant.Error = err.Error()
+			} else {
+				grant.Request = wireRequest(r)
+			}
+			if err := s.Send(grant); err != nil {
+				return nil, start, err
+			}
+		case wire.Part:
+			if err := up.part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
+				return nil, start, err
+			}
+		case wire.Progress:
+			if opts.Progress != nil {
+				opts.Progress(msg.Done)
+			}
+		case wire.Failed:
+			return nil, start, errors.New(msg.Error)
+		case wire.Created:
+			if m, err = agentManifest(msg.Manifest, opts.Name); err != nil {
+				return nil, start, err
+			}
+		default:
+			return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
+		}
+	}
+	if err := up.complete(ctx, m.BytesStored); err != nil {
+		return nil, start, err
+	}
+	done = true
+	return m, began, nil
+}
+
+// agentManifest checks the manifest the agent recorded, named as it will
+// be written: a snapshot no restore would accept is never completed.
+func agentManifest(data json.RawMessage, name string) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("the agent's manifest is not JSON: %w", err)
+	}
+	m.Name = name
+	named, err := json.Marshal(&m)
+	if err != nil {
+		return nil, err
+	}
+	checked, err := ParseManifest(named, name)
+	if err != nil {
+		return nil, fmt.Errorf("the manifest the agent recorded is unusable, so the snapshot was not written: %w", err)
+	}
+	return checked, nil
+}

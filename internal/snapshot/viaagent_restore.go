@@ -1,0 +1,86 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/scnlabs/scn/internal/agent/wire"
+)
+
+// restoreViaAgent runs Unpack on the machine, reading the data object
+// straight from the store (a presigned GET for all ranges, or the store's
+// own file), and returns what it restored. m was read and checked by scn;
+// the agent checks it again before a byte moves.
+func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size int64) (*RestoreResult, error) {
+	key := dataKey(opts.Name)
+	acc, err := accessFor(ctx, opts.Store, key)
+	if err != nil {
+		return nil, err
+	}
+	defer acc.cleanup()
+	if acc.shared != nil {
+		// The object's own file. Asked for before the agent starts, as a
+		// Get would be: the store's request count stays that of a restore
+		// through scn.
+		if acc.wire.File, err = acc.shared.GetFile(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+	manifest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	job := wire.Msg{Type: wire.Restore, RestoreJob: &wire.RestoreJob{Path: opts.Path, Manifest: manifest, Size: size,
+		Verify: opts.Verify, Store: acc.wire}}
+	s, err := begin(ctx, opts.Agent, opts.Exec, opts.Instance, job)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if err := s.Send(wire.Msg{Type: wire.Start}); err != nil {
+		return nil, err
+	}
+	for {
+		msg, err := s.Recv(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the agent on the machine: %w", err)
+		}
+		switch msg.Type {
+		case wire.Need:
+			grant := wire.Msg{Type: wire.Grant, N: msg.N}
+			if msg.N != 0 || acc.presigner == nil {
+				grant.Error = fmt.Sprintf("a restore reads one object: there is no URL %d", msg.N)
+			} else if r, err := acc.presigner.PresignGet(ctx, key, urlTTL); err != nil {
+				grant.Error = err.Error()
+			} else {
+				grant.Request = wireRequest(r)
+			}
+			if err := s.Send(grant); err != nil {
+				return nil, err
+			}
+		case wire.Progress:
+			if opts.Progress != nil {
+				opts.Progress(msg.Done)
+			}
+		case wire.Restored, wire.Failed:
+			var res *RestoreResult
+			if len(msg.Result) > 0 {
+				res = &RestoreResult{}
+				if err := json.Unmarshal(msg.Result, res); err != nil {
+					return nil, fmt.Errorf("the agent's result is not JSON: %w", err)
+				}
+			}
+			if msg.Type == wire.Failed {
+				return res, errors.New(msg.Error)
+			}
+			if res == nil {
+				return nil, errors.New("the agent restored without a result")
+			}
+			return res, nil
+		default:
+			return nil, fmt.Errorf("the agent sent %q during a restore", msg.Type)
+		}
+	}
+}
