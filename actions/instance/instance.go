@@ -16,7 +16,7 @@ type Outputs struct {
 	ID           string    `json:"id" doc:"provider's instance id"`
 	Provider     string    `json:"provider" doc:"local, vast, gcp or ssh"`
 	Label        string    `json:"label" doc:"scn-<run-id>-<step-id>"`
-	State        string    `json:"state" doc:"creating, loading, running, exited, offline, unknown"`
+	State        string    `json:"state" doc:"creating, loading, running, exited, stopped, offline, unknown"`
 	StatusMsg    string    `json:"status_msg" doc:"provider's status message"`
 	Host         string    `json:"host" doc:"SSH host"`
 	Port         int       `json:"port" doc:"SSH port"`

@@ -45,7 +45,7 @@ type Instance struct {
 	ID           string    `json:"id" doc:"provider's instance id"`
 	Provider     string    `json:"provider" doc:"provider that runs it"`
 	Label        string    `json:"label" doc:"label scn gave it: scn-<run>-<step>"`
-	Status       string    `json:"status" doc:"provider status: creating, loading, running, exited, offline, unknown, gone"`
+	Status       string    `json:"status" doc:"provider status: creating, loading, running, exited, stopped, offline, unknown, gone"`
 	StatusMsg    string    `json:"status_msg,omitempty" doc:"provider's last status message"`
 	Host         string    `json:"host" doc:"SSH host"`
 	Port         int       `json:"port" doc:"SSH port"`
@@ -76,6 +76,7 @@ const (
 	StatusLoading  = "loading"  // machine booting / image loading
 	StatusRunning  = "running"
 	StatusExited   = "exited"  // stopped on its own: will not come back
+	StatusStopped  = "stopped" // stopped (by its owner or the provider); VAST keeps the disk but a drill cannot use it
 	StatusOffline  = "offline" // host lost
 	StatusUnknown  = "unknown"
 	StatusGone     = "gone" // destroyed or never existed
@@ -85,7 +86,7 @@ const (
 // the caller should destroy it and try elsewhere.
 func Fatal(status string) bool {
 	switch status {
-	case StatusExited, StatusOffline, StatusUnknown, StatusGone:
+	case StatusExited, StatusStopped, StatusOffline, StatusUnknown, StatusGone:
 		return true
 	}
 	return false

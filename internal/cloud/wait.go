@@ -27,7 +27,7 @@ type WaitOptions struct {
 }
 
 // WaitReady polls p until instance id is running and answers its SSH probes.
-// A fatal status (exited, offline, unknown, gone) or a status message that
+// A fatal status (exited, stopped, offline, unknown, gone) or a status message that
 // reports an error ends the wait with an *InstanceFailedError, as does the
 // timeout; the caller destroys the instance.
 func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Instance, error) {

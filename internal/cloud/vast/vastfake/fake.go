@@ -71,7 +71,10 @@ type Offer struct {
 type Step struct {
 	Status string // actual_status; "" is null (still being placed)
 	Msg    string // status_msg
-	Polls  int    // status reads this step lasts (min 1); the last step lasts forever
+	// Intended is intended_status; "" is "running". VAST sets "stopped"
+	// when it will not run the instance (a host that cannot schedule it).
+	Intended string
+	Polls    int // status reads this step lasts (min 1); the last step lasts forever
 }
 
 // defaultLifecycle: placed, loading for one read, then running.

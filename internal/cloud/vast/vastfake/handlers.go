@@ -271,9 +271,15 @@ func sshKeyOf(body []byte) (string, bool) {
 	return req.SSHKey, strings.HasPrefix(s, "ssh-") || strings.HasPrefix(s, "ecdsa-") || strings.HasPrefix(s, "sk-")
 }
 
+// listKeys is GET /api/v0/ssh/. An account without keys gets a 404
+// "No SSH keys found", not an empty list: that is what VAST answers a fresh
+// account (seen against console.vast.ai, issue 11).
 func (f *Fake) listKeys(w http.ResponseWriter) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(f.keys) == 0 {
+		return writeJSON(w, http.StatusNotFound, errBody("not_found", "No SSH keys found"))
+	}
 	out := make([]map[string]any, 0, len(f.keys))
 	for _, k := range f.keys {
 		out = append(out, map[string]any{"id": k.ID, "user_id": 4242, "key": k.Key, "created_at": "2026-11-01T12:00:00Z", "deleted_at": nil})

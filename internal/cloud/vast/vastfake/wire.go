@@ -63,6 +63,9 @@ func (in *Instance) wire(st Step, direct bool) wireInstance {
 	if st.Msg != "" {
 		w.StatusMsg = ptr(st.Msg)
 	}
+	if st.Intended != "" {
+		w.IntendedStatus, w.NextState = st.Intended, st.Intended
+	}
 	if in.Destroyed {
 		w.IntendedStatus, w.CurState, w.NextState = "stopped", "stopped", "stopped"
 	}
