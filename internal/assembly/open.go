@@ -91,6 +91,15 @@ func Open(ctx context.Context, o OpenOptions) (*target.Target, error) {
 	t.Connect = func(ctx context.Context, inst *cloud.Instance) (remote.Execer, error) {
 		return pool.Client(ctx, inst)
 	}
+	// A dial that fails asks the instance's provider once before retrying:
+	// a machine that is gone fails its step at once.
+	pool.SetRecheck(func(ctx context.Context, inst *cloud.Instance) error {
+		prov, ok := t.Provider(inst.Provider)
+		if !ok {
+			return nil
+		}
+		return cloud.StillThere(ctx, prov, inst.ID)
+	})
 	t.Probe, t.Forget = pool.Probe, pool.Forget
 	t.OnClose(pool.Close)
 	if o.Agents != nil {

@@ -100,3 +100,20 @@ func msgIsError(msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "error") || strings.Contains(m, "failed to")
 }
+
+// StillThere asks p about instance id once, for a client that lost it
+// (an SSH dial failed): an error when the provider no longer knows it or
+// it is in a fatal status, nil when it may still be reachable — including
+// when the provider cannot be asked, since that proves nothing.
+func StillThere(ctx context.Context, p Provider, id string) error {
+	inst, err := p.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &InstanceFailedError{ID: id, Status: StatusGone, Msg: "the provider no longer knows this instance"}
+	case err != nil:
+		return nil
+	case Fatal(inst.Status):
+		return &InstanceFailedError{ID: id, Status: inst.Status, Msg: inst.StatusMsg}
+	}
+	return nil
+}
