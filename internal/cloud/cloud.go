@@ -56,6 +56,9 @@ type Instance struct {
 	PricePerHour float64   `json:"price" doc:"USD per hour"`
 	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
 	CreatedAt    time.Time `json:"created_at" doc:"when the provider confirmed creation"`
+	// ReadyAt is when the SSH probe that began the successful readiness
+	// check started (WaitReady); zero until then.
+	ReadyAt time.Time `json:"ready_at,omitzero" doc:"when SSH first answered the readiness check"`
 	// HostKey pins the instance's SSH host key when the provider knows it
 	// (local sandboxes publish theirs); empty means "pin on first contact".
 	HostKey string `json:"host_key,omitempty" doc:"SSH host key (authorized_keys format) when known in advance"`

@@ -299,39 +299,3 @@ func TestProvisionWithoutBalanceCheck(t *testing.T) {
 	}
 	w.finish(t, inst)
 }
-
-func TestStillThere(t *testing.T) {
-	p := &stillProvider{insts: map[string]*cloud.Instance{
-		"run": {ID: "run", Status: cloud.StatusRunning}, "exit": {ID: "exit", Status: cloud.StatusExited}}}
-	ctx := context.Background()
-	var failed *cloud.InstanceFailedError
-	if err := cloud.StillThere(ctx, p, "run"); err != nil {
-		t.Errorf("running: %v", err)
-	}
-	if err := cloud.StillThere(ctx, p, "exit"); !errors.As(err, &failed) || failed.Status != cloud.StatusExited {
-		t.Errorf("exited: %v", err)
-	}
-	if err := cloud.StillThere(ctx, p, "gone"); !errors.As(err, &failed) || failed.Status != cloud.StatusGone {
-		t.Errorf("gone: %v", err)
-	}
-	p.err = errors.New("503")
-	if err := cloud.StillThere(ctx, p, "run"); err != nil {
-		t.Errorf("an API error proves nothing about the machine: %v", err)
-	}
-}
-
-type stillProvider struct {
-	cloud.Provider
-	insts map[string]*cloud.Instance
-	err   error
-}
-
-func (p *stillProvider) Get(_ context.Context, id string) (*cloud.Instance, error) {
-	if p.err != nil {
-		return nil, p.err
-	}
-	if inst, ok := p.insts[id]; ok {
-		return inst, nil
-	}
-	return nil, cloud.ErrNotFound
-}

@@ -123,7 +123,11 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 	if err != nil {
 		return nil, tried, err
 	}
-	run.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), time.Since(start).Seconds())
+	readyAt := inst.ReadyAt
+	if readyAt.IsZero() {
+		readyAt = time.Now()
+	}
+	run.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), readyAt.Sub(start).Seconds())
 	return inst, tried, nil
 }
 
