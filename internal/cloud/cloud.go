@@ -144,6 +144,27 @@ type BalanceChecker interface {
 	Balance(ctx context.Context) (float64, error)
 }
 
+// BillEnder is implemented by providers whose Destroy returns only once the
+// instance is seen gone, polls after the provider accepted the destroy and
+// stopped billing (VAST): DestroyBilled destroys like Destroy and returns
+// the moment the destroy was accepted, which is where the bill ends.
+type BillEnder interface {
+	DestroyBilled(ctx context.Context, id string, reason DestroyReason) (time.Time, error)
+}
+
+// DestroyBilled destroys instance id on p and returns when its billing
+// stopped: the provider's accepted time when it knows it (BillEnder),
+// else the moment Destroy returned.
+func DestroyBilled(ctx context.Context, p Provider, id string, reason DestroyReason) (time.Time, error) {
+	if be, ok := p.(BillEnder); ok {
+		return be.DestroyBilled(ctx, id, reason)
+	}
+	if err := p.Destroy(ctx, id, reason); err != nil {
+		return time.Time{}, err
+	}
+	return time.Now().UTC(), nil
+}
+
 // ErrNotFound means the provider does not know the instance (destroyed, or
 // never existed).
 var ErrNotFound = errors.New("instance not found")

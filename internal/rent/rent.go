@@ -79,11 +79,14 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			pend := pending[offer.ID]
 			mu.Unlock()
 			id := inst.ID
-			h := pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
+			var h *resource.Handle
+			h = pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
 				func(ctx context.Context, reason string) error {
-					if err := prov.Destroy(ctx, id, cloud.DestroyReason(reason)); err != nil {
+					billedUntil, err := cloud.DestroyBilled(ctx, prov, id, cloud.DestroyReason(reason))
+					if err != nil {
 						return err
 					}
+					h.BillingEnded(billedUntil)
 					if o.Forget != nil {
 						o.Forget(id)
 					}
@@ -94,11 +97,12 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			mu.Unlock()
 			run.Logf("%s %s created from offer %s ($%.3f/h), waiting for SSH", kind, id, offer.ID, inst.PricePerHour)
 		},
-		Destroyed: func(inst *cloud.Instance, err error) {
+		Destroyed: func(inst *cloud.Instance, billedUntil time.Time, err error) {
 			mu.Lock()
 			h := handles[inst.ID]
 			mu.Unlock()
 			if err == nil && h != nil {
+				h.BillingEnded(billedUntil)
 				h.Gone("gave up: not ready")
 			}
 			if err != nil {
@@ -122,6 +126,14 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 	})
 	if err != nil {
 		return nil, tried, err
+	}
+	mu.Lock()
+	h := handles[inst.ID]
+	mu.Unlock()
+	if h != nil {
+		// The instance's own record: the provider's creation time and the
+		// price it bills for it (VAST: dph_total with the disk rented).
+		h.Bill(inst.CreatedAt, inst.PricePerHour)
 	}
 	readyAt := inst.ReadyAt
 	if readyAt.IsZero() {

@@ -123,6 +123,37 @@ type Handle struct {
 	mu   sync.Mutex
 	res  journal.Resource
 	gone bool // fully destroyed
+	// billEnd is when the provider accepted the destroy (BillingEnded);
+	// zero: billing is taken to stop when the destroy returns.
+	billEnd time.Time
+}
+
+// Bill corrects the record with the provider's own view of the bill once it
+// is known: when the provider created the resource (its clock, not the
+// moment scn heard of it) and the price it charges for this very resource
+// (VAST's dph_total of the instance, storage included, not the offer's).
+// Zero values leave the record as it is.
+func (h *Handle) Bill(createdAt time.Time, pricePerHour float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !createdAt.IsZero() {
+		h.res.CreatedAt = createdAt.UTC()
+	}
+	if pricePerHour > 0 {
+		h.res.PricePerHour = pricePerHour
+	}
+}
+
+// BillingEnded records when the provider accepted the resource's destroy
+// (cloud.DestroyBilled): its lifetime ends there, not when scn saw the
+// destroy confirmed. The DestroyFunc calls it before returning.
+func (h *Handle) BillingEnded(at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	h.mu.Lock()
+	h.billEnd = at.UTC()
+	h.mu.Unlock()
 }
 
 // Destroy destroys the resource now (instance.destroy, a failed instance
@@ -195,6 +226,9 @@ func (h *Handle) finish(ctx context.Context, reason string) error {
 
 func (h *Handle) stopBilling(reason string) {
 	now := h.t.now().UTC()
+	if !h.billEnd.IsZero() {
+		now = h.billEnd
+	}
 	h.res.DestroyedAt = &now
 	h.res.DestroyReason = reason
 	h.res.State = "destroyed"
@@ -228,7 +262,9 @@ func (t *Tracker) Resources() []journal.Resource {
 		if r.DestroyedAt != nil {
 			end = *r.DestroyedAt
 		}
-		r.LifetimeSeconds = end.Sub(r.CreatedAt).Seconds()
+		// Clocks differ: a provider's creation time a little after scn's
+		// now is a lifetime of zero, not a negative one.
+		r.LifetimeSeconds = max(end.Sub(r.CreatedAt).Seconds(), 0)
 		r.CostUSD = r.PricePerHour * r.LifetimeSeconds / 3600
 		out = append(out, r)
 	}

@@ -100,6 +100,7 @@ type Provider struct {
 var (
 	_ cloud.Provider       = (*Provider)(nil)
 	_ cloud.BalanceChecker = (*Provider)(nil)
+	_ cloud.BillEnder      = (*Provider)(nil)
 )
 
 // New checks cfg and fills its defaults.

@@ -16,7 +16,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	f.mu.Lock()
 	idx := len(f.calls)
-	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body)})
+	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), At: time.Now()})
 	f.mu.Unlock()
 	status := f.answer(w, r, body)
 	f.mu.Lock()
@@ -254,6 +254,9 @@ func (f *Fake) destroyInstance(w http.ResponseWriter, id int64) int {
 	in := f.insts[id]
 	if in == nil || (in.Destroyed && in.goneReads >= f.opts.DestroyLag) {
 		return writeJSON(w, http.StatusNotFound, errBody("no_such_instance", fmt.Sprintf("Instance %d not found.", id)))
+	}
+	if !in.Destroyed {
+		in.DeletedAt = time.Now() // billing stops here, not when reads stop showing it
 	}
 	in.Destroyed = true // a second DELETE while it is still shown is accepted again
 	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
