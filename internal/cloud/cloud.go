@@ -21,7 +21,7 @@ type Offer struct {
 	Provider     string  `json:"provider" doc:"provider that made the offer: local, vast, gcp, ssh"`
 	GPU          string  `json:"gpu" doc:"GPU model with underscores, e.g. RTX_4090; CPU offers name their machine type"`
 	NumGPUs      int     `json:"num_gpus" doc:"GPUs in the machine"`
-	PricePerHour float64 `json:"price" doc:"total price in USD per hour (VAST dph_total)"`
+	PricePerHour float64 `json:"price" doc:"total price in USD per hour (VAST dph_total: the machine and the disk the search priced)"`
 	Reliability  float64 `json:"reliability" doc:"host reliability score, 0..1"`
 	DiskGB       float64 `json:"disk_gb" doc:"disk space available, GB"`
 	Location     string  `json:"location" doc:"geolocation or zone"`
@@ -35,8 +35,13 @@ type OfferQuery struct {
 	MaxPrice       float64 // USD/h, 0 = no limit
 	MinReliability float64
 	MinDiskGB      float64
-	Order          string // "price" (default, ascending) or "reliability" (descending)
-	Limit          int    // 0 = provider default
+	// DiskGB is the disk the instance will rent: providers that bill
+	// storage price it into each offer (VAST allocated_storage), so that
+	// MaxPrice compares the price that will be billed. 0 = the disk the
+	// provider rents by default.
+	DiskGB float64
+	Order  string // "price" (default, ascending) or "reliability" (descending)
+	Limit  int    // 0 = provider default
 }
 
 // Instance is a machine scn started (or took from a pool). Its json field
