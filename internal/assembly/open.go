@@ -173,7 +173,8 @@ func openVast(ctx context.Context, t *target.Target, tc TargetConfig, o OpenOpti
 	}
 	// The standby VM is optional: only standby drills need GCP.
 	g := gcp.Config{CredentialsFile: o.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), Project: o.Getenv("GCP_PROJECT_ID"),
-		Zone: o.Getenv("GCP_ZONE"), Endpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE")}
+		Zone: o.Getenv("GCP_ZONE"), Endpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"),
+		BillingEndpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING")}
 	if tc.GCP != nil {
 		g.Project, g.Zone, g.MachineType = cmp.Or(g.Project, tc.GCP.Project), cmp.Or(g.Zone, tc.GCP.Zone), tc.GCP.MachineType
 	}

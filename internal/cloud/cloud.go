@@ -26,6 +26,10 @@ type Offer struct {
 	DiskGB       float64 `json:"disk_gb" doc:"disk space available, GB"`
 	Location     string  `json:"location" doc:"geolocation or zone"`
 	Simulated    bool    `json:"simulated" doc:"true when the price is from the built-in catalogue, not a real bill"`
+	// PriceSource and Estimated say where a price that is not the
+	// provider's own bill comes from (see Instance).
+	PriceSource string `json:"price_source,omitempty" doc:"where the price comes from when it is not the provider's bill: gcp billing catalog <date>, or estimated: <table and its date>"`
+	Estimated   bool   `json:"estimated,omitempty" doc:"true when the price is scn's built-in estimate, not the provider's price list"`
 }
 
 // OfferQuery filters and orders offers. Zero values mean "any".
@@ -47,20 +51,26 @@ type OfferQuery struct {
 // Instance is a machine scn started (or took from a pool). Its json field
 // names are the outputs of instance.create / instance.status.
 type Instance struct {
-	ID           string    `json:"id" doc:"provider's instance id"`
-	Provider     string    `json:"provider" doc:"provider that runs it"`
-	Label        string    `json:"label" doc:"label scn gave it: scn-<run>-<step>"`
-	Status       string    `json:"status" doc:"provider status: creating, loading, running, exited, stopped, offline, unknown, gone"`
-	StatusMsg    string    `json:"status_msg,omitempty" doc:"provider's last status message"`
-	Host         string    `json:"host" doc:"SSH host"`
-	Port         int       `json:"port" doc:"SSH port"`
-	User         string    `json:"user" doc:"SSH user"`
-	Workspace    string    `json:"workspace" doc:"absolute path of the workspace (/workspace on VAST)"`
-	GPU          string    `json:"gpu" doc:"GPU model"`
-	NumGPUs      int       `json:"num_gpus" doc:"GPU count"`
-	PricePerHour float64   `json:"price" doc:"USD per hour"`
-	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
-	CreatedAt    time.Time `json:"created_at" doc:"when the provider confirmed creation"`
+	ID           string  `json:"id" doc:"provider's instance id"`
+	Provider     string  `json:"provider" doc:"provider that runs it"`
+	Label        string  `json:"label" doc:"label scn gave it: scn-<run>-<step>"`
+	Status       string  `json:"status" doc:"provider status: creating, loading, running, exited, stopped, offline, unknown, gone"`
+	StatusMsg    string  `json:"status_msg,omitempty" doc:"provider's last status message"`
+	Host         string  `json:"host" doc:"SSH host"`
+	Port         int     `json:"port" doc:"SSH port"`
+	User         string  `json:"user" doc:"SSH user"`
+	Workspace    string  `json:"workspace" doc:"absolute path of the workspace (/workspace on VAST)"`
+	GPU          string  `json:"gpu" doc:"GPU model"`
+	NumGPUs      int     `json:"num_gpus" doc:"GPU count"`
+	PricePerHour float64 `json:"price" doc:"USD per hour"`
+	Simulated    bool    `json:"simulated" doc:"price is simulated (local target)"`
+	// PriceSource names where PricePerHour comes from when it is not the
+	// provider's own figure for this instance (VAST's dph_total): Google's
+	// price list ("gcp billing catalog 2026-11-01") or, when that cannot be
+	// read, scn's built-in table ("estimated: …", Estimated set).
+	PriceSource string    `json:"price_source,omitempty" doc:"where the price comes from when it is not the provider's bill"`
+	Estimated   bool      `json:"estimated,omitempty" doc:"price is scn's built-in estimate, not the provider's price list"`
+	CreatedAt   time.Time `json:"created_at" doc:"when the provider confirmed creation"`
 	// ReadyAt is when the SSH probe that began the successful readiness
 	// check started (WaitReady); zero until then.
 	ReadyAt time.Time `json:"ready_at,omitzero" doc:"when SSH first answered the readiness check"`

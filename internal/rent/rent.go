@@ -92,6 +92,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 					}
 					return nil
 				})
+			h.PriceFrom(inst.PriceSource, inst.Estimated)
 			mu.Lock()
 			handles[id] = h
 			mu.Unlock()
@@ -134,6 +135,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 		// The instance's own record: the provider's creation time and the
 		// price it bills for it (VAST: dph_total with the disk rented).
 		h.Bill(inst.CreatedAt, inst.PricePerHour)
+		h.PriceFrom(inst.PriceSource, inst.Estimated)
 	}
 	readyAt := inst.ReadyAt
 	if readyAt.IsZero() {

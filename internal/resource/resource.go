@@ -144,6 +144,15 @@ func (h *Handle) Bill(createdAt time.Time, pricePerHour float64) {
 	}
 }
 
+// PriceFrom records where the price comes from when it is not the
+// provider's own figure (cloud.Instance.PriceSource), and whether it is
+// scn's estimate.
+func (h *Handle) PriceFrom(source string, estimated bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res.PriceSource, h.res.Estimated = source, estimated
+}
+
 // BillingEnded records when the provider accepted the resource's destroy
 // (cloud.DestroyBilled): its lifetime ends there, not when scn saw the
 // destroy confirmed. The DestroyFunc calls it before returning.
@@ -278,6 +287,7 @@ func (t *Tracker) Cost() journal.Cost {
 	for _, r := range rs {
 		c.TotalUSD += r.CostUSD
 		c.Simulated = c.Simulated || (r.Simulated && r.PricePerHour > 0)
+		c.Estimated = c.Estimated || (r.Estimated && r.PricePerHour > 0)
 	}
 	c.PeakPerHour = PeakPerHour(rs)
 	return c
