@@ -167,6 +167,7 @@ func openVast(ctx context.Context, t *target.Target, tc TargetConfig, o OpenOpti
 		t.Store, err = openStore(ctx, tc.Store, t, o)
 	} else {
 		t.Store, err = openB2(ctx, t, o)
+		t.StoreRates = &store.B2Rates
 	}
 	if err != nil {
 		return err
