@@ -281,9 +281,13 @@ func (t *Tracker) Resources() []journal.Resource {
 }
 
 // Cost sums what the run's resources have cost so far.
-func (t *Tracker) Cost() journal.Cost {
+func (t *Tracker) Cost() journal.Cost { return Totals(t.Resources()) }
+
+// Totals is the run's cost from its resources: the one place the total is
+// computed, so the journal, metrics.json, the console and the HTML report
+// show one number — the sum of the resources' cost_usd as listed.
+func Totals(rs []journal.Resource) journal.Cost {
 	var c journal.Cost
-	rs := t.Resources()
 	for _, r := range rs {
 		c.TotalUSD += r.CostUSD
 		c.Simulated = c.Simulated || (r.Simulated && r.PricePerHour > 0)
