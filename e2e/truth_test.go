@@ -13,7 +13,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
@@ -31,12 +31,12 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 	machines := newVastMachines(t)
 	// 0.30 $/h for the machine, 0.90 $/GB-month of disk: the 20 GB rented
 	// add 0.025 $/h, which the bill includes.
-	running := []vastfake.Step{{Status: "running", Msg: "success, running"}}
-	offers := []vastfake.Offer{
+	running := []vasttest.Step{{Status: "running", Msg: "success, running"}}
+	offers := []vasttest.Offer{
 		{ID: 2001, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running},
 		{ID: 2002, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.31, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running},
 	}
-	fake := vastfake.New(t, vastfake.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
+	fake := vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
 	machines.fake = fake
 	b2 := s3test.StartServer(t, s3test.Options{})
 	env := map[string]string{

@@ -7,7 +7,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 )
 
 // Prices come from Google's price list (the Cloud Billing Catalog, read
@@ -16,7 +16,7 @@ import (
 func TestPricesComeFromTheBillingCatalog(t *testing.T) {
 	for _, onDemand := range []bool{false, true} {
 		r := newRig(t, func(c *gcp.Config) { c.OnDemand = onDemand })
-		p := gcpfake.DefaultE2Prices
+		p := gcptest.DefaultE2Prices
 		want := p.SpotCore + 4*p.SpotRAM // e2-medium: 1 vCPU, 4 GiB
 		if onDemand {
 			want = p.Core + 4*p.RAM

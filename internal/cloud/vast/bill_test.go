@@ -10,13 +10,13 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
 // The bill ends when VAST accepted the DELETE, not at the later status
 // read that no longer shows the instance.
 func TestDestroyBilledEndsAtTheAcceptedDelete(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers, DestroyLag: 3})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers, DestroyLag: 3})
 	p := newProvider(t, f, func(c *vast.Config) { c.PollInterval = 20 * time.Millisecond })
 	ctx := context.Background()
 	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
@@ -48,7 +48,7 @@ func TestDestroyBilledEndsAtTheAcceptedDelete(t *testing.T) {
 // instance's own dph_total, storage included, is its price.
 func TestOffersPriceTheDiskAndTheInstanceCarriesItsOwnPrice(t *testing.T) {
 	// 0.40 $/h machine, 0.36 $/GB/month disk: 100 GB add 0.05 $/h.
-	f := vastfake.New(t, vastfake.Options{Offers: []vastfake.Offer{
+	f := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{
 		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.36, Reliability: 0.99, DiskSpace: 500},
 	}})
 	f.StartSSHServers(t, nil)

@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
 // A fresh account has no SSH keys, and VAST says so with a 404: the rent
 // must add the key and go on, not fail.
 func TestCreateOnAFreshAccountWithNoKeys(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	pub := clientKey(t)
 	inst, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a", PublicKey: pub})
@@ -33,8 +33,8 @@ func TestCreateOnAFreshAccountWithNoKeys(t *testing.T) {
 
 // A 404 that is not VAST's "no keys" answer (a wrong base URL) stays an error.
 func TestKeyListing404OtherThanNoKeysIsAnError(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
-	f.Inject(vastfake.Fault{Method: http.MethodGet, Path: "/api/v0/ssh/", Status: http.StatusNotFound, Body: "<h1>Not Found</h1>"})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
+	f.Inject(vasttest.Fault{Method: http.MethodGet, Path: "/api/v0/ssh/", Status: http.StatusNotFound, Body: "<h1>Not Found</h1>"})
 	p := newProvider(t, f)
 	_, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a", PublicKey: clientKey(t)})
 	if err == nil {
@@ -49,12 +49,12 @@ func TestKeyListing404OtherThanNoKeysIsAnError(t *testing.T) {
 // "stopped") will never run: the wait ends at its first read, not after
 // the ready timeout.
 func TestWaitFailsAtOnceOnAStoppedInstance(t *testing.T) {
-	for name, lc := range map[string][]vastfake.Step{
+	for name, lc := range map[string][]vasttest.Step{
 		"actual":   {{Polls: 1}, {Status: "stopped", Msg: "Stopped"}},
 		"intended": {{Polls: 1}, {Status: "loading", Msg: "Pulling image", Intended: "stopped"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := vastfake.New(t, vastfake.Options{Offers: []vastfake.Offer{{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, Reliability: 0.99, DiskSpace: 100, Lifecycle: lc}}})
+			f := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, Reliability: 0.99, DiskSpace: 100, Lifecycle: lc}}})
 			p := newProvider(t, f)
 			ctx := context.Background()
 			inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
