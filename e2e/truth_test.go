@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -9,13 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/report"
-	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
 
@@ -39,28 +35,7 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 	fake := vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
 	machines.fake = fake
 	b2 := s3test.StartServer(t, s3test.Options{})
-	env := map[string]string{
-		"VAST_API_KEY": vastAPIKey, "VAST_URL": fake.URL,
-		"B2_ENDPOINT": b2.Endpoint, "B2_BUCKET": b2.Bucket, "B2_REGION": "us-west-004",
-		"B2_KEY_ID": s3test.AccessKeyID, "B2_APPLICATION_KEY": s3test.SecretAccessKey,
-	}
-	state := t.TempDir()
-	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{
-		Name: "vast", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml"),
-		Getenv: func(k string) string { return env[k] },
-		TuneVast: func(c *vast.Config) {
-			c.Workspace = machines.Workspace
-			c.RetryBase, c.RetryCap = 5*time.Millisecond, 40*time.Millisecond
-		},
-		TuneS3: func(c *s3store.Config) {
-			c.HTTPClient, c.MaxBackoff, c.CAPEM = b2.Client, 50*time.Millisecond, b2.CertPEM
-		},
-		Agents: agentBinaries(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tgt.Close)
+	tgt, state := openVastTarget(t, fake, machines, b2, 0)
 	if tgt.PollInterval != vast.DefaultPollInterval {
 		t.Fatalf("the vast target polls every %v, want VAST's %v", tgt.PollInterval, vast.DefaultPollInterval)
 	}
