@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/remote"
 )
 
@@ -44,5 +45,39 @@ func TestDialRetriesWhenTheProviderSaysRunning(t *testing.T) {
 	}
 	if rechecks != 1 || retries < 2 {
 		t.Errorf("%d rechecks, %d retries; want 1 recheck and retries after it", rechecks, retries)
+	}
+}
+
+// A pooled machine that goes away mid-run: the next use redials once,
+// the pool asks the provider about that very instance, and the step fails
+// with the provider's answer instead of retrying for RetryFor.
+func TestPoolAsksTheProviderWhenAMachineStopsAnswering(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{})
+	pool := newPool(t, s, remote.Options{RetryFor: time.Hour, RetryDelay: time.Millisecond})
+	var asked []string
+	pool.SetRecheck(func(_ context.Context, inst *cloud.Instance) error {
+		asked = append(asked, inst.ID)
+		return &cloud.InstanceFailedError{ID: inst.ID, Status: cloud.StatusGone}
+	})
+	ctx := context.Background()
+	c, err := pool.Client(ctx, s.instance("42"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Run(ctx, c, "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 0 {
+		t.Fatalf("the provider was asked about a machine that answers: %v", asked)
+	}
+	s.srv.Close()
+	_, err = remote.Run(ctx, c, "true", nil)
+	var failed *cloud.InstanceFailedError
+	if !errors.As(err, &failed) || failed.Status != cloud.StatusGone {
+		t.Fatalf("a command on a machine that went away: %v, want the provider's answer (gone)", err)
+	}
+	if len(asked) != 1 || asked[0] != "42" {
+		t.Errorf("provider asked about %v, want instance 42 once", asked)
 	}
 }
