@@ -45,6 +45,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	if err != nil {
 		return nil, err
 	}
+	p.loadPrices(ctx) // the VM is priced from Google's price list even when no offer search ran
 	image := p.image
 	if req.Image != "" {
 		if image, err = resolveImage(req.Image); err != nil {

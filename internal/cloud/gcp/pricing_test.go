@@ -31,17 +31,14 @@ func TestPricesComeFromTheBillingCatalog(t *testing.T) {
 					onDemand, o.PricePerHour, o.PriceSource, o.Estimated, want)
 			}
 		}
-		var pages int
-		for _, c := range r.fake.Calls() {
-			if strings.HasPrefix(c.Path, "/v1/services/") {
-				pages++
-				if !c.Authed || c.Query.Get("currencyCode") != "USD" {
-					t.Errorf("catalogue call %+v: want authenticated, in USD", c)
-				}
+		pages := r.fake.CatalogCalls()
+		for _, c := range pages {
+			if !c.Authed || c.Query.Get("currencyCode") != "USD" || c.Path != "/v1/services/6F81-5844-456A/skus" {
+				t.Errorf("catalogue call %+v: want Compute Engine's SKUs, authenticated, in USD", c)
 			}
 		}
-		if pages != 3 {
-			t.Errorf("%d catalogue pages read for two searches, want the 3 pages once", pages)
+		if len(pages) != 3 {
+			t.Errorf("%d catalogue pages read for two searches, want the 3 pages once", len(pages))
 		}
 	}
 }
@@ -59,5 +56,18 @@ func TestPricesFallBackToTheTableMarkedEstimated(t *testing.T) {
 	if !o.Estimated || !strings.HasPrefix(o.PriceSource, "estimated:") || !strings.Contains(o.PriceSource, "2024") ||
 		math.Abs(o.PricePerHour-0.0101) > 0.0005 {
 		t.Errorf("offer without the catalogue: %+v", o)
+	}
+}
+
+// A VM rented without an offer search (an offer passed in) carries the
+// catalogue's price too.
+func TestCreatedVMCarriesTheCatalogPrice(t *testing.T) {
+	r := newRig(t, nil)
+	inst := r.create(t, "scn-priced")
+	defer r.destroy(t, inst.ID)
+	p := gcptest.DefaultE2Prices
+	if want := p.SpotCore + 4*p.SpotRAM; math.Abs(inst.PricePerHour-want) > 1e-9 || inst.Estimated ||
+		!strings.HasPrefix(inst.PriceSource, "gcp billing catalog") {
+		t.Errorf("created VM priced %v from %q (estimated %v), want %v from the catalogue", inst.PricePerHour, inst.PriceSource, inst.Estimated, want)
 	}
 }

@@ -43,6 +43,14 @@ func (s *Server) SetE2Prices(p E2Prices) {
 	s.e2 = &p
 }
 
+// CatalogCalls returns the requests the billing catalogue received (Calls
+// holds Compute Engine's).
+func (s *Server) CatalogCalls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.catalogCalls...)
+}
+
 // DisableBilling makes the catalogue answer as Google does when the Cloud
 // Billing API is not enabled in the project: 403 SERVICE_DISABLED.
 func (s *Server) DisableBilling() {
