@@ -43,9 +43,12 @@ type Env struct {
 	logs  []string
 }
 
-// Instance looks an instance up by reference: on the provider that
-// created it (ref.Provider) or, when unknown, the target's compute
-// provider, then its standby provider.
+// Instance asks the provider for the instance's current state: on the
+// provider that created it (ref.Provider) or, when unknown, the target's
+// compute provider, then its standby provider. It is for steps about the
+// instance's state (instance.status); steps that only use the machine
+// call Running or Exec, which trust the run's record (Known). The answer
+// becomes the run's record.
 func (e *Env) Instance(ctx context.Context, ref InstanceRef) (*cloud.Instance, error) {
 	if e.Target == nil {
 		return nil, fmt.Errorf("no target to look instance %s up on", ref.ID)
@@ -63,15 +66,20 @@ func (e *Env) Instance(ctx context.Context, ref InstanceRef) (*cloud.Instance, e
 		if err != nil {
 			return nil, fmt.Errorf("looking up instance %s on %s: %w", ref.ID, p.Name(), err)
 		}
+		e.Remember(inst)
 		return inst, nil
 	}
+	e.ForgetInstance(ref.ID)
 	return nil, fmt.Errorf("instance %s: %w on %s (destroyed, or made on another target?)", ref.ID, cloud.ErrNotFound, strings.Join(tried, " or "))
 }
 
-// Running looks the instance up and checks it can be reached: it must be
-// running, and the target must have a way to connect to it.
+// Running returns the run's record of the instance (Known: the provider
+// is asked only when the run has none) and checks it can be reached: it
+// must be running, and the target must have a way to connect to it. A
+// machine that went away since is found out by the SSH dial, which asks
+// the provider before retrying.
 func (e *Env) Running(ctx context.Context, ref InstanceRef) (*cloud.Instance, error) {
-	inst, err := e.Instance(ctx, ref)
+	inst, err := e.Known(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +92,7 @@ func (e *Env) Running(ctx context.Context, ref InstanceRef) (*cloud.Instance, er
 	return inst, nil
 }
 
-// Exec looks the running instance up (Running) and connects to it.
+// Exec finds the running instance (Running) and connects to it.
 func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.Instance, error) {
 	inst, err := e.Running(ctx, ref)
 	if err != nil {

@@ -21,5 +21,9 @@ func (e *Env) Rent(ctx context.Context, prov cloud.Provider, offers []cloud.Offe
 	if e.Target != nil {
 		o.Request.PublicKey, o.Poll, o.Forget = e.Target.PublicKey, e.Target.PollInterval, e.Target.Forget
 	}
-	return rent.Rent(ctx, e, prov, offers, o)
+	inst, tried, err := rent.Rent(ctx, e, prov, offers, o)
+	if err == nil {
+		e.Remember(inst)
+	}
+	return inst, tried, err
 }

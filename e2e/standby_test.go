@@ -79,6 +79,11 @@ func TestCPUStandbyOnVast(t *testing.T) {
 		if r.State != "destroyed" && r.Kind != "snapshot" {
 			t.Errorf("%s %s ended %s", r.Kind, r.ID, r.State)
 		}
+		// The standby VM is priced from Google's price list, read with the
+		// same service account, not from scn's table.
+		if r.Kind == "standby" && (r.Estimated || !strings.HasPrefix(r.PriceSource, "gcp billing catalog")) {
+			t.Errorf("standby %s priced %v/h from %q (estimated %v), want the billing catalogue", r.ID, r.PricePerHour, r.PriceSource, r.Estimated)
+		}
 	}
 
 	// Where the files are: GPU A had all five; the standby and GPU B only

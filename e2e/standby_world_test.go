@@ -73,7 +73,8 @@ func newStandbyWorld(t *testing.T) *standbyWorld {
 		"B2_ENDPOINT": w.b2.Endpoint, "B2_BUCKET": w.b2.Bucket, "B2_REGION": "us-west-004",
 		"B2_KEY_ID": s3test.AccessKeyID, "B2_APPLICATION_KEY": s3test.SecretAccessKey,
 		"GOOGLE_APPLICATION_CREDENTIALS": w.creds, "GCP_PROJECT_ID": w.gce.Project, "GCP_ZONE": w.gce.Zone,
-		"CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": w.gce.Endpoint(),
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE":      w.gce.Endpoint(),
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING": w.gce.BillingEndpoint(),
 	}
 	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{
 		Name: "vast", StateDir: w.state, ConfigFile: filepath.Join(w.state, "scn.yaml"),

@@ -94,33 +94,10 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 	fake.Inject(vasttest.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/", Times: 2,
 		Status: http.StatusTooManyRequests, Body: "API requests too frequent"})
 
-	env := map[string]string{
-		"VAST_API_KEY": vastAPIKey, "VAST_URL": fake.URL,
-		"B2_ENDPOINT": b2.Endpoint, "B2_BUCKET": b2.Bucket, "B2_REGION": "us-west-004",
-		"B2_KEY_ID": s3test.AccessKeyID, "B2_APPLICATION_KEY": s3test.SecretAccessKey,
-	}
-	state := t.TempDir()
-	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{
-		Name: "vast", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml"),
-		Getenv: func(k string) string { return env[k] },
-		TuneVast: func(c *vast.Config) {
-			c.Workspace = machines.Workspace
-			c.PollInterval, c.RetryBase, c.RetryCap = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
-		},
-		// The machines' agent reaches "B2" too, trusting its certificate.
-		TuneS3: func(c *s3store.Config) {
-			c.HTTPClient, c.MaxBackoff, c.CAPEM = b2.Client, 50*time.Millisecond, b2.CertPEM
-		},
-		Agents: agentBinaries(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tgt.Close)
+	tgt, state := openVastTarget(t, fake, machines, b2, 20*time.Millisecond)
 	if !tgt.Paid {
 		t.Error("the vast target does not say it spends money")
 	}
-	tgt.PollInterval = 20 * time.Millisecond
 
 	d := runDrill(t, tgt, scenario("realtime-sync.yaml"), nil)
 	mustPass(t, d)
@@ -213,6 +190,41 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 
 	mustExist(t, filepath.Join(d.Dir, "journal.json"), filepath.Join(d.Dir, "metrics.json"), filepath.Join(d.Dir, "report.html"))
 	assertNoSecrets(t, d.Console, []string{vastAPIKey, s3test.SecretAccessKey, s3test.AccessKeyID}, state)
+}
+
+// openVastTarget opens the vast target on the VAST fake and B2 (gofakes3
+// over HTTPS), the machines' workspace being machines'. poll is VAST's
+// spacing of status reads; 0 keeps VAST's own (vast.DefaultPollInterval).
+// It returns the target and its state directory.
+func openVastTarget(t *testing.T, fake *vasttest.Fake, machines *vastMachines, b2 *s3test.Server, poll time.Duration) (*target.Target, string) {
+	t.Helper()
+	env := map[string]string{
+		"VAST_API_KEY": vastAPIKey, "VAST_URL": fake.URL,
+		"B2_ENDPOINT": b2.Endpoint, "B2_BUCKET": b2.Bucket, "B2_REGION": "us-west-004",
+		"B2_KEY_ID": s3test.AccessKeyID, "B2_APPLICATION_KEY": s3test.SecretAccessKey,
+	}
+	state := t.TempDir()
+	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{
+		Name: "vast", StateDir: state, ConfigFile: filepath.Join(state, "scn.yaml"),
+		Getenv: func(k string) string { return env[k] },
+		TuneVast: func(c *vast.Config) {
+			c.Workspace = machines.Workspace
+			c.PollInterval, c.RetryBase, c.RetryCap = poll, 5*time.Millisecond, 40*time.Millisecond
+		},
+		// The machines' agent reaches "B2" too, trusting its certificate.
+		TuneS3: func(c *s3store.Config) {
+			c.HTTPClient, c.MaxBackoff, c.CAPEM = b2.Client, 50*time.Millisecond, b2.CertPEM
+		},
+		Agents: agentBinaries(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tgt.Close)
+	if poll > 0 {
+		tgt.PollInterval = poll
+	}
+	return tgt, state
 }
 
 // assertCostsFromOffers checks every instance is priced at the dph_total

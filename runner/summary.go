@@ -10,6 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/resource"
 )
 
 func (r *Runner) newJournal() *journal.Journal {
@@ -47,7 +48,7 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 				res.Kind, res.ID, res.Provider, r.opts.RunID))
 		}
 	}
-	j.Cost = r.tracker.Cost()
+	j.Cost = resource.Totals(j.Resources) // the resources as listed, not a later reading
 	r.mu.Lock()
 	fatal := r.fatal
 	r.mu.Unlock()

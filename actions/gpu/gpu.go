@@ -19,6 +19,7 @@ type OffersParams struct {
 	MaxPrice       float64 `json:"max_price" doc:"highest USD per hour; 0 = no limit"`
 	MinReliability float64 `json:"min_reliability" doc:"lowest host reliability, 0..1"`
 	MinDiskGB      float64 `json:"min_disk_gb" doc:"least disk space, GB"`
+	DiskGB         float64 `json:"disk_gb" doc:"the disk the instance will rent, GB: priced into each offer (VAST allocated_storage), so price and max_price are what will be billed; give instance.create the same; provider default when 0"`
 	Order          string  `json:"order" default:"price" enum:"price,reliability" doc:"cheapest first, or most reliable first"`
 	Limit          int     `json:"limit" default:"10" doc:"most offers returned"`
 }
@@ -34,7 +35,7 @@ type OffersOutputs struct {
 var Offers = actions.Define(actions.Info{
 	Name:    "gpu.offers",
 	Summary: "search the GPU offers of the target (VAST.ai marketplace, local catalogue, ssh hosts)",
-	Doc: "Prices are USD per hour, total (VAST `dph_total`). On the local target they come from a built-in " +
+	Doc: "Prices are USD per hour, total (VAST `dph_total`: the machine and disk_gb of disk). On the local target they come from a built-in " +
 		"catalogue and are marked simulated. Pass an offer to instance.create with `offer: ${{ steps.ID.offers[0] }}`.",
 	Example: "- id: offer\n  action: gpu.offers\n  with: { gpu: RTX_4090, max_price: 0.6 }\n  expect: [ \"count > 0\" ]",
 }, func(ctx context.Context, env *actions.Env, p *OffersParams) (*OffersOutputs, error) {
@@ -65,5 +66,5 @@ var _ actions.OfferSource = (*OffersParams)(nil)
 // Query turns the parameters into a provider query.
 func (p *OffersParams) Query() cloud.OfferQuery {
 	return cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs, MaxPrice: p.MaxPrice, MinReliability: p.MinReliability,
-		MinDiskGB: p.MinDiskGB, Order: p.Order, Limit: p.Limit}
+		MinDiskGB: p.MinDiskGB, DiskGB: p.DiskGB, Order: p.Order, Limit: p.Limit}
 }

@@ -57,7 +57,7 @@ func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actio
 	if p.MaxPrice > 0 {
 		return actions.Price{PerHour: p.MaxPrice, Reason: "max_price", Known: true}
 	}
-	q := cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs}
+	q := cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs, DiskGB: p.DiskGB}
 	if src, step := pc.Source("offer"); src != nil {
 		if offers, ok := src.(actions.OfferSource); ok {
 			if q = offers.Query(); q.MaxPrice > 0 {
@@ -72,7 +72,7 @@ func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actio
 var Create = actions.Define(actions.Info{
 	Name:    "instance.create",
 	Summary: "rent or start an instance from an offer and wait until SSH answers (fallback to the next offers)",
-	Doc: "Readiness is the provider saying running AND two SSH probes answering. An instance that exits, goes " +
+	Doc: "Readiness is the provider saying running AND two SSH probes in a row answering; probes run every second between the provider's status polls, and ready_seconds ends at the first of them. An instance that exits, goes " +
 		"offline, reports an error or does not answer within ready_timeout is destroyed and the next offer is " +
 		"tried (fallback). The instance is destroyed at the end of the run unless the step says keep: true; " +
 		"on a prepaid provider (VAST) the balance is checked before renting.",
@@ -99,7 +99,11 @@ var Create = actions.Define(actions.Info{
 		return nil, err
 	}
 	out := outputsOf(inst)
-	out.ReadySeconds, out.Attempts = time.Since(inst.CreatedAt).Seconds(), attempts
+	readyAt := inst.ReadyAt // the probe that began the successful readiness check
+	if readyAt.IsZero() {
+		readyAt = time.Now()
+	}
+	out.ReadySeconds, out.Attempts = readyAt.Sub(inst.CreatedAt).Seconds(), attempts
 	return out, nil
 })
 
@@ -109,7 +113,7 @@ func (p *CreateParams) offers(ctx context.Context, prov cloud.Provider) ([]cloud
 	case len(p.Offers) > 0:
 		return p.Offers, nil
 	case p.GPU != "":
-		return search(ctx, prov, cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs, MaxPrice: p.MaxPrice, Limit: 1 + p.Race + p.Fallback})
+		return search(ctx, prov, cloud.OfferQuery{GPU: p.GPU, NumGPUs: p.NumGPUs, MaxPrice: p.MaxPrice, DiskGB: p.DiskGB, Limit: 1 + p.Race + p.Fallback})
 	}
 	if p.MaxPrice > 0 && p.Offer.PricePerHour > p.MaxPrice {
 		return nil, fmt.Errorf("offer %s costs $%.3f/h, more than max_price $%.3f/h", p.Offer.ID, p.Offer.PricePerHour, p.MaxPrice)
@@ -118,7 +122,7 @@ func (p *CreateParams) offers(ctx context.Context, prov cloud.Provider) ([]cloud
 	if p.Fallback+p.Race > 1 {
 		// Fallback needs more offers than the one given: the next best of
 		// the same kind, at most as expensive as max_price (if set).
-		more, err := prov.Offers(ctx, cloud.OfferQuery{GPU: p.Offer.GPU, NumGPUs: p.Offer.NumGPUs, MaxPrice: p.MaxPrice, Limit: 2 + p.Race + p.Fallback})
+		more, err := prov.Offers(ctx, cloud.OfferQuery{GPU: p.Offer.GPU, NumGPUs: p.Offer.NumGPUs, MaxPrice: p.MaxPrice, DiskGB: p.DiskGB, Limit: 2 + p.Race + p.Fallback})
 		if err == nil {
 			for _, o := range more {
 				if o.ID != p.Offer.ID {

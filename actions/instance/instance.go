@@ -16,7 +16,7 @@ type Outputs struct {
 	ID           string    `json:"id" doc:"provider's instance id"`
 	Provider     string    `json:"provider" doc:"local, vast, gcp or ssh"`
 	Label        string    `json:"label" doc:"scn-<run-id>-<step-id>"`
-	State        string    `json:"state" doc:"creating, loading, running, exited, offline, unknown"`
+	State        string    `json:"state" doc:"creating, loading, running, exited, stopped, offline, unknown"`
 	StatusMsg    string    `json:"status_msg" doc:"provider's status message"`
 	Host         string    `json:"host" doc:"SSH host"`
 	Port         int       `json:"port" doc:"SSH port"`
@@ -27,7 +27,7 @@ type Outputs struct {
 	Price        float64   `json:"price" doc:"USD per hour"`
 	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
 	CreatedAt    time.Time `json:"created_at" doc:"when the provider gave it an id"`
-	ReadySeconds float64   `json:"ready_seconds" doc:"seconds from created_at until SSH answered (instance.create; earlier offers given up are not counted)"`
+	ReadySeconds float64   `json:"ready_seconds" doc:"seconds from created_at until SSH first answered the readiness check, within 1 s (instance.create; earlier offers given up are not counted)"`
 	Attempts     int       `json:"attempts" doc:"offers tried, the one that worked included (instance.create)"`
 }
 

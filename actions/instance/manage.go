@@ -100,6 +100,7 @@ var Destroy = actions.Define(actions.Info{
 	Example: "- action: instance.destroy\n  with: { id: \"${{ steps.gpu.id }}\", reason: failure }",
 }, func(ctx context.Context, env *actions.Env, p *DestroyParams) (*DestroyOutputs, error) {
 	out := &DestroyOutputs{ID: p.ID.ID, Reason: p.Reason}
+	defer env.ForgetInstance(p.ID.ID)
 	for _, kind := range []string{"instance", "standby"} {
 		if h := env.Resources.Find(kind, p.ID.ID); h != nil {
 			if err := h.Destroy(ctx, p.Reason); err != nil {

@@ -97,7 +97,17 @@ var Create = actions.Define(actions.Info{
 		pend.Failed(err)
 		return nil, err
 	}
-	pend.Created(name, 0, false, map[string]string{"store": st.String()}, remove)
+	// Keeping the snapshot costs what the store charges for its bytes
+	// (B2: hourly), an estimate from the store's price list.
+	price := 0.0
+	rates := env.Target.StoreRates
+	if rates != nil {
+		price = rates.PerHour(m.BytesStored)
+	}
+	h := pend.Created(name, price, false, map[string]string{"store": st.String()}, remove)
+	if rates != nil {
+		h.PriceFrom(rates.Source, true)
+	}
 	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", Files: m.Counts.Files,
 		BytesRaw: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds, Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
 	if m.Seconds > 0 {

@@ -125,7 +125,7 @@ the sync and checks stop before that.`,
 	if err != nil {
 		return nil, err
 	}
-	ready := time.Since(start).Seconds()
+	ready := readySince(sb, start).Seconds()
 	sbDir, err := standby.StandbyDir(gpu, sb, gpuDir, p.StandbyPath)
 	if err != nil {
 		return nil, err
@@ -200,4 +200,13 @@ func (p *CreateParams) offers(ctx context.Context, prov cloud.Provider) ([]cloud
 	}
 	sort.SliceStable(cpu, func(i, j int) bool { return cpu[i].PricePerHour < cpu[j].PricePerHour })
 	return cpu, nil
+}
+
+// readySince is how long after start the instance first answered SSH
+// (its ReadyAt), or until now when the provider path did not say.
+func readySince(inst *cloud.Instance, start time.Time) time.Duration {
+	if inst.ReadyAt.IsZero() {
+		return time.Since(start)
+	}
+	return inst.ReadyAt.Sub(start)
 }

@@ -61,10 +61,7 @@ func writeRunTable(w io.Writer, runs []*session.Run) {
 			continue
 		}
 		j := r.Journal
-		cost := fmt.Sprintf("$%.4f", j.Cost.TotalUSD)
-		if j.Cost.Simulated {
-			cost += " (simulated)"
-		}
+		cost := report.CostText(j.Cost)
 		valid := "-"
 		if v := j.Validation; v != nil {
 			valid = fmt.Sprintf("%d/%d files valid", v.Valid, v.Total)

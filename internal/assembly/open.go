@@ -91,6 +91,15 @@ func Open(ctx context.Context, o OpenOptions) (*target.Target, error) {
 	t.Connect = func(ctx context.Context, inst *cloud.Instance) (remote.Execer, error) {
 		return pool.Client(ctx, inst)
 	}
+	// A dial that fails asks the instance's provider once before retrying:
+	// a machine that is gone fails its step at once.
+	pool.SetRecheck(func(ctx context.Context, inst *cloud.Instance) error {
+		prov, ok := t.Provider(inst.Provider)
+		if !ok {
+			return nil
+		}
+		return cloud.StillThere(ctx, prov, inst.ID)
+	})
 	t.Probe, t.Forget = pool.Probe, pool.Forget
 	t.OnClose(pool.Close)
 	if o.Agents != nil {
@@ -158,13 +167,15 @@ func openVast(ctx context.Context, t *target.Target, tc TargetConfig, o OpenOpti
 		t.Store, err = openStore(ctx, tc.Store, t, o)
 	} else {
 		t.Store, err = openB2(ctx, t, o)
+		t.StoreRates = &store.B2Rates
 	}
 	if err != nil {
 		return err
 	}
 	// The standby VM is optional: only standby drills need GCP.
 	g := gcp.Config{CredentialsFile: o.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), Project: o.Getenv("GCP_PROJECT_ID"),
-		Zone: o.Getenv("GCP_ZONE"), Endpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE")}
+		Zone: o.Getenv("GCP_ZONE"), Endpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"),
+		BillingEndpoint: o.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING")}
 	if tc.GCP != nil {
 		g.Project, g.Zone, g.MachineType = cmp.Or(g.Project, tc.GCP.Project), cmp.Or(g.Zone, tc.GCP.Zone), tc.GCP.MachineType
 	}

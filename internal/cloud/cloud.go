@@ -21,11 +21,15 @@ type Offer struct {
 	Provider     string  `json:"provider" doc:"provider that made the offer: local, vast, gcp, ssh"`
 	GPU          string  `json:"gpu" doc:"GPU model with underscores, e.g. RTX_4090; CPU offers name their machine type"`
 	NumGPUs      int     `json:"num_gpus" doc:"GPUs in the machine"`
-	PricePerHour float64 `json:"price" doc:"total price in USD per hour (VAST dph_total)"`
+	PricePerHour float64 `json:"price" doc:"total price in USD per hour (VAST dph_total: the machine and the disk the search priced)"`
 	Reliability  float64 `json:"reliability" doc:"host reliability score, 0..1"`
 	DiskGB       float64 `json:"disk_gb" doc:"disk space available, GB"`
 	Location     string  `json:"location" doc:"geolocation or zone"`
 	Simulated    bool    `json:"simulated" doc:"true when the price is from the built-in catalogue, not a real bill"`
+	// PriceSource and Estimated say where a price that is not the
+	// provider's own bill comes from (see Instance).
+	PriceSource string `json:"price_source,omitempty" doc:"where the price comes from when it is not the provider's bill: gcp billing catalog <date>, or estimated: <table and its date>"`
+	Estimated   bool   `json:"estimated,omitempty" doc:"true when the price is scn's built-in estimate, not the provider's price list"`
 }
 
 // OfferQuery filters and orders offers. Zero values mean "any".
@@ -35,27 +39,41 @@ type OfferQuery struct {
 	MaxPrice       float64 // USD/h, 0 = no limit
 	MinReliability float64
 	MinDiskGB      float64
-	Order          string // "price" (default, ascending) or "reliability" (descending)
-	Limit          int    // 0 = provider default
+	// DiskGB is the disk the instance will rent: providers that bill
+	// storage price it into each offer (VAST allocated_storage), so that
+	// MaxPrice compares the price that will be billed. 0 = the disk the
+	// provider rents by default.
+	DiskGB float64
+	Order  string // "price" (default, ascending) or "reliability" (descending)
+	Limit  int    // 0 = provider default
 }
 
 // Instance is a machine scn started (or took from a pool). Its json field
 // names are the outputs of instance.create / instance.status.
 type Instance struct {
-	ID           string    `json:"id" doc:"provider's instance id"`
-	Provider     string    `json:"provider" doc:"provider that runs it"`
-	Label        string    `json:"label" doc:"label scn gave it: scn-<run>-<step>"`
-	Status       string    `json:"status" doc:"provider status: creating, loading, running, exited, offline, unknown, gone"`
-	StatusMsg    string    `json:"status_msg,omitempty" doc:"provider's last status message"`
-	Host         string    `json:"host" doc:"SSH host"`
-	Port         int       `json:"port" doc:"SSH port"`
-	User         string    `json:"user" doc:"SSH user"`
-	Workspace    string    `json:"workspace" doc:"absolute path of the workspace (/workspace on VAST)"`
-	GPU          string    `json:"gpu" doc:"GPU model"`
-	NumGPUs      int       `json:"num_gpus" doc:"GPU count"`
-	PricePerHour float64   `json:"price" doc:"USD per hour"`
-	Simulated    bool      `json:"simulated" doc:"price is simulated (local target)"`
-	CreatedAt    time.Time `json:"created_at" doc:"when the provider confirmed creation"`
+	ID           string  `json:"id" doc:"provider's instance id"`
+	Provider     string  `json:"provider" doc:"provider that runs it"`
+	Label        string  `json:"label" doc:"label scn gave it: scn-<run>-<step>"`
+	Status       string  `json:"status" doc:"provider status: creating, loading, running, exited, stopped, offline, unknown, gone"`
+	StatusMsg    string  `json:"status_msg,omitempty" doc:"provider's last status message"`
+	Host         string  `json:"host" doc:"SSH host"`
+	Port         int     `json:"port" doc:"SSH port"`
+	User         string  `json:"user" doc:"SSH user"`
+	Workspace    string  `json:"workspace" doc:"absolute path of the workspace (/workspace on VAST)"`
+	GPU          string  `json:"gpu" doc:"GPU model"`
+	NumGPUs      int     `json:"num_gpus" doc:"GPU count"`
+	PricePerHour float64 `json:"price" doc:"USD per hour"`
+	Simulated    bool    `json:"simulated" doc:"price is simulated (local target)"`
+	// PriceSource names where PricePerHour comes from when it is not the
+	// provider's own figure for this instance (VAST's dph_total): Google's
+	// price list ("gcp billing catalog 2026-11-01") or, when that cannot be
+	// read, scn's built-in table ("estimated: …", Estimated set).
+	PriceSource string    `json:"price_source,omitempty" doc:"where the price comes from when it is not the provider's bill"`
+	Estimated   bool      `json:"estimated,omitempty" doc:"price is scn's built-in estimate, not the provider's price list"`
+	CreatedAt   time.Time `json:"created_at" doc:"when the provider confirmed creation"`
+	// ReadyAt is when the SSH probe that began the successful readiness
+	// check started (WaitReady); zero until then.
+	ReadyAt time.Time `json:"ready_at,omitzero" doc:"when SSH first answered the readiness check"`
 	// HostKey pins the instance's SSH host key when the provider knows it
 	// (local sandboxes publish theirs); empty means "pin on first contact".
 	HostKey string `json:"host_key,omitempty" doc:"SSH host key (authorized_keys format) when known in advance"`
@@ -76,6 +94,7 @@ const (
 	StatusLoading  = "loading"  // machine booting / image loading
 	StatusRunning  = "running"
 	StatusExited   = "exited"  // stopped on its own: will not come back
+	StatusStopped  = "stopped" // stopped (by its owner or the provider); VAST keeps the disk but a drill cannot use it
 	StatusOffline  = "offline" // host lost
 	StatusUnknown  = "unknown"
 	StatusGone     = "gone" // destroyed or never existed
@@ -85,7 +104,7 @@ const (
 // the caller should destroy it and try elsewhere.
 func Fatal(status string) bool {
 	switch status {
-	case StatusExited, StatusOffline, StatusUnknown, StatusGone:
+	case StatusExited, StatusStopped, StatusOffline, StatusUnknown, StatusGone:
 		return true
 	}
 	return false
@@ -138,6 +157,27 @@ type Provider interface {
 // scn refuses to rent when the balance cannot cover the step.
 type BalanceChecker interface {
 	Balance(ctx context.Context) (float64, error)
+}
+
+// BillEnder is implemented by providers whose Destroy returns only once the
+// instance is seen gone, polls after the provider accepted the destroy and
+// stopped billing (VAST): DestroyBilled destroys like Destroy and returns
+// the moment the destroy was accepted, which is where the bill ends.
+type BillEnder interface {
+	DestroyBilled(ctx context.Context, id string, reason DestroyReason) (time.Time, error)
+}
+
+// DestroyBilled destroys instance id on p and returns when its billing
+// stopped: the provider's accepted time when it knows it (BillEnder),
+// else the moment Destroy returned.
+func DestroyBilled(ctx context.Context, p Provider, id string, reason DestroyReason) (time.Time, error) {
+	if be, ok := p.(BillEnder); ok {
+		return be.DestroyBilled(ctx, id, reason)
+	}
+	if err := p.Destroy(ctx, id, reason); err != nil {
+		return time.Time{}, err
+	}
+	return time.Now().UTC(), nil
 }
 
 // ErrNotFound means the provider does not know the instance (destroyed, or

@@ -63,8 +63,9 @@ type ProvisionHooks struct {
 	// cleanup looks the instance up by its label).
 	NotCreated func(offer Offer, err error)
 	// Destroyed runs after Provision destroyed an instance it gave up on
-	// (failed, lost a race, or interrupted).
-	Destroyed func(inst *Instance, err error)
+	// (failed, lost a race, or interrupted); billedUntil is when its
+	// billing stopped (see DestroyBilled), zero when err is not nil.
+	Destroyed func(inst *Instance, billedUntil time.Time, err error)
 }
 
 // Attempt is one offer Provision tried and why it did not keep it.
@@ -326,7 +327,7 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 func (r *provisioning) destroy(inst *Instance, offer Offer, reason string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.parent), r.o.CleanupTimeout)
 	defer cancel()
-	err := r.p.Destroy(ctx, inst.ID, ReasonUser)
+	billedUntil, err := DestroyBilled(ctx, r.p, inst.ID, ReasonUser)
 	if err != nil {
 		err = fmt.Errorf("destroying instance %s: %w", inst.ID, err)
 		reason = strings.TrimPrefix(reason+"; "+err.Error(), "; ")
@@ -337,7 +338,7 @@ func (r *provisioning) destroy(inst *Instance, offer Offer, reason string) {
 		r.record(Attempt{Offer: offer, Instance: inst.ID, Reason: reason})
 	}
 	if h := r.o.Hooks.Destroyed; h != nil {
-		r.hook(func() { h(inst, err) })
+		r.hook(func() { h(inst, billedUntil, err) })
 	}
 }
 

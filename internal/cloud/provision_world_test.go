@@ -116,7 +116,7 @@ func (h *hookLog) hooks() cloud.ProvisionHooks {
 			defer h.mu.Unlock()
 			h.created = append(h.created, in.ID)
 		},
-		Destroyed: func(in *cloud.Instance, err error) {
+		Destroyed: func(in *cloud.Instance, _ time.Time, err error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.destroyed = append(h.destroyed, in.ID)

@@ -13,6 +13,11 @@ type WaitOptions struct {
 	// Interval between status polls; providers with rate limits (VAST) want
 	// a few seconds. Default 3s.
 	Interval time.Duration
+	// ProbeInterval is the cadence of SSH probes once the provider has
+	// given an address: probes cost the provider nothing, so they run
+	// between its polls and readiness is seen within a second of SSH
+	// answering. Default and maximum 1s.
+	ProbeInterval time.Duration
 	// Timeout for the whole wait; 0 means only ctx bounds it.
 	Timeout time.Duration
 	// Probe checks the machine answers over SSH (runs `echo`). It is called
@@ -26,72 +31,136 @@ type WaitOptions struct {
 	OnPoll func(inst *Instance, elapsed time.Duration, note string)
 }
 
-// WaitReady polls p until instance id is running and answers its SSH probes.
-// A fatal status (exited, offline, unknown, gone) or a status message that
-// reports an error ends the wait with an *InstanceFailedError, as does the
-// timeout; the caller destroys the instance.
+// MaxProbeInterval is the slowest SSH probe cadence WaitReady allows: the
+// ready time it reports is within this of when SSH first answered.
+const MaxProbeInterval = time.Second
+
+// WaitReady polls p until instance id is running, then probes its SSH
+// (without asking p) every ProbeInterval until Probes probes in a row
+// answer, asking p again only every Interval. The instance returned has
+// ReadyAt set to the start of the first probe of that successful run. A
+// fatal status (exited, stopped, offline, unknown, gone) or a status
+// message that reports an error ends the wait with an
+// *InstanceFailedError, as does the timeout; the caller destroys the
+// instance.
 func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Instance, error) {
 	if o.Interval <= 0 {
 		o.Interval = 3 * time.Second
 	}
+	if o.ProbeInterval <= 0 || o.ProbeInterval > MaxProbeInterval {
+		o.ProbeInterval = MaxProbeInterval
+	}
 	if o.Probes <= 0 {
 		o.Probes = 2
 	}
-	start := time.Now()
+	w := &waiter{o: o, id: id, start: time.Now()}
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	tick := time.NewTicker(o.Interval)
-	defer tick.Stop()
-	var last *Instance
-	var lastNote string
-	ok := 0
 	for {
+		polled := time.Now()
 		inst, err := p.Get(ctx, id)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			return nil, &InstanceFailedError{ID: id, Status: StatusGone, Msg: "the provider no longer knows this instance"}
 		case err != nil && ctx.Err() == nil:
-			lastNote = "status: " + err.Error() // transient: providers retry their own API errors
+			w.note = "status: " + err.Error() // transient: providers retry their own API errors
 		case err == nil:
-			last = inst
+			w.last = inst
 			if Fatal(inst.Status) || msgIsError(inst.StatusMsg) {
 				return inst, &InstanceFailedError{ID: id, Status: inst.Status, Msg: inst.StatusMsg}
 			}
-			lastNote = inst.Status
+			w.note = inst.Status
 			if inst.Status == StatusRunning && inst.Host != "" && inst.Port > 0 {
 				if o.Probe == nil {
-					return inst, nil
+					ready := *inst
+					ready.ReadyAt = polled
+					return &ready, nil
 				}
-				if perr := o.Probe(ctx, inst); perr != nil {
-					ok = 0
-					lastNote = "running, SSH not answering: " + perr.Error()
-				} else if ok++; ok >= o.Probes {
-					return inst, nil
-				} else {
-					lastNote = "running, SSH answered once"
+				if ready := w.probe(ctx, inst, polled); ready != nil {
+					return ready, nil
 				}
 			}
 		}
-		if o.OnPoll != nil {
-			o.OnPoll(last, time.Since(start), lastNote)
-		}
-		select {
-		case <-ctx.Done():
-			status := StatusUnknown
-			if last != nil {
-				status = last.Status
-			}
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) && o.Timeout > 0 && time.Since(start) >= o.Timeout {
-				return last, &InstanceFailedError{ID: id, Status: status,
-					Msg: fmt.Sprintf("not ready after %s (last: %s)", o.Timeout.Round(time.Second), lastNote)}
-			}
-			return last, ctx.Err()
-		case <-tick.C:
+		w.report()
+		if err := w.sleep(ctx, time.Until(polled.Add(o.Interval))); err != nil {
+			return w.last, err
 		}
 	}
+}
+
+// waiter is the state of one WaitReady.
+type waiter struct {
+	o       WaitOptions
+	id      string
+	start   time.Time
+	last    *Instance
+	note    string
+	ok      int       // consecutive successful probes
+	firstOK time.Time // when the first of them started
+}
+
+// probe probes inst's SSH every ProbeInterval until the instance is ready
+// (returned) or the next status poll is due (nil).
+func (w *waiter) probe(ctx context.Context, inst *Instance, polled time.Time) *Instance {
+	for {
+		at := time.Now()
+		if err := w.o.Probe(ctx, inst); err != nil {
+			w.ok = 0
+			w.note = "running, SSH not answering: " + err.Error()
+		} else {
+			if w.ok == 0 {
+				w.firstOK = at
+			}
+			if w.ok++; w.ok >= w.o.Probes {
+				ready := *inst
+				ready.ReadyAt = w.firstOK
+				return &ready
+			}
+			w.note = "running, SSH answered once"
+		}
+		if time.Since(polled)+w.o.ProbeInterval >= w.o.Interval {
+			return nil
+		}
+		w.report()
+		if w.sleep(ctx, time.Until(at.Add(w.o.ProbeInterval))) != nil {
+			return nil // the caller's sleep reports why
+		}
+	}
+}
+
+func (w *waiter) report() {
+	if w.o.OnPoll != nil {
+		w.o.OnPoll(w.last, time.Since(w.start), w.note)
+	}
+}
+
+// sleep waits d, or fails with the reason the wait is over: the timeout
+// (an *InstanceFailedError naming the last status seen) or ctx's error.
+func (w *waiter) sleep(ctx context.Context, d time.Duration) error {
+	if d > 0 && ctx.Err() == nil {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			return nil
+		}
+	}
+	if ctx.Err() == nil {
+		return nil
+	}
+	status := StatusUnknown
+	if w.last != nil {
+		status = w.last.Status
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && w.o.Timeout > 0 && time.Since(w.start) >= w.o.Timeout {
+		return &InstanceFailedError{ID: w.id, Status: status,
+			Msg: fmt.Sprintf("not ready after %s (last: %s)", w.o.Timeout.Round(time.Second), w.note)}
+	}
+	return ctx.Err()
 }
 
 // msgIsError reports whether a provider status message announces a failure
@@ -99,4 +168,21 @@ func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Inst
 func msgIsError(msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "error") || strings.Contains(m, "failed to")
+}
+
+// StillThere asks p about instance id once, for a client that lost it
+// (an SSH dial failed): an error when the provider no longer knows it or
+// it is in a fatal status, nil when it may still be reachable — including
+// when the provider cannot be asked, since that proves nothing.
+func StillThere(ctx context.Context, p Provider, id string) error {
+	inst, err := p.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &InstanceFailedError{ID: id, Status: StatusGone, Msg: "the provider no longer knows this instance"}
+	case err != nil:
+		return nil
+	case Fatal(inst.Status):
+		return &InstanceFailedError{ID: id, Status: inst.Status, Msg: inst.StatusMsg}
+	}
+	return nil
 }

@@ -133,8 +133,13 @@ type Resource struct {
 	PricePerHour    float64    `json:"price_per_hour"`
 	CostUSD         float64    `json:"cost_usd"`
 	Simulated       bool       `json:"simulated,omitempty"`
-	State           string     `json:"state"` // alive | destroyed | kept | leaked
-	DestroyReason   string     `json:"destroy_reason,omitempty"`
+	// PriceSource says where price_per_hour comes from when it is not the
+	// provider's own figure for this resource; Estimated marks scn's
+	// built-in estimates (never a bill).
+	PriceSource   string `json:"price_source,omitempty"`
+	Estimated     bool   `json:"estimated,omitempty"`
+	State         string `json:"state"` // alive | destroyed | kept | leaked
+	DestroyReason string `json:"destroy_reason,omitempty"`
 }
 
 // Phase is a named part of the journey (report.phases) with its duration:
@@ -149,6 +154,10 @@ type Phase struct {
 type Cost struct {
 	TotalUSD  float64 `json:"total_usd"`
 	Simulated bool    `json:"simulated"` // true when any price came from the local catalogue
+	// Estimated is true when any part of the total is scn's estimate
+	// rather than a provider's price (GCE without the billing catalogue,
+	// storage of snapshots).
+	Estimated bool `json:"estimated,omitempty"`
 	// PeakPerHour is the highest hourly rate paid at one time.
 	PeakPerHour float64 `json:"peak_per_hour"`
 }

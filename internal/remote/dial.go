@@ -53,6 +53,12 @@ type Options struct {
 	// intervals is declared dead and closed. Default 15s; negative
 	// disables keepalives.
 	Keepalive time.Duration
+	// Recheck, when set, is called once after a dial's first failed
+	// attempt and before any retry: it asks the provider whether the
+	// machine is still there. An error ends the dial at once with it, so
+	// a step on a machine that is gone fails within seconds instead of
+	// retrying for RetryFor; nil lets the retries go on.
+	Recheck func(ctx context.Context) error
 	// OnRetry, when set, is told about each failed attempt that will be
 	// retried, so the console can show "SSH not up yet (attempt 3)".
 	OnRetry func(attempt int, err error)
@@ -100,6 +106,11 @@ func dial(ctx context.Context, ep Endpoint, o Options) (*conn, error) {
 		c, err := dialOnce(ctx, ep, o)
 		if err != nil && !retryable(err) {
 			return nil, backoff.Permanent(err)
+		}
+		if err != nil && attempts == 1 && o.RetryFor > 0 && o.Recheck != nil {
+			if rerr := o.Recheck(ctx); rerr != nil {
+				return nil, backoff.Permanent(fmt.Errorf("%w (SSH: %w)", rerr, err))
+			}
 		}
 		last = err
 		return c, err

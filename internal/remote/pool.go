@@ -17,6 +17,8 @@ import (
 type Pool struct {
 	opts Options
 
+	recheck func(ctx context.Context, inst *cloud.Instance) error
+
 	mu      sync.Mutex
 	clients map[string]*Client    // by instance id
 	addrs   map[string]string     // instance id → address contacted, for Forget
@@ -32,6 +34,10 @@ func NewPool(signer ssh.Signer, opts Options) *Pool {
 	return &Pool{opts: opts.withDefaults(), clients: map[string]*Client{}, addrs: map[string]string{}, signers: map[string]ssh.Signer{}}
 }
 
+// SetRecheck sets how a failed dial asks the provider about the instance
+// before retrying (Options.Recheck). Call it before the pool is used.
+func (p *Pool) SetRecheck(f func(ctx context.Context, inst *cloud.Instance) error) { p.recheck = f }
+
 // endpoint and options for an instance: its published host key when the
 // provider knows it, the pool's pins otherwise.
 func (p *Pool) target(inst *cloud.Instance) (Endpoint, Options, error) {
@@ -46,6 +52,10 @@ func (p *Pool) target(inst *cloud.Instance) (Endpoint, Options, error) {
 			return Endpoint{}, Options{}, fmt.Errorf("instance %s: %w", inst.ID, err)
 		}
 		o.Signer = signer
+	}
+	if p.recheck != nil {
+		rec := *inst
+		o.Recheck = func(ctx context.Context) error { return p.recheck(ctx, &rec) }
 	}
 	ep := Endpoint{Host: inst.Host, Port: inst.Port, User: inst.User}
 	p.mu.Lock()

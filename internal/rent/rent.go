@@ -79,26 +79,31 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			pend := pending[offer.ID]
 			mu.Unlock()
 			id := inst.ID
-			h := pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
+			var h *resource.Handle
+			h = pend.Created(id, inst.PricePerHour, inst.Simulated, map[string]string{"offer": offer.ID},
 				func(ctx context.Context, reason string) error {
-					if err := prov.Destroy(ctx, id, cloud.DestroyReason(reason)); err != nil {
+					billedUntil, err := cloud.DestroyBilled(ctx, prov, id, cloud.DestroyReason(reason))
+					if err != nil {
 						return err
 					}
+					h.BillingEnded(billedUntil)
 					if o.Forget != nil {
 						o.Forget(id)
 					}
 					return nil
 				})
+			h.PriceFrom(inst.PriceSource, inst.Estimated)
 			mu.Lock()
 			handles[id] = h
 			mu.Unlock()
 			run.Logf("%s %s created from offer %s ($%.3f/h), waiting for SSH", kind, id, offer.ID, inst.PricePerHour)
 		},
-		Destroyed: func(inst *cloud.Instance, err error) {
+		Destroyed: func(inst *cloud.Instance, billedUntil time.Time, err error) {
 			mu.Lock()
 			h := handles[inst.ID]
 			mu.Unlock()
 			if err == nil && h != nil {
+				h.BillingEnded(billedUntil)
 				h.Gone("gave up: not ready")
 			}
 			if err != nil {
@@ -123,7 +128,20 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 	if err != nil {
 		return nil, tried, err
 	}
-	run.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), time.Since(start).Seconds())
+	mu.Lock()
+	h := handles[inst.ID]
+	mu.Unlock()
+	if h != nil {
+		// The instance's own record: the provider's creation time and the
+		// price it bills for it (VAST: dph_total with the disk rented).
+		h.Bill(inst.CreatedAt, inst.PricePerHour)
+		h.PriceFrom(inst.PriceSource, inst.Estimated)
+	}
+	readyAt := inst.ReadyAt
+	if readyAt.IsZero() {
+		readyAt = time.Now()
+	}
+	run.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), readyAt.Sub(start).Seconds())
 	return inst, tried, nil
 }
 

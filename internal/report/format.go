@@ -58,6 +58,33 @@ func fmtBytes(n int64) string {
 	return ""
 }
 
+// CostText is the run's cost as every report shows it — console, HTML,
+// run tables, the GitHub summary: the journal's total (cost.total_usd, the
+// number metrics.json carries too) and what kind of number it is.
+func CostText(c journal.Cost) string {
+	if note := costNote(c); note != "" {
+		return fmtUSD(c.TotalUSD) + " (" + note + ")"
+	}
+	return fmtUSD(c.TotalUSD)
+}
+
+// costNote says when a total is not a bill: local catalogue prices, or
+// scn's estimates (a price list's, a built-in table's) in part of it.
+func costNote(c journal.Cost) string {
+	switch {
+	case c.Simulated:
+		return "simulated"
+	case c.Estimated:
+		return "estimated"
+	}
+	return ""
+}
+
+// priceNote is costNote for one resource: "" for a provider's own price.
+func priceNote(r journal.Resource) string {
+	return costNote(journal.Cost{Simulated: r.Simulated && r.PricePerHour > 0, Estimated: r.Estimated && r.PricePerHour > 0})
+}
+
 // fmtUSD shows cents-and-below precision: drills cost fractions of a dollar.
 func fmtUSD(f float64) string {
 	if f >= 10 {

@@ -43,10 +43,7 @@ func writeGitHubSummary(w io.Writer, journals []*journal.Journal, hint string) e
 	fmt.Fprintf(&b, "## %s scn: %s\n\n", icon, head)
 	b.WriteString("| | Scenario | Target | Time | Cost | Files | MTTR | Run |\n|:-:|---|---|--:|--:|--:|--:|---|\n")
 	for _, j := range journals {
-		cost := fmtUSD(j.Cost.TotalUSD)
-		if j.Cost.Simulated {
-			cost += " (simulated)"
-		}
+		cost := CostText(j.Cost)
 		files, mttr := dash(validationText(j.Validation)), "—"
 		if j.Standby != nil && j.Standby.MTTRSeconds > 0 {
 			mttr = fmtSecs(j.Standby.MTTRSeconds)

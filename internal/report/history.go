@@ -126,7 +126,7 @@ func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
 func rowOf(j *journal.Journal) runRow {
 	r := runRow{J: j, Verdict: Verdict(j), Class: verdictClass(j), Started: j.StartedAt.UTC().Format("2006-01-02 15:04"),
 		Time: fmtSecs(j.Seconds), Cost: fmtUSD(j.Cost.TotalUSD), Files: validationText(j.Validation)}
-	if j.Cost.Simulated {
+	if costNote(j.Cost) != "" {
 		r.Cost += "*"
 	}
 	if j.Standby != nil && j.Standby.MTTRSeconds > 0 {

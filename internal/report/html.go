@@ -27,7 +27,7 @@ var (
 	styleCSS  = template.CSS(mustAsset("assets/style.css"))
 	reportJS  = template.JS(mustAsset("assets/report.js"))
 	templates = template.Must(template.New("").Funcs(template.FuncMap{
-		"secs": fmtSecs, "usd": fmtUSD, "clock": clock, "inc": func(i int) int { return i + 1 }, "bytes": fmtBytes, "rate": fmtRate, "via": fmtVia, "problem": problemText,
+		"secs": fmtSecs, "usd": fmtUSD, "clock": clock, "inc": func(i int) int { return i + 1 }, "bytes": fmtBytes, "rate": fmtRate, "via": fmtVia, "problem": problemText, "costNote": costNote, "priceNote": priceNote,
 	}).ParseFS(assets, "assets/*.tmpl"))
 )
 
@@ -159,8 +159,8 @@ func WriteHTML(w io.Writer, j *journal.Journal) error {
 // kpis are the figures of the header: time, cost, files, and the outage.
 func kpis(j *journal.Journal) []kpi {
 	cost := kpi{Label: "Cost", Value: fmtUSD(j.Cost.TotalUSD), Sub: fmt.Sprintf("peak %s/h", fmtUSD(j.Cost.PeakPerHour))}
-	if j.Cost.Simulated {
-		cost.Sub = "simulated · " + cost.Sub
+	if note := costNote(j.Cost); note != "" {
+		cost.Sub = note + " · " + cost.Sub
 	}
 	out := []kpi{{Label: "Total time", Value: fmtSecs(j.Seconds), Sub: fmt.Sprintf("%d steps · %d phases", len(j.Steps), len(j.Phases))}, cost}
 	if v := j.Validation; v != nil {

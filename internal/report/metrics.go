@@ -63,6 +63,9 @@ type MetricsCost struct {
 	GPUHourlyUSD      float64 `json:"gpu_hourly_usd"`
 	EstimatedTotalUSD float64 `json:"estimated_total_usd"`
 	Simulated         bool    `json:"simulated"`
+	// Estimated is true when part of the total is an estimate (a price
+	// list, not a bill): cost.estimated of the journal.
+	Estimated bool `json:"estimated,omitempty"`
 }
 
 // MetricsValidation is the seed's validation block.
@@ -86,7 +89,7 @@ func Metrics(j *journal.Journal) MetricsFile {
 	m := MetricsFile{
 		TestName: j.Scenario, StartTime: j.StartedAt.UTC().Format(time.RFC3339),
 		Timings: map[string]float64{},
-		Cost:    MetricsCost{EstimatedTotalUSD: j.Cost.TotalUSD, Simulated: j.Cost.Simulated},
+		Cost:    MetricsCost{EstimatedTotalUSD: j.Cost.TotalUSD, Simulated: j.Cost.Simulated, Estimated: j.Cost.Estimated},
 		RunID:   j.RunID, Scenario: j.Scenario, Target: j.Target, Status: j.Status, Error: j.Error,
 		Resources: []MetricsResource{}, Metrics: j.Metrics,
 	}

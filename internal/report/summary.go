@@ -88,8 +88,8 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 			price, cost = fmt.Sprintf("%.4f", r.PricePerHour), fmtUSD(r.CostUSD)
 		}
 		state := r.State
-		if r.Simulated && r.PricePerHour > 0 {
-			state += " (simulated)"
+		if note := priceNote(r); note != "" {
+			state += " (" + note + ")"
 		}
 		if r.State == "leaked" || r.State == "alive" {
 			state = p.red(state)
@@ -97,11 +97,7 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 		t.add(r.Kind, r.ID, ellipsis(r.Detail, 28), fmtSecs(r.LifetimeSeconds), price, cost, state)
 	}
 	b.WriteString(t.String())
-	sim := ""
-	if j.Cost.Simulated {
-		sim = " (simulated: local catalogue prices)"
-	}
-	fmt.Fprintf(b, "  Total cost %s%s · peak %s/h\n", p.bold(fmtUSD(j.Cost.TotalUSD)), sim, fmtUSD(j.Cost.PeakPerHour))
+	fmt.Fprintf(b, "  Total cost %s · peak %s/h\n", p.bold(CostText(j.Cost)), fmtUSD(j.Cost.PeakPerHour))
 }
 
 func writeTransfers(b *strings.Builder, p palette, j *journal.Journal) {
@@ -207,10 +203,7 @@ func writeCleanup(b *strings.Builder, p palette, j *journal.Journal) {
 
 // writeVerdict is the last word: PASS with the figures, or what failed.
 func writeVerdict(b *strings.Builder, p palette, j *journal.Journal) {
-	figures := []string{fmtSecs(j.Seconds), fmtUSD(j.Cost.TotalUSD)}
-	if j.Cost.Simulated {
-		figures[1] += " (simulated)"
-	}
+	figures := []string{fmtSecs(j.Seconds), CostText(j.Cost)}
 	if v := j.Validation; v != nil {
 		figures = append(figures, validationText(v)+" files valid")
 	}

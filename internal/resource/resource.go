@@ -123,6 +123,46 @@ type Handle struct {
 	mu   sync.Mutex
 	res  journal.Resource
 	gone bool // fully destroyed
+	// billEnd is when the provider accepted the destroy (BillingEnded);
+	// zero: billing is taken to stop when the destroy returns.
+	billEnd time.Time
+}
+
+// Bill corrects the record with the provider's own view of the bill once it
+// is known: when the provider created the resource (its clock, not the
+// moment scn heard of it) and the price it charges for this very resource
+// (VAST's dph_total of the instance, storage included, not the offer's).
+// Zero values leave the record as it is.
+func (h *Handle) Bill(createdAt time.Time, pricePerHour float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !createdAt.IsZero() {
+		h.res.CreatedAt = createdAt.UTC()
+	}
+	if pricePerHour > 0 {
+		h.res.PricePerHour = pricePerHour
+	}
+}
+
+// PriceFrom records where the price comes from when it is not the
+// provider's own figure (cloud.Instance.PriceSource), and whether it is
+// scn's estimate.
+func (h *Handle) PriceFrom(source string, estimated bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res.PriceSource, h.res.Estimated = source, estimated
+}
+
+// BillingEnded records when the provider accepted the resource's destroy
+// (cloud.DestroyBilled): its lifetime ends there, not when scn saw the
+// destroy confirmed. The DestroyFunc calls it before returning.
+func (h *Handle) BillingEnded(at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	h.mu.Lock()
+	h.billEnd = at.UTC()
+	h.mu.Unlock()
 }
 
 // Destroy destroys the resource now (instance.destroy, a failed instance
@@ -195,6 +235,9 @@ func (h *Handle) finish(ctx context.Context, reason string) error {
 
 func (h *Handle) stopBilling(reason string) {
 	now := h.t.now().UTC()
+	if !h.billEnd.IsZero() {
+		now = h.billEnd
+	}
 	h.res.DestroyedAt = &now
 	h.res.DestroyReason = reason
 	h.res.State = "destroyed"
@@ -228,7 +271,9 @@ func (t *Tracker) Resources() []journal.Resource {
 		if r.DestroyedAt != nil {
 			end = *r.DestroyedAt
 		}
-		r.LifetimeSeconds = end.Sub(r.CreatedAt).Seconds()
+		// Clocks differ: a provider's creation time a little after scn's
+		// now is a lifetime of zero, not a negative one.
+		r.LifetimeSeconds = max(end.Sub(r.CreatedAt).Seconds(), 0)
 		r.CostUSD = r.PricePerHour * r.LifetimeSeconds / 3600
 		out = append(out, r)
 	}
@@ -236,12 +281,17 @@ func (t *Tracker) Resources() []journal.Resource {
 }
 
 // Cost sums what the run's resources have cost so far.
-func (t *Tracker) Cost() journal.Cost {
+func (t *Tracker) Cost() journal.Cost { return Totals(t.Resources()) }
+
+// Totals is the run's cost from its resources: the one place the total is
+// computed, so the journal, metrics.json, the console and the HTML report
+// show one number — the sum of the resources' cost_usd as listed.
+func Totals(rs []journal.Resource) journal.Cost {
 	var c journal.Cost
-	rs := t.Resources()
 	for _, r := range rs {
 		c.TotalUSD += r.CostUSD
 		c.Simulated = c.Simulated || (r.Simulated && r.PricePerHour > 0)
+		c.Estimated = c.Estimated || (r.Estimated && r.PricePerHour > 0)
 	}
 	c.PeakPerHour = PeakPerHour(rs)
 	return c

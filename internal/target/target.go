@@ -26,6 +26,9 @@ type Target struct {
 	Standby cloud.Provider
 	// Store holds snapshots.
 	Store store.Store
+	// StoreRates prices what Store keeps (B2), nil when it is free (a
+	// folder) or unpriced: snapshots are then booked at 0.
+	StoreRates *store.Rates
 	// Paid is true when prices are real money: the CLI shows the plan's
 	// worst case and asks before running.
 	Paid bool

@@ -21,8 +21,9 @@ func TestConfigFromEnvHonoursEndpointOverride(t *testing.T) {
 	t.Setenv("GCP_PROJECT_ID", fake.Project)
 	t.Setenv("GCP_ZONE", fake.Zone)
 	t.Setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE", fake.Endpoint())
+	t.Setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING", fake.BillingEndpoint())
 	cfg := gcp.ConfigFromEnv()
-	if cfg.Endpoint != fake.Endpoint() || cfg.Project != "scn-test" || cfg.Zone != "us-central1-a" || cfg.CredentialsFile == "" {
+	if cfg.Endpoint != fake.Endpoint() || cfg.BillingEndpoint != fake.BillingEndpoint() || cfg.Project != "scn-test" || cfg.Zone != "us-central1-a" || cfg.CredentialsFile == "" {
 		t.Fatalf("ConfigFromEnv = %+v", cfg)
 	}
 	cfg.PollInterval = time.Millisecond

@@ -45,6 +45,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	if err != nil {
 		return nil, err
 	}
+	p.loadPrices(ctx) // the VM is priced from Google's price list even when no offer search ran
 	image := p.image
 	if req.Image != "" {
 		if image, err = resolveImage(req.Image); err != nil {
@@ -87,9 +88,10 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	}
 	if err != nil {
 		// The VM exists: hand back its id so the caller can track and destroy it.
-		price, _ := hourlyPrice(machine, !p.cfg.OnDemand)
+		pq := p.price(machine, !p.cfg.OnDemand)
 		return &cloud.Instance{ID: name, Provider: p.Name(), Label: req.Label, Status: cloud.StatusCreating,
-			User: p.cfg.User, Workspace: p.cfg.Workspace, GPU: machine, PricePerHour: price, CreatedAt: time.Now()}, nil
+			User: p.cfg.User, Workspace: p.cfg.Workspace, GPU: machine, PricePerHour: pq.perHour,
+			PriceSource: pq.source, Estimated: pq.estimated, CreatedAt: time.Now()}, nil
 	}
 	return inst, nil
 }

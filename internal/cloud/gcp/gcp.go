@@ -26,6 +26,7 @@ import (
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/auth/credentials"
 	"cloud.google.com/go/auth/httptransport"
+	cloudbilling "google.golang.org/api/cloudbilling/v1"
 	compute "google.golang.org/api/compute/v1"
 	"google.golang.org/api/option"
 )
@@ -75,6 +76,11 @@ type Config struct {
 	// https://host/compute/v1/ (CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE);
 	// a bare https://host gets /compute/v1/ appended.
 	Endpoint string
+	// BillingEndpoint overrides the Cloud Billing Catalog API's base
+	// (https://cloudbilling.googleapis.com/), as gcloud's
+	// CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING does. Prices are read
+	// there with the same credentials (scope cloud-billing.readonly).
+	BillingEndpoint string
 	// HTTPClient's transport carries both the token exchange and the API
 	// calls (proxies, test TLS roots); nil means the default.
 	HTTPClient *http.Client
@@ -99,14 +105,17 @@ func ConfigFromEnv() Config {
 		Project:         os.Getenv("GCP_PROJECT_ID"),
 		Zone:            os.Getenv("GCP_ZONE"),
 		Endpoint:        os.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"),
+		BillingEndpoint: os.Getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING"),
 	}
 }
 
 // Provider is a cloud.Provider renting Compute Engine VMs in one project and zone.
 type Provider struct {
-	cfg   Config
-	image string
-	svc   *compute.Service
+	cfg     Config
+	image   string
+	svc     *compute.Service
+	billing *cloudbilling.APIService // the Cloud Billing Catalog: real prices
+	prices  pricing
 }
 
 var (
@@ -153,7 +162,15 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gcp: build the Compute Engine client: %w", err)
 	}
-	return &Provider{cfg: cfg, image: image, svc: svc}, nil
+	bopts := []option.ClientOption{option.WithHTTPClient(hc)}
+	if cfg.BillingEndpoint != "" {
+		bopts = append(bopts, option.WithEndpoint(cfg.BillingEndpoint))
+	}
+	billing, err := cloudbilling.NewService(ctx, bopts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcp: build the Cloud Billing client: %w", err)
+	}
+	return &Provider{cfg: cfg, image: image, svc: svc, billing: billing}, nil
 }
 
 func withDefaults(cfg Config) Config {
@@ -235,7 +252,7 @@ func normalizeEndpoint(raw string) (string, error) {
 // Application Default Credentials. The token exchange goes to the key's
 // token_uri through cfg.HTTPClient.
 func loadCredentials(cfg Config) (*auth.Credentials, error) {
-	opts := &credentials.DetectOptions{Scopes: []string{compute.ComputeScope}, Client: cfg.HTTPClient}
+	opts := &credentials.DetectOptions{Scopes: []string{compute.ComputeScope, cloudbilling.CloudBillingReadonlyScope}, Client: cfg.HTTPClient}
 	if cfg.CredentialsFile == "" {
 		creds, err := credentials.DetectDefault(opts)
 		if err != nil {

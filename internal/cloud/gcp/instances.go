@@ -112,15 +112,17 @@ func (p *Provider) waitGone(ctx context.Context, id string) error {
 func (p *Provider) instance(vm *compute.Instance) *cloud.Instance {
 	machine := path.Base(vm.MachineType)
 	spot := vm.Scheduling != nil && vm.Scheduling.ProvisioningModel == "SPOT"
-	price, _ := hourlyPrice(machine, spot)
+	pq := p.price(machine, spot)
 	inst := &cloud.Instance{
+		PriceSource:  pq.source,
+		Estimated:    pq.estimated,
 		ID:           vm.Name,
 		Provider:     p.Name(),
 		Label:        vm.Labels[labelLabel],
 		User:         p.cfg.User,
 		Workspace:    p.cfg.Workspace,
 		GPU:          machine,
-		PricePerHour: price,
+		PricePerHour: pq.perHour,
 		StatusMsg:    vm.StatusMessage,
 	}
 	inst.CreatedAt, _ = time.Parse(time.RFC3339, vm.CreationTimestamp)

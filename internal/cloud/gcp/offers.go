@@ -10,7 +10,9 @@ import (
 // E2 hourly rates in USD for us-central1 (Iowa), per billed vCPU and per GB
 // of memory, from Google's price list (cloud.google.com/compute/vm-instance-pricing
 // and cloud.google.com/spot-vms/pricing) as recorded in 2024; not re-checked
-// since (scn has no network access to the pricing pages). On-demand E2 rates
+// since (scn has no network access to the pricing pages). They are the
+// fallback when the Cloud Billing Catalog cannot be read (pricing.go), and
+// are then marked estimated. On-demand E2 rates
 // have been stable for years; Spot rates float (Google may change them up to
 // once a month) and differ by region, so prices here are estimates for the
 // drill's cost report, not a bill. e2-medium comes to $0.0335/h on demand and
@@ -56,12 +58,16 @@ func hourlyPrice(machineType string, spot bool) (price float64, ok bool) {
 // With a price limit, a machine type outside the price catalogue is left out:
 // scn cannot show it fits.
 func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offer, error) {
-	price, known := hourlyPrice(p.cfg.MachineType, !p.cfg.OnDemand)
+	p.loadPrices(ctx)
+	pq := p.price(p.cfg.MachineType, !p.cfg.OnDemand)
+	price, known := pq.perHour, pq.known
 	offer := cloud.Offer{
 		ID:           p.offerID(p.cfg.MachineType),
 		Provider:     p.Name(),
 		GPU:          p.cfg.MachineType,
 		PricePerHour: price,
+		PriceSource:  pq.source,
+		Estimated:    pq.estimated,
 		Reliability:  1,
 		DiskGB:       float64(p.cfg.DiskGB),
 		Location:     p.cfg.Zone,

@@ -234,12 +234,22 @@ func prefixUpperBound(prefix string) (string, bool) {
 // not an error. VAST cannot keep a disk after its instance: reason
 // "failure" destroys like "user".
 func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyReason) error {
+	_, err := p.DestroyBilled(ctx, id, reason)
+	return err
+}
+
+// DestroyBilled is Destroy, returning when VAST accepted the DELETE: VAST
+// bills per second until then (vast.ai/pricing: "Per-second billing"),
+// not until the later status read that confirms the instance is gone. An
+// instance already gone returns the time of the answer saying so.
+func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.DestroyReason) (time.Time, error) {
 	n, err := instanceNumber(id)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	path := fmt.Sprintf("/api/v0/instances/%d/", n)
 	last := "no status read"
+	var accepted time.Time
 	for round := 0; round < 2; round++ {
 		var resp struct {
 			Success *bool  `json:"success"`
@@ -249,20 +259,22 @@ func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyR
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-			return nil
+			return firstTime(accepted, time.Now().UTC()), nil
 		case err != nil:
-			return fmt.Errorf("destroying vast instance %s: %w", id, err)
+			return time.Time{}, fmt.Errorf("destroying vast instance %s: %w", id, err)
 		case resp.Success != nil && !*resp.Success:
 			last = "DELETE answered: " + firstNonEmpty(resp.Msg, "success false")
+		default:
+			accepted = firstTime(accepted, time.Now().UTC())
 		}
 		for i := 0; i < p.cfg.DestroyChecks; i++ {
 			inst, err := p.Get(ctx, id)
 			switch {
 			case errors.Is(err, cloud.ErrNotFound):
 				p.forgetPolls(id)
-				return nil
+				return firstTime(accepted, time.Now().UTC()), nil
 			case ctx.Err() != nil:
-				return fmt.Errorf("destroying vast instance %s: DELETE sent, not yet confirmed: %w", id, ctx.Err())
+				return time.Time{}, fmt.Errorf("destroying vast instance %s: DELETE sent, not yet confirmed: %w", id, ctx.Err())
 			case err != nil:
 				last = err.Error()
 			default:
@@ -270,5 +282,13 @@ func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyR
 			}
 		}
 	}
-	return fmt.Errorf("destroying vast instance %s: VAST still lists it after two DELETEs and %d checks (%s): it may still be billed", id, 2*p.cfg.DestroyChecks, last)
+	return time.Time{}, fmt.Errorf("destroying vast instance %s: VAST still lists it after two DELETEs and %d checks (%s): it may still be billed", id, 2*p.cfg.DestroyChecks, last)
+}
+
+// firstTime is a unless it is zero, else b.
+func firstTime(a, b time.Time) time.Time {
+	if a.IsZero() {
+		return b
+	}
+	return a
 }

@@ -3,6 +3,7 @@ package vast
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -33,11 +34,7 @@ func (p *Provider) ensureAccountKey(ctx context.Context, pub string) error {
 	if p.keysLoaded[want] {
 		return nil
 	}
-	var raw json.RawMessage
-	if err := p.do(ctx, request{method: http.MethodGet, path: "/api/v0/ssh/", out: &raw, idempotent: true}); err != nil {
-		return fmt.Errorf("listing the account's SSH keys: %w", err)
-	}
-	keys, err := accountKeys(raw)
+	keys, err := p.listAccountKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("listing the account's SSH keys: %w", err)
 	}
@@ -64,6 +61,28 @@ func (p *Provider) ensureAccountKey(ctx context.Context, pub string) error {
 	}
 	p.keysLoaded[want] = true
 	return nil
+}
+
+// listAccountKeys reads GET /api/v0/ssh/. A fresh account has no keys,
+// and VAST says so with a 404 "No SSH keys found" rather than an empty
+// list: that answer is an empty list, not an error.
+func (p *Provider) listAccountKeys(ctx context.Context) ([]wireKey, error) {
+	var raw json.RawMessage
+	err := p.do(ctx, request{method: http.MethodGet, path: "/api/v0/ssh/", out: &raw, idempotent: true})
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound && noKeysMessage(ae):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return accountKeys(raw)
+}
+
+// noKeysMessage recognises VAST's "No SSH keys found", whichever field
+// carries it, so that a 404 from a wrong base URL is still an error.
+func noKeysMessage(ae *APIError) bool {
+	return strings.Contains(strings.ToLower(ae.Code+" "+ae.Msg), "no ssh keys")
 }
 
 // wireKey is an account SSH key. The list endpoint names the key "key";

@@ -27,15 +27,23 @@ type wireOffer struct {
 }
 
 // offerQuery builds the search body the CLI sends for `search offers`:
-// field → {operator: value}, plus order, type and limit. The CLI's defaults
-// (verified, rentable, not rented, not external) are always on.
-func offerQuery(q cloud.OfferQuery) (map[string]any, error) {
+// field → {operator: value}, plus order, type, limit and allocated_storage.
+// The CLI's defaults (verified, rentable, not rented, not external) are
+// always on. allocated_storage is the disk the instance will rent (disk GB
+// when the query does not say): VAST prices it into each offer's
+// dph_total, as the CLI's --storage does, so a max_price filter and the
+// price shown are what the instance will be billed.
+func offerQuery(q cloud.OfferQuery, disk float64) (map[string]any, error) {
+	if q.DiskGB > 0 {
+		disk = q.DiskGB
+	}
 	body := map[string]any{
-		"verified": map[string]any{"eq": true},
-		"external": map[string]any{"eq": false},
-		"rentable": map[string]any{"eq": true},
-		"rented":   map[string]any{"eq": false},
-		"type":     "on-demand",
+		"verified":          map[string]any{"eq": true},
+		"external":          map[string]any{"eq": false},
+		"rentable":          map[string]any{"eq": true},
+		"rented":            map[string]any{"eq": false},
+		"type":              "on-demand",
+		"allocated_storage": disk,
 	}
 	if gpus := gpuNames(q.GPU); len(gpus) > 0 {
 		body["gpu_name"] = map[string]any{"in": gpus}
@@ -84,7 +92,7 @@ func gpuID(name string) string { return strings.ReplaceAll(strings.TrimSpace(nam
 
 // Offers searches machines to rent (POST /api/v0/bundles/).
 func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offer, error) {
-	body, err := offerQuery(q)
+	body, err := offerQuery(q, p.cfg.DiskGB)
 	if err != nil {
 		return nil, err
 	}

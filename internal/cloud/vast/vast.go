@@ -33,10 +33,16 @@ const DefaultBaseURL = "https://console.vast.ai"
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultImage         = "vastai/base-image:@vastai-automatic-tag" // the API's documented default image
-	DefaultDiskGB        = 20
-	DefaultRuntype       = "ssh_direc ssh_proxy" // CLI spelling of --ssh --direct: direct port when the host has one, proxy otherwise
-	DefaultPollInterval  = 5 * time.Second
+	DefaultImage        = "vastai/base-image:@vastai-automatic-tag" // the API's documented default image
+	DefaultDiskGB       = 20
+	DefaultRuntype      = "ssh_direc ssh_proxy" // CLI spelling of --ssh --direct: direct port when the host has one, proxy otherwise
+	DefaultPollInterval = 5 * time.Second
+	// DefaultHTTPTimeout bounds each request, the rent included (which is
+	// not cut off by cancellation). A rent can take VAST over a minute to
+	// answer; the official client waits 120 s (vast-cli
+	// vastai/api/client.py _DEFAULT_TIMEOUT_SECONDS), and so does scn:
+	// giving up earlier leaves an instance nobody learnt the id of.
+	DefaultHTTPTimeout   = 120 * time.Second
 	DefaultRetryBase     = time.Second
 	DefaultRetryCap      = 30 * time.Second
 	DefaultMaxRetries    = 8
@@ -51,7 +57,7 @@ type Config struct {
 	BaseURL string // https://console.vast.ai; VAST_URL overrides it like the CLI
 	APIKey  string // VAST_API_KEY; required
 	// HTTPClient must have a Timeout: it alone bounds a rent request, which
-	// is not cut off by cancellation. nil: a client with a 60 s timeout.
+	// is not cut off by cancellation. nil: a client with DefaultHTTPTimeout.
 	HTTPClient *http.Client
 
 	Image   string  // container image for new instances
@@ -94,6 +100,7 @@ type Provider struct {
 var (
 	_ cloud.Provider       = (*Provider)(nil)
 	_ cloud.BalanceChecker = (*Provider)(nil)
+	_ cloud.BillEnder      = (*Provider)(nil)
 )
 
 // New checks cfg and fills its defaults.
@@ -109,7 +116,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("vast: API base URL %q is not an http(s) URL", cfg.BaseURL)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
 	if cfg.Image == "" {
 		cfg.Image = DefaultImage

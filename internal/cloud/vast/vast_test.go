@@ -92,7 +92,7 @@ func TestOffersSendsTheCLIQueryAndMapsOffers(t *testing.T) {
 		"verified": map[string]any{"eq": true}, "external": map[string]any{"eq": false},
 		"reliability": map[string]any{"gte": 0.98}, "dph_total": map[string]any{"lte": 0.6},
 		"disk_space": map[string]any{"gte": 50.0}, "order": []any{[]any{"dph_total", "asc"}},
-		"type": "on-demand", "limit": 20.0,
+		"type": "on-demand", "limit": 20.0, "allocated_storage": float64(vast.DefaultDiskGB),
 	}
 	if !reflect.DeepEqual(body, wantBody) {
 		t.Errorf("search body:\n got %v\nwant %v", body, wantBody)

@@ -15,19 +15,22 @@ import (
 // GET /api/v0/instances/{id}/ and GET /api/v1/instances/ return it. Most
 // fields are null while the instance is being placed.
 type wireInstance struct {
-	ID           int64                `json:"id"`
-	ActualStatus *string              `json:"actual_status"`
-	StatusMsg    *string              `json:"status_msg"`
-	Label        *string              `json:"label"`
-	SSHHost      *string              `json:"ssh_host"`
-	SSHPort      flexInt              `json:"ssh_port"`
-	PublicIPAddr *string              `json:"public_ipaddr"`
-	Ports        map[string][]portMap `json:"ports"`
-	ImageRuntype *string              `json:"image_runtype"`
-	DPHTotal     float64              `json:"dph_total"`
-	GPUName      *string              `json:"gpu_name"`
-	NumGPUs      int                  `json:"num_gpus"`
-	StartDate    *float64             `json:"start_date"`
+	ID           int64   `json:"id"`
+	ActualStatus *string `json:"actual_status"`
+	// IntendedStatus is what VAST is driving the instance to: "stopped"
+	// when it will not (re)start, e.g. a host that could not schedule it.
+	IntendedStatus *string              `json:"intended_status"`
+	StatusMsg      *string              `json:"status_msg"`
+	Label          *string              `json:"label"`
+	SSHHost        *string              `json:"ssh_host"`
+	SSHPort        flexInt              `json:"ssh_port"`
+	PublicIPAddr   *string              `json:"public_ipaddr"`
+	Ports          map[string][]portMap `json:"ports"`
+	ImageRuntype   *string              `json:"image_runtype"`
+	DPHTotal       float64              `json:"dph_total"`
+	GPUName        *string              `json:"gpu_name"`
+	NumGPUs        int                  `json:"num_gpus"`
+	StartDate      *float64             `json:"start_date"`
 }
 
 // portMap is one Docker port binding: {"HostIp":"0.0.0.0","HostPort":"41234"}.
@@ -66,10 +69,15 @@ func str(p *string) string {
 }
 
 // status maps VAST's actual_status onto scn's words: null is "creating"
-// (no machine yet); loading, running, exited, offline and unknown are the
-// same words; anything else (stopped, frozen, rebooting…) passes through.
-func status(actual *string) string {
+// (no machine yet); loading, running, exited, stopped, offline and unknown
+// are the same words; anything else (frozen, rebooting…) passes through.
+// An intended_status of "stopped" wins over a still-loading actual status:
+// VAST has decided the instance will not run, so waiting for it is futile.
+func status(actual, intended *string) string {
 	s := strings.ToLower(str(actual))
+	if strings.EqualFold(str(intended), cloud.StatusStopped) && s != cloud.StatusExited {
+		return cloud.StatusStopped
+	}
 	if s == "" {
 		return cloud.StatusCreating
 	}
@@ -101,7 +109,7 @@ func toInstance(w *wireInstance, workspace string) cloud.Instance {
 		ID:           strconv.FormatInt(w.ID, 10),
 		Provider:     ProviderName,
 		Label:        str(w.Label),
-		Status:       status(w.ActualStatus),
+		Status:       status(w.ActualStatus, w.IntendedStatus),
 		StatusMsg:    str(w.StatusMsg),
 		User:         "root",
 		Workspace:    workspace,

@@ -1,7 +1,7 @@
 // Package gcptest is an in-process Compute Engine for tests: an httptest
 // server that speaks the REST JSON google.golang.org/api/compute/v1 sends and
 // expects (instances insert/get/list/delete, zoneOperations get/wait, Google's
-// error JSON) behind a real OAuth token endpoint that accepts the
+// error JSON), and the Cloud Billing Catalog's SKU listing, behind a real OAuth token endpoint that accepts the
 // service-account JWT-bearer grant. Time is counted in polls, not seconds:
 // operations go PENDING → RUNNING → DONE and instances PROVISIONING → STAGING
 // → RUNNING one step per poll, so tests are fast and deterministic. Fault
@@ -72,18 +72,21 @@ type Server struct {
 
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	calls     []Call
-	keys      map[string]*rsa.PublicKey // client_email → key registered by WriteCredentials
-	tokens    map[string]bool           // access tokens handed out
-	vms       map[string]*vm            // by name, until deleted
-	ops       map[string]*operation     // by name
-	byRequest map[string]*operation     // requestId → operation it created
-	nextID    uint64
-	faults    []Fault
-	insertErr *opError // the next insert's operation ends with this error
-	stall     bool     // the next insert's operation never finishes
-	forget    bool     // the next operation answers 404 once created
+	mu           sync.Mutex
+	calls        []Call
+	keys         map[string]*rsa.PublicKey // client_email → key registered by WriteCredentials
+	tokens       map[string]bool           // access tokens handed out
+	vms          map[string]*vm            // by name, until deleted
+	ops          map[string]*operation     // by name
+	byRequest    map[string]*operation     // requestId → operation it created
+	nextID       uint64
+	faults       []Fault
+	insertErr    *opError  // the next insert's operation ends with this error
+	stall        bool      // the next insert's operation never finishes
+	forget       bool      // the next operation answers 404 once created
+	e2           *E2Prices // the billing catalogue's E2 rates; DefaultE2Prices when nil
+	billingOff   bool      // the Cloud Billing API answers 403 SERVICE_DISABLED
+	catalogCalls []Call    // requests to the billing catalogue
 }
 
 // New starts a fake Compute Engine serving project "scn-test" in zone
@@ -200,8 +203,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	authed := s.authorized(r)
 	c := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, Authed: authed}
+	catalog := strings.HasPrefix(r.URL.Path, "/v1/services/")
 	s.mu.Lock()
-	s.calls = append(s.calls, c)
+	if catalog { // another API: kept apart, so Calls stays Compute Engine's
+		s.catalogCalls = append(s.catalogCalls, c)
+	} else {
+		s.calls = append(s.calls, c)
+	}
 	s.mu.Unlock()
 	if s.OnCall != nil {
 		s.OnCall(c)
@@ -209,6 +217,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !authed {
 		writeError(w, http.StatusUnauthorized, "required",
 			"Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
+		return
+	}
+	if catalog {
+		s.skus(w, r) // the billing catalogue: compute faults do not apply
 		return
 	}
 	s.mu.Lock()

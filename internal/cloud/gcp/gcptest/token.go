@@ -165,6 +165,7 @@ func (s *Server) ProviderConfig(t testing.TB) gcp.Config {
 		Zone:            s.Zone,
 		CredentialsFile: s.WriteCredentials(t),
 		Endpoint:        s.Endpoint(),
+		BillingEndpoint: s.BillingEndpoint(),
 		PollInterval:    time.Millisecond,
 		SSHPortOverride: s.SSHPort,
 	}

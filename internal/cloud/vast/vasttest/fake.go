@@ -54,10 +54,14 @@ type Options struct {
 
 // Offer is a machine for rent. Its wire form is a VAST bundle.
 type Offer struct {
-	ID          int64
-	GPUName     string // VAST spelling: "RTX 4090"
-	NumGPUs     int
-	DPHTotal    float64 // USD/hour
+	ID      int64
+	GPUName string // VAST spelling: "RTX 4090"
+	NumGPUs int
+	// DPHTotal is the machine's price in USD/hour without storage (VAST's
+	// dph_base; its dph_total when no disk is rented). StorageCost adds
+	// the disk: the offers' and instances' dph_total include it.
+	DPHTotal    float64
+	StorageCost float64 // USD per GB per month of disk rented (VAST storage_cost)
 	Reliability float64
 	DiskSpace   float64 // GB
 	Geolocation string
@@ -71,7 +75,10 @@ type Offer struct {
 type Step struct {
 	Status string // actual_status; "" is null (still being placed)
 	Msg    string // status_msg
-	Polls  int    // status reads this step lasts (min 1); the last step lasts forever
+	// Intended is intended_status; "" is "running". VAST sets "stopped"
+	// when it will not run the instance (a host that cannot schedule it).
+	Intended string
+	Polls    int // status reads this step lasts (min 1); the last step lasts forever
 }
 
 // defaultLifecycle: placed, loading for one read, then running.
@@ -83,7 +90,8 @@ type Call struct {
 	Path   string
 	Query  url.Values
 	Body   string
-	Status int // the status answered
+	Status int       // the status answered
+	At     time.Time // when the request arrived
 }
 
 // Fault replaces the fake's answer to matching requests.
@@ -113,6 +121,9 @@ type Instance struct {
 	Env       map[string]string
 	Keys      []string // the account's keys when it was created
 	Destroyed bool
+	// DeletedAt is when the first DELETE was accepted: VAST bills an
+	// instance per second from its creation until then.
+	DeletedAt time.Time
 
 	offer     Offer
 	steps     []Step
@@ -275,6 +286,43 @@ func (f *Fake) Instance(id string) (Instance, bool) {
 	cp := *in
 	cp.Keys = append([]string(nil), in.Keys...)
 	return cp, true
+}
+
+// hoursPerMonth is the month VAST's storage_cost is quoted per: 30 days.
+const hoursPerMonth = 30 * 24
+
+// DefaultAllocatedStorage is the disk a search prices offers with when it
+// does not say (allocated_storage): the official CLI's default for
+// `search offers --storage` (vast.py: default=5.0 GiB).
+const DefaultAllocatedStorage = 5.0
+
+// dphTotal is what VAST bills per hour for the offer with disk GB of
+// storage: the machine plus the disk.
+func (o *Offer) dphTotal(disk float64) float64 {
+	return o.DPHTotal + o.StorageCost*disk/hoursPerMonth
+}
+
+// dphTotal is what VAST bills per hour for the instance: its machine and
+// the disk it rented.
+func (in *Instance) dphTotal() float64 { return in.offer.dphTotal(in.Disk) }
+
+// Bill is what the account is charged for instance id: its dph_total
+// (what VAST bills per hour for it, storage included) times the seconds
+// from its creation (start_date) to the DELETE that destroyed it, or to now
+// while it lives. VAST bills per second (vast.ai/pricing: "Per-second
+// billing"; docs.vast.ai serverless pricing: "pay-per-second pricing … at
+// the same price as Vast.ai's non-Serverless GPU instances").
+func (f *Fake) Bill(id string) (usd, seconds float64) {
+	in, ok := f.Instance(id)
+	if !ok || in.seeded {
+		return 0, 0
+	}
+	end := in.DeletedAt
+	if end.IsZero() {
+		end = time.Now()
+	}
+	seconds = max(float64(end.UnixNano())/1e9-in.started, 0)
+	return in.dphTotal() * seconds / 3600, seconds
 }
 
 // AuthorizedKeys is what the instance's SSH server must accept: the account

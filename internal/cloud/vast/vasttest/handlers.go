@@ -16,7 +16,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	f.mu.Lock()
 	idx := len(f.calls)
-	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body)})
+	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), At: time.Now()})
 	f.mu.Unlock()
 	status := f.answer(w, r, body)
 	f.mu.Lock()
@@ -255,6 +255,9 @@ func (f *Fake) destroyInstance(w http.ResponseWriter, id int64) int {
 	if in == nil || (in.Destroyed && in.goneReads >= f.opts.DestroyLag) {
 		return writeJSON(w, http.StatusNotFound, errBody("no_such_instance", fmt.Sprintf("Instance %d not found.", id)))
 	}
+	if !in.Destroyed {
+		in.DeletedAt = time.Now() // billing stops here, not when reads stop showing it
+	}
 	in.Destroyed = true // a second DELETE while it is still shown is accepted again
 	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
 }
@@ -271,9 +274,15 @@ func sshKeyOf(body []byte) (string, bool) {
 	return req.SSHKey, strings.HasPrefix(s, "ssh-") || strings.HasPrefix(s, "ecdsa-") || strings.HasPrefix(s, "sk-")
 }
 
+// listKeys is GET /api/v0/ssh/. An account without keys gets a 404
+// "No SSH keys found", not an empty list: that is what VAST answers a fresh
+// account (seen against console.vast.ai, issue 11).
 func (f *Fake) listKeys(w http.ResponseWriter) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(f.keys) == 0 {
+		return writeJSON(w, http.StatusNotFound, errBody("not_found", "No SSH keys found"))
+	}
 	out := make([]map[string]any, 0, len(f.keys))
 	for _, k := range f.keys {
 		out = append(out, map[string]any{"id": k.ID, "user_id": 4242, "key": k.Key, "created_at": "2026-11-01T12:00:00Z", "deleted_at": nil})

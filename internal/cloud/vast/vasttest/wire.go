@@ -30,7 +30,8 @@ type wireInstance struct {
 	Ports          map[string][]portBinding `json:"ports"`
 	MachineID      int64                    `json:"machine_id"`
 	StartDate      float64                  `json:"start_date"`
-	DPHTotal       float64                  `json:"dph_total"`
+	DPHTotal       float64                  `json:"dph_total"` // machine + the disk rented, USD/h
+	StorageCost    float64                  `json:"storage_cost"`
 	GPUName        string                   `json:"gpu_name"`
 	NumGPUs        int                      `json:"num_gpus"`
 	DiskSpace      float64                  `json:"disk_space"`
@@ -50,7 +51,7 @@ func (in *Instance) wire(st Step, direct bool) wireInstance {
 		ID: in.ID, IntendedStatus: "running", CurState: "running", NextState: "running",
 		ImageUUID: in.Image, ImageRuntype: in.Runtype, OnStart: in.OnStart,
 		Ports: map[string][]portBinding{}, MachineID: 30000 + in.offer.ID%1000, StartDate: in.started,
-		DPHTotal: in.offer.DPHTotal, GPUName: in.offer.GPUName, NumGPUs: in.offer.NumGPUs,
+		DPHTotal: in.dphTotal(), StorageCost: in.offer.StorageCost, GPUName: in.offer.GPUName, NumGPUs: in.offer.NumGPUs,
 		DiskSpace: in.Disk, Geolocation: in.offer.Geolocation,
 	}
 	if in.Label != "" {
@@ -62,6 +63,9 @@ func (in *Instance) wire(st Step, direct bool) wireInstance {
 	}
 	if st.Msg != "" {
 		w.StatusMsg = ptr(st.Msg)
+	}
+	if st.Intended != "" {
+		w.IntendedStatus, w.NextState = st.Intended, st.Intended
 	}
 	if in.Destroyed {
 		w.IntendedStatus, w.CurState, w.NextState = "stopped", "stopped", "stopped"
@@ -80,24 +84,27 @@ func (in *Instance) wire(st Step, direct bool) wireInstance {
 	return w
 }
 
-// offerFields are an offer's searchable columns.
-func (o *offerState) fields() map[string]any {
+// fields are an offer's searchable columns, priced with disk GB of storage
+// (the search's allocated_storage): dph_total is the machine plus that disk,
+// so a dph_total filter compares like with like.
+func (o *offerState) fields(disk float64) map[string]any {
 	return map[string]any{
 		"id": float64(o.ID), "gpu_name": o.GPUName, "num_gpus": float64(o.NumGPUs),
-		"dph_total": o.DPHTotal, "reliability": o.Reliability, "reliability2": o.Reliability,
+		"dph_total": o.dphTotal(disk), "dph_base": o.DPHTotal, "storage_cost": o.StorageCost,
+		"storage_total_cost": o.StorageCost * disk / hoursPerMonth,
+		"reliability":        o.Reliability, "reliability2": o.Reliability,
 		"disk_space": o.DiskSpace, "geolocation": o.Geolocation,
 		"rentable": !o.rented && !o.taken, "rented": o.rented || o.taken,
 		"verified": !o.Unverified, "external": false,
 	}
 }
 
-func (o *offerState) wire() map[string]any {
-	m := o.fields()
+func (o *offerState) wire(disk float64) map[string]any {
+	m := o.fields(disk)
 	m["id"] = o.ID
 	m["num_gpus"] = o.NumGPUs
 	m["ask_contract_id"] = o.ID
 	m["machine_id"] = 30000 + o.ID%1000
-	m["dph_base"] = o.DPHTotal * 0.9
 	m["gpu_ram"] = 24564
 	m["cpu_cores"] = 16
 	m["inet_down"] = 850.5
@@ -125,11 +132,17 @@ func (f *Fake) searchOffers(w http.ResponseWriter, body []byte) int {
 			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "limit must be a positive integer."))
 		}
 	}
+	disk := DefaultAllocatedStorage
+	if raw, ok := q["allocated_storage"]; ok {
+		if json.Unmarshal(raw, &disk) != nil || disk < 0 {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "allocated_storage must be a number of GB."))
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var hits []*offerState
 	for _, o := range f.offers {
-		ok, err := matchAll(o.fields(), q)
+		ok, err := matchAll(o.fields(disk), q)
 		if err != nil {
 			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", err.Error()))
 		}
@@ -144,7 +157,7 @@ func (f *Fake) searchOffers(w http.ResponseWriter, body []byte) int {
 		}
 		col, desc := order[k][0], len(order[k]) > 1 && order[k][1] == "desc"
 		sort.SliceStable(hits, func(i, j int) bool {
-			c := compare(hits[i].fields()[col], hits[j].fields()[col])
+			c := compare(hits[i].fields(disk)[col], hits[j].fields(disk)[col])
 			if desc {
 				return c > 0
 			}
@@ -156,7 +169,7 @@ func (f *Fake) searchOffers(w http.ResponseWriter, body []byte) int {
 	}
 	out := make([]map[string]any, len(hits))
 	for i, o := range hits {
-		out[i] = o.wire()
+		out[i] = o.wire(disk)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"offers": out})
 }

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/cloud/vast"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
+	"github.com/scnlabs/scn/internal/report"
+	"github.com/scnlabs/scn/internal/store/s3test"
+)
+
+// realtime-sync on vast against an API that answers at once and machines
+// that run from the first status read, with VAST's real 5 s spacing of
+// status reads: what the drill reports is the platform's. Steps that use a
+// machine never ask the API (so never wait for a poll slot), readiness is
+// seen by SSH probes between spaced polls, and the cost is what VAST bills:
+// each instance's own dph_total (its disk included) over the seconds from
+// its creation to the accepted DELETE.
+func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
+	t.Parallel()
+	machines := newVastMachines(t)
+	// 0.30 $/h for the machine, 0.90 $/GB-month of disk: the 20 GB rented
+	// add 0.025 $/h, which the bill includes.
+	running := []vasttest.Step{{Status: "running", Msg: "success, running"}}
+	offers := []vasttest.Offer{
+		{ID: 2001, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running},
+		{ID: 2002, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.31, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running},
+	}
+	fake := vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
+	machines.fake = fake
+	b2 := s3test.StartServer(t, s3test.Options{})
+	tgt, state := openVastTarget(t, fake, machines, b2, 0)
+	if tgt.PollInterval != vast.DefaultPollInterval {
+		t.Fatalf("the vast target polls every %v, want VAST's %v", tgt.PollInterval, vast.DefaultPollInterval)
+	}
+
+	d := runDrill(t, tgt, scenario("realtime-sync.yaml"), nil)
+	mustPass(t, d)
+	j := d.Journal
+	fake.AssertAllDestroyed(t)
+
+	// Steps that only use a machine make no status read: nothing in them
+	// waits for VAST's poll slot.
+	reads := fake.CallsTo(http.MethodGet, "/api/v0/instances/")
+	for _, id := range []string{"files", "snap", "restore", "verify"} {
+		s := step(t, j, id)
+		for _, c := range reads {
+			if !c.At.Before(s.StartedAt) && !c.At.After(s.EndedAt) {
+				t.Errorf("step %s read %s: a step using a machine asked the provider", id, c.Path)
+			}
+		}
+	}
+
+	// Readiness: one status read said running; SSH probes (two dropped,
+	// then two answered, a second apart) did the rest without the API.
+	for _, gpu := range []string{"gpu_a", "gpu_b"} {
+		s := step(t, j, gpu)
+		id, _ := output(t, j, gpu, "id").(string)
+		n := 0
+		for _, c := range reads {
+			if strings.Contains(c.Path, "/"+id+"/") && !c.At.After(s.EndedAt) {
+				n++
+			}
+		}
+		if n > 2 {
+			t.Errorf("%s: %d status reads while waiting for SSH, want probes between spaced reads (1, at most 2)", gpu, n)
+		}
+		if rs, _ := output(t, j, gpu, "ready_seconds").(float64); rs <= 0 || rs > s.Seconds+1 {
+			t.Errorf("%s: ready_seconds %v outside the step's %vs", gpu, rs, s.Seconds)
+		}
+	}
+
+	// The cost is the bill: per instance, its dph_total with the disk and
+	// the seconds from VAST's creation to the accepted DELETE.
+	billed, booked := 0.0, 0.0
+	for _, r := range j.Resources {
+		if r.Kind != "instance" {
+			continue
+		}
+		usd, secs := fake.Bill(r.ID)
+		billed, booked = billed+usd, booked+r.CostUSD
+		if math.Abs(r.PricePerHour-0.325) > 1e-9 && math.Abs(r.PricePerHour-0.335) > 1e-9 {
+			t.Errorf("instance %s priced $%v/h, want its dph_total with 20 GB of disk", r.ID, r.PricePerHour)
+		}
+		if math.Abs(r.LifetimeSeconds-secs) > 0.5 {
+			t.Errorf("instance %s: lifetime %.3fs, VAST billed %.3fs", r.ID, r.LifetimeSeconds, secs)
+		}
+		if r.Estimated || r.PriceSource != "" {
+			t.Errorf("instance %s: VAST's own price marked %q (estimated %v)", r.ID, r.PriceSource, r.Estimated)
+		}
+	}
+	if math.Abs(booked-billed) > 0.34*1.0/3600 {
+		t.Errorf("instances cost $%.6f in the journal, VAST billed $%.6f", booked, billed)
+	}
+
+	// One number everywhere: the journal's total is its resources' sum,
+	// metrics.json carries it, the console shows it labelled.
+	sum := 0.0
+	for _, r := range j.Resources {
+		sum += r.CostUSD
+		if r.Kind == "snapshot" && (!r.Estimated || !strings.Contains(r.PriceSource, "B2")) {
+			t.Errorf("snapshot %s in B2 priced %v/h from %q, want B2's price list, marked estimated", r.ID, r.PricePerHour, r.PriceSource)
+		}
+	}
+	if j.Cost.TotalUSD != sum || !j.Cost.Estimated {
+		t.Errorf("journal cost %+v, want the resources' sum %v, marked estimated (B2 storage)", j.Cost, sum)
+	}
+	raw, err := os.ReadFile(filepath.Join(d.Dir, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m report.MetricsFile
+	if err := json.Unmarshal(raw, &m); err != nil || m.Cost.EstimatedTotalUSD != j.Cost.TotalUSD {
+		t.Errorf("metrics.json cost %+v (%v), journal $%v", m.Cost, err, j.Cost.TotalUSD)
+	}
+	if label := report.CostText(j.Cost); !strings.Contains(d.Console, label) {
+		t.Errorf("the console does not show the cost as %q", label)
+	}
+	assertNoSecrets(t, d.Console, []string{vastAPIKey, s3test.SecretAccessKey, s3test.AccessKeyID}, state)
+}

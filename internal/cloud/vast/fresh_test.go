@@ -1,0 +1,76 @@
+package vast_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
+)
+
+// A fresh account has no SSH keys, and VAST says so with a 404: the rent
+// must add the key and go on, not fail.
+func TestCreateOnAFreshAccountWithNoKeys(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
+	p := newProvider(t, f)
+	pub := clientKey(t)
+	inst, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a", PublicKey: pub})
+	if err != nil {
+		t.Fatalf("renting on an account without keys: %v", err)
+	}
+	if lists := f.CallsTo(http.MethodGet, "/api/v0/ssh/"); len(lists) != 1 || lists[0].Status != http.StatusNotFound {
+		t.Errorf("key listing calls %+v, want one answered 404", lists)
+	}
+	if keys := f.AccountKeys(); len(keys) != 1 {
+		t.Errorf("account keys after the rent: %v, want the run's", keys)
+	}
+	destroyAll(t, p, inst.ID)
+	f.AssertAllDestroyed(t)
+}
+
+// A 404 that is not VAST's "no keys" answer (a wrong base URL) stays an error.
+func TestKeyListing404OtherThanNoKeysIsAnError(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
+	f.Inject(vasttest.Fault{Method: http.MethodGet, Path: "/api/v0/ssh/", Status: http.StatusNotFound, Body: "<h1>Not Found</h1>"})
+	p := newProvider(t, f)
+	_, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a", PublicKey: clientKey(t)})
+	if err == nil {
+		t.Fatal("a 404 page was taken for an empty key list")
+	}
+	if n := len(f.CallsTo(http.MethodPut, "/api/v0/asks/")); n != 0 {
+		t.Errorf("%d rents after the key listing failed", n)
+	}
+}
+
+// An instance VAST has decided to stop (actual or intended status
+// "stopped") will never run: the wait ends at its first read, not after
+// the ready timeout.
+func TestWaitFailsAtOnceOnAStoppedInstance(t *testing.T) {
+	for name, lc := range map[string][]vasttest.Step{
+		"actual":   {{Polls: 1}, {Status: "stopped", Msg: "Stopped"}},
+		"intended": {{Polls: 1}, {Status: "loading", Msg: "Pulling image", Intended: "stopped"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, Reliability: 0.99, DiskSpace: 100, Lifecycle: lc}}})
+			p := newProvider(t, f)
+			ctx := context.Background()
+			inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = cloud.WaitReady(ctx, p, inst.ID, cloud.WaitOptions{Interval: time.Millisecond, Timeout: time.Hour})
+			var failed *cloud.InstanceFailedError
+			if !errors.As(err, &failed) || failed.Status != cloud.StatusStopped {
+				t.Fatalf("wait on a stopped instance: %v, want failed (stopped)", err)
+			}
+			if n := len(f.CallsTo(http.MethodGet, "/api/v0/instances/")); n != 2 {
+				t.Errorf("%d status reads, want 2 (placed, then stopped)", n)
+			}
+			destroyAll(t, p, inst.ID)
+			f.AssertAllDestroyed(t)
+		})
+	}
+}

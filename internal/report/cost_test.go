@@ -1,0 +1,56 @@
+package report_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/report"
+	"github.com/scnlabs/scn/internal/report/fixture"
+	"github.com/scnlabs/scn/internal/resource"
+)
+
+// The run's cost is one number wherever it is shown — the journal,
+// metrics.json, the console's closing report and the HTML report — with
+// one label saying when it is not a bill.
+func TestCostIsOneNumberEverywhere(t *testing.T) {
+	j := fixture.Passing()
+	// A VAST instance at its dph_total, a standby priced from a table
+	// (estimated), a snapshot in B2 (estimated).
+	for i := range j.Resources {
+		j.Resources[i].Simulated = false
+	}
+	j.Resources = append(j.Resources, journal.Resource{ID: "scn-snap", Kind: "snapshot", Provider: "store", State: "destroyed",
+		PricePerHour: 0.0002, LifetimeSeconds: 30, CostUSD: 0.0002 * 30 / 3600, Estimated: true, PriceSource: "estimated: B2"})
+	j.Cost = resource.Totals(j.Resources)
+	sum := 0.0
+	for _, r := range j.Resources {
+		sum += r.CostUSD
+	}
+	if j.Cost.TotalUSD != sum || !j.Cost.Estimated || j.Cost.Simulated {
+		t.Fatalf("totals %+v, want the resources' sum %v, estimated", j.Cost, sum)
+	}
+	label := report.CostText(j.Cost)
+	if !strings.HasSuffix(label, " (estimated)") {
+		t.Errorf("label %q does not say estimated", label)
+	}
+	if m := report.Metrics(j); m.Cost.EstimatedTotalUSD != j.Cost.TotalUSD || !m.Cost.Estimated {
+		t.Errorf("metrics.json cost %+v, journal %+v", m.Cost, j.Cost)
+	}
+	var console bytes.Buffer
+	if err := report.WriteSummary(&console, j, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(console.String(), label); n != 2 {
+		t.Errorf("console shows %q %d times, want in the total and the verdict:\n%s", label, n, console.String())
+	}
+	var html bytes.Buffer
+	if err := report.WriteHTML(&html, j); err != nil {
+		t.Fatal(err)
+	}
+	price := strings.TrimSuffix(label, " (estimated)")
+	if !strings.Contains(html.String(), ">"+price+"<") || !strings.Contains(html.String(), "estimated") {
+		t.Errorf("the HTML report does not show %s marked estimated", price)
+	}
+}
