@@ -199,3 +199,38 @@ func TestListAndDelete(t *testing.T) {
 		t.Fatalf("List after Delete = %+v", infos)
 	}
 }
+
+// On a versioned bucket (B2 keeps every version) deleting a snapshot
+// leaves no version, delete marker or unfinished upload of it, and a
+// second delete finds nothing.
+func TestDeleteLeavesNothingBilledInAVersionedBucket(t *testing.T) {
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "f"), []byte("f"), 0o644)
+	st, srv := s3StoreAndServer(t)
+	if _, err := Create(testCtx(t), CreateOptions{Exec: sh, Path: src, Name: "kept", Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(testCtx(t), CreateOptions{Exec: sh, Path: src, Name: "v", Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	putObject(t, st, dataKey("v"), []byte("a second version of the data")) // an older version stays behind it
+	p, _ := store.PresignerOf(st)
+	if _, err := p.CreateUpload(testCtx(t), dataKey("v")); err != nil { // what a killed writer leaves
+		t.Fatal(err)
+	}
+	if got := srv.Leftovers(t, "drills/snapshots/v/"); len(got) != 4 {
+		t.Fatalf("before the delete the bucket holds %q; want 3 versions and an upload", got)
+	}
+	if gone, err := Delete(testCtx(t), st, "v"); err != nil || gone {
+		t.Fatalf("Delete = gone %v, %v; want deleted", gone, err)
+	}
+	if got := srv.Leftovers(t, "drills/snapshots/v/"); len(got) != 0 {
+		t.Fatalf("deleting snapshot v left %q in the bucket", got)
+	}
+	if got := srv.Leftovers(t, "drills/snapshots/kept/"); len(got) != 2 {
+		t.Fatalf("deleting v touched snapshot kept: %q", got)
+	}
+	if gone, err := Delete(testCtx(t), st, "v"); err != nil || !gone {
+		t.Fatalf("second Delete = gone %v, %v; want already gone", gone, err)
+	}
+}

@@ -85,13 +85,19 @@ func StartServer(t testing.TB, opts Options) *Server {
 	if err := backend.CreateBucket(context.Background(), Bucket); err != nil {
 		t.Fatalf("s3test: create bucket: %v", err)
 	}
-	options := []gofakes3.Option{gofakes3.WithTimeSource(clock), gofakes3.WithoutVersioning()}
+	// Versioning on, as on Backblaze B2 where every bucket keeps every
+	// version: a delete without a version id only hides the object, so
+	// tests see what a client leaves stored and billed.
+	if err := backend.SetVersioningConfiguration(Bucket, gofakes3.VersioningConfiguration{Status: gofakes3.VersioningEnabled}); err != nil {
+		t.Fatalf("s3test: enable versioning: %v", err)
+	}
+	options := []gofakes3.Option{gofakes3.WithTimeSource(clock)}
 	if opts.ClockOffset == 0 {
 		options = append(options, gofakes3.WithV4Auth(map[string]string{AccessKeyID: SecretAccessKey}))
 	}
-	faker := gofakes3.New(backend, options...)
+	faker := gofakes3.New(versionedBackend{backend}, options...)
 	s := &Server{Bucket: Bucket}
-	handler := B2Guard(faker.Server())
+	handler := B2Guard(emptyUploadListing(faker.Server()))
 	srv := httptest.NewTLSServer(s.record(clock, handler))
 	t.Cleanup(srv.Close)
 	s.Endpoint = srv.URL
