@@ -160,6 +160,11 @@ type Validation struct {
 	Success    bool          `json:"success"`
 	Total      int           `json:"total"`
 	Valid      int           `json:"valid"`
+	// Links and LinksValid count the hard links a restore checked (as
+	// links to a file the snapshot holds), apart from the files, so that
+	// Valid never exceeds Total. 0 when there were none.
+	Links      int           `json:"links,omitempty"`
+	LinksValid int           `json:"links_valid,omitempty"`
 	Missing    int           `json:"missing"`
 	Mismatched int           `json:"mismatched"`
 	Failures   []FileFailure `json:"failures,omitempty"`

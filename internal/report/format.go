@@ -186,7 +186,19 @@ func validationText(v *journal.Validation) string {
 	if v == nil {
 		return ""
 	}
+	if v.Links > 0 {
+		return fmt.Sprintf("%d/%d, hard links %d/%d", v.Valid, v.Total, v.LinksValid, v.Links)
+	}
 	return fmt.Sprintf("%d/%d", v.Valid, v.Total)
+}
+
+// validationRate is the share of files valid, in percent: never above 100
+// (a count that was above its total is reported as it is, not as a rate).
+func validationRate(v *journal.Validation) float64 {
+	if v == nil || v.Total <= 0 {
+		return 0
+	}
+	return 100 * float64(min(v.Valid, v.Total)) / float64(v.Total)
 }
 
 // validationProblem summarises what went wrong with the files, "" when
@@ -202,8 +214,11 @@ func validationProblem(v *journal.Validation) string {
 	if v.Mismatched > 0 {
 		parts = append(parts, plural(v.Mismatched, "MD5 mismatch", "MD5 mismatches"))
 	}
+	if v.LinksValid < v.Links {
+		parts = append(parts, fmt.Sprintf("%d of %d hard links not valid", v.Links-v.LinksValid, v.Links))
+	}
 	if len(parts) == 0 {
-		return fmt.Sprintf("%d of %d files not valid", v.Total-v.Valid, v.Total)
+		return fmt.Sprintf("%d of %d files not valid", max(v.Total-v.Valid, 0), v.Total)
 	}
 	return strings.Join(parts, ", ")
 }

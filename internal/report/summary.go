@@ -126,11 +126,7 @@ func writeValidation(b *strings.Builder, p palette, v *journal.Validation) {
 		return
 	}
 	section(b, p, "Validation")
-	rate := 0.0
-	if v.Total > 0 {
-		rate = 100 * float64(v.Valid) / float64(v.Total)
-	}
-	fmt.Fprintf(b, "  Files validated: %s (%.1f%%) by step %s\n", p.bold(validationText(v)), rate, v.Step)
+	fmt.Fprintf(b, "  Files validated: %s (%.1f%%) by step %s\n", p.bold(validationText(v)), validationRate(v), v.Step)
 	if v.Success {
 		fmt.Fprintf(b, "  %s every file came back with its MD5\n", p.green("✓ Valid"))
 		return

@@ -106,7 +106,7 @@ func Unpack(ctx context.Context, o UnpackOptions) (*RestoreResult, error) {
 		x.abort()
 		return nil, fail(err)
 	}
-	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Mismatched: []string{}, Missing: []string{}}
+	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, Bytes: m.BytesFiles, Mismatched: []string{}, Missing: []string{}}
 	extracted := time.Since(start)
 	if o.Verify {
 		if err := verifyHere(ctx, stage, m, writers, res); err != nil {
@@ -131,15 +131,14 @@ func Unpack(ctx context.Context, o UnpackOptions) (*RestoreResult, error) {
 // verifyHere hashes every file and hard link of the manifest under dir,
 // writers at a time, into res.
 func verifyHere(ctx context.Context, dir string, m *Manifest, writers int, res *RestoreResult) error {
-	type check struct{ path, want string }
-	var checks []check
+	var checks []Entry
 	for _, e := range m.Entries {
 		if e.Type == TypeFile || e.Type == TypeHardlink {
-			checks = append(checks, check{e.Path, e.Digest()})
+			checks = append(checks, e)
 		}
 	}
 	var mu sync.Mutex
-	work := make(chan check)
+	work := make(chan Entry)
 	var wg sync.WaitGroup
 	for range min(writers, max(len(checks), 1)) {
 		wg.Add(1)
@@ -148,15 +147,15 @@ func verifyHere(ctx context.Context, dir string, m *Manifest, writers int, res *
 			bp := copyBufs.Get().(*[copyBufSize]byte)
 			defer copyBufs.Put(bp)
 			for c := range work {
-				got, err := hashFileWith(filepath.Join(dir, filepath.FromSlash(c.path)), m.HashAlgorithm, bp[:])
+				got, err := hashFileWith(filepath.Join(dir, filepath.FromSlash(c.Path)), m.HashAlgorithm, bp[:])
 				mu.Lock()
 				switch {
 				case err != nil:
-					res.Missing = append(res.Missing, c.path)
-				case got != c.want:
-					res.Mismatched = append(res.Mismatched, c.path)
+					res.Missing = append(res.Missing, c.Path)
+				case got != c.Digest():
+					res.Mismatched = append(res.Mismatched, c.Path)
 				default:
-					res.Verified++
+					res.verified(c)
 				}
 				mu.Unlock()
 			}

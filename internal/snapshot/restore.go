@@ -32,17 +32,33 @@ type RestoreOptions struct {
 
 // RestoreResult says what was restored. Seconds and MBPerSec cover the
 // transfer and extraction (not Verify); Bytes counts file contents.
+//
+// Files and Verified count regular files, Hardlinks and LinksVerified the
+// hard links (restored as links to their file), so that Verified never
+// exceeds Files: a workspace of one file and a link to it is 1 file and
+// 1 link, verified 1/1 and 1/1. Mismatched and Missing name both.
 type RestoreResult struct {
-	Files      int      `json:"files"`
-	Bytes      int64    `json:"bytes"`
-	Seconds    float64  `json:"seconds"`
-	MBPerSec   float64  `json:"mb_per_sec"`
-	Verified   int      `json:"verified"`
-	Mismatched []string `json:"mismatched"`
-	Missing    []string `json:"missing"`
+	Files         int      `json:"files"`
+	Hardlinks     int      `json:"hardlinks"`
+	Bytes         int64    `json:"bytes"`
+	Seconds       float64  `json:"seconds"`
+	MBPerSec      float64  `json:"mb_per_sec"`
+	Verified      int      `json:"verified"`
+	LinksVerified int      `json:"links_verified"`
+	Mismatched    []string `json:"mismatched"`
+	Missing       []string `json:"missing"`
 
 	// Transport says how the bytes moved; not part of the agent's report.
 	Transport Transport `json:"-"`
+}
+
+// verified counts one entry of the manifest whose content checked out.
+func (r *RestoreResult) verified(e Entry) {
+	if e.Type == TypeHardlink {
+		r.LinksVerified++
+	} else {
+		r.Verified++
+	}
 }
 
 // errRemoteEnded is what the filter sees when the remote tar stops reading.
@@ -104,7 +120,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	tr.SCNBytes = *scnBytes
-	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds(), Transport: tr}
+	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds(), Transport: tr}
 	if res.Seconds > 0 {
 		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds
 	}
