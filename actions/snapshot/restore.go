@@ -26,7 +26,7 @@ type RestoreParams struct {
 
 // RestoreOutputs are the outputs of snapshot.restore.
 type RestoreOutputs struct {
-	Snapshot   string   `json:"snapshot" doc:"the snapshot restored"`
+	Snapshot      string   `json:"snapshot" doc:"the snapshot restored"`
 	Files         int      `json:"files" doc:"regular files restored (hard links not counted: see hardlinks)"`
 	Hardlinks     int      `json:"hardlinks" doc:"hard links restored, each as a link to its file"`
 	Bytes         int64    `json:"bytes" doc:"bytes of file contents restored"`
@@ -36,9 +36,9 @@ type RestoreOutputs struct {
 	LinksVerified int      `json:"links_verified" doc:"hard links whose content on the instance matches the manifest (at most hardlinks)"`
 	Mismatched    []string `json:"mismatched" doc:"files and links whose hash differs"`
 	Missing       []string `json:"missing" doc:"files and links absent after the restore"`
-	Via        string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
-	SCNBytes   int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
-	checked    bool
+	Via           string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
+	SCNBytes      int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
+	checked       bool
 }
 
 // Transfer implements actions.TransferReport.

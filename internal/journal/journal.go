@@ -156,10 +156,10 @@ type Cost struct {
 // Validation is the drill's verdict on the data: from the step named by
 // report.validation, else the last files.verify (or verifying restore) step.
 type Validation struct {
-	Step       string        `json:"step"`
-	Success    bool          `json:"success"`
-	Total      int           `json:"total"`
-	Valid      int           `json:"valid"`
+	Step    string `json:"step"`
+	Success bool   `json:"success"`
+	Total   int    `json:"total"`
+	Valid   int    `json:"valid"`
 	// Links and LinksValid count the hard links a restore checked (as
 	// links to a file the snapshot holds), apart from the files, so that
 	// Valid never exceeds Total. 0 when there were none.
