@@ -52,7 +52,7 @@ type RestoreOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.Files, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
 }
 
 // Standby implements actions.StandbyReport: the association after the move.

@@ -70,7 +70,7 @@ type CreateOutputs struct {
 
 // Transfer implements actions.TransferReport: the first, full sync.
 func (o *CreateOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.SyncFiles, BytesRaw: o.SyncBytes,
+	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.SyncFiles, BytesStream: o.SyncBytes,
 		Seconds: o.SyncSeconds, MBPerSec: o.MBPerSec}
 }
 

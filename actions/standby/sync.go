@@ -31,7 +31,7 @@ type SyncOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *SyncOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.Files, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
 }
 
 // Sync forces a sync now.

@@ -180,11 +180,17 @@ type FileFailure struct {
 
 // Transfer is one snapshot create or restore, or a standby sync/failover copy.
 type Transfer struct {
-	Step        string  `json:"step"`
-	Kind        string  `json:"kind"` // snapshot | restore | sync | failover
-	ID          string  `json:"id,omitempty"`
-	Files       int     `json:"files"`
-	BytesRaw    int64   `json:"bytes_raw"`
+	Step  string `json:"step"`
+	Kind  string `json:"kind"` // snapshot | restore | sync | failover
+	ID    string `json:"id,omitempty"`
+	Files int    `json:"files"`
+	// BytesFiles is the size of the files' contents (0 when the
+	// transfer does not know it: standby copies); BytesStream that of
+	// the uncompressed tar stream that moved (files, headers, padding),
+	// which throughput is measured on: MBPerSec = BytesStream/10⁶/Seconds
+	// (internal/units).
+	BytesFiles  int64   `json:"bytes_files,omitempty"`
+	BytesStream int64   `json:"bytes_stream"`
 	BytesStored int64   `json:"bytes_stored,omitempty"`
 	Ratio       float64 `json:"ratio,omitempty"`
 	Seconds     float64 `json:"seconds"`

@@ -9,10 +9,10 @@ package report
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // fmtSecs is a step or phase duration: "0.4s", "21.4s", "2m05s", "1h02m".
@@ -44,19 +44,7 @@ func fmtVia(x journal.Transfer) string {
 	return x.Via
 }
 
-func fmtBytes(n int64) string {
-	f := float64(n)
-	for _, u := range []string{"B", "kB", "MB", "GB", "TB"} {
-		if math.Abs(f) < 1000 || u == "TB" {
-			if u == "B" {
-				return fmt.Sprintf("%d B", n)
-			}
-			return fmt.Sprintf("%.1f %s", f, u)
-		}
-		f /= 1000
-	}
-	return ""
-}
+func fmtBytes(n int64) string { return units.Bytes(n) }
 
 // fmtUSD shows cents-and-below precision: drills cost fractions of a dollar.
 func fmtUSD(f float64) string {
@@ -67,12 +55,7 @@ func fmtUSD(f float64) string {
 }
 
 // fmtRate is a throughput in MB/s (10^6 bytes per second).
-func fmtRate(mbps float64) string {
-	if mbps >= 100 {
-		return fmt.Sprintf("%.0f MB/s", mbps)
-	}
-	return fmt.Sprintf("%.1f MB/s", mbps)
-}
+func fmtRate(mbps float64) string { return units.Rate(mbps) }
 
 // stepLabel names a step the same way everywhere: "[7] verify: Verify every MD5".
 func stepLabel(s *journal.Step) string {

@@ -116,7 +116,7 @@ func writeTransfers(b *strings.Builder, p palette, j *journal.Journal) {
 		if x.BytesStored > 0 {
 			stored = fmt.Sprintf("%s (%.2f×)", fmtBytes(x.BytesStored), x.Ratio)
 		}
-		t.add(x.Kind, x.ID, fmt.Sprint(x.Files), fmtBytes(x.BytesRaw), stored, fmtSecs(x.Seconds), fmtRate(x.MBPerSec), fmtVia(x))
+		t.add(x.Kind, x.ID, fmt.Sprint(x.Files), fmtBytes(x.BytesStream), stored, fmtSecs(x.Seconds), fmtRate(x.MBPerSec), fmtVia(x))
 	}
 	b.WriteString(t.String())
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // The machine side: what scn's agent (internal/agent) runs on the instance
@@ -106,7 +107,7 @@ func Unpack(ctx context.Context, o UnpackOptions) (*RestoreResult, error) {
 		x.abort()
 		return nil, fail(err)
 	}
-	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, Bytes: m.BytesFiles, Mismatched: []string{}, Missing: []string{}}
+	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw, Mismatched: []string{}, Missing: []string{}}
 	extracted := time.Since(start)
 	if o.Verify {
 		if err := verifyHere(ctx, stage, m, writers, res); err != nil {
@@ -122,9 +123,7 @@ func Unpack(ctx context.Context, o UnpackOptions) (*RestoreResult, error) {
 		return nil, fail(err)
 	}
 	res.Seconds = (extracted + time.Since(moving)).Seconds()
-	if res.Seconds > 0 {
-		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds
-	}
+	res.MBPerSec = units.MBPerSec(res.BytesStream, res.Seconds)
 	return res, nil
 }
 

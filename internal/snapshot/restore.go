@@ -12,6 +12,7 @@ import (
 	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // RestoreOptions says which snapshot to restore where.
@@ -31,7 +32,9 @@ type RestoreOptions struct {
 }
 
 // RestoreResult says what was restored. Seconds and MBPerSec cover the
-// transfer and extraction (not Verify); Bytes counts file contents.
+// transfer and extraction (not Verify); BytesFiles counts file contents,
+// BytesStream the tar stream, which MBPerSec is measured on (as for
+// Create: internal/units).
 //
 // Files and Verified count regular files, Hardlinks and LinksVerified the
 // hard links (restored as links to their file), so that Verified never
@@ -40,7 +43,8 @@ type RestoreOptions struct {
 type RestoreResult struct {
 	Files         int      `json:"files"`
 	Hardlinks     int      `json:"hardlinks"`
-	Bytes         int64    `json:"bytes"`
+	BytesFiles    int64    `json:"bytes_files"`
+	BytesStream   int64    `json:"bytes_stream"`
 	Seconds       float64  `json:"seconds"`
 	MBPerSec      float64  `json:"mb_per_sec"`
 	Verified      int      `json:"verified"`
@@ -120,10 +124,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	tr.SCNBytes = *scnBytes
-	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds(), Transport: tr}
-	if res.Seconds > 0 {
-		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds
-	}
+	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw,
+		Seconds: time.Since(start).Seconds(), Transport: tr}
+	res.MBPerSec = units.MBPerSec(res.BytesStream, res.Seconds)
 	if opts.Verify {
 		check := verify // md5sum on the instance
 		if algorithm(m.HashAlgorithm) != HashMD5 {
