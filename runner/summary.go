@@ -82,6 +82,7 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 		}
 	}
 	j.Snapshots, j.Standby = r.transfers()
+	j.Recovery = journal.RecoveryOf(j)
 	j.Metrics = r.metrics()
 }
 

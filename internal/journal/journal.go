@@ -61,6 +61,8 @@ type Journal struct {
 	Validation  *Validation    `json:"validation,omitempty"`
 	Snapshots   []Transfer     `json:"snapshots,omitempty"`
 	Standby     *Standby       `json:"standby,omitempty"`
+	// Recovery is a failover drill's recovery in phases (RecoveryOf).
+	Recovery *Recovery `json:"recovery,omitempty"`
 	// Metrics are the scenario's report.metrics, evaluated at the end.
 	Metrics map[string]any `json:"metrics,omitempty"`
 

@@ -59,6 +59,7 @@ type scenarioHistory struct {
 	Passed, Runs int
 	Last         runRow
 	Charts       []template.HTML
+	Recovery     []phaseStat // p50/p95 of the failover runs' recovery phases
 	Table        []runRow
 }
 
@@ -104,6 +105,7 @@ func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
 		}
 	}
 	s.Last = s.Table[0]
+	s.Recovery = recoveryStats(runs)
 	charts := []template.HTML{
 		lineChart("total", "Total time", runs, func(j *journal.Journal) (float64, bool) { return j.Seconds, true }, timeScale),
 		lineChart("mttr", "MTTR", runs, func(j *journal.Journal) (float64, bool) {
