@@ -12,21 +12,10 @@ import (
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
 
-// killedMidMultipart snapshots 40 MB LZ4 cannot shrink over a 4 MiB/s
-// link: more than one 16 MiB part, so the store sees a multipart upload
-// for seconds before it could complete.
-const killedMidMultipart = `name: killed-mid-multipart
-steps:
-  - id: gpu
-    action: instance.create
-    with: { gpu: RTX_4090, ready_timeout: 1m }
-  - id: fill
-    action: ssh.exec
-    with: { on: "${{ steps.gpu }}", command: "head -c 40000000 /dev/urandom > big.bin" }
-  - id: snap
-    action: snapshot.create
-    with: { on: "${{ steps.gpu }}" }
-`
+// killedMidMultipart snapshots 40 MB over a 4 MiB/s link: more than one
+// 16 MiB part, so the store sees a multipart upload for seconds before it
+// could complete.
+var killedMidMultipart = fillThenSnapshot("killed-mid-multipart", 40000000)
 
 // SIGKILL to scn while a snapshot's multipart upload is open on a
 // versioned S3 store (B2 keeps versions, and bills the parts of an upload

@@ -108,15 +108,7 @@ func percentile(xs []float64, p float64) float64 {
 // WriteRecoveryHistory prints, per scenario with failover runs, each
 // recovery phase's p50 and p95 across its runs.
 func WriteRecoveryHistory(w io.Writer, journals []*journal.Journal) {
-	byName := map[string][]*journal.Journal{}
-	var names []string
-	for _, j := range journals {
-		if byName[j.Scenario] == nil {
-			names = append(names, j.Scenario)
-		}
-		byName[j.Scenario] = append(byName[j.Scenario], j)
-	}
-	sort.Strings(names)
+	names, byName := byScenario(journals)
 	for _, name := range names {
 		stats := recoveryStats(byName[name])
 		if stats == nil {
