@@ -34,6 +34,24 @@ func TestS3DeleteRemovesEveryVersion(t *testing.T) {
 	}
 }
 
+// On a bucket that never had versioning every object is version "null":
+// Delete and Purge remove it all the same.
+func TestS3DeleteAndPurgeOnAnUnversionedBucket(t *testing.T) {
+	srv := s3test.StartServer(t, s3test.Options{Unversioned: true})
+	s := newS3(t, srv, nil)
+	storetest.MustPut(t, s, "snapshots/u/data", []byte("data"))
+	storetest.MustPut(t, s, "snapshots/u/manifest.json", []byte("{}"))
+	if err := s.Delete(storetest.Ctx(t), "snapshots/u/manifest.json"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Purge(storetest.Ctx(t), "snapshots/u/"); err != nil || n != 1 {
+		t.Fatalf("Purge = %d, %v; want the data object removed", n, err)
+	}
+	if got := srv.Leftovers(t, "scn/snapshots/u/"); len(got) != 0 {
+		t.Fatalf("the unversioned bucket still holds %q", got)
+	}
+}
+
 // Purge removes what a plain delete and a killed writer leave: a delete
 // marker with the hidden version behind it, and an unfinished upload.
 func TestS3PurgeLeavesNothingBilled(t *testing.T) {
