@@ -171,7 +171,7 @@ func TestFallsBackThroughSCN(t *testing.T) {
 				t.Errorf("notices %q; want one line saying %q", notices, tc.want)
 			}
 			res, err := Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "fb", Path: t.TempDir(), Verify: true, Agent: l, Instance: "m7"})
-			if err != nil || res.Transport.Via != ViaSCN || res.Verified != 11 || !strings.Contains(res.Transport.Notice, "instance m7") {
+			if err != nil || res.Transport.Via != ViaSCN || res.Verified != 10 || res.LinksVerified != 1 || !strings.Contains(res.Transport.Notice, "instance m7") {
 				t.Errorf("restore: %+v, %v", res, err)
 			}
 		})
