@@ -244,3 +244,22 @@ func Read(path string) (*Journal, error) {
 	}
 	return &j, nil
 }
+
+// UnmarshalJSON reads a Transfer, taking the stream's size from
+// `bytes_raw` in journals written before it was named `bytes_stream`, so
+// `scn report --history` still shows older runs' sizes.
+func (t *Transfer) UnmarshalJSON(b []byte) error {
+	type plain Transfer
+	var v struct {
+		plain
+		BytesRaw int64 `json:"bytes_raw"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*t = Transfer(v.plain)
+	if t.BytesStream == 0 {
+		t.BytesStream = v.BytesRaw
+	}
+	return nil
+}
