@@ -23,7 +23,7 @@ type RestoreOptions struct {
 	Path     string // target directory on the instance (created if missing)
 	Instance string // the instance's id, for messages and the agent's per-machine memory
 	Verify   bool   // afterwards, check every restored file's hash on the instance
-	Progress func(done int64)
+	Progress func(done int64) // bytes of the tar stream extracted so far (optional)
 	// Agent and Notice: as in CreateOptions. With an agent, Verify reads
 	// the files back in the staging directory, before they are moved
 	// into place: a mismatch leaves the target as it was.
