@@ -20,9 +20,9 @@ type RestoreOptions struct {
 	Exec     remote.Execer // the instance
 	Store    store.Store
 	Name     string
-	Path     string // target directory on the instance (created if missing)
-	Instance string // the instance's id, for messages and the agent's per-machine memory
-	Verify   bool   // afterwards, check every restored file's hash on the instance
+	Path     string           // target directory on the instance (created if missing)
+	Instance string           // the instance's id, for messages and the agent's per-machine memory
+	Verify   bool             // afterwards, check every restored file's hash on the instance
 	Progress func(done int64) // bytes of the tar stream extracted so far (optional)
 	// Agent and Notice: as in CreateOptions. With an agent, Verify reads
 	// the files back in the staging directory, before they are moved
