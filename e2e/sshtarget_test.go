@@ -190,6 +190,15 @@ func TestRealtimeSyncOnSSHTarget(t *testing.T) {
 	if v := d.Journal.Validation; v == nil || v.Valid != 3 || v.Total != 3 {
 		t.Errorf("validation %+v, want 3/3 valid", v)
 	}
+	// scn lost GPU A itself: detection 0; then B's rent, the restore, the verify.
+	if r := d.Journal.Recovery; r == nil || !r.Recovered || r.Instance != b || r.Phases.Detection != 0 ||
+		r.Phases.Provisioning != step(t, d.Journal, "gpu_b").Seconds || r.Phases.Restore != step(t, d.Journal, "restore").Seconds ||
+		r.Phases.Verification != step(t, d.Journal, "verify").Seconds {
+		t.Errorf("journal recovery %+v", r)
+	}
+	if !strings.Contains(d.Console, "Recovery onto "+b.(string)) {
+		t.Errorf("the closing report shows no recovery:\n%s", d.Console)
+	}
 	assertLeasesReleased(t, tgt)
 	assertStoreEmpty(t, tgt)
 	for _, h := range []*ownHost{h1, h2} {

@@ -49,6 +49,13 @@ func TestCPUStandbyOnVast(t *testing.T) {
 	if v := j.Validation; v == nil || v.Valid != 3 || v.Total != 3 {
 		t.Errorf("validation %+v, want 3/3 valid", v)
 	}
+	// The recovery in phases: the standby detected the failure after the
+	// kill, then gpu2's rent, the failover copy and the verification.
+	if r := j.Recovery; r == nil || !r.Recovered || r.Instance != output(t, j, "gpu2", "id") || r.Phases.Detection <= 0 ||
+		r.Phases.Provisioning != step(t, j, "gpu2").Seconds || r.Phases.Restore != step(t, j, "restore").Seconds ||
+		r.Phases.Verification != step(t, j, "verify").Seconds || r.Seconds < r.Phases.Detection+r.Phases.Provisioning+r.Phases.Restore {
+		t.Errorf("journal recovery %+v", r)
+	}
 
 	// The standby: one e2-medium Spot VM, inserted, then deleted.
 	ins := w.vms.Inserts()

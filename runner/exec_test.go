@@ -314,6 +314,22 @@ report: { validation: copy }
 	}
 }
 
+// A drill whose verdict on the data failed is not a PASS, even when every
+// step passed.
+func TestAFailedValidationFailsTheRun(t *testing.T) {
+	j, _ := runSrc(t, `
+name: lost-a-file
+steps:
+  - { id: verify, action: test.verify, with: { check: true, lost: true } }
+`, runner.Options{}, nil)
+	if j.Steps[0].Status != journal.StepPassed {
+		t.Fatalf("step %s; the test needs a passing step", j.Steps[0].Status)
+	}
+	if j.Status != journal.StatusFailed || j.ExitCode != 1 || !strings.Contains(j.Error, "validation by step verify failed: 2/3 files valid") {
+		t.Errorf("run %s exit %d %q; want failed by its validation", j.Status, j.ExitCode, j.Error)
+	}
+}
+
 // Only Check makes a scenario New runs: an unchecked one (its actions not
 // resolved, its expressions not compiled) is refused, not run half-way.
 func TestNewRefusesAnUncheckedScenario(t *testing.T) {

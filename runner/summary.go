@@ -72,7 +72,18 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 	}
 	j.Phases = r.phases()
 	j.Validation = r.validation()
+	if v := j.Validation; v != nil && !v.Success && j.Status == journal.StatusPassed {
+		// A step may pass (continue_on_error, an expect that allows it)
+		// while the files did not come back: the drill's verdict is the
+		// validation's, and a failed verdict is not a PASS.
+		j.Status, j.ExitCode = journal.StatusFailed, 1
+		j.Error = fmt.Sprintf("validation by step %s failed: %d/%d files valid", v.Step, v.Valid, v.Total)
+		if v.Links > 0 {
+			j.Error += fmt.Sprintf(", %d/%d hard links", v.LinksValid, v.Links)
+		}
+	}
 	j.Snapshots, j.Standby = r.transfers()
+	j.Recovery = journal.RecoveryOf(j)
 	j.Metrics = r.metrics()
 }
 

@@ -70,15 +70,21 @@ type panicOutputs struct{}
 
 type verifyParams struct {
 	Check bool `json:"check" doc:"verify; false only copies, like snapshot.restore verify: false"`
+	Lost  bool `json:"lost" doc:"one of the three files did not come back, yet the step passes"`
 }
 
 type verifyOutputs struct {
 	Checked bool `json:"checked"`
+	Lost    bool `json:"lost"`
 }
 
-// Validation implements actions.ValidationReport: three files, all valid,
-// when it checked; nothing was validated otherwise.
+// Validation implements actions.ValidationReport: three files, all valid
+// (or one missing, with lost), when it checked; nothing was validated
+// otherwise.
 func (o *verifyOutputs) Validation() (journal.Validation, bool) {
+	if o.Lost {
+		return journal.Validation{Total: 3, Valid: 2, Missing: 1}, o.Checked
+	}
 	return journal.Validation{Success: true, Total: 3, Valid: 3}, o.Checked
 }
 
@@ -132,7 +138,7 @@ func registry(w *world) *actions.Registry {
 		})
 	verify := actions.Define(actions.Info{Name: "test.verify", Summary: "judge data integrity, or not"},
 		func(ctx context.Context, env *actions.Env, p *verifyParams) (*verifyOutputs, error) {
-			return &verifyOutputs{Checked: p.Check}, nil
+			return &verifyOutputs{Checked: p.Check, Lost: p.Lost}, nil
 		})
 	specs := []*actions.Spec{create, counter, block, boom, verify}
 	for _, n := range builtin.Registry().Names() {

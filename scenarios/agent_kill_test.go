@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,21 +15,26 @@ import (
 	"github.com/scnlabs/scn/internal/testbin"
 )
 
-// killedMidSnapshot fills a sandbox's workspace with 16 MB LZ4 cannot
-// shrink, then snapshots it over a 1 MiB/s link: about 15s of upload,
-// time enough to kill scn in the middle.
-const killedMidSnapshot = `name: killed-mid-snapshot
+// fillThenSnapshot fills a sandbox's workspace with size bytes LZ4 cannot
+// shrink, then snapshots it: over a slow link, time enough to kill scn in
+// the middle of the upload.
+func fillThenSnapshot(name string, size int) string {
+	return fmt.Sprintf(`name: %s
 steps:
   - id: gpu
     action: instance.create
     with: { gpu: RTX_4090, ready_timeout: 1m }
   - id: fill
     action: ssh.exec
-    with: { on: "${{ steps.gpu }}", command: "head -c 16000000 /dev/urandom > big.bin" }
+    with: { on: "${{ steps.gpu }}", command: "head -c %d /dev/urandom > big.bin" }
   - id: snap
     action: snapshot.create
     with: { on: "${{ steps.gpu }}" }
-`
+`, name, size)
+}
+
+// killedMidSnapshot is 16 MB over a 1 MiB/s link: about 15s of upload.
+var killedMidSnapshot = fillThenSnapshot("killed-mid-snapshot", 16000000)
 
 // agentProcs lists the processes running an agent installed under root
 // (a sandbox's folder), by their executable.

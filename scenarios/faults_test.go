@@ -28,8 +28,8 @@ import (
 // `# scn-test: var` headers. Preemption cases hold a drill right after its
 // first files.create step (drill.afterFiles).
 var faultDrills = []faultDrill{
-	{file: "realtime-sync.yaml", transfer: "snapshot.create", raw: "bytes_raw", secs: "seconds", store: true},
-	{file: "manual-ssh.yaml", transfer: "snapshot.create", raw: "bytes_raw", secs: "seconds", store: true},
+	{file: "realtime-sync.yaml", transfer: "snapshot.create", raw: "bytes_stream", secs: "seconds", store: true},
+	{file: "manual-ssh.yaml", transfer: "snapshot.create", raw: "bytes_stream", secs: "seconds", store: true},
 	{file: "cpu-standby.yaml", transfer: "standby.create", raw: "sync_bytes", secs: "sync_seconds"},
 }
 

@@ -37,7 +37,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 		sb.Bytes != 3*4096 || sb.Workspace != sbDir || sb.SyncBytes < 3*4096 || sb.Price <= 0 {
 		t.Fatalf("standby.create: %+v", sb)
 	}
-	if tr := sb.Transfer(); tr.Kind != "sync" || tr.ID != sb.ID || tr.BytesRaw != sb.SyncBytes || tr.Files != 3 {
+	if tr := sb.Transfer(); tr.Kind != "sync" || tr.ID != sb.ID || tr.BytesStream != sb.SyncBytes || tr.Files != 3 {
 		t.Errorf("standby.create transfer: %+v", tr)
 	}
 
@@ -82,7 +82,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 		_ actions.StandbyReport    = fo
 		_ actions.ValidationReport = fo
 	)
-	if tr := fo.Transfer(); tr.Kind != "failover" || tr.Files != 3 || tr.BytesRaw != fo.Bytes {
+	if tr := fo.Transfer(); tr.Kind != "failover" || tr.Files != 3 || tr.BytesStream != fo.Bytes {
 		t.Errorf("failover transfer: %+v", tr)
 	}
 	if v, ok := fo.Validation(); !ok || !v.Success || v.Total != 3 || v.Valid != 3 {

@@ -14,6 +14,7 @@ import (
 	"github.com/scnlabs/scn/internal/md5check"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/standby"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // RestoreParams are the parameters of failover.restore.
@@ -52,7 +53,7 @@ type RestoreOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.Files, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
 }
 
 // Standby implements actions.StandbyReport: the association after the move.
@@ -128,8 +129,8 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if err != nil {
 		return out, fmt.Errorf("failover from standby %s to GPU %s: %w", a.StandbyID(), inst.ID, err)
 	}
-	env.Logf("restored %d files (%d bytes) from standby %s onto GPU %s in %.1fs (%.1f MB/s)",
-		out.Files, out.Bytes, out.StandbyID, out.GPU, out.Seconds, out.MBPerSec)
+	env.Logf("restored %d files (stream %s) from standby %s onto GPU %s in %.1fs (%s)",
+		out.Files, units.Bytes(out.Bytes), out.StandbyID, out.GPU, out.Seconds, units.Rate(out.MBPerSec))
 	if mv.Planned {
 		env.Logf("no failure was detected (the old GPU was alive): a planned move, MTTR not measured")
 	} else {

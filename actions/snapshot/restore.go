@@ -11,6 +11,7 @@ import (
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
 	snap "github.com/scnlabs/scn/internal/snapshot"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // ParamTypeName implements actions.TypeNamer.
@@ -26,22 +27,25 @@ type RestoreParams struct {
 
 // RestoreOutputs are the outputs of snapshot.restore.
 type RestoreOutputs struct {
-	Snapshot   string   `json:"snapshot" doc:"the snapshot restored"`
-	Files      int      `json:"files" doc:"regular files restored"`
-	Bytes      int64    `json:"bytes" doc:"bytes of file contents restored"`
-	Seconds    float64  `json:"seconds" doc:"time to fetch, check and extract"`
-	MBPerS     float64  `json:"mb_per_s" doc:"throughput, MB/s"`
-	Verified   int      `json:"verified" doc:"files whose hash on the instance matches the manifest"`
-	Mismatched []string `json:"mismatched" doc:"files whose hash differs"`
-	Missing    []string `json:"missing" doc:"files absent after the restore"`
-	Via        string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
-	SCNBytes   int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
-	checked    bool
+	Snapshot      string   `json:"snapshot" doc:"the snapshot restored"`
+	Files         int      `json:"files" doc:"regular files restored (hard links not counted: see hardlinks)"`
+	Hardlinks     int      `json:"hardlinks" doc:"hard links restored, each as a link to its file"`
+	BytesFiles    int64    `json:"bytes_files" doc:"size of the files' contents restored"`
+	BytesStream   int64    `json:"bytes_stream" doc:"size of the uncompressed tar stream read and extracted"`
+	Seconds       float64  `json:"seconds" doc:"time to fetch, check and extract"`
+	MBPerS        float64  `json:"mb_per_s" doc:"bytes_stream / 10⁶ / seconds: MB/s"`
+	Verified      int      `json:"verified" doc:"regular files whose hash on the instance matches the manifest (at most files)"`
+	LinksVerified int      `json:"links_verified" doc:"hard links whose content on the instance matches the manifest (at most hardlinks)"`
+	Mismatched    []string `json:"mismatched" doc:"files and links whose hash differs"`
+	Missing       []string `json:"missing" doc:"files and links absent after the restore"`
+	Via           string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
+	SCNBytes      int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
+	checked       bool
 }
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerS,
+	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesFiles: o.BytesFiles, BytesStream: o.BytesStream, Seconds: o.Seconds, MBPerSec: o.MBPerS,
 		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
@@ -51,8 +55,9 @@ func (o *RestoreOutputs) Validation() (journal.Validation, bool) {
 	if !o.checked {
 		return journal.Validation{}, false
 	}
-	v := journal.Validation{Total: o.Files, Valid: o.Verified, Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
-	v.Success = v.Valid == v.Total
+	v := journal.Validation{Total: o.Files, Valid: o.Verified, Links: o.Hardlinks, LinksValid: o.LinksVerified,
+		Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
+	v.Success = v.Valid == v.Total && v.LinksValid == v.Links && v.Missing+v.Mismatched == 0
 	for _, p := range o.Missing {
 		v.Failures = append(v.Failures, journal.FileFailure{Path: p, Problem: "missing"})
 	}
@@ -94,14 +99,19 @@ var Restore = actions.Define(actions.Info{
 	if err != nil {
 		return nil, err
 	}
-	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Bytes: res.Bytes, Seconds: res.Seconds,
-		MBPerS: res.MBPerSec, Verified: res.Verified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
+	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Hardlinks: res.Hardlinks, BytesFiles: res.BytesFiles, BytesStream: res.BytesStream, Seconds: res.Seconds,
+		MBPerS: res.MBPerSec, Verified: res.Verified, LinksVerified: res.LinksVerified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
 		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes}
-	env.Logf("restored %s onto %s:%s: %d files, %s in %.1fs (%.1f MB/s), via %s", out.Snapshot, inst.ID, dir, out.Files, mb(out.Bytes), out.Seconds, out.MBPerS, out.Via)
+	env.Logf("restored %s onto %s:%s: %d files (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, out.Files,
+		units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), out.Seconds, units.Rate(out.MBPerS), out.Via)
 	if !p.Verify {
 		return out, nil
 	}
-	env.Logf("Files validated: %d/%d", out.Verified, out.Files)
+	if out.Hardlinks > 0 {
+		env.Logf("Files validated: %d/%d, hard links %d/%d", out.Verified, out.Files, out.LinksVerified, out.Hardlinks)
+	} else {
+		env.Logf("Files validated: %d/%d", out.Verified, out.Files)
+	}
 	if bad := len(out.Missing) + len(out.Mismatched); bad > 0 {
 		var parts []string
 		if len(out.Missing) > 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
 	snap "github.com/scnlabs/scn/internal/snapshot"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // CreateParams are the parameters of snapshot.create.
@@ -33,18 +34,19 @@ type CreateOutputs struct {
 	ID          string  `json:"id" doc:"snapshot name (pass it to snapshot.restore)"`
 	Key         string  `json:"key" doc:"store key of the data object"`
 	Files       int     `json:"files" doc:"regular files in the snapshot"`
-	BytesRaw    int64   `json:"bytes_raw" doc:"size of the tar stream"`
+	BytesFiles  int64   `json:"bytes_files" doc:"size of the files' contents"`
+	BytesStream int64   `json:"bytes_stream" doc:"size of the uncompressed tar stream (contents, headers, padding): what is compressed and timed"`
 	BytesStored int64   `json:"bytes_stored" doc:"size stored (LZ4)"`
-	Ratio       float64 `json:"ratio" doc:"bytes_raw / bytes_stored"`
+	Ratio       float64 `json:"ratio" doc:"bytes_stream / bytes_stored"`
 	Seconds     float64 `json:"seconds" doc:"time to stream and store it"`
-	MBPerS      float64 `json:"mb_per_s" doc:"bytes_raw / seconds, in MB/s"`
+	MBPerS      float64 `json:"mb_per_s" doc:"bytes_stream / 10⁶ / seconds: MB/s"`
 	Via         string  `json:"via" doc:"how the bytes went: agent (straight from the instance to the store) or scn (through scn over SSH)"`
 	SCNBytes    int64   `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
 }
 
 // Transfer implements actions.TransferReport.
 func (o *CreateOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.Files, BytesRaw: o.BytesRaw,
+	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.Files, BytesFiles: o.BytesFiles, BytesStream: o.BytesStream,
 		BytesStored: o.BytesStored, Ratio: o.Ratio, Seconds: o.Seconds, MBPerSec: o.MBPerS, Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
@@ -109,16 +111,13 @@ var Create = actions.Define(actions.Info{
 		h.PriceFrom(rates.Source, true)
 	}
 	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", Files: m.Counts.Files,
-		BytesRaw: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds, Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
-	if m.Seconds > 0 {
-		out.MBPerS = float64(m.BytesRaw) / 1e6 / m.Seconds
-	}
-	env.Logf("snapshot %s: %d files, %s raw → %s stored (ratio %.2f) in %.1fs (%.1f MB/s) into %s, via %s",
-		name, out.Files, mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st, out.Via)
+		BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds,
+		MBPerS: units.MBPerSec(m.BytesRaw, m.Seconds), Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
+	env.Logf("snapshot %s: %d files (%s), stream %s → %s stored (ratio %.2f) in %.1fs (%s) into %s, via %s",
+		name, out.Files, units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), units.Bytes(out.BytesStored), out.Ratio,
+		out.Seconds, units.Rate(out.MBPerS), st, out.Via)
 	return out, nil
 })
-
-func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // Ref names a snapshot: its name, or ${{ steps.snap }} (an object with id).
 type Ref struct{ Name string }

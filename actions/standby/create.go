@@ -12,6 +12,7 @@ import (
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/rent"
 	"github.com/scnlabs/scn/internal/standby"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // CreateParams are the parameters of standby.create.
@@ -70,7 +71,7 @@ type CreateOutputs struct {
 
 // Transfer implements actions.TransferReport: the first, full sync.
 func (o *CreateOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.SyncFiles, BytesRaw: o.SyncBytes,
+	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.SyncFiles, BytesStream: o.SyncBytes,
 		Seconds: o.SyncSeconds, MBPerSec: o.MBPerSec}
 }
 
@@ -153,8 +154,8 @@ the sync and checks stop before that.`,
 		Files: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
 		ReadySeconds: ready, SyncSeconds: st.LastSync.Seconds, SyncFiles: st.LastSync.Files, SyncBytes: st.LastSync.Bytes,
 		MBPerSec: st.LastSync.MBPerSec()}
-	env.Logf("standby %s holds %d files (%d bytes) of GPU %s; syncing every %s, checking every %s",
-		sb.ID, st.Files, st.Bytes, gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
+	env.Logf("standby %s holds %d files (%s) of GPU %s; syncing every %s, checking every %s",
+		sb.ID, st.Files, units.Bytes(st.Bytes), gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
 	return out, nil
 })
 

@@ -8,6 +8,7 @@ import (
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/standby"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // SyncParams are the parameters of standby.sync.
@@ -31,7 +32,7 @@ type SyncOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *SyncOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.Files, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
 }
 
 // Sync forces a sync now.
@@ -54,7 +55,8 @@ standby was lost.`,
 		return nil, fmt.Errorf("standby %s: %w", a.StandbyID(), err)
 	}
 	st := a.Status()
-	env.Logf("synced %d entries (%d bytes) from GPU %s, deleted %d, in %.2fs", c.Files, c.Bytes, c.GPU, c.Deleted, c.Seconds)
+	env.Logf("synced %d entries (stream %s) from GPU %s, deleted %d, in %.2fs (%s)", c.Files, units.Bytes(c.Bytes), c.GPU, c.Deleted,
+		c.Seconds, units.Rate(c.MBPerSec()))
 	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), Files: c.Files, Bytes: c.Bytes, Deleted: c.Deleted,
 		Seconds: c.Seconds, MBPerSec: c.MBPerSec(), SyncCount: st.SyncCount, State: st.State}, nil
 })

@@ -135,6 +135,7 @@ func reportHistory(s *printer, f *reportFlags, dir string) error {
 	}
 	fmt.Fprintf(s.out, "%s in %s, oldest first\n", count(len(journals), "run"), dir)
 	writeRunTable(s.out, runs)
+	report.WriteRecoveryHistory(s.out, journals)
 	return nil
 }
 

@@ -218,8 +218,24 @@ func (c *Cleaner) destroyFound(t *target.Target, in ledger.Record, id string) {
 		c.failed(in, id, fmt.Errorf("found by label %s, but the ledger could not record it: %w", in.Label, err))
 		return
 	}
-	if _, err := Destroy(ctx, t, in.Kind, in.Provider, id); err != nil {
+	gone, err := Destroy(ctx, t, in.Kind, in.Provider, id)
+	if err != nil {
 		c.failed(in, id, fmt.Errorf("found by label %s: %w", in.Label, err))
+		return
+	}
+	switch {
+	case gone && in.Kind == ledger.KindSnapshot:
+		// A snapshot intent names what may exist: when the store holds
+		// nothing under that name (no object, version or upload), nothing
+		// was destroyed and cleanup must not say it was.
+		c.closeNeverMade(in, "nothing stored for snapshot "+id+": the upload never began")
+		return
+	case gone:
+		if err := c.Ledger.Destroyed(in.Ref, "found by label, already gone"); err != nil {
+			c.failed(in, id, fmt.Errorf("already gone, but the ledger could not record it: %w", err))
+			return
+		}
+		c.done(Result{Record: in, ID: id, Outcome: Gone, Note: "found by label " + in.Label + ", already gone"})
 		return
 	}
 	if err := c.Ledger.Destroyed(in.Ref, "found by label, destroyed by scn cleanup"); err != nil {

@@ -114,6 +114,9 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	// A snapshot intent: a killed upload left part of it.
 	w.put("snapshots/s3/data.tar.lz4")
 	w.record("r3", ledger.KindSnapshot, SnapshotProvider, "lab", "s3", "", false)
+	// A snapshot intent whose upload never stored a byte: nothing is
+	// destroyed, and cleanup does not say it was.
+	w.record("r3", ledger.KindSnapshot, SnapshotProvider, "lab", "s4", "", false)
 	// What cannot be done: an unknown target, an intent with no label.
 	w.record("r4", ledger.KindInstance, "vast", "elsewhere", "scn-r4-x", "42", false)
 	w.record("r4", ledger.KindInstance, sshpool.ProviderName, "lab", "", "", false)
@@ -122,8 +125,8 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left.Todo) != 9 || len(left.Live) != 0 {
-		t.Fatalf("Find: %d to do, %d live; want 9 and 0", len(left.Todo), len(left.Live))
+	if len(left.Todo) != 10 || len(left.Live) != 0 {
+		t.Fatalf("Find: %d to do, %d live; want 10 and 0", len(left.Todo), len(left.Live))
 	}
 	opened, closed := map[string]int{}, 0
 	clock := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -164,13 +167,14 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 		"instance g4 0 found by label scn-r3-c, destroyed",
 		"instance g5 0 found by label scn-r3-c (no record of its own), destroyed",
 		"snapshot s3 0 found by label s3, destroyed",
+		"snapshot  2 nothing stored for snapshot s4: the upload never began",
 		"instance 42 3  err: cannot open target elsewhere: no such target in scn.yaml",
 		"instance  3  err: no label recorded: cannot look it up; check the provider by hand",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("results:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	if score != (Score{Destroyed: 6, Gone: 1, NeverMade: 1, Left: 2}) {
+	if score != (Score{Destroyed: 6, Gone: 1, NeverMade: 2, Left: 2}) {
 		t.Errorf("score %+v", score)
 	}
 	if opened["lab"] != 1 || opened["elsewhere"] != 1 || closed != 1 {

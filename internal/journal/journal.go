@@ -61,6 +61,8 @@ type Journal struct {
 	Validation  *Validation    `json:"validation,omitempty"`
 	Snapshots   []Transfer     `json:"snapshots,omitempty"`
 	Standby     *Standby       `json:"standby,omitempty"`
+	// Recovery is a failover drill's recovery in phases (RecoveryOf).
+	Recovery *Recovery `json:"recovery,omitempty"`
 	// Metrics are the scenario's report.metrics, evaluated at the end.
 	Metrics map[string]any `json:"metrics,omitempty"`
 
@@ -165,10 +167,15 @@ type Cost struct {
 // Validation is the drill's verdict on the data: from the step named by
 // report.validation, else the last files.verify (or verifying restore) step.
 type Validation struct {
-	Step       string        `json:"step"`
-	Success    bool          `json:"success"`
-	Total      int           `json:"total"`
-	Valid      int           `json:"valid"`
+	Step    string `json:"step"`
+	Success bool   `json:"success"`
+	Total   int    `json:"total"`
+	Valid   int    `json:"valid"`
+	// Links and LinksValid count the hard links a restore checked (as
+	// links to a file the snapshot holds), apart from the files, so that
+	// Valid never exceeds Total. 0 when there were none.
+	Links      int           `json:"links,omitempty"`
+	LinksValid int           `json:"links_valid,omitempty"`
 	Missing    int           `json:"missing"`
 	Mismatched int           `json:"mismatched"`
 	Failures   []FileFailure `json:"failures,omitempty"`
@@ -184,11 +191,17 @@ type FileFailure struct {
 
 // Transfer is one snapshot create or restore, or a standby sync/failover copy.
 type Transfer struct {
-	Step        string  `json:"step"`
-	Kind        string  `json:"kind"` // snapshot | restore | sync | failover
-	ID          string  `json:"id,omitempty"`
-	Files       int     `json:"files"`
-	BytesRaw    int64   `json:"bytes_raw"`
+	Step  string `json:"step"`
+	Kind  string `json:"kind"` // snapshot | restore | sync | failover
+	ID    string `json:"id,omitempty"`
+	Files int    `json:"files"`
+	// BytesFiles is the size of the files' contents (0 when the
+	// transfer does not know it: standby copies); BytesStream that of
+	// the uncompressed tar stream that moved (files, headers, padding),
+	// which throughput is measured on: MBPerSec = BytesStream/10⁶/Seconds
+	// (internal/units).
+	BytesFiles  int64   `json:"bytes_files,omitempty"`
+	BytesStream int64   `json:"bytes_stream"`
 	BytesStored int64   `json:"bytes_stored,omitempty"`
 	Ratio       float64 `json:"ratio,omitempty"`
 	Seconds     float64 `json:"seconds"`
@@ -239,4 +252,23 @@ func Read(path string) (*Journal, error) {
 		return nil, fmt.Errorf("%s: not a scn journal (no version or run_id)", path)
 	}
 	return &j, nil
+}
+
+// UnmarshalJSON reads a Transfer, taking the stream's size from
+// `bytes_raw` in journals written before it was named `bytes_stream`, so
+// `scn report --history` still shows older runs' sizes.
+func (t *Transfer) UnmarshalJSON(b []byte) error {
+	type plain Transfer
+	var v struct {
+		plain
+		BytesRaw int64 `json:"bytes_raw"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*t = Transfer(v.plain)
+	if t.BytesStream == 0 {
+		t.BytesStream = v.BytesRaw
+	}
+	return nil
 }

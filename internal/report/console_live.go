@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // Transfer shows bytes moved so far: a redrawn bar on a terminal, a line
@@ -57,7 +59,7 @@ func (c *Console) finishXfer(x *xfer, now time.Time) {
 	}
 	line := fmt.Sprintf("%s  %s", x.what, fmtBytes(x.done))
 	if secs := now.Sub(x.since).Seconds(); secs > 0 {
-		line += fmt.Sprintf(" in %s (%s)", fmtSecs(secs), fmtRate(float64(x.done-x.base)/1e6/secs))
+		line += fmt.Sprintf(" in %s (%s)", fmtSecs(secs), fmtRate(units.MBPerSec(x.done-x.base, secs)))
 	}
 	c.sub(x.step, c.p.green("✓")+" "+line)
 }
@@ -73,7 +75,8 @@ func (c *Console) flushTransfers(step string) {
 	}
 }
 
-// xferText is "upload snap-1  90.6 MB / 201.3 MB  45%  28.2 MB/s", or
+// xferText is "upload snap-1  90.6 MB / 201.3 MB  45%  28.2 MB/s" (bytes of
+// the tar stream, throughput as internal/units defines it), or
 // "sync  12.0 MB  1.5 MB/s" when the total is unknown.
 func (c *Console) xferText(x *xfer, now time.Time) string {
 	text := x.what + "  " + fmtBytes(x.done)
@@ -81,7 +84,7 @@ func (c *Console) xferText(x *xfer, now time.Time) string {
 		text += fmt.Sprintf(" / %s  %d%%", fmtBytes(x.total), 100*x.done/x.total)
 	}
 	if secs := now.Sub(x.since).Seconds(); secs > 0.2 {
-		text += "  " + fmtRate(float64(x.done-x.base)/1e6/secs)
+		text += "  " + fmtRate(units.MBPerSec(x.done-x.base, secs))
 	}
 	return text
 }

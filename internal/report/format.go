@@ -9,10 +9,10 @@ package report
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // fmtSecs is a step or phase duration: "0.4s", "21.4s", "2m05s", "1h02m".
@@ -44,19 +44,7 @@ func fmtVia(x journal.Transfer) string {
 	return x.Via
 }
 
-func fmtBytes(n int64) string {
-	f := float64(n)
-	for _, u := range []string{"B", "kB", "MB", "GB", "TB"} {
-		if math.Abs(f) < 1000 || u == "TB" {
-			if u == "B" {
-				return fmt.Sprintf("%d B", n)
-			}
-			return fmt.Sprintf("%.1f %s", f, u)
-		}
-		f /= 1000
-	}
-	return ""
-}
+func fmtBytes(n int64) string { return units.Bytes(n) }
 
 // CostText is the run's cost as every report shows it — console, HTML,
 // run tables, the GitHub summary: the journal's total (cost.total_usd, the
@@ -94,12 +82,7 @@ func fmtUSD(f float64) string {
 }
 
 // fmtRate is a throughput in MB/s (10^6 bytes per second).
-func fmtRate(mbps float64) string {
-	if mbps >= 100 {
-		return fmt.Sprintf("%.0f MB/s", mbps)
-	}
-	return fmt.Sprintf("%.1f MB/s", mbps)
-}
+func fmtRate(mbps float64) string { return units.Rate(mbps) }
 
 // stepLabel names a step the same way everywhere: "[7] verify: Verify every MD5".
 func stepLabel(s *journal.Step) string {
@@ -213,7 +196,19 @@ func validationText(v *journal.Validation) string {
 	if v == nil {
 		return ""
 	}
+	if v.Links > 0 {
+		return fmt.Sprintf("%d/%d, hard links %d/%d", v.Valid, v.Total, v.LinksValid, v.Links)
+	}
 	return fmt.Sprintf("%d/%d", v.Valid, v.Total)
+}
+
+// validationRate is the share of files valid, in percent: never above 100
+// (a count that was above its total is reported as it is, not as a rate).
+func validationRate(v *journal.Validation) float64 {
+	if v == nil || v.Total <= 0 {
+		return 0
+	}
+	return 100 * float64(min(v.Valid, v.Total)) / float64(v.Total)
 }
 
 // validationProblem summarises what went wrong with the files, "" when
@@ -229,8 +224,11 @@ func validationProblem(v *journal.Validation) string {
 	if v.Mismatched > 0 {
 		parts = append(parts, plural(v.Mismatched, "MD5 mismatch", "MD5 mismatches"))
 	}
+	if v.LinksValid < v.Links {
+		parts = append(parts, fmt.Sprintf("%d of %d hard links not valid", v.Links-v.LinksValid, v.Links))
+	}
 	if len(parts) == 0 {
-		return fmt.Sprintf("%d of %d files not valid", v.Total-v.Valid, v.Total)
+		return fmt.Sprintf("%d of %d files not valid", max(v.Total-v.Valid, 0), v.Total)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -59,6 +59,7 @@ type scenarioHistory struct {
 	Passed, Runs int
 	Last         runRow
 	Charts       []template.HTML
+	Recovery     []phaseStat // p50/p95 of the failover runs' recovery phases
 	Table        []runRow
 }
 
@@ -80,8 +81,16 @@ func WriteHistoryHTML(w io.Writer, journals []*journal.Journal) error {
 		v.From = runs[0].StartedAt.UTC().Format("2006-01-02")
 		v.To = runs[len(runs)-1].StartedAt.UTC().Format("2006-01-02")
 	}
-	byName := map[string][]*journal.Journal{}
-	var names []string
+	names, byName := byScenario(runs)
+	for _, name := range names {
+		v.Scenarios = append(v.Scenarios, scenarioOf(name, byName[name]))
+	}
+	return templates.ExecuteTemplate(w, "history.html.tmpl", v)
+}
+
+// byScenario groups runs by scenario, keeping their order; names sorted.
+func byScenario(runs []*journal.Journal) (names []string, byName map[string][]*journal.Journal) {
+	byName = map[string][]*journal.Journal{}
 	for _, j := range runs {
 		if byName[j.Scenario] == nil {
 			names = append(names, j.Scenario)
@@ -89,10 +98,7 @@ func WriteHistoryHTML(w io.Writer, journals []*journal.Journal) error {
 		byName[j.Scenario] = append(byName[j.Scenario], j)
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		v.Scenarios = append(v.Scenarios, scenarioOf(name, byName[name]))
-	}
-	return templates.ExecuteTemplate(w, "history.html.tmpl", v)
+	return names, byName
 }
 
 func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
@@ -104,6 +110,7 @@ func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
 		}
 	}
 	s.Last = s.Table[0]
+	s.Recovery = recoveryStats(runs)
 	charts := []template.HTML{
 		lineChart("total", "Total time", runs, func(j *journal.Journal) (float64, bool) { return j.Seconds, true }, timeScale),
 		lineChart("mttr", "MTTR", runs, func(j *journal.Journal) (float64, bool) {

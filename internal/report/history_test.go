@@ -123,3 +123,39 @@ func TestHistoryHTMLInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// The history gives each recovery phase's p50 and p95 (nearest rank) per
+// scenario, over the runs whose data came back, read back from journals
+// on disk.
+func TestRecoveryHistoryPercentiles(t *testing.T) {
+	if got := percentile([]float64{5, 1, 4, 2, 3}, 50); got != 3 {
+		t.Errorf("p50 of 1..5 = %v, want 3", got)
+	}
+	if got := percentile([]float64{5, 1, 4, 2, 3}, 95); got != 5 {
+		t.Errorf("p95 of 1..5 = %v, want 5", got)
+	}
+	runs, _, err := LoadHistory(historyDir(t, fixture.History(8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var restores []float64
+	recovered := 0
+	for _, j := range runs {
+		if j.Scenario == "cpu-standby" && j.Recovery != nil && j.Recovery.Recovered {
+			restores = append(restores, j.Recovery.Phases.Restore)
+			recovered++
+		}
+	}
+	if recovered != 7 {
+		t.Fatalf("%d cpu-standby runs recovered; the fixture loses one of 8", recovered)
+	}
+	var b strings.Builder
+	WriteRecoveryHistory(&b, runs)
+	out := b.String()
+	want := fmt.Sprintf("restore       %s  %s  download + extract + checks", fmtSecs(percentile(restores, 50)), fmtSecs(percentile(restores, 95)))
+	for _, w := range []string{"Recovery of cpu-standby over 7 runs", "Recovery of realtime-sync over 6 runs", "PHASE", want} {
+		if !strings.Contains(out, w) {
+			t.Errorf("recovery history lacks %q:\n%s", w, out)
+		}
+	}
+}

@@ -56,6 +56,7 @@ type reportView struct {
 	Resources    []resourceRow
 	Transfers    []transferRow
 	ValidPct     float64
+	Recovery     []recoveryRow
 	Phases       []phaseView
 	Steps        []stepView
 	Vars         []keyValue
@@ -107,8 +108,8 @@ type phaseView struct {
 // totals, what failed with the expectations' values, a timeline with one
 // bar per step (class "step-bar", data-step=id) over the phases and the
 // cleanup, the cost of each resource, snapshot and restore throughput,
-// validation with the failing files, standby figures and every step's
-// parameters, outputs and logs.
+// validation with the failing files, standby figures, a failover's
+// recovery phases and every step's parameters, outputs and logs.
 func WriteHTML(w io.Writer, j *journal.Journal) error {
 	v := reportView{J: j, CSS: styleCSS, JS: reportJS, Verdict: Verdict(j), Class: verdictClass(j),
 		Started: j.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Leaked: leaked(j),
@@ -140,9 +141,8 @@ func WriteHTML(w io.Writer, j *journal.Journal) error {
 	for _, t := range j.Snapshots {
 		v.Transfers = append(v.Transfers, transferRow{Transfer: t, Speed: css("width:%.1f%%", 100*t.MBPerSec/math.Max(fastest, 1e-9))})
 	}
-	if val := j.Validation; val != nil && val.Total > 0 {
-		v.ValidPct = 100 * float64(val.Valid) / float64(val.Total)
-	}
+	v.ValidPct = validationRate(j.Validation)
+	v.Recovery = recoveryRows(j.Recovery)
 	for _, p := range j.Phases {
 		v.Phases = append(v.Phases, phaseView{Phase: p, Steps: strings.Join(p.Steps, ", "),
 			Bar: css("width:%.1f%%", clamp(100*p.Seconds/math.Max(j.Seconds, 1e-9)))})

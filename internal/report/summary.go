@@ -31,6 +31,7 @@ func WriteSummary(w io.Writer, j *journal.Journal, opts Options) error {
 		writeTransfers(&b, p, j)
 		writeValidation(&b, p, j.Validation)
 		writeStandby(&b, p, j.Standby)
+		writeRecovery(&b, p, j.Recovery)
 		writeCleanup(&b, p, j)
 		if len(j.Metrics) > 0 {
 			section(&b, p, "Metrics")
@@ -112,7 +113,7 @@ func writeTransfers(b *strings.Builder, p palette, j *journal.Journal) {
 		if x.BytesStored > 0 {
 			stored = fmt.Sprintf("%s (%.2f×)", fmtBytes(x.BytesStored), x.Ratio)
 		}
-		t.add(x.Kind, x.ID, fmt.Sprint(x.Files), fmtBytes(x.BytesRaw), stored, fmtSecs(x.Seconds), fmtRate(x.MBPerSec), fmtVia(x))
+		t.add(x.Kind, x.ID, fmt.Sprint(x.Files), fmtBytes(x.BytesStream), stored, fmtSecs(x.Seconds), fmtRate(x.MBPerSec), fmtVia(x))
 	}
 	b.WriteString(t.String())
 }
@@ -122,11 +123,7 @@ func writeValidation(b *strings.Builder, p palette, v *journal.Validation) {
 		return
 	}
 	section(b, p, "Validation")
-	rate := 0.0
-	if v.Total > 0 {
-		rate = 100 * float64(v.Valid) / float64(v.Total)
-	}
-	fmt.Fprintf(b, "  Files validated: %s (%.1f%%) by step %s\n", p.bold(validationText(v)), rate, v.Step)
+	fmt.Fprintf(b, "  Files validated: %s (%.1f%%) by step %s\n", p.bold(validationText(v)), validationRate(v), v.Step)
 	if v.Success {
 		fmt.Fprintf(b, "  %s every file came back with its MD5\n", p.green("✓ Valid"))
 		return

@@ -84,7 +84,7 @@ func TestAgentRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareTrees(t, want, snapshotOf(t, dst))
-			if res.Transport.Via != ViaAgent || res.Files != m.Counts.Files || res.Verified != m.Counts.Files+m.Counts.Hardlinks || len(res.Mismatched)+len(res.Missing) != 0 {
+			if res.Transport.Via != ViaAgent || res.Files != m.Counts.Files || res.Verified != m.Counts.Files || res.LinksVerified != m.Counts.Hardlinks || m.Counts.Hardlinks == 0 || len(res.Mismatched)+len(res.Missing) != 0 {
 				t.Errorf("result %+v", res)
 			}
 
@@ -93,7 +93,7 @@ func TestAgentRoundTrip(t *testing.T) {
 			// made through scn (MD5) restored by the agent.
 			dst2 := filepath.Join(t.TempDir(), "through-scn")
 			res, err = Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "via-agent", Path: dst2, Verify: true})
-			if err != nil || res.Transport.Via != ViaSCN || res.Verified != m.Counts.Files+m.Counts.Hardlinks {
+			if err != nil || res.Transport.Via != ViaSCN || res.Verified != m.Counts.Files || res.LinksVerified != m.Counts.Hardlinks {
 				t.Fatalf("restore through scn: %+v, %v", res, err)
 			}
 			compareTrees(t, want, snapshotOf(t, dst2))
@@ -102,7 +102,7 @@ func TestAgentRoundTrip(t *testing.T) {
 			}
 			dst3 := filepath.Join(t.TempDir(), "md5-by-agent")
 			res, err = Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "via-scn", Path: dst3, Verify: true, Agent: mc.agent})
-			if err != nil || res.Transport.Via != ViaAgent {
+			if err != nil || res.Transport.Via != ViaAgent || res.Verified != m.Counts.Files || res.LinksVerified != m.Counts.Hardlinks {
 				t.Fatalf("agent restoring an MD5 snapshot: %+v, %v", res, err)
 			}
 			compareTrees(t, want, snapshotOf(t, dst3))
@@ -171,7 +171,7 @@ func TestFallsBackThroughSCN(t *testing.T) {
 				t.Errorf("notices %q; want one line saying %q", notices, tc.want)
 			}
 			res, err := Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "fb", Path: t.TempDir(), Verify: true, Agent: l, Instance: "m7"})
-			if err != nil || res.Transport.Via != ViaSCN || res.Verified != 11 || !strings.Contains(res.Transport.Notice, "instance m7") {
+			if err != nil || res.Transport.Via != ViaSCN || res.Verified != 10 || res.LinksVerified != 1 || !strings.Contains(res.Transport.Notice, "instance m7") {
 				t.Errorf("restore: %+v, %v", res, err)
 			}
 		})

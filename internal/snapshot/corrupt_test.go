@@ -157,8 +157,8 @@ func TestVerifyReportsMismatchedAndMissing(t *testing.T) {
 	if err := verify(testCtx(t), sh, dst, m, res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Verified != 9 || strings.Join(res.Mismatched, "|") != "odd/new\nline.txt" || strings.Join(res.Missing, "|") != "données/résumé été.txt" {
-		t.Fatalf("verify = %d verified, mismatched %q, missing %q", res.Verified, res.Mismatched, res.Missing)
+	if res.Verified != 8 || res.LinksVerified != 1 || strings.Join(res.Mismatched, "|") != "odd/new\nline.txt" || strings.Join(res.Missing, "|") != "données/résumé été.txt" {
+		t.Fatalf("verify = %d verified, %d links, mismatched %q, missing %q", res.Verified, res.LinksVerified, res.Mismatched, res.Missing)
 	}
 }
 
@@ -197,5 +197,40 @@ func TestListAndDelete(t *testing.T) {
 	}
 	if infos, _ := List(testCtx(t), st, "*"); len(infos) != 2 {
 		t.Fatalf("List after Delete = %+v", infos)
+	}
+}
+
+// On a versioned bucket (B2 keeps every version) deleting a snapshot
+// leaves no version, delete marker or unfinished upload of it, and a
+// second delete finds nothing.
+func TestDeleteLeavesNothingBilledInAVersionedBucket(t *testing.T) {
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "f"), []byte("f"), 0o644)
+	st, srv := s3StoreAndServer(t)
+	if _, err := Create(testCtx(t), CreateOptions{Exec: sh, Path: src, Name: "kept", Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(testCtx(t), CreateOptions{Exec: sh, Path: src, Name: "v", Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	putObject(t, st, dataKey("v"), []byte("a second version of the data")) // an older version stays behind it
+	p, _ := store.PresignerOf(st)
+	if _, err := p.CreateUpload(testCtx(t), dataKey("v")); err != nil { // what a killed writer leaves
+		t.Fatal(err)
+	}
+	if got := srv.Leftovers(t, "drills/snapshots/v/"); len(got) != 4 {
+		t.Fatalf("before the delete the bucket holds %q; want 3 versions and an upload", got)
+	}
+	if gone, err := Delete(testCtx(t), st, "v"); err != nil || gone {
+		t.Fatalf("Delete = gone %v, %v; want deleted", gone, err)
+	}
+	if got := srv.Leftovers(t, "drills/snapshots/v/"); len(got) != 0 {
+		t.Fatalf("deleting snapshot v left %q in the bucket", got)
+	}
+	if got := srv.Leftovers(t, "drills/snapshots/kept/"); len(got) != 2 {
+		t.Fatalf("deleting v touched snapshot kept: %q", got)
+	}
+	if gone, err := Delete(testCtx(t), st, "v"); err != nil || !gone {
+		t.Fatalf("second Delete = gone %v, %v; want already gone", gone, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,6 +142,9 @@ type node struct {
 	Hash  string
 	Link  string
 	MTime int64
+	// Nlink is a file's number of hard links: a hard link restored as a
+	// copy shows as 1 where the source had 2.
+	Nlink uint64
 }
 
 // snapshotOf describes a tree: type, permission bits, size, content hash,
@@ -166,6 +170,9 @@ func snapshotOf(t testing.TB, root string) map[string]node {
 			n.Type = "dir"
 		default:
 			n.Type, n.Size, n.MTime = "file", fi.Size(), fi.ModTime().Unix()
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n.Nlink = uint64(st.Nlink)
+			}
 			n.Hash, err = hashFile(p)
 		}
 		tree[rel] = n

@@ -54,30 +54,42 @@ func List(ctx context.Context, st store.Store, pattern string) ([]Info, error) {
 
 // Delete removes snapshot name: the manifest first — a name without a
 // manifest is not a snapshot, so an interrupted delete never leaves
-// something that looks restorable — then every other object under
-// snapshots/<name>/ (the data, or what a killed upload left: in a
-// directory store, also its unfinished files). gone is true
-// when nothing was there: deleting a missing snapshot is not an error.
+// something that looks restorable — then everything else under
+// snapshots/<name>/. With a store that can purge (store.Purger) that is
+// everything still stored and billed: older versions and delete markers
+// (B2 keeps every version), unfinished multipart uploads and the
+// temporaries of a writer killed mid-way. gone is true when nothing was
+// there: deleting a missing snapshot is not an error, and `scn cleanup`
+// says "destroyed" only when something was.
 func Delete(ctx context.Context, st store.Store, name string) (gone bool, err error) {
 	if err := ValidateName(name); err != nil {
 		return false, err // a name with a slash would widen the prefix to other snapshots
 	}
 	prefix := "snapshots/" + name + "/"
-	if sh, ok := store.SharedOf(st); ok {
-		// What a writer killed mid-way left (not listed: not objects).
-		if err := sh.DiscardPartial(ctx, prefix); err != nil {
-			return false, fmt.Errorf("deleting snapshot %q: %w", name, err)
-		}
-	}
 	objs, err := st.List(ctx, prefix)
 	if err != nil {
 		return false, fmt.Errorf("deleting snapshot %q: listing it in %s: %w", name, st, err)
 	}
-	if len(objs) == 0 {
-		return true, nil
+	removed := 0
+	for _, o := range objs {
+		if o.Key == manifestKey(name) {
+			if err := st.Delete(ctx, o.Key); err != nil {
+				return false, fmt.Errorf("deleting snapshot %q: %w", name, err)
+			}
+			removed++
+		}
 	}
-	if err := st.Delete(ctx, manifestKey(name)); err != nil {
-		return false, fmt.Errorf("deleting snapshot %q: %w", name, err)
+	if p, ok := store.PurgerOf(st); ok {
+		n, err := p.Purge(ctx, prefix)
+		if err != nil {
+			return false, fmt.Errorf("deleting snapshot %q: %w", name, err)
+		}
+		return removed+n == 0, nil
+	}
+	if sh, ok := store.SharedOf(st); ok {
+		if err := sh.DiscardPartial(ctx, prefix); err != nil {
+			return false, fmt.Errorf("deleting snapshot %q: %w", name, err)
+		}
 	}
 	for _, o := range objs {
 		if o.Key == manifestKey(name) {
@@ -86,6 +98,7 @@ func Delete(ctx context.Context, st store.Store, name string) (gone bool, err er
 		if err := st.Delete(ctx, o.Key); err != nil {
 			return false, fmt.Errorf("deleting snapshot %q: %s: %w", name, o.Key, err)
 		}
+		removed++
 	}
-	return false, nil
+	return removed == 0, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // The machine side: what scn's agent (internal/agent) runs on the instance
@@ -106,7 +107,7 @@ func Unpack(ctx context.Context, o UnpackOptions) (*RestoreResult, error) {
 		x.abort()
 		return nil, fail(err)
 	}
-	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Mismatched: []string{}, Missing: []string{}}
+	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw, Mismatched: []string{}, Missing: []string{}}
 	extracted := time.Since(start)
 	if o.Verify {
 		if err := verifyHere(ctx, stage, m, writers, res); err != nil {
@@ -122,24 +123,21 @@ func Unpack(ctx context.Context, o UnpackOptions) (*RestoreResult, error) {
 		return nil, fail(err)
 	}
 	res.Seconds = (extracted + time.Since(moving)).Seconds()
-	if res.Seconds > 0 {
-		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds
-	}
+	res.MBPerSec = units.MBPerSec(res.BytesStream, res.Seconds)
 	return res, nil
 }
 
 // verifyHere hashes every file and hard link of the manifest under dir,
 // writers at a time, into res.
 func verifyHere(ctx context.Context, dir string, m *Manifest, writers int, res *RestoreResult) error {
-	type check struct{ path, want string }
-	var checks []check
+	var checks []Entry
 	for _, e := range m.Entries {
 		if e.Type == TypeFile || e.Type == TypeHardlink {
-			checks = append(checks, check{e.Path, e.Digest()})
+			checks = append(checks, e)
 		}
 	}
 	var mu sync.Mutex
-	work := make(chan check)
+	work := make(chan Entry)
 	var wg sync.WaitGroup
 	for range min(writers, max(len(checks), 1)) {
 		wg.Add(1)
@@ -148,15 +146,15 @@ func verifyHere(ctx context.Context, dir string, m *Manifest, writers int, res *
 			bp := copyBufs.Get().(*[copyBufSize]byte)
 			defer copyBufs.Put(bp)
 			for c := range work {
-				got, err := hashFileWith(filepath.Join(dir, filepath.FromSlash(c.path)), m.HashAlgorithm, bp[:])
+				got, err := hashFileWith(filepath.Join(dir, filepath.FromSlash(c.Path)), m.HashAlgorithm, bp[:])
 				mu.Lock()
 				switch {
 				case err != nil:
-					res.Missing = append(res.Missing, c.path)
-				case got != c.want:
-					res.Mismatched = append(res.Mismatched, c.path)
+					res.Missing = append(res.Missing, c.Path)
+				case got != c.Digest():
+					res.Mismatched = append(res.Mismatched, c.Path)
 				default:
-					res.Verified++
+					res.verified(c)
 				}
 				mu.Unlock()
 			}

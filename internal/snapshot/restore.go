@@ -12,6 +12,7 @@ import (
 	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
+	"github.com/scnlabs/scn/internal/units"
 )
 
 // RestoreOptions says which snapshot to restore where.
@@ -19,10 +20,10 @@ type RestoreOptions struct {
 	Exec     remote.Execer // the instance
 	Store    store.Store
 	Name     string
-	Path     string // target directory on the instance (created if missing)
-	Instance string // the instance's id, for messages and the agent's per-machine memory
-	Verify   bool   // afterwards, check every restored file's hash on the instance
-	Progress func(done int64)
+	Path     string           // target directory on the instance (created if missing)
+	Instance string           // the instance's id, for messages and the agent's per-machine memory
+	Verify   bool             // afterwards, check every restored file's hash on the instance
+	Progress func(done int64) // bytes of the tar stream extracted so far (optional)
 	// Agent and Notice: as in CreateOptions. With an agent, Verify reads
 	// the files back in the staging directory, before they are moved
 	// into place: a mismatch leaves the target as it was.
@@ -31,18 +32,37 @@ type RestoreOptions struct {
 }
 
 // RestoreResult says what was restored. Seconds and MBPerSec cover the
-// transfer and extraction (not Verify); Bytes counts file contents.
+// transfer and extraction (not Verify); BytesFiles counts file contents,
+// BytesStream the tar stream, which MBPerSec is measured on (as for
+// Create: internal/units).
+//
+// Files and Verified count regular files, Hardlinks and LinksVerified the
+// hard links (restored as links to their file), so that Verified never
+// exceeds Files: a workspace of one file and a link to it is 1 file and
+// 1 link, verified 1/1 and 1/1. Mismatched and Missing name both.
 type RestoreResult struct {
-	Files      int      `json:"files"`
-	Bytes      int64    `json:"bytes"`
-	Seconds    float64  `json:"seconds"`
-	MBPerSec   float64  `json:"mb_per_sec"`
-	Verified   int      `json:"verified"`
-	Mismatched []string `json:"mismatched"`
-	Missing    []string `json:"missing"`
+	Files         int      `json:"files"`
+	Hardlinks     int      `json:"hardlinks"`
+	BytesFiles    int64    `json:"bytes_files"`
+	BytesStream   int64    `json:"bytes_stream"`
+	Seconds       float64  `json:"seconds"`
+	MBPerSec      float64  `json:"mb_per_sec"`
+	Verified      int      `json:"verified"`
+	LinksVerified int      `json:"links_verified"`
+	Mismatched    []string `json:"mismatched"`
+	Missing       []string `json:"missing"`
 
 	// Transport says how the bytes moved; not part of the agent's report.
 	Transport Transport `json:"-"`
+}
+
+// verified counts one entry of the manifest whose content checked out.
+func (r *RestoreResult) verified(e Entry) {
+	if e.Type == TypeHardlink {
+		r.LinksVerified++
+	} else {
+		r.Verified++
+	}
 }
 
 // errRemoteEnded is what the filter sees when the remote tar stops reading.
@@ -104,10 +124,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	tr.SCNBytes = *scnBytes
-	res := &RestoreResult{Files: m.Counts.Files, Bytes: m.BytesFiles, Seconds: time.Since(start).Seconds(), Transport: tr}
-	if res.Seconds > 0 {
-		res.MBPerSec = float64(res.Bytes) / 1e6 / res.Seconds
-	}
+	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw,
+		Seconds: time.Since(start).Seconds(), Transport: tr}
+	res.MBPerSec = units.MBPerSec(res.BytesStream, res.Seconds)
 	if opts.Verify {
 		check := verify // md5sum on the instance
 		if algorithm(m.HashAlgorithm) != HashMD5 {

@@ -43,7 +43,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareTrees(t, want, snapshotOf(t, dst))
-			if res.Files != 11 || res.Verified != 12 || len(res.Mismatched) != 0 || len(res.Missing) != 0 || res.Bytes != m.BytesFiles || res.MBPerSec <= 0 {
+			if res.Files != 11 || res.Verified != 11 || res.Hardlinks != 1 || res.LinksVerified != 1 || len(res.Mismatched) != 0 || len(res.Missing) != 0 || res.BytesFiles != m.BytesFiles || res.BytesStream != m.BytesRaw || res.MBPerSec <= 0 {
 				t.Errorf("result = %+v", res)
 			}
 		})

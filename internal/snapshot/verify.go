@@ -15,11 +15,11 @@ import (
 // files.verify does) and records verified, mismatched and missing files in
 // res, by their path in the snapshot, sorted.
 func verify(ctx context.Context, ex remote.Execer, dir string, m *Manifest, res *RestoreResult) error {
-	var names []string
+	var entries []Entry
 	var want []md5check.Want
 	for _, e := range m.Entries {
 		if e.Type == TypeFile || e.Type == TypeHardlink {
-			names = append(names, e.Path)
+			entries = append(entries, e)
 			want = append(want, md5check.Want{Path: path.Join(dir, e.Path), MD5: e.MD5})
 		}
 	}
@@ -31,13 +31,14 @@ func verify(ctx context.Context, ex remote.Execer, dir string, m *Manifest, res 
 	if err != nil {
 		return fmt.Errorf("running md5sum: %w", err)
 	}
-	res.Verified = rep.Valid
 	for i, r := range rep.Results {
 		switch r.Status {
 		case md5check.Missing:
-			res.Missing = append(res.Missing, names[i])
+			res.Missing = append(res.Missing, entries[i].Path)
 		case md5check.Mismatch:
-			res.Mismatched = append(res.Mismatched, names[i])
+			res.Mismatched = append(res.Mismatched, entries[i].Path)
+		default:
+			res.verified(entries[i])
 		}
 	}
 	sort.Strings(res.Missing)

@@ -20,11 +20,11 @@ import (
 // Files tar cannot read are missing; a hard link tar sends as a link is
 // checked against the digest of the file it names.
 func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manifest, res *RestoreResult) error {
-	want := map[string]string{}
+	want := map[string]Entry{}
 	var names bytes.Buffer
 	for _, e := range m.Entries {
 		if e.Type == TypeFile || e.Type == TypeHardlink {
-			want[e.Path] = e.Digest()
+			want[e.Path] = e
 			names.WriteString("./" + e.Path + "\x00") // never read as an option
 		}
 	}
@@ -61,7 +61,7 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 
 // hashTarStream hashes each member of a tar stream of restored files with
 // alg, checks it against want and deletes it from want.
-func hashTarStream(r io.Reader, alg string, want map[string]string, res *RestoreResult) error {
+func hashTarStream(r io.Reader, alg string, want map[string]Entry, res *RestoreResult) error {
 	sum, err := newHash(alg)
 	if err != nil {
 		return err
@@ -95,14 +95,14 @@ func hashTarStream(r io.Reader, alg string, want map[string]string, res *Restore
 			target, _ := memberPath(h.Linkname)
 			digest = got[target]
 		}
-		expected, ok := want[name]
+		e, ok := want[name]
 		if !ok {
 			return fmt.Errorf("tar sent back a file it was not asked for: %q", name)
 		}
 		delete(want, name)
 		got[name] = digest
-		if digest == expected {
-			res.Verified++
+		if digest == e.Digest() {
+			res.verified(e)
 		} else {
 			res.Mismatched = append(res.Mismatched, name)
 		}

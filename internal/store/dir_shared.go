@@ -110,20 +110,52 @@ func (d *Dir) Probe() (string, string, func(), error) {
 
 // DiscardPartial implements Shared.
 func (d *Dir) DiscardPartial(ctx context.Context, prefix string) error {
+	_, err := d.discardPartial(prefix)
+	return err
+}
+
+var _ Purger = (*Dir)(nil)
+
+// Purge implements Purger: the temporaries of writers that died (the
+// `.scn-put-*` files Put and PutFile write into before renaming), then the
+// objects under prefix.
+func (d *Dir) Purge(ctx context.Context, prefix string) (int, error) {
+	n, err := d.discardPartial(prefix)
+	if err != nil {
+		return n, err
+	}
+	objs, err := d.List(ctx, prefix)
+	if err != nil {
+		return n, err
+	}
+	for _, o := range objs {
+		if err := d.Delete(ctx, o.Key); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// discardPartial removes the temporaries directly under prefix and says
+// how many there were.
+func (d *Dir) discardPartial(prefix string) (int, error) {
 	dir := strings.TrimSuffix(prefix, "/")
 	if err := CheckKey(dir); err != nil {
-		return fmt.Errorf("%s: %w", d, err)
+		return 0, fmt.Errorf("%s: %w", d, err)
 	}
 	base := filepath.Join(d.root, filepath.FromSlash(dir))
 	partial, err := filepath.Glob(filepath.Join(base, tempPrefix+"*"))
 	if err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for _, p := range partial {
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("discarding %s in %s: %w", filepath.Base(p), d, err)
+			return n, fmt.Errorf("discarding %s in %s: %w", filepath.Base(p), d, err)
 		}
+		n++
 	}
 	d.prune(base)
-	return nil
+	return n, nil
 }

@@ -102,3 +102,29 @@ func TestFaultyFailsEveryNth(t *testing.T) {
 		}
 	}
 }
+
+// Purge removes a killed writer's .scn-put-* temporaries with the objects
+// under the prefix, counts them, and leaves no folder behind.
+func TestDirPurgeSweepsTemporaries(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "store")
+	d := store.NewDir(root)
+	storetest.MustPut(t, d, "snapshots/a/manifest.json", []byte("{}"))
+	storetest.MustPut(t, d, "snapshots/ab/manifest.json", []byte("{}"))
+	tmp := filepath.Join(root, "snapshots", "a", ".scn-put-123")
+	if err := os.WriteFile(tmp, []byte("half an upload"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.Purge(storetest.Ctx(t), "snapshots/a/")
+	if err != nil || n != 2 {
+		t.Fatalf("Purge = %d, %v; want the temporary and the manifest", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "snapshots", "a")); !os.IsNotExist(err) {
+		t.Errorf("the snapshot's folder is still there: %v", err)
+	}
+	if objs, _ := d.List(storetest.Ctx(t), "snapshots/"); len(objs) != 1 || objs[0].Key != "snapshots/ab/manifest.json" {
+		t.Errorf("left %+v; want only snapshot ab", objs)
+	}
+	if n, err := d.Purge(storetest.Ctx(t), "snapshots/a/"); err != nil || n != 0 {
+		t.Errorf("second Purge = %d, %v; want nothing removed", n, err)
+	}
+}

@@ -99,6 +99,28 @@ func (f *Faulty) Shared() (Shared, bool) {
 	return faultyShared{f, s}, true
 }
 
+// Purger passes the wrapped store's Purger on; a purge counts as one
+// delete request.
+func (f *Faulty) Purger() (Purger, bool) {
+	p, ok := PurgerOf(f.Store)
+	if !ok {
+		return nil, false
+	}
+	return faultyPurger{f, p}, true
+}
+
+type faultyPurger struct {
+	f *Faulty
+	Purger
+}
+
+func (p faultyPurger) Purge(ctx context.Context, prefix string) (int, error) {
+	if err := p.f.inject("purge", prefix); err != nil {
+		return 0, err
+	}
+	return p.Purger.Purge(ctx, prefix)
+}
+
 type faultyPresigner struct {
 	f *Faulty
 	Presigner

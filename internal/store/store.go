@@ -39,3 +39,24 @@ type Store interface {
 	// String says where the store is, for messages (never includes secrets).
 	String() string
 }
+
+// Purger is implemented by stores where deleting the objects listed under a
+// prefix can leave bytes behind that are still stored (and billed): older
+// versions and delete markers on a versioned bucket (Backblaze B2 keeps
+// every version by default), unfinished multipart uploads of a writer that
+// died, a directory store's temporaries. Purge removes all of it under
+// prefix, listed objects included, and returns how many things it removed:
+// 0 means nothing was there. Only for a prefix no one writes any more.
+type Purger interface {
+	Purge(ctx context.Context, prefix string) (removed int, err error)
+}
+
+// PurgerOf returns st's Purger: st itself, or what a wrapper passes on (a
+// wrapper implements `Purger() (Purger, bool)`).
+func PurgerOf(st Store) (Purger, bool) {
+	if w, ok := st.(interface{ Purger() (Purger, bool) }); ok {
+		return w.Purger()
+	}
+	p, ok := st.(Purger)
+	return p, ok
+}

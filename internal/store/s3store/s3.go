@@ -277,21 +277,6 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.Object, error)
 	return objs, nil
 }
 
-// Delete implements Store.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := store.CheckKey(key); err != nil {
-		return fmt.Errorf("%s: %w", s, err)
-	}
-	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.fullKey(key))})
-	if err != nil {
-		if err = s.fail("delete", key, err); errors.Is(err, store.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	return nil
-}
-
 type countingReader struct {
 	r io.Reader
 	n atomic.Int64

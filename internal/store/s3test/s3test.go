@@ -51,6 +51,10 @@ type Options struct {
 	// check reads the process-wide clock, so with an offset the server
 	// checks request times but not signatures.
 	ClockOffset time.Duration
+	// Unversioned serves a bucket that never had versioning, like a new
+	// AWS S3 bucket (B2 always keeps versions): each object is listed as
+	// version "null", and gofakes3 refuses deletes by version id.
+	Unversioned bool
 }
 
 // Server is a running test S3 server.
@@ -85,13 +89,21 @@ func StartServer(t testing.TB, opts Options) *Server {
 	if err := backend.CreateBucket(context.Background(), Bucket); err != nil {
 		t.Fatalf("s3test: create bucket: %v", err)
 	}
-	options := []gofakes3.Option{gofakes3.WithTimeSource(clock), gofakes3.WithoutVersioning()}
+	// Versioning on, as on Backblaze B2 where every bucket keeps every
+	// version: a delete without a version id only hides the object, so
+	// tests see what a client leaves stored and billed.
+	options := []gofakes3.Option{gofakes3.WithTimeSource(clock)}
+	if opts.Unversioned {
+		options = append(options, gofakes3.WithoutVersioning())
+	} else if err := backend.SetVersioningConfiguration(Bucket, gofakes3.VersioningConfiguration{Status: gofakes3.VersioningEnabled}); err != nil {
+		t.Fatalf("s3test: enable versioning: %v", err)
+	}
 	if opts.ClockOffset == 0 {
 		options = append(options, gofakes3.WithV4Auth(map[string]string{AccessKeyID: SecretAccessKey}))
 	}
-	faker := gofakes3.New(backend, options...)
+	faker := gofakes3.New(versionedBackend{backend}, options...)
 	s := &Server{Bucket: Bucket}
-	handler := B2Guard(faker.Server())
+	handler := B2Guard(emptyUploadListing(faker.Server()))
 	srv := httptest.NewTLSServer(s.record(clock, handler))
 	t.Cleanup(srv.Close)
 	s.Endpoint = srv.URL

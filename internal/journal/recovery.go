@@ -1,0 +1,131 @@
+package journal
+
+import (
+	"time"
+)
+
+// Recovery is how a failover drill got back from a lost GPU, in phases
+// (docs/journal.md names them):
+//
+//   - detection: from the failure (the step that lost the GPU ends) to it
+//     being detected: a standby's failure_detected_at; 0 when scn caused the
+//     failure itself and so knew at once;
+//   - provisioning: the new instance's rent, from asking for it to SSH ready
+//     (its instance.create step);
+//   - restore: the data back on it: streaming download, extract and the
+//     checks made while restoring, one phase since they overlap (the
+//     snapshot.restore or failover.restore step);
+//   - verification: the drill's own verification after the restore (its
+//     validation step), 0 when the restore's checks were the verdict.
+//
+// Seconds runs from the failure to the end of the last phase, wall clock:
+// it includes the drill's other steps in between, so it is at least the
+// phases' sum. The standby's mttr_seconds keeps its own meaning (detection
+// to restored and verified).
+type Recovery struct {
+	Instance string    `json:"instance"`  // the instance recovered onto
+	FailedAt time.Time `json:"failed_at"` // when the GPU was lost
+	// Recovered is false when the drill's verification found the data
+	// did not come back: the phases are still measured, but Seconds is not
+	// a time to recovery.
+	Recovered bool           `json:"recovered"`
+	Seconds   float64        `json:"seconds"`
+	Phases    RecoveryPhases `json:"phases"`
+}
+
+// RecoveryPhases are the seconds of each phase of a Recovery.
+type RecoveryPhases struct {
+	Detection    float64 `json:"detection"`
+	Provisioning float64 `json:"provisioning"`
+	Restore      float64 `json:"restore"`
+	Verification float64 `json:"verification"`
+}
+
+// Phase names, in order, as the reports show them.
+var RecoveryPhaseNames = []string{"detection", "provisioning", "restore", "verification"}
+
+// Seconds returns the phases' seconds in RecoveryPhaseNames' order.
+func (p RecoveryPhases) Seconds() []float64 {
+	return []float64{p.Detection, p.Provisioning, p.Restore, p.Verification}
+}
+
+// RecoveryOf finds the failover in a journal's steps: the first step that
+// destroyed an instance with reason failure, then the first instance.create
+// after it, then the first restore transfer (snapshot.restore,
+// failover.restore) after that, each passed, then the drill's validation
+// step, passed or failed. nil when the drill has no such failover.
+func RecoveryOf(j *Journal) *Recovery {
+	failed, rent, restore, verify := -1, -1, -1, -1
+	for i, s := range j.Steps {
+		if s.Section != "steps" {
+			continue
+		}
+		passed := s.Status == StepPassed
+		switch {
+		case failed < 0:
+			if passed && s.Action == "instance.destroy" && s.With["reason"] == "failure" {
+				failed = i
+			}
+		case rent < 0:
+			if passed && s.Action == "instance.create" {
+				rent = i
+			}
+		case restore < 0:
+			if passed && restoredBy(j, s.ID) {
+				restore = i
+			}
+		case verify < 0:
+			if (passed || s.Status == StepFailed) && j.Validation != nil && j.Validation.Step == s.ID {
+				verify = i
+			}
+		}
+	}
+	if restore < 0 {
+		return nil
+	}
+	st := j.Steps
+	r := &Recovery{FailedAt: st[failed].EndedAt, Recovered: j.Validation == nil || j.Validation.Success}
+	r.Instance, _ = output(st[rent].Outputs, "id").(string)
+	for _, s := range st[failed+1 : rent] {
+		if at, ok := timeOutput(s.Outputs, "failure_detected_at"); ok && at.After(r.FailedAt) {
+			r.Phases.Detection = at.Sub(r.FailedAt).Seconds()
+			break
+		}
+	}
+	r.Phases.Provisioning = st[rent].Seconds
+	r.Phases.Restore = st[restore].Seconds
+	end := st[restore].EndedAt
+	if verify >= 0 {
+		r.Phases.Verification = st[verify].Seconds
+		end = st[verify].EndedAt
+	}
+	r.Seconds = end.Sub(r.FailedAt).Seconds()
+	return r
+}
+
+// restoredBy says whether step moved data back onto a machine.
+func restoredBy(j *Journal, step string) bool {
+	for _, t := range j.Snapshots {
+		if t.Step == step && (t.Kind == "restore" || t.Kind == "failover") {
+			return true
+		}
+	}
+	return false
+}
+
+func output(outputs any, key string) any {
+	m, _ := outputs.(map[string]any)
+	return m[key]
+}
+
+// timeOutput reads a time output, as the journal keeps it (RFC 3339 text).
+func timeOutput(outputs any, key string) (time.Time, bool) {
+	switch v := output(outputs, key).(type) {
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		return t, err == nil
+	case time.Time:
+		return v, !v.IsZero()
+	}
+	return time.Time{}, false
+}

@@ -1,0 +1,71 @@
+package journal_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/report/fixture"
+)
+
+func step(t *testing.T, j *journal.Journal, id string) journal.Step {
+	t.Helper()
+	for _, s := range j.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("no step %s", id)
+	return journal.Step{}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+
+// A standby drill: detection is the standby's failure_detected_at after
+// the kill; the new GPU's rent, the failover copy and the drill's
+// verification are their steps.
+func TestRecoveryOfAStandbyDrill(t *testing.T) {
+	j := fixture.Standby()
+	r := journal.RecoveryOf(j)
+	if r == nil {
+		t.Fatal("no recovery found in a failover drill")
+	}
+	kill, gpu2, fo, verify := step(t, j, "kill"), step(t, j, "gpu2"), step(t, j, "failover"), step(t, j, "verify")
+	detect := step(t, j, "detect")
+	wantDetection := detect.EndedAt.Sub(kill.EndedAt).Seconds() - 2.5 // the fixture detects 2.5 s before the step ends
+	if r.Instance != "29020002" || !r.Recovered || !r.FailedAt.Equal(kill.EndedAt) ||
+		!near(r.Phases.Detection, wantDetection) || r.Phases.Provisioning != gpu2.Seconds ||
+		r.Phases.Restore != fo.Seconds || r.Phases.Verification != verify.Seconds {
+		t.Fatalf("recovery %+v", r)
+	}
+	sum := 0.0
+	for _, s := range r.Phases.Seconds() {
+		sum += s
+	}
+	if !near(r.Seconds, verify.EndedAt.Sub(kill.EndedAt).Seconds()) || r.Seconds < sum {
+		t.Errorf("recovery took %.3fs, phases %.3fs: want failure → verified, at least the phases", r.Seconds, sum)
+	}
+}
+
+// A snapshot drill: scn caused the failure, so detection is 0; a drill
+// whose verification failed is measured but not recovered; a drill that
+// lost no GPU has no recovery.
+func TestRecoveryOfSnapshotDrills(t *testing.T) {
+	pass := journal.RecoveryOf(fixture.Passing())
+	if pass == nil || pass.Phases.Detection != 0 || !pass.Recovered || pass.Phases.Restore <= 0 || pass.Phases.Verification <= 0 {
+		t.Fatalf("passing drill: %+v", pass)
+	}
+	fail := journal.RecoveryOf(fixture.Failing())
+	if fail == nil || fail.Recovered || fail.Phases.Verification <= 0 {
+		t.Fatalf("failing drill (files lost): %+v; want measured, not recovered", fail)
+	}
+	j := fixture.Passing()
+	for i := range j.Steps {
+		if j.Steps[i].Action == "instance.destroy" {
+			j.Steps[i].With["reason"] = "user"
+		}
+	}
+	if r := journal.RecoveryOf(j); r != nil {
+		t.Fatalf("a drill that lost no GPU has recovery %+v", r)
+	}
+}
