@@ -51,7 +51,17 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 	r.mu.Lock()
 	fatal := r.fatal
 	r.mu.Unlock()
+	// The figures first: objectives judge them, and a missed one fails a
+	// run that otherwise passed.
+	j.Phases = r.phases()
+	j.Validation = r.validation()
+	j.Snapshots, j.Standby = r.transfers()
+	j.Metrics = r.metrics()
+	j.Objectives = r.judgeObjectives()
 	var intr *Interrupted
+	if runErr == nil && fatal == nil && !errors.As(context.Cause(ctx), &intr) {
+		runErr = objectivesError(j.Objectives)
+	}
 	switch {
 	case fatal != nil:
 		j.Status, j.ExitCode, runErr = journal.StatusError, 2, fatal
@@ -69,10 +79,6 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 	if runErr != nil {
 		j.Error = r.mask.String(runErr.Error())
 	}
-	j.Phases = r.phases()
-	j.Validation = r.validation()
-	j.Snapshots, j.Standby = r.transfers()
-	j.Metrics = r.metrics()
 }
 
 func (r *Runner) phases() []journal.Phase {

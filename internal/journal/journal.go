@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/scnlabs/scn/internal/atomicfile"
@@ -63,6 +64,8 @@ type Journal struct {
 	Standby     *Standby       `json:"standby,omitempty"`
 	// Metrics are the scenario's report.metrics, evaluated at the end.
 	Metrics map[string]any `json:"metrics,omitempty"`
+	// Objectives are the scenario's recovery objectives, judged at the end.
+	Objectives []Objective `json:"objectives,omitempty"`
 
 	// Hostname is the machine scn ran on (JUnit's testsuite hostname).
 	Hostname string `json:"hostname,omitempty"`
@@ -202,6 +205,40 @@ type Standby struct {
 	DataAtRiskSeconds float64 `json:"data_at_risk_seconds,omitempty"` // failure time minus last good sync
 	LostFiles         int     `json:"lost_files"`
 	Error             string  `json:"error,omitempty"` // e.g. the standby itself died
+}
+
+// Objective statuses.
+const (
+	ObjectiveMet     = "met"
+	ObjectiveMissed  = "missed"
+	ObjectiveUnknown = "unknown" // its figures do not exist (the run failed before them)
+)
+
+// Objective is one recovery objective (objectives:) and how the run did.
+type Objective struct {
+	Name   string     `json:"name"`
+	Expr   string     `json:"expr"`
+	Status string     `json:"status"` // met | missed | unknown
+	Values []SubValue `json:"values,omitempty"`
+	Error  string     `json:"error,omitempty"` // why it is unknown
+}
+
+// Line is the objective in one line, with the values it read:
+//
+//	objective rto missed: metrics.mttr_seconds = 131.2
+func (o Objective) Line() string {
+	var parts []string
+	for _, v := range o.Values {
+		parts = append(parts, v.Expr+" = "+v.Value)
+	}
+	detail := strings.Join(parts, ", ")
+	if detail == "" {
+		detail = o.Expr
+	}
+	if o.Status == ObjectiveUnknown && o.Error != "" {
+		detail = o.Error
+	}
+	return fmt.Sprintf("objective %s %s: %s", o.Name, o.Status, detail)
 }
 
 // Write saves j as indented JSON at path, creating its directory.
