@@ -60,12 +60,14 @@ type scenarioHistory struct {
 	Last         runRow
 	Charts       []template.HTML
 	Table        []runRow
+	Objectives   bool // some run declared objectives: the table shows them
 }
 
 type runRow struct {
 	J                             *journal.Journal
 	Verdict, Class, Started       string
 	Time, Cost, Files, MTTR, Fail string
+	Objectives                    string
 }
 
 // WriteHistoryHTML writes a self-contained page of the runs' trends: per
@@ -99,6 +101,7 @@ func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
 	s := scenarioHistory{Name: name, Runs: len(runs)}
 	for i := len(runs) - 1; i >= 0; i-- {
 		s.Table = append(s.Table, rowOf(runs[i]))
+		s.Objectives = s.Objectives || len(runs[i].Objectives) > 0
 		if runs[i].Status == journal.StatusPassed {
 			s.Passed++
 		}
@@ -114,6 +117,7 @@ func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
 		}, timeScale),
 		lineChart("cost", "Cost", runs, func(j *journal.Journal) (float64, bool) { return j.Cost.TotalUSD, true }, usdScale),
 		passFailChart(runs),
+		objectivesChart(runs),
 	}
 	for _, c := range charts {
 		if c != "" {
@@ -129,6 +133,7 @@ func rowOf(j *journal.Journal) runRow {
 	if j.Cost.Simulated {
 		r.Cost += "*"
 	}
+	r.Objectives = objectivesCell(j)
 	if j.Standby != nil && j.Standby.MTTRSeconds > 0 {
 		r.MTTR = fmtSecs(j.Standby.MTTRSeconds)
 	}

@@ -136,7 +136,10 @@ func junitSuiteOf(j *journal.Journal) junitSuite {
 	if len(j.Cleanup) > 0 || len(leaked(j)) > 0 {
 		s.Cases = append(s.Cases, junitCleanup(j))
 	}
-	if j.Status != journal.StatusPassed && failingStep(j) == nil && failedUndos(j) == 0 && len(leaked(j)) == 0 {
+	for _, o := range j.Objectives {
+		s.Cases = append(s.Cases, junitObjective(j, o))
+	}
+	if j.Status != journal.StatusPassed && failingStep(j) == nil && failedUndos(j) == 0 && len(leaked(j)) == 0 && failedObjective(j) == nil {
 		msg := j.Error
 		if msg == "" {
 			msg = "run " + j.Status

@@ -31,6 +31,7 @@ func WriteSummary(w io.Writer, j *journal.Journal, opts Options) error {
 		writeTransfers(&b, p, j)
 		writeValidation(&b, p, j.Validation)
 		writeStandby(&b, p, j.Standby)
+		writeObjectives(&b, p, j)
 		writeCleanup(&b, p, j)
 		if len(j.Metrics) > 0 {
 			section(&b, p, "Metrics")
