@@ -79,6 +79,7 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 	if runErr != nil {
 		j.Error = r.mask.String(runErr.Error())
 	}
+	r.judgeControl()
 }
 
 func (r *Runner) phases() []journal.Phase {

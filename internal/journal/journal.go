@@ -66,6 +66,9 @@ type Journal struct {
 	Metrics map[string]any `json:"metrics,omitempty"`
 	// Objectives are the scenario's recovery objectives, judged at the end.
 	Objectives []Objective `json:"objectives,omitempty"`
+	// NegativeControl is the fault a --negative-control run injected and
+	// whether the drill saw it; nil on ordinary runs.
+	NegativeControl *NegativeControl `json:"negative_control,omitempty"`
 
 	// Hostname is the machine scn ran on (JUnit's testsuite hostname).
 	Hostname string `json:"hostname,omitempty"`
@@ -94,6 +97,9 @@ type Step struct {
 	Error        string         `json:"error,omitempty"`
 	Expectations []Expectation  `json:"expectations,omitempty"`
 	Logs         []string       `json:"logs,omitempty"` // lines the step printed (log action, per-file results)
+	// FailedCheck: the step failed because a check did not hold (an
+	// expect/assert, a file's or a snapshot's hash), not because something broke.
+	FailedCheck bool `json:"failed_check,omitempty"`
 }
 
 // Expectation is one evaluated expect/assert/until expression.
@@ -205,6 +211,28 @@ type Standby struct {
 	DataAtRiskSeconds float64 `json:"data_at_risk_seconds,omitempty"` // failure time minus last good sync
 	LostFiles         int     `json:"lost_files"`
 	Error             string  `json:"error,omitempty"` // e.g. the standby itself died
+}
+
+// Negative control verdicts.
+const (
+	ControlDetected = "detected" // a check failed after the fault: the drill sees it
+	ControlExposed  = "exposed"  // the run passed anyway: the drill cannot see it
+	ControlError    = "error"    // something broke, or the fault never applied: no verdict
+)
+
+// NegativeControl is a run with one fault injected (scn run
+// --negative-control KIND), whose verdict is inverted.
+type NegativeControl struct {
+	Kind       string      `json:"kind"`
+	Injections []Injection `json:"injections"`
+	Verdict    string      `json:"verdict"`               // detected | exposed | error
+	DetectedAt string      `json:"detected_at,omitempty"` // the step (or objective:<name>) that saw it
+}
+
+// Injection is the fault applied once, right after a step.
+type Injection struct {
+	Step string `json:"step"`
+	Did  string `json:"did"` // e.g. "altered byte 0 of /workspace/f.txt on instance 101"
 }
 
 // Objective statuses.

@@ -58,7 +58,7 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 			run.out = &prefixWriter{mu: &s.lines, w: s.out, prefix: pfx[i]}
 		}
 		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: s.newID(),
-			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost})
+			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost, Fault: s.opts.Fault})
 		if err != nil {
 			return nil, s.mask.Error(err)
 		}
