@@ -113,7 +113,7 @@ func (r *Runner) judgeControl() {
 		return
 	case first < 0:
 		nc.Verdict = journal.ControlError
-		if !cleanupFailed {
+		if j.Error == "" {
 			j.Status, j.ExitCode = journal.StatusFailed, 1
 			j.Error = fmt.Sprintf("negative control %s was never injected: no step it damages ran", nc.Kind)
 		}

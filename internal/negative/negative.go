@@ -125,11 +125,12 @@ func (f *staleStandby) After(ctx context.Context, env *actions.Env, _ *runner.St
 	return did, err
 }
 
-// pickFile prints the first non-empty regular file under $dir in byte
-// order, leaving out hidden files and directories (scn's own staging and
-// state live there), or exits 3 when there is none.
-const pickFile = `f=$(find "$dir" -type f -size +0c ! -path '*/.*' 2>/dev/null | LC_ALL=C sort | head -n 1)
+// pickFile sets f to the first non-empty regular file under $dir in byte
+// order, leaving out hidden files and directories below $dir (scn's own
+// staging and state live there), or exits 3 when there is none.
+const pickFile = `f=$(cd "$dir" && find . -type f -size +0c ! -path '*/.*' 2>/dev/null | LC_ALL=C sort | head -n 1)
 [ -n "$f" ] || { echo "no non-empty file under $dir" >&2; exit 3; }
+f="$dir/${f#./}"
 `
 
 // damageFile alters the first byte of one file under dir on the machine

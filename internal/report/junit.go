@@ -193,6 +193,8 @@ func junitStep(j *journal.Journal, s *journal.Step) junitCase {
 		c.Skipped = &junitOutcome{Message: s.SkipReason}
 	case s.Status == journal.StepCanceled:
 		c.Error = &junitOutcome{Message: firstLine(s.Error), Type: "canceled", Body: body}
+	case detectedBy(j, s):
+		c.SystemOut = text("failed as it should: it detected negative control " + j.NegativeControl.Kind + "\n" + body + "\n")
 	case s.Status == journal.StepFailed && s.ContinueOnError:
 		c.SystemErr = text("failed, continue_on_error: the run went on\n" + body + "\n")
 	case s.Status == journal.StepFailed:

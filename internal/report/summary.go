@@ -219,6 +219,7 @@ func writeVerdict(b *strings.Builder, p palette, j *journal.Journal) {
 		figures = append(figures, "MTTR "+fmtSecs(s.MTTRSeconds))
 	}
 	fmt.Fprintf(b, "%s  %s · %s\n", p.badge(Verdict(j)), p.bold(j.Scenario), strings.Join(figures, " · "))
+	writeControl(b, p, j)
 	if j.Status == journal.StatusPassed {
 		return
 	}
