@@ -29,8 +29,8 @@ type Run struct {
 	NotRun string
 
 	evidence *evidence.Recorder // keeps what a bundle needs as the run goes; nil with NoRunFiles
-	r   *runner.Runner
-	out *prefixWriter // its own console's output; nil on the shared one
+	r        *runner.Runner
+	out      *prefixWriter // its own console's output; nil on the shared one
 }
 
 // ID is the run's id: its ledger entries, labels and directory carry it.
