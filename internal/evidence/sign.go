@@ -22,6 +22,9 @@ import (
 // `ssh-keygen -Y verify -n scn-evidence`.
 const Namespace = "scn-evidence"
 
+// Signer signs bundles: an x/crypto/ssh signer.
+type Signer = ssh.Signer
+
 // LoadSigner reads an OpenSSH private key. passphrase is asked only when
 // the key is encrypted.
 func LoadSigner(keyFile string, passphrase func() ([]byte, error)) (ssh.Signer, error) {
