@@ -20,7 +20,7 @@ type reportFlags struct {
 	junit   string
 	history bool
 
-	bundle, sign                   string // --bundle F.tar.gz [--sign KEY]
+	bundle, sign                    string // --bundle F.tar.gz [--sign KEY]
 	verifyBundle, allowed, identity string // --verify-bundle F --allowed-signers F [--identity ID]
 }
 
