@@ -1,4 +1,4 @@
-package e2e
+package cli
 
 import (
 	"os"
@@ -33,10 +33,7 @@ func TestObjectivesThroughTheCLI(t *testing.T) {
 func TestNegativeControlAllThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	drill, err := filepath.Abs(filepath.Join("..", "..", "..", "scenarios", "realtime-sync.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	drill := shippedDrill(t, "realtime-sync.yaml")
 	r := e.scn("run", drill, "--negative-control", "all")
 	if r.code != 0 {
 		t.Fatalf("exit %d, want 0: every kind detected\n%s%s", r.code, r.stdout, r.stderr)
@@ -58,6 +55,17 @@ func TestNegativeControlAllThroughTheCLI(t *testing.T) {
 	e.assertLedgerClosed()
 }
 
+// shippedDrill is the absolute path of a drill of scenarios/: scn runs in
+// the test's own directory.
+func shippedDrill(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "scenarios", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -74,10 +82,7 @@ func mustRead(t *testing.T, path string) []byte {
 func TestEvidenceBundleThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	drill, err := filepath.Abs(filepath.Join("..", "..", "..", "scenarios", "realtime-sync.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	drill := shippedDrill(t, "realtime-sync.yaml")
 	if r := e.scn("run", drill); r.code != 0 {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
