@@ -10,6 +10,8 @@ import (
 
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/negative"
+	"github.com/scnlabs/scn/internal/secret"
+	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -43,16 +45,22 @@ func runNegativeControls(ctx context.Context, g *globals, f *runFlags, scs []*ru
 	}
 	defer tgt.Close()
 	var rows []controlRow
+	var all []*session.Run
+	var mask *secret.Masker
 	worst := 0
 	for i, k := range kinds {
 		fault, _ := negative.New(k)
-		runs, err := runBatch(ctx, g, f, tgt, scs, vars, fault, i == 0)
+		runs, m, err := runBatch(ctx, g, f, tgt, scs, vars, fault, i == 0)
+		if runs == nil {
+			return err // nothing ran (bad --var, refused spend)
+		}
+		all, mask = append(all, runs...), m
 		var ee *exitError
 		switch {
 		case errors.As(err, &ee):
 			worst = max(worst, ee.code)
 		case err != nil:
-			return err // nothing ran (bad --var, refused spend)
+			return err
 		}
 		row := controlRow{kind: k}
 		if len(runs) == 1 && runs[0].Journal != nil {
@@ -63,13 +71,14 @@ func runNegativeControls(ctx context.Context, g *globals, f *runFlags, scs []*ru
 			break // interrupted: the other kinds do not run
 		}
 	}
-	if len(kinds) > 1 {
+	if f.negative == "all" {
 		writeControlTable(rows)
 	}
+	var status error
 	if worst != 0 {
-		return &exitError{code: worst}
+		status = &exitError{code: worst}
 	}
-	return nil
+	return withReports(status, mask, f, all) // one --junit, --json, --html over every kind's run
 }
 
 type controlRow struct {

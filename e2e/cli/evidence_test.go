@@ -34,9 +34,13 @@ func TestNegativeControlAllThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	drill := shippedDrill(t, "realtime-sync.yaml")
-	r := e.scn("run", drill, "--negative-control", "all")
+	junit := filepath.Join(e.dir, "junit.xml")
+	r := e.scn("run", drill, "--negative-control", "all", "--junit", junit)
 	if r.code != 0 {
 		t.Fatalf("exit %d, want 0: every kind detected\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if n := strings.Count(string(mustRead(t, junit)), "<testsuite "); n != 3 {
+		t.Errorf("--junit covers %d runs, want one per kind (3)", n)
 	}
 	for _, want := range []string{"corrupt-file  DETECTED  detected at step verify", "delete-file  DETECTED  detected at step verify",
 		"truncate-snapshot  DETECTED  detected at step restore", "3 of 3 kinds detected"} {
