@@ -110,7 +110,9 @@ func objectivesChart(runs []*journal.Journal) template.HTML {
 	w := math.Max(2, math.Min(slot*0.7, 28))
 	for k, name := range names {
 		y := padTop + float64(k)*row
-		fmt.Fprintf(&b, `<text class="ylab" x="%g" y="%.1f">%s</text>`, padLeft-6, y+row*0.6, html.EscapeString(name))
+		// The label fits the left margin; the tooltip has the whole name.
+		fmt.Fprintf(&b, `<text class="ylab" x="%g" y="%.1f">%s<title>%s</title></text>`, padLeft-6, y+row*0.6,
+			html.EscapeString(ellipsis(name, 9)), html.EscapeString(name))
 		for i, j := range runs {
 			for _, o := range j.Objectives {
 				if o.Name != name {
