@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
@@ -101,10 +102,13 @@ func (r *Runner) judgeControl() {
 			break
 		}
 	}
-	cleanupFailed := false
+	var failedUndos []string
 	for _, u := range j.Cleanup {
-		cleanupFailed = cleanupFailed || u.Status == "failed"
+		if u.Status == "failed" {
+			failedUndos = append(failedUndos, u.Description+": "+u.Error)
+		}
 	}
+	cleanupFailed := len(failedUndos) > 0
 	switch {
 	case failing != nil && failing.FailedCheck && first >= 0 && failing.Index > first:
 		nc.Verdict, nc.DetectedAt = journal.ControlDetected, failing.ID
@@ -128,8 +132,9 @@ func (r *Runner) judgeControl() {
 		}
 		return
 	}
-	if cleanupFailed {
-		return // detected, but the cleanup failure stands
+	if cleanupFailed { // detected, but the cleanup failure stands
+		j.Error = "cleanup failed: " + strings.Join(failedUndos, "; ")
+		return
 	}
 	j.Status, j.ExitCode, j.Error = journal.StatusPassed, 0, ""
 }
