@@ -86,9 +86,10 @@ func (r *Recorder) RunStarted(j *journal.Journal, _ int) {
 	r.write("scenario/"+filepath.Base(j.File), data)
 }
 
-// StepFinished keeps what a passed step produced that the bundle needs:
-// the file list of files.create (paths, sizes, MD5s), the verdicts of
-// files.verify, and the manifest of every snapshot created or restored.
+// StepFinished keeps what a step produced that the bundle needs: the file
+// list of files.create (paths, sizes, MD5s), the verdicts of files.verify
+// (a failed one's above all), and the manifest of every snapshot a passed
+// step created or restored.
 func (r *Recorder) StepFinished(s *journal.Step) {
 	if s.Status != journal.StepPassed && s.Status != journal.StepFailed {
 		return
@@ -102,10 +103,11 @@ func (r *Recorder) StepFinished(s *journal.Step) {
 		r.writeJSON("files/"+s.ID+".json", out["files"])
 	case "files.verify":
 		r.writeJSON("files/"+s.ID+".verify.json", out["results"])
-	case "snapshot.create":
-		r.keepManifest(out["id"])
-	case "snapshot.restore":
-		r.keepManifest(out["snapshot"])
+	case "snapshot.create", "snapshot.restore":
+		// A failed one may name a snapshot that is not there: nothing to keep.
+		if s.Status == journal.StepPassed {
+			r.keepManifest(out[map[string]string{"snapshot.create": "id", "snapshot.restore": "snapshot"}[s.Action]])
+		}
 	}
 }
 
