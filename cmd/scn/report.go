@@ -65,8 +65,8 @@ func newReportCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.history, "history", false, "work on every run in a directory of runs (default STATE-DIR/runs)")
 	fl.StringVar(&f.bundle, "bundle", "", "pack the run's evidence bundle (.tar.gz: reports, manifests, file lists, scenario, SHA256SUMS) into this file")
 	fl.StringVar(&f.sign, "sign", "", "with --bundle: sign SHA256SUMS with this OpenSSH private key (passphrase asked, or SCN_SIGN_PASSPHRASE)")
-	fl.StringVar(&f.verifyBundle, "verify-bundle", "", "check an evidence bundle's sums and, with --allowed-signers, its signature")
-	fl.StringVar(&f.allowed, "allowed-signers", "", "with --verify-bundle: ssh-keygen's allowed_signers file of the keys trusted to sign")
+	fl.StringVar(&f.verifyBundle, "verify-bundle", "", "check an evidence bundle: its sums and its signature by a key of --allowed-signers")
+	fl.StringVar(&f.allowed, "allowed-signers", "", "with --verify-bundle (required): ssh-keygen's allowed_signers file of the keys trusted to sign")
 	fl.StringVar(&f.identity, "identity", "", "with --verify-bundle: the principal that must have signed (default: any in --allowed-signers)")
 	return cmd
 }

@@ -133,6 +133,9 @@ func TestEvidenceBundleThroughTheCLI(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "signed by oncall@example.com") {
 		t.Errorf("--verify-bundle: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if r := e.scn("report", "--verify-bundle", bundle); r.code != 2 || !strings.Contains(r.stderr, "needs --allowed-signers") {
+		t.Errorf("sums alone prove nothing: exit %d\n%s", r.code, r.stderr)
+	}
 	r = e.scn("report", "--verify-bundle", bundle, "--allowed-signers", allowed, "--identity", "mallory@example.com")
 	if r.code != 1 || !strings.Contains(r.stderr, "does NOT verify") {
 		t.Errorf("another identity: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -69,7 +69,7 @@ type Verified struct {
 
 // Verify checks a bundle: every file it holds is listed in SHA256SUMS
 // with its hash and every listed file is there; when allowedSigners is
-// given, SHA256SUMS.sig must be an SSHSIG (namespace scn-evidence) by a
+// given (the CLI always gives it: sums alone prove nothing), SHA256SUMS.sig must be an SSHSIG (namespace scn-evidence) by a
 // key allowed_signers lists for identity (any principal when identity is
 // ""), as `ssh-keygen -Y verify` would judge it.
 func Verify(bundle io.Reader, allowedSigners io.Reader, identity string) (*Verified, error) {
