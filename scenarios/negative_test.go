@@ -49,8 +49,12 @@ func TestNegativeControlsOnShippedDrills(t *testing.T) {
 	}
 }
 
-// blindDrill restores a snapshot without verifying it and checks nothing.
-const blindDrill = `name: blind
+// Blind drills verify nothing: each kind must expose the one it damages.
+// A snapshot restore always checks the data object's size against its
+// manifest (truncate-snapshot is detected even without verify), so the
+// blind snapshot drill never restores.
+var blindDrills = map[string]struct{ src, kinds string }{
+	"blind-restore": {`name: blind-restore
 steps:
   - id: gpu_a
     action: instance.create
@@ -64,22 +68,62 @@ steps:
   - id: restore
     action: snapshot.restore
     with: { snapshot: "${{ steps.snap.id }}", on: "${{ steps.gpu_a }}", verify: false }
-`
+`, "corrupt-file delete-file"},
+	"blind-snapshot": {`name: blind-snapshot
+steps:
+  - id: gpu_a
+    action: instance.create
+    with: { gpu: RTX_4090 }
+  - id: files
+    action: files.create
+    with: { on: "${{ steps.gpu_a }}", count: 2 }
+  - id: snap
+    action: snapshot.create
+    with: { on: "${{ steps.gpu_a }}", name: "blind-${{ run.id }}" }
+`, "truncate-snapshot"},
+	"blind-standby": {`name: blind-standby
+steps:
+  - id: gpu
+    action: instance.create
+    with: { gpu: RTX_4090 }
+  - id: files
+    action: files.create
+    with: { on: "${{ steps.gpu }}", count: 2 }
+  - id: standby
+    action: standby.create
+    with: { gpu: "${{ steps.gpu }}", sync_interval: 1s, check_interval: 100ms }
+  - id: kill
+    action: instance.destroy
+    with: { id: "${{ steps.gpu.id }}", reason: failure }
+  - id: detect
+    action: standby.status
+    with: { id: "${{ steps.standby }}" }
+    until: { expr: "state == 'failover_active'", interval: 100ms, timeout: 1m }
+  - id: gpu2
+    action: instance.create
+    with: { gpu: RTX_4090 }
+  - id: restore
+    action: failover.restore
+    with: { standby: "${{ steps.standby }}", to: "${{ steps.gpu2 }}", verify: false }
+`, "corrupt-file delete-file stale-standby"},
+}
 
-func TestNegativeControlsExposeABlindDrill(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "blind.yaml")
-	if err := os.WriteFile(path, []byte(blindDrill), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, kind := range []string{"corrupt-file", "delete-file"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			f, _ := negative.New(kind)
-			j := runOn(t, path, runOptions{target: openLocal(t), timeout: 4 * time.Minute, fault: f})
-			if j.NegativeControl.Verdict != journal.ControlExposed || j.ExitCode != 1 ||
-				!strings.HasPrefix(j.Error, "this drill cannot see "+kind+": it passed after ") {
-				t.Fatalf("verdict %+v exit %d error %q", j.NegativeControl, j.ExitCode, j.Error)
-			}
-		})
+func TestNegativeControlsExposeBlindDrills(t *testing.T) {
+	for name, d := range blindDrills {
+		path := filepath.Join(t.TempDir(), name+".yaml")
+		if err := os.WriteFile(path, []byte(d.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range strings.Fields(d.kinds) {
+			t.Run(name+"/"+kind, func(t *testing.T) {
+				t.Parallel()
+				f, _ := negative.New(kind)
+				j := runOn(t, path, runOptions{target: openLocal(t), timeout: 4 * time.Minute, fault: f})
+				if j.NegativeControl.Verdict != journal.ControlExposed || j.ExitCode != 1 ||
+					!strings.HasPrefix(j.Error, "this drill cannot see "+kind+": it passed after ") {
+					t.Fatalf("verdict %+v exit %d error %q", j.NegativeControl, j.ExitCode, j.Error)
+				}
+			})
+		}
 	}
 }
