@@ -54,33 +54,11 @@ func TestNegativeControlsOnShippedDrills(t *testing.T) {
 // manifest (truncate-snapshot is detected even without verify), so the
 // blind snapshot drill never restores.
 var blindDrills = map[string]struct{ src, kinds string }{
-	"blind-restore": {`name: blind-restore
-steps:
-  - id: gpu_a
-    action: instance.create
-    with: { gpu: RTX_4090 }
-  - id: files
-    action: files.create
-    with: { on: "${{ steps.gpu_a }}", count: 2 }
-  - id: snap
-    action: snapshot.create
-    with: { on: "${{ steps.gpu_a }}", name: "blind-${{ run.id }}" }
-  - id: restore
+	"blind-restore": {blindSnapshot + `  - id: restore
     action: snapshot.restore
     with: { snapshot: "${{ steps.snap.id }}", on: "${{ steps.gpu_a }}", verify: false }
 `, "corrupt-file delete-file"},
-	"blind-snapshot": {`name: blind-snapshot
-steps:
-  - id: gpu_a
-    action: instance.create
-    with: { gpu: RTX_4090 }
-  - id: files
-    action: files.create
-    with: { on: "${{ steps.gpu_a }}", count: 2 }
-  - id: snap
-    action: snapshot.create
-    with: { on: "${{ steps.gpu_a }}", name: "blind-${{ run.id }}" }
-`, "truncate-snapshot"},
+	"blind-snapshot": {blindSnapshot, "truncate-snapshot"},
 	"blind-standby": {`name: blind-standby
 steps:
   - id: gpu
@@ -107,6 +85,20 @@ steps:
     with: { standby: "${{ steps.standby }}", to: "${{ steps.gpu2 }}", verify: false }
 `, "corrupt-file delete-file stale-standby"},
 }
+
+// blindSnapshot snapshots files and checks nothing.
+const blindSnapshot = `name: blind
+steps:
+  - id: gpu_a
+    action: instance.create
+    with: { gpu: RTX_4090 }
+  - id: files
+    action: files.create
+    with: { on: "${{ steps.gpu_a }}", count: 2 }
+  - id: snap
+    action: snapshot.create
+    with: { on: "${{ steps.gpu_a }}", name: "blind-${{ run.id }}" }
+`
 
 func TestNegativeControlsExposeBlindDrills(t *testing.T) {
 	for name, d := range blindDrills {
