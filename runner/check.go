@@ -177,6 +177,7 @@ func (c *checker) checkReport() {
 			c.compileRefs(e, env, false, c.order)
 		}
 	}
+	c.checkObjectives()
 }
 
 func (c *checker) ids() []string {

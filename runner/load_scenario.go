@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	topKeys    = []string{"name", "description", "vars", "timeout", "budget", "steps", "finally", "report"}
+	topKeys    = []string{"name", "description", "vars", "timeout", "budget", "steps", "finally", "report", "objectives"}
 	stepKeys   = []string{"id", "name", "action", "with", "expect", "if", "timeout", "retry", "until", "continue_on_error", "keep", "assert"}
 	retryKeys  = []string{"attempts", "delay", "backoff", "max_delay"}
 	untilKeys  = []string{"expr", "interval", "timeout"}
@@ -52,6 +52,8 @@ func (l *loader) scenario(doc *yaml.Node) *Scenario {
 			finallyNode = p.v
 		case "report":
 			sc.Report = l.report(p.v)
+		case "objectives":
+			sc.Objectives = l.objectives(p.v)
 		default:
 			l.unknownKey(p, "the scenario", topKeys)
 		}
@@ -173,6 +175,23 @@ func (l *loader) report(n *yaml.Node) Report {
 		}
 	}
 	return r
+}
+
+// objectives reads `objectives: {name: expression}`. Names are
+// identifiers so reports can name them (JUnit's objective:<name>).
+func (l *loader) objectives(n *yaml.Node) []*Objective {
+	pairs, _ := l.mapping(n, "objectives")
+	var out []*Objective
+	for _, p := range pairs {
+		if !idPattern.MatchString(p.key) {
+			d := l.errorf(p.k, "objective name %q is not an identifier", p.key)
+			d.Hint = "use letters, digits and _ (rto, data_loss)"
+		}
+		if e := l.bareExpr(p.v, "objective "+p.key); e != nil {
+			out = append(out, &Objective{Name: p.key, Pos: l.pos(p.k), Expr: e})
+		}
+	}
+	return out
 }
 
 // value converts a YAML node into a Value, finding ${{ }} in strings.

@@ -50,6 +50,10 @@ type Options struct {
 	// UndoRetries are the pauses before retrying a failed undo (default
 	// undo.DefaultRetries).
 	UndoRetries []time.Duration
+	// Fault makes the run a negative control: it damages the drill's data
+	// after steps, and the verdict is inverted (see Fault). The caller
+	// checks Fault.Applies first.
+	Fault Fault
 }
 
 // NewRunID returns a sortable, unique run id: 20261126-182301-3fa9.
@@ -148,6 +152,9 @@ func New(c *Checked, opts Options) (*Runner, error) {
 		r.timeout = d
 	}
 	r.j = r.newJournal()
+	if opts.Fault != nil {
+		r.j.NegativeControl = &journal.NegativeControl{Kind: opts.Fault.Kind(), Injections: []journal.Injection{}}
+	}
 	return r, nil
 }
 
@@ -189,6 +196,9 @@ func (r *Runner) Run(ctx context.Context) (j *journal.Journal) {
 			if js.Status == journal.StepCanceled {
 				runErr = r.cancelError(stepsCtx)
 			}
+		}
+		if js.Status == journal.StepPassed && runErr == nil {
+			runErr = r.injectFault(stepsCtx, s)
 		}
 	}
 	stopWatch()

@@ -39,6 +39,17 @@ type Scenario struct {
 	Steps       []*Step
 	Finally     []*Step
 	Report      Report
+	// Objectives are the recovery objectives (objectives:), in file order,
+	// judged once the steps and the cleanup are done.
+	Objectives []*Objective
+}
+
+// Objective is one `name: expression` of objectives:, e.g.
+// `rto: "metrics.mttr_seconds <= 120"`.
+type Objective struct {
+	Name string
+	Pos  Pos
+	Expr *Expr
 }
 
 // All returns the steps then the finally steps, in a new slice.

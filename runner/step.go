@@ -81,6 +81,7 @@ func (r *Runner) runStep(ctx context.Context, s *Step) *journal.Step {
 	default:
 		js.Status, js.Error = journal.StepFailed, r.mask.String(err.Error())
 		js.ContinueOnError = s.ContinueOnError && !internal // a panic is never tolerated
+		js.FailedCheck = failedCheck(err, out)
 	}
 	if internal {
 		r.mu.Lock()
@@ -132,7 +133,13 @@ func (r *Runner) conditions(what string, exprs []*Expr, scope map[string]any, js
 		}
 	}
 	if len(failed) > 0 {
-		return errors.New(what + " failed: " + strings.Join(failed, "; "))
+		err := errors.New(what + " failed: " + strings.Join(failed, "; "))
+		for _, x := range js.Expectations {
+			if x.Error != "" {
+				return err // could not be evaluated: not a check that held false
+			}
+		}
+		return actions.Verification(err)
 	}
 	return nil
 }

@@ -52,7 +52,18 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 	r.mu.Lock()
 	fatal := r.fatal
 	r.mu.Unlock()
+	// The figures first: objectives judge them, and a missed one fails a
+	// run that otherwise passed.
+	j.Phases = r.phases()
+	j.Validation = r.validation()
+	j.Snapshots, j.Standby = r.transfers()
+	j.Recovery = journal.RecoveryOf(j)
+	j.Metrics = r.metrics()
+	j.Objectives = r.judgeObjectives()
 	var intr *Interrupted
+	if runErr == nil && fatal == nil && !errors.As(context.Cause(ctx), &intr) {
+		runErr = objectivesError(j.Objectives)
+	}
 	switch {
 	case fatal != nil:
 		j.Status, j.ExitCode, runErr = journal.StatusError, 2, fatal
@@ -70,8 +81,6 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 	if runErr != nil {
 		j.Error = r.mask.String(runErr.Error())
 	}
-	j.Phases = r.phases()
-	j.Validation = r.validation()
 	if v := j.Validation; v != nil && !v.Success && j.Status == journal.StatusPassed {
 		// A step may pass (continue_on_error, an expect that allows it)
 		// while the files did not come back: the drill's verdict is the
@@ -82,9 +91,7 @@ func (r *Runner) finish(ctx context.Context, runErr error) {
 			j.Error += fmt.Sprintf(", %d/%d hard links", v.LinksValid, v.Links)
 		}
 	}
-	j.Snapshots, j.Standby = r.transfers()
-	j.Recovery = journal.RecoveryOf(j)
-	j.Metrics = r.metrics()
+	r.judgeControl()
 }
 
 func (r *Runner) phases() []journal.Phase {

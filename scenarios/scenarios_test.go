@@ -31,6 +31,7 @@ import (
 	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/internal/testbin"
+	"github.com/scnlabs/scn/runner"
 )
 
 func TestMain(m *testing.M) {
@@ -125,6 +126,7 @@ type runOptions struct {
 	target  *target.Target
 	sink    event.Sink    // also gets the run's events; nil: none
 	timeout time.Duration // for the whole run, cleanup included
+	fault   runner.Fault  // a negative control; nil: none
 }
 
 // runOn runs one scenario on o.target through the session `scn run` uses
@@ -138,7 +140,7 @@ func runOn(t *testing.T, path string, o runOptions) *journal.Journal {
 	if err != nil {
 		t.Fatalf("%s does not check:\n%v", path, err)
 	}
-	s, err := session.New(session.Options{Target: o.target, Vars: o.vars, Sink: o.sink})
+	s, err := session.New(session.Options{Target: o.target, Vars: o.vars, Sink: o.sink, Fault: o.fault})
 	if err != nil {
 		t.Fatal(err)
 	}

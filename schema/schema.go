@@ -56,6 +56,8 @@ func Generate(reg *actions.Registry) []byte {
 				"validation": map[string]any{"type": "string"},
 				"metrics":    map[string]any{"type": "object"},
 			}},
+			"objectives": map[string]any{"type": "object", "description": "recovery objectives: name: condition on phases, metrics, cost_usd, validation, steps",
+				"propertyNames": map[string]any{"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "additionalProperties": ref("condition")},
 		},
 		"$defs": defs,
 	}

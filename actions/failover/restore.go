@@ -47,8 +47,14 @@ type RestoreOutputs struct {
 	DataAtRiskSeconds float64 `json:"data_at_risk_seconds" doc:"as standby.status: work only the old GPU had"`
 	LostFiles         int     `json:"lost_files" doc:"as standby.status: files written after the last sync, lost with the old GPU"`
 
-	status standby.Status
-	report *md5check.Report
+	status   standby.Status
+	report   *md5check.Report
+	provider string // of the new GPU
+}
+
+// Restored implements actions.RestoredData: the new GPU's workspace.
+func (o *RestoreOutputs) Restored() (actions.InstanceRef, string, bool) {
+	return actions.InstanceRef{ID: o.GPU, Provider: o.provider}, o.Workspace, o.GPU != "" && o.Files > 0
 }
 
 // Transfer implements actions.TransferReport.
@@ -119,7 +125,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),
-		status: st, report: rep}
+		status: st, report: rep, provider: inst.Provider}
 	if rep != nil {
 		out.fill(rep)
 		for _, line := range rep.Lines() {

@@ -41,6 +41,13 @@ type RestoreOutputs struct {
 	Via           string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
 	SCNBytes      int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
 	checked       bool
+	on            actions.InstanceRef // where the files landed
+	dir           string
+}
+
+// Restored implements actions.RestoredData.
+func (o *RestoreOutputs) Restored() (actions.InstanceRef, string, bool) {
+	return o.on, o.dir, o.dir != "" && o.Files > 0
 }
 
 // Transfer implements actions.TransferReport.
@@ -96,12 +103,15 @@ var Restore = actions.Define(actions.Info{
 	res, err := snap.Restore(ctx, snap.RestoreOptions{Exec: x, Store: st, Name: p.Snapshot.Name, Path: dir, Verify: p.Verify,
 		Instance: inst.ID, Progress: func(done int64) { env.Transfer("restore "+p.Snapshot.Name, done, m.BytesRaw) },
 		Agent: env.Target.Agent, Notice: func(line string) { env.Logf("%s", line) }})
+	if errors.Is(err, snap.ErrDamaged) {
+		return nil, actions.Verification(err) // the restore's own check saw it
+	}
 	if err != nil {
 		return nil, err
 	}
 	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Hardlinks: res.Hardlinks, BytesFiles: res.BytesFiles, BytesStream: res.BytesStream, Seconds: res.Seconds,
 		MBPerS: res.MBPerSec, Verified: res.Verified, LinksVerified: res.LinksVerified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
-		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes}
+		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes, on: actions.InstanceRef{ID: inst.ID, Provider: inst.Provider}, dir: dir}
 	env.Logf("restored %s onto %s:%s: %d files (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, out.Files,
 		units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), out.Seconds, units.Rate(out.MBPerS), out.Via)
 	if !p.Verify {
@@ -120,8 +130,8 @@ var Restore = actions.Define(actions.Info{
 		if len(out.Mismatched) > 0 {
 			parts = append(parts, "hash mismatch: "+list(out.Mismatched))
 		}
-		return out, fmt.Errorf("restore of %s onto %s: %d of %d files did not come back intact; %s",
-			out.Snapshot, inst.ID, bad, out.Files, strings.Join(parts, "; "))
+		return out, actions.Verification(fmt.Errorf("restore of %s onto %s: %d of %d files did not come back intact; %s",
+			out.Snapshot, inst.ID, bad, out.Files, strings.Join(parts, "; ")))
 	}
 	return out, nil
 })

@@ -44,6 +44,9 @@ type CreateOutputs struct {
 	SCNBytes    int64   `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
 }
 
+// StoredObject implements actions.StoredData: the data object.
+func (o *CreateOutputs) StoredObject() (string, bool) { return o.Key, o.Key != "" }
+
 // Transfer implements actions.TransferReport.
 func (o *CreateOutputs) Transfer() journal.Transfer {
 	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.Files, BytesFiles: o.BytesFiles, BytesStream: o.BytesStream,

@@ -51,6 +51,12 @@ type StatusOutputs struct {
 // Standby implements actions.StandbyReport.
 func (o *StatusOutputs) Standby() journal.Standby { return o.status.Journal() }
 
+// StandbyCopy implements actions.StandbyCopy: the copy a failover would
+// hand over.
+func (o *StatusOutputs) StandbyCopy() (actions.InstanceRef, string, bool) {
+	return actions.InstanceRef{ID: o.ID}, o.Workspace, o.State == standby.FailoverActive
+}
+
 // statusOf renders an association's status as outputs.
 func statusOf(st standby.Status) *StatusOutputs {
 	return &StatusOutputs{ID: st.Standby, Address: st.Address, State: st.State, GPU: st.GPU, Workspace: st.Workspace,

@@ -19,6 +19,9 @@ type reportFlags struct {
 	html    string
 	junit   string
 	history bool
+
+	bundle, sign                    string // --bundle F.tar.gz [--sign KEY]
+	verifyBundle, allowed, identity string // --verify-bundle F --allowed-signers F [--identity ID]
 }
 
 func newReportCmd(g *globals) *cobra.Command {
@@ -31,10 +34,15 @@ func newReportCmd(g *globals) *cobra.Command {
 			"--html and --junit also write those reports. With --history, every run found in DIR\n" +
 			"(default STATE-DIR/runs) is listed, and --html writes the trend page over them.",
 		Example: "  scn report .scn/runs/20261126-182301-3fa9\n  scn report 20261126-182301-3fa9 --html run.html --junit junit.xml\n" +
-			"  scn report --history .scn/runs --html history.html",
+			"  scn report --history .scn/runs --html history.html\n" +
+			"  scn report 20261126-182301-3fa9 --bundle evidence.tar.gz --sign ~/.ssh/id_ed25519\n" +
+			"  scn report --verify-bundle evidence.tar.gz --allowed-signers allowed_signers --identity auditor@example.com",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := newPrinter(os.Stdout)
 			defer s.close()
+			if f.verifyBundle != "" {
+				return verifyBundle(s, f)
+			}
 			if f.history {
 				if len(args) > 1 {
 					return exitWith(2, "--history takes one directory of runs, not %d", len(args))
@@ -55,6 +63,11 @@ func newReportCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.html, "html", "", "write the run's HTML report (with --history: the trend page) to this file")
 	fl.StringVar(&f.junit, "junit", "", "write a JUnit XML report of the runs to this file")
 	fl.BoolVar(&f.history, "history", false, "work on every run in a directory of runs (default STATE-DIR/runs)")
+	fl.StringVar(&f.bundle, "bundle", "", "pack the run's evidence bundle (.tar.gz: reports, manifests, file lists, scenario, SHA256SUMS) into this file")
+	fl.StringVar(&f.sign, "sign", "", "with --bundle: sign SHA256SUMS with this OpenSSH private key (passphrase asked, or SCN_SIGN_PASSPHRASE)")
+	fl.StringVar(&f.verifyBundle, "verify-bundle", "", "check an evidence bundle: its sums and its signature by a key of --allowed-signers")
+	fl.StringVar(&f.allowed, "allowed-signers", "", "with --verify-bundle (required): ssh-keygen's allowed_signers file of the keys trusted to sign")
+	fl.StringVar(&f.identity, "identity", "", "with --verify-bundle: the principal that must have signed (default: any in --allowed-signers)")
 	return cmd
 }
 
@@ -84,6 +97,14 @@ func reportRuns(g *globals, s *printer, f *reportFlags, runs []string) error {
 			return exitWith(2, "reading run %s: %v", run, err)
 		}
 		journals = append(journals, j)
+		if f.bundle != "" {
+			if len(runs) > 1 {
+				return exitWith(2, "--bundle packs one run: give one run")
+			}
+			if err := packBundle(s, f, filepath.Dir(path)); err != nil {
+				return err
+			}
+		}
 	}
 	opts := consoleOptions(g, os.Stdout)
 	for i, j := range journals {

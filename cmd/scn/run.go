@@ -11,7 +11,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/negative"
+	"github.com/scnlabs/scn/internal/secret"
 	"github.com/scnlabs/scn/internal/session"
+	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -26,6 +29,7 @@ type runFlags struct {
 
 	parallel int
 	shard    string
+	negative string // --negative-control KIND|all
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -48,6 +52,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
 	fl.IntVarP(&f.parallel, "parallel", "p", 1, "run up to this many scenarios at once, each on its own (see docs/runs.md)")
 	fl.StringVar(&f.shard, "shard", "", "run only part i of n of the files, e.g. 2/3 for CI matrices (see docs/runs.md)")
+	fl.StringVar(&f.negative, "negative-control", "", "inject a fault and invert the verdict: "+strings.Join(negative.Kinds, ", ")+", or all (see docs/runs.md)")
 	return cmd
 }
 
@@ -86,16 +91,52 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if err != nil {
 		return err
 	}
+	if f.negative != "" {
+		return runNegativeControls(ctx, g, f, scs, vars)
+	}
 	tgt, err := openTarget(ctx, g)
 	if err != nil {
 		return exitWith(2, "target %s: %v", g.target, err)
 	}
 	defer tgt.Close()
+	runs, mask, err := runBatch(ctx, g, f, tgt, scs, vars, nil, true)
+	return withReports(err, mask, f, runs)
+}
+
+// withReports writes what --junit, --json and --html ask for over the
+// runs; failing to makes a passing invocation exit 1.
+func withReports(err error, mask *secret.Masker, f *runFlags, runs []*session.Run) error {
+	var journals []*journal.Journal
+	var dirs []string
+	for _, r := range runs {
+		if r.Journal != nil {
+			journals, dirs = append(journals, r.Journal), append(dirs, r.Dir)
+		}
+	}
+	if len(journals) == 0 {
+		return err
+	}
+	if werr := writeReports(mask, f, journals, dirs); werr != nil {
+		fmt.Fprintln(os.Stderr, "scn: writing reports:", werr)
+		if err == nil {
+			return &exitError{code: 1}
+		}
+	}
+	return err
+}
+
+// runBatch runs the checked scenarios in one session (with fault, each
+// as a negative control) and returns the runs, the session's masker for
+// their reports (withReports) and the invocation's exit status as an
+// error. confirm asks before spending money on a paid target, once the
+// vars are known to fit.
+func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, scs []*runner.Checked, vars map[string]string,
+	fault runner.Fault, confirm bool) ([]*session.Run, *secret.Masker, error) {
 	s, err := session.New(session.Options{Target: tgt, Vars: vars, MaxCost: f.maxCost, Parallel: f.parallel,
-		Out: os.Stdout, Console: consoleOptions(g, os.Stdout),
-		RunDir: func(id string) string { return runDir(g, f, id, len(scs) > 1) }})
+		Out: os.Stdout, Console: consoleOptions(g, os.Stdout), Fault: fault,
+		RunDir: func(id string) string { return runDir(g, f, id, len(scs) > 1 || f.negative == "all") }})
 	if err != nil {
-		return exitWith(2, "%v", err)
+		return nil, nil, exitWith(2, "%v", err)
 	}
 	defer s.Close()
 	warnLeftovers(s)
@@ -103,32 +144,26 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	runs, err := s.Prepare(scs...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return exitWith(2, "nothing was run")
+		return nil, nil, exitWith(2, "nothing was run")
 	}
-	if err := confirmSpend(ctx, g, f, tgt, scs, vars); err != nil {
-		return err
+	if confirm {
+		if err := confirmSpend(ctx, g, f, tgt, scs, vars); err != nil {
+			return nil, nil, err
+		}
 	}
 	ctx, stop := interruptible(ctx, s)
 	defer stop()
 	s.Run(ctx, runs)
 	worst := 0
-	var journals []*journal.Journal
-	var dirs []string
 	for _, r := range runs {
 		if r.Journal == nil {
 			continue
 		}
-		journals = append(journals, r.Journal)
-		dirs = append(dirs, r.Dir)
 		if r.FilesErr != nil {
 			fmt.Fprintln(os.Stderr, "scn: writing the run's files:", r.FilesErr)
 			worst = max(worst, 1)
 		}
 		worst = max(worst, r.Journal.ExitCode)
-	}
-	if err := writeReports(s.Mask(), f, journals, dirs); err != nil {
-		fmt.Fprintln(os.Stderr, "scn: writing reports:", err)
-		worst = max(worst, 1)
 	}
 	if len(runs) > 1 {
 		writeCombined(s.Out(), runs)
@@ -141,9 +176,9 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 		}
 	}
 	if worst != 0 {
-		return &exitError{code: worst}
+		return runs, s.Mask(), &exitError{code: worst}
 	}
-	return nil
+	return runs, s.Mask(), nil
 }
 
 // warnLeftovers says when earlier runs left resources alive; runs still

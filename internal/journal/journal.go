@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/scnlabs/scn/internal/atomicfile"
@@ -65,6 +66,11 @@ type Journal struct {
 	Recovery *Recovery `json:"recovery,omitempty"`
 	// Metrics are the scenario's report.metrics, evaluated at the end.
 	Metrics map[string]any `json:"metrics,omitempty"`
+	// Objectives are the scenario's recovery objectives, judged at the end.
+	Objectives []Objective `json:"objectives,omitempty"`
+	// NegativeControl is the fault a --negative-control run injected and
+	// whether the drill saw it; nil on ordinary runs.
+	NegativeControl *NegativeControl `json:"negative_control,omitempty"`
 
 	// Hostname is the machine scn ran on (JUnit's testsuite hostname).
 	Hostname string `json:"hostname,omitempty"`
@@ -93,6 +99,9 @@ type Step struct {
 	Error        string         `json:"error,omitempty"`
 	Expectations []Expectation  `json:"expectations,omitempty"`
 	Logs         []string       `json:"logs,omitempty"` // lines the step printed (log action, per-file results)
+	// FailedCheck: the step failed because a check did not hold (an
+	// expect/assert, a file's or a snapshot's hash), not because something broke.
+	FailedCheck bool `json:"failed_check,omitempty"`
 }
 
 // Expectation is one evaluated expect/assert/until expression.
@@ -224,6 +233,62 @@ type Standby struct {
 	DataAtRiskSeconds float64 `json:"data_at_risk_seconds,omitempty"` // failure time minus last good sync
 	LostFiles         int     `json:"lost_files"`
 	Error             string  `json:"error,omitempty"` // e.g. the standby itself died
+}
+
+// Negative control verdicts.
+const (
+	ControlDetected = "detected" // a check failed after the fault: the drill sees it
+	ControlExposed  = "exposed"  // the run passed anyway: the drill cannot see it
+	ControlError    = "error"    // something broke, or the fault never applied: no verdict
+)
+
+// NegativeControl is a run with one fault injected (scn run
+// --negative-control KIND), whose verdict is inverted.
+type NegativeControl struct {
+	Kind       string      `json:"kind"`
+	Injections []Injection `json:"injections"`
+	Verdict    string      `json:"verdict"`               // detected | exposed | error
+	DetectedAt string      `json:"detected_at,omitempty"` // the step (or objective:<name>) that saw it
+}
+
+// Injection is the fault applied once, right after a step.
+type Injection struct {
+	Step string `json:"step"`
+	Did  string `json:"did"` // e.g. "altered byte 0 of /workspace/f.txt on instance 101"
+}
+
+// Objective statuses.
+const (
+	ObjectiveMet     = "met"
+	ObjectiveMissed  = "missed"
+	ObjectiveUnknown = "unknown" // its figures do not exist (the run failed before them)
+)
+
+// Objective is one recovery objective (objectives:) and how the run did.
+type Objective struct {
+	Name   string     `json:"name"`
+	Expr   string     `json:"expr"`
+	Status string     `json:"status"` // met | missed | unknown
+	Values []SubValue `json:"values,omitempty"`
+	Error  string     `json:"error,omitempty"` // why it is unknown
+}
+
+// Line is the objective in one line, with the values it read:
+//
+//	objective rto missed: metrics.mttr_seconds = 131.2
+func (o Objective) Line() string {
+	var parts []string
+	for _, v := range o.Values {
+		parts = append(parts, v.Expr+" = "+v.Value)
+	}
+	detail := strings.Join(parts, ", ")
+	if detail == "" {
+		detail = o.Expr
+	}
+	if o.Status == ObjectiveUnknown && o.Error != "" {
+		detail = o.Error
+	}
+	return fmt.Sprintf("objective %s %s: %s", o.Name, o.Status, detail)
 }
 
 // Write saves j as indented JSON at path, creating its directory.

@@ -101,7 +101,19 @@ var looks = map[string][3]string{
 	journal.StatusFailed:      {"FAIL", "fail", "❌"},
 }
 
+// controlLooks are the verdicts of negative controls, whose status is
+// inverted: detected passes, exposed fails.
+var controlLooks = map[string][3]string{
+	journal.ControlDetected: {"DETECTED", "pass", "✅"},
+	journal.ControlExposed:  {"EXPOSED", "fail", "❌"},
+}
+
 func look(j *journal.Journal) [3]string {
+	if nc := j.NegativeControl; nc != nil {
+		if l, ok := controlLooks[nc.Verdict]; ok && (j.Status == journal.StatusPassed) == (nc.Verdict == journal.ControlDetected) {
+			return l
+		}
+	}
 	if l, ok := looks[j.Status]; ok {
 		return l
 	}

@@ -95,6 +95,19 @@ func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 	for _, r := range leaked(j) {
 		fmt.Fprintf(b, "- ⚠️ %s %s (%s) is %s: run `scn cleanup`\n", r.Kind, mdCode(r.ID), mdText(r.Provider), r.State)
 	}
+	if nc := j.NegativeControl; nc != nil {
+		at := ""
+		if nc.DetectedAt != "" {
+			at = " at step " + mdCode(nc.DetectedAt)
+		}
+		fmt.Fprintf(b, "\nNegative control %s: **%s**%s\n", mdCode(nc.Kind), nc.Verdict, at)
+	}
+	if len(j.Objectives) > 0 {
+		b.WriteString("\n")
+		for _, o := range j.Objectives {
+			fmt.Fprintf(b, "- %s %s\n", objectiveMark[o.Status], mdText(strings.TrimPrefix(o.Line(), "objective ")))
+		}
+	}
 	if len(j.Phases) > 0 {
 		if !strings.HasSuffix(b.String(), "\n\n") {
 			b.WriteString("\n")

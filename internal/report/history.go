@@ -61,12 +61,14 @@ type scenarioHistory struct {
 	Charts       []template.HTML
 	Recovery     []phaseStat // p50/p95 of the failover runs' recovery phases
 	Table        []runRow
+	Objectives   bool // some run declared objectives: the table shows them
 }
 
 type runRow struct {
 	J                             *journal.Journal
 	Verdict, Class, Started       string
 	Time, Cost, Files, MTTR, Fail string
+	Objectives                    string
 }
 
 // WriteHistoryHTML writes a self-contained page of the runs' trends: per
@@ -105,6 +107,7 @@ func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
 	s := scenarioHistory{Name: name, Runs: len(runs)}
 	for i := len(runs) - 1; i >= 0; i-- {
 		s.Table = append(s.Table, rowOf(runs[i]))
+		s.Objectives = s.Objectives || len(runs[i].Objectives) > 0
 		if runs[i].Status == journal.StatusPassed {
 			s.Passed++
 		}
@@ -121,6 +124,7 @@ func scenarioOf(name string, runs []*journal.Journal) scenarioHistory {
 		}, timeScale),
 		lineChart("cost", "Cost", runs, func(j *journal.Journal) (float64, bool) { return j.Cost.TotalUSD, true }, usdScale),
 		passFailChart(runs),
+		objectivesChart(runs),
 	}
 	for _, c := range charts {
 		if c != "" {
@@ -136,6 +140,7 @@ func rowOf(j *journal.Journal) runRow {
 	if costNote(j.Cost) != "" {
 		r.Cost += "*"
 	}
+	r.Objectives = objectivesCell(j)
 	if j.Standby != nil && j.Standby.MTTRSeconds > 0 {
 		r.MTTR = fmtSecs(j.Standby.MTTRSeconds)
 	}

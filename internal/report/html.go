@@ -61,6 +61,7 @@ type reportView struct {
 	Steps        []stepView
 	Vars         []keyValue
 	Metrics      []keyValue
+	Objectives   []objectiveView
 }
 
 type kpi struct {
@@ -115,6 +116,7 @@ func WriteHTML(w io.Writer, j *journal.Journal) error {
 		Started: j.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Leaked: leaked(j),
 		Timeline: buildTimeline(j), Vars: keyValues(j.Vars), Metrics: keyValues(j.Metrics)}
 	v.KPIs = kpis(j)
+	v.Objectives = objectiveViews(j)
 	v.FailureTitle = "What failed"
 	if j.Status == journal.StatusInterrupted {
 		v.FailureTitle = "Why the run stopped"

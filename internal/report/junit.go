@@ -136,7 +136,10 @@ func junitSuiteOf(j *journal.Journal) junitSuite {
 	if len(j.Cleanup) > 0 || len(leaked(j)) > 0 {
 		s.Cases = append(s.Cases, junitCleanup(j))
 	}
-	if j.Status != journal.StatusPassed && failingStep(j) == nil && failedUndos(j) == 0 && len(leaked(j)) == 0 {
+	for _, o := range j.Objectives {
+		s.Cases = append(s.Cases, junitObjective(j, o))
+	}
+	if j.Status != journal.StatusPassed && failingStep(j) == nil && failedUndos(j) == 0 && len(leaked(j)) == 0 && failedObjective(j) == nil {
 		msg := j.Error
 		if msg == "" {
 			msg = "run " + j.Status
@@ -190,6 +193,8 @@ func junitStep(j *journal.Journal, s *journal.Step) junitCase {
 		c.Skipped = &junitOutcome{Message: s.SkipReason}
 	case s.Status == journal.StepCanceled:
 		c.Error = &junitOutcome{Message: firstLine(s.Error), Type: "canceled", Body: body}
+	case detectedBy(j, s):
+		c.SystemOut = text("failed as it should: it detected negative control " + j.NegativeControl.Kind + "\n" + body + "\n")
 	case s.Status == journal.StepFailed && s.ContinueOnError:
 		c.SystemErr = text("failed, continue_on_error: the run went on\n" + body + "\n")
 	case s.Status == journal.StepFailed:

@@ -32,6 +32,7 @@ func WriteSummary(w io.Writer, j *journal.Journal, opts Options) error {
 		writeValidation(&b, p, j.Validation)
 		writeStandby(&b, p, j.Standby)
 		writeRecovery(&b, p, j.Recovery)
+		writeObjectives(&b, p, j)
 		writeCleanup(&b, p, j)
 		if len(j.Metrics) > 0 {
 			section(&b, p, "Metrics")
@@ -208,6 +209,7 @@ func writeVerdict(b *strings.Builder, p palette, j *journal.Journal) {
 		figures = append(figures, "MTTR "+fmtSecs(s.MTTRSeconds))
 	}
 	fmt.Fprintf(b, "%s  %s · %s\n", p.badge(Verdict(j)), p.bold(j.Scenario), strings.Join(figures, " · "))
+	writeControl(b, p, j)
 	if j.Status == journal.StatusPassed {
 		return
 	}

@@ -2,11 +2,13 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
 	"github.com/scnlabs/scn/internal/event"
+	"github.com/scnlabs/scn/internal/evidence"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/report"
@@ -26,8 +28,9 @@ type Run struct {
 	// NotRun says why it never started (interrupted before its turn).
 	NotRun string
 
-	r   *runner.Runner
-	out *prefixWriter // its own console's output; nil on the shared one
+	evidence *evidence.Recorder // keeps what a bundle needs as the run goes; nil with NoRunFiles
+	r        *runner.Runner
+	out      *prefixWriter // its own console's output; nil on the shared one
 }
 
 // ID is the run's id: its ledger entries, labels and directory carry it.
@@ -57,8 +60,12 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 		if own && s.out != nil {
 			run.out = &prefixWriter{mu: &s.lines, w: s.out, prefix: pfx[i]}
 		}
-		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: s.newID(),
-			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost})
+		id := s.newID()
+		if !s.opts.NoRunFiles {
+			run.evidence = &evidence.Recorder{RunDir: s.runDir(id), Store: s.opts.Target.Store, Mask: s.mask.String}
+		}
+		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: id,
+			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost, Fault: s.opts.Fault})
 		if err != nil {
 			return nil, s.mask.Error(err)
 		}
@@ -84,6 +91,9 @@ func (s *Session) sink(run *Run) event.Sink {
 	}
 	if s.opts.Sink != nil {
 		sink = event.Tee(sink, s.opts.Sink)
+	}
+	if run.evidence != nil {
+		sink = event.Tee(sink, run.evidence)
 	}
 	return sink
 }
@@ -137,7 +147,7 @@ func (s *Session) runOne(ctx context.Context, run *Run) {
 		return
 	}
 	run.Dir = s.runDir(run.ID())
-	run.FilesErr = report.WriteRunFiles(run.Dir, run.Journal, s.mask)
+	run.FilesErr = errors.Join(report.WriteRunFiles(run.Dir, run.Journal, s.mask), run.evidence.Err())
 }
 
 // runAll calls run for each run, at most n at once, in order of the list.

@@ -56,6 +56,9 @@ type Options struct {
 	RunDir func(runID string) string
 	// NoRunFiles writes no run files (`scn do`: its outputs are the record).
 	NoRunFiles bool
+	// Fault makes the runs negative controls (scn run --negative-control);
+	// a session with one runs one scenario.
+	Fault runner.Fault
 }
 
 // Session runs scenarios on one target. Make one with New, Prepare the

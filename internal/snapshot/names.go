@@ -18,3 +18,6 @@ func ValidateName(name string) error {
 
 func dataKey(name string) string     { return "snapshots/" + name + "/data.tar.lz4" }
 func manifestKey(name string) string { return "snapshots/" + name + "/manifest.json" }
+
+// ManifestKey is the store key of snapshot name's manifest.
+func ManifestKey(name string) string { return manifestKey(name) }

@@ -96,7 +96,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if obj.Size != m.BytesStored {
-		return nil, fmt.Errorf("%s: data object is %d bytes but the manifest says %d: it was truncated or replaced", where, obj.Size, m.BytesStored)
+		return nil, damaged("%s: data object is %d bytes but the manifest says %d: it was truncated or replaced", where, obj.Size, m.BytesStored)
 	}
 	tr := Transport{Via: ViaSCN}
 	if opts.Agent != nil {
@@ -216,4 +216,20 @@ func randomHex() string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// ErrDamaged is what errors.Is finds in a restore that failed because the
+// snapshot's data did not match its manifest (truncated, corrupt): the
+// restore's own check held, nothing broke.
+var ErrDamaged = errors.New("snapshot data does not match its manifest")
+
+type damagedError struct{ err error }
+
+func (d *damagedError) Error() string        { return d.err.Error() }
+func (d *damagedError) Unwrap() error        { return d.err }
+func (d *damagedError) Is(target error) bool { return target == ErrDamaged }
+
+// damaged is fmt.Errorf for a snapshot that failed its integrity check.
+func damaged(format string, args ...any) error {
+	return &damagedError{fmt.Errorf(format, args...)}
 }

@@ -173,7 +173,7 @@ func filterTo(src io.Reader, u unpacker, m *Manifest, progress func(int64)) erro
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("snapshot data is damaged: reading the tar stream after %d entries: %w", i, err)
+			return damaged("snapshot data is damaged: reading the tar stream after %d entries: %w", i, err)
 		}
 		e, err := entryFromHeader(h)
 		if err == nil {
@@ -202,10 +202,10 @@ func filterTo(src io.Reader, u unpacker, m *Manifest, progress func(int64)) erro
 			if dst.err != nil {
 				return fmt.Errorf("%s entry %q: %w", u.verb(), e.Path, dst.err)
 			}
-			return fmt.Errorf("snapshot data is damaged in entry %q: %w", e.Path, err)
+			return damaged("snapshot data is damaged in entry %q: %w", e.Path, err)
 		}
 		if got := hex.EncodeToString(sum.Sum(nil)); got != want.Digest() {
-			return fmt.Errorf("entry %q: content %s %s does not match the manifest's %s: the snapshot is corrupt",
+			return damaged("entry %q: content %s %s does not match the manifest's %s: the snapshot is corrupt",
 				e.Path, algorithm(m.HashAlgorithm), got, want.Digest())
 		}
 		if err := u.fileDone(e); err != nil {
@@ -213,7 +213,7 @@ func filterTo(src io.Reader, u unpacker, m *Manifest, progress func(int64)) erro
 		}
 	}
 	if i != len(m.Entries) {
-		return fmt.Errorf("snapshot data is truncated: the tar stream ended after %d of the manifest's %d entries", i, len(m.Entries))
+		return damaged("snapshot data is truncated: the tar stream ended after %d of the manifest's %d entries", i, len(m.Entries))
 	}
 	if err := t.finish(); err != nil {
 		return fmt.Errorf("refused %v", err)
@@ -222,7 +222,7 @@ func filterTo(src io.Reader, u unpacker, m *Manifest, progress func(int64)) erro
 		return err
 	}
 	if cnt.n != m.BytesRaw {
-		return fmt.Errorf("snapshot data is damaged: %d bytes of tar, the manifest says %d", cnt.n, m.BytesRaw)
+		return damaged("snapshot data is damaged: %d bytes of tar, the manifest says %d", cnt.n, m.BytesRaw)
 	}
 	return u.finish()
 }

@@ -1,0 +1,216 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
+
+	"github.com/scnlabs/scn/internal/journal"
+)
+
+// Recovery objectives (objectives: name → condition) are judged after the
+// steps and the cleanup, on the figures the reports show: the run's usual
+// scope plus phases.<name> (seconds), metrics.<name> (report.metrics),
+// cost_usd and validation. A missed objective fails a run that otherwise
+// passed; on a run that failed anyway, objectives whose figures exist are
+// still judged, the others are "unknown".
+
+// validationFields are the names under validation, as metrics.json has them.
+var validationFields = types.Map{"success": types.Bool, "files_validated": types.Int, "files_total": types.Int}
+
+// PhaseNames are the phases.<name> an objective may read: the scenario's
+// report.phases. Phases the runner computes itself are added here so the
+// static check and the run agree on one list.
+func (sc *Scenario) PhaseNames() []string {
+	var out []string
+	for _, p := range sc.Report.Phases {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// objectiveScope is the typed scope of objectives: every step, and the
+// figures of the closing report.
+func (c *checker) objectiveScope() types.Map {
+	env := c.envFor(c.order)
+	phases, metrics := types.Map{}, types.Map{}
+	for _, p := range c.sc.PhaseNames() {
+		phases[p] = types.Float64
+	}
+	for _, m := range c.sc.Report.Metrics {
+		metrics[m.Name] = types.Any
+	}
+	env["phases"], env["metrics"] = phases, metrics
+	env["cost_usd"], env["validation"] = types.Float64, validationFields
+	return env
+}
+
+func (c *checker) checkObjectives() {
+	if len(c.sc.Objectives) == 0 {
+		return
+	}
+	env := c.objectiveScope()
+	known := map[string][]string{"phases": c.sc.PhaseNames(), "validation": sortedKeys(validationFields)}
+	for _, m := range c.sc.Report.Metrics {
+		known["metrics"] = append(known["metrics"], m.Name)
+	}
+	for _, o := range c.sc.Objectives {
+		if c.checkFigureRefs(o.Expr, known) {
+			c.compileRefs(o.Expr, env, true, c.order)
+		}
+	}
+}
+
+// checkFigureRefs reports phases.<x>, metrics.<x> and validation.<x> that
+// the scenario does not define, naming the ones it does.
+func (c *checker) checkFigureRefs(e *Expr, known map[string][]string) bool {
+	tree, err := parser.Parse(e.Source)
+	if err != nil {
+		c.exprError(e, err)
+		return false
+	}
+	ok := true
+	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
+		m, isMember := n.(*ast.MemberNode)
+		if !isMember {
+			return
+		}
+		id, isIdent := m.Node.(*ast.IdentifierNode)
+		prop, isString := m.Property.(*ast.StringNode)
+		if !isIdent || !isString {
+			return
+		}
+		names, figure := known[id.Value]
+		if !figure || slices.Contains(names, prop.Value) {
+			return
+		}
+		pos := e.Pos
+		pos.Col += id.Location().From
+		what := map[string]string{"phases": "phase", "metrics": "metric", "validation": "validation field"}[id.Value]
+		d := c.diags.errorf(pos, "unknown %s %q in objective %q", what, prop.Value, e.Source)
+		switch {
+		case len(names) == 0 && id.Value == "phases":
+			d.Hint = "name phases under report.phases to use phases.<name>"
+		case len(names) == 0:
+			d.Hint = "define it under report.metrics to use metrics.<name>"
+		default:
+			d.Hint = "known: " + strings.Join(names, ", ")
+		}
+		ok = false
+	}))
+	return ok
+}
+
+// figures is what objectives see beyond the usual scope, taken from the
+// finished journal. A phase any of whose steps did not finish, and a
+// metric that could not be computed, are absent: an objective reading
+// them is unknown, never met by a zero.
+func figures(j *journal.Journal) map[string]any {
+	ran := map[string]bool{}
+	for _, s := range j.Steps {
+		ran[s.ID] = s.Status == journal.StepPassed || s.Status == journal.StepFailed
+	}
+	phases := map[string]any{}
+	for _, p := range j.Phases {
+		complete := true
+		for _, id := range p.Steps {
+			complete = complete && ran[id]
+		}
+		if complete {
+			phases[p.Name] = p.Seconds
+		}
+	}
+	metrics := map[string]any{}
+	for k, v := range j.Metrics {
+		if s, isStr := v.(string); isStr && strings.HasPrefix(s, "error: ") {
+			continue
+		}
+		metrics[k] = plainNumbers(v)
+	}
+	out := map[string]any{"phases": phases, "metrics": metrics, "cost_usd": j.Cost.TotalUSD, "validation": nil}
+	if v := j.Validation; v != nil {
+		out["validation"] = map[string]any{"success": v.Success, "files_validated": v.Valid, "files_total": v.Total}
+	}
+	return out
+}
+
+// judgeObjectives evaluates every objective on the finished journal's
+// figures.
+func (r *Runner) judgeObjectives() []journal.Objective {
+	if len(r.sc.Objectives) == 0 {
+		return nil
+	}
+	scope := r.scope(nil)
+	for k, v := range figures(r.j) {
+		scope[k] = v
+	}
+	out := make([]journal.Objective, 0, len(r.sc.Objectives))
+	for _, o := range r.sc.Objectives {
+		x := r.expectation(o.Expr, scope)
+		jo := journal.Objective{Name: o.Name, Expr: x.Expr, Values: x.Values, Error: x.Error}
+		switch {
+		case x.Error != "":
+			jo.Status = journal.ObjectiveUnknown
+			// The values explain an unknown objective too: which figure was missing.
+			for _, sub := range explain(o.Expr.Source, scope) {
+				sub.Value = r.mask.String(sub.Value)
+				jo.Values = append(jo.Values, sub)
+			}
+		case x.OK:
+			jo.Status = journal.ObjectiveMet
+			for _, sub := range explain(o.Expr.Source, scope) {
+				sub.Value = r.mask.String(sub.Value)
+				jo.Values = append(jo.Values, sub)
+			}
+		default:
+			jo.Status = journal.ObjectiveMissed
+		}
+		out = append(out, jo)
+	}
+	return out
+}
+
+// objectivesError is why a run that otherwise passed fails on its
+// objectives: the first missed one (or, failing that, the first that
+// could not be judged), in one line with its values.
+func objectivesError(objs []journal.Objective) error {
+	for _, want := range []string{journal.ObjectiveMissed, journal.ObjectiveUnknown} {
+		for _, o := range objs {
+			if o.Status == want {
+				return fmt.Errorf("%s", o.Line())
+			}
+		}
+	}
+	return nil
+}
+
+// plainNumbers turns the json.Numbers a computed metric may hold into int
+// or float64, which expressions compare with numbers.
+func plainNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plainNumbers(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainNumbers(e)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,113 @@
+package runner_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/runner"
+)
+
+const objectivesSrc = `
+name: objectives
+steps:
+  - id: a
+    action: test.counter
+  - id: v
+    action: test.verify
+    with: { check: true }
+report:
+  phases: { count: [a], check: [v] }
+  metrics: { n: "${{ steps.a.n }}" }
+objectives:
+  counted: "metrics.n == 1"
+  quick: "phases.count < 3600 and phases.check < 3600"
+  valid: "validation.success and validation.files_validated == validation.files_total"
+  free: "cost_usd == 0"
+`
+
+func objective(t *testing.T, j *journal.Journal, name string) journal.Objective {
+	t.Helper()
+	for _, o := range j.Objectives {
+		if o.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("no objective %q in %+v", name, j.Objectives)
+	return journal.Objective{}
+}
+
+func TestObjectivesMet(t *testing.T) {
+	j, _ := runSrc(t, objectivesSrc, runner.Options{}, nil)
+	if j.Status != journal.StatusPassed || j.ExitCode != 0 {
+		t.Fatalf("status %s (%s), want passed", j.Status, j.Error)
+	}
+	var names []string
+	for _, o := range j.Objectives {
+		names = append(names, o.Name+"="+o.Status)
+	}
+	if got := strings.Join(names, " "); got != "counted=met quick=met valid=met free=met" {
+		t.Fatalf("objectives in file order with their status: %s", got)
+	}
+	if got := objective(t, j, "counted").Line(); got != "objective counted met: metrics.n = 1" {
+		t.Errorf("met line %q", got)
+	}
+}
+
+func TestMissedObjectiveFailsThePassedRun(t *testing.T) {
+	src := strings.Replace(objectivesSrc, `"metrics.n == 1"`, `"metrics.n >= 2"`, 1)
+	j, _ := runSrc(t, src, runner.Options{}, nil)
+	if j.Status != journal.StatusFailed || j.ExitCode != 1 {
+		t.Fatalf("status %s exit %d, want failed 1", j.Status, j.ExitCode)
+	}
+	if want := "objective counted missed: metrics.n = 1"; j.Error != want {
+		t.Fatalf("error %q, want %q", j.Error, want)
+	}
+	if o := objective(t, j, "quick"); o.Status != journal.ObjectiveMet {
+		t.Errorf("the other objectives are still judged: %+v", o)
+	}
+}
+
+// After a failed run, objectives whose figures exist are judged; one whose
+// phase never ran is unknown, not met by a zero.
+func TestObjectivesAfterAFailedRun(t *testing.T) {
+	src := strings.Replace(objectivesSrc, "    action: test.counter\n", "    action: test.counter\n  - assert: \"steps.a.n > 5\"\n", 1)
+	j, _ := runSrc(t, src, runner.Options{}, nil)
+	if j.Status != journal.StatusFailed || !strings.Contains(j.Error, "step") {
+		t.Fatalf("the step's failure stays the run's error: %s %q", j.Status, j.Error)
+	}
+	if o := objective(t, j, "counted"); o.Status != journal.ObjectiveMet {
+		t.Errorf("counted: %+v", o)
+	}
+	o := objective(t, j, "quick")
+	if o.Status != journal.ObjectiveUnknown || o.Error == "" {
+		t.Errorf("quick read a phase that never ran: %+v", o)
+	}
+}
+
+func TestObjectivesAreChecked(t *testing.T) {
+	src := objectivesSrc + `  typo: "phases.cont < 10"
+  nometric: "metrics.mttr_seconds <= 120"
+  notbool: "cost_usd"
+`
+	sc, err := runner.Load("test.yaml", []byte(src))
+	if err == nil {
+		_, err = runner.Check(sc, registry(&world{}))
+	}
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{
+		`unknown phase "cont" in objective "phases.cont < 10"`,
+		`unknown metric "mttr_seconds" in objective`,
+		`in expression "cost_usd": expected bool`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	_, err = runner.Load("test.yaml", []byte(objectivesSrc+"  bad-name: \"true\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `objective name "bad-name" is not an identifier`) {
+		t.Errorf("a name JUnit cannot show: %v", err)
+	}
+}
