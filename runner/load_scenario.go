@@ -238,6 +238,9 @@ func (l *loader) exprList(n *yaml.Node, what string) []*Expr {
 // assert, until). Wrapping it in ${{ }} anyway is accepted.
 func (l *loader) bareExpr(n *yaml.Node, what string) *Expr {
 	n = resolve(n)
+	if customTag(n) {
+		return nil // reported by tags
+	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		l.errorf(n, "%s must be an expression, got %s", what, kindName(n))
 		return nil
@@ -266,6 +269,9 @@ func (l *loader) strList(n *yaml.Node, what string) []*yaml.Node {
 		var out []*yaml.Node
 		for _, e := range n.Content {
 			e = resolve(e)
+			if customTag(e) {
+				continue // reported by tags
+			}
 			if e.Kind != yaml.ScalarNode {
 				l.errorf(e, "each entry of %s must be a string, got %s", what, kindName(e))
 				continue
