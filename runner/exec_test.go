@@ -267,6 +267,12 @@ steps:
 			t.Errorf("vars %v accepted", bad)
 		}
 	}
+	// A required var given empty is as good as not given.
+	opts.Vars = map[string]string{"must": ""}
+	_, err = runner.New(c, opts)
+	if want := "--var must: var must is required: --var must= gives it no value\n    hint: pass a value: --var must=..."; err == nil || err.Error() != want {
+		t.Errorf("required var given empty: %v\nwant %s", err, want)
+	}
 }
 
 func TestComputedDurations(t *testing.T) {

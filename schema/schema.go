@@ -44,7 +44,15 @@ func Generate(reg *actions.Registry) []byte {
 			"name":        map[string]any{"type": "string", "minLength": 1},
 			"description": map[string]any{"type": "string"},
 			"vars": map[string]any{"type": "object", "description": "name: value, or name: {default, secret, required, description}",
-				"propertyNames": map[string]any{"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+				"propertyNames": map[string]any{"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+				// A mapping is always the long form (docs/decisions.md): an
+				// object-valued var is written {default: {...}}.
+				"additionalProperties": map[string]any{"anyOf": []any{
+					map[string]any{"type": []any{"string", "number", "boolean", "array", "null"}},
+					map[string]any{"type": "object", "additionalProperties": false, "minProperties": 1, "properties": map[string]any{
+						"default": map[string]any{}, "secret": map[string]any{"type": "boolean"},
+						"required": map[string]any{"type": "boolean"}, "description": map[string]any{"type": "string"}}},
+				}}},
 			"timeout": ref("duration"),
 			"budget": map[string]any{"type": "object", "additionalProperties": false,
 				"properties": map[string]any{"max_usd": map[string]any{"type": "number", "exclusiveMinimum": 0}}},
