@@ -1,14 +1,12 @@
 package runner
 
 import (
-	"errors"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 
@@ -206,32 +204,11 @@ func (c *checker) compile(e *Expr, env types.Map, cond bool) reflect.Type {
 	}
 	prog, err := expr.Compile(e.Source, opts...)
 	if err != nil {
-		c.exprError(e, err)
+		c.exprError(e, err, env)
 		return nil
 	}
 	e.Program = prog
 	return prog.Node().Type()
-}
-
-func (c *checker) exprError(e *Expr, err error) {
-	pos, msg := e.Pos, err.Error()
-	var fe *file.Error
-	if errors.As(err, &fe) {
-		msg = fe.Message
-		if fe.Line <= 1 {
-			pos.Col += fe.Column
-		} else {
-			pos.Line += fe.Line - 1
-			pos.Col = fe.Column + 1
-		}
-	}
-	d := c.diags.errorf(pos, "in expression %q: %s", e.Source, msg)
-	switch {
-	case strings.HasPrefix(msg, "unknown name "):
-		d.Hint = "expressions see vars, env, run and steps.<id> (and, in expect/until, the step's own outputs)"
-	case strings.Contains(msg, "expected bool"):
-		d.Hint = "if, expect, assert and until need a condition that is true or false"
-	}
 }
 
 // checkRefs reports steps.<id>.<field> references to unknown or later
@@ -239,7 +216,7 @@ func (c *checker) exprError(e *Expr, err error) {
 func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 	tree, err := parser.Parse(e.Source)
 	if err != nil {
-		c.exprError(e, err)
+		c.exprError(e, err, nil)
 		return false
 	}
 	ok := true
@@ -271,6 +248,9 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 			if _, has := actions.Lookup(outs, r.field); !has && stepFields[r.field] == nil {
 				d := c.diags.errorf(pos, "step %q (%s) has no output %q", r.id, s.Action, r.field)
 				d.Hint = "its outputs are " + strings.Join(outputNames(outs), ", ")
+				if h := didYouMean(r.field, outputNames(outs)); h != "" {
+					d.Hint = h
+				}
 				ok = false
 			}
 		}
