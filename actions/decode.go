@@ -68,6 +68,9 @@ func decode(dst any, with map[string]any, strict, complete bool) error {
 		if err := checkEnum(f, rv.FieldByIndex(f.Index)); err != nil {
 			return err
 		}
+		if err := CheckRange(f, rv.FieldByIndex(f.Index)); err != nil {
+			return err
+		}
 	}
 	for _, f := range fields {
 		if seen[f.Name] {

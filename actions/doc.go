@@ -84,6 +84,9 @@ func paramNotes(f Field, markdown bool) []string {
 	if len(f.Enum) > 0 {
 		notes = append(notes, "one of "+names(f.Enum, "|"))
 	}
+	if r, ok := RangeOf(f); ok {
+		notes = append(notes, r.Describe())
+	}
 	if len(f.Aliases) > 0 {
 		notes = append(notes, "alias "+names(f.Aliases, ", "))
 	}

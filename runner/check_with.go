@@ -39,7 +39,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 				c.diags.errorf(s.With.KeyPos[i], "parameter %q is given twice (directly and by an alias)", f.Name)
 			}
 			given[f.Name] = true
-			c.checkValue(s.With.Map[k], f.Type, f.Name, f.Enum, env, before)
+			c.checkValue(s.With.Map[k], f, f.Name, env, before)
 		}
 	}
 	for _, f := range fields {
@@ -63,8 +63,10 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 	}
 }
 
-// checkValue checks one parameter value against Go type t.
-func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []string, env types.Map, before []*Step) {
+// checkValue checks one parameter value against its field: Go type, enum
+// and range.
+func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.Map, before []*Step) {
+	t, enum := f.Type, f.Enum
 	if v.Kind == ScalarValue && v.Tmpl != nil {
 		var got reflect.Type
 		for _, e := range v.Tmpl.Parts {
@@ -105,6 +107,11 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 			d := c.diags.errorf(v.Pos, "parameter %s: %q is not one of %v", path, s, enum)
 			d.Hint = hintFor(s, enum)
 		}
+		var de *actions.DecodeError
+		if errors.As(actions.CheckRange(f, dst), &de) {
+			d := c.diags.errorf(v.Pos, "parameter %s: %s", path, de.Msg)
+			d.Hint = rangeHint(f)
+		}
 		return
 	}
 	// A literal structure with computed parts inside: walk it.
@@ -114,11 +121,11 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 	switch {
 	case v.Kind == ListValue && t.Kind() == reflect.Slice:
 		for i, e := range v.List {
-			c.checkValue(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), nil, env, before)
+			c.checkValue(e, actions.Field{Type: t.Elem()}, fmt.Sprintf("%s[%d]", path, i), env, before)
 		}
 	case v.Kind == MapValue && t.Kind() == reflect.Map:
 		for _, k := range v.Keys {
-			c.checkValue(v.Map[k], t.Elem(), path+"."+k, nil, env, before)
+			c.checkValue(v.Map[k], actions.Field{Type: t.Elem()}, path+"."+k, env, before)
 		}
 	case v.Kind == MapValue && t.Kind() == reflect.Struct:
 		fields := actions.FieldsOf(t)
@@ -129,7 +136,7 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 				d.Hint = hintFor(k, actions.Names(fields))
 				continue
 			}
-			c.checkValue(v.Map[k], f.Type, path+"."+f.Name, f.Enum, env, before)
+			c.checkValue(v.Map[k], f, path+"."+f.Name, env, before)
 		}
 	case t.Kind() == reflect.Interface:
 		for _, e := range v.Exprs() {
@@ -138,6 +145,16 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 	default:
 		c.diags.errorf(v.Pos, "parameter %s expects %s, got %s", path, goTypeName(t), map[ValueKind]string{MapValue: "a mapping", ListValue: "a list"}[v.Kind])
 	}
+}
+
+// rangeHint names the fix for a value out of its parameter's range.
+func rangeHint(f actions.Field) string {
+	r, _ := actions.RangeOf(f)
+	h := fmt.Sprintf("set %s to a value of %s", f.Name, r.Describe())
+	if f.Default != "" {
+		h += fmt.Sprintf(", or leave it out for the default %s", f.Default)
+	}
+	return h
 }
 
 // compatible reports whether an expression of type got can be decoded into

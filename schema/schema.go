@@ -141,6 +141,9 @@ func paramsSchema(s *actions.Spec) map[string]any {
 		if f.Default != "" {
 			p["default"] = actions.ParseScalar(f.Default)
 		}
+		if r, ok := actions.RangeOf(f); ok {
+			addRange(p, r)
+		}
 		props[f.Name] = p
 		for _, a := range f.Aliases {
 			props[a] = map[string]any{"$ref": "#/$defs/with." + s.Name + "/properties/" + f.Name, "description": "alias of " + f.Name}
@@ -165,6 +168,26 @@ func paramsSchema(s *actions.Spec) map[string]any {
 		out["required"] = required
 	}
 	return out
+}
+
+// addRange bounds a parameter as its min/max tags do. Beside the type's
+// anyOf, minimum and maximum constrain numbers only (a duration's number of
+// seconds too) and leave ${{ }} strings alone; a duration that must be more
+// than 0 also refuses "0s" written as a string.
+func addRange(p map[string]any, r actions.Range) {
+	if r.Min != nil {
+		if r.ExclusiveMin {
+			p["exclusiveMinimum"] = *r.Min
+		} else {
+			p["minimum"] = *r.Min
+		}
+	}
+	if r.Max != nil {
+		p["maximum"] = *r.Max
+	}
+	if r.Durations() && r.ExclusiveMin && *r.Min == 0 {
+		p["not"] = map[string]any{"type": "string", "pattern": `^\s*(0+(\.0*)?(ns|us|µs|ms|s|m|h))+\s*$`}
+	}
 }
 
 var schemaProvider = reflect.TypeFor[actions.SchemaProvider]()

@@ -42,8 +42,8 @@ func TestParams(t *testing.T) {
 	}{
 		{Create, map[string]any{"instance": "42"}, ""},
 		{Create, map[string]any{"count": 2}, "on: required parameter is missing"},
-		{Create, map[string]any{"on": "42", "count": 0}, "at least one"},
-		{Create, map[string]any{"on": "42", "size": -1}, "negative"},
+		{Create, map[string]any{"on": "42", "count": 0}, "count: 0 is out of range: it must be at least 1"},
+		{Create, map[string]any{"on": "42", "size": -1}, "size: -1 is out of range: it must be at least 0"},
 		{Create, map[string]any{"on": "42", "dir": "workspace"}, "absolute"},
 		{Create, map[string]any{"on": "42", "prefix": "a/b"}, "no '/'"},
 		{Create, map[string]any{"on": "42", "cuont": 2}, "unknown parameter"},

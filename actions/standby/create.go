@@ -19,23 +19,21 @@ type CreateParams struct {
 	GPU              actions.InstanceRef `json:"gpu" alias:"on,instance" required:"true" doc:"the GPU instance to follow: an id or ${{ steps.gpu }}"`
 	Offer            *cloud.Offer        `json:"offer" doc:"the standby provider's offer to rent; default: its cheapest CPU offer"`
 	MachineType      string              `json:"machine_type" doc:"rent this machine type from the standby provider (e2-medium...) instead of the cheapest"`
-	SyncInterval     actions.Duration    `json:"sync_interval" default:"30s" doc:"time between syncs"`
-	CheckInterval    actions.Duration    `json:"check_interval" default:"10s" doc:"time between health checks of the GPU and the standby"`
-	CheckTimeout     actions.Duration    `json:"check_timeout" default:"20s" doc:"longest one machine's check may take before it counts as failed"`
-	FailureThreshold int                 `json:"failure_threshold" default:"3" doc:"consecutive failed checks that make failover active (or the standby lost)"`
+	SyncInterval     actions.Duration    `json:"sync_interval" min:">0" default:"30s" doc:"time between syncs"`
+	CheckInterval    actions.Duration    `json:"check_interval" min:">0" default:"10s" doc:"time between health checks of the GPU and the standby"`
+	CheckTimeout     actions.Duration    `json:"check_timeout" min:">0" default:"20s" doc:"longest one machine's check may take before it counts as failed"`
+	FailureThreshold int                 `json:"failure_threshold" min:"1" default:"3" doc:"consecutive failed checks that make failover active (or the standby lost)"`
 	Exclude          []string            `json:"exclude" doc:"find patterns left out of the sync: a bare name matches at any depth, a pattern with / is anchored at the workspace; default .cache, __pycache__, *.tmp; [] for none"`
-	ReadyTimeout     actions.Duration    `json:"ready_timeout" default:"10m" doc:"how long the standby machine may take to answer SSH"`
+	ReadyTimeout     actions.Duration    `json:"ready_timeout" min:">0" default:"10m" doc:"how long the standby machine may take to answer SSH"`
 	Path             string              `json:"path" doc:"folder to keep in sync on the GPU, absolute or relative to its workspace; default: its workspace"`
 	StandbyPath      string              `json:"standby_path" doc:"where the standby keeps the copy, absolute or relative to its workspace; default: the same place in its workspace as path is in the GPU's"`
 }
 
 // Validate implements actions.Validator.
 func (p *CreateParams) Validate() error {
-	switch {
-	case p.Offer != nil && p.MachineType != "":
+	// failure_threshold and the durations: their range tags.
+	if p.Offer != nil && p.MachineType != "" {
 		return errors.New("give offer or machine_type, not both")
-	case p.FailureThreshold < 1:
-		return errors.New("failure_threshold must be at least 1")
 	}
 	if p.Exclude != nil {
 		return standby.CheckExclude(p.Exclude)
