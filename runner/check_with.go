@@ -86,6 +86,7 @@ func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.M
 				d.Hint = "pick a field of the value, e.g. ${{ steps.gpu.id }} instead of ${{ steps.gpu }}"
 			}
 		}
+		c.checkKind(v, t, path)
 		return
 	}
 	if v.HasExpr() && reflect.PointerTo(t).Implements(paramDecoderType) {

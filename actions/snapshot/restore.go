@@ -16,6 +16,9 @@ import (
 // ParamTypeName implements actions.TypeNamer.
 func (Ref) ParamTypeName() string { return "snapshot" }
 
+// RefersTo implements actions.Referrer.
+func (Ref) RefersTo() []string { return []string{"snapshot"} }
+
 // RestoreParams are the parameters of snapshot.restore.
 type RestoreParams struct {
 	Snapshot Ref                 `json:"snapshot" required:"true" doc:"snapshot name, or ${{ steps.snap }}"`
