@@ -72,6 +72,11 @@ func decode(dst any, with map[string]any, strict, complete bool) error {
 			return err
 		}
 	}
+	if complete {
+		if err := CheckGroups(GroupsOf(dst), func(name string) bool { return seen[name] }); err != nil {
+			return &DecodeError{Msg: err.Error()}
+		}
+	}
 	for _, f := range fields {
 		if seen[f.Name] {
 			continue

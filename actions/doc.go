@@ -37,6 +37,9 @@ func WriteDoc(w io.Writer, s *Spec) {
 	}
 	fmt.Fprintln(w, "\nParameters (with:):")
 	writeFields(w, FieldsOf(s.Params), true, "  ")
+	for _, g := range GroupsOf(s.NewParams()) {
+		fmt.Fprintf(w, "  (%s)\n", g.Describe())
+	}
 	fmt.Fprintln(w, "\nOutputs (${{ steps.ID.NAME }}, and NAME in expect/until):")
 	writeFields(w, FieldsOf(s.Outputs), false, "  ")
 	fmt.Fprintln(w, "  status, seconds, error   (every step)")
@@ -136,6 +139,9 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 		for _, f := range FieldsOf(s.Params) {
 			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", f.Name, typeName(f.Type), strings.Join(paramNotes(f, true), ", "), md(f.Doc))
 		}
+		for _, g := range GroupsOf(s.NewParams()) {
+			fmt.Fprintf(w, "\n%s.\n", codeNames(capitalize(g.Describe()), g.Params))
+		}
 		fmt.Fprintln(w, "\n| output | type | description |\n|---|---|---|")
 		for _, f := range FieldsOf(s.Outputs) {
 			fmt.Fprintf(w, "| `%s` | %s | %s |\n", f.Name, typeName(f.Type), md(f.Doc))
@@ -150,6 +156,16 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 		}
 	}
 }
+
+// codeNames writes each parameter name in s as code.
+func codeNames(s string, names []string) string {
+	for _, n := range names {
+		s = strings.Replace(s, " "+n, " `"+n+"`", 1)
+	}
+	return s
+}
+
+func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 // article is "an" before a vowel ("an instance"), else "a".
 func article(noun string) string {

@@ -24,6 +24,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 	fields := actions.FieldsOf(s.Spec.Params)
 	before0 := len(c.diags)
 	given := map[string]bool{}
+	keyPos := map[string]Pos{}
 	if s.With != nil {
 		for i, k := range s.With.Keys {
 			f, ok := actions.Lookup(fields, k)
@@ -39,6 +40,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 				c.diags.errorf(s.With.KeyPos[i], "parameter %q is given twice (directly and by an alias)", f.Name)
 			}
 			given[f.Name] = true
+			keyPos[f.Name] = s.With.KeyPos[i]
 			c.checkValue(s.With.Map[k], f, f.Name, env, before)
 		}
 	}
@@ -49,7 +51,8 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 			d.Hint = fmt.Sprintf("with: { %s: ... }  — %s", f.Name, f.Doc)
 		}
 	}
-	// Cross-field rules can be checked now when nothing is computed.
+	c.checkGroups(s, given, keyPos)
+	// Other cross-field rules can be checked now when nothing is computed.
 	if s.With != nil && !s.With.HasExpr() && len(c.diags) == before0 {
 		lit, _ := s.With.Eval(nil)
 		p := s.Spec.NewParams()
@@ -146,6 +149,37 @@ func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.M
 	default:
 		c.diags.errorf(v.Pos, "parameter %s expects %s, got %s", path, goTypeName(t), map[ValueKind]string{MapValue: "a mapping", ListValue: "a list"}[v.Kind])
 	}
+}
+
+// checkGroups applies the action's parameter groups ("give files or
+// from, not both"): which parameters are given is known before anything
+// runs, even when their values are computed.
+func (c *checker) checkGroups(s *Step, given map[string]bool, keyPos map[string]Pos) {
+	var ge *actions.GroupError
+	if !errors.As(actions.CheckGroups(actions.GroupsOf(s.Spec.NewParams()), func(n string) bool { return given[n] }), &ge) {
+		return
+	}
+	pos := s.ActionPos
+	if len(ge.Given) > 1 { // at the one written last
+		pos = keyPos[ge.Given[0]]
+		for _, n := range ge.Given {
+			if p := keyPos[n]; p.Line > pos.Line || p.Line == pos.Line && p.Col > pos.Col {
+				pos = p
+			}
+		}
+	}
+	d := c.diags.errorf(pos, "%s: %v", s.Action, ge)
+	if len(ge.Given) > 1 {
+		d.Hint = "keep one of " + strings.Join(ge.Given, ", ") + "; delete the rest"
+		return
+	}
+	fields := actions.FieldsOf(s.Spec.Params)
+	var opts []string
+	for _, n := range ge.Group.Params {
+		f, _ := actions.Lookup(fields, n)
+		opts = append(opts, n+": "+f.Doc)
+	}
+	d.Hint = strings.Join(opts, "; or ")
 }
 
 // rangeHint names the fix for a value out of its parameter's range.

@@ -109,3 +109,36 @@ func at(ve *jsonschema.ValidationError, loc []string) bool {
 	}
 	return false
 }
+
+// Parameter groups (actions.Grouper) are in the schema as in the checker:
+// none and two of an exactly-one group are refused, one is accepted.
+func TestGroupsInSchema(t *testing.T) {
+	s := compile(t)
+	reg := builtin.Registry()
+	cases := []struct {
+		with string
+		ok   bool
+	}{
+		{`{action: files.verify, with: {on: "1"}}`, false},
+		{`{action: files.verify, with: {on: "1", from: a.json, files: []}}`, false},
+		{`{action: files.verify, with: {on: "1", from: a.json}}`, true},
+		{`{action: files.verify, with: {instance: "1", files: "${{ [] }}"}}`, true},
+		{`{action: instance.create, with: {gpu: RTX_4090, offer: {id: 1}}}`, false},
+		{`{action: instance.create, with: {gpu: RTX_4090}}`, true},
+		{`{action: standby.create, with: {gpu: "1", offer: {id: 1}, machine_type: e2-small}}`, false},
+		{`{action: standby.create, with: {gpu: "1"}}`, true},
+	}
+	for _, c := range cases {
+		src := "name: x\nsteps: [" + c.with + "]"
+		schemaOK := s.Validate(yamlToJSON(t, []byte(src))) == nil
+		sc, err := runner.Load("x.yaml", []byte(src))
+		if sc == nil {
+			t.Fatal(err)
+		}
+		_, cerr := runner.Check(sc, reg)
+		checkOK := runner.Merge(err, cerr) == nil
+		if schemaOK != c.ok || checkOK != c.ok {
+			t.Errorf("%s: schema accepts %v, checker accepts %v (%v); want %v", c.with, schemaOK, checkOK, cerr, c.ok)
+		}
+	}
+}

@@ -160,12 +160,54 @@ func paramsSchema(s *actions.Spec) map[string]any {
 			requiredByAlias = append(requiredByAlias, map[string]any{"anyOf": alt})
 		}
 	}
+	requiredByAlias = append(requiredByAlias, groupsSchema(s)...)
 	out := map[string]any{"type": "object", "additionalProperties": false, "properties": props, "description": s.Summary}
 	if len(requiredByAlias) > 0 {
 		out["allOf"] = requiredByAlias
 	}
 	if len(required) > 0 {
 		out["required"] = required
+	}
+	return out
+}
+
+// groupsSchema states the action's parameter groups (actions.Grouper):
+// exactly one given is oneOf, at most one is "no two together", at least
+// one is anyOf. A parameter is given under its name or an alias.
+func groupsSchema(s *actions.Spec) []any {
+	fields := actions.FieldsOf(s.Params)
+	present := func(name string) any {
+		alt := []any{map[string]any{"required": []any{name}}}
+		if f, ok := actions.Lookup(fields, name); ok {
+			for _, a := range f.Aliases {
+				alt = append(alt, map[string]any{"required": []any{a}})
+			}
+		}
+		if len(alt) == 1 {
+			return alt[0]
+		}
+		return map[string]any{"anyOf": alt}
+	}
+	var out []any
+	for _, g := range actions.GroupsOf(s.NewParams()) {
+		var each []any
+		for _, p := range g.Params {
+			each = append(each, present(p))
+		}
+		switch g.Rule {
+		case actions.ExactlyOne:
+			out = append(out, map[string]any{"oneOf": each})
+		case actions.AtLeastOne:
+			out = append(out, map[string]any{"anyOf": each})
+		case actions.AtMostOne:
+			var pairs []any
+			for i := range each {
+				for j := i + 1; j < len(each); j++ {
+					pairs = append(pairs, map[string]any{"allOf": []any{each[i], each[j]}})
+				}
+			}
+			out = append(out, map[string]any{"not": map[string]any{"anyOf": pairs}})
+		}
 	}
 	return out
 }

@@ -15,8 +15,8 @@ import (
 // VerifyParams are the parameters of files.verify.
 type VerifyParams struct {
 	On        actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to check: an id or ${{ steps.<id> }} of instance.create"`
-	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }} (give files or from)"`
-	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}]; {id} becomes the id of on (give files or from)"`
+	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }}"`
+	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}]; {id} becomes the id of on"`
 	Dir       string              `json:"dir" doc:"absolute directory on the machine the files should be in; default: the instance's workspace"`
 	SourceDir string              `json:"source_dir" doc:"directory the recorded paths were under on the machine that wrote them; default: their longest common directory"`
 	Fail      bool                `json:"fail" default:"true" doc:"fail the step when a file is missing or altered; false only reports"`
@@ -24,15 +24,15 @@ type VerifyParams struct {
 
 // Validate implements actions.Validator.
 func (p *VerifyParams) Validate() error {
-	switch {
-	case p.Files == nil && p.From == "":
-		return fmt.Errorf("give files (${{ steps.<id>.files }}) or from (a saved JSON list)")
-	case p.Files != nil && p.From != "":
-		return fmt.Errorf("give files or from, not both")
-	case p.Dir != "" && !path.IsAbs(p.Dir):
+	if p.Dir != "" && !path.IsAbs(p.Dir) {
 		return fmt.Errorf("dir %q must be an absolute path on the machine", p.Dir)
 	}
 	return nil
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *VerifyParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.ExactlyOne, Params: []string{"files", "from"}}}
 }
 
 // VerifyOutputs are the outputs of files.verify.

@@ -32,19 +32,15 @@ type CreateParams struct {
 
 // Validate implements actions.Validator.
 func (p *CreateParams) Validate() error {
-	given := 0
-	for _, b := range []bool{p.Offer != nil, len(p.Offers) > 0, p.GPU != ""} {
-		if b {
-			given++
-		}
-	}
-	if given != 1 {
-		return errors.New("give exactly one of offer, offers or gpu")
-	}
 	if p.Label != "" && !strings.HasPrefix(p.Label, "scn-") {
 		return fmt.Errorf("label %q must start with scn- so that scn cleanup can find it", p.Label)
 	}
 	return nil // race and fallback: their range tags
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *CreateParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.ExactlyOne, Params: []string{"offer", "offers", "gpu"}}}
 }
 
 // Price implements actions.Pricer: max_price, else the max_price of the

@@ -171,15 +171,17 @@ type DeleteParams struct {
 
 // Validate implements actions.Validator.
 func (p *DeleteParams) Validate() error {
-	if (p.ID == "") == (p.Pattern == "") {
-		return errors.New("give id or pattern (one of them)")
-	}
 	if p.Pattern != "" {
 		if _, err := path.Match(p.Pattern, ""); err != nil {
 			return fmt.Errorf("pattern %q: %w", p.Pattern, err)
 		}
 	}
 	return nil
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *DeleteParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.ExactlyOne, Params: []string{"id", "pattern"}}}
 }
 
 // DeleteOutputs are the outputs of snapshot.delete.

@@ -31,14 +31,17 @@ type CreateParams struct {
 
 // Validate implements actions.Validator.
 func (p *CreateParams) Validate() error {
-	// failure_threshold and the durations: their range tags.
-	if p.Offer != nil && p.MachineType != "" {
-		return errors.New("give offer or machine_type, not both")
-	}
+	// failure_threshold and the durations: their range tags; offer and
+	// machine_type: ParamGroups.
 	if p.Exclude != nil {
 		return standby.CheckExclude(p.Exclude)
 	}
 	return nil
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *CreateParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.AtMostOne, Params: []string{"offer", "machine_type"}}}
 }
 
 // CreateOutputs are the outputs of standby.create.
