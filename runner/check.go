@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -45,7 +46,9 @@ type checker struct {
 }
 
 // stepFields are present on every steps.<id>, whatever the action.
-var stepFields = types.Map{"status": types.String, "seconds": types.Float64, "error": types.String}
+// tries counts the runs of the action (retry attempts and until polls); it
+// is not "attempts", which is instance.create's count of offers tried.
+var stepFields = types.Map{"status": types.String, "seconds": types.Float64, "error": types.String, "tries": types.Int}
 
 // runFields are the names under run.
 var runFields = types.Map{"id": types.String, "unix": types.Int, "started_at": types.String,
@@ -251,6 +254,9 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 				if h := didYouMean(r.field, outputNames(outs)); h != "" {
 					d.Hint = h
 				}
+				if h := renamedHint(r.field, outputNames(outs)); h != "" {
+					d.Hint = h
+				}
 				ok = false
 			}
 		}
@@ -258,10 +264,25 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 	return ok
 }
 
+// renamedOutputs are outputs renamed so that a name has one type in every
+// action: a drill written before says the new name.
+var renamedOutputs = map[string]string{"files": "file_count", "verified": "valid", "deleted": "deleted_files"}
+
+// renamedHint points a drill written before a rename at the new name.
+func renamedHint(name string, known []string) string {
+	if n, ok := renamedOutputs[name]; ok && slices.Contains(known, n) {
+		return fmt.Sprintf("it is called %s now (one name, one type in every action: docs/decisions.md)", n)
+	}
+	if name == "attempts" {
+		return "a step's own count of runs (retries and until polls) is tries; attempts is instance.create's count of offers tried"
+	}
+	return ""
+}
+
 // outputNames lists a step's outputs plus the fields every step has.
 func outputNames(outs []actions.Field) []string {
 	names := actions.Names(outs)
-	for _, f := range []string{"status", "seconds", "error"} {
+	for _, f := range []string{"status", "seconds", "error", "tries"} {
 		if !slices.Contains(names, f) {
 			names = append(names, f)
 		}

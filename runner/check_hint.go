@@ -43,7 +43,11 @@ func (c *checker) exprError(e *Expr, err error, env types.Map) {
 	switch {
 	case unknownName.MatchString(msg):
 		d.Hint = "expressions see vars, env, run and steps.<id> (and, in expect/until, the step's own outputs)"
-		if h := didYouMean(unknownName.FindStringSubmatch(msg)[1], sortedKeys(env)); h != "" {
+		name := unknownName.FindStringSubmatch(msg)[1]
+		if h := didYouMean(name, sortedKeys(env)); h != "" {
+			d.Hint = h
+		}
+		if h := renamedHint(name, sortedKeys(env)); h != "" {
 			d.Hint = h
 		}
 	case unknownField.MatchString(msg):

@@ -29,7 +29,7 @@ type RestoreOutputs struct {
 	StandbyID   string   `json:"standby" doc:"the standby the copy came from"`
 	GPU         string   `json:"gpu" doc:"the new GPU"`
 	Workspace   string   `json:"workspace" doc:"folder restored on the new GPU"`
-	Files       int      `json:"files" doc:"regular files restored"`
+	FileCount   int      `json:"file_count" doc:"regular files restored"`
 	Bytes       int64    `json:"bytes" doc:"bytes of the tar stream through scn"`
 	Seconds     float64  `json:"seconds" doc:"time the copy took (verification not included)"`
 	MBPerSec    float64  `json:"mb_per_s" doc:"rate of the stream, MB/s"`
@@ -52,7 +52,7 @@ type RestoreOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.FileCount, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
 }
 
 // Standby implements actions.StandbyReport: the association after the move.
@@ -114,7 +114,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	mv, err := a.Restore(ctx, reach.Machine(inst, dir), verify,
 		func(n int64) { env.Transfer("restoring from the standby", n, -1) })
 	st := a.Status()
-	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, Files: mv.Files, Bytes: mv.Bytes,
+	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, FileCount: mv.Files, Bytes: mv.Bytes,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),
@@ -129,7 +129,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 		return out, fmt.Errorf("failover from standby %s to GPU %s: %w", a.StandbyID(), inst.ID, err)
 	}
 	env.Logf("restored %d files (%d bytes) from standby %s onto GPU %s in %.1fs (%.1f MB/s)",
-		out.Files, out.Bytes, out.StandbyID, out.GPU, out.Seconds, out.MBPerSec)
+		out.FileCount, out.Bytes, out.StandbyID, out.GPU, out.Seconds, out.MBPerSec)
 	if mv.Planned {
 		env.Logf("no failure was detected (the old GPU was alive): a planned move, MTTR not measured")
 	} else {

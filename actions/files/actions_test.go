@@ -115,7 +115,7 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 	out, err = r.Do(t, "verify", Verify, map[string]any{"on": "b", "files": asStep["files"]})
 	v := out.(*VerifyOutputs)
 	gone := filepath.Join(wsB, "test-file-3.txt")
-	if err == nil || !strings.Contains(err.Error(), gone) || v.Missing != 1 || v.Success || v.Failed[0] != gone {
+	if err == nil || !strings.Contains(err.Error(), gone) || len(v.Missing) != 1 || v.Missing[0] != gone || v.Success || v.Failed[0] != gone {
 		t.Fatalf("a missing file: err %v, outputs %+v", err, v)
 	}
 	var rep actions.ValidationReport = v

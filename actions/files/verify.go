@@ -39,8 +39,8 @@ func (p *VerifyParams) ParamGroups() []actions.Group {
 type VerifyOutputs struct {
 	Total       int               `json:"total" doc:"files checked"`
 	Valid       int               `json:"valid" doc:"files present with the recorded MD5"`
-	Missing     int               `json:"missing" doc:"files not found"`
-	Mismatched  int               `json:"mismatched" doc:"files whose MD5 differs"`
+	Missing     []string          `json:"missing" doc:"paths of the files not found"`
+	Mismatched  []string          `json:"mismatched" doc:"paths of the files whose MD5 differs"`
 	Success     bool              `json:"success" doc:"every file is valid"`
 	SuccessRate float64           `json:"success_rate" doc:"percentage of valid files"`
 	Results     []md5check.Result `json:"results" doc:"verdict per file: path, status (valid, missing, mismatch), expected, got"`
@@ -50,7 +50,7 @@ type VerifyOutputs struct {
 
 // Validation implements actions.ValidationReport.
 func (o *VerifyOutputs) Validation() (journal.Validation, bool) {
-	r := md5check.Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: o.Missing, Mismatched: o.Mismatched}
+	r := md5check.Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
 	return r.Validation(), true
 }
 
@@ -94,7 +94,7 @@ file fails the step, naming the files; the outputs are set either way.`,
 	for _, line := range rep.Lines() {
 		env.Logf("%s", line)
 	}
-	out := &VerifyOutputs{Total: rep.Total, Valid: rep.Valid, Missing: rep.Missing, Mismatched: rep.Mismatched,
+	out := &VerifyOutputs{Total: rep.Total, Valid: rep.Valid, Missing: rep.Paths(md5check.Missing), Mismatched: rep.Paths(md5check.Mismatch),
 		Success: rep.Success(), SuccessRate: rep.Rate(), Results: rep.Results, Failed: rep.Failed(),
 		Seconds: time.Since(start).Seconds()}
 	if p.Fail {

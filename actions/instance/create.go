@@ -72,7 +72,7 @@ var Create = actions.Define(actions.Info{
 	Example: "- id: gpu\n  action: instance.create\n  with: { offer: \"${{ steps.offer.offers[0] }}\", ready_timeout: 10m }",
 	Creates: "instance",
 	Paid:    true,
-}, func(ctx context.Context, env *actions.Env, p *CreateParams) (*Outputs, error) {
+}, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
 	if env.Target == nil || env.Target.Compute == nil {
 		return nil, errors.New("target has no compute provider")
 	}
@@ -91,9 +91,7 @@ var Create = actions.Define(actions.Info{
 	if err != nil {
 		return nil, err
 	}
-	out := outputsOf(inst)
-	out.ReadySeconds, out.Attempts = time.Since(inst.CreatedAt).Seconds(), attempts
-	return out, nil
+	return &CreateOutputs{Outputs: *outputsOf(inst), ReadySeconds: time.Since(inst.CreatedAt).Seconds(), Attempts: attempts}, nil
 })
 
 // offers lists what to try, best first.

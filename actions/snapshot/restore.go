@@ -30,11 +30,11 @@ type RestoreParams struct {
 // RestoreOutputs are the outputs of snapshot.restore.
 type RestoreOutputs struct {
 	Snapshot   string   `json:"snapshot" doc:"the snapshot restored"`
-	Files      int      `json:"files" doc:"regular files restored"`
+	FileCount  int      `json:"file_count" doc:"regular files restored"`
 	Bytes      int64    `json:"bytes" doc:"bytes of file contents restored"`
 	Seconds    float64  `json:"seconds" doc:"time to fetch, check and extract"`
 	MBPerS     float64  `json:"mb_per_s" doc:"throughput, MB/s"`
-	Verified   int      `json:"verified" doc:"files whose hash on the instance matches the manifest"`
+	Valid      int      `json:"valid" doc:"files whose hash on the instance matches the manifest"`
 	Mismatched []string `json:"mismatched" doc:"files whose hash differs"`
 	Missing    []string `json:"missing" doc:"files absent after the restore"`
 	Via        string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
@@ -44,7 +44,7 @@ type RestoreOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerS,
+	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.FileCount, BytesRaw: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerS,
 		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
@@ -54,7 +54,7 @@ func (o *RestoreOutputs) Validation() (journal.Validation, bool) {
 	if !o.checked {
 		return journal.Validation{}, false
 	}
-	v := journal.Validation{Total: o.Files, Valid: o.Verified, Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
+	v := journal.Validation{Total: o.FileCount, Valid: o.Valid, Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
 	v.Success = v.Valid == v.Total
 	for _, p := range o.Missing {
 		v.Failures = append(v.Failures, journal.FileFailure{Path: p, Problem: "missing"})
@@ -97,14 +97,14 @@ var Restore = actions.Define(actions.Info{
 	if err != nil {
 		return nil, err
 	}
-	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Bytes: res.Bytes, Seconds: res.Seconds,
-		MBPerS: res.MBPerSec, Verified: res.Verified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
+	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, FileCount: res.Files, Bytes: res.Bytes, Seconds: res.Seconds,
+		MBPerS: res.MBPerSec, Valid: res.Verified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
 		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes}
-	env.Logf("restored %s onto %s:%s: %d files, %s in %.1fs (%.1f MB/s), via %s", out.Snapshot, inst.ID, dir, out.Files, mb(out.Bytes), out.Seconds, out.MBPerS, out.Via)
+	env.Logf("restored %s onto %s:%s: %d files, %s in %.1fs (%.1f MB/s), via %s", out.Snapshot, inst.ID, dir, out.FileCount, mb(out.Bytes), out.Seconds, out.MBPerS, out.Via)
 	if !p.Verify {
 		return out, nil
 	}
-	env.Logf("Files validated: %d/%d", out.Verified, out.Files)
+	env.Logf("Files validated: %d/%d", out.Valid, out.FileCount)
 	if bad := len(out.Missing) + len(out.Mismatched); bad > 0 {
 		var parts []string
 		if len(out.Missing) > 0 {
@@ -114,7 +114,7 @@ var Restore = actions.Define(actions.Info{
 			parts = append(parts, "hash mismatch: "+list(out.Mismatched))
 		}
 		return out, fmt.Errorf("restore of %s onto %s: %d of %d files did not come back intact; %s",
-			out.Snapshot, inst.ID, bad, out.Files, strings.Join(parts, "; "))
+			out.Snapshot, inst.ID, bad, out.FileCount, strings.Join(parts, "; "))
 	}
 	return out, nil
 })

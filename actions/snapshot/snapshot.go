@@ -32,7 +32,7 @@ type CreateParams struct {
 type CreateOutputs struct {
 	ID          string  `json:"id" doc:"snapshot name (pass it to snapshot.restore)"`
 	Key         string  `json:"key" doc:"store key of the data object"`
-	Files       int     `json:"files" doc:"regular files in the snapshot"`
+	FileCount   int     `json:"file_count" doc:"regular files in the snapshot"`
 	BytesRaw    int64   `json:"bytes_raw" doc:"size of the tar stream"`
 	BytesStored int64   `json:"bytes_stored" doc:"size stored (LZ4)"`
 	Ratio       float64 `json:"ratio" doc:"bytes_raw / bytes_stored"`
@@ -44,7 +44,7 @@ type CreateOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *CreateOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.Files, BytesRaw: o.BytesRaw,
+	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.FileCount, BytesRaw: o.BytesRaw,
 		BytesStored: o.BytesStored, Ratio: o.Ratio, Seconds: o.Seconds, MBPerSec: o.MBPerS, Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
@@ -98,13 +98,13 @@ var Create = actions.Define(actions.Info{
 		return nil, err
 	}
 	pend.Created(name, 0, false, map[string]string{"store": st.String()}, remove)
-	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", Files: m.Counts.Files,
+	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", FileCount: m.Counts.Files,
 		BytesRaw: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds, Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
 	if m.Seconds > 0 {
 		out.MBPerS = float64(m.BytesRaw) / 1e6 / m.Seconds
 	}
 	env.Logf("snapshot %s: %d files, %s raw → %s stored (ratio %.2f) in %.1fs (%.1f MB/s) into %s, via %s",
-		name, out.Files, mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st, out.Via)
+		name, out.FileCount, mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st, out.Via)
 	return out, nil
 })
 

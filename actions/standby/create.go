@@ -57,7 +57,7 @@ type CreateOutputs struct {
 	GPUWorkspace string    `json:"gpu_workspace" doc:"folder synced on the GPU"`
 	State        string    `json:"state" doc:"syncing"`
 	SyncCount    int       `json:"sync_count" doc:"syncs done (1: the first, full one)"`
-	Files        int       `json:"files" doc:"regular files in the standby's copy"`
+	FileCount    int       `json:"file_count" doc:"regular files in the standby's copy"`
 	Bytes        int64     `json:"bytes" doc:"their total size"`
 	LastSyncAt   time.Time `json:"last_sync_at" doc:"when the last sync started listing the GPU"`
 	Price        float64   `json:"price" doc:"the standby's USD per hour"`
@@ -151,7 +151,7 @@ the sync and checks stop before that.`,
 	st := a.Status()
 	out := &CreateOutputs{ID: sb.ID, Provider: sb.Provider, Label: sb.Label, Host: sb.Host, Port: sb.Port, User: sb.User,
 		Workspace: sbDir, GPU: gpu.ID, GPUWorkspace: gpuDir, State: st.State, SyncCount: st.SyncCount,
-		Files: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
+		FileCount: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
 		ReadySeconds: ready, SyncSeconds: st.LastSync.Seconds, SyncFiles: st.LastSync.Files, SyncBytes: st.LastSync.Bytes,
 		MBPerSec: st.LastSync.MBPerSec()}
 	env.Logf("standby %s holds %d files (%d bytes) of GPU %s; syncing every %s, checking every %s",
