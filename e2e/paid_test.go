@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/store/s3test"
 	"github.com/scnlabs/scn/internal/testbin"
@@ -39,7 +39,7 @@ func scnBinary(t *testing.T) string {
 func TestPaidRunWithoutYesNorTerminalIsRefused(t *testing.T) {
 	t.Parallel()
 	bin := scnBinary(t)
-	fake := vastfake.New(t, vastfake.Options{APIKey: vastAPIKey, Offers: badDayOffers(), Credit: 25})
+	fake := vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: badDayOffers(), Credit: 25})
 	b2 := s3test.StartServer(t, s3test.Options{})
 	state, home := t.TempDir(), t.TempDir()
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/report"
 )
@@ -147,7 +147,7 @@ func TestCPUStandbyOnVastInsertFailsOnce(t *testing.T) {
 	t.Run("503 retried", func(t *testing.T) {
 		t.Parallel()
 		w := newStandbyWorld(t)
-		w.gce.FailNext(gcpfake.Fault{Status: 503, Reason: "backendError", Message: "Internal error. Please try again or contact Google Support."})
+		w.gce.FailNext(gcptest.Fault{Status: 503, Reason: "backendError", Message: "Internal error. Please try again or contact Google Support."})
 		// FailNext fails the next compute call: the insert is the first.
 		d := runDrill(t, w.tgt, scenario("cpu-standby.yaml"), standbyVars)
 		mustPass(t, d)

@@ -16,9 +16,9 @@ import (
 
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 	"github.com/scnlabs/scn/internal/target"
@@ -39,30 +39,30 @@ var standbyVars = map[string]string{"sync_interval": "5s", "check_interval": "50
 // the B2 guard. GPUs and standby VMs are separate machine sets: a file
 // reaches the standby only through scn's sync.
 type standbyWorld struct {
-	vast   *vastfake.Fake
+	vast   *vasttest.Fake
 	gpus   *vastMachines
-	gce    *gcpfake.Server
+	gce    *gcptest.Server
 	vms    *gcpMachines
 	b2     *s3test.Server
 	google *googleWire
 	creds  string // the service-account key file
 	tgt    *target.Target
 	state  string
-	offers []vastfake.Offer
+	offers []vasttest.Offer
 }
 
 func newStandbyWorld(t *testing.T) *standbyWorld {
 	t.Helper()
 	w := &standbyWorld{gpus: newVastMachines(t), b2: s3test.StartServer(t, s3test.Options{}), state: t.TempDir(),
 		google: newGoogleWire(t)}
-	w.offers = []vastfake.Offer{
+	w.offers = []vasttest.Offer{
 		{ID: offerGPUA, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.347, Reliability: 0.995, DiskSpace: 120, Geolocation: "Oregon, US"},
 		{ID: offerGPUB, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.389, Reliability: 0.995, DiskSpace: 120, Geolocation: "Oregon, US"},
 	}
-	w.vast = vastfake.New(t, vastfake.Options{APIKey: vastAPIKey, Offers: w.offers, Credit: 25, SSH: w.gpus.boot})
+	w.vast = vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: w.offers, Credit: 25, SSH: w.gpus.boot})
 	w.gpus.fake = w.vast
 
-	w.gce = gcpfake.New(t)
+	w.gce = gcptest.New(t)
 	w.vms = newGCPMachines(t)
 	w.gce.OnCall = w.vms.inserted
 	w.gce.SSH, w.gce.SSHRelease = w.vms.boot, w.vms.release
@@ -117,7 +117,7 @@ func newGCPMachines(t *testing.T) *gcpMachines {
 // inserted records an insert call (the fake's OnCall hook). OnCall runs
 // outside the fake's lock, before the call is served, so the key is known
 // when the VM boots.
-func (m *gcpMachines) inserted(c gcpfake.Call) {
+func (m *gcpMachines) inserted(c gcptest.Call) {
 	if c.Method != http.MethodPost || !strings.HasSuffix(c.Path, "/instances") {
 		return
 	}

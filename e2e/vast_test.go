@@ -13,7 +13,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
@@ -37,14 +37,14 @@ const (
 // before it answers, like VAST's proxy before the container's sshd is up.
 const sshDrops = 2
 
-func badDayOffers() []vastfake.Offer {
-	o := func(id int64, dph float64, life []vastfake.Step) vastfake.Offer {
-		return vastfake.Offer{ID: id, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: dph, Reliability: 0.995,
+func badDayOffers() []vasttest.Offer {
+	o := func(id int64, dph float64, life []vasttest.Step) vasttest.Offer {
+		return vasttest.Offer{ID: id, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: dph, Reliability: 0.995,
 			DiskSpace: 120, Geolocation: "Oregon, US", Lifecycle: life}
 	}
-	return []vastfake.Offer{
+	return []vasttest.Offer{
 		o(offerGone, 0.301, nil),
-		o(offerExits, 0.322, []vastfake.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 4},
+		o(offerExits, 0.322, []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 4},
 			{Status: "exited", Msg: "container exited with code 137"}}),
 		o(offerGPUA, 0.347, nil),
 		o(offerGPUB, 0.389, nil),
@@ -58,7 +58,7 @@ func badDayOffers() []vastfake.Offer {
 // SSH when VAST accepts its DELETE, as a destroyed container does.
 type vastMachines struct {
 	*machineSet
-	fake *vastfake.Fake
+	fake *vasttest.Fake
 }
 
 func newVastMachines(t *testing.T) *vastMachines {
@@ -69,7 +69,7 @@ func newVastMachines(t *testing.T) *vastMachines {
 func (m *vastMachines) boot(id string) (string, int, error) {
 	host, port, err := m.machineSet.boot(id, m.fake.AuthorizedKeys(id))
 	if err == nil {
-		m.fake.Inject(vastfake.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/" + id + "/",
+		m.fake.Inject(vasttest.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/" + id + "/",
 			Before: func() { m.release(id) }})
 	}
 	return host, port, err
@@ -84,14 +84,14 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 	t.Parallel()
 	machines := newVastMachines(t)
 	offers := badDayOffers()
-	fake := vastfake.New(t, vastfake.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
+	fake := vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
 	machines.fake = fake
 	b2 := s3test.StartServer(t, s3test.Options{})
 
 	fake.RateLimit(3) // the drill's first requests are throttled
-	fake.Inject(vastfake.Fault{Method: http.MethodPut, Path: fmt.Sprintf("/api/v0/asks/%d/", offerGone),
+	fake.Inject(vasttest.Fault{Method: http.MethodPut, Path: fmt.Sprintf("/api/v0/asks/%d/", offerGone),
 		Before: func() { fake.TakeOffer(offerGone) }}) // taken just before our PUT arrives
-	fake.Inject(vastfake.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/", Times: 2,
+	fake.Inject(vasttest.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/", Times: 2,
 		Status: http.StatusTooManyRequests, Body: "API requests too frequent"})
 
 	env := map[string]string{
@@ -218,7 +218,7 @@ func TestRealtimeSyncOnVastBadDay(t *testing.T) {
 // assertCostsFromOffers checks every instance is priced at the dph_total
 // of the offer it was rented from, and its cost is that price over its
 // lifetime.
-func assertCostsFromOffers(t *testing.T, j *journal.Journal, fake *vastfake.Fake, offers []vastfake.Offer) {
+func assertCostsFromOffers(t *testing.T, j *journal.Journal, fake *vasttest.Fake, offers []vasttest.Offer) {
 	t.Helper()
 	dph := map[int64]float64{}
 	for _, o := range offers {

@@ -15,9 +15,9 @@ import (
 	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 	"github.com/scnlabs/scn/internal/target"
@@ -30,35 +30,35 @@ import (
 // there with a real shell.
 type world struct {
 	*actiontest.Run
-	vast *vastfake.Fake
-	gce  *gcpfake.Server
+	vast *vasttest.Fake
+	gce  *gcptest.Server
 
 	mu      sync.Mutex
 	roots   map[string]string              // instance id → its folder
-	servers map[string]*vastfake.SSHServer // standby VM name → its SSH server
+	servers map[string]*vasttest.SSHServer // standby VM name → its SSH server
 	env     map[string][]string            // instance id → extra environment of its shell
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{roots: map[string]string{}, servers: map[string]*vastfake.SSHServer{}, env: map[string][]string{}}
+	w := &world{roots: map[string]string{}, servers: map[string]*vasttest.SSHServer{}, env: map[string][]string{}}
 	signer := sshtest.NewKey(t)
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 
-	var offers []vastfake.Offer
+	var offers []vasttest.Offer
 	for i := range 6 {
-		offers = append(offers, vastfake.Offer{ID: int64(i + 1), GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30 + float64(i)/100,
+		offers = append(offers, vasttest.Offer{ID: int64(i + 1), GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30 + float64(i)/100,
 			Reliability: 0.99, DiskSpace: 100, Geolocation: "Norway, NO"})
 	}
-	w.vast = vastfake.New(t, vastfake.Options{Offers: offers, Credit: 50})
-	w.vast.StartSSHServers(t, func(id string) vastfake.SSHOptions { return vastfake.SSHOptions{Dir: w.newRoot(t, id)} })
+	w.vast = vasttest.New(t, vasttest.Options{Offers: offers, Credit: 50})
+	w.vast.StartSSHServers(t, func(id string) vasttest.SSHOptions { return vasttest.SSHOptions{Dir: w.newRoot(t, id)} })
 	vp, err := vast.New(vast.Config{BaseURL: w.vast.URL, APIKey: w.vast.APIKey(), PollInterval: time.Millisecond,
 		RetryBase: time.Millisecond, RetryCap: 4 * time.Millisecond, MaxRetries: 3, DestroyChecks: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	w.gce = gcpfake.New(t)
+	w.gce = gcptest.New(t)
 	w.gce.SSH = func(name string) (string, int, error) {
 		srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []string{pub}, Dir: w.newRoot(t, name)})
 		w.mu.Lock()

@@ -10,7 +10,7 @@ import (
 	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 )
 
 func TestParams(t *testing.T) {
@@ -50,7 +50,7 @@ func TestParams(t *testing.T) {
 }
 
 func TestStandbyOfferChoice(t *testing.T) {
-	fake := gcpfake.New(t)
+	fake := gcptest.New(t)
 	p, err := gcp.New(context.Background(), fake.ProviderConfig(t))
 	if err != nil {
 		t.Fatal(err)

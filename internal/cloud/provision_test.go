@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
 // These tests drive Provision through the real VAST provider against the
 // fake API (see provision_world_test.go).
 
 func TestProvisionMovesOnWhenTheOfferIsGone(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, nil, 2, nil)
+	w := newWorld(t, vasttest.Options{}, nil, 2, nil)
 	w.f.TakeOffer(1)
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1, 2), w.o)
 	if err != nil {
@@ -40,7 +40,7 @@ func TestProvisionMovesOnWhenTheOfferIsGone(t *testing.T) {
 }
 
 func TestProvisionDestroysAnExitedInstanceAndTakesTheNextOffer(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, map[int64][]vastfake.Step{1: exitedLife}, 2, nil)
+	w := newWorld(t, vasttest.Options{}, map[int64][]vasttest.Step{1: exitedLife}, 2, nil)
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1, 2), w.o)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestProvisionDestroysAnExitedInstanceAndTakesTheNextOffer(t *testing.T) {
 }
 
 func TestProvisionErrorListsEveryAttempt(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, map[int64][]vastfake.Step{2: exitedLife}, 4,
+	w := newWorld(t, vasttest.Options{}, map[int64][]vasttest.Step{2: exitedLife}, 4,
 		sshNeverAnswersOn(3))
 	w.f.TakeOffer(1)
 	w.o.Wait.Timeout = 300 * time.Millisecond
@@ -96,7 +96,7 @@ func TestProvisionErrorListsEveryAttempt(t *testing.T) {
 }
 
 func TestProvisionWaitsForSSHToAnswerTwice(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, nil, 1, func(int64) vastfake.SSHOptions { return vastfake.SSHOptions{DropFirst: 3} })
+	w := newWorld(t, vasttest.Options{}, nil, 1, func(int64) vasttest.SSHOptions { return vasttest.SSHOptions{DropFirst: 3} })
 	var notes []string
 	w.o.Wait.OnPoll = func(_ *cloud.Instance, _ time.Duration, note string) { notes = append(notes, note) }
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1), w.o)
@@ -115,7 +115,7 @@ func TestProvisionWaitsForSSHToAnswerTwice(t *testing.T) {
 }
 
 func TestProvisionRaceKeepsTheFirstReadyAndDestroysTheRest(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, map[int64][]vastfake.Step{2: loadingForever}, 3,
+	w := newWorld(t, vasttest.Options{}, map[int64][]vasttest.Step{2: loadingForever}, 3,
 		sshNeverAnswersOn(3))
 	w.o.Race = 3
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1, 2, 3), w.o)
@@ -135,7 +135,7 @@ func TestProvisionRaceKeepsTheFirstReadyAndDestroysTheRest(t *testing.T) {
 }
 
 func TestProvisionRaceRefillsFromTheFallbackOffers(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, map[int64][]vastfake.Step{1: exitedLife, 2: loadingForever}, 3, nil)
+	w := newWorld(t, vasttest.Options{}, map[int64][]vasttest.Step{1: exitedLife, 2: loadingForever}, 3, nil)
 	w.o.Race, w.o.Fallback = 2, 1
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1, 2, 3), w.o)
 	if err != nil {
@@ -151,7 +151,7 @@ func TestProvisionRaceRefillsFromTheFallbackOffers(t *testing.T) {
 }
 
 func TestProvisionRefusesWhenTheBalanceIsTooLow(t *testing.T) {
-	w := newWorld(t, vastfake.Options{Credit: 0.42}, nil, 3, nil)
+	w := newWorld(t, vasttest.Options{Credit: 0.42}, nil, 3, nil)
 	w.o.MinBalanceHours = 2 // needs 0.80+ for offer 1 at 0.40/h
 	_, err := cloud.Provision(context.Background(), w.p, offers(1, 2, 3), w.o)
 	if !errors.Is(err, cloud.ErrInsufficientBalance) {
@@ -170,7 +170,7 @@ func TestProvisionRefusesWhenTheBalanceIsTooLow(t *testing.T) {
 }
 
 func TestProvisionRefusesAnAccountInDebt(t *testing.T) {
-	w := newWorld(t, vastfake.Options{Credit: -3.5}, nil, 1, nil)
+	w := newWorld(t, vasttest.Options{Credit: -3.5}, nil, 1, nil)
 	_, err := cloud.Provision(context.Background(), w.p, offers(1), w.o)
 	if !errors.Is(err, cloud.ErrInsufficientBalance) || !strings.Contains(err.Error(), "balance $-3.50") {
 		t.Fatalf("%v, want a refusal", err)
@@ -183,7 +183,7 @@ func TestProvisionRefusesAnAccountInDebt(t *testing.T) {
 
 func TestProvisionRaceStaysWithinTheBalance(t *testing.T) {
 	// 0.50 covers one hour of one instance (0.40 or 0.45), not of two racing.
-	w := newWorld(t, vastfake.Options{Credit: 0.5}, nil, 2, nil)
+	w := newWorld(t, vasttest.Options{Credit: 0.5}, nil, 2, nil)
 	w.o.Race = 2
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1, 2), w.o)
 	if err != nil {
@@ -196,7 +196,7 @@ func TestProvisionRaceStaysWithinTheBalance(t *testing.T) {
 }
 
 func TestProvisionCancelledMidWaitDestroysWhatItRented(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, map[int64][]vastfake.Step{1: loadingForever}, 1, nil)
+	w := newWorld(t, vasttest.Options{}, map[int64][]vasttest.Step{1: loadingForever}, 1, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	polls := 0
@@ -219,10 +219,10 @@ func TestProvisionCancelledMidWaitDestroysWhatItRented(t *testing.T) {
 }
 
 func TestProvisionCancelledDuringTheRentDestroysTheNewInstance(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, nil, 2, nil)
+	w := newWorld(t, vasttest.Options{}, nil, 2, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w.f.Inject(vastfake.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Before: cancel})
+	w.f.Inject(vasttest.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Before: cancel})
 	_, err := cloud.Provision(ctx, w.p, offers(1, 2), w.o)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v, want context.Canceled", err)
@@ -237,7 +237,7 @@ func TestProvisionCancelledDuringTheRentDestroysTheNewInstance(t *testing.T) {
 }
 
 func TestProvisionStopsWhenBeforeCreateFails(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, nil, 2, nil)
+	w := newWorld(t, vasttest.Options{}, nil, 2, nil)
 	ledgerFull := errors.New("ledger: disk full")
 	w.o.Hooks.BeforeCreate = func(cloud.Offer) error { return ledgerFull }
 	_, err := cloud.Provision(context.Background(), w.p, offers(1, 2), w.o)
@@ -251,7 +251,7 @@ func TestProvisionStopsWhenBeforeCreateFails(t *testing.T) {
 }
 
 func TestProvisionNegativeFallbackTriesOneOffer(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, nil, 2, nil)
+	w := newWorld(t, vasttest.Options{}, nil, 2, nil)
 	w.f.TakeOffer(1)
 	w.o.Fallback = -1
 	_, err := cloud.Provision(context.Background(), w.p, offers(1, 2), w.o)
@@ -268,9 +268,9 @@ func TestProvisionNegativeFallbackTriesOneOffer(t *testing.T) {
 }
 
 func TestProvisionThroughRateLimitBursts(t *testing.T) {
-	w := newWorld(t, vastfake.Options{}, nil, 1, nil)
+	w := newWorld(t, vasttest.Options{}, nil, 1, nil)
 	w.f.RateLimit(4) // the first four requests (all of them the balance read)
-	w.f.Inject(vastfake.Fault{Method: http.MethodGet, Path: "/api/v0/instances/", Times: 3, Status: 429, Body: "API requests too frequent"})
+	w.f.Inject(vasttest.Fault{Method: http.MethodGet, Path: "/api/v0/instances/", Times: 3, Status: 429, Body: "API requests too frequent"})
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1), w.o)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +288,7 @@ func TestProvisionThroughRateLimitBursts(t *testing.T) {
 }
 
 func TestProvisionWithoutBalanceCheck(t *testing.T) {
-	w := newWorld(t, vastfake.Options{Credit: -5}, nil, 1, nil) // an account in debt
+	w := newWorld(t, vasttest.Options{Credit: -5}, nil, 1, nil) // an account in debt
 	w.o.MinBalanceHours = -1
 	inst, err := cloud.Provision(context.Background(), w.p, offers(1), w.o)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
@@ -21,25 +21,25 @@ import (
 // 127.0.0.1 and readiness is a real SSH dial + echo.
 
 var (
-	exitedLife = []vastfake.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 2},
+	exitedLife = []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 2},
 		{Status: "exited", Msg: "Error response from daemon: failed to create task: OCI runtime create failed"}}
-	loadingForever = []vastfake.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image"}}
-	neverAnswers   = vastfake.SSHOptions{DropFirst: 1 << 30}
+	loadingForever = []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image"}}
+	neverAnswers   = vasttest.SSHOptions{DropFirst: 1 << 30}
 )
 
 // sshNeverAnswersOn makes the instance rented from offer bad run an SSH
 // server that drops every connection.
-func sshNeverAnswersOn(bad int64) func(int64) vastfake.SSHOptions {
-	return func(offer int64) vastfake.SSHOptions {
+func sshNeverAnswersOn(bad int64) func(int64) vasttest.SSHOptions {
+	return func(offer int64) vasttest.SSHOptions {
 		if offer == bad {
 			return neverAnswers
 		}
-		return vastfake.SSHOptions{}
+		return vasttest.SSHOptions{}
 	}
 }
 
 type world struct {
-	f   *vastfake.Fake
+	f   *vasttest.Fake
 	p   *vast.Provider
 	log *hookLog
 	o   cloud.ProvisionOptions // Request, Wait and Hooks filled in
@@ -48,20 +48,20 @@ type world struct {
 // newWorld starts the fake with offers priced 0.40, 0.45, 0.50… (ids 1, 2,
 // 3…), each following lives[id] (default lifecycle when absent). sshOpts,
 // when set, tunes the SSH server of the instance rented from an offer.
-func newWorld(t *testing.T, fo vastfake.Options, lives map[int64][]vastfake.Step, nOffers int, sshOpts func(offer int64) vastfake.SSHOptions) *world {
+func newWorld(t *testing.T, fo vasttest.Options, lives map[int64][]vasttest.Step, nOffers int, sshOpts func(offer int64) vasttest.SSHOptions) *world {
 	t.Helper()
 	for i := 1; i <= nOffers; i++ {
 		id := int64(i)
-		fo.Offers = append(fo.Offers, vastfake.Offer{ID: id, GPUName: "RTX 4090", NumGPUs: 1,
+		fo.Offers = append(fo.Offers, vasttest.Offer{ID: id, GPUName: "RTX 4090", NumGPUs: 1,
 			DPHTotal: 0.35 + 0.05*float64(i), Reliability: 0.99, DiskSpace: 100, Lifecycle: lives[id]})
 	}
 	if fo.Credit == 0 {
 		fo.Credit = 100
 	}
-	f := vastfake.New(t, fo)
+	f := vasttest.New(t, fo)
 	hostKey := sshtest.NewKey(t)
-	f.StartSSHServers(t, func(id string) vastfake.SSHOptions {
-		var o vastfake.SSHOptions
+	f.StartSSHServers(t, func(id string) vasttest.SSHOptions {
+		var o vasttest.SSHOptions
 		if sshOpts != nil {
 			rec, _ := f.Instance(id)
 			o = sshOpts(rec.OfferID)
@@ -156,11 +156,11 @@ func (w *world) finish(t *testing.T, winner *cloud.Instance) {
 }
 
 // index is the position of the first call with this method and path.
-func index(calls []vastfake.Call, method, path string) int {
-	return slices.IndexFunc(calls, func(c vastfake.Call) bool { return c.Method == method && c.Path == path })
+func index(calls []vasttest.Call, method, path string) int {
+	return slices.IndexFunc(calls, func(c vasttest.Call) bool { return c.Method == method && c.Path == path })
 }
 
-func statuses(calls []vastfake.Call) []int {
+func statuses(calls []vasttest.Call) []int {
 	out := make([]int, len(calls))
 	for i, c := range calls {
 		out[i] = c.Status

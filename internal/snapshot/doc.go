@@ -25,7 +25,7 @@
 // the manifest's bytes per entry, and Create's peak on a workspace of
 // tens of thousands of empty files. For a whole scn process on a 1 GiB
 // workspace through S3, run make bench-snapshot; its test
-// (internal/tools/benchsnap) fails if scn's peak RSS reaches 256 MiB.
+// (bench/benchsnap) fails if scn's peak RSS reaches 256 MiB.
 package snapshot
 
 // MemoryLimit is the soft Go memory limit scn runs snapshots under (unless

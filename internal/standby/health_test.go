@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
 // offline makes the fake answer the next n status reads of the instance
 // with VAST's "offline" (host lost), as a flaky host does.
 func offline(r *rig, m Machine, n int) {
-	r.fake.Inject(vastfake.Fault{Method: http.MethodGet, Path: "/api/v0/instances/" + m.Instance.ID + "/", Times: n,
+	r.fake.Inject(vasttest.Fault{Method: http.MethodGet, Path: "/api/v0/instances/" + m.Instance.ID + "/", Times: n,
 		Status: http.StatusOK, Body: fmt.Sprintf(`{"instances": {"id": %s, "actual_status": "offline", "status_msg": "host unreachable"}}`, m.Instance.ID)})
 }
 

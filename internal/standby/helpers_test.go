@@ -17,7 +17,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
@@ -26,7 +26,7 @@ import (
 // their status is real HTTP and destroying one makes it gone, as on
 // VAST. Each machine's disk is a folder reached through a real shell.
 type rig struct {
-	fake *vastfake.Fake
+	fake *vasttest.Fake
 	prov *vast.Provider
 	key  string
 	// probe is a real SSH probe, as Env.Probe is.
@@ -39,11 +39,11 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	var offers []vastfake.Offer
+	var offers []vasttest.Offer
 	for i := range 8 {
-		offers = append(offers, vastfake.Offer{ID: int64(i + 1), GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.3, Reliability: 0.99, DiskSpace: 100})
+		offers = append(offers, vasttest.Offer{ID: int64(i + 1), GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.3, Reliability: 0.99, DiskSpace: 100})
 	}
-	f := vastfake.New(t, vastfake.Options{Offers: offers})
+	f := vasttest.New(t, vasttest.Options{Offers: offers})
 	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: time.Millisecond,
 		RetryBase: time.Millisecond, RetryCap: 4 * time.Millisecond, MaxRetries: 3, DestroyChecks: 5})
 	if err != nil {
@@ -53,12 +53,12 @@ func newRig(t *testing.T) *rig {
 	r := &rig{fake: f, prov: p, key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))),
 		probe: sshtest.Probe(signer, ssh.InsecureIgnoreHostKey()), roots: map[string]string{}}
 	// Each instance, once running, answers SSH on 127.0.0.1 over its own folder.
-	f.StartSSHServers(t, func(id string) vastfake.SSHOptions {
+	f.StartSSHServers(t, func(id string) vasttest.SSHOptions {
 		root := t.TempDir()
 		r.mu.Lock()
 		r.roots[id] = root
 		r.mu.Unlock()
-		return vastfake.SSHOptions{Dir: root}
+		return vasttest.SSHOptions{Dir: root}
 	})
 	return r
 }

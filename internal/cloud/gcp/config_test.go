@@ -12,11 +12,11 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 )
 
 func TestConfigFromEnvHonoursEndpointOverride(t *testing.T) {
-	fake := gcpfake.New(t)
+	fake := gcptest.New(t)
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", fake.WriteCredentials(t))
 	t.Setenv("GCP_PROJECT_ID", fake.Project)
 	t.Setenv("GCP_ZONE", fake.Zone)
@@ -52,7 +52,7 @@ func TestConfigFromEnvHonoursEndpointOverride(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	fake := gcpfake.New(t)
+	fake := gcptest.New(t)
 	good := fake.ProviderConfig(t)
 	userCreds := t.TempDir() + "/adc.json"
 	if err := os.WriteFile(userCreds, []byte(`{"type":"authorized_user","client_id":"x","client_secret":"s3cr3t-value","refresh_token":"r"}`), 0o600); err != nil {
@@ -114,7 +114,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestHTTPClientCarriesTokenExchangeAndAPICalls(t *testing.T) {
-	fake := gcpfake.New(t)
+	fake := gcptest.New(t)
 	cfg := fake.ProviderConfig(t)
 	ct := &countingTransport{paths: map[string]int{}}
 	cfg.HTTPClient = &http.Client{Transport: ct}

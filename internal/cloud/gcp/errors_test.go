@@ -12,7 +12,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 )
 
 // secretsOf returns the private key of a credentials file: what must never
@@ -75,7 +75,7 @@ func TestStockoutIsOfferGone(t *testing.T) {
 func TestPermissionDeniedIsQuotedAndNotRetried(t *testing.T) {
 	r := newRig(t, nil)
 	const msg = "Required 'compute.instances.create' permission for 'projects/scn-test/zones/us-central1-a/instances/scn-p'"
-	r.fake.FailNext(gcpfake.Fault{Status: 403, Reason: "forbidden", Message: msg})
+	r.fake.FailNext(gcptest.Fault{Status: 403, Reason: "forbidden", Message: msg})
 	_, err := r.p.Create(r.ctx, cloud.CreateRequest{Label: "scn-p", PublicKey: r.key.line})
 	if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "reason forbidden") ||
 		!strings.Contains(err.Error(), "403") {
@@ -90,7 +90,7 @@ func TestPermissionDeniedIsQuotedAndNotRetried(t *testing.T) {
 func TestLostResponseRetriedWithSameRequestID(t *testing.T) {
 	r := newRig(t, nil)
 	// The insert is taken, but its answer is lost in a 503.
-	r.fake.FailNext(gcpfake.Fault{Status: 503, Reason: "backendError", Message: "Internal error. Please try again.", AfterProcessing: true})
+	r.fake.FailNext(gcptest.Fault{Status: 503, Reason: "backendError", Message: "Internal error. Please try again.", AfterProcessing: true})
 	inst := r.create(t, "scn-retry")
 	defer r.destroy(t, inst.ID)
 	var ids []string
@@ -111,7 +111,7 @@ func TestServerErrorOnGetIsRetried(t *testing.T) {
 	r := newRig(t, nil)
 	inst := r.create(t, "scn-5xx")
 	defer r.destroy(t, inst.ID)
-	r.fake.FailNext(gcpfake.Fault{Status: 500, Reason: "internalError", Message: "Internal error."})
+	r.fake.FailNext(gcptest.Fault{Status: 500, Reason: "internalError", Message: "Internal error."})
 	got, err := r.p.Get(r.ctx, inst.ID)
 	if err != nil || got.ID != inst.ID {
 		t.Fatalf("Get after one 500 = %v, %v", got, err)
@@ -180,7 +180,7 @@ func TestInterruptedCreateDeletesTheVM(t *testing.T) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	r.fake.StallNextInsert()
-	r.fake.OnCall = func(c gcpfake.Call) {
+	r.fake.OnCall = func(c gcptest.Call) {
 		if strings.HasSuffix(c.Path, "/wait") {
 			cancel() // the user pressed Ctrl-C while the VM was being created
 		}
@@ -193,7 +193,7 @@ func TestInterruptedCreateDeletesTheVM(t *testing.T) {
 }
 
 func TestUnknownKeyIsRefusedByTokenEndpoint(t *testing.T) {
-	fake, other := gcpfake.New(t), gcpfake.New(t)
+	fake, other := gcptest.New(t), gcptest.New(t)
 	cfg := fake.ProviderConfig(t)
 	// A well-formed key the token endpoint never issued: its JWT fails the
 	// signature check.
@@ -221,7 +221,7 @@ func TestUnknownKeyIsRefusedByTokenEndpoint(t *testing.T) {
 func TestPersistentServerErrorsGiveUp(t *testing.T) {
 	r := newRig(t, nil)
 	for range 20 {
-		r.fake.FailNext(gcpfake.Fault{Status: 503, Reason: "backendError", Message: "The service is currently unavailable."})
+		r.fake.FailNext(gcptest.Fault{Status: 503, Reason: "backendError", Message: "The service is currently unavailable."})
 	}
 	_, err := r.p.Get(r.ctx, "scn-unlucky")
 	if err == nil || errors.Is(err, cloud.ErrNotFound) || !strings.Contains(err.Error(), "The service is currently unavailable.") ||
@@ -237,7 +237,7 @@ func TestInterruptedInsertCallDeletesTheVM(t *testing.T) {
 	r := newRig(t, nil)
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
-	r.fake.OnCall = func(c gcpfake.Call) {
+	r.fake.OnCall = func(c gcptest.Call) {
 		if c.Method == "POST" && strings.HasSuffix(c.Path, "/instances") {
 			cancel() // interrupted while the insert is on the wire: the fake still takes it
 		}
@@ -258,7 +258,7 @@ func TestInterruptedInsertCallDeletesTheVM(t *testing.T) {
 }
 
 func TestDroppedConnectionsAreRetriedThenReported(t *testing.T) {
-	fake := gcpfake.New(t)
+	fake := gcptest.New(t)
 	// A server that hangs up on every connection: the answer never comes.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -13,14 +13,14 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // rig is a provider wired to a fake Compute Engine whose VMs each come up
 // with a real SSH server on 127.0.0.1.
 type rig struct {
-	fake *gcpfake.Server
+	fake *gcptest.Server
 	p    *gcp.Provider
 	cfg  gcp.Config
 	key  testKey
@@ -45,7 +45,7 @@ func newRig(t *testing.T, adjust func(*gcp.Config)) *rig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	t.Cleanup(cancel)
-	r := &rig{fake: gcpfake.New(t), key: newTestKey(t), ctx: ctx, servers: map[string]*sshtest.Server{}}
+	r := &rig{fake: gcptest.New(t), key: newTestKey(t), ctx: ctx, servers: map[string]*sshtest.Server{}}
 	r.fake.SSH = func(name string) (string, int, error) {
 		// Like the VM's guest agent: the ssh-keys user, with the project key.
 		srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []string{r.key.line}, User: gcp.DefaultUser})

@@ -10,11 +10,11 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
 // pathsOf lists "METHOD path" of calls, for order assertions.
-func pathsOf(calls []vastfake.Call) []string {
+func pathsOf(calls []vasttest.Call) []string {
 	out := make([]string, len(calls))
 	for i, c := range calls {
 		out[i] = c.Method + " " + c.Path
@@ -23,7 +23,7 @@ func pathsOf(calls []vastfake.Call) []string {
 }
 
 func TestCreateRegistersTheKeyThenRents(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	pub := clientKey(t)
 	ctx := context.Background()
@@ -78,7 +78,7 @@ func TestCreateRegistersTheKeyThenRents(t *testing.T) {
 
 func TestCreateKeepsAKeyAlreadyOnTheAccount(t *testing.T) {
 	pub := clientKey(t)
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers, AccountKeys: []string{pub + " added-by-hand"}})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers, AccountKeys: []string{pub + " added-by-hand"}})
 	p := newProvider(t, f)
 	inst, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a", PublicKey: pub})
 	if err != nil {
@@ -95,7 +95,7 @@ func TestCreateKeepsAKeyAlreadyOnTheAccount(t *testing.T) {
 }
 
 func TestCreateOfferGone(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	f.TakeOffer(1)
 	for _, id := range []string{"1", "99"} {
@@ -112,10 +112,10 @@ func TestCreateOfferGone(t *testing.T) {
 }
 
 func TestCreateRetries429ButNotALostAnswer(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	ctx := context.Background()
-	f.Inject(vastfake.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Times: 2, Status: 429, Body: "API requests too frequent"})
+	f.Inject(vasttest.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Times: 2, Status: 429, Body: "API requests too frequent"})
 	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestCreateRetries429ButNotALostAnswer(t *testing.T) {
 	}
 
 	// VAST rents offer 4 but the answer is lost: renting again could rent twice.
-	f.Inject(vastfake.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Status: 502, Body: "<html>502 Bad Gateway</html>", After: true})
+	f.Inject(vasttest.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Status: 502, Body: "<html>502 Bad Gateway</html>", After: true})
 	_, err = p.Create(ctx, cloud.CreateRequest{Offer: offer("4", 0.55), Label: "scn-r-b"})
 	if err == nil || !strings.Contains(err.Error(), "may exist") || !strings.Contains(err.Error(), `"scn-r-b"`) {
 		t.Fatalf("lost answer: %v, want a warning naming the label", err)
@@ -147,7 +147,7 @@ func TestCreateRetries429ButNotALostAnswer(t *testing.T) {
 }
 
 func TestCreateRefusesBadRequestsBeforeCallingVAST(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	for name, req := range map[string]cloud.CreateRequest{
 		"foreign offer": {Offer: cloud.Offer{ID: "1", Provider: "local"}, Label: "scn-a"},
@@ -167,11 +167,11 @@ func TestCreateRefusesBadRequestsBeforeCallingVAST(t *testing.T) {
 }
 
 func TestCreateCancelledInFlightStillReturnsTheInstance(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.Inject(vastfake.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Before: cancel})
+	f.Inject(vasttest.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Before: cancel})
 	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
 	if err != nil {
 		t.Fatalf("VAST rented while the run was being cancelled, but Create lost the id: %v", err)

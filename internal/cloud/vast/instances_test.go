@@ -14,7 +14,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
 func offer(id string, price float64) cloud.Offer {
@@ -33,9 +33,9 @@ func destroyAll(t *testing.T, p *vast.Provider, ids ...string) {
 func TestGetFollowsTheLifecycleAndFindsSSH(t *testing.T) {
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
-			f := vastfake.New(t, vastfake.Options{Direct: direct, Offers: []vastfake.Offer{{
+			f := vasttest.New(t, vasttest.Options{Direct: direct, Offers: []vasttest.Offer{{
 				ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, Reliability: 0.99, DiskSpace: 100,
-				Lifecycle: []vastfake.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 2}, {Status: "running", Msg: "success, running"}},
+				Lifecycle: []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 2}, {Status: "running", Msg: "success, running"}},
 			}}})
 			f.StartSSHServers(t, nil)
 			p := newProvider(t, f)
@@ -77,7 +77,7 @@ func TestGetFollowsTheLifecycleAndFindsSSH(t *testing.T) {
 }
 
 func TestGetUnknownInstanceIsNotFound(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{})
+	f := vasttest.New(t, vasttest.Options{})
 	p := newProvider(t, f)
 	if _, err := p.Get(context.Background(), "123"); !errors.Is(err, cloud.ErrNotFound) {
 		t.Errorf("404: %v, want ErrNotFound", err)
@@ -91,7 +91,7 @@ func TestGetUnknownInstanceIsNotFound(t *testing.T) {
 }
 
 func TestDestroyWaitsUntilVASTForgetsTheInstance(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers, DestroyLag: 2})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers, DestroyLag: 2})
 	p := newProvider(t, f)
 	ctx := context.Background()
 	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
@@ -122,7 +122,7 @@ func TestDestroyWaitsUntilVASTForgetsTheInstance(t *testing.T) {
 }
 
 func TestDestroyThatNeverCompletesIsAnError(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers, DestroyLag: 1000})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers, DestroyLag: 1000})
 	p := newProvider(t, f, func(c *vast.Config) { c.DestroyChecks = 3 })
 	inst, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
 	if err != nil {
@@ -142,7 +142,7 @@ func TestDestroyThatNeverCompletesIsAnError(t *testing.T) {
 }
 
 func TestListFiltersByLabelAndPages(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{})
+	f := vasttest.New(t, vasttest.Options{})
 	p := newProvider(t, f)
 	ctx := context.Background()
 	var run1, all []string
@@ -200,7 +200,7 @@ func TestListFiltersByLabelAndPages(t *testing.T) {
 }
 
 func TestListIsBounded(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{})
+	f := vasttest.New(t, vasttest.Options{})
 	p := newProvider(t, f, func(c *vast.Config) { c.MaxListPages = 2 })
 	for i := range 60 {
 		f.Seed(fmt.Sprintf("scn-r-%02d", i), "running")
@@ -208,7 +208,7 @@ func TestListIsBounded(t *testing.T) {
 	if _, err := p.List(context.Background(), "scn-r-"); err == nil || !strings.Contains(err.Error(), "more than 2 pages") {
 		t.Errorf("60 instances in pages of 25 with a 2-page bound: %v", err)
 	}
-	f.Inject(vastfake.Fault{Method: http.MethodGet, Path: "/api/v1/instances/", Times: 5, Status: 200,
+	f.Inject(vasttest.Fault{Method: http.MethodGet, Path: "/api/v1/instances/", Times: 5, Status: 200,
 		Body: `{"success": true, "instances": [], "next_token": "c2FtZQ=="}`})
 	if _, err := p.List(context.Background(), "scn-r-"); err == nil || !strings.Contains(err.Error(), "repeated page token") {
 		t.Errorf("a server repeating its token: %v", err)
@@ -218,7 +218,7 @@ func TestListIsBounded(t *testing.T) {
 }
 
 func TestStatusReadsAreSpacedByPollInterval(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	const interval = 40 * time.Millisecond
 	p := newProvider(t, f, func(c *vast.Config) { c.PollInterval = interval })
 	ctx := context.Background()

@@ -11,12 +11,12 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // newProvider points a provider at the fake with millisecond timings.
-func newProvider(t *testing.T, f *vastfake.Fake, adjust ...func(*vast.Config)) *vast.Provider {
+func newProvider(t *testing.T, f *vasttest.Fake, adjust ...func(*vast.Config)) *vast.Provider {
 	t.Helper()
 	cfg := vast.Config{
 		BaseURL: f.URL, APIKey: f.APIKey(),
@@ -41,7 +41,7 @@ func noKey(t *testing.T, err error, key string) {
 	}
 }
 
-func statuses(calls []vastfake.Call) []int {
+func statuses(calls []vasttest.Call) []int {
 	out := make([]int, len(calls))
 	for i, c := range calls {
 		out[i] = c.Status
@@ -53,7 +53,7 @@ func statuses(calls []vastfake.Call) []int {
 // project key would be.
 func clientKey(t *testing.T) string { return sshtest.AuthorizedKey(sshtest.NewKey(t)) }
 
-var rtxOffers = []vastfake.Offer{
+var rtxOffers = []vasttest.Offer{
 	{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, Reliability: 0.99, DiskSpace: 100, Geolocation: "Norway, NO"},
 	{ID: 2, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.35, Reliability: 0.97, DiskSpace: 100}, // unreliable
 	{ID: 3, GPUName: "RTX 3090", NumGPUs: 1, DPHTotal: 0.20, Reliability: 0.99, DiskSpace: 100}, // other GPU
@@ -65,7 +65,7 @@ var rtxOffers = []vastfake.Offer{
 }
 
 func TestOffersSendsTheCLIQueryAndMapsOffers(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	got, err := p.Offers(context.Background(), cloud.OfferQuery{GPU: "RTX_4090", NumGPUs: 1, MaxPrice: 0.6, MinReliability: 0.98, MinDiskGB: 50})
 	if err != nil {
@@ -101,7 +101,7 @@ func TestOffersSendsTheCLIQueryAndMapsOffers(t *testing.T) {
 }
 
 func TestOffersOrderByReliabilityAndSeveralGPUs(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	got, err := p.Offers(context.Background(), cloud.OfferQuery{GPU: "RTX_4090, RTX_3090", NumGPUs: 1, Order: "reliability", Limit: 3})
 	if err != nil {
@@ -125,7 +125,7 @@ func TestOffersOrderByReliabilityAndSeveralGPUs(t *testing.T) {
 }
 
 func TestRateLimitBurstThenSuccess(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)
 	f.RateLimit(3)
 	got, err := p.Offers(context.Background(), cloud.OfferQuery{GPU: "RTX_3090"})
@@ -142,7 +142,7 @@ func TestRateLimitBurstThenSuccess(t *testing.T) {
 }
 
 func TestRateLimitGivesUpAfterMaxRetries(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{})
+	f := vasttest.New(t, vasttest.Options{})
 	p := newProvider(t, f, func(c *vast.Config) { c.MaxRetries = 3 })
 	f.RateLimit(100)
 	_, err := p.Balance(context.Background())
@@ -162,9 +162,9 @@ func TestRateLimitGivesUpAfterMaxRetries(t *testing.T) {
 }
 
 func TestServerErrorsRetriedForReads(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Credit: 12.5, Balance: -1})
+	f := vasttest.New(t, vasttest.Options{Credit: 12.5, Balance: -1})
 	p := newProvider(t, f)
-	f.Inject(vastfake.Fault{Method: http.MethodGet, Path: "/api/v0/users/current", Times: 2, Status: 502, Body: "<html>502 Bad Gateway</html>"})
+	f.Inject(vasttest.Fault{Method: http.MethodGet, Path: "/api/v0/users/current", Times: 2, Status: 502, Body: "<html>502 Bad Gateway</html>"})
 	bal, err := p.Balance(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestServerErrorsRetriedForReads(t *testing.T) {
 }
 
 func TestClientErrorsQuoteTheAPIButNeverTheKey(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	secret := "sk-live-0000-this-must-not-leak"
 	p := newProvider(t, f, func(c *vast.Config) { c.APIKey = secret })
 	_, err := p.Offers(context.Background(), cloud.OfferQuery{})
@@ -214,7 +214,7 @@ func TestNewAndConfigFromEnv(t *testing.T) {
 }
 
 func TestBalanceReadsTheCurrentUser(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Credit: 7.25})
+	f := vasttest.New(t, vasttest.Options{Credit: 7.25})
 	p := newProvider(t, f)
 	bal, err := p.Balance(context.Background())
 	if err != nil || bal != 7.25 {
@@ -231,7 +231,7 @@ func TestWorkspaceSetting(t *testing.T) {
 	if _, err := vast.New(vast.Config{APIKey: "k", Workspace: "workspace"}); err == nil {
 		t.Error("a relative workspace was accepted")
 	}
-	f := vastfake.New(t, vastfake.Options{Offers: rtxOffers})
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f, func(c *vast.Config) { c.Workspace = "/data/ws" })
 	ctx := context.Background()
 	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-gpu"})

@@ -5,7 +5,7 @@
 // connections like a proxy whose backend is not up yet, and records what it
 // was asked. Beside it are a key generator and a minimal client (Run,
 // Probe) that check a machine answers without going through the remote
-// package's pooled client. The cloud fakes (vastfake, gcpfake) hand these
+// package's pooled client. The cloud fakes (vasttest, gcptest) hand these
 // servers out as the machines they rent.
 package sshtest
 

@@ -1,4 +1,4 @@
-package vastfake
+package vasttest
 
 import "github.com/scnlabs/scn/internal/remote/sshtest"
 

@@ -1,4 +1,4 @@
-package vastfake
+package vasttest
 
 import (
 	"encoding/base64"

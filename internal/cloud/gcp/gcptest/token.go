@@ -1,4 +1,4 @@
-package gcpfake
+package gcptest
 
 import (
 	"crypto"
@@ -32,11 +32,11 @@ func (s *Server) WriteCredentials(t testing.TB) string {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatalf("gcpfake: generate service-account key: %v", err)
+		t.Fatalf("gcptest: generate service-account key: %v", err)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatalf("gcpfake: encode service-account key: %v", err)
+		t.Fatalf("gcptest: encode service-account key: %v", err)
 	}
 	kid := make([]byte, 20)
 	_, _ = rand.Read(kid)
@@ -55,11 +55,11 @@ func (s *Server) WriteCredentials(t testing.TB) string {
 	}
 	b, err := json.MarshalIndent(file, "", "  ")
 	if err != nil {
-		t.Fatalf("gcpfake: encode service-account file: %v", err)
+		t.Fatalf("gcptest: encode service-account file: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "service-account.json")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatalf("gcpfake: write %s: %v", path, err)
+		t.Fatalf("gcptest: write %s: %v", path, err)
 	}
 	s.mu.Lock()
 	s.keys[email] = &key.PublicKey

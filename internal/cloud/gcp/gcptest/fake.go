@@ -1,4 +1,4 @@
-// Package gcpfake is an in-process Compute Engine for tests: an httptest
+// Package gcptest is an in-process Compute Engine for tests: an httptest
 // server that speaks the REST JSON google.golang.org/api/compute/v1 sends and
 // expects (instances insert/get/list/delete, zoneOperations get/wait, Google's
 // error JSON) behind a real OAuth token endpoint that accepts the
@@ -8,7 +8,7 @@
 // switches reproduce what real drills meet (an insert ending in
 // QUOTA_EXCEEDED, a Spot preemption, a 5xx, a forgotten operation), and the
 // SSH hook lets a test hand each VM a real SSH server on 127.0.0.1.
-package gcpfake
+package gcptest
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package e2e
+package cli
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 	"github.com/scnlabs/scn/internal/ledger"
 )
 
@@ -20,7 +20,7 @@ import (
 func TestCleanupOnAPaidTarget(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	fake := vastfake.New(t, vastfake.Options{})
+	fake := vasttest.New(t, vasttest.Options{})
 	e.extra = append(e.extra, "VAST_URL="+fake.URL, "VAST_API_KEY="+fake.APIKey())
 	// Snapshots of this vast target go to a directory, so no B2 is needed.
 	e.write("scn.yaml", "targets:\n  vast:\n    store: { kind: dir, path: vstore }\n")
@@ -55,7 +55,7 @@ func TestCleanupOnAPaidTarget(t *testing.T) {
 	}
 
 	// VAST refuses the first delete, and its message quotes the key.
-	fake.Inject(vastfake.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/" + known + "/", Status: http.StatusForbidden,
+	fake.Inject(vasttest.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/" + known + "/", Status: http.StatusForbidden,
 		Body: `{"success": false, "error": "forbidden", "msg": "key ` + fake.APIKey() + ` may not delete this"}`})
 	r := e.scn("cleanup")
 	if r.code != 1 {
@@ -95,7 +95,7 @@ func TestCleanupOnAPaidTarget(t *testing.T) {
 
 // destroyOnFake deletes an instance through the fake's API, as the VAST
 // console would.
-func destroyOnFake(f *vastfake.Fake, id string) error {
+func destroyOnFake(f *vasttest.Fake, id string) error {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodDelete, f.URL+"/api/v0/instances/"+id+"/", strings.NewReader("{}"))
 	if err != nil {
 		return err

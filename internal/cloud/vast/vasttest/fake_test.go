@@ -1,4 +1,4 @@
-package vastfake_test
+package vasttest_test
 
 import (
 	"encoding/json"
@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scnlabs/scn/internal/cloud/vast/vastfake"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
 // call sends one raw request, as the CLI would, and returns status,
 // content type and body.
-func call(t *testing.T, f *vastfake.Fake, method, path, body string) (int, string, string) {
+func call(t *testing.T, f *vasttest.Fake, method, path, body string) (int, string, string) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -35,7 +35,7 @@ func call(t *testing.T, f *vastfake.Fake, method, path, body string) (int, strin
 // TestWireFormat checks the JSON the fake speaks, field by field, without
 // going through the vast client (which is lenient about what it reads).
 func TestWireFormat(t *testing.T) {
-	f := vastfake.New(t, vastfake.Options{Offers: []vastfake.Offer{{ID: 11, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, Reliability: 0.99, DiskSpace: 50}}})
+	f := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 11, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, Reliability: 0.99, DiskSpace: 50}}})
 	f.StartSSHServers(t, nil)
 
 	st, _, body := call(t, f, "POST", "/api/v0/bundles/", `{"gpu_name":{"in":["RTX 4090"]},"rented":{"eq":false},"order":[["dph_total","asc"]],"type":"on-demand","limit":5}`)

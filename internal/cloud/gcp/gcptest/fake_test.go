@@ -1,4 +1,4 @@
-package gcpfake_test
+package gcptest_test
 
 import (
 	"crypto"
@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scnlabs/scn/internal/cloud/gcp/gcpfake"
+	"github.com/scnlabs/scn/internal/cloud/gcp/gcptest"
 )
 
 // jwtFor signs a JWT-bearer assertion with the credentials file's key, as
@@ -94,7 +94,7 @@ func call(t *testing.T, method, u, token, body string) (int, map[string]any) {
 }
 
 func TestTokenEndpointChecksTheAssertion(t *testing.T) {
-	f := gcpfake.New(t)
+	f := gcptest.New(t)
 	creds := f.WriteCredentials(t)
 	now := time.Now().Unix()
 	claims := func() map[string]any {
@@ -154,7 +154,7 @@ func mustJSON(v any) string {
 }
 
 func TestOperationsAndStatusAdvanceOnePollAtATime(t *testing.T) {
-	f := gcpfake.New(t)
+	f := gcptest.New(t)
 	creds := f.WriteCredentials(t)
 	now := time.Now().Unix()
 	_, tok := post(t, f.TokenURL(), url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},

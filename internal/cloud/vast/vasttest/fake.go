@@ -1,4 +1,4 @@
-// Package vastfake is an httptest server that speaks the VAST.ai REST API
+// Package vasttest is an httptest server that speaks the VAST.ai REST API
 // the way the official CLI sees it — same paths, same JSON field names and
 // types, same error shapes (plain-text 429s, {"success":false,"error":
 // "no_such_ask"} 404s, {"instances": null} for destroyed instances) — so
@@ -10,7 +10,7 @@
 // bursts, 5xx, lost answers) are injected per request; every call is
 // recorded for assertions, and a test that ends with instances still alive
 // fails.
-package vastfake
+package vasttest
 
 import (
 	"net/http"
@@ -175,7 +175,7 @@ func New(t testing.TB, o Options) *Fake {
 	t.Cleanup(func() {
 		f.srv.Close()
 		if alive := f.Alive(); len(alive) > 0 {
-			t.Errorf("vastfake: instances never destroyed (still billed on a real account): %v", alive)
+			t.Errorf("vasttest: instances never destroyed (still billed on a real account): %v", alive)
 		}
 	})
 	return f

@@ -1,4 +1,4 @@
-// Package e2e tests the real scn binary as users and CI run it: built on
+// Package cli tests the real scn binary as users and CI run it: built on
 // first use by internal/testbin (with -race when the tests run under -race,
 // so every scn and sandbox process is race-checked too), started as
 // separate processes in a temporary directory with their own state dir,
@@ -7,4 +7,4 @@
 // and the process table. Only tests live here; it is a package of its own
 // so that driving the binary from outside stays apart from cmd/scn's
 // in-process tests.
-package e2e
+package cli

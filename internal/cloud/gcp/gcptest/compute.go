@@ -1,4 +1,4 @@
-package gcpfake
+package gcptest
 
 import (
 	"encoding/json"
