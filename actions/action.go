@@ -61,7 +61,7 @@ func Define[P, O any](info Info, run func(ctx context.Context, env *Env, p *P) (
 		panic(fmt.Sprintf("action %s: params and outputs must be structs", info.Name))
 	}
 	for _, f := range FieldsOf(ot) {
-		if f.Name == "status" || f.Name == "error" {
+		if f.Name == "status" || f.Name == "error" || f.Name == "tries" {
 			panic(fmt.Sprintf("action %s: output %q would hide the step's own %s", info.Name, f.Name, f.Name))
 		}
 	}

@@ -68,6 +68,14 @@ func decode(dst any, with map[string]any, strict, complete bool) error {
 		if err := checkEnum(f, rv.FieldByIndex(f.Index)); err != nil {
 			return err
 		}
+		if err := CheckRange(f, rv.FieldByIndex(f.Index)); err != nil {
+			return err
+		}
+	}
+	if complete {
+		if err := CheckGroups(GroupsOf(dst), func(name string) bool { return seen[name] }); err != nil {
+			return &DecodeError{Msg: err.Error()}
+		}
 	}
 	for _, f := range fields {
 		if seen[f.Name] {

@@ -12,6 +12,7 @@ import (
 //	Count    int         `json:"count" default:"3" doc:"how many files"`
 //	On       InstanceRef `json:"on" alias:"instance" required:"true" doc:"..."`
 //	Order    string      `json:"order" enum:"price,reliability" default:"price"`
+//	Race     int         `json:"race" min:"1" default:"1"` (see Range)
 //
 // The json name is what scenarios write in `with:` and read in
 // ${{ steps.x.<name> }}; the same tags feed `scn actions`, the JSON Schema
@@ -23,6 +24,7 @@ type Field struct {
 	Required bool
 	Default  string // raw default, decoded like a scenario value
 	Enum     []string
+	Min, Max string // range tags, see Range
 	Type     reflect.Type
 	Index    []int
 }
@@ -58,6 +60,8 @@ func FieldsOf(t reflect.Type) []Field {
 			Doc:      sf.Tag.Get("doc"),
 			Required: sf.Tag.Get("required") == "true",
 			Default:  sf.Tag.Get("default"),
+			Min:      sf.Tag.Get("min"),
+			Max:      sf.Tag.Get("max"),
 			Type:     sf.Type,
 			Index:    sf.Index,
 		}

@@ -18,6 +18,14 @@ type TypeNamer interface {
 
 var typeNamer = reflect.TypeFor[TypeNamer]()
 
+// Referrer is implemented by parameter types that name a resource an
+// action creates (Info.Creates): the kinds they accept. The checker
+// refuses ${{ steps.<id> }} of a step creating another kind (a snapshot
+// given where an instance is expected) before anything runs.
+type Referrer interface {
+	RefersTo() []string
+}
+
 // typeName names a parameter or output type for documentation.
 func typeName(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
@@ -56,6 +64,9 @@ func (Duration) ParamTypeName() string { return "duration" }
 
 // ParamTypeName implements TypeNamer.
 func (InstanceRef) ParamTypeName() string { return "instance" }
+
+// RefersTo implements Referrer: a standby is a machine too.
+func (InstanceRef) RefersTo() []string { return []string{"instance", "standby"} }
 
 // ParamSchema implements SchemaProvider.
 func (Duration) ParamSchema() map[string]any {

@@ -1,14 +1,13 @@
 package runner
 
 import (
-	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 
@@ -47,7 +46,9 @@ type checker struct {
 }
 
 // stepFields are present on every steps.<id>, whatever the action.
-var stepFields = types.Map{"status": types.String, "seconds": types.Float64, "error": types.String}
+// tries counts the runs of the action (retry attempts and until polls); it
+// is not "attempts", which is instance.create's count of offers tried.
+var stepFields = types.Map{"status": types.String, "seconds": types.Float64, "error": types.String, "tries": types.Int}
 
 // runFields are the names under run.
 var runFields = types.Map{"id": types.String, "unix": types.Int, "started_at": types.String,
@@ -207,32 +208,11 @@ func (c *checker) compile(e *Expr, env types.Map, cond bool) reflect.Type {
 	}
 	prog, err := expr.Compile(e.Source, opts...)
 	if err != nil {
-		c.exprError(e, err)
+		c.exprError(e, err, env)
 		return nil
 	}
 	e.Program = prog
 	return prog.Node().Type()
-}
-
-func (c *checker) exprError(e *Expr, err error) {
-	pos, msg := e.Pos, err.Error()
-	var fe *file.Error
-	if errors.As(err, &fe) {
-		msg = fe.Message
-		if fe.Line <= 1 {
-			pos.Col += fe.Column
-		} else {
-			pos.Line += fe.Line - 1
-			pos.Col = fe.Column + 1
-		}
-	}
-	d := c.diags.errorf(pos, "in expression %q: %s", e.Source, msg)
-	switch {
-	case strings.HasPrefix(msg, "unknown name "):
-		d.Hint = "expressions see vars, env, run and steps.<id> (and, in expect/until, the step's own outputs)"
-	case strings.Contains(msg, "expected bool"):
-		d.Hint = "if, expect, assert and until need a condition that is true or false"
-	}
 }
 
 // checkRefs reports steps.<id>.<field> references to unknown or later
@@ -240,7 +220,7 @@ func (c *checker) exprError(e *Expr, err error) {
 func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 	tree, err := parser.Parse(e.Source)
 	if err != nil {
-		c.exprError(e, err)
+		c.exprError(e, err, nil)
 		return false
 	}
 	ok := true
@@ -272,6 +252,12 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 			if _, has := actions.Lookup(outs, r.field); !has && stepFields[r.field] == nil {
 				d := c.diags.errorf(pos, "step %q (%s) has no output %q", r.id, s.Action, r.field)
 				d.Hint = "its outputs are " + strings.Join(outputNames(outs), ", ")
+				if h := didYouMean(r.field, outputNames(outs)); h != "" {
+					d.Hint = h
+				}
+				if h := renamedHint(r.field, outputNames(outs)); h != "" {
+					d.Hint = h
+				}
 				ok = false
 			}
 		}
@@ -279,10 +265,25 @@ func (c *checker) checkRefs(e *Expr, before []*Step) bool {
 	return ok
 }
 
+// renamedOutputs are outputs renamed so that a name has one type in every
+// action: a drill written before says the new name.
+var renamedOutputs = map[string]string{"files": "file_count", "verified": "valid", "deleted": "deleted_files"}
+
+// renamedHint points a drill written before a rename at the new name.
+func renamedHint(name string, known []string) string {
+	if n, ok := renamedOutputs[name]; ok && slices.Contains(known, n) {
+		return fmt.Sprintf("it is called %s now (one name, one type in every action: docs/decisions.md)", n)
+	}
+	if name == "attempts" {
+		return "a step's own count of runs (retries and until polls) is tries; attempts is instance.create's count of offers tried"
+	}
+	return ""
+}
+
 // outputNames lists a step's outputs plus the fields every step has.
 func outputNames(outs []actions.Field) []string {
 	names := actions.Names(outs)
-	for _, f := range []string{"status", "seconds", "error"} {
+	for _, f := range []string{"status", "seconds", "error", "tries"} {
 		if !slices.Contains(names, f) {
 			names = append(names, f)
 		}

@@ -24,6 +24,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 	fields := actions.FieldsOf(s.Spec.Params)
 	before0 := len(c.diags)
 	given := map[string]bool{}
+	keyPos := map[string]Pos{}
 	if s.With != nil {
 		for i, k := range s.With.Keys {
 			f, ok := actions.Lookup(fields, k)
@@ -39,7 +40,8 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 				c.diags.errorf(s.With.KeyPos[i], "parameter %q is given twice (directly and by an alias)", f.Name)
 			}
 			given[f.Name] = true
-			c.checkValue(s.With.Map[k], f.Type, f.Name, f.Enum, env, before)
+			keyPos[f.Name] = s.With.KeyPos[i]
+			c.checkValue(s.With.Map[k], f, f.Name, env, before)
 		}
 	}
 	for _, f := range fields {
@@ -49,7 +51,8 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 			d.Hint = fmt.Sprintf("with: { %s: ... }  — %s", f.Name, f.Doc)
 		}
 	}
-	// Cross-field rules can be checked now when nothing is computed.
+	c.checkGroups(s, given, keyPos)
+	// Other cross-field rules can be checked now when nothing is computed.
 	if s.With != nil && !s.With.HasExpr() && len(c.diags) == before0 {
 		lit, _ := s.With.Eval(nil)
 		p := s.Spec.NewParams()
@@ -63,8 +66,10 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 	}
 }
 
-// checkValue checks one parameter value against Go type t.
-func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []string, env types.Map, before []*Step) {
+// checkValue checks one parameter value against its field: Go type, enum
+// and range.
+func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.Map, before []*Step) {
+	t, enum := f.Type, f.Enum
 	if v.Kind == ScalarValue && v.Tmpl != nil {
 		var got reflect.Type
 		for _, e := range v.Tmpl.Parts {
@@ -84,6 +89,7 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 				d.Hint = "pick a field of the value, e.g. ${{ steps.gpu.id }} instead of ${{ steps.gpu }}"
 			}
 		}
+		c.checkKind(v, t, path)
 		return
 	}
 	if v.HasExpr() && reflect.PointerTo(t).Implements(paramDecoderType) {
@@ -105,6 +111,11 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 			d := c.diags.errorf(v.Pos, "parameter %s: %q is not one of %v", path, s, enum)
 			d.Hint = hintFor(s, enum)
 		}
+		var de *actions.DecodeError
+		if errors.As(actions.CheckRange(f, dst), &de) {
+			d := c.diags.errorf(v.Pos, "parameter %s: %s", path, de.Msg)
+			d.Hint = rangeHint(f)
+		}
 		return
 	}
 	// A literal structure with computed parts inside: walk it.
@@ -114,11 +125,11 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 	switch {
 	case v.Kind == ListValue && t.Kind() == reflect.Slice:
 		for i, e := range v.List {
-			c.checkValue(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), nil, env, before)
+			c.checkValue(e, actions.Field{Type: t.Elem()}, fmt.Sprintf("%s[%d]", path, i), env, before)
 		}
 	case v.Kind == MapValue && t.Kind() == reflect.Map:
 		for _, k := range v.Keys {
-			c.checkValue(v.Map[k], t.Elem(), path+"."+k, nil, env, before)
+			c.checkValue(v.Map[k], actions.Field{Type: t.Elem()}, path+"."+k, env, before)
 		}
 	case v.Kind == MapValue && t.Kind() == reflect.Struct:
 		fields := actions.FieldsOf(t)
@@ -129,7 +140,7 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 				d.Hint = hintFor(k, actions.Names(fields))
 				continue
 			}
-			c.checkValue(v.Map[k], f.Type, path+"."+f.Name, f.Enum, env, before)
+			c.checkValue(v.Map[k], f, path+"."+f.Name, env, before)
 		}
 	case t.Kind() == reflect.Interface:
 		for _, e := range v.Exprs() {
@@ -138,6 +149,47 @@ func (c *checker) checkValue(v *Value, t reflect.Type, path string, enum []strin
 	default:
 		c.diags.errorf(v.Pos, "parameter %s expects %s, got %s", path, goTypeName(t), map[ValueKind]string{MapValue: "a mapping", ListValue: "a list"}[v.Kind])
 	}
+}
+
+// checkGroups applies the action's parameter groups ("give files or
+// from, not both"): which parameters are given is known before anything
+// runs, even when their values are computed.
+func (c *checker) checkGroups(s *Step, given map[string]bool, keyPos map[string]Pos) {
+	var ge *actions.GroupError
+	if !errors.As(actions.CheckGroups(actions.GroupsOf(s.Spec.NewParams()), func(n string) bool { return given[n] }), &ge) {
+		return
+	}
+	pos := s.ActionPos
+	if len(ge.Given) > 1 { // at the one written last
+		pos = keyPos[ge.Given[0]]
+		for _, n := range ge.Given {
+			if p := keyPos[n]; p.Line > pos.Line || p.Line == pos.Line && p.Col > pos.Col {
+				pos = p
+			}
+		}
+	}
+	d := c.diags.errorf(pos, "%s: %v", s.Action, ge)
+	if len(ge.Given) > 1 {
+		d.Hint = "keep one of " + strings.Join(ge.Given, ", ") + "; delete the rest"
+		return
+	}
+	fields := actions.FieldsOf(s.Spec.Params)
+	var opts []string
+	for _, n := range ge.Group.Params {
+		f, _ := actions.Lookup(fields, n)
+		opts = append(opts, n+": "+f.Doc)
+	}
+	d.Hint = strings.Join(opts, "; or ")
+}
+
+// rangeHint names the fix for a value out of its parameter's range.
+func rangeHint(f actions.Field) string {
+	r, _ := actions.RangeOf(f)
+	h := fmt.Sprintf("set %s to a value of %s", f.Name, r.Describe())
+	if f.Default != "" {
+		h += fmt.Sprintf(", or leave it out for the default %s", f.Default)
+	}
+	return h
 }
 
 // compatible reports whether an expression of type got can be decoded into

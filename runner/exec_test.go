@@ -156,15 +156,21 @@ steps:
     action: test.counter
     with: { key: p }
     until: { expr: "n >= 4", interval: 1ms, timeout: 10s }
+  - id: tries
+    name: A step's tries count retries and polls, and shadow no output
+    assert: [ "steps.flaky.tries == 3", "steps.poll.tries == 4" ]
   - id: never
     action: test.counter
     with: { key: q, fail_less_than: 100 }
     retry: { attempts: 2, delay: 1ms, backoff: 3 }
 `, runner.Options{}, nil)
+	if s := step(t, j, "tries"); s.Status != journal.StepPassed {
+		t.Errorf("tries: %s %s %+v", s.Status, s.Error, s.Expectations)
+	}
 	if s := step(t, j, "flaky"); s.Status != journal.StepPassed || s.Attempts != 3 {
 		t.Errorf("flaky: %s after %d attempts (%s)", s.Status, s.Attempts, s.Error)
 	}
-	if s := step(t, j, "poll"); s.Status != journal.StepPassed || s.Outputs.(map[string]any)["n"] != 4 {
+	if s := step(t, j, "poll"); s.Status != journal.StepPassed || s.Outputs.(map[string]any)["n"] != 4 || s.Attempts != 4 {
 		t.Errorf("poll: %s %v", s.Status, s.Outputs)
 	}
 	s := step(t, j, "never")
@@ -266,6 +272,12 @@ steps:
 		if _, err := runner.New(c, opts); err == nil {
 			t.Errorf("vars %v accepted", bad)
 		}
+	}
+	// A required var given empty is as good as not given.
+	opts.Vars = map[string]string{"must": ""}
+	_, err = runner.New(c, opts)
+	if want := "--var must: var must is required: --var must= gives it no value\n    hint: pass a value: --var must=..."; err == nil || err.Error() != want {
+		t.Errorf("required var given empty: %v\nwant %s", err, want)
 	}
 }
 

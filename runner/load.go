@@ -2,12 +2,16 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	goyaml "github.com/goccy/go-yaml"
+	goparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/scnlabs/scn/actions"
@@ -35,11 +39,18 @@ func Load(file string, data []byte) (*Scenario, error) {
 		}
 		return nil, Diagnostics{yamlDiagnostic(file, data, err)}
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, Diagnostics{{Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Msg: "a scenario file holds one YAML document; found a second one (---)"}}
-	}
 	l := &loader{file: file}
+	// A second document is reported with the first one's problems: it
+	// must not hide them, and fixing it should not reveal new ones.
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		d := l.diags.errorf(Pos{File: file, Line: extra.Line, Col: extra.Column}, "a scenario file holds one YAML document; found a second one (---)")
+		d.Hint = "put each scenario in a file of its own, or delete the --- line and what follows"
+	case err.Error() != "EOF":
+		l.diags = append(l.diags, yamlDiagnostic(file, data, err))
+	}
+	l.tags(&doc, "", false)
 	sc := l.scenario(&doc)
 	if len(l.diags) > 0 {
 		// The scenario is returned too, as far as it could be read, so the
@@ -49,24 +60,57 @@ func Load(file string, data []byte) (*Scenario, error) {
 	return sc, nil
 }
 
+// yamlDiagnostic places a YAML syntax error. yaml.v3 gives only the line
+// where the enclosing block starts, which is rarely where the mistake is;
+// goccy/go-yaml's parser points at the offending token (line and column),
+// so it is asked where the error is. When it finds none (the two parsers
+// differ on a few inputs), the first prefix of the file that no longer
+// parses gives the line.
 func yamlDiagnostic(file string, data []byte, err error) *Diagnostic {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	d := &Diagnostic{Pos: Pos{File: file, Line: 1, Col: 1}}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		d := &Diagnostic{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "YAML syntax error: " + m[2],
-			Hint: "check indentation and quoting on this line (tabs are not allowed)"}
+		msg, d.Pos.Line = m[2], line
 		if p := problemLine(data, line); p > line {
 			d.Pos.Line = p
-			d.Msg += fmt.Sprintf(" (in the block that starts at line %d)", line)
+			msg += fmt.Sprintf(" (in the block that starts at line %d)", line)
 		}
-		return d
 	}
-	return &Diagnostic{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+	var se *goyaml.SyntaxError
+	if _, gerr := goparser.ParseBytes(data, 0); errors.As(gerr, &se) && se.Token != nil && se.Token.Position != nil {
+		d.Pos.Line, d.Pos.Col, msg = se.Token.Position.Line, se.Token.Position.Column, se.Message
+	}
+	d.Hint = "check the indentation and quoting here"
+	if tab := tabColumn(data, d.Pos.Line); tab > 0 {
+		d.Pos.Col, msg = tab, "a tab in the indentation"
+		d.Hint = "YAML indents with spaces only: replace the tab with spaces"
+	}
+	d.Msg = "YAML syntax error: " + msg
+	return d
 }
 
-// problemLine finds the line that breaks the YAML: yaml.v3 reports where
-// the enclosing block starts, which is rarely where the mistake is. The
-// first prefix of the file (in whole lines, from that block on) that no
+// tabColumn is the column of the first tab in the indentation of line
+// (1-based), or 0 when it has none.
+func tabColumn(data []byte, line int) int {
+	lines := bytes.Split(data, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return 0
+	}
+	for i, c := range lines[line-1] {
+		switch c {
+		case '\t':
+			return i + 1
+		case ' ':
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// problemLine finds the line that breaks the YAML: the first prefix of
+// the file (in whole lines, from the block yaml.v3 names on) that no
 // longer parses ends at the culprit.
 func problemLine(data []byte, from int) int {
 	lines := bytes.SplitAfter(data, []byte("\n"))
@@ -77,6 +121,50 @@ func problemLine(data []byte, from int) int {
 		}
 	}
 	return from
+}
+
+// tags reports every value carrying a YAML tag of the author's own
+// (`if: !vars.x`): YAML reads `!vars.x` as a tag and the value as empty,
+// so the expression would silently vanish. Standard tags (!!str) are
+// fine. key is the mapping key n is the value of (or the list n is in is
+// the value of, then inList), for the hint.
+func (l *loader) tags(n *yaml.Node, key string, inList bool) {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return
+	}
+	if customTag(n) {
+		text := n.Tag
+		if n.Value != "" {
+			text += " " + n.Value
+		}
+		d := l.errorf(n, "YAML reads %s as a tag, not as part of the value", n.Tag)
+		what := "the value"
+		if slices.Contains(exprKeys, key) {
+			what = "the expression"
+		}
+		d.Hint = fmt.Sprintf("quote %s: %q", what, text)
+		if key != "" && !inList {
+			d.Hint = fmt.Sprintf("quote %s: %s: %q", what, key, text)
+		}
+	}
+	for i, c := range n.Content {
+		switch {
+		case n.Kind == yaml.SequenceNode:
+			l.tags(c, key, true)
+		case n.Kind == yaml.MappingNode && i%2 == 1:
+			l.tags(c, n.Content[i-1].Value, false)
+		default:
+			l.tags(c, "", false)
+		}
+	}
+}
+
+// exprKeys hold bare expressions (no ${{ }}), where a leading ! is common.
+var exprKeys = []string{"if", "expect", "assert", "expr"}
+
+// customTag tells a value tagged by the author (reported by tags).
+func customTag(n *yaml.Node) bool {
+	return strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!")
 }
 
 type loader struct {

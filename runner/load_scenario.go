@@ -3,12 +3,13 @@ package runner
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/scnlabs/scn/actions"
 )
 
 var (
@@ -89,19 +90,8 @@ func (l *loader) vars(n *yaml.Node) []*Var {
 			d := l.errorf(p.k, "var name %q is not an identifier", p.key)
 			d.Hint = "use letters, digits and _ (vars.gpu_a, not vars.gpu-a)"
 		}
-		if long := l.varLongForm(p.v); long != nil {
-			for _, q := range long {
-				switch q.key {
-				case "default":
-					v.Default = l.value(q.v)
-				case "secret":
-					v.Secret = l.boolean(q.v, "secret")
-				case "required":
-					v.Required = l.boolean(q.v, "required")
-				case "description":
-					v.Description = l.str(q.v, "description")
-				}
-			}
+		if resolve(p.v).Kind == yaml.MappingNode {
+			l.varLongForm(v, p.v)
 		} else {
 			v.Default = l.value(p.v)
 		}
@@ -110,20 +100,34 @@ func (l *loader) vars(n *yaml.Node) []*Var {
 	return out
 }
 
-// varLongForm returns the pairs of `{default:, secret:, required:,
-// description:}` when n is written that way, nil for a plain value.
-func (l *loader) varLongForm(n *yaml.Node) []pair {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
-		return nil
+// varLongForm reads a var written as a mapping, which is always the long
+// form {default, secret, required, description}: a mistyped key
+// (`requird: true`) is an error rather than silently turning the var into
+// an object. An object-valued var is written {default: {...}}.
+func (l *loader) varLongForm(v *Var, n *yaml.Node) {
+	pairs, _ := l.mapping(n, "var "+v.Name)
+	if len(pairs) == 0 {
+		d := l.errorf(n, "var %s is an empty mapping", v.Name)
+		d.Hint = fmt.Sprintf("give it a default (%s: {default: ...}); an empty object is written %s: {default: {}}", v.Name, v.Name)
 	}
-	for i := 0; i < len(n.Content); i += 2 {
-		if !slices.Contains(varKeys, n.Content[i].Value) {
-			return nil
+	for _, q := range pairs {
+		switch q.key {
+		case "default":
+			v.Default = l.value(q.v)
+		case "secret":
+			v.Secret = l.boolean(q.v, "secret")
+		case "required":
+			v.Required = l.boolean(q.v, "required")
+		case "description":
+			v.Description = l.str(q.v, "description")
+		default:
+			d := l.errorf(q.k, "unknown key %q in var %s", q.key, v.Name)
+			d.Hint = fmt.Sprintf("a var written as a mapping is {default, secret, required, description}; an object-valued var is written %s: {default: {%s: ...}}", v.Name, q.key)
+			if h := actions.Hint(q.key, varKeys); strings.Contains(h, "did you mean") {
+				d.Hint = hintFor(q.key, varKeys)
+			}
 		}
 	}
-	pairs, _ := l.mapping(n, "var")
-	return pairs
 }
 
 func (l *loader) budget(n *yaml.Node) *Budget {
@@ -257,6 +261,9 @@ func (l *loader) exprList(n *yaml.Node, what string) []*Expr {
 // assert, until). Wrapping it in ${{ }} anyway is accepted.
 func (l *loader) bareExpr(n *yaml.Node, what string) *Expr {
 	n = resolve(n)
+	if customTag(n) {
+		return nil // reported by tags
+	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		l.errorf(n, "%s must be an expression, got %s", what, kindName(n))
 		return nil
@@ -285,6 +292,9 @@ func (l *loader) strList(n *yaml.Node, what string) []*yaml.Node {
 		var out []*yaml.Node
 		for _, e := range n.Content {
 			e = resolve(e)
+			if customTag(e) {
+				continue // reported by tags
+			}
 			if e.Kind != yaml.ScalarNode {
 				l.errorf(e, "each entry of %s must be a string, got %s", what, kindName(e))
 				continue

@@ -71,7 +71,7 @@ func (c *checker) checkObjectives() {
 func (c *checker) checkFigureRefs(e *Expr, known map[string][]string) bool {
 	tree, err := parser.Parse(e.Source)
 	if err != nil {
-		c.exprError(e, err)
+		c.exprError(e, err, nil)
 		return false
 	}
 	ok := true

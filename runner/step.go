@@ -106,7 +106,7 @@ func (r *Runner) publish(s *Step, js *journal.Step, out any) {
 		// so later expressions (if: steps.x.status == 'failed') evaluate.
 		v = ToGeneric(s.Spec.NewOutputs()).(map[string]any)
 	}
-	v["status"], v["seconds"], v["error"] = js.Status, js.Seconds, js.Error
+	v["status"], v["seconds"], v["error"], v["tries"] = js.Status, js.Seconds, js.Error, js.Attempts
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.IDGiven {
@@ -152,7 +152,6 @@ func (r *Runner) runAction(ctx context.Context, s *Step, js *journal.Step, tm ti
 		attempts = s.Retry.Attempts
 	}
 	for attempt := 1; ; attempt++ {
-		js.Attempts = attempt
 		js.Expectations = nil
 		out, err := r.poll(ctx, s, js, tm)
 		if err == nil {
@@ -224,6 +223,7 @@ func (b *badParams) Unwrap() error { return b.err }
 // attempt evaluates with:, decodes it into the typed params and runs the
 // action once under the step's timeout.
 func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step, timeout time.Duration) (any, error) {
+	js.Attempts++ // every run: retry attempts and until polls (steps.<id>.tries)
 	scope := r.scope(nil)
 	with := map[string]any{}
 	if s.With != nil {

@@ -29,6 +29,9 @@ func (r *Runner) resolveVars() error {
 		var val any
 		raw, given := r.opts.Vars[v.Name]
 		switch {
+		case given && raw == "" && v.Required:
+			d := diags.errorf(Pos{File: "--var " + v.Name}, "var %s is required: --var %s= gives it no value", v.Name, v.Name)
+			d.Hint = fmt.Sprintf("pass a value: --var %s=...", v.Name)
 		case given:
 			var err error
 			if val, err = typedVar(raw, v.Default); err != nil {

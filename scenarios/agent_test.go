@@ -43,7 +43,7 @@ steps:
   - id: restore
     action: snapshot.restore
     with: { snapshot: "${{ steps.snap }}", on: "${{ steps.gpu_b }}" }
-    expect: [ "verified == files" ]
+    expect: [ "valid == file_count" ]
   - id: verify
     action: files.verify
     with: { on: "${{ steps.gpu_b }}", files: "${{ steps.files.files }}" }

@@ -29,7 +29,7 @@ steps:
   - id: restore
     action: snapshot.restore
     with: { snapshot: "${{ steps.snap }}", on: "${{ steps.gpu_b }}" }
-    expect: [ "verified == files", "links_verified == hardlinks" ]
+    expect: [ "valid == file_count", "links_valid == hardlinks" ]
   - id: same
     action: ssh.exec
     with: { on: "${{ steps.gpu_b }}", command: 'test "$(stat -c %i model.bin)" = "$(stat -c %i latest.bin)" && test "$(stat -c %h model.bin)" = 2' }

@@ -44,7 +44,15 @@ func Generate(reg *actions.Registry) []byte {
 			"name":        map[string]any{"type": "string", "minLength": 1},
 			"description": map[string]any{"type": "string"},
 			"vars": map[string]any{"type": "object", "description": "name: value, or name: {default, secret, required, description}",
-				"propertyNames": map[string]any{"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+				"propertyNames": map[string]any{"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+				// A mapping is always the long form (docs/decisions.md): an
+				// object-valued var is written {default: {...}}.
+				"additionalProperties": map[string]any{"anyOf": []any{
+					map[string]any{"type": []any{"string", "number", "boolean", "array", "null"}},
+					map[string]any{"type": "object", "additionalProperties": false, "minProperties": 1, "properties": map[string]any{
+						"default": map[string]any{}, "secret": map[string]any{"type": "boolean"},
+						"required": map[string]any{"type": "boolean"}, "description": map[string]any{"type": "string"}}},
+				}}},
 			"timeout": ref("duration"),
 			"budget": map[string]any{"type": "object", "additionalProperties": false,
 				"properties": map[string]any{"max_usd": map[string]any{"type": "number", "exclusiveMinimum": 0}}},
@@ -135,6 +143,9 @@ func paramsSchema(s *actions.Spec) map[string]any {
 		if f.Default != "" {
 			p["default"] = actions.ParseScalar(f.Default)
 		}
+		if r, ok := actions.RangeOf(f); ok {
+			addRange(p, r)
+		}
 		props[f.Name] = p
 		for _, a := range f.Aliases {
 			props[a] = map[string]any{"$ref": "#/$defs/with." + s.Name + "/properties/" + f.Name, "description": "alias of " + f.Name}
@@ -151,6 +162,7 @@ func paramsSchema(s *actions.Spec) map[string]any {
 			requiredByAlias = append(requiredByAlias, map[string]any{"anyOf": alt})
 		}
 	}
+	requiredByAlias = append(requiredByAlias, groupsSchema(s)...)
 	out := map[string]any{"type": "object", "additionalProperties": false, "properties": props, "description": s.Summary}
 	if len(requiredByAlias) > 0 {
 		out["allOf"] = requiredByAlias
@@ -159,6 +171,67 @@ func paramsSchema(s *actions.Spec) map[string]any {
 		out["required"] = required
 	}
 	return out
+}
+
+// groupsSchema states the action's parameter groups (actions.Grouper):
+// exactly one given is oneOf, at most one is "no two together", at least
+// one is anyOf. A parameter is given under its name or an alias.
+func groupsSchema(s *actions.Spec) []any {
+	fields := actions.FieldsOf(s.Params)
+	present := func(name string) any {
+		alt := []any{map[string]any{"required": []any{name}}}
+		if f, ok := actions.Lookup(fields, name); ok {
+			for _, a := range f.Aliases {
+				alt = append(alt, map[string]any{"required": []any{a}})
+			}
+		}
+		if len(alt) == 1 {
+			return alt[0]
+		}
+		return map[string]any{"anyOf": alt}
+	}
+	var out []any
+	for _, g := range actions.GroupsOf(s.NewParams()) {
+		var each []any
+		for _, p := range g.Params {
+			each = append(each, present(p))
+		}
+		switch g.Rule {
+		case actions.ExactlyOne:
+			out = append(out, map[string]any{"oneOf": each})
+		case actions.AtLeastOne:
+			out = append(out, map[string]any{"anyOf": each})
+		case actions.AtMostOne:
+			var pairs []any
+			for i := range each {
+				for j := i + 1; j < len(each); j++ {
+					pairs = append(pairs, map[string]any{"allOf": []any{each[i], each[j]}})
+				}
+			}
+			out = append(out, map[string]any{"not": map[string]any{"anyOf": pairs}})
+		}
+	}
+	return out
+}
+
+// addRange bounds a parameter as its min/max tags do. Beside the type's
+// anyOf, minimum and maximum constrain numbers only (a duration's number of
+// seconds too) and leave ${{ }} strings alone; a duration that must be more
+// than 0 also refuses "0s" written as a string.
+func addRange(p map[string]any, r actions.Range) {
+	if r.Min != nil {
+		if r.ExclusiveMin {
+			p["exclusiveMinimum"] = *r.Min
+		} else {
+			p["minimum"] = *r.Min
+		}
+	}
+	if r.Max != nil {
+		p["maximum"] = *r.Max
+	}
+	if r.Durations() && r.ExclusiveMin && *r.Min == 0 {
+		p["not"] = map[string]any{"type": "string", "pattern": `^\s*(0+(\.0*)?(ns|us|µs|ms|s|m|h))+\s*$`}
+	}
 }
 
 var schemaProvider = reflect.TypeFor[actions.SchemaProvider]()

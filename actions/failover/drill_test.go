@@ -25,7 +25,7 @@ var offer1 = map[string]any{"id": "1", "provider": "vast", "gpu": "RTX_4090", "n
 // the last sync) → a new GPU → failover → every MD5 verified there.
 func TestCPUStandbyDrill(t *testing.T) {
 	w := newWorld(t)
-	gpu := actiontest.OK[instance.Outputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
 	gpuDir := w.ws(gpu.ID)
 	made := actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 3, "size": 4096})
 	sbDir := filepath.Join(t.TempDir(), "copy") // the VM's /workspace, in this test's folder
@@ -33,7 +33,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
 		"gpu": map[string]any{"id": gpu.ID, "provider": "vast"}, "path": gpuDir, "standby_path": sbDir,
 		"sync_interval": "1h", "check_interval": "10ms", "failure_threshold": 3, "ready_timeout": "20s"})
-	if sb.Provider != "gcp" || sb.GPU != gpu.ID || sb.State != "syncing" || sb.SyncCount != 1 || sb.Files != 3 ||
+	if sb.Provider != "gcp" || sb.GPU != gpu.ID || sb.State != "syncing" || sb.SyncCount != 1 || sb.FileCount != 3 ||
 		sb.Bytes != 3*4096 || sb.Workspace != sbDir || sb.SyncBytes < 3*4096 || sb.Price <= 0 {
 		t.Fatalf("standby.create: %+v", sb)
 	}
@@ -66,14 +66,14 @@ func TestCPUStandbyDrill(t *testing.T) {
 		t.Errorf("files on the standby: %+v", onStandby)
 	}
 	lost := actiontest.OK[files.VerifyOutputs](t, w.Run, "lost", files.Verify, map[string]any{"on": sbRef(sb), "files": runner.ToGeneric(late.Files), "dir": sbDir, "fail": false})
-	if lost.Missing != 2 || lost.Missing != det.LostFiles {
+	if len(lost.Missing) != 2 || len(lost.Missing) != det.LostFiles {
 		t.Errorf("late files on the standby: %+v", lost)
 	}
 
-	gpu2 := actiontest.OK[instance.Outputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	gpu2 := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
 	gpu2Dir := filepath.Join(w.ws(gpu2.ID), "restored")
 	fo := actiontest.OK[failover.RestoreOutputs](t, w.Run, "failover", failover.Restore, map[string]any{"standby": sb.ID, "on": gpu2.ID, "path": gpu2Dir})
-	if !fo.Verified || fo.Files != 3 || fo.Checked != 3 || fo.Valid != 3 || fo.Bytes < 3*4096 || fo.MTTRSeconds <= 0 ||
+	if !fo.Verified || fo.FileCount != 3 || fo.Checked != 3 || fo.Valid != 3 || fo.Bytes < 3*4096 || fo.MTTRSeconds <= 0 ||
 		fo.Planned || fo.StandbyState != "restored" || fo.LostFiles != 2 || fo.GPU != gpu2.ID {
 		t.Errorf("failover.restore: %+v", fo)
 	}
@@ -101,7 +101,7 @@ func TestCPUStandbyDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := actiontest.OK[standby.SyncOutputs](t, w.Run, "resync", standby.Sync, map[string]any{"standby": sb.ID})
-	if s.GPU != gpu2.ID || s.Files != 1 || s.State != "syncing" {
+	if s.GPU != gpu2.ID || s.CopiedFiles != 1 || s.State != "syncing" {
 		t.Errorf("sync from the new GPU: %+v", s)
 	}
 	if b, err := os.ReadFile(filepath.Join(sbDir, "resumed.txt")); err != nil || string(b) != "training goes on" {
@@ -126,7 +126,7 @@ func sbRef(sb *standby.CreateOutputs) map[string]any {
 
 func TestAStandbyThatDiesFailsStatusAndSync(t *testing.T) {
 	w := newWorld(t)
-	gpu := actiontest.OK[instance.Outputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
 	actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 2})
 	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
 		"gpu": gpu.ID, "path": w.ws(gpu.ID), "standby_path": t.TempDir(), "check_interval": "10ms", "failure_threshold": 2})
@@ -155,14 +155,14 @@ func TestAStandbyThatDiesFailsStatusAndSync(t *testing.T) {
 // fails naming it, and the standby keeps waiting for a good GPU.
 func TestFailoverCatchesADamagedCopy(t *testing.T) {
 	w := newWorld(t)
-	gpu := actiontest.OK[instance.Outputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
 	made := actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": w.ws(gpu.ID), "count": 3})
 	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
 		"gpu": gpu.ID, "path": w.ws(gpu.ID), "standby_path": t.TempDir(), "check_interval": "10ms", "failure_threshold": 1})
 	actiontest.OK[instance.DestroyOutputs](t, w.Run, "kill", instance.Destroy, map[string]any{"id": gpu.ID, "reason": "failure"})
 	actiontest.Until(t, w.Run, "detect", standby.Status, map[string]any{"id": sb.ID}, func(o *standby.StatusOutputs) bool { return o.State == "failover_active" })
 
-	bad := actiontest.OK[instance.Outputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	bad := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
 	damaged := filepath.Join(w.ws(bad.ID), "test-file-2.txt")
 	w.mu.Lock()
 	w.env[bad.ID] = []string{"PATH=" + faultyTar(t) + ":" + os.Getenv("PATH"), "SCN_DAMAGE=" + damaged}
@@ -183,7 +183,7 @@ func TestFailoverCatchesADamagedCopy(t *testing.T) {
 		t.Errorf("the standby must keep waiting after a bad copy: %+v", st)
 	}
 
-	good := actiontest.OK[instance.Outputs](t, w.Run, "gpu3", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	good := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu3", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
 	fo = actiontest.OK[failover.RestoreOutputs](t, w.Run, "failover2", failover.Restore, map[string]any{"standby": sb.ID, "to": good.ID, "path": w.ws(good.ID)})
 	if !fo.Verified || fo.Valid != 3 {
 		t.Errorf("second failover: %+v", fo)

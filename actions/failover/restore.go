@@ -30,7 +30,7 @@ type RestoreOutputs struct {
 	StandbyID   string   `json:"standby" doc:"the standby the copy came from"`
 	GPU         string   `json:"gpu" doc:"the new GPU"`
 	Workspace   string   `json:"workspace" doc:"folder restored on the new GPU"`
-	Files       int      `json:"files" doc:"regular files restored"`
+	FileCount   int      `json:"file_count" doc:"regular files restored"`
 	Bytes       int64    `json:"bytes" doc:"bytes of the tar stream through scn"`
 	Seconds     float64  `json:"seconds" doc:"time the copy took (verification not included)"`
 	MBPerSec    float64  `json:"mb_per_s" doc:"rate of the stream, MB/s"`
@@ -54,12 +54,12 @@ type RestoreOutputs struct {
 
 // Restored implements actions.RestoredData: the new GPU's workspace.
 func (o *RestoreOutputs) Restored() (actions.InstanceRef, string, bool) {
-	return actions.InstanceRef{ID: o.GPU, Provider: o.provider}, o.Workspace, o.GPU != "" && o.Files > 0
+	return actions.InstanceRef{ID: o.GPU, Provider: o.provider}, o.Workspace, o.GPU != "" && o.FileCount > 0
 }
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.Files, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.FileCount, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
 }
 
 // Standby implements actions.StandbyReport: the association after the move.
@@ -121,7 +121,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	mv, err := a.Restore(ctx, reach.Machine(inst, dir), verify,
 		func(n int64) { env.Transfer("restoring from the standby", n, -1) })
 	st := a.Status()
-	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, Files: mv.Files, Bytes: mv.Bytes,
+	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, FileCount: mv.Files, Bytes: mv.Bytes,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),
@@ -136,7 +136,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 		return out, fmt.Errorf("failover from standby %s to GPU %s: %w", a.StandbyID(), inst.ID, err)
 	}
 	env.Logf("restored %d files (stream %s) from standby %s onto GPU %s in %.1fs (%s)",
-		out.Files, units.Bytes(out.Bytes), out.StandbyID, out.GPU, out.Seconds, units.Rate(out.MBPerSec))
+		out.FileCount, units.Bytes(out.Bytes), out.StandbyID, out.GPU, out.Seconds, units.Rate(out.MBPerSec))
 	if mv.Planned {
 		env.Logf("no failure was detected (the old GPU was alive): a planned move, MTTR not measured")
 	} else {

@@ -42,8 +42,8 @@ func TestParams(t *testing.T) {
 	}{
 		{Create, map[string]any{"instance": "42"}, ""},
 		{Create, map[string]any{"count": 2}, "on: required parameter is missing"},
-		{Create, map[string]any{"on": "42", "count": 0}, "at least one"},
-		{Create, map[string]any{"on": "42", "size": -1}, "negative"},
+		{Create, map[string]any{"on": "42", "count": 0}, "count: 0 is out of range: it must be at least 1"},
+		{Create, map[string]any{"on": "42", "size": -1}, "size: -1 is out of range: it must be at least 0"},
 		{Create, map[string]any{"on": "42", "dir": "workspace"}, "absolute"},
 		{Create, map[string]any{"on": "42", "prefix": "a/b"}, "no '/'"},
 		{Create, map[string]any{"on": "42", "cuont": 2}, "unknown parameter"},
@@ -115,7 +115,7 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 	out, err = r.Do(t, "verify", Verify, map[string]any{"on": "b", "files": asStep["files"]})
 	v := out.(*VerifyOutputs)
 	gone := filepath.Join(wsB, "test-file-3.txt")
-	if err == nil || !strings.Contains(err.Error(), gone) || v.Missing != 1 || v.Success || v.Failed[0] != gone {
+	if err == nil || !strings.Contains(err.Error(), gone) || len(v.Missing) != 1 || v.Missing[0] != gone || v.Success || v.Failed[0] != gone {
 		t.Fatalf("a missing file: err %v, outputs %+v", err, v)
 	}
 	var rep actions.ValidationReport = v

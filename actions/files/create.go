@@ -15,8 +15,8 @@ import (
 type CreateParams struct {
 	On     actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to write on: an id or ${{ steps.<id> }} of instance.create"`
 	Dir    string              `json:"dir" doc:"absolute directory on the machine, created if missing; default: the instance's workspace"`
-	Count  int                 `json:"count" default:"3" doc:"number of files: <prefix>1.txt … <prefix><count>.txt"`
-	Size   int64               `json:"size" doc:"exact size of each file in bytes, padded after the text with random bytes unique to the file; 0 = the text only (about 100 bytes)"`
+	Count  int                 `json:"count" min:"1" default:"3" doc:"number of files: <prefix>1.txt … <prefix><count>.txt"`
+	Size   int64               `json:"size" min:"0" doc:"exact size of each file in bytes, padded after the text with random bytes unique to the file; 0 = the text only (about 100 bytes)"`
 	Prefix string              `json:"prefix" default:"test-file-" doc:"start of each file name (no '/': files go directly in dir)"`
 	Save   string              `json:"save" doc:"local file (relative to where scn runs) to save the list to, as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
 }

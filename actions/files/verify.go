@@ -15,8 +15,8 @@ import (
 // VerifyParams are the parameters of files.verify.
 type VerifyParams struct {
 	On        actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to check: an id or ${{ steps.<id> }} of instance.create"`
-	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }} (give files or from)"`
-	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}]; {id} becomes the id of on (give files or from)"`
+	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }}"`
+	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}]; {id} becomes the id of on"`
 	Dir       string              `json:"dir" doc:"absolute directory on the machine the files should be in; default: the instance's workspace"`
 	SourceDir string              `json:"source_dir" doc:"directory the recorded paths were under on the machine that wrote them; default: their longest common directory"`
 	Fail      bool                `json:"fail" default:"true" doc:"fail the step when a file is missing or altered; false only reports"`
@@ -24,23 +24,23 @@ type VerifyParams struct {
 
 // Validate implements actions.Validator.
 func (p *VerifyParams) Validate() error {
-	switch {
-	case p.Files == nil && p.From == "":
-		return fmt.Errorf("give files (${{ steps.<id>.files }}) or from (a saved JSON list)")
-	case p.Files != nil && p.From != "":
-		return fmt.Errorf("give files or from, not both")
-	case p.Dir != "" && !path.IsAbs(p.Dir):
+	if p.Dir != "" && !path.IsAbs(p.Dir) {
 		return fmt.Errorf("dir %q must be an absolute path on the machine", p.Dir)
 	}
 	return nil
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *VerifyParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.ExactlyOne, Params: []string{"files", "from"}}}
 }
 
 // VerifyOutputs are the outputs of files.verify.
 type VerifyOutputs struct {
 	Total       int               `json:"total" doc:"files checked"`
 	Valid       int               `json:"valid" doc:"files present with the recorded MD5"`
-	Missing     int               `json:"missing" doc:"files not found"`
-	Mismatched  int               `json:"mismatched" doc:"files whose MD5 differs"`
+	Missing     []string          `json:"missing" doc:"paths of the files not found"`
+	Mismatched  []string          `json:"mismatched" doc:"paths of the files whose MD5 differs"`
 	Success     bool              `json:"success" doc:"every file is valid"`
 	SuccessRate float64           `json:"success_rate" doc:"percentage of valid files"`
 	Results     []md5check.Result `json:"results" doc:"verdict per file: path, status (valid, missing, mismatch), expected, got"`
@@ -50,7 +50,7 @@ type VerifyOutputs struct {
 
 // Validation implements actions.ValidationReport.
 func (o *VerifyOutputs) Validation() (journal.Validation, bool) {
-	r := md5check.Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: o.Missing, Mismatched: o.Mismatched}
+	r := md5check.Report{Results: o.Results, Total: o.Total, Valid: o.Valid, Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
 	return r.Validation(), true
 }
 
@@ -94,7 +94,7 @@ file fails the step, naming the files; the outputs are set either way.`,
 	for _, line := range rep.Lines() {
 		env.Logf("%s", line)
 	}
-	out := &VerifyOutputs{Total: rep.Total, Valid: rep.Valid, Missing: rep.Missing, Mismatched: rep.Mismatched,
+	out := &VerifyOutputs{Total: rep.Total, Valid: rep.Valid, Missing: rep.Paths(md5check.Missing), Mismatched: rep.Paths(md5check.Mismatch),
 		Success: rep.Success(), SuccessRate: rep.Rate(), Results: rep.Results, Failed: rep.Failed(),
 		Seconds: time.Since(start).Seconds()}
 	if p.Fail {

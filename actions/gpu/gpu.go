@@ -15,13 +15,13 @@ import (
 // OffersParams are the parameters of gpu.offers.
 type OffersParams struct {
 	GPU            string  `json:"gpu" doc:"GPU model, e.g. RTX_4090 (underscores or spaces); empty = any"`
-	NumGPUs        int     `json:"num_gpus" default:"1" doc:"GPUs per machine; 0 = any"`
-	MaxPrice       float64 `json:"max_price" doc:"highest USD per hour; 0 = no limit"`
-	MinReliability float64 `json:"min_reliability" doc:"lowest host reliability, 0..1"`
-	MinDiskGB      float64 `json:"min_disk_gb" doc:"least disk space, GB"`
-	DiskGB         float64 `json:"disk_gb" doc:"the disk the instance will rent, GB: priced into each offer (VAST allocated_storage), so price and max_price are what will be billed; give instance.create the same; provider default when 0"`
+	NumGPUs        int     `json:"num_gpus" min:"0" default:"1" doc:"GPUs per machine; 0 = any"`
+	MaxPrice       float64 `json:"max_price" min:"0" doc:"highest USD per hour; 0 = no limit"`
+	MinReliability float64 `json:"min_reliability" min:"0" max:"1" doc:"lowest host reliability, 0..1"`
+	MinDiskGB      float64 `json:"min_disk_gb" min:"0" doc:"least disk space, GB"`
+	DiskGB         float64 `json:"disk_gb" min:"0" doc:"the disk the instance will rent, GB: priced into each offer (VAST allocated_storage), so price and max_price are what will be billed; give instance.create the same; provider default when 0"`
 	Order          string  `json:"order" default:"price" enum:"price,reliability" doc:"cheapest first, or most reliable first"`
-	Limit          int     `json:"limit" default:"10" doc:"most offers returned"`
+	Limit          int     `json:"limit" min:"1" default:"10" doc:"most offers returned"`
 }
 
 // OffersOutputs are the outputs of gpu.offers.

@@ -21,7 +21,7 @@ type RequestParams struct {
 	URL     string            `json:"url" required:"true" doc:"full URL"`
 	Headers map[string]string `json:"headers" doc:"request headers"`
 	Body    any               `json:"body" doc:"request body: a string is sent as is, anything else as JSON"`
-	MaxBody int               `json:"max_body" default:"1048576" doc:"bytes of response body kept in outputs"`
+	MaxBody int               `json:"max_body" min:"0" default:"1048576" doc:"bytes of response body kept in outputs"`
 }
 
 // RequestOutputs are the outputs of http.request.

@@ -18,36 +18,29 @@ type CreateParams struct {
 	Offer        *cloud.Offer      `json:"offer" doc:"the offer to rent: ${{ steps.offer.offers[0] }}"`
 	Offers       []cloud.Offer     `json:"offers" doc:"offers to try in order (fallback walks this list)"`
 	GPU          string            `json:"gpu" doc:"search offers for this GPU model instead of giving one"`
-	NumGPUs      int               `json:"num_gpus" default:"1" doc:"with gpu: GPUs per machine"`
-	MaxPrice     float64           `json:"max_price" doc:"highest USD per hour accepted (also bounds scn plan's worst case)"`
+	NumGPUs      int               `json:"num_gpus" min:"1" default:"1" doc:"with gpu: GPUs per machine"`
+	MaxPrice     float64           `json:"max_price" min:"0" doc:"highest USD per hour accepted (also bounds scn plan's worst case)"`
 	Image        string            `json:"image" doc:"container or VM image (provider default when empty)"`
-	DiskGB       float64           `json:"disk_gb" doc:"disk size, GB (provider default when 0)"`
+	DiskGB       float64           `json:"disk_gb" min:"0" doc:"disk size, GB (provider default when 0)"`
 	Env          map[string]string `json:"env" doc:"environment variables for the machine"`
 	OnStart      string            `json:"onstart" doc:"shell run at boot (VAST onstart)"`
-	ReadyTimeout actions.Duration  `json:"ready_timeout" default:"10m" doc:"how long one instance may take to answer SSH before the next offer is tried"`
-	Fallback     int               `json:"fallback" default:"2" doc:"more offers to try when one fails (gone, exited, SSH never answers); 0 = none"`
-	Race         int               `json:"race" default:"1" doc:"create this many at once, keep the first ready, destroy the rest"`
+	ReadyTimeout actions.Duration  `json:"ready_timeout" min:">0" default:"10m" doc:"how long one instance may take to answer SSH before the next offer is tried"`
+	Fallback     int               `json:"fallback" min:"0" default:"2" doc:"more offers to try when one fails (gone, exited, SSH never answers); 0 = none"`
+	Race         int               `json:"race" min:"1" default:"1" doc:"create this many at once, keep the first ready, destroy the rest"`
 	Label        string            `json:"label" doc:"label to give it (must start with scn-); default scn-<run-id>-<step-id>"`
 }
 
 // Validate implements actions.Validator.
 func (p *CreateParams) Validate() error {
-	given := 0
-	for _, b := range []bool{p.Offer != nil, len(p.Offers) > 0, p.GPU != ""} {
-		if b {
-			given++
-		}
-	}
-	if given != 1 {
-		return errors.New("give exactly one of offer, offers or gpu")
-	}
 	if p.Label != "" && !strings.HasPrefix(p.Label, "scn-") {
 		return fmt.Errorf("label %q must start with scn- so that scn cleanup can find it", p.Label)
 	}
-	if p.Race < 1 || p.Fallback < 0 {
-		return errors.New("race must be at least 1 and fallback at least 0")
-	}
-	return nil
+	return nil // race and fallback: their range tags
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *CreateParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.ExactlyOne, Params: []string{"offer", "offers", "gpu"}}}
 }
 
 // Price implements actions.Pricer: max_price, else the max_price of the
@@ -79,7 +72,7 @@ var Create = actions.Define(actions.Info{
 	Example: "- id: gpu\n  action: instance.create\n  with: { offer: \"${{ steps.offer.offers[0] }}\", ready_timeout: 10m }",
 	Creates: "instance",
 	Paid:    true,
-}, func(ctx context.Context, env *actions.Env, p *CreateParams) (*Outputs, error) {
+}, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
 	if env.Target == nil || env.Target.Compute == nil {
 		return nil, errors.New("target has no compute provider")
 	}
@@ -103,8 +96,7 @@ var Create = actions.Define(actions.Info{
 	if readyAt.IsZero() {
 		readyAt = time.Now()
 	}
-	out.ReadySeconds, out.Attempts = readyAt.Sub(inst.CreatedAt).Seconds(), attempts
-	return out, nil
+	return &CreateOutputs{Outputs: *out, ReadySeconds: readyAt.Sub(inst.CreatedAt).Seconds(), Attempts: attempts}, nil
 })
 
 // offers lists what to try, best first.

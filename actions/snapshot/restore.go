@@ -17,6 +17,9 @@ import (
 // ParamTypeName implements actions.TypeNamer.
 func (Ref) ParamTypeName() string { return "snapshot" }
 
+// RefersTo implements actions.Referrer.
+func (Ref) RefersTo() []string { return []string{"snapshot"} }
+
 // RestoreParams are the parameters of snapshot.restore.
 type RestoreParams struct {
 	Snapshot Ref                 `json:"snapshot" required:"true" doc:"snapshot name, or ${{ steps.snap }}"`
@@ -27,32 +30,32 @@ type RestoreParams struct {
 
 // RestoreOutputs are the outputs of snapshot.restore.
 type RestoreOutputs struct {
-	Snapshot      string   `json:"snapshot" doc:"the snapshot restored"`
-	Files         int      `json:"files" doc:"regular files restored (hard links not counted: see hardlinks)"`
-	Hardlinks     int      `json:"hardlinks" doc:"hard links restored, each as a link to its file"`
-	BytesFiles    int64    `json:"bytes_files" doc:"size of the files' contents restored"`
-	BytesStream   int64    `json:"bytes_stream" doc:"size of the uncompressed tar stream read and extracted"`
-	Seconds       float64  `json:"seconds" doc:"time to fetch, check and extract"`
-	MBPerS        float64  `json:"mb_per_s" doc:"bytes_stream / 10⁶ / seconds: MB/s"`
-	Verified      int      `json:"verified" doc:"regular files whose hash on the instance matches the manifest (at most files)"`
-	LinksVerified int      `json:"links_verified" doc:"hard links whose content on the instance matches the manifest (at most hardlinks)"`
-	Mismatched    []string `json:"mismatched" doc:"files and links whose hash differs"`
-	Missing       []string `json:"missing" doc:"files and links absent after the restore"`
-	Via           string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
-	SCNBytes      int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
-	checked       bool
-	on            actions.InstanceRef // where the files landed
-	dir           string
+	Snapshot    string   `json:"snapshot" doc:"the snapshot restored"`
+	FileCount   int      `json:"file_count" doc:"regular files restored (hard links not counted: see hardlinks)"`
+	Hardlinks   int      `json:"hardlinks" doc:"hard links restored, each as a link to its file"`
+	BytesFiles  int64    `json:"bytes_files" doc:"size of the files' contents restored"`
+	BytesStream int64    `json:"bytes_stream" doc:"size of the uncompressed tar stream read and extracted"`
+	Seconds     float64  `json:"seconds" doc:"time to fetch, check and extract"`
+	MBPerS      float64  `json:"mb_per_s" doc:"bytes_stream / 10⁶ / seconds: MB/s"`
+	Valid       int      `json:"valid" doc:"regular files whose hash on the instance matches the manifest (at most file_count)"`
+	LinksValid  int      `json:"links_valid" doc:"hard links whose content on the instance matches the manifest (at most hardlinks)"`
+	Mismatched  []string `json:"mismatched" doc:"files and links whose hash differs"`
+	Missing     []string `json:"missing" doc:"files and links absent after the restore"`
+	Via         string   `json:"via" doc:"how the bytes went: agent (straight from the store to the instance) or scn (through scn over SSH)"`
+	SCNBytes    int64    `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
+	checked     bool
+	on          actions.InstanceRef // where the files landed
+	dir         string
 }
 
 // Restored implements actions.RestoredData.
 func (o *RestoreOutputs) Restored() (actions.InstanceRef, string, bool) {
-	return o.on, o.dir, o.dir != "" && o.Files > 0
+	return o.on, o.dir, o.dir != "" && o.FileCount > 0
 }
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.Files, BytesFiles: o.BytesFiles, BytesStream: o.BytesStream, Seconds: o.Seconds, MBPerSec: o.MBPerS,
+	return journal.Transfer{Kind: "restore", ID: o.Snapshot, Files: o.FileCount, BytesFiles: o.BytesFiles, BytesStream: o.BytesStream, Seconds: o.Seconds, MBPerSec: o.MBPerS,
 		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
@@ -62,7 +65,7 @@ func (o *RestoreOutputs) Validation() (journal.Validation, bool) {
 	if !o.checked {
 		return journal.Validation{}, false
 	}
-	v := journal.Validation{Total: o.Files, Valid: o.Verified, Links: o.Hardlinks, LinksValid: o.LinksVerified,
+	v := journal.Validation{Total: o.FileCount, Valid: o.Valid, Links: o.Hardlinks, LinksValid: o.LinksValid,
 		Missing: len(o.Missing), Mismatched: len(o.Mismatched)}
 	v.Success = v.Valid == v.Total && v.LinksValid == v.Links && v.Missing+v.Mismatched == 0
 	for _, p := range o.Missing {
@@ -109,18 +112,18 @@ var Restore = actions.Define(actions.Info{
 	if err != nil {
 		return nil, err
 	}
-	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Hardlinks: res.Hardlinks, BytesFiles: res.BytesFiles, BytesStream: res.BytesStream, Seconds: res.Seconds,
-		MBPerS: res.MBPerSec, Verified: res.Verified, LinksVerified: res.LinksVerified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
+	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, FileCount: res.Files, Hardlinks: res.Hardlinks, BytesFiles: res.BytesFiles, BytesStream: res.BytesStream, Seconds: res.Seconds,
+		MBPerS: res.MBPerSec, Valid: res.Verified, LinksValid: res.LinksVerified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
 		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes, on: actions.InstanceRef{ID: inst.ID, Provider: inst.Provider}, dir: dir}
-	env.Logf("restored %s onto %s:%s: %d files (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, out.Files,
+	env.Logf("restored %s onto %s:%s: %d files (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, out.FileCount,
 		units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), out.Seconds, units.Rate(out.MBPerS), out.Via)
 	if !p.Verify {
 		return out, nil
 	}
 	if out.Hardlinks > 0 {
-		env.Logf("Files validated: %d/%d, hard links %d/%d", out.Verified, out.Files, out.LinksVerified, out.Hardlinks)
+		env.Logf("Files validated: %d/%d, hard links %d/%d", out.Valid, out.FileCount, out.LinksValid, out.Hardlinks)
 	} else {
-		env.Logf("Files validated: %d/%d", out.Verified, out.Files)
+		env.Logf("Files validated: %d/%d", out.Valid, out.FileCount)
 	}
 	if bad := len(out.Missing) + len(out.Mismatched); bad > 0 {
 		var parts []string
@@ -131,7 +134,7 @@ var Restore = actions.Define(actions.Info{
 			parts = append(parts, "hash mismatch: "+list(out.Mismatched))
 		}
 		return out, actions.Verification(fmt.Errorf("restore of %s onto %s: %d of %d files did not come back intact; %s",
-			out.Snapshot, inst.ID, bad, out.Files, strings.Join(parts, "; ")))
+			out.Snapshot, inst.ID, bad, out.FileCount, strings.Join(parts, "; ")))
 	}
 	return out, nil
 })
@@ -188,15 +191,17 @@ type DeleteParams struct {
 
 // Validate implements actions.Validator.
 func (p *DeleteParams) Validate() error {
-	if (p.ID == "") == (p.Pattern == "") {
-		return errors.New("give id or pattern (one of them)")
-	}
 	if p.Pattern != "" {
 		if _, err := path.Match(p.Pattern, ""); err != nil {
 			return fmt.Errorf("pattern %q: %w", p.Pattern, err)
 		}
 	}
 	return nil
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *DeleteParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.ExactlyOne, Params: []string{"id", "pattern"}}}
 }
 
 // DeleteOutputs are the outputs of snapshot.delete.

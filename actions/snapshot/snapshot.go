@@ -33,7 +33,7 @@ type CreateParams struct {
 type CreateOutputs struct {
 	ID          string  `json:"id" doc:"snapshot name (pass it to snapshot.restore)"`
 	Key         string  `json:"key" doc:"store key of the data object"`
-	Files       int     `json:"files" doc:"regular files in the snapshot"`
+	FileCount   int     `json:"file_count" doc:"regular files in the snapshot"`
 	BytesFiles  int64   `json:"bytes_files" doc:"size of the files' contents"`
 	BytesStream int64   `json:"bytes_stream" doc:"size of the uncompressed tar stream (contents, headers, padding): what is compressed and timed"`
 	BytesStored int64   `json:"bytes_stored" doc:"size stored (LZ4)"`
@@ -49,7 +49,7 @@ func (o *CreateOutputs) StoredObject() (string, bool) { return o.Key, o.Key != "
 
 // Transfer implements actions.TransferReport.
 func (o *CreateOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.Files, BytesFiles: o.BytesFiles, BytesStream: o.BytesStream,
+	return journal.Transfer{Kind: "snapshot", ID: o.ID, Files: o.FileCount, BytesFiles: o.BytesFiles, BytesStream: o.BytesStream,
 		BytesStored: o.BytesStored, Ratio: o.Ratio, Seconds: o.Seconds, MBPerSec: o.MBPerS, Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
@@ -113,11 +113,11 @@ var Create = actions.Define(actions.Info{
 	if rates != nil {
 		h.PriceFrom(rates.Source, true)
 	}
-	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", Files: m.Counts.Files,
+	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", FileCount: m.Counts.Files,
 		BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds,
 		MBPerS: units.MBPerSec(m.BytesRaw, m.Seconds), Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
 	env.Logf("snapshot %s: %d files (%s), stream %s → %s stored (ratio %.2f) in %.1fs (%s) into %s, via %s",
-		name, out.Files, units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), units.Bytes(out.BytesStored), out.Ratio,
+		name, out.FileCount, units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), units.Bytes(out.BytesStored), out.Ratio,
 		out.Seconds, units.Rate(out.MBPerS), st, out.Via)
 	return out, nil
 })

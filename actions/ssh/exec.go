@@ -14,23 +14,18 @@ type ExecParams struct {
 	Command   string              `json:"command" required:"true" doc:"shell command, run by bash on the machine (sh where there is no bash)"`
 	Stdin     string              `json:"stdin" doc:"text fed to the command's standard input"`
 	Env       map[string]string   `json:"env" doc:"environment variables exported before the command"`
-	Timeout   actions.Duration    `json:"timeout" default:"10m" doc:"the command is stopped on the machine after this long (coreutils timeout: SIGTERM, SIGKILL 5s later), and the step fails"`
+	Timeout   actions.Duration    `json:"timeout" min:">0" default:"10m" doc:"the command is stopped on the machine after this long (coreutils timeout: SIGTERM, SIGKILL 5s later), and the step fails"`
 	Check     bool                `json:"check" default:"true" doc:"fail the step when the command exits non-zero; false only reports exit_code"`
-	MaxOutput int                 `json:"max_output" default:"1048576" doc:"bytes of stdout and of stderr kept in the outputs; the rest is dropped (truncated: true)"`
+	MaxOutput int                 `json:"max_output" min:"0" default:"1048576" doc:"bytes of stdout and of stderr kept in the outputs; the rest is dropped (truncated: true)"`
 	Log       bool                `json:"log" doc:"show the output on the console line by line as it comes"`
 }
 
 // Validate implements actions.Validator.
 func (p *ExecParams) Validate() error {
-	switch {
-	case strings.TrimSpace(p.Command) == "":
+	if strings.TrimSpace(p.Command) == "" {
 		return fmt.Errorf("command is empty")
-	case p.Timeout.Duration <= 0:
-		return fmt.Errorf("timeout must be more than 0")
-	case p.MaxOutput < 0:
-		return fmt.Errorf("max_output %d is negative", p.MaxOutput)
 	}
-	return checkEnv(p.Env)
+	return checkEnv(p.Env) // timeout and max_output: their range tags
 }
 
 // ExecOutputs are the outputs of ssh.exec.

@@ -33,9 +33,9 @@ func TestExecParams(t *testing.T) {
 		{map[string]any{"on": 7}, "command: required"},
 		{map[string]any{"command": "ls"}, "on: required"},
 		{map[string]any{"on": 7, "command": " "}, "command is empty"},
-		{map[string]any{"on": 7, "command": "ls", "timeout": 0}, "timeout must be"},
+		{map[string]any{"on": 7, "command": "ls", "timeout": 0}, "timeout: 0s is out of range: it must be more than 0s"},
 		{map[string]any{"on": 7, "command": "ls", "timeout": "soon"}, "not a duration"},
-		{map[string]any{"on": 7, "command": "ls", "max_output": -1}, "negative"},
+		{map[string]any{"on": 7, "command": "ls", "max_output": -1}, "max_output: -1 is out of range: it must be at least 0"},
 		{map[string]any{"on": 7, "command": "ls", "env": map[string]any{"NOT-OK": "v"}}, "not a shell variable name"},
 		{map[string]any{"on": 7, "command": "ls", "env": map[string]any{"OK": 5}}, ""},
 	} {

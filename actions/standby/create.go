@@ -20,28 +20,29 @@ type CreateParams struct {
 	GPU              actions.InstanceRef `json:"gpu" alias:"on,instance" required:"true" doc:"the GPU instance to follow: an id or ${{ steps.gpu }}"`
 	Offer            *cloud.Offer        `json:"offer" doc:"the standby provider's offer to rent; default: its cheapest CPU offer"`
 	MachineType      string              `json:"machine_type" doc:"rent this machine type from the standby provider (e2-medium...) instead of the cheapest"`
-	SyncInterval     actions.Duration    `json:"sync_interval" default:"30s" doc:"time between syncs"`
-	CheckInterval    actions.Duration    `json:"check_interval" default:"10s" doc:"time between health checks of the GPU and the standby"`
-	CheckTimeout     actions.Duration    `json:"check_timeout" default:"20s" doc:"longest one machine's check may take before it counts as failed"`
-	FailureThreshold int                 `json:"failure_threshold" default:"3" doc:"consecutive failed checks that make failover active (or the standby lost)"`
+	SyncInterval     actions.Duration    `json:"sync_interval" min:">0" default:"30s" doc:"time between syncs"`
+	CheckInterval    actions.Duration    `json:"check_interval" min:">0" default:"10s" doc:"time between health checks of the GPU and the standby"`
+	CheckTimeout     actions.Duration    `json:"check_timeout" min:">0" default:"20s" doc:"longest one machine's check may take before it counts as failed"`
+	FailureThreshold int                 `json:"failure_threshold" min:"1" default:"3" doc:"consecutive failed checks that make failover active (or the standby lost)"`
 	Exclude          []string            `json:"exclude" doc:"find patterns left out of the sync: a bare name matches at any depth, a pattern with / is anchored at the workspace; default .cache, __pycache__, *.tmp; [] for none"`
-	ReadyTimeout     actions.Duration    `json:"ready_timeout" default:"10m" doc:"how long the standby machine may take to answer SSH"`
+	ReadyTimeout     actions.Duration    `json:"ready_timeout" min:">0" default:"10m" doc:"how long the standby machine may take to answer SSH"`
 	Path             string              `json:"path" doc:"folder to keep in sync on the GPU, absolute or relative to its workspace; default: its workspace"`
 	StandbyPath      string              `json:"standby_path" doc:"where the standby keeps the copy, absolute or relative to its workspace; default: the same place in its workspace as path is in the GPU's"`
 }
 
 // Validate implements actions.Validator.
 func (p *CreateParams) Validate() error {
-	switch {
-	case p.Offer != nil && p.MachineType != "":
-		return errors.New("give offer or machine_type, not both")
-	case p.FailureThreshold < 1:
-		return errors.New("failure_threshold must be at least 1")
-	}
+	// failure_threshold and the durations: their range tags; offer and
+	// machine_type: ParamGroups.
 	if p.Exclude != nil {
 		return standby.CheckExclude(p.Exclude)
 	}
 	return nil
+}
+
+// ParamGroups implements actions.Grouper.
+func (p *CreateParams) ParamGroups() []actions.Group {
+	return []actions.Group{{Rule: actions.AtMostOne, Params: []string{"offer", "machine_type"}}}
 }
 
 // CreateOutputs are the outputs of standby.create.
@@ -57,7 +58,7 @@ type CreateOutputs struct {
 	GPUWorkspace string    `json:"gpu_workspace" doc:"folder synced on the GPU"`
 	State        string    `json:"state" doc:"syncing"`
 	SyncCount    int       `json:"sync_count" doc:"syncs done (1: the first, full one)"`
-	Files        int       `json:"files" doc:"regular files in the standby's copy"`
+	FileCount    int       `json:"file_count" doc:"regular files in the standby's copy"`
 	Bytes        int64     `json:"bytes" doc:"their total size"`
 	LastSyncAt   time.Time `json:"last_sync_at" doc:"when the last sync started listing the GPU"`
 	Price        float64   `json:"price" doc:"the standby's USD per hour"`
@@ -151,7 +152,7 @@ the sync and checks stop before that.`,
 	st := a.Status()
 	out := &CreateOutputs{ID: sb.ID, Provider: sb.Provider, Label: sb.Label, Host: sb.Host, Port: sb.Port, User: sb.User,
 		Workspace: sbDir, GPU: gpu.ID, GPUWorkspace: gpuDir, State: st.State, SyncCount: st.SyncCount,
-		Files: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
+		FileCount: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
 		ReadySeconds: ready, SyncSeconds: st.LastSync.Seconds, SyncFiles: st.LastSync.Files, SyncBytes: st.LastSync.Bytes,
 		MBPerSec: st.LastSync.MBPerSec()}
 	env.Logf("standby %s holds %d files (%s) of GPU %s; syncing every %s, checking every %s",

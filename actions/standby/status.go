@@ -28,7 +28,7 @@ type StatusOutputs struct {
 	Workspace         string    `json:"workspace" doc:"folder of the copy on the standby"`
 	LastSyncAt        time.Time `json:"last_sync_at" doc:"when the last successful sync started listing the GPU"`
 	SyncCount         int       `json:"sync_count" doc:"successful syncs so far"`
-	Files             int       `json:"files" doc:"regular files in the standby's copy"`
+	FileCount         int       `json:"file_count" doc:"regular files in the standby's copy"`
 	Bytes             int64     `json:"bytes" doc:"their total size"`
 	Checks            int       `json:"checks" doc:"health check rounds so far"`
 	GPUFailures       int       `json:"gpu_failures" doc:"consecutive failed checks of the GPU"`
@@ -60,7 +60,7 @@ func (o *StatusOutputs) StandbyCopy() (actions.InstanceRef, string, bool) {
 // statusOf renders an association's status as outputs.
 func statusOf(st standby.Status) *StatusOutputs {
 	return &StatusOutputs{ID: st.Standby, Address: st.Address, State: st.State, GPU: st.GPU, Workspace: st.Workspace,
-		LastSyncAt: utc(st.LastSyncAt), SyncCount: st.SyncCount, Files: st.Files, Bytes: st.Bytes,
+		LastSyncAt: utc(st.LastSyncAt), SyncCount: st.SyncCount, FileCount: st.Files, Bytes: st.Bytes,
 		Checks: st.Checks, GPUFailures: st.GPUFailures, GPUAliveAt: utc(st.AliveAt),
 		FirstFailureAt: utc(st.FirstFailureAt), FailureDetectedAt: utc(st.DetectedAt),
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(),
@@ -112,7 +112,7 @@ fail: false.`,
 	}
 	out := statusOf(a.Status())
 	env.Logf("standby %s: %s, %d syncs (last %s), %d files, GPU %s", out.ID, out.State, out.SyncCount,
-		when(out.LastSyncAt), out.Files, out.GPU)
+		when(out.LastSyncAt), out.FileCount, out.GPU)
 	if out.State == standby.StandbyLost && p.Fail {
 		return out, fmt.Errorf("%s", out.LastError)
 	}

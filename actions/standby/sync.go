@@ -18,21 +18,21 @@ type SyncParams struct {
 
 // SyncOutputs are the outputs of standby.sync.
 type SyncOutputs struct {
-	ID        string    `json:"id" doc:"the standby"`
-	GPU       string    `json:"gpu" doc:"the GPU synced from"`
-	At        time.Time `json:"at" doc:"when the sync started"`
-	Files     int       `json:"files" doc:"entries copied (new or changed files, folders, links)"`
-	Bytes     int64     `json:"bytes" doc:"bytes of the tar stream through scn"`
-	Deleted   int       `json:"deleted" doc:"paths deleted on the standby (gone or renamed on the GPU)"`
-	Seconds   float64   `json:"seconds" doc:"time the sync took"`
-	MBPerSec  float64   `json:"mb_per_s" doc:"rate of the stream, MB/s"`
-	SyncCount int       `json:"sync_count" doc:"successful syncs so far"`
-	State     string    `json:"state" doc:"the association's state after the sync"`
+	ID           string    `json:"id" doc:"the standby"`
+	GPU          string    `json:"gpu" doc:"the GPU synced from"`
+	At           time.Time `json:"at" doc:"when the sync started"`
+	CopiedFiles  int       `json:"copied_files" doc:"entries copied (new or changed files, folders, links)"`
+	Bytes        int64     `json:"bytes" doc:"bytes of the tar stream through scn"`
+	DeletedFiles int       `json:"deleted_files" doc:"paths deleted on the standby (gone or renamed on the GPU)"`
+	Seconds      float64   `json:"seconds" doc:"time the sync took"`
+	MBPerSec     float64   `json:"mb_per_s" doc:"rate of the stream, MB/s"`
+	SyncCount    int       `json:"sync_count" doc:"successful syncs so far"`
+	State        string    `json:"state" doc:"the association's state after the sync"`
 }
 
 // Transfer implements actions.TransferReport.
 func (o *SyncOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.Files, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.CopiedFiles, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
 }
 
 // Sync forces a sync now.
@@ -57,6 +57,6 @@ standby was lost.`,
 	st := a.Status()
 	env.Logf("synced %d entries (stream %s) from GPU %s, deleted %d, in %.2fs (%s)", c.Files, units.Bytes(c.Bytes), c.GPU, c.Deleted,
 		c.Seconds, units.Rate(c.MBPerSec()))
-	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), Files: c.Files, Bytes: c.Bytes, Deleted: c.Deleted,
+	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), CopiedFiles: c.Files, Bytes: c.Bytes, DeletedFiles: c.Deleted,
 		Seconds: c.Seconds, MBPerSec: c.MBPerSec(), SyncCount: st.SyncCount, State: st.State}, nil
 })

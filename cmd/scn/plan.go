@@ -20,7 +20,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			scs, err := loadAll(args)
+			scs, err := loadAll(cmd.ErrOrStderr(), args)
 			if err != nil {
 				return err
 			}

@@ -87,7 +87,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 			return nil
 		}
 	}
-	scs, err := loadAll(files)
+	scs, err := loadAll(os.Stderr, files)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,14 +17,19 @@ import (
 
 func newValidateCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "validate FILE...",
+		Use:   "validate FILE|DIR...",
 		Short: "Check scenarios statically (nothing runs, nothing is created)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "Check scenarios statically: nothing runs, nothing is created.\n\n" +
+			"A directory stands for every *.yaml and *.yml file under it, at any depth,\n" +
+			"except in hidden directories, testdata/ directories and the project config (scn.yaml).",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			scs, err := loadAll(args)
+			files, err := scenarioFiles(args, filepath.Base(g.config))
 			if err != nil {
 				return err
 			}
+			// Every good file is listed even when another has problems.
+			scs, err := loadAll(cmd.ErrOrStderr(), files)
 			for _, c := range scs {
 				sc := c.Scenario()
 				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (%s: %d steps", sc.File, sc.Name, len(sc.Steps))
@@ -28,27 +38,72 @@ func newValidateCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), ")")
 			}
-			return nil
+			return err
 		},
 	}
 }
 
+// scenarioFiles expands each directory argument into the scenario files
+// under it, in lexical order; a file argument is kept as given whatever
+// its name. Hidden directories (.git, .scn, .github), testdata/ (fixtures,
+// often broken on purpose) and the project config are skipped: they hold
+// YAML that is not a scenario. A directory without any scenario is an
+// error, so a mistyped path cannot pass as "nothing wrong".
+func scenarioFiles(args []string, config string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		info, err := os.Stat(a)
+		if err != nil || !info.IsDir() {
+			out = append(out, a) // loadAll reports a missing file with the others
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := d.Name()
+			if d.IsDir() {
+				if path != a && (strings.HasPrefix(name, ".") || name == "testdata") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			ext := filepath.Ext(name)
+			if (ext == ".yaml" || ext == ".yml") && name != config {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, exitWith(2, "scn: reading %s: %v", a, err)
+		}
+		if len(found) == 0 {
+			return nil, exitWith(2, "scn: %s holds no scenario (*.yaml or *.yml): nothing to validate", a)
+		}
+		slices.Sort(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
 // loadAll loads and checks every file, printing every problem of every
-// file to stderr; any problem makes it fail with exit code 2.
-func loadAll(files []string) ([]*runner.Checked, error) {
+// file to stderr; any problem makes it fail with exit code 2 (the files
+// that loaded are returned with that error, for scn validate to list).
+func loadAll(stderr io.Writer, files []string) ([]*runner.Checked, error) {
 	var out []*runner.Checked
 	bad := 0
 	for _, f := range files {
 		c, err := session.Load(f)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
+			fmt.Fprintln(stderr, err)
 			bad++
 			continue
 		}
 		out = append(out, c)
 	}
 	if bad > 0 {
-		return nil, exitWith(2, "%d of %d scenario files have problems: nothing was run", bad, len(files))
+		return out, exitWith(2, "%d of %d scenario files have problems: nothing was run", bad, len(files))
 	}
 	return out, nil
 }

@@ -92,7 +92,7 @@ type Step struct {
 	StartedAt       time.Time `json:"started_at,omitzero"`
 	EndedAt         time.Time `json:"ended_at,omitzero"`
 	Seconds         float64   `json:"seconds"`
-	Attempts        int       `json:"attempts,omitempty"`
+	Attempts        int       `json:"attempts,omitempty"` // runs of the action: retry attempts and until polls (steps.<id>.tries)
 
 	With         map[string]any `json:"with,omitempty"`    // parameters after evaluation, secrets masked
 	Outputs      any            `json:"outputs,omitempty"` // the action's typed outputs, secrets masked
