@@ -44,8 +44,8 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask before spending money on a paid target")
 	fl.StringVar(&f.out, "out", "", "directory for the run's files (default STATE-DIR/runs/RUN-ID)")
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this file")
-	fl.StringVar(&f.json, "json", "", "also write the journal as JSON to this file (- for stdout)")
-	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
+	fl.StringVar(&f.json, "json", "", "also write the journal as JSON to this file (- for stdout, the console then on stderr); several scenarios: an array")
+	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file; several scenarios: an index page linking FILE-stem-SCENARIO.html beside it")
 	fl.IntVarP(&f.parallel, "parallel", "p", 1, "run up to this many scenarios at once, each on its own (see docs/runs.md)")
 	fl.StringVar(&f.shard, "shard", "", "run only part i of n of the files, e.g. 2/3 for CI matrices (see docs/runs.md)")
 	return cmd
@@ -91,8 +91,13 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 		return exitWith(2, "target %s: %v", g.target, err)
 	}
 	defer tgt.Close()
+	// With --json -, stdout carries only the JSON: the console goes to stderr.
+	console := os.Stdout
+	if f.json == "-" {
+		console = os.Stderr
+	}
 	s, err := session.New(session.Options{Target: tgt, Vars: vars, MaxCost: f.maxCost, Parallel: f.parallel,
-		Out: os.Stdout, Console: consoleOptions(g, os.Stdout),
+		Out: console, Console: consoleOptions(g, console),
 		RunDir: func(id string) string { return runDir(g, f, id, len(scs) > 1) }})
 	if err != nil {
 		return exitWith(2, "%v", err)
