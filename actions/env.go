@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,12 @@ type Env struct {
 	Step   string // id of the running step
 	Keep   bool   // the step said keep: true — do not undo what it creates
 	Target *target.Target
+	// Dir is the run directory (.scn/runs/<id>/): relative local paths an
+	// action reads or writes (files.create save:, files.verify from:)
+	// resolve under it (LocalPath), so a drill never litters the directory
+	// scn runs in. "" (scn do, which has no run directory): relative to
+	// the current directory.
+	Dir string
 
 	Resources *resource.Tracker
 	Undo      *undo.Stack
@@ -95,6 +102,16 @@ func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.
 		return nil, nil, fmt.Errorf("connecting to instance %s (%s): %w", inst.ID, inst.Addr(), err)
 	}
 	return x, inst, nil
+}
+
+// LocalPath resolves a local file path an action was given: an absolute
+// path as is, a relative one under the run directory (Dir), or relative to
+// the current directory when there is none.
+func (e *Env) LocalPath(p string) string {
+	if e.Dir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(e.Dir, p)
 }
 
 // Label is the label every resource of this step carries, so a sweeper

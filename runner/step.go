@@ -252,7 +252,7 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step, timeout
 }
 
 func (r *Runner) actionEnv(s *Step) *actions.Env {
-	env := &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep,
+	env := &actions.Env{RunID: r.opts.RunID, Dir: r.opts.Dir, Step: s.ID, Keep: s.Keep,
 		Target: r.opts.Target, Resources: r.tracker, Undo: r.undo, Events: r.sink, Shared: r.shared}
 	if t := r.opts.Target; t != nil {
 		env.Connect, env.Probe = t.Connect, t.Probe

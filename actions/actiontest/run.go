@@ -38,6 +38,10 @@ type Run struct {
 	Undo      *undo.Stack
 	Resources *resource.Tracker
 	Shared    *actions.Shared
+	// Dir is the run directory relative local paths resolve under
+	// (actions.Env.Dir); "" is the current directory, as for scn do.
+	// Set it before the first step.
+	Dir string
 	// Connect and Probe reach instances: the target's when it has them,
 	// else Connect is Shell and Probe nil. Change them before the first
 	// step.
@@ -91,7 +95,7 @@ func (r *Run) Env(step string) *actions.Env {
 	if e, ok := r.envs[step]; ok {
 		return e
 	}
-	e := &actions.Env{RunID: r.ID, Step: step, Target: r.Target, Resources: r.Resources, Undo: r.Undo,
+	e := &actions.Env{RunID: r.ID, Dir: r.Dir, Step: step, Target: r.Target, Resources: r.Resources, Undo: r.Undo,
 		Shared: r.Shared, Connect: r.Connect, Probe: r.Probe}
 	r.envs[step] = e
 	return e

@@ -18,7 +18,7 @@ type CreateParams struct {
 	Count  int                 `json:"count" default:"3" doc:"number of files: <prefix>1.txt … <prefix><count>.txt"`
 	Size   int64               `json:"size" doc:"exact size of each file in bytes, padded after the text with random bytes unique to the file; 0 = the text only (about 100 bytes)"`
 	Prefix string              `json:"prefix" default:"test-file-" doc:"start of each file name (no '/': files go directly in dir)"`
-	Save   string              `json:"save" doc:"local file (relative to where scn runs) to save the list to, as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
+	Save   string              `json:"save" doc:"local file to save the list to, a relative path under the run directory (.scn/runs/<id>/; scn do: the current directory), as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
 }
 
 // Validate implements actions.Validator.
@@ -81,7 +81,7 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 		env.Logf("✓ … and %d more files", len(written)-maxLoggedFiles)
 	}
 	if p.Save != "" {
-		saved := expandID(p.Save, inst.ID)
+		saved := env.LocalPath(expandID(p.Save, inst.ID))
 		if err := Save(saved, written); err != nil {
 			return out, err
 		}

@@ -57,7 +57,11 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 		if own && s.out != nil {
 			run.out = &prefixWriter{mu: &s.lines, w: s.out, prefix: pfx[i]}
 		}
-		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: s.newID(),
+		id, dir := s.newID(), ""
+		if !s.opts.NoRunFiles {
+			dir = s.runDir(id) // where files.create save: writes, beside the journal
+		}
+		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: id, Dir: dir,
 			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost})
 		if err != nil {
 			return nil, s.mask.Error(err)
