@@ -144,6 +144,17 @@ func (e *Env) Logf(format string, args ...any) {
 	}
 }
 
+// Journalf keeps a line in the step's journal entry without showing it on
+// the console: for what the console already showed when it happened (a
+// standby's background events, printed live, that standby.status records),
+// so nothing is printed twice.
+func (e *Env) Journalf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	e.logMu.Lock()
+	e.logs = append(e.logs, line)
+	e.logMu.Unlock()
+}
+
 // Logs returns the lines logged so far.
 func (e *Env) Logs() []string {
 	e.logMu.Lock()

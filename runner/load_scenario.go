@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -370,13 +369,6 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	d := l.errorf(n, "%s must be a duration, got %s", what, kindName(n))
 	d.Hint = "write 30s, 10m or 1h30m (or a number of seconds)"
 	return 0, false
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func hasKey(pairs []pair, key string) bool {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // InternalError is a bug in scn or an action (a panic): the run ends with
@@ -154,7 +155,7 @@ func (r *Runner) runAction(ctx context.Context, s *Step, js *journal.Step, tm ti
 		var bad *badParams
 		if attempt >= attempts || ctx.Err() != nil || errors.As(err, &bad) || errors.As(err, new(*InternalError)) {
 			if attempts > 1 && attempt >= attempts {
-				err = fmt.Errorf("%w (after %s)", err, plural(attempt, "attempt"))
+				err = fmt.Errorf("%w (after %s)", err, plural.Count(attempt, "attempt"))
 			}
 			return out, err
 		}
@@ -194,7 +195,7 @@ func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step, tm timing)
 				if !deadline.IsZero() && time.Now().Add(interval).After(deadline) {
 					js.Expectations = append(js.Expectations, x)
 					return out, fmt.Errorf("until %s: still false after %s (%s): %s",
-						s.Until.Expr.Source, tm.untilTimeout, plural(polls, "poll"), values(x))
+						s.Until.Expr.Source, tm.untilTimeout, plural.Count(polls, "poll"), values(x))
 				}
 				r.sink.Wait(s.ID, "until "+s.Until.Expr.Source, time.Since(js.StartedAt))
 				if err := sleep(ctx, interval); err != nil {

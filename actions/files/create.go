@@ -8,6 +8,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/remote"
 )
 
@@ -74,7 +75,7 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 		out.Files[i] = w.File
 		out.Bytes += w.Size
 		if i < maxLoggedFiles {
-			env.Logf("✓ Created  %s  (%d bytes, md5 %s)", w.Path, w.Size, w.MD5)
+			env.Logf("✓ Created  %s  (%s, md5 %s)", w.Path, plural.Count(int(w.Size), "byte"), w.MD5)
 		}
 	}
 	if len(written) > maxLoggedFiles {
@@ -91,7 +92,7 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 		env.Logf("Saved the file list to %s", out.Saved)
 	}
 	out.Seconds = time.Since(start).Seconds()
-	env.Logf("Created %d files (%d bytes) in %s in %.1fs", out.Count, out.Bytes, dir, out.Seconds)
+	env.Logf("Created %s (%s) in %s in %.1fs", plural.Count(out.Count, "file"), plural.Count(int(out.Bytes), "byte"), dir, out.Seconds)
 	return out, nil
 })
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	snap "github.com/scnlabs/scn/internal/snapshot"
 )
 
@@ -97,7 +98,7 @@ var Restore = actions.Define(actions.Info{
 	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, Files: res.Files, Bytes: res.Bytes, Seconds: res.Seconds,
 		MBPerS: res.MBPerSec, Verified: res.Verified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
 		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes}
-	env.Logf("restored %s onto %s:%s: %d files, %s in %.1fs (%.1f MB/s), via %s", out.Snapshot, inst.ID, dir, out.Files, mb(out.Bytes), out.Seconds, out.MBPerS, out.Via)
+	env.Logf("restored %s onto %s:%s: %s, %s in %.1fs (%.1f MB/s), via %s", out.Snapshot, inst.ID, dir, plural.Count(out.Files, "file"), mb(out.Bytes), out.Seconds, out.MBPerS, out.Via)
 	if !p.Verify {
 		return out, nil
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	snap "github.com/scnlabs/scn/internal/snapshot"
 )
 
@@ -103,8 +104,8 @@ var Create = actions.Define(actions.Info{
 	if m.Seconds > 0 {
 		out.MBPerS = float64(m.BytesRaw) / 1e6 / m.Seconds
 	}
-	env.Logf("snapshot %s: %d files, %s raw → %s stored (ratio %.2f) in %.1fs (%.1f MB/s) into %s, via %s",
-		name, out.Files, mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st, out.Via)
+	env.Logf("snapshot %s: %s, %s raw → %s stored (ratio %.2f) in %.1fs (%.1f MB/s) into %s, via %s",
+		name, plural.Count(out.Files, "file"), mb(out.BytesRaw), mb(out.BytesStored), out.Ratio, out.Seconds, out.MBPerS, st, out.Via)
 	return out, nil
 })
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/standby"
 )
 
@@ -54,7 +55,7 @@ standby was lost.`,
 		return nil, fmt.Errorf("standby %s: %w", a.StandbyID(), err)
 	}
 	st := a.Status()
-	env.Logf("synced %d entries (%d bytes) from GPU %s, deleted %d, in %.2fs", c.Files, c.Bytes, c.GPU, c.Deleted, c.Seconds)
+	env.Logf("synced %s (%s) from GPU %s, deleted %d, in %.2fs", plural.Count(c.Files, "entry"), plural.Count(int(c.Bytes), "byte"), c.GPU, c.Deleted, c.Seconds)
 	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), Files: c.Files, Bytes: c.Bytes, Deleted: c.Deleted,
 		Seconds: c.Seconds, MBPerSec: c.MBPerSec(), SyncCount: st.SyncCount, State: st.State}, nil
 })

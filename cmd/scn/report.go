@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/session"
 )
@@ -146,7 +147,7 @@ func reportHistory(s *printer, f *reportFlags, dir string) error {
 		}
 		runs[i] = &session.Run{Name: j.Scenario, Journal: j, Dir: where}
 	}
-	fmt.Fprintf(s.out, "%s in %s, oldest first\n", count(len(journals), "run"), dir)
+	fmt.Fprintf(s.out, "%s in %s, oldest first\n", plural.Count(len(journals), "run"), dir)
 	writeRunTable(s.out, runs)
 	return nil
 }

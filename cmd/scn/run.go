@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/runner"
 )
@@ -163,5 +164,5 @@ func warnLeftovers(s *session.Session) {
 		return
 	}
 	s.Warn(fmt.Sprintf("%s from %s may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`",
-		count(n, "resource"), count(runs, "earlier run")))
+		plural.Count(n, "resource"), plural.Count(runs, "earlier run")))
 }

@@ -10,9 +10,12 @@ package report
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // fmtSecs is a step or phase duration: "0.4s", "21.4s", "2m05s", "1h02m".
@@ -197,10 +200,10 @@ func validationProblem(v *journal.Validation) string {
 	}
 	var parts []string
 	if v.Missing > 0 {
-		parts = append(parts, plural(v.Missing, "file missing", "files missing"))
+		parts = append(parts, plural.Of(v.Missing, "file missing", "files missing"))
 	}
 	if v.Mismatched > 0 {
-		parts = append(parts, plural(v.Mismatched, "MD5 mismatch", "MD5 mismatches"))
+		parts = append(parts, plural.Of(v.Mismatched, "MD5 mismatch", "MD5 mismatches"))
 	}
 	if len(parts) == 0 {
 		return fmt.Sprintf("%d of %d files not valid", v.Total-v.Valid, v.Total)
@@ -219,17 +222,39 @@ func problemText(problem string) string {
 	return problem
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // firstLine cuts s at its first newline, for one-line messages.
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
+	}
+	return s
+}
+
+// metricValues are the scenario's metrics for reading, sorted by name:
+// numbers to four significant digits (30.174194988 → 30.17, 0.627510568
+// → 0.6275), whole numbers as they are; the journal and metrics.json keep
+// the exact values.
+func metricValues(m map[string]any) []keyValue {
+	out := keyValues(m)
+	for i, kv := range out {
+		// Any float kind: in memory an output may be a named float type.
+		if v := reflect.ValueOf(m[kv.Key]); v.Kind() == reflect.Float64 || v.Kind() == reflect.Float32 {
+			out[i].Value = roundFigure(v.Float())
+		}
+	}
+	return out
+}
+
+// roundFigure writes f with four significant digits, at most six decimals,
+// no trailing zeros, and no exponent.
+func roundFigure(f float64) string {
+	if f == math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	decimals := min(max(3-int(math.Floor(math.Log10(math.Abs(f)))), 0), 6)
+	s := strconv.FormatFloat(f, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // AppendGitHubSummary appends a Markdown summary of the runs to path (the
@@ -36,9 +37,9 @@ func writeGitHubSummary(w io.Writer, journals []*journal.Journal, hint string) e
 			failed++
 		}
 	}
-	icon, head := "✅", fmt.Sprintf("%s passed", plural(len(journals), "drill", "drills"))
+	icon, head := "✅", fmt.Sprintf("%s passed", plural.Of(len(journals), "drill", "drills"))
 	if failed > 0 {
-		icon, head = "❌", fmt.Sprintf("%d of %s failed", failed, plural(len(journals), "drill", "drills"))
+		icon, head = "❌", fmt.Sprintf("%d of %s failed", failed, plural.Of(len(journals), "drill", "drills"))
 	}
 	fmt.Fprintf(&b, "## %s scn: %s\n\n", icon, head)
 	b.WriteString("| | Scenario | Target | Time | Cost | Files | MTTR | Run |\n|:-:|---|---|--:|--:|--:|--:|---|\n")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // The JUnit XML shapes, as Ant/Jenkins (junit-10.xsd), GitHub and GitLab
@@ -231,9 +232,9 @@ func junitCleanup(j *journal.Journal) junitCase {
 		c.SystemOut = text(strings.Join(out, "\n") + "\n")
 	}
 	if len(bad) > 0 {
-		msg := plural(failedUndos(j), "undo failed", "undos failed")
+		msg := plural.Of(failedUndos(j), "undo failed", "undos failed")
 		if failedUndos(j) == 0 {
-			msg = plural(len(leaked(j)), "resource left behind", "resources left behind")
+			msg = plural.Of(len(leaked(j)), "resource left behind", "resources left behind")
 		}
 		c.Failure = &junitOutcome{Message: msg, Type: "cleanup", Body: xmlSafe(strings.Join(bad, "\n"))}
 	}
