@@ -154,6 +154,13 @@ func (c *Console) StepFinished(s *journal.Step) {
 		return
 	}
 	lines := []string{c.stepHead(s) + " ... " + c.outcome(s)}
+	if !c.opts.Quiet {
+		for _, e := range s.Expectations {
+			if e.OK {
+				lines = append(lines, "      "+c.p.green("✓")+" "+passedLine(e))
+			}
+		}
+	}
 	if failed {
 		for _, l := range stepErrorLines(s) {
 			lines = append(lines, "      "+c.p.red(l))

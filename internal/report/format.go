@@ -138,6 +138,15 @@ func failedExpectations(s *journal.Step) []journal.Expectation {
 	return out
 }
 
+// passedLine is a check that held, with the values that made it hold:
+// "valid == vars.file_count (3 == 3)".
+func passedLine(e journal.Expectation) string {
+	if e.Evaluated == "" {
+		return e.Expr
+	}
+	return e.Expr + " (" + e.Evaluated + ")"
+}
+
 // expectationLines renders a failed expectation with its sub-expression
 // values, one per line, for the console, JUnit and the GitHub summary.
 func expectationLines(e journal.Expectation) []string {
