@@ -124,6 +124,14 @@ func (p *Plan) Write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %2d  %-14s %-18s %s%s\n", s.Index, displayID(s), what, title, note)
 	}
+	fmt.Fprintln(w, "\nChecks (what this drill proves):")
+	checks := p.Checks()
+	if len(checks) == 0 {
+		fmt.Fprintln(w, "  none: no expect, assert or until — a pass only says the steps ran")
+	}
+	for _, c := range checks {
+		fmt.Fprintf(w, "  %2d  %-14s %-6s  %s%s\n", c.Step.Index, displayID(c.Step), c.Kind, c.Expr, c.Note)
+	}
 	fmt.Fprintln(w, "\nCreates:")
 	if len(p.Creates) == 0 {
 		fmt.Fprintln(w, "  nothing")
@@ -167,6 +175,44 @@ func (p *Plan) Write(w io.Writer) {
 	if len(p.Creates) == 0 {
 		fmt.Fprintln(w, "  nothing to clean up")
 	}
+}
+
+// PlannedCheck is one condition the run checks: an expect, assert or until
+// of a step.
+type PlannedCheck struct {
+	Step *Step
+	Kind string // expect, assert or until
+	Expr string
+	Note string // how long an until waits, e.g. "  (every 1s, at most 2m0s)"
+}
+
+// Checks lists every expect, assert and until of the scenario, in step
+// order: what a passing run has proved.
+func (p *Plan) Checks() []PlannedCheck {
+	var out []PlannedCheck
+	for _, s := range p.Steps {
+		if s.Until != nil && s.Until.Expr != nil {
+			var when []string
+			if s.Until.Interval > 0 {
+				when = append(when, "every "+s.Until.Interval.String())
+			}
+			if s.Until.Timeout > 0 {
+				when = append(when, "at most "+s.Until.Timeout.String())
+			}
+			note := ""
+			if len(when) > 0 {
+				note = "  (" + strings.Join(when, ", ") + ")"
+			}
+			out = append(out, PlannedCheck{Step: s, Kind: "until", Expr: s.Until.Expr.Source, Note: note})
+		}
+		for _, e := range s.Expect {
+			out = append(out, PlannedCheck{Step: s, Kind: "expect", Expr: e.Source})
+		}
+		for _, e := range s.Assert {
+			out = append(out, PlannedCheck{Step: s, Kind: "assert", Expr: e.Source})
+		}
+	}
+	return out
 }
 
 func displayID(s *Step) string {

@@ -43,3 +43,18 @@ func TestActionsListsAFamily(t *testing.T) {
 		}
 	}
 }
+
+// scn plan --markdown writes the plan with what the drill proves, as
+// Markdown for a pull-request comment.
+func TestPlanMarkdown(t *testing.T) {
+	out, err := scnCmd(t, "plan", "--markdown", "--state-dir", t.TempDir(), "../../scenarios/realtime-sync.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### Plan: realtime-sync", "Worst-case cost: **$", "| # | step | action | what | notes |",
+		"**What this drill proves**", "expect: `valid == vars.file_count`", "**Resources**"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scn plan --markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
