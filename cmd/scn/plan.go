@@ -18,7 +18,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 		Long: "scn plan lists each step, what it creates, the worst-case cost, every expect/assert/until\n" +
 			"(what a passing run proves) and the cleanup order. --markdown writes the same for a\n" +
 			"pull-request comment (see docs/github.md).",
-		Args:  cobra.MinimumNArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			vs, err := parseVars(vars)
 			if err != nil {
