@@ -91,36 +91,10 @@ func (p *Plan) Write(w io.Writer) {
 			section = s.Section
 			fmt.Fprintln(w, "  finally (always run):")
 		}
-		what := s.Action
-		if what == "" {
-			what = "assert"
-		}
-		var notes []string
-		if s.If != nil {
-			notes = append(notes, "if "+s.If.Source)
-		}
-		if s.Spec != nil && s.Spec.Creates != "" {
-			notes = append(notes, "creates "+s.Spec.Creates)
-		}
-		if s.Keep {
-			notes = append(notes, "kept")
-		}
-		if s.Retry != nil {
-			notes = append(notes, fmt.Sprintf("retry %d", s.Retry.Attempts))
-		}
-		if s.Until != nil && s.Until.Expr != nil {
-			notes = append(notes, "until "+s.Until.Expr.Source)
-		}
-		if s.Timeout > 0 {
-			notes = append(notes, "timeout "+s.Timeout.String())
-		}
+		what, title, notes := planRow(s, func(expr string) string { return expr })
 		note := ""
 		if len(notes) > 0 {
 			note = "  [" + strings.Join(notes, "; ") + "]"
-		}
-		title := s.Name
-		if s.Action == "" && title == "" {
-			title = s.Title()
 		}
 		fmt.Fprintf(w, "  %2d  %-14s %-18s %s%s\n", s.Index, displayID(s), what, title, note)
 	}
@@ -175,6 +149,38 @@ func (p *Plan) Write(w io.Writer) {
 	if len(p.Creates) == 0 {
 		fmt.Fprintln(w, "  nothing to clean up")
 	}
+}
+
+// planRow is a step's line in the plan: the action ("assert" for an
+// assert step), its title and notes (if, creates, kept, retry, until,
+// timeout); code renders an expression (as is, or as Markdown code).
+func planRow(s *Step, code func(string) string) (what, title string, notes []string) {
+	what, title = s.Action, s.Name
+	if what == "" {
+		what = "assert"
+	}
+	if s.Action == "" && title == "" {
+		title = s.Title()
+	}
+	if s.If != nil {
+		notes = append(notes, "if "+code(s.If.Source))
+	}
+	if s.Spec != nil && s.Spec.Creates != "" {
+		notes = append(notes, "creates "+s.Spec.Creates)
+	}
+	if s.Keep {
+		notes = append(notes, "kept")
+	}
+	if s.Retry != nil {
+		notes = append(notes, fmt.Sprintf("retry %d", s.Retry.Attempts))
+	}
+	if s.Until != nil && s.Until.Expr != nil {
+		notes = append(notes, "until "+code(s.Until.Expr.Source))
+	}
+	if s.Timeout > 0 {
+		notes = append(notes, "timeout "+s.Timeout.String())
+	}
+	return what, title, notes
 }
 
 // PlannedCheck is one condition the run checks: an expect, assert or until

@@ -38,32 +38,9 @@ func (p *Plan) WriteMarkdown(w io.Writer) {
 	}
 	fmt.Fprint(w, "\n\n| # | step | action | what | notes |\n|---:|---|---|---|---|\n")
 	for _, s := range p.Steps {
-		what := s.Action
-		if what == "" {
-			what = "assert"
-		}
-		title := s.Name
-		if s.Action == "" && title == "" {
-			title = s.Title()
-		}
-		var notes []string
+		what, title, notes := planRow(s, markdown.Code)
 		if s.Section == "finally" {
-			notes = append(notes, "finally (always runs)")
-		}
-		if s.If != nil {
-			notes = append(notes, "if "+markdown.Code(s.If.Source))
-		}
-		if s.Spec != nil && s.Spec.Creates != "" {
-			notes = append(notes, "creates "+s.Spec.Creates)
-		}
-		if s.Keep {
-			notes = append(notes, "kept")
-		}
-		if s.Retry != nil {
-			notes = append(notes, fmt.Sprintf("retry %d", s.Retry.Attempts))
-		}
-		if s.Timeout > 0 {
-			notes = append(notes, "timeout "+s.Timeout.String())
+			notes = append([]string{"finally (always runs)"}, notes...)
 		}
 		fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", s.Index, markdown.Code(displayID(s)), markdown.Code(what), markdown.Text(title), strings.Join(notes, "; "))
 	}

@@ -38,20 +38,10 @@ func addCompletions(root *cobra.Command, g *globals) {
 				_ = c.RegisterFlagCompletionFunc("var", completeVars)
 			}
 		case "do":
-			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-				if len(args) > 0 {
-					return nil, cobra.ShellCompDirectiveNoFileComp
-				}
-				return actionNames(false), cobra.ShellCompDirectiveNoFileComp
-			}
+			c.ValidArgsFunction = oneActionName(false)
 			_ = c.RegisterFlagCompletionFunc("with", completeWith)
 		case "actions":
-			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-				if len(args) > 0 {
-					return nil, cobra.ShellCompDirectiveNoFileComp
-				}
-				return actionNames(true), cobra.ShellCompDirectiveNoFileComp
-			}
+			c.ValidArgsFunction = oneActionName(true)
 		case "report":
 			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 				return runIDs(g), cobra.ShellCompDirectiveDefault // run ids, and directories
@@ -63,6 +53,17 @@ func addCompletions(root *cobra.Command, g *globals) {
 // scenarioFiles completes YAML files (and directories on the way).
 func scenarioFiles(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+}
+
+// oneActionName completes the one argument naming an action (and, with
+// families, a family); nothing after it.
+func oneActionName(families bool) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return actionNames(families), cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // actionNames lists every action with its summary; withFamilies adds the
