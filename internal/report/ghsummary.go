@@ -100,6 +100,7 @@ func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 	for _, r := range leaked(j) {
 		fmt.Fprintf(b, "- ⚠️ %s %s (%s) is %s: run `scn cleanup`\n", r.Kind, markdown.Code(r.ID), markdown.Text(r.Provider), r.State)
 	}
+	writeGitHubChecks(b, j)
 	if len(j.Phases) > 0 {
 		if !strings.HasSuffix(b.String(), "\n\n") {
 			b.WriteString("\n")
@@ -110,6 +111,26 @@ func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 		}
 		fmt.Fprintf(b, "| **total** | **%.1f** | |\n\n</details>\n", j.Seconds)
 	}
+}
+
+// writeGitHubChecks lists, folded, the checks that held with their
+// values: what the run proved ("✓ valid == vars.file_count (3 == 3)").
+func writeGitHubChecks(b *strings.Builder, j *journal.Journal) {
+	var lines []string
+	for i := range j.Steps {
+		for _, e := range j.Steps[i].Expectations {
+			if e.OK {
+				lines = append(lines, fmt.Sprintf("- ✓ %s %s", markdown.Code(j.Steps[i].ID), markdown.Code(passedLine(e))))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	if !strings.HasSuffix(b.String(), "\n\n") {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "<details><summary>What it proved: %s held</summary>\n\n%s\n\n</details>\n", plural.Of(len(lines), "check", "checks"), strings.Join(lines, "\n"))
 }
 
 // phaseLine is "provision 21.8s · create_files 1.1s · ... · total 52.7s".
