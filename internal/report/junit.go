@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
@@ -182,8 +183,15 @@ func junitProperties(j *journal.Journal) []junitProperty {
 
 func junitStep(j *journal.Journal, s *journal.Step) junitCase {
 	c := junitCase{Name: stepLabel(s), Classname: j.Scenario, Time: junitTime(s.Seconds)}
-	if len(s.Logs) > 0 {
-		c.SystemOut = text(strings.Join(s.Logs, "\n") + "\n")
+	// The step's output, then the checks that held with their values.
+	out := slices.Clone(s.Logs)
+	for _, e := range s.Expectations {
+		if e.OK {
+			out = append(out, "✓ "+passedLine(e))
+		}
+	}
+	if len(out) > 0 {
+		c.SystemOut = text(strings.Join(out, "\n") + "\n")
 	}
 	body := xmlSafe(strings.Join(stepErrorLines(s), "\n"))
 	switch {
