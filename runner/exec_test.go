@@ -193,6 +193,10 @@ steps:
 	if s := step(t, j, "poll"); s.Status != journal.StepPassed || s.Outputs.(map[string]any)["n"] != 4 {
 		t.Errorf("poll: %s %v", s.Status, s.Outputs)
 	}
+	// The until that held is in the journal, once, with its values.
+	if e := step(t, j, "poll").Expectations; len(e) != 1 || !e[0].OK || e[0].Expr != "n >= 4" || e[0].Evaluated != "4 >= 4" {
+		t.Errorf("poll's until in the journal: %+v", e)
+	}
 	s := step(t, j, "never")
 	if s.Status != journal.StepFailed || s.Attempts != 2 || !strings.Contains(s.Error, "after 2 attempts") {
 		t.Errorf("never: %s attempts=%d %q", s.Status, s.Attempts, s.Error)

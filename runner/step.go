@@ -203,6 +203,8 @@ func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step, tm timing)
 				}
 				continue
 			}
+			// The until that held is part of what the run proved.
+			js.Expectations = append(js.Expectations, x)
 		}
 		return out, r.conditions("expectation", s.Expect, scope, js)
 	}
