@@ -54,6 +54,10 @@ bench-snapshot:
 fuzz:
 	@GO=$(GO) scripts/fuzz $(FUZZTIME)
 
+# actionlint checks the workflows (and the shell in them, with shellcheck);
+# scripts/deps installs both.
+ACTIONLINT ?= $(shell command -v actionlint || echo $$($(GO) env GOPATH)/bin/actionlint)
+
 # gofmt on the tracked Go files (an empty list would make gofmt read stdin
 # and pass), then go vet.
 lint:
@@ -61,6 +65,8 @@ lint:
 	unformatted=$$($(GOFMT) -l $$files) || exit 1; \
 	[ -z "$$unformatted" ] || { echo "gofmt needed (gofmt -w FILE):" >&2; echo "$$unformatted" >&2; exit 1; }
 	$(GO) vet ./...
+	shellcheck -x scripts/github/*.sh scripts/deps
+	$(ACTIONLINT) -shellcheck shellcheck .github/workflows/*.yml
 
 # Regenerate what is generated from the action registry (tests fail when stale).
 schema docs: build

@@ -9,12 +9,36 @@ import (
 
 // WriteList prints one line per action, grouped by family.
 func WriteList(w io.Writer, r *Registry) {
+	writeLines(w, r.All())
+	fmt.Fprintln(w, "\nscn actions NAME shows an action's parameters and outputs.")
+}
+
+// WriteFamily prints the actions of one family (snapshot: snapshot.create,
+// snapshot.delete ...) as WriteList does, and reports whether it has any.
+func WriteFamily(w io.Writer, r *Registry, name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	var specs []*Spec
+	for _, s := range r.All() {
+		if family(s.Name) == name {
+			specs = append(specs, s)
+		}
+	}
+	if len(specs) == 0 {
+		return false
+	}
+	writeLines(w, specs)
+	fmt.Fprintf(w, "\nscn actions %s shows an action's parameters and outputs.\n", specs[0].Name)
+	return true
+}
+
+// writeLines is a line per action, aligned, a blank line between families.
+func writeLines(w io.Writer, specs []*Spec) {
 	width := 0
-	for _, n := range r.Names() {
-		width = max(width, len(n))
+	for _, s := range specs {
+		width = max(width, len(s.Name))
 	}
 	last := ""
-	for _, s := range r.All() {
+	for _, s := range specs {
 		if f := family(s.Name); f != last {
 			if last != "" {
 				fmt.Fprintln(w)
@@ -23,7 +47,6 @@ func WriteList(w io.Writer, r *Registry) {
 		}
 		fmt.Fprintf(w, "  %-*s  %s\n", width, s.Name, s.Summary)
 	}
-	fmt.Fprintln(w, "\nscn actions NAME shows an action's parameters and outputs.")
 }
 
 // WriteDoc prints one action's documentation as text.

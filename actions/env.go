@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,12 @@ type Env struct {
 	Step   string // id of the running step
 	Keep   bool   // the step said keep: true — do not undo what it creates
 	Target *target.Target
+	// Dir is the run directory (.scn/runs/<id>/): relative local paths an
+	// action reads or writes (files.create save:, files.verify from:)
+	// resolve under it (LocalPath), so a drill never litters the directory
+	// scn runs in. "" (scn do, which has no run directory): relative to
+	// the current directory.
+	Dir string
 
 	Resources *resource.Tracker
 	Undo      *undo.Stack
@@ -105,6 +112,16 @@ func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.
 	return x, inst, nil
 }
 
+// LocalPath resolves a local file path an action was given: an absolute
+// path as is, a relative one under the run directory (Dir), or relative to
+// the current directory when there is none.
+func (e *Env) LocalPath(p string) string {
+	if e.Dir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(e.Dir, p)
+}
+
 // Label is the label every resource of this step carries, so a sweeper
 // can find it: scn-<run-id>-<step-id>.
 func (e *Env) Label() string {
@@ -133,6 +150,17 @@ func (e *Env) Logf(format string, args ...any) {
 	if e.Events != nil {
 		e.Events.Log(e.Step, line)
 	}
+}
+
+// Journalf keeps a line in the step's journal entry without showing it on
+// the console: for what the console already showed when it happened (a
+// standby's background events, printed live, that standby.status records),
+// so nothing is printed twice.
+func (e *Env) Journalf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	e.logMu.Lock()
+	e.logs = append(e.logs, line)
+	e.logMu.Unlock()
 }
 
 // Logs returns the lines logged so far.

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,8 +65,8 @@ func (r *Runner) evalBool(e *Expr, scope map[string]any) (bool, error) {
 	return b, nil
 }
 
-// expectation evaluates a condition and, when it does not hold, the values
-// of its parts, so a failure explains itself:
+// expectation evaluates a condition and the values of its parts, so a
+// failure explains itself and a pass shows what it proved:
 //
 //	expectation failed: valid == total (valid = 2, total = 3)
 func (r *Runner) expectation(e *Expr, scope map[string]any) journal.Expectation {
@@ -75,12 +76,13 @@ func (r *Runner) expectation(e *Expr, scope map[string]any) journal.Expectation 
 		x.Error = r.mask.String(err.Error())
 		return x
 	}
+	// Passed or not, the journal keeps the values: a passed check shows
+	// what it proved.
 	x.OK = ok
-	if !ok {
-		for _, sub := range explain(e.Source, scope) {
-			sub.Value = r.mask.String(sub.Value)
-			x.Values = append(x.Values, sub)
-		}
+	x.Evaluated = r.mask.String(evaluated(e.Source, scope))
+	for _, sub := range explain(e.Source, scope) {
+		sub.Value = r.mask.String(sub.Value)
+		x.Values = append(x.Values, sub)
 	}
 	return x
 }
@@ -148,18 +150,9 @@ func explain(src string, scope map[string]any) []journal.SubValue {
 			continue
 		}
 		seen[s] = true
-		prog, err := expr.Compile(s, expr.Env(scope), expr.AllowUndefinedVariables())
-		if err != nil {
+		val, ok := subValue(s, scope)
+		if !ok {
 			continue
-		}
-		v, err := expr.Run(prog, scope)
-		val := short(formatValue(v), 200)
-		if err != nil {
-			val = "error: " + firstLine(err.Error())
-		} else if v == nil {
-			val = "nil"
-		} else if str, ok := v.(string); ok {
-			val = fmt.Sprintf("%q", short(str, 200))
 		}
 		out = append(out, journal.SubValue{Expr: s, Value: val})
 		if len(out) >= 8 {
@@ -167,6 +160,89 @@ func explain(src string, scope map[string]any) []journal.SubValue {
 		}
 	}
 	return out
+}
+
+// subValue evaluates one sub-expression for display: strings quoted,
+// long values cut; ok is false when it does not compile on its own.
+func subValue(src string, scope map[string]any) (string, bool) {
+	prog, err := expr.Compile(src, expr.Env(scope), expr.AllowUndefinedVariables())
+	if err != nil {
+		return "", false
+	}
+	v, err := expr.Run(prog, scope)
+	switch str, isStr := v.(string); {
+	case err != nil:
+		return "error: " + firstLine(err.Error()), true
+	case v == nil:
+		return "nil", true
+	case isStr:
+		return fmt.Sprintf("%q", short(str, 200)), true
+	}
+	return short(formatValue(v), 200), true
+}
+
+// evaluated is src with the values it compared in place of what they were
+// read from — "valid == vars.file_count" gives "3 == 3" — so a passed check
+// shows what it proved. and/or/not keep their shape; any other part is
+// shown as its value. "" when there is nothing to add (src is only
+// literals, or does not parse).
+func evaluated(src string, scope map[string]any) string {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return ""
+	}
+	var render func(n ast.Node) string
+	value := func(n ast.Node) string {
+		if isLiteral(n) {
+			return n.String()
+		}
+		v, ok := subValue(n.String(), scope)
+		if !ok {
+			return n.String()
+		}
+		return v
+	}
+	render = func(n ast.Node) string {
+		switch x := n.(type) {
+		case *ast.BinaryNode:
+			switch x.Operator {
+			case "and", "&&", "or", "||":
+				// Comparisons bind tighter than and/or: only a nested
+				// and/or needs parentheses.
+				return logical(x.Left, render) + " " + x.Operator + " " + logical(x.Right, render)
+			}
+			return value(x.Left) + " " + x.Operator + " " + value(x.Right)
+		case *ast.UnaryNode:
+			if x.Operator == "not" {
+				return "not " + group(x.Node, render)
+			}
+			return x.Operator + group(x.Node, render)
+		}
+		return value(n)
+	}
+	out := render(tree.Node)
+	if out == src {
+		return ""
+	}
+	return short(out, 300)
+}
+
+// group renders n, in parentheses when it is itself an operation.
+func group(n ast.Node, render func(ast.Node) string) string {
+	switch n.(type) {
+	case *ast.BinaryNode:
+		return "(" + render(n) + ")"
+	}
+	return render(n)
+}
+
+// logical renders an operand of and/or: in parentheses only when it is
+// itself an and/or.
+func logical(n ast.Node, render func(ast.Node) string) string {
+	if b, ok := n.(*ast.BinaryNode); ok && slices.Contains([]string{"and", "&&", "or", "||"}, b.Operator) {
+		return "(" + render(n) + ")"
+	}
+	return render(n)
 }
 
 func isLiteral(n ast.Node) bool {

@@ -135,12 +135,38 @@ finally:
 	if len(bad.Expectations) != 2 || bad.Expectations[0].OK || !bad.Expectations[1].OK {
 		t.Errorf("expectations: %+v", bad.Expectations)
 	}
+	// Passed or failed, each check keeps the values it compared.
+	if e := step(t, j, "c").Expectations; len(e) != 1 || !e[0].OK || e[0].Evaluated != "1 == 1" || len(e[0].Values) != 1 || e[0].Values[0].Value != "1" {
+		t.Errorf("a passed check's values: %+v", e)
+	}
+	if e := bad.Expectations; len(e) == 2 && (e[0].Evaluated != "2 == 12" || e[1].Evaluated != "2 > 0") {
+		t.Errorf("evaluated: %q, %q", e[0].Evaluated, e[1].Evaluated)
+	}
 	if s := step(t, j, "after"); s.Status != journal.StepSkipped {
 		t.Errorf("step after a failure: %s", s.Status)
 	}
 	fin := step(t, j, "fin")
 	if fin.Status != journal.StepPassed || len(fin.Logs) != 1 || fin.Logs[0] != "status=failed skipped=skipped" {
 		t.Errorf("finally step: %s %v", fin.Status, fin.Logs)
+	}
+}
+
+// A check's evaluated form puts values where they were read, keeps the
+// shape of and/or/not, and adds nothing to literals alone.
+func TestEvaluatedForm(t *testing.T) {
+	scope := map[string]any{"valid": 3, "vars": map[string]any{"file_count": 3, "word": "hi"}, "files": []any{1, 2}}
+	for src, want := range map[string]string{
+		"valid == vars.file_count":                     "3 == 3",
+		"vars.word == 'hi' and valid > 1":              `"hi" == "hi" and 3 > 1`,
+		"not (valid < 0)":                              "not (3 < 0)",
+		"(valid > 1 or valid < 0) and len(files) == 2": "(3 > 1 or 3 < 0) and 2 == 2",
+		"1 == 1":   "",
+		"valid":    "3",
+		"valid ==": "",
+	} {
+		if got := runner.Evaluated(src, scope); got != want {
+			t.Errorf("evaluated(%q) = %q, want %q", src, got, want)
+		}
 	}
 }
 
@@ -172,6 +198,10 @@ steps:
 	}
 	if s := step(t, j, "poll"); s.Status != journal.StepPassed || s.Outputs.(map[string]any)["n"] != 4 || s.Attempts != 4 {
 		t.Errorf("poll: %s %v", s.Status, s.Outputs)
+	}
+	// The until that held is in the journal, once, with its values.
+	if e := step(t, j, "poll").Expectations; len(e) != 1 || !e[0].OK || e[0].Expr != "n >= 4" || e[0].Evaluated != "4 >= 4" {
+		t.Errorf("poll's until in the journal: %+v", e)
 	}
 	s := step(t, j, "never")
 	if s.Status != journal.StepFailed || s.Attempts != 2 || !strings.Contains(s.Error, "after 2 attempts") {

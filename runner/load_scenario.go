@@ -401,13 +401,6 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	return 0, false
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 func hasKey(pairs []pair, key string) bool {
 	for _, p := range pairs {
 		if p.key == key {

@@ -91,38 +91,20 @@ func (p *Plan) Write(w io.Writer) {
 			section = s.Section
 			fmt.Fprintln(w, "  finally (always run):")
 		}
-		what := s.Action
-		if what == "" {
-			what = "assert"
-		}
-		var notes []string
-		if s.If != nil {
-			notes = append(notes, "if "+s.If.Source)
-		}
-		if s.Spec != nil && s.Spec.Creates != "" {
-			notes = append(notes, "creates "+s.Spec.Creates)
-		}
-		if s.Keep {
-			notes = append(notes, "kept")
-		}
-		if s.Retry != nil {
-			notes = append(notes, fmt.Sprintf("retry %d", s.Retry.Attempts))
-		}
-		if s.Until != nil && s.Until.Expr != nil {
-			notes = append(notes, "until "+s.Until.Expr.Source)
-		}
-		if s.Timeout > 0 {
-			notes = append(notes, "timeout "+s.Timeout.String())
-		}
+		what, title, notes := planRow(s, func(expr string) string { return expr })
 		note := ""
 		if len(notes) > 0 {
 			note = "  [" + strings.Join(notes, "; ") + "]"
 		}
-		title := s.Name
-		if s.Action == "" && title == "" {
-			title = s.Title()
-		}
 		fmt.Fprintf(w, "  %2d  %-14s %-18s %s%s\n", s.Index, displayID(s), what, title, note)
+	}
+	fmt.Fprintln(w, "\nChecks (what this drill proves):")
+	checks := p.Checks()
+	if len(checks) == 0 {
+		fmt.Fprintln(w, "  none: no expect, assert or until — a pass only says the steps ran")
+	}
+	for _, c := range checks {
+		fmt.Fprintf(w, "  %2d  %-14s %-6s  %s%s\n", c.Step.Index, displayID(c.Step), c.Kind, c.Expr, c.Note)
 	}
 	fmt.Fprintln(w, "\nCreates:")
 	if len(p.Creates) == 0 {
@@ -167,6 +149,76 @@ func (p *Plan) Write(w io.Writer) {
 	if len(p.Creates) == 0 {
 		fmt.Fprintln(w, "  nothing to clean up")
 	}
+}
+
+// planRow is a step's line in the plan: the action ("assert" for an
+// assert step), its title and notes (if, creates, kept, retry, until,
+// timeout); code renders an expression (as is, or as Markdown code).
+func planRow(s *Step, code func(string) string) (what, title string, notes []string) {
+	what, title = s.Action, s.Name
+	if what == "" {
+		what = "assert"
+	}
+	if s.Action == "" && title == "" {
+		title = s.Title()
+	}
+	if s.If != nil {
+		notes = append(notes, "if "+code(s.If.Source))
+	}
+	if s.Spec != nil && s.Spec.Creates != "" {
+		notes = append(notes, "creates "+s.Spec.Creates)
+	}
+	if s.Keep {
+		notes = append(notes, "kept")
+	}
+	if s.Retry != nil {
+		notes = append(notes, fmt.Sprintf("retry %d", s.Retry.Attempts))
+	}
+	if s.Until != nil && s.Until.Expr != nil {
+		notes = append(notes, "until "+code(s.Until.Expr.Source))
+	}
+	if s.Timeout > 0 {
+		notes = append(notes, "timeout "+s.Timeout.String())
+	}
+	return what, title, notes
+}
+
+// PlannedCheck is one condition the run checks: an expect, assert or until
+// of a step.
+type PlannedCheck struct {
+	Step *Step
+	Kind string // expect, assert or until
+	Expr string
+	Note string // how long an until waits, e.g. "  (every 1s, at most 2m0s)"
+}
+
+// Checks lists every expect, assert and until of the scenario, in step
+// order: what a passing run has proved.
+func (p *Plan) Checks() []PlannedCheck {
+	var out []PlannedCheck
+	for _, s := range p.Steps {
+		if s.Until != nil && s.Until.Expr != nil {
+			var when []string
+			if s.Until.Interval > 0 {
+				when = append(when, "every "+s.Until.Interval.String())
+			}
+			if s.Until.Timeout > 0 {
+				when = append(when, "at most "+s.Until.Timeout.String())
+			}
+			note := ""
+			if len(when) > 0 {
+				note = "  (" + strings.Join(when, ", ") + ")"
+			}
+			out = append(out, PlannedCheck{Step: s, Kind: "until", Expr: s.Until.Expr.Source, Note: note})
+		}
+		for _, e := range s.Expect {
+			out = append(out, PlannedCheck{Step: s, Kind: "expect", Expr: e.Source})
+		}
+		for _, e := range s.Assert {
+			out = append(out, PlannedCheck{Step: s, Kind: "assert", Expr: e.Source})
+		}
+	}
+	return out
 }
 
 func displayID(s *Step) string {

@@ -39,6 +39,9 @@ type Options struct {
 	Masker Masker
 	Ledger resource.Ledger
 	RunID  string
+	// Dir is the run directory: actions resolve relative local paths
+	// under it (actions.Env.LocalPath); "" means the current directory.
+	Dir string
 	// CleanupTimeout bounds the finally steps and the undo stack, which run
 	// even after an interruption or the scenario timeout. Default 10m.
 	CleanupTimeout time.Duration

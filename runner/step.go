@@ -10,6 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // InternalError is a bug in scn or an action (a panic): the run ends with
@@ -160,7 +161,7 @@ func (r *Runner) runAction(ctx context.Context, s *Step, js *journal.Step, tm ti
 		var bad *badParams
 		if attempt >= attempts || ctx.Err() != nil || errors.As(err, &bad) || errors.As(err, new(*InternalError)) {
 			if attempts > 1 && attempt >= attempts {
-				err = fmt.Errorf("%w (after %s)", err, plural(attempt, "attempt"))
+				err = fmt.Errorf("%w (after %s)", err, plural.Count(attempt, "attempt"))
 			}
 			return out, err
 		}
@@ -200,7 +201,7 @@ func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step, tm timing)
 				if !deadline.IsZero() && time.Now().Add(interval).After(deadline) {
 					js.Expectations = append(js.Expectations, x)
 					return out, fmt.Errorf("until %s: still false after %s (%s): %s",
-						s.Until.Expr.Source, tm.untilTimeout, plural(polls, "poll"), values(x))
+						s.Until.Expr.Source, tm.untilTimeout, plural.Count(polls, "poll"), values(x))
 				}
 				r.sink.Wait(s.ID, "until "+s.Until.Expr.Source, time.Since(js.StartedAt))
 				if err := sleep(ctx, interval); err != nil {
@@ -208,6 +209,8 @@ func (r *Runner) poll(ctx context.Context, s *Step, js *journal.Step, tm timing)
 				}
 				continue
 			}
+			// The until that held is part of what the run proved.
+			js.Expectations = append(js.Expectations, x)
 		}
 		return out, r.conditions("expectation", s.Expect, scope, js)
 	}
@@ -259,7 +262,7 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step, timeout
 }
 
 func (r *Runner) actionEnv(s *Step) *actions.Env {
-	env := &actions.Env{RunID: r.opts.RunID, Step: s.ID, Keep: s.Keep,
+	env := &actions.Env{RunID: r.opts.RunID, Dir: r.opts.Dir, Step: s.ID, Keep: s.Keep,
 		Target: r.opts.Target, Resources: r.tracker, Undo: r.undo, Events: r.sink, Shared: r.shared}
 	if t := r.opts.Target; t != nil {
 		env.Connect, env.Probe = t.Connect, t.Probe

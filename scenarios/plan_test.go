@@ -53,9 +53,13 @@ func TestPlanGolden(t *testing.T) {
 			if tc.tgt == nil {
 				name = "vast"
 			}
-			var out bytes.Buffer
-			runner.MakePlan(c, name, runner.StaticPricer(context.Background(), c, tc.tgt, tc.vars)).Write(&out)
+			var out, md bytes.Buffer
+			plan := runner.MakePlan(c, name, runner.StaticPricer(context.Background(), c, tc.tgt, tc.vars))
+			plan.Write(&out)
 			golden(t, filepath.Join("testdata", "plan", tc.golden+".golden"), out.Bytes())
+			// The pull-request comment (scn plan --markdown) says the same.
+			plan.WriteMarkdown(&md)
+			golden(t, filepath.Join("testdata", "plan", tc.golden+".md.golden"), md.Bytes())
 		})
 	}
 }

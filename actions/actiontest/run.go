@@ -22,6 +22,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/target"
@@ -38,6 +39,13 @@ type Run struct {
 	Undo      *undo.Stack
 	Resources *resource.Tracker
 	Shared    *actions.Shared
+	// Dir is the run directory relative local paths resolve under
+	// (actions.Env.Dir); "" is the current directory, as for scn do.
+	// Set it before the first step.
+	Dir string
+	// Events receives what the actions show on the console (nil: nothing);
+	// set it before the first step.
+	Events event.Sink
 	// Connect and Probe reach instances: the target's when it has them,
 	// else Connect is Shell and Probe nil. Change them before the first
 	// step.
@@ -91,7 +99,7 @@ func (r *Run) Env(step string) *actions.Env {
 	if e, ok := r.envs[step]; ok {
 		return e
 	}
-	e := &actions.Env{RunID: r.ID, Step: step, Target: r.Target, Resources: r.Resources, Undo: r.Undo,
+	e := &actions.Env{RunID: r.ID, Dir: r.Dir, Events: r.Events, Step: step, Target: r.Target, Resources: r.Resources, Undo: r.Undo,
 		Shared: r.Shared, Connect: r.Connect, Probe: r.Probe}
 	r.envs[step] = e
 	return e

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/scnlabs/scn/actions"
@@ -15,6 +16,7 @@ import (
 	"github.com/scnlabs/scn/actions/files"
 	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/standby"
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -25,6 +27,8 @@ var offer1 = map[string]any{"id": "1", "provider": "vast", "gpu": "RTX_4090", "n
 // the last sync) → a new GPU → failover → every MD5 verified there.
 func TestCPUStandbyDrill(t *testing.T) {
 	w := newWorld(t)
+	console := &consoleLines{}
+	w.Run.Events = console
 	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
 	gpuDir := w.ws(gpu.ID)
 	made := actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 3, "size": 4096})
@@ -106,6 +110,41 @@ func TestCPUStandbyDrill(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(sbDir, "resumed.txt")); err != nil || string(b) != "training goes on" {
 		t.Errorf("resumed.txt on the standby: %q %v", b, err)
+	}
+
+	// Every standby event reaches the console once: live, as it happens,
+	// not again when standby.status or failover.restore runs; the status
+	// step's journal still records what happened before it.
+	seen := map[string]int{}
+	for _, l := range console.all() {
+		// Live events carry the standby's name, as the console shows them
+		// under the standby step; compare them without it.
+		l = strings.TrimPrefix(l, "standby "+sb.ID+": ")
+		for _, event := range []string{"health check", "failover active", "restored ", "sync from GPU"} {
+			if strings.Contains(l, event) {
+				seen[l]++
+			}
+		}
+	}
+	for line, n := range seen {
+		if n > 1 {
+			t.Errorf("shown %d times on the console: %s", n, line)
+		}
+	}
+	var failedCheck, restored int
+	for line := range seen {
+		if strings.Contains(line, "failed its health check (1/3)") {
+			failedCheck++
+		}
+		if strings.HasPrefix(line, "restored 3 files") {
+			restored++
+		}
+	}
+	if failedCheck != 1 || restored != 1 {
+		t.Errorf("console: %d first failed checks, %d restores; want 1 of each:\n%s", failedCheck, restored, strings.Join(console.all(), "\n"))
+	}
+	if logs := strings.Join(w.Run.Env("detect").Logs(), "\n"); !strings.Contains(logs, "failed its health check (1/3)") {
+		t.Errorf("the detect step's journal lacks the failed checks:\n%s", logs)
 	}
 
 	// Cleanup (LIFO): the loops stop before the standby VM is destroyed.
@@ -205,4 +244,23 @@ func faultyTar(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// consoleLines records the lines actions show on the console.
+type consoleLines struct {
+	event.Discard
+	mu    sync.Mutex
+	lines []string
+}
+
+func (c *consoleLines) Log(_, line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, line)
+}
+
+func (c *consoleLines) all() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.lines)
 }

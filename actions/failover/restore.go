@@ -12,6 +12,7 @@ import (
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/md5check"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/standby"
 	"github.com/scnlabs/scn/internal/units"
@@ -135,8 +136,8 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	if err != nil {
 		return out, fmt.Errorf("failover from standby %s to GPU %s: %w", a.StandbyID(), inst.ID, err)
 	}
-	env.Logf("restored %d files (stream %s) from standby %s onto GPU %s in %.1fs (%s)",
-		out.FileCount, units.Bytes(out.Bytes), out.StandbyID, out.GPU, out.Seconds, units.Rate(out.MBPerSec))
+	env.Logf("restored %s (stream %s) from standby %s onto GPU %s in %.1fs (%s)",
+		plural.Count(out.FileCount, "file"), units.Bytes(out.Bytes), out.StandbyID, out.GPU, out.Seconds, units.Rate(out.MBPerSec))
 	if mv.Planned {
 		env.Logf("no failure was detected (the old GPU was alive): a planned move, MTTR not measured")
 	} else {

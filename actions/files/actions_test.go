@@ -131,6 +131,42 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 	}
 }
 
+// In a run, a relative save: and from: are under the run directory, never
+// the directory scn runs in; an absolute path is kept; a list left in the
+// current directory is named in the error of a from: that misses it.
+func TestSaveAndFromResolveUnderTheRunDirectory(t *testing.T) {
+	r, _ := sandboxes(t)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	r.Dir = filepath.Join(t.TempDir(), "runs", r.ID)
+	out, err := r.Do(t, "files", Create, map[string]any{"on": "a", "count": 2, "save": "failover_files_{id}.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(r.Dir, "failover_files_a.json")
+	if saved := out.(*CreateOutputs).Saved; saved != want || !fileExists(want) || fileExists(filepath.Join(cwd, "failover_files_a.json")) {
+		t.Fatalf("saved to %q; want %s and nothing in the current directory", saved, want)
+	}
+	abs := filepath.Join(t.TempDir(), "abs.json")
+	if out, err := r.Do(t, "files_abs", Create, map[string]any{"on": "a", "count": 1, "prefix": "other-", "save": abs}); err != nil || out.(*CreateOutputs).Saved != abs {
+		t.Fatalf("absolute save: %v %+v", err, out)
+	}
+	if out, err := r.Do(t, "verify", Verify, map[string]any{"on": "a", "from": "failover_files_{id}.json"}); err != nil || out.(*VerifyOutputs).Valid != 2 {
+		t.Fatalf("from: under the run directory: %v %+v", err, out)
+	}
+
+	must(t, os.WriteFile(filepath.Join(cwd, "here.json"), []byte("[]"), 0o644))
+	_, err = r.Do(t, "verify_here", Verify, map[string]any{"on": "a", "from": "here.json"})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(r.Dir, "here.json")) || !strings.Contains(err.Error(), "give its absolute path "+filepath.Join(cwd, "here.json")) {
+		t.Errorf("from: missing under the run directory but in the current one: %v", err)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func TestActionErrors(t *testing.T) {
 	r, _ := sandboxes(t)
 	for _, tc := range []struct {

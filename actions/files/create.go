@@ -8,6 +8,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/remote"
 )
 
@@ -18,7 +19,7 @@ type CreateParams struct {
 	Count  int                 `json:"count" min:"1" default:"3" doc:"number of files: <prefix>1.txt … <prefix><count>.txt"`
 	Size   int64               `json:"size" min:"0" doc:"exact size of each file in bytes, padded after the text with random bytes unique to the file; 0 = the text only (about 100 bytes)"`
 	Prefix string              `json:"prefix" default:"test-file-" doc:"start of each file name (no '/': files go directly in dir)"`
-	Save   string              `json:"save" doc:"local file (relative to where scn runs) to save the list to, as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
+	Save   string              `json:"save" doc:"local file to save the list to, a relative path under the run directory (.scn/runs/<id>/; scn do: the current directory), as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
 }
 
 // Validate implements actions.Validator.
@@ -74,14 +75,14 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 		out.Files[i] = w.File
 		out.Bytes += w.Size
 		if i < maxLoggedFiles {
-			env.Logf("✓ Created  %s  (%d bytes, md5 %s)", w.Path, w.Size, w.MD5)
+			env.Logf("✓ Created  %s  (%s, md5 %s)", w.Path, plural.Count(int(w.Size), "byte"), w.MD5)
 		}
 	}
 	if len(written) > maxLoggedFiles {
 		env.Logf("✓ … and %d more files", len(written)-maxLoggedFiles)
 	}
 	if p.Save != "" {
-		saved := expandID(p.Save, inst.ID)
+		saved := env.LocalPath(expandID(p.Save, inst.ID))
 		if err := Save(saved, written); err != nil {
 			return out, err
 		}
@@ -91,7 +92,7 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 		env.Logf("Saved the file list to %s", out.Saved)
 	}
 	out.Seconds = time.Since(start).Seconds()
-	env.Logf("Created %d files (%d bytes) in %s in %.1fs", out.Count, out.Bytes, dir, out.Seconds)
+	env.Logf("Created %s (%s) in %s in %.1fs", plural.Count(out.Count, "file"), plural.Count(int(out.Bytes), "byte"), dir, out.Seconds)
 	return out, nil
 })
 

@@ -2,8 +2,12 @@ package files
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"time"
 
 	"github.com/scnlabs/scn/actions"
@@ -15,8 +19,8 @@ import (
 // VerifyParams are the parameters of files.verify.
 type VerifyParams struct {
 	On        actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to check: an id or ${{ steps.<id> }} of instance.create"`
-	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }}"`
-	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}]; {id} becomes the id of on"`
+	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }} (give files or from)"`
+	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}], a relative path under the run directory as for save:; {id} becomes the id of on (give files or from)"`
 	Dir       string              `json:"dir" doc:"absolute directory on the machine the files should be in; default: the instance's workspace"`
 	SourceDir string              `json:"source_dir" doc:"directory the recorded paths were under on the machine that wrote them; default: their longest common directory"`
 	Fail      bool                `json:"fail" default:"true" doc:"fail the step when a file is missing or altered; false only reports"`
@@ -83,8 +87,8 @@ file fails the step, naming the files; the outputs are set either way.`,
 	}
 	files := p.Files
 	if p.From != "" {
-		if files, err = Load(expandID(p.From, inst.ID)); err != nil {
-			return nil, err
+		if files, err = Load(env.LocalPath(expandID(p.From, inst.ID))); err != nil {
+			return nil, hintCurrentDir(err, env, expandID(p.From, inst.ID))
 		}
 	}
 	rep, err := Check(ctx, x, files, dir, p.SourceDir)
@@ -123,4 +127,22 @@ func Check(ctx context.Context, x remote.Execer, files []File, dir, sourceDir st
 		want[i] = md5check.Want{Path: paths[i], MD5: f.MD5}
 	}
 	return md5check.Check(ctx, x, want)
+}
+
+// hintCurrentDir adds to a list not found under the run directory that
+// one of that name is in the current directory: from: resolves under the
+// run directory, and an old habit (the seed's lists are written where it
+// runs) would otherwise be a puzzling "no such file".
+func hintCurrentDir(err error, env *actions.Env, from string) error {
+	if env.Dir == "" || filepath.IsAbs(from) || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if _, serr := os.Stat(from); serr != nil {
+		return err
+	}
+	abs, aerr := filepath.Abs(from)
+	if aerr != nil {
+		abs = from
+	}
+	return fmt.Errorf("%w (a relative from: is under the run directory; %s is in the current directory: give its absolute path %s)", err, from, abs)
 }

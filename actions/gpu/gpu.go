@@ -10,6 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // OffersParams are the parameters of gpu.offers.
@@ -55,7 +56,7 @@ var Offers = actions.Define(actions.Info{
 			out.Cheapest = o.PricePerHour
 		}
 	}
-	env.Logf("%d offers for %s on %s", len(offers), cmp.Or(p.GPU, "any GPU"), env.Target.Compute.Name())
+	env.Logf("%s for %s on %s", plural.Count(len(offers), "offer"), cmp.Or(p.GPU, "any GPU"), env.Target.Compute.Name())
 	return out, nil
 })
 

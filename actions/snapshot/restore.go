@@ -10,6 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	snap "github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/units"
 )
@@ -115,7 +116,7 @@ var Restore = actions.Define(actions.Info{
 	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, FileCount: res.Files, Hardlinks: res.Hardlinks, BytesFiles: res.BytesFiles, BytesStream: res.BytesStream, Seconds: res.Seconds,
 		MBPerS: res.MBPerSec, Valid: res.Verified, LinksValid: res.LinksVerified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
 		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes, on: actions.InstanceRef{ID: inst.ID, Provider: inst.Provider}, dir: dir}
-	env.Logf("restored %s onto %s:%s: %d files (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, out.FileCount,
+	env.Logf("restored %s onto %s:%s: %s (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, plural.Count(out.FileCount, "file"),
 		units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), out.Seconds, units.Rate(out.MBPerS), out.Via)
 	if !p.Verify {
 		return out, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	snap "github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/units"
 )
@@ -116,8 +117,8 @@ var Create = actions.Define(actions.Info{
 	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", FileCount: m.Counts.Files,
 		BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds,
 		MBPerS: units.MBPerSec(m.BytesRaw, m.Seconds), Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
-	env.Logf("snapshot %s: %d files (%s), stream %s → %s stored (ratio %.2f) in %.1fs (%s) into %s, via %s",
-		name, out.FileCount, units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), units.Bytes(out.BytesStored), out.Ratio,
+	env.Logf("snapshot %s: %s (%s), stream %s → %s stored (ratio %.2f) in %.1fs (%s) into %s, via %s",
+		name, plural.Count(out.FileCount, "file"), units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), units.Bytes(out.BytesStored), out.Ratio,
 		out.Seconds, units.Rate(out.MBPerS), st, out.Via)
 	return out, nil
 })

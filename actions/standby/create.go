@@ -10,6 +10,7 @@ import (
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/rent"
 	"github.com/scnlabs/scn/internal/standby"
 	"github.com/scnlabs/scn/internal/units"
@@ -155,8 +156,8 @@ the sync and checks stop before that.`,
 		FileCount: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
 		ReadySeconds: ready, SyncSeconds: st.LastSync.Seconds, SyncFiles: st.LastSync.Files, SyncBytes: st.LastSync.Bytes,
 		MBPerSec: st.LastSync.MBPerSec()}
-	env.Logf("standby %s holds %d files (%s) of GPU %s; syncing every %s, checking every %s",
-		sb.ID, st.Files, units.Bytes(st.Bytes), gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
+	env.Logf("standby %s holds %s (%s) of GPU %s; syncing every %s, checking every %s",
+		sb.ID, plural.Count(st.Files, "file"), units.Bytes(st.Bytes), gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
 	return out, nil
 })
 

@@ -3,10 +3,12 @@ package standby
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/standby"
 )
 
@@ -107,12 +109,19 @@ fail: false.`,
 	if err != nil {
 		return nil, err
 	}
+	// The console showed each event when it happened: the journal keeps them.
 	for _, line := range a.TakeEvents() {
-		env.Logf("%s", line)
+		env.Journalf("%s", line)
 	}
 	out := statusOf(a.Status())
-	env.Logf("standby %s: %s, %d syncs (last %s), %d files, GPU %s", out.ID, out.State, out.SyncCount,
-		when(out.LastSyncAt), out.FileCount, out.GPU)
+	line := fmt.Sprintf("standby %s: %s, %s (last %s), %s, GPU %s", out.ID, out.State, plural.Count(out.SyncCount, "sync"),
+		when(out.LastSyncAt), plural.Count(out.FileCount, "file"), out.GPU)
+	// Polled with until, the status is shown when it changes, not every poll.
+	if shown := lastShown(env, out.ID); shown.swap(line) == line {
+		env.Journalf("%s", line)
+	} else {
+		env.Logf("%s", line)
+	}
 	if out.State == standby.StandbyLost && p.Fail {
 		return out, fmt.Errorf("%s", out.LastError)
 	}
@@ -124,4 +133,28 @@ func when(t time.Time) string {
 		return "never"
 	}
 	return t.Format(time.RFC3339)
+}
+
+// shownLine is the status line last shown on the console for a standby.
+type shownLine struct {
+	mu   sync.Mutex
+	line string
+}
+
+// swap records line as shown and returns the one shown before.
+func (s *shownLine) swap(line string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.line
+	s.line = line
+	return old
+}
+
+// lastShown is the run's shownLine of standby id.
+func lastShown(env *actions.Env, id string) *shownLine {
+	v := env.Shared.Load("standby.status.shown/"+id, func() any { return &shownLine{} })
+	if v == nil { // no Shared: show every line
+		return &shownLine{}
+	}
+	return v.(*shownLine)
 }

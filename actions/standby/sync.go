@@ -7,6 +7,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/standby"
 	"github.com/scnlabs/scn/internal/units"
 )
@@ -55,7 +56,7 @@ standby was lost.`,
 		return nil, fmt.Errorf("standby %s: %w", a.StandbyID(), err)
 	}
 	st := a.Status()
-	env.Logf("synced %d entries (stream %s) from GPU %s, deleted %d, in %.2fs (%s)", c.Files, units.Bytes(c.Bytes), c.GPU, c.Deleted,
+	env.Logf("synced %s (stream %s) from GPU %s, deleted %d, in %.2fs (%s)", plural.Count(c.Files, "entry"), units.Bytes(c.Bytes), c.GPU, c.Deleted,
 		c.Seconds, units.Rate(c.MBPerSec()))
 	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), CopiedFiles: c.Files, Bytes: c.Bytes, DeletedFiles: c.Deleted,
 		Seconds: c.Seconds, MBPerSec: c.MBPerSec(), SyncCount: st.SyncCount, State: st.State}, nil

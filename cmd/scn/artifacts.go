@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/report"
@@ -37,34 +39,10 @@ func writeReports(mask *secret.Masker, f *runFlags, journals []*journal.Journal,
 		add(mask.WriteFile(f.junit, func(w io.Writer) error { return report.WriteJUnit(w, journals) }))
 	}
 	if f.json != "" {
-		write := func(w io.Writer) error {
-			if len(journals) == 1 {
-				return report.WriteJSON(w, journals[0])
-			}
-			for _, j := range journals {
-				if err := report.WriteJSON(w, j); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		if f.json == "-" {
-			mw := mask.Writer(os.Stdout)
-			add(write(mw))
-			add(mw.Close())
-		} else {
-			add(mask.WriteFile(f.json, write))
-		}
+		add(writeJSON(mask, f.json, journals))
 	}
 	if f.html != "" {
-		for _, j := range journals {
-			path := f.html
-			if len(journals) > 1 {
-				ext := filepath.Ext(path)
-				path = strings.TrimSuffix(path, ext) + "-" + j.Scenario + ext
-			}
-			add(mask.WriteFile(path, func(w io.Writer) error { return report.WriteHTML(w, j) }))
-		}
+		add(writeHTML(mask, f.html, journals))
 	}
 	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
 		add(report.AppendGitHubSummary(p, journals, "run files: `"+strings.Join(dirs, "`, `")+"`"))
@@ -73,4 +51,73 @@ func writeReports(mask *secret.Masker, f *runFlags, journals []*journal.Journal,
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// writeJSON writes the journals as JSON to path, or to stdout for "-" (the
+// console is then on stderr, so stdout holds only JSON): one scenario's
+// journal is an object, several are an array (report.WriteJSONAll).
+func writeJSON(mask *secret.Masker, path string, journals []*journal.Journal) error {
+	write := func(w io.Writer) error { return report.WriteJSONAll(w, journals) }
+	if path != "-" {
+		return mask.WriteFile(path, write)
+	}
+	mw := mask.Writer(os.Stdout)
+	return errors.Join(write(mw), mw.Close())
+}
+
+// writeHTML writes one scenario's HTML report to path. With several, path
+// is an index page linking each scenario's report, written beside it as
+// <stem>-<scenario>.html (htmlPaths).
+func writeHTML(mask *secret.Masker, path string, journals []*journal.Journal) error {
+	if len(journals) == 1 {
+		return mask.WriteFile(path, func(w io.Writer) error { return report.WriteHTML(w, journals[0]) })
+	}
+	var errs []error
+	var entries []report.IndexEntry
+	for i, p := range htmlPaths(path, journals) {
+		j := journals[i]
+		errs = append(errs, mask.WriteFile(p, func(w io.Writer) error { return report.WriteHTML(w, j) }))
+		entries = append(entries, report.IndexEntry{Journal: j, Href: filepath.Base(p)})
+	}
+	errs = append(errs, mask.WriteFile(path, func(w io.Writer) error { return report.WriteIndexHTML(w, entries) }))
+	return errors.Join(errs...)
+}
+
+// htmlPaths names each scenario's report beside the index page path:
+// <stem>-<scenario><ext>, the name reduced to characters safe in a file
+// name, and -2, -3 ... after a name already taken (two scenarios may share
+// a name), so no report overwrites another.
+func htmlPaths(path string, journals []*journal.Journal) []string {
+	ext := filepath.Ext(path)
+	if ext == "" {
+		ext = ".html"
+	}
+	stem := strings.TrimSuffix(path, filepath.Ext(path))
+	taken := map[string]bool{filepath.Clean(path): true}
+	out := make([]string, len(journals))
+	for i, j := range journals {
+		base := stem + "-" + fileSafe(j.Scenario)
+		p := base + ext
+		for n := 2; taken[p]; n++ {
+			p = fmt.Sprintf("%s-%d%s", base, n, ext)
+		}
+		taken[p] = true
+		out[i] = p
+	}
+	return out
+}
+
+// fileSafe keeps letters, digits, '.', '_' and '-' of a scenario name and
+// turns anything else (slashes, spaces) into '_'.
+func fileSafe(name string) string {
+	safe := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, name)
+	if safe == "" || strings.Trim(safe, ".") == "" {
+		return "scenario"
+	}
+	return safe
 }

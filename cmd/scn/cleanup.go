@@ -19,6 +19,7 @@ import (
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cleanup"
 	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/target"
 )
 
@@ -76,7 +77,7 @@ func runCleanup(ctx context.Context, g *globals, f *cleanupFlags) error {
 	}
 	if left.Skipped > 0 {
 		fmt.Fprintf(os.Stderr, "warning: %s of %s could not be read (torn by a crash, or corrupt) and were skipped\n",
-			count(left.Skipped, "line"), led.Path())
+			plural.Count(left.Skipped, "line"), led.Path())
 	}
 	if f.dryRun {
 		writeDryRun(s.out, left, time.Now())
@@ -96,7 +97,7 @@ func runCleanup(ctx context.Context, g *globals, f *cleanupFlags) error {
 		Report: func(r cleanup.Result) { writeResult(s.out, r, s.mask.String) },
 	}
 	defer c.Close()
-	fmt.Fprintf(s.out, "scn cleanup · %s in %s\n", count(len(left.Todo), "open resource"), led.Path())
+	fmt.Fprintf(s.out, "scn cleanup · %s in %s\n", plural.Count(len(left.Todo), "open resource"), led.Path())
 	score := c.Clean(ctx, left)
 	writeLive(s.out, left)
 	return writeVerdict(s.out, score, len(left.Live))
@@ -116,7 +117,7 @@ func writeDryRun(w io.Writer, left *cleanup.Leftovers, now time.Time) {
 				dash(r.Run), dash(r.Step), dash(r.Label), fmtAge(now.Sub(r.Since())), action)
 		}
 		tw.Flush()
-		fmt.Fprintf(w, "\n%s to clean up (dry run: nothing was done; run `scn cleanup` with the same flags)\n", count(len(left.Todo), "resource"))
+		fmt.Fprintf(w, "\n%s to clean up (dry run: nothing was done; run `scn cleanup` with the same flags)\n", plural.Count(len(left.Todo), "resource"))
 	} else {
 		fmt.Fprintln(w, "nothing to clean up")
 	}
@@ -136,7 +137,7 @@ func writeLive(w io.Writer, left *cleanup.Leftovers) {
 	}
 	for _, run := range runs {
 		fmt.Fprintf(w, "not touched: %s of run %s, still in progress (pid %d): it cleans up after itself\n",
-			count(per[run], "resource"), run, left.LivePID[run])
+			plural.Count(per[run], "resource"), run, left.LivePID[run])
 	}
 }
 
@@ -175,7 +176,7 @@ func writeVerdict(w io.Writer, score cleanup.Score, live int) error {
 			summary = "nothing to do"
 		}
 		if live > 0 {
-			summary += fmt.Sprintf("; %s of runs in progress not touched", count(live, "resource"))
+			summary += fmt.Sprintf("; %s of runs in progress not touched", plural.Count(live, "resource"))
 		}
 		fmt.Fprintf(w, "clean: %s\n", summary)
 		return nil
@@ -184,7 +185,7 @@ func writeVerdict(w io.Writer, score cleanup.Score, live int) error {
 		summary = " (" + summary + ")"
 	}
 	fmt.Fprintf(w, "%s still left%s: fix what is said above and run `scn cleanup` again, or destroy by hand\n",
-		count(score.Left, "resource"), summary)
+		plural.Count(score.Left, "resource"), summary)
 	return &exitError{code: 1}
 }
 
@@ -193,13 +194,6 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func count(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // fmtAge is a record's age: 45s, 12m05s, 5h02m, 3d04h.

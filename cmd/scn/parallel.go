@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/session"
 )
@@ -91,7 +92,7 @@ func writeCombined(w io.Writer, runs []*session.Run) {
 			parts = append(parts, fmt.Sprintf("%d %s", tally[word], word))
 		}
 	}
-	fmt.Fprintf(w, "\nscn · %s · %s\n", count(len(runs), "scenario"), strings.Join(parts, " · "))
+	fmt.Fprintf(w, "\nscn · %s · %s\n", plural.Count(len(runs), "scenario"), strings.Join(parts, " · "))
 	writeRunTable(w, runs)
 }
 

@@ -11,10 +11,14 @@ import (
 
 func newPlanCmd(g *globals) *cobra.Command {
 	var vars []string
+	var md bool
 	cmd := &cobra.Command{
 		Use:   "plan FILE...",
-		Short: "Show what a scenario would run, create, cost at most, and clean up (nothing runs)",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Show what a scenario would run, create, cost at most, prove, and clean up (nothing runs)",
+		Long: "scn plan lists each step, what it creates, the worst-case cost, every expect/assert/until\n" +
+			"(what a passing run proves) and the cleanup order. --markdown writes the same for a\n" +
+			"pull-request comment (see docs/github.md).",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			vs, err := parseVars(vars)
 			if err != nil {
@@ -31,15 +35,25 @@ func newPlanCmd(g *globals) *cobra.Command {
 			} else {
 				defer tgt.Close()
 			}
+			w := cmd.OutOrStdout()
 			for i, c := range scs {
-				if i > 0 {
-					fmt.Fprintln(cmd.OutOrStdout())
+				p := runner.MakePlan(c, g.target, runner.StaticPricer(cmd.Context(), c, tgt, vs))
+				switch {
+				case md && i > 0:
+					fmt.Fprint(w, "\n---\n\n")
+				case i > 0:
+					fmt.Fprintln(w)
 				}
-				runner.MakePlan(c, g.target, runner.StaticPricer(cmd.Context(), c, tgt, vs)).Write(cmd.OutOrStdout())
+				if md {
+					p.WriteMarkdown(w)
+				} else {
+					p.Write(w)
+				}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "set a scenario var, as for run")
+	cmd.Flags().BoolVar(&md, "markdown", false, "write the plan as Markdown, for a pull-request comment")
 	return cmd
 }

@@ -11,12 +11,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/session"
 )
 
 type reportFlags struct {
 	html    string
+	json    string
 	junit   string
 	history bool
 
@@ -31,14 +33,19 @@ func newReportCmd(g *globals) *cobra.Command {
 		Short: "Render past runs: the closing report, HTML, JUnit, or the history of all runs",
 		Long: "RUN is a run directory (with journal.json) or a run id under STATE-DIR/runs/.\n" +
 			"scn report RUN prints the run's closing report as it was shown when it ended;\n" +
-			"--html and --junit also write those reports. With --history, every run found in DIR\n" +
+			"--html, --json and --junit also write those reports. With --history, every run found in DIR\n" +
 			"(default STATE-DIR/runs) is listed, and --html writes the trend page over them.",
-		Example: "  scn report .scn/runs/20261126-182301-3fa9\n  scn report 20261126-182301-3fa9 --html run.html --junit junit.xml\n" +
+		Example: "  scn report .scn/runs/20261126-182301-3fa9\n  scn report 20261126-182301-3fa9 --html run.html --junit junit.xml\n  scn report 20261126-182301-3fa9 --json - | jq .status\n" +
 			"  scn report --history .scn/runs --html history.html\n" +
 			"  scn report 20261126-182301-3fa9 --bundle evidence.tar.gz --sign ~/.ssh/id_ed25519\n" +
 			"  scn report --verify-bundle evidence.tar.gz --allowed-signers allowed_signers --identity auditor@example.com",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := newPrinter(os.Stdout)
+			// With --json -, stdout carries only the JSON: the report goes to stderr.
+			console := os.Stdout
+			if f.json == "-" {
+				console = os.Stderr
+			}
+			s := newPrinter(console)
 			defer s.close()
 			if f.verifyBundle != "" {
 				return verifyBundle(s, f)
@@ -56,11 +63,12 @@ func newReportCmd(g *globals) *cobra.Command {
 			if len(args) == 0 {
 				return exitWith(2, "which run? give a run directory or a run id (or --history)")
 			}
-			return reportRuns(g, s, f, args)
+			return reportRuns(g, s, f, args, consoleOptions(g, console))
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.html, "html", "", "write the run's HTML report (with --history: the trend page) to this file")
+	fl.StringVar(&f.html, "html", "", "write the run's HTML report (several runs: an index page linking each; with --history: the trend page) to this file")
+	fl.StringVar(&f.json, "json", "", "write the run's journal as JSON to this file (- for stdout, the report then on stderr); several runs: an array")
 	fl.StringVar(&f.junit, "junit", "", "write a JUnit XML report of the runs to this file")
 	fl.BoolVar(&f.history, "history", false, "work on every run in a directory of runs (default STATE-DIR/runs)")
 	fl.StringVar(&f.bundle, "bundle", "", "pack the run's evidence bundle (.tar.gz: reports, manifests, file lists, scenario, SHA256SUMS) into this file")
@@ -82,10 +90,7 @@ func findJournal(g *globals, run string) (string, error) {
 		run, filepath.Join(g.absState(), "runs"))
 }
 
-func reportRuns(g *globals, s *printer, f *reportFlags, runs []string) error {
-	if f.html != "" && len(runs) > 1 {
-		return exitWith(2, "--html writes one run's report: give one run (or --history for the trend page)")
-	}
+func reportRuns(g *globals, s *printer, f *reportFlags, runs []string, opts report.Options) error {
 	var journals []*journal.Journal
 	for _, run := range runs {
 		path, err := findJournal(g, run)
@@ -106,7 +111,6 @@ func reportRuns(g *globals, s *printer, f *reportFlags, runs []string) error {
 			}
 		}
 	}
-	opts := consoleOptions(g, os.Stdout)
 	for i, j := range journals {
 		if i > 0 {
 			fmt.Fprintln(s.out)
@@ -116,7 +120,12 @@ func reportRuns(g *globals, s *printer, f *reportFlags, runs []string) error {
 		}
 	}
 	if f.html != "" {
-		if err := s.mask.WriteFile(f.html, func(w io.Writer) error { return report.WriteHTML(w, journals[0]) }); err != nil {
+		if err := writeHTML(s.mask, f.html, journals); err != nil {
+			return exitWith(1, "%v", err)
+		}
+	}
+	if f.json != "" {
+		if err := writeJSON(s.mask, f.json, journals); err != nil {
 			return exitWith(1, "%v", err)
 		}
 	}
@@ -142,6 +151,11 @@ func reportHistory(s *printer, f *reportFlags, dir string) error {
 			return exitWith(1, "%v", err)
 		}
 	}
+	if f.json != "" {
+		if err := writeJSON(s.mask, f.json, journals); err != nil {
+			return exitWith(1, "%v", err)
+		}
+	}
 	if err := writeJUnit(s, f, journals); err != nil {
 		return err
 	}
@@ -154,7 +168,7 @@ func reportHistory(s *printer, f *reportFlags, dir string) error {
 		}
 		runs[i] = &session.Run{Name: j.Scenario, Journal: j, Dir: where}
 	}
-	fmt.Fprintf(s.out, "%s in %s, oldest first\n", count(len(journals), "run"), dir)
+	fmt.Fprintf(s.out, "%s in %s, oldest first\n", plural.Count(len(journals), "run"), dir)
 	writeRunTable(s.out, runs)
 	report.WriteRecoveryHistory(s.out, journals)
 	return nil

@@ -41,6 +41,7 @@ func newRoot() *cobra.Command {
 	pf.BoolVar(&g.noColor, "no-color", false, "never use colour (NO_COLOR is honoured too)")
 	root.AddCommand(newRunCmd(g), newValidateCmd(g), newPlanCmd(g), newDoCmd(g), newActionsCmd(g), newSchemaCmd(g),
 		newCleanupCmd(g), newReportCmd(g), newAgentCmd())
+	addCompletions(root, g)
 	return root
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/negative"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/secret"
 	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/internal/target"
@@ -48,8 +49,8 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask before spending money on a paid target")
 	fl.StringVar(&f.out, "out", "", "directory for the run's files (default STATE-DIR/runs/RUN-ID)")
 	fl.StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this file")
-	fl.StringVar(&f.json, "json", "", "also write the journal as JSON to this file (- for stdout)")
-	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
+	fl.StringVar(&f.json, "json", "", "also write the journal as JSON to this file (- for stdout, the console then on stderr); several scenarios: an array")
+	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file; several scenarios: an index page linking FILE-stem-SCENARIO.html beside it")
 	fl.IntVarP(&f.parallel, "parallel", "p", 1, "run up to this many scenarios at once, each on its own (see docs/runs.md)")
 	fl.StringVar(&f.shard, "shard", "", "run only part i of n of the files, e.g. 2/3 for CI matrices (see docs/runs.md)")
 	fl.StringVar(&f.negative, "negative-control", "", "inject a fault and invert the verdict: "+strings.Join(negative.Kinds, ", ")+", or all (see docs/runs.md)")
@@ -132,8 +133,13 @@ func withReports(err error, mask *secret.Masker, f *runFlags, runs []*session.Ru
 // vars are known to fit.
 func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, scs []*runner.Checked, vars map[string]string,
 	fault runner.Fault, confirm bool) ([]*session.Run, *secret.Masker, error) {
+	// With --json -, stdout carries only the JSON: the console goes to stderr.
+	console := os.Stdout
+	if f.json == "-" {
+		console = os.Stderr
+	}
 	s, err := session.New(session.Options{Target: tgt, Vars: vars, MaxCost: f.maxCost, Parallel: f.parallel,
-		Out: os.Stdout, Console: consoleOptions(g, os.Stdout), Fault: fault,
+		Out: console, Console: consoleOptions(g, console), Fault: fault,
 		RunDir: func(id string) string { return runDir(g, f, id, len(scs) > 1 || f.negative == "all") }})
 	if err != nil {
 		return nil, nil, exitWith(2, "%v", err)
@@ -193,5 +199,5 @@ func warnLeftovers(s *session.Session) {
 		return
 	}
 	s.Warn(fmt.Sprintf("%s from %s may still be alive (and billing): see `scn cleanup --dry-run`, remove them with `scn cleanup`",
-		count(n, "resource"), count(runs, "earlier run")))
+		plural.Count(n, "resource"), plural.Count(runs, "earlier run")))
 }

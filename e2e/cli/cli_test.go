@@ -45,6 +45,12 @@ func TestDoInstanceAcrossCommands(t *testing.T) {
 		t.Errorf("the command's file is not in its working directory on the sandbox: %q %v", b, err)
 	}
 
+	// scn do has no run directory: a relative save: is in the current one.
+	r = e.scn("do", "files.create", "--with", "on="+inst.ID, "--with", "count=1", "--with", "save=lists/do.json")
+	if r.code != 0 || !fileExists(filepath.Join(e.dir, "lists", "do.json")) {
+		t.Fatalf("do files.create save=lists/do.json: exit %d, want the list in the working directory\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
 	r = e.scn("do", "instance.destroy", "--with", "id="+inst.ID)
 	if r.code != 0 || !strings.Contains(r.stdout, `"id": "`+inst.ID+`"`) {
 		t.Fatalf("do instance.destroy: exit %d\n%s%s", r.code, r.stdout, r.stderr)

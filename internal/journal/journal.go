@@ -109,10 +109,13 @@ type Expectation struct {
 	Expr   string     `json:"expr"`
 	OK     bool       `json:"ok"`
 	Error  string     `json:"error,omitempty"`  // evaluation error
-	Values []SubValue `json:"values,omitempty"` // sub-expression values, filled when it failed
+	Values []SubValue `json:"values,omitempty"` // sub-expression values
+	// Evaluated is Expr with the values it compared in their place:
+	// "valid == vars.file_count" → "3 == 3"; "" when it adds nothing.
+	Evaluated string `json:"evaluated,omitempty"`
 }
 
-// SubValue is the value of one sub-expression of a failed expectation.
+// SubValue is the value of one sub-expression of an expectation.
 type SubValue struct {
 	Expr  string `json:"expr"`
 	Value string `json:"value"`

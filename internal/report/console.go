@@ -11,6 +11,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // Options tune the console and the closing report.
@@ -123,7 +124,7 @@ func (c *Console) RunStarted(j *journal.Journal, steps int) {
 	c.total, c.cur, c.xfers = steps, nil, nil
 	if !c.opts.Quiet {
 		c.println(fmt.Sprintf("%s %s %s", c.p.bold("scn"), c.p.bold(j.Scenario),
-			c.p.dim(fmt.Sprintf("· %d steps · target %s (%s) · run %s", steps, j.Target, j.TargetKind, j.RunID))))
+			c.p.dim(fmt.Sprintf("· %s · target %s (%s) · run %s", plural.Count(steps, "step"), j.Target, j.TargetKind, j.RunID))))
 	}
 	if c.live() && c.stop == nil {
 		c.stop, c.done = make(chan struct{}), make(chan struct{})
@@ -153,6 +154,13 @@ func (c *Console) StepFinished(s *journal.Step) {
 		return
 	}
 	lines := []string{c.stepHead(s) + " ... " + c.outcome(s)}
+	if !c.opts.Quiet {
+		for _, e := range s.Expectations {
+			if e.OK {
+				lines = append(lines, "      "+c.p.green("✓")+" "+passedLine(e))
+			}
+		}
+	}
 	if failed {
 		for _, l := range stepErrorLines(s) {
 			lines = append(lines, "      "+c.p.red(l))
@@ -254,7 +262,7 @@ func (c *Console) CleanupStarted(n int) {
 	defer c.mu.Unlock()
 	c.cur = nil
 	if !c.opts.Quiet && n > 0 {
-		c.println(c.p.bold("cleanup") + c.p.dim(fmt.Sprintf(" · %s", plural(n, "undo", "undos"))))
+		c.println(c.p.bold("cleanup") + c.p.dim(fmt.Sprintf(" · %s", plural.Of(n, "undo", "undos"))))
 	}
 }
 

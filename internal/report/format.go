@@ -9,9 +9,13 @@ package report
 
 import (
 	"fmt"
+	"math"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/units"
 )
 
@@ -157,6 +161,15 @@ func failedExpectations(s *journal.Step) []journal.Expectation {
 	return out
 }
 
+// passedLine is a check that held, with the values that made it hold:
+// "valid == vars.file_count (3 == 3)".
+func passedLine(e journal.Expectation) string {
+	if e.Evaluated == "" {
+		return e.Expr
+	}
+	return e.Expr + " (" + e.Evaluated + ")"
+}
+
 // expectationLines renders a failed expectation with its sub-expression
 // values, one per line, for the console, JUnit and the GitHub summary.
 func expectationLines(e journal.Expectation) []string {
@@ -231,10 +244,10 @@ func validationProblem(v *journal.Validation) string {
 	}
 	var parts []string
 	if v.Missing > 0 {
-		parts = append(parts, plural(v.Missing, "file missing", "files missing"))
+		parts = append(parts, plural.Of(v.Missing, "file missing", "files missing"))
 	}
 	if v.Mismatched > 0 {
-		parts = append(parts, plural(v.Mismatched, "MD5 mismatch", "MD5 mismatches"))
+		parts = append(parts, plural.Of(v.Mismatched, "MD5 mismatch", "MD5 mismatches"))
 	}
 	if v.LinksValid < v.Links {
 		parts = append(parts, fmt.Sprintf("%d of %d hard links not valid", v.Links-v.LinksValid, v.Links))
@@ -256,17 +269,39 @@ func problemText(problem string) string {
 	return problem
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // firstLine cuts s at its first newline, for one-line messages.
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
+	}
+	return s
+}
+
+// metricValues are the scenario's metrics for reading, sorted by name:
+// numbers to four significant digits (30.174194988 → 30.17, 0.627510568
+// → 0.6275), whole numbers as they are; the journal and metrics.json keep
+// the exact values.
+func metricValues(m map[string]any) []keyValue {
+	out := keyValues(m)
+	for i, kv := range out {
+		// Any float kind: in memory an output may be a named float type.
+		if v := reflect.ValueOf(m[kv.Key]); v.Kind() == reflect.Float64 || v.Kind() == reflect.Float32 {
+			out[i].Value = roundFigure(v.Float())
+		}
+	}
+	return out
+}
+
+// roundFigure writes f with four significant digits, at most six decimals,
+// no trailing zeros, and no exponent.
+func roundFigure(f float64) string {
+	if f == math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	decimals := min(max(3-int(math.Floor(math.Log10(math.Abs(f)))), 0), 6)
+	s := strconv.FormatFloat(f, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/markdown"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // AppendGitHubSummary appends a Markdown summary of the runs to path (the
@@ -36,9 +38,9 @@ func writeGitHubSummary(w io.Writer, journals []*journal.Journal, hint string) e
 			failed++
 		}
 	}
-	icon, head := "✅", fmt.Sprintf("%s passed", plural(len(journals), "drill", "drills"))
+	icon, head := "✅", fmt.Sprintf("%s passed", plural.Of(len(journals), "drill", "drills"))
 	if failed > 0 {
-		icon, head = "❌", fmt.Sprintf("%d of %s failed", failed, plural(len(journals), "drill", "drills"))
+		icon, head = "❌", fmt.Sprintf("%d of %s failed", failed, plural.Of(len(journals), "drill", "drills"))
 	}
 	fmt.Fprintf(&b, "## %s scn: %s\n\n", icon, head)
 	b.WriteString("| | Scenario | Target | Time | Cost | Files | MTTR | Run |\n|:-:|---|---|--:|--:|--:|--:|---|\n")
@@ -48,8 +50,8 @@ func writeGitHubSummary(w io.Writer, journals []*journal.Journal, hint string) e
 		if j.Standby != nil && j.Standby.MTTRSeconds > 0 {
 			mttr = fmtSecs(j.Standby.MTTRSeconds)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", statusIcon(j), mdText(j.Scenario), mdText(j.Target),
-			fmtSecs(j.Seconds), cost, files, mttr, mdCode(j.RunID))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", statusIcon(j), markdown.Text(j.Scenario), markdown.Text(j.Target),
+			fmtSecs(j.Seconds), cost, files, mttr, markdown.Code(j.RunID))
 	}
 	for _, j := range journals {
 		writeGitHubRun(&b, j)
@@ -63,25 +65,25 @@ func writeGitHubSummary(w io.Writer, journals []*journal.Journal, hint string) e
 }
 
 func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
-	fmt.Fprintf(b, "\n### %s %s · %s\n\n", statusIcon(j), mdText(j.Scenario), mdCode(j.RunID))
+	fmt.Fprintf(b, "\n### %s %s · %s\n\n", statusIcon(j), markdown.Text(j.Scenario), markdown.Code(j.RunID))
 	if j.Status != journal.StatusPassed {
 		if s := failingStep(j); s != nil {
 			action := ""
 			if s.Action != "" {
-				action = mdCode(s.Action) + ", "
+				action = markdown.Code(s.Action) + ", "
 			}
-			fmt.Fprintf(b, "**%s step %s** (%sline %d, after %s)\n\n", strings.ToUpper(s.Status[:1])+s.Status[1:], mdCode(stepLabel(s)), action, s.Line, fmtSecs(s.Seconds))
-			b.WriteString(mdBlock(strings.Join(stepErrorLines(s), "\n")))
+			fmt.Fprintf(b, "**%s step %s** (%sline %d, after %s)\n\n", strings.ToUpper(s.Status[:1])+s.Status[1:], markdown.Code(stepLabel(s)), action, s.Line, fmtSecs(s.Seconds))
+			b.WriteString(markdown.Block(strings.Join(stepErrorLines(s), "\n")))
 		} else if j.Error != "" {
-			b.WriteString(mdBlock(j.Error))
+			b.WriteString(markdown.Block(j.Error))
 		}
 	}
 	if v := j.Validation; v != nil && len(v.Failures) > 0 {
 		fmt.Fprintf(b, "Files validated: **%s**\n\n", validationText(v))
 		for _, f := range v.Failures {
-			fmt.Fprintf(b, "- ✗ %s %s", problemText(f.Problem), mdCode(f.Path))
+			fmt.Fprintf(b, "- ✗ %s %s", problemText(f.Problem), markdown.Code(f.Path))
 			if f.Problem == "mismatch" {
-				fmt.Fprintf(b, " — expected %s, got %s", mdCode(f.Expected), mdCode(f.Got))
+				fmt.Fprintf(b, " — expected %s, got %s", markdown.Code(f.Expected), markdown.Code(f.Got))
 			}
 			b.WriteString("\n")
 		}
@@ -89,23 +91,24 @@ func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 	}
 	for _, u := range j.Cleanup {
 		if u.Status == "failed" {
-			fmt.Fprintf(b, "- ✗ cleanup: %s: %s\n", mdText(u.Description), mdCode(u.Error))
+			fmt.Fprintf(b, "- ✗ cleanup: %s: %s\n", markdown.Text(u.Description), markdown.Code(u.Error))
 		}
 	}
 	for _, r := range leaked(j) {
-		fmt.Fprintf(b, "- ⚠️ %s %s (%s) is %s: run `scn cleanup`\n", r.Kind, mdCode(r.ID), mdText(r.Provider), r.State)
+		fmt.Fprintf(b, "- ⚠️ %s %s (%s) is %s: run `scn cleanup`\n", r.Kind, markdown.Code(r.ID), markdown.Text(r.Provider), r.State)
 	}
+	writeGitHubChecks(b, j)
 	if nc := j.NegativeControl; nc != nil {
 		at := ""
 		if nc.DetectedAt != "" {
-			at = " at step " + mdCode(nc.DetectedAt)
+			at = " at step " + markdown.Code(nc.DetectedAt)
 		}
-		fmt.Fprintf(b, "\nNegative control %s: **%s**%s\n", mdCode(nc.Kind), nc.Verdict, at)
+		fmt.Fprintf(b, "\nNegative control %s: **%s**%s\n", markdown.Code(nc.Kind), nc.Verdict, at)
 	}
 	if len(j.Objectives) > 0 {
 		b.WriteString("\n")
 		for _, o := range j.Objectives {
-			fmt.Fprintf(b, "- %s %s\n", objectiveMark[o.Status], mdText(strings.TrimPrefix(o.Line(), "objective ")))
+			fmt.Fprintf(b, "- %s %s\n", objectiveMark[o.Status], markdown.Text(strings.TrimPrefix(o.Line(), "objective ")))
 		}
 	}
 	if len(j.Phases) > 0 {
@@ -114,17 +117,37 @@ func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 		}
 		fmt.Fprintf(b, "<details><summary>Journey: %s</summary>\n\n| Phase | Seconds | Steps |\n|---|--:|---|\n", phaseLine(j))
 		for _, p := range j.Phases {
-			fmt.Fprintf(b, "| %s | %.1f | %s |\n", mdText(p.Name), p.Seconds, mdText(strings.Join(p.Steps, ", ")))
+			fmt.Fprintf(b, "| %s | %.1f | %s |\n", markdown.Text(p.Name), p.Seconds, markdown.Text(strings.Join(p.Steps, ", ")))
 		}
 		fmt.Fprintf(b, "| **total** | **%.1f** | |\n\n</details>\n", j.Seconds)
 	}
+}
+
+// writeGitHubChecks lists, folded, the checks that held with their
+// values: what the run proved ("✓ valid == vars.file_count (3 == 3)").
+func writeGitHubChecks(b *strings.Builder, j *journal.Journal) {
+	var lines []string
+	for i := range j.Steps {
+		for _, e := range j.Steps[i].Expectations {
+			if e.OK {
+				lines = append(lines, fmt.Sprintf("- ✓ %s %s", markdown.Code(j.Steps[i].ID), markdown.Code(passedLine(e))))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	if !strings.HasSuffix(b.String(), "\n\n") {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "<details><summary>What it proved: %s held</summary>\n\n%s\n\n</details>\n", plural.Of(len(lines), "check", "checks"), strings.Join(lines, "\n"))
 }
 
 // phaseLine is "provision 21.8s · create_files 1.1s · ... · total 52.7s".
 func phaseLine(j *journal.Journal) string {
 	var parts []string
 	for _, p := range j.Phases {
-		parts = append(parts, mdText(p.Name)+" "+fmtSecs(p.Seconds))
+		parts = append(parts, markdown.Text(p.Name)+" "+fmtSecs(p.Seconds))
 	}
 	return strings.Join(append(parts, "total "+fmtSecs(j.Seconds)), " · ")
 }
@@ -134,40 +157,4 @@ func dash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-// mdText escapes text so Markdown and HTML in it show as typed, on one
-// line, and a pipe does not end a table cell.
-var mdReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "|", `\|`, "\n", " ")
-
-func mdText(s string) string { return mdReplacer.Replace(s) }
-
-// mdCode is an inline code span long enough to hold any backticks in s.
-func mdCode(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	fence := strings.Repeat("`", longestRun(s, '`')+1)
-	pad := ""
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		pad = " "
-	}
-	return fence + pad + s + pad + fence
-}
-
-// mdBlock is a fenced code block that no line of s can close.
-func mdBlock(s string) string {
-	fence := strings.Repeat("`", max(3, longestRun(s, '`')+1))
-	return fence + "\n" + strings.TrimRight(s, "\n") + "\n" + fence + "\n\n"
-}
-
-func longestRun(s string, c rune) int {
-	best, cur := 0, 0
-	for _, r := range s {
-		if r == c {
-			cur++
-			best = max(best, cur)
-		} else {
-			cur = 0
-		}
-	}
-	return best
 }

@@ -35,17 +35,3 @@ func TestGitHubSummary(t *testing.T) {
 		}
 	}
 }
-
-// TestMarkdownEscaping: text from a run cannot break the table or the
-// page, however it is written.
-func TestMarkdownEscaping(t *testing.T) {
-	if got := mdText("a|b <script> *x* [l](u)\nnext"); got != `a\|b &lt;script&gt; \*x\* \[l\](u) next` {
-		t.Errorf("mdText = %q", got)
-	}
-	if got := mdCode("x `y` z"); got != "``x `y` z``" {
-		t.Errorf("mdCode = %q", got)
-	}
-	if got := mdBlock("a\n```\nb"); !strings.HasPrefix(got, "````\n") || !strings.Contains(got, "\n````\n") {
-		t.Errorf("mdBlock does not outrun the backticks inside: %q", got)
-	}
-}

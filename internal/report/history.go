@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // LoadHistory reads every <dir>/*/journal.json (dir is usually .scn/runs),
@@ -150,7 +151,7 @@ func rowOf(j *journal.Journal) runRow {
 		r.Fail = firstLine(j.Error)
 	}
 	if n := failedUndos(j); n > 0 && r.Fail == "" {
-		r.Fail = plural(n, "cleanup action failed", "cleanup actions failed")
+		r.Fail = plural.Of(n, "cleanup action failed", "cleanup actions failed")
 	}
 	return r
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // The HTML reports are one self-contained file each: the stylesheet and
@@ -114,7 +115,7 @@ type phaseView struct {
 func WriteHTML(w io.Writer, j *journal.Journal) error {
 	v := reportView{J: j, CSS: styleCSS, JS: reportJS, Verdict: Verdict(j), Class: verdictClass(j),
 		Started: j.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Leaked: leaked(j),
-		Timeline: buildTimeline(j), Vars: keyValues(j.Vars), Metrics: keyValues(j.Metrics)}
+		Timeline: buildTimeline(j), Vars: keyValues(j.Vars), Metrics: metricValues(j.Metrics)}
 	v.KPIs = kpis(j)
 	v.Objectives = objectiveViews(j)
 	v.FailureTitle = "What failed"
@@ -164,7 +165,7 @@ func kpis(j *journal.Journal) []kpi {
 	if note := costNote(j.Cost); note != "" {
 		cost.Sub = note + " · " + cost.Sub
 	}
-	out := []kpi{{Label: "Total time", Value: fmtSecs(j.Seconds), Sub: fmt.Sprintf("%d steps · %d phases", len(j.Steps), len(j.Phases))}, cost}
+	out := []kpi{{Label: "Total time", Value: fmtSecs(j.Seconds), Sub: plural.Count(len(j.Steps), "step") + " · " + plural.Count(len(j.Phases), "phase")}, cost}
 	if v := j.Validation; v != nil {
 		k := kpi{Label: "Files intact", Value: validationText(v), Sub: "MD5 verified by " + v.Step, Class: "pass"}
 		if !v.Success {
@@ -174,7 +175,7 @@ func kpis(j *journal.Journal) []kpi {
 	}
 	if s := j.Standby; s != nil {
 		out = append(out, kpi{Label: "MTTR", Value: fmtSecs(s.MTTRSeconds), Sub: "detected in " + fmtSecs(s.DetectionSeconds)})
-		risk := kpi{Label: "Data at risk", Value: fmtSecs(s.DataAtRiskSeconds), Sub: plural(s.LostFiles, "file lost", "files lost")}
+		risk := kpi{Label: "Data at risk", Value: fmtSecs(s.DataAtRiskSeconds), Sub: plural.Of(s.LostFiles, "file lost", "files lost")}
 		if s.LostFiles > 0 {
 			risk.Class = "fail"
 		}

@@ -101,3 +101,24 @@ func checkFailingReport(t *testing.T, p *page) {
 		t.Error("clicking the gpu bar did not open the gpu step's details")
 	}
 }
+
+// Each step's details list its checks, passed ones with the values that
+// made them hold.
+func TestHTMLShowsPassedChecksWithValues(t *testing.T) {
+	for _, d := range drills() {
+		if d.name != "passing" {
+			continue
+		}
+		html := string(renderHTML(t, d.j))
+		for _, want := range []string{
+			`✓ <code>steps.verify.valid == vars.file_count</code> <span class="muted mono evaluated">(3 == 3)</span>`,
+			`<td class="mono">vars.file_count</td><td class="mono val">3</td>`,
+		} {
+			if !strings.Contains(html, want) {
+				t.Errorf("the passing report lacks %s", want)
+			}
+		}
+		return
+	}
+	t.Fatal("no passing drill among the fixtures")
+}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // The JUnit XML shapes, as Ant/Jenkins (junit-10.xsd), GitHub and GitLab
@@ -184,8 +186,15 @@ func junitProperties(j *journal.Journal) []junitProperty {
 
 func junitStep(j *journal.Journal, s *journal.Step) junitCase {
 	c := junitCase{Name: stepLabel(s), Classname: j.Scenario, Time: junitTime(s.Seconds)}
-	if len(s.Logs) > 0 {
-		c.SystemOut = text(strings.Join(s.Logs, "\n") + "\n")
+	// The step's output, then the checks that held with their values.
+	out := slices.Clone(s.Logs)
+	for _, e := range s.Expectations {
+		if e.OK {
+			out = append(out, "✓ "+passedLine(e))
+		}
+	}
+	if len(out) > 0 {
+		c.SystemOut = text(strings.Join(out, "\n") + "\n")
 	}
 	body := xmlSafe(strings.Join(stepErrorLines(s), "\n"))
 	switch {
@@ -236,9 +245,9 @@ func junitCleanup(j *journal.Journal) junitCase {
 		c.SystemOut = text(strings.Join(out, "\n") + "\n")
 	}
 	if len(bad) > 0 {
-		msg := plural(failedUndos(j), "undo failed", "undos failed")
+		msg := plural.Of(failedUndos(j), "undo failed", "undos failed")
 		if failedUndos(j) == 0 {
-			msg = plural(len(leaked(j)), "resource left behind", "resources left behind")
+			msg = plural.Of(len(leaked(j)), "resource left behind", "resources left behind")
 		}
 		c.Failure = &junitOutcome{Message: msg, Type: "cleanup", Body: xmlSafe(strings.Join(bad, "\n"))}
 	}

@@ -96,3 +96,15 @@ func TestJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Metrics read rounded in the reports; the journal keeps them exact.
+func TestRoundFigure(t *testing.T) {
+	for in, want := range map[float64]string{
+		30.174194988: "30.17", 0.627510568: "0.6275", 19.955064704: "19.96", 2: "2", 12345.678: "12346",
+		0.000012345: "0.000012", -1.23456: "-1.235", 1e21: "1000000000000000000000", 0.5: "0.5", 100.04: "100",
+	} {
+		if got := roundFigure(in); got != want {
+			t.Errorf("roundFigure(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 // Recovery phases of a failover drill (journal.Recovery), as the closing
@@ -114,7 +115,7 @@ func WriteRecoveryHistory(w io.Writer, journals []*journal.Journal) {
 		if stats == nil {
 			continue
 		}
-		fmt.Fprintf(w, "\nRecovery of %s over %s\n", name, plural(stats[0].Runs, "run", "runs"))
+		fmt.Fprintf(w, "\nRecovery of %s over %s\n", name, plural.Of(stats[0].Runs, "run", "runs"))
 		t := &table{indent: "  ", right: map[int]bool{1: true, 2: true}}
 		t.add("PHASE", "P50", "P95", "")
 		for _, s := range stats {

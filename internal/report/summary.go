@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/journal"
+	"github.com/scnlabs/scn/internal/plural"
 )
 
 const rule = "════════════════════════════════════════════════════════════════════════"
@@ -36,7 +37,7 @@ func WriteSummary(w io.Writer, j *journal.Journal, opts Options) error {
 		writeCleanup(&b, p, j)
 		if len(j.Metrics) > 0 {
 			section(&b, p, "Metrics")
-			b.WriteString(kvTable(j.Metrics))
+			b.WriteString(metricTable(j.Metrics))
 		}
 		b.WriteString("\n" + p.dim(rule) + "\n")
 	}
@@ -144,7 +145,7 @@ func writeStandby(b *strings.Builder, p palette, s *journal.Standby) {
 	if s == nil {
 		return
 	}
-	section(b, p, fmt.Sprintf("Standby %s (%s, %d syncs)", s.ID, s.State, s.SyncCount))
+	section(b, p, fmt.Sprintf("Standby %s (%s, %s)", s.ID, s.State, plural.Count(s.SyncCount, "sync")))
 	t := &table{indent: "  ", right: map[int]bool{1: true}}
 	t.add("Detection time", fmtSecsLong(s.DetectionSeconds), p.dim("from the GPU last seen alive to the failure detected"))
 	t.add("MTTR", p.bold(fmtSecsLong(s.MTTRSeconds)), p.dim("from the failure detected to the workspace back on a GPU"))
@@ -222,7 +223,7 @@ func writeVerdict(b *strings.Builder, p palette, j *journal.Journal) {
 		fmt.Fprintf(b, "      %s\n", p.red(j.Error))
 	}
 	if n := failedUndos(j); n > 0 {
-		fmt.Fprintf(b, "      %s\n", p.red(plural(n, "cleanup action failed", "cleanup actions failed")))
+		fmt.Fprintf(b, "      %s\n", p.red(plural.Of(n, "cleanup action failed", "cleanup actions failed")))
 	}
 }
 
@@ -242,6 +243,16 @@ func stepErrorLines(s *journal.Step) []string {
 func kvTable(m map[string]any) string {
 	t := &table{indent: "  "}
 	for _, kv := range keyValues(m) {
+		t.add(kv.Key, kv.Value)
+	}
+	return t.String()
+}
+
+// metricTable lists the scenario's metrics sorted by name, numbers rounded
+// (metricValues).
+func metricTable(m map[string]any) string {
+	t := &table{indent: "  "}
+	for _, kv := range metricValues(m) {
 		t.add(kv.Key, kv.Value)
 	}
 	return t.String()

@@ -60,11 +60,12 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 		if own && s.out != nil {
 			run.out = &prefixWriter{mu: &s.lines, w: s.out, prefix: pfx[i]}
 		}
-		id := s.newID()
+		id, dir := s.newID(), ""
 		if !s.opts.NoRunFiles {
-			run.evidence = &evidence.Recorder{RunDir: s.runDir(id), Store: s.opts.Target.Store, Mask: s.mask.String}
+			dir = s.runDir(id) // where files.create save: writes, beside the journal
+			run.evidence = &evidence.Recorder{RunDir: dir, Store: s.opts.Target.Store, Mask: s.mask.String}
 		}
-		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: id,
+		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: id, Dir: dir,
 			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost, Fault: s.opts.Fault})
 		if err != nil {
 			return nil, s.mask.Error(err)

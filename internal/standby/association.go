@@ -308,6 +308,14 @@ func (a *Association) checkRoundReport() {
 // logf records a notable event and passes it to Options.Log.
 func (a *Association) logf(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
+	a.record(line)
+	if a.opts.Log != nil {
+		a.opts.Log(line)
+	}
+}
+
+// record keeps an event for TakeEvents only.
+func (a *Association) record(line string) {
 	a.mu.Lock()
 	if len(a.events) < maxEvents {
 		a.events = append(a.events, line)
@@ -315,9 +323,6 @@ func (a *Association) logf(format string, args ...any) {
 		a.dropped++
 	}
 	a.mu.Unlock()
-	if a.opts.Log != nil {
-		a.opts.Log(line)
-	}
 }
 
 // maxEvents bounds the events kept between two TakeEvents.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/remote"
 )
 
@@ -152,8 +153,8 @@ func (a *Association) count(h Health, gen int, watchGPU bool, g, s verdict) Heal
 				if a.cycleCancel != nil {
 					a.cycleCancel() // a sync from the dead GPU would only hang
 				}
-				logs = append(logs, fmt.Sprintf("failover active: the standby %s holds the workspace as synced at %s; %d file(s) written on the GPU since are lost%s",
-					a.sb.Instance.ID, a.lastSyncAt.UTC().Format(time.RFC3339), len(a.lost), listSome(a.lost, 5)))
+				logs = append(logs, fmt.Sprintf("failover active: the standby %s holds the workspace as synced at %s; %s on the GPU since are lost%s",
+					a.sb.Instance.ID, a.lastSyncAt.UTC().Format(time.RFC3339), plural.Of(len(a.lost), "file written", "files written"), listSome(a.lost, 5)))
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/remote"
 )
 
@@ -97,8 +98,10 @@ func (a *Association) Restore(ctx context.Context, to Machine, verify VerifyFunc
 	// until the first sync from it.
 	a.synced, a.changed = snapshot{}, nil
 	a.mu.Unlock()
-	a.logf("restored %d files (%d bytes) from standby %s onto GPU %s in %.1fs; syncing from it now",
-		r.Files, r.Bytes, a.sb.Instance.ID, to.Instance.ID, r.Seconds)
+	// failover.restore, which asked for this, shows it: the event is only
+	// kept for standby.status, not shown a second time as it happens.
+	a.record(fmt.Sprintf("restored %s (%s) from standby %s onto GPU %s in %.1fs; syncing from it now",
+		plural.Count(r.Files, "file"), plural.Count(int(r.Bytes), "byte"), a.sb.Instance.ID, to.Instance.ID, r.Seconds))
 	return r, nil
 }
 

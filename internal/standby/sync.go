@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/remote"
 )
 
@@ -134,7 +135,7 @@ func (a *Association) transfer(ctx context.Context, gpu Machine, c *Cycle, progr
 		// Mirroring would wipe the only copy: a GPU that came back on a
 		// fresh disk has lost its work, not deleted it on purpose.
 		return snapshot{}, &SideError{Side: GPU, ID: gpu.Instance.ID, Err: fmt.Errorf(
-			"%s is empty while the standby holds %d files: not mirroring an emptied workspace (did the GPU restart on a fresh disk?)", gpu.Dir, n)}
+			"%s is empty while the standby holds %s: not mirroring an emptied workspace (did the GPU restart on a fresh disk?)", gpu.Dir, plural.Count(n, "file"))}
 	}
 	p := diff(src.Entries, dst.Entries)
 	if len(p.remove) > 0 {

@@ -212,7 +212,7 @@ func TestAnEmptiedGPUWorkspaceIsNotMirrored(t *testing.T) {
 	a := start(t, gpu, sb, newManual().options(Options{}))
 	must(t, os.RemoveAll(filepath.Join(gpu.Dir, "ckpt"))) // a fresh disk after a restart
 	_, err := a.Sync(context.Background(), nil)
-	if err == nil || !strings.Contains(err.Error(), "is empty while the standby holds 1 files") {
+	if err == nil || !strings.Contains(err.Error(), "is empty while the standby holds 1 file:") {
 		t.Fatalf("sync of an emptied workspace: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(sb.Dir, "ckpt", "model.pt")); err != nil || string(b) != "weights" {

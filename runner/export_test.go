@@ -1,0 +1,4 @@
+package runner
+
+// Evaluated is evaluated, for the external tests.
+var Evaluated = evaluated
