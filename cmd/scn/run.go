@@ -26,6 +26,7 @@ type runFlags struct {
 
 	parallel int
 	shard    string
+	notify   notifyFlags
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -48,6 +49,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
 	fl.IntVarP(&f.parallel, "parallel", "p", 1, "run up to this many scenarios at once, each on its own (see docs/runs.md)")
 	fl.StringVar(&f.shard, "shard", "", "run only part i of n of the files, e.g. 2/3 for CI matrices (see docs/runs.md)")
+	f.notify.register(cmd)
 	return cmd
 }
 
@@ -82,6 +84,10 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 			return nil
 		}
 	}
+	hooks, err := f.notify.webhooks()
+	if err != nil {
+		return err
+	}
 	scs, err := loadAll(files)
 	if err != nil {
 		return err
@@ -98,6 +104,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 		return exitWith(2, "%v", err)
 	}
 	defer s.Close()
+	s.Mask().Add(hooks...) // a webhook URL carries its token: never shown
 	warnLeftovers(s)
 	// Prepare every run first: a bad --var fails before anything runs.
 	runs, err := s.Prepare(scs...)
@@ -133,6 +140,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if len(runs) > 1 {
 		writeCombined(s.Out(), runs)
 	}
+	notifyRuns(ctx, s, &f.notify, hooks, journals, func(string) string { return "" })
 	var intr *runner.Interrupted
 	if errors.As(context.Cause(ctx), &intr) && worst < 130 {
 		worst = 130 // interrupted before any run could say so
