@@ -19,11 +19,11 @@ import (
 // Notice is the JSON document POSTed when a scenario ends. Field names are
 // a public format, documented in docs/notify.md.
 type Notice struct {
-	Scenario string `json:"scenario"`
-	Target   string `json:"target"`
-	RunID    string `json:"run_id"`
-	Status   string `json:"status"` // passed | failed | interrupted | error
-	ExitCode int    `json:"exit_code"`
+	Scenario string  `json:"scenario"`
+	Target   string  `json:"target"`
+	RunID    string  `json:"run_id"`
+	Status   string  `json:"status"` // passed | failed | interrupted | error
+	ExitCode int     `json:"exit_code"`
 	Seconds  float64 `json:"duration_seconds"`
 	CostUSD  float64 `json:"cost_usd"`
 	// CostSimulated: prices came from the local catalogue, nothing was paid.
