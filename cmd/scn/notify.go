@@ -45,7 +45,7 @@ func (f *notifyFlags) webhooks() ([]string, error) {
 // notifyRuns sends each finished run's notice. The drill is over and may
 // have been interrupted, so the sends get their own bounded context: the
 // Sender's deadline per webhook, not the run's cancelled one.
-func notifyRuns(ctx context.Context, s *session.Session, f *notifyFlags, urls []string, journals []*journal.Journal, traceID func(runID string) string) {
+func notifyRuns(ctx context.Context, s *session.Session, f *notifyFlags, urls []string, journals []*journal.Journal) {
 	if len(urls) == 0 {
 		return
 	}
@@ -55,6 +55,6 @@ func notifyRuns(ctx context.Context, s *session.Session, f *notifyFlags, urls []
 		if f.on == "failure" && j.Status == journal.StatusPassed {
 			continue
 		}
-		snd.Send(ctx, notify.FromJournal(j, traceID(j.RunID)))
+		snd.Send(ctx, notify.FromJournal(j))
 	}
 }

@@ -10,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/session"
+	"github.com/scnlabs/scn/internal/telemetry"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -97,13 +99,16 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 		return exitWith(2, "target %s: %v", g.target, err)
 	}
 	defer tgt.Close()
+	var tel *telemetry.Exporter // started once the session's masker exists
 	s, err := session.New(session.Options{Target: tgt, Vars: vars, MaxCost: f.maxCost, Parallel: f.parallel,
 		Out: os.Stdout, Console: consoleOptions(g, os.Stdout),
-		RunDir: func(id string) string { return runDir(g, f, id, len(scs) > 1) }})
+		RunDir:  func(id string) string { return runDir(g, f, id, len(scs) > 1) },
+		RunSink: func(id string) event.Sink { return runTrace(tel, id) }})
 	if err != nil {
 		return exitWith(2, "%v", err)
 	}
 	defer s.Close()
+	tel = startTelemetry(ctx, s)
 	s.Mask().Add(hooks...) // a webhook URL carries its token: never shown
 	warnLeftovers(s)
 	// Prepare every run first: a bad --var fails before anything runs.
@@ -118,6 +123,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	ctx, stop := interruptible(ctx, s)
 	defer stop()
 	s.Run(ctx, runs)
+	tel.Shutdown(ctx) // bounded: the trace is flushed before reports, notices and exit
 	worst := 0
 	var journals []*journal.Journal
 	var dirs []string
@@ -140,7 +146,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 	if len(runs) > 1 {
 		writeCombined(s.Out(), runs)
 	}
-	notifyRuns(ctx, s, &f.notify, hooks, journals, func(string) string { return "" })
+	notifyRuns(ctx, s, &f.notify, hooks, journals)
 	var intr *runner.Interrupted
 	if errors.As(context.Cause(ctx), &intr) && worst < 130 {
 		worst = 130 // interrupted before any run could say so

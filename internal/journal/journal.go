@@ -66,6 +66,9 @@ type Journal struct {
 
 	// Hostname is the machine scn ran on (JUnit's testsuite hostname).
 	Hostname string `json:"hostname,omitempty"`
+	// TraceID is the OpenTelemetry trace the run was exported as (32 hex
+	// digits), when an OTLP endpoint was configured.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Step is one executed (or skipped) step, in scenario order; finally steps follow.

@@ -76,14 +76,13 @@ type TextBlock struct {
 	Text string `json:"text"`
 }
 
-// FromJournal builds the notice of a finished run; traceID is "" when no
-// trace was exported. Objectives start as an empty list: the caller fills
-// them from the run's result.
-func FromJournal(j *journal.Journal, traceID string) Notice {
+// FromJournal builds the notice of a finished run. Objectives start as an
+// empty list: the caller fills them from the run's result.
+func FromJournal(j *journal.Journal) Notice {
 	n := Notice{
 		Scenario: j.Scenario, Target: j.Target, RunID: j.RunID, Status: j.Status, ExitCode: j.ExitCode,
 		Seconds: j.Seconds, CostUSD: j.Cost.TotalUSD, CostSimulated: j.Cost.Simulated,
-		Objectives: []Objective{}, Error: j.Error, TraceID: traceID,
+		Objectives: []Objective{}, Error: j.Error, TraceID: j.TraceID,
 	}
 	if v := j.Validation; v != nil {
 		n.Validation = &Validation{Success: v.Success, Valid: v.Valid, Total: v.Total}

@@ -61,7 +61,7 @@ func serve(t *testing.T, h *hook) string {
 func failedJournal() *journal.Journal {
 	return &journal.Journal{
 		RunID: "20261205-070000-ab12", Scenario: "realtime-sync", Target: "vast", Status: journal.StatusFailed, ExitCode: 1,
-		Seconds: 125, Cost: journal.Cost{TotalUSD: 0.0312},
+		Seconds: 125, TraceID: "0af7651916cd43dd8448eb211c80319c", Cost: journal.Cost{TotalUSD: 0.0312},
 		Validation: &journal.Validation{Step: "verify", Total: 3, Valid: 2, Missing: 1},
 		Steps: []journal.Step{
 			{ID: "gpu", Status: journal.StepPassed},
@@ -88,7 +88,7 @@ func TestNoticeOfAFailedRun(t *testing.T) {
 	h := &hook{}
 	var w warnings
 	s := sender([]string{serve(t, h)}, &w)
-	if got := s.Send(context.Background(), FromJournal(failedJournal(), "0af7651916cd43dd8448eb211c80319c")); got != 1 {
+	if got := s.Send(context.Background(), FromJournal(failedJournal())); got != 1 {
 		t.Fatalf("Send = %d webhooks, want 1; warnings %q", got, w.lines)
 	}
 	if h.types[0] != "application/json" {
@@ -132,7 +132,7 @@ func TestRetriesThenDelivers(t *testing.T) {
 	s := sender([]string{serve(t, h)}, &w)
 	j := failedJournal()
 	j.Status, j.ExitCode, j.Steps, j.Validation = journal.StatusPassed, 0, nil, nil
-	if got := s.Send(context.Background(), FromJournal(j, "")); got != 1 || h.count() != 3 {
+	if got := s.Send(context.Background(), FromJournal(j)); got != 1 || h.count() != 3 {
 		t.Fatalf("Send = %d after %d posts, want 1 after 3 (500, 429, 200); warnings %q", got, h.count(), w.lines)
 	}
 	var n Notice
@@ -152,7 +152,7 @@ func TestFailingWebhooksWarnWithoutTheirURL(t *testing.T) {
 	ok := &hook{}
 	var w warnings
 	s := sender([]string{serve(t, gone), serve(t, broken), dead, serve(t, ok)}, &w)
-	if got := s.Send(context.Background(), FromJournal(failedJournal(), "")); got != 1 {
+	if got := s.Send(context.Background(), FromJournal(failedJournal())); got != 1 {
 		t.Fatalf("Send = %d, want 1 (only the last webhook works)", got)
 	}
 	if gone.count() != 1 || broken.count() != DefaultTries || ok.count() != 1 {

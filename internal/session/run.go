@@ -57,8 +57,10 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 		if own && s.out != nil {
 			run.out = &prefixWriter{mu: &s.lines, w: s.out, prefix: pfx[i]}
 		}
-		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: s.newID(),
-			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost})
+		id := s.newID()
+		sink, traceID := s.sink(run, id)
+		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: id, TraceID: traceID,
+			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost})
 		if err != nil {
 			return nil, s.mask.Error(err)
 		}
@@ -71,8 +73,9 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 }
 
 // sink is where a run's events go: its own console when it has its own
-// output, else the session's, and Options.Sink.
-func (s *Session) sink(run *Run) event.Sink {
+// output, else the session's, Options.Sink and the run's own
+// Options.RunSink; traceID is the run sink's trace, if it has one.
+func (s *Session) sink(run *Run, id string) (_ event.Sink, traceID string) {
 	var sink event.Sink = event.Discard{}
 	switch {
 	case run.out != nil:
@@ -85,7 +88,14 @@ func (s *Session) sink(run *Run) event.Sink {
 	if s.opts.Sink != nil {
 		sink = event.Tee(sink, s.opts.Sink)
 	}
-	return sink
+	if s.opts.RunSink != nil {
+		own := s.opts.RunSink(id)
+		if t, ok := own.(interface{ TraceID() string }); ok {
+			traceID = t.TraceID()
+		}
+		sink = event.Tee(sink, own)
+	}
+	return sink, traceID
 }
 
 // newID returns a run id not handed out before in this session: ids made
