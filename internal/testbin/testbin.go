@@ -58,6 +58,29 @@ func SCN() (string, error) {
 	return bin, nil
 }
 
+var static string
+
+// StaticSCN returns a static cmd/scn for linux on this machine's
+// architecture (CGO_ENABLED=0, never -race, as `make image` builds it),
+// building it on first use: what tests put in a container image.
+func StaticSCN() (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if static != "" {
+		return static, nil
+	}
+	root, goCmd, err := prepare()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(tmpDir, "static", "scn")
+	if err := goBuild(root, goCmd, []string{"CGO_ENABLED=0", "GOOS=linux"}, "build", "-trimpath", "-o", bin, "./cmd/scn"); err != nil {
+		return "", err
+	}
+	static = bin
+	return bin, nil
+}
+
 // AgentDir returns a directory holding scn's agent built for this machine
 // (cmd/scn-agent, static, named as `make build` names it), building it on
 // first use: what agentctl.Binaries.Dir points tests' machines at. It is
