@@ -68,12 +68,16 @@ fuzz:
 	@GO=$(GO) scripts/fuzz $(FUZZTIME)
 
 # gofmt on the tracked Go files (an empty list would make gofmt read stdin
-# and pass), then go vet.
+# and pass), go vet, shellcheck on the shell scripts and actionlint on the
+# GitHub workflows (it also shellchecks their run: steps).
+ACTIONLINT ?= $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 lint:
 	@files=$$(git ls-files '*.go') && [ -n "$$files" ] || { echo "make lint: git ls-files lists no Go files (run it in a git clone)" >&2; exit 1; }; \
 	unformatted=$$($(GOFMT) -l $$files) || exit 1; \
 	[ -z "$$unformatted" ] || { echo "gofmt needed (gofmt -w FILE):" >&2; echo "$$unformatted" >&2; exit 1; }
 	$(GO) vet ./...
+	shellcheck .ci/run $$(grep -l '^#!/bin/sh' scripts/*)
+	$(ACTIONLINT) .github/workflows/*.yml
 
 # Regenerate what is generated from the action registry (tests fail when stale).
 schema docs: build
