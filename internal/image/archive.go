@@ -1,13 +1,9 @@
 package image
 
 import (
-	"archive/tar"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -49,41 +45,11 @@ func WriteOCIArchive(path string, img v1.Image, ref string) error {
 	return out.Commit()
 }
 
-// tarDir writes the tree under dir to w, in lexical order with fixed
-// times and owners: the same layout gives the same archive.
+// tarDir writes the tree under dir to w (see writeTar).
 func tarDir(w io.Writer, dir string) error {
-	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		h := &tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, ModTime: time.Unix(defaultEpoch, 0), Format: tar.FormatPAX}
-		if d.IsDir() {
-			h.Typeflag, h.Name, h.Mode = tar.TypeDir, h.Name+"/", 0o755
-			return tw.WriteHeader(h)
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		h.Typeflag, h.Size = tar.TypeReg, info.Size()
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(tw, f)
-		return err
-	})
+	es, err := readTree(dir, "/", func(string) bool { return true })
 	if err != nil {
 		return err
 	}
-	return tw.Close()
+	return writeTar(w, es)
 }

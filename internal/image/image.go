@@ -19,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -134,24 +135,8 @@ func rootfs(o Options) (v1.Layer, error) {
 		}
 		es = append(es, sc...)
 	}
-	sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range es {
-		h := &tar.Header{Name: e.name[1:], Mode: e.mode, Uid: e.uid, Gid: e.uid, ModTime: time.Unix(defaultEpoch, 0), Format: tar.FormatPAX}
-		if e.body == nil {
-			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-		} else {
-			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.body))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(e.body); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
+	if err := writeTar(&buf, es); err != nil {
 		return nil, err
 	}
 	data := buf.Bytes()
@@ -162,7 +147,16 @@ func rootfs(o Options) (v1.Layer, error) {
 // scenarios are the YAML files under dir, at the same relative paths
 // under /scenarios, with the directories between.
 func scenarios(dir string) ([]entry, error) {
-	es := []entry{{name: ScenarioDir, mode: 0o755}}
+	es, err := readTree(dir, ScenarioDir, func(name string) bool {
+		return path.Ext(name) == ".yaml" || path.Ext(name) == ".yml"
+	})
+	return append([]entry{{name: ScenarioDir, mode: 0o755}}, es...), err
+}
+
+// readTree reads the directories and the files keep accepts under dir,
+// named as under the absolute path under.
+func readTree(dir, under string, keep func(name string) bool) ([]entry, error) {
+	var es []entry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == dir {
 			return err
@@ -171,11 +165,11 @@ func scenarios(dir string) ([]entry, error) {
 		if err != nil {
 			return err
 		}
-		name := path.Join(ScenarioDir, filepath.ToSlash(rel))
+		name := path.Join(under, filepath.ToSlash(rel))
 		switch {
 		case d.IsDir():
 			es = append(es, entry{name: name, mode: 0o755})
-		case filepath.Ext(p) == ".yaml" || filepath.Ext(p) == ".yml":
+		case keep(name):
 			b, err := os.ReadFile(p)
 			if err != nil {
 				return err
@@ -185,4 +179,26 @@ func scenarios(dir string) ([]entry, error) {
 		return nil
 	})
 	return es, err
+}
+
+// writeTar writes es to w in lexical order, with fixed times: the same
+// entries give the same bytes.
+func writeTar(w io.Writer, es []entry) error {
+	sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
+	tw := tar.NewWriter(w)
+	for _, e := range es {
+		h := &tar.Header{Name: strings.TrimPrefix(e.name, "/"), Mode: e.mode, Uid: e.uid, Gid: e.uid, ModTime: time.Unix(defaultEpoch, 0), Format: tar.FormatPAX}
+		if e.body == nil {
+			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+		} else {
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.body))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := tw.Write(e.body); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
 }
