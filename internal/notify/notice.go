@@ -55,11 +55,11 @@ type Validation struct {
 }
 
 // Objective is one of the scenario's objectives (a recovery-time or
-// data-loss target) and whether the run met it.
+// data-loss target) and how the run did against it.
 type Objective struct {
 	Name   string `json:"name"`
-	Met    bool   `json:"met"`
-	Detail string `json:"detail,omitempty"` // e.g. "MTTR 41s ≤ 60s"
+	Status string `json:"status"`           // met | missed | unknown
+	Detail string `json:"detail,omitempty"` // e.g. "metrics.mttr_seconds = 131.2"
 }
 
 // Block is a Slack Block Kit block; only the kinds the notice uses.
@@ -77,7 +77,9 @@ type TextBlock struct {
 }
 
 // FromJournal builds the notice of a finished run. Objectives start as an
-// empty list: the caller fills them from the run's result.
+// empty list: the journal has no objectives yet (issue 14 adds them;
+// fill n.Objectives from j.Objectives here, one per objective with its
+// status and one-line detail, when it does).
 func FromJournal(j *journal.Journal) Notice {
 	n := Notice{
 		Scenario: j.Scenario, Target: j.Target, RunID: j.RunID, Status: j.Status, ExitCode: j.ExitCode,
@@ -93,9 +95,15 @@ func FromJournal(j *journal.Journal) Notice {
 			n.Error = s.Error
 		}
 	}
+	n.Summarize()
+	return n
+}
+
+// Summarize (re)writes Text and Blocks from the fields: call it after
+// changing them (filling Objectives).
+func (n *Notice) Summarize() {
 	n.Text = n.summary()
 	n.Blocks = n.blocks()
-	return n
 }
 
 // failedStep is the step that failed the run: the first failed one that
@@ -132,6 +140,15 @@ func (n Notice) summary() string {
 	parts = append(parts, cost)
 	if v := n.Validation; v != nil {
 		parts = append(parts, fmt.Sprintf("%d/%d files valid", v.Valid, v.Total))
+	}
+	if len(n.Objectives) > 0 {
+		met := 0
+		for _, o := range n.Objectives {
+			if o.Status == "met" {
+				met++
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d/%d objectives met", met, len(n.Objectives)))
 	}
 	if n.FailedStep != "" {
 		parts = append(parts, "failed at step "+n.FailedStep+": "+oneLine(n.Error, 200))

@@ -182,3 +182,15 @@ func TestCheckNamesTheWebhookNotItsURL(t *testing.T) {
 		t.Fatalf("Check = %v, want an error naming webhook 2 without its URL", err)
 	}
 }
+
+func TestObjectivesInTheSummary(t *testing.T) {
+	n := FromJournal(failedJournal())
+	if strings.Contains(n.Text, "objectives") {
+		t.Errorf("a run without objectives mentions them: %q", n.Text)
+	}
+	n.Objectives = []Objective{{Name: "rto", Status: "met"}, {Name: "rpo", Status: "missed", Detail: "metrics.data_at_risk_seconds = 90"}}
+	n.Summarize()
+	if !strings.Contains(n.Text, "2/3 files valid · 1/2 objectives met") || n.Blocks[0].Text.Text != n.Text {
+		t.Errorf("text %q, blocks %+v", n.Text, n.Blocks[0].Text)
+	}
+}
