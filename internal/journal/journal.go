@@ -234,3 +234,21 @@ func Read(path string) (*Journal, error) {
 	}
 	return &j, nil
 }
+
+// FailingStep is the step that failed the run: the first failed step that
+// did not continue on error, else the first canceled one; nil when the run
+// failed elsewhere (cleanup, budget, bad input) or passed. Every report
+// and notice names the same step.
+func (j *Journal) FailingStep() *Step {
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Status == StepFailed && !s.ContinueOnError {
+			return s
+		}
+	}
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Status == StepCanceled {
+			return s
+		}
+	}
+	return nil
+}

@@ -89,7 +89,7 @@ func FromJournal(j *journal.Journal) Notice {
 	if v := j.Validation; v != nil {
 		n.Validation = &Validation{Success: v.Success, Valid: v.Valid, Total: v.Total}
 	}
-	if s := failedStep(j); s != nil {
+	if s := j.FailingStep(); s != nil {
 		n.FailedStep = s.ID
 		if n.Error == "" {
 			n.Error = s.Error
@@ -104,25 +104,6 @@ func FromJournal(j *journal.Journal) Notice {
 func (n *Notice) Summarize() {
 	n.Text = n.summary()
 	n.Blocks = n.blocks()
-}
-
-// failedStep is the step that failed the run: the first failed one that
-// did not continue on error, else the first failed one.
-func failedStep(j *journal.Journal) *journal.Step {
-	var first *journal.Step
-	for i := range j.Steps {
-		s := &j.Steps[i]
-		if s.Status != journal.StepFailed {
-			continue
-		}
-		if !s.ContinueOnError {
-			return s
-		}
-		if first == nil {
-			first = s
-		}
-	}
-	return first
 }
 
 // summary is the one line a chat shows:

@@ -67,8 +67,11 @@ func writeGitHubSummary(w io.Writer, journals []*journal.Journal, hint string) e
 
 func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 	fmt.Fprintf(b, "\n### %s %s · %s\n\n", statusIcon(j), mdText(j.Scenario), mdCode(j.RunID))
+	if j.TraceID != "" {
+		fmt.Fprintf(b, "trace %s\n\n", mdCode(j.TraceID))
+	}
 	if j.Status != journal.StatusPassed {
-		if s := failingStep(j); s != nil {
+		if s := j.FailingStep(); s != nil {
 			action := ""
 			if s.Action != "" {
 				action = mdCode(s.Action) + ", "
