@@ -114,14 +114,15 @@ func inImage(t *testing.T, root string, entry, env []string, wd string, args ...
 		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Credential: &syscall.Credential{Uid: UID, Gid: UID}}
 		cmd.Dir = wd
 	} else {
-		// Not root: no chroot, so the image's absolute paths are the
-		// host's; the binary still runs from the unpacked image.
+		// Not root, so no chroot: the image's absolute paths are taken
+		// under root, and the state goes to a temporary directory.
 		cmd.Path = filepath.Join(root, entry[0])
-		cmd.Env = append(env, "SCN_HOME="+filepath.Join(t.TempDir(), "state"))
-		if len(args) > 1 && strings.HasPrefix(args[1], "/") {
-			args[1] = filepath.Join(root, args[1])
-			cmd.Args = append(entry, args...)
+		for i, a := range cmd.Args[1:] {
+			if strings.HasPrefix(a, ScenarioDir+"/") {
+				cmd.Args[i+1] = filepath.Join(root, a)
+			}
 		}
+		cmd.Env = append(env, "SCN_HOME="+filepath.Join(t.TempDir(), "state"))
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
