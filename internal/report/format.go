@@ -107,6 +107,10 @@ func verdictClass(j *journal.Journal) string { return look(j)[1] }
 // statusIcon is the run's icon in Markdown.
 func statusIcon(j *journal.Journal) string { return look(j)[2] }
 
+// failingStep is the step that failed the run (journal.FailingStep: the
+// reports and the notices name the same one).
+func failingStep(j *journal.Journal) *journal.Step { return j.FailingStep() }
+
 // failedExpectations are the expectations of s that did not hold.
 func failedExpectations(s *journal.Step) []journal.Expectation {
 	var out []journal.Expectation

@@ -71,7 +71,7 @@ func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 		fmt.Fprintf(b, "trace %s\n\n", mdCode(j.TraceID))
 	}
 	if j.Status != journal.StatusPassed {
-		if s := j.FailingStep(); s != nil {
+		if s := failingStep(j); s != nil {
 			action := ""
 			if s.Action != "" {
 				action = mdCode(s.Action) + ", "

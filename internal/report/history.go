@@ -132,7 +132,7 @@ func rowOf(j *journal.Journal) runRow {
 	if j.Standby != nil && j.Standby.MTTRSeconds > 0 {
 		r.MTTR = fmtSecs(j.Standby.MTTRSeconds)
 	}
-	if s := j.FailingStep(); s != nil {
+	if s := failingStep(j); s != nil {
 		r.Fail = stepLabel(s) + ": " + firstLine(s.Error)
 	} else if j.Status != journal.StatusPassed {
 		r.Fail = firstLine(j.Error)

@@ -118,7 +118,7 @@ func WriteHTML(w io.Writer, j *journal.Journal) error {
 	if j.Status == journal.StatusInterrupted {
 		v.FailureTitle = "Why the run stopped"
 	}
-	if s := j.FailingStep(); s != nil {
+	if s := failingStep(j); s != nil {
 		v.Failure = &failureView{Step: s, Label: stepLabel(s), Error: s.Error, Expectations: failedExpectations(s)}
 		if j.Error != "" && !strings.Contains(j.Error, s.Error) {
 			v.RunError = j.Error

@@ -136,7 +136,7 @@ func junitSuiteOf(j *journal.Journal) junitSuite {
 	if len(j.Cleanup) > 0 || len(leaked(j)) > 0 {
 		s.Cases = append(s.Cases, junitCleanup(j))
 	}
-	if j.Status != journal.StatusPassed && j.FailingStep() == nil && failedUndos(j) == 0 && len(leaked(j)) == 0 {
+	if j.Status != journal.StatusPassed && failingStep(j) == nil && failedUndos(j) == 0 && len(leaked(j)) == 0 {
 		msg := j.Error
 		if msg == "" {
 			msg = "run " + j.Status

@@ -224,7 +224,7 @@ func writeVerdict(b *strings.Builder, p palette, j *journal.Journal) {
 	if j.Status == journal.StatusPassed {
 		return
 	}
-	if s := j.FailingStep(); s != nil {
+	if s := failingStep(j); s != nil {
 		fmt.Fprintf(b, "      %s %s after %s\n", s.Status, p.bold("step "+stepLabel(s)), fmtSecs(s.Seconds))
 		for _, l := range stepErrorLines(s) {
 			fmt.Fprintf(b, "      %s\n", l)
