@@ -80,15 +80,16 @@ func TestRunsExportTraces(t *testing.T) {
 	}
 }
 
-// Ctrl+C stops the drill; its trace, interrupted, still reaches the
-// collector before scn exits.
+// Ctrl+C stops the drill; its trace and its notice, interrupted, still
+// reach the collector and the webhook before scn exits.
 func TestInterruptedRunStillExportsItsTrace(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	rcv, url := otlptest.NewHTTP(t)
 	e.extra = otelEnv(url)
 	nap := e.write("nap.yaml", "name: nap\nsteps:\n  - id: hi\n    action: log\n    with: { message: hello }\n  - id: nap\n    action: sleep\n    with: { duration: 10m }\n")
-	p := e.start("run", nap)
+	hook := &webhook{code: 200}
+	p := e.start("run", nap, "--notify", newWebhook(t, hook, "T09/B09/naptoken"))
 	p.waitOutput("[1/2] hi ... ok")
 	p.signal(syscall.SIGINT)
 	if code := p.wait(); code != 130 {
@@ -105,6 +106,10 @@ func TestInterruptedRunStillExportsItsTrace(t *testing.T) {
 	}
 	if root == nil || root.Attr("scn.status") != journal.StatusInterrupted || step == nil || step.Attr("scn.step.status") != journal.StepCanceled {
 		t.Fatalf("want the interrupted run and its canceled step; got root %v step %v", root, step)
+	}
+	if got := hook.statuses(); len(got) != 1 || got[0] != journal.StatusInterrupted || hook.notices[0]["failed_step"] != "nap" ||
+		hook.notices[0]["trace_id"] != hex.EncodeToString(root.TraceId) {
+		t.Errorf("notices %v, want one for the interrupted run naming step nap and its trace", hook.notices)
 	}
 }
 
