@@ -15,7 +15,7 @@ TEST_FUZZTIME ?= 4s
 # copies the one matching a machine to it (docs/decisions.md, "Data plane").
 AGENTS  ?= linux/amd64 linux/arm64
 
-.PHONY: build run test test-short bench bench-snapshot fuzz lint schema docs deps clean
+.PHONY: image build run test test-short bench bench-snapshot fuzz lint schema docs deps clean
 
 # Static (CGO_ENABLED=0): scn sends its own executable to machines of its
 # own OS/arch when no agent binary fits, and it must run there.
@@ -29,6 +29,19 @@ build:
 
 run: build
 	./$(BIN) run $(DRILL)
+
+# scn's container image as an OCI archive, built without a container daemon
+# and without pulling anything (FROM scratch: see docs/schedule.md): a static
+# linux scn for IMAGE_ARCH, the agents, the scenarios. Load it with
+# `podman load -i`, `docker load -i` (Docker >= 25) or skopeo/crane.
+IMAGE      ?= bin/scn-image.tar
+IMAGE_TAG  ?= scn:latest
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+image: build
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -o $(dir $(BIN))linux-$(IMAGE_ARCH)/scn ./cmd/scn
+	$(GO) run ./cmd/scn-image -scn $(dir $(BIN))linux-$(IMAGE_ARCH)/scn -agents $(dir $(BIN)) -arch $(IMAGE_ARCH) \
+		-version "$$(git describe --always --dirty 2>/dev/null || echo devel)" \
+		-tag $(IMAGE_TAG) -o $(IMAGE)
 
 # Tests need a few Debian tools (xmllint, chromium, tar, lz4 ...): scripts/deps
 # installs the missing ones when it can, or says what to install. Under -race
@@ -59,13 +72,14 @@ fuzz:
 ACTIONLINT ?= $(shell command -v actionlint || echo $$($(GO) env GOPATH)/bin/actionlint)
 
 # gofmt on the tracked Go files (an empty list would make gofmt read stdin
-# and pass), then go vet.
+# and pass), go vet, shellcheck on the shell scripts and actionlint on the
+# GitHub workflows (it also shellchecks their run: steps).
 lint:
 	@files=$$(git ls-files '*.go') && [ -n "$$files" ] || { echo "make lint: git ls-files lists no Go files (run it in a git clone)" >&2; exit 1; }; \
 	unformatted=$$($(GOFMT) -l $$files) || exit 1; \
 	[ -z "$$unformatted" ] || { echo "gofmt needed (gofmt -w FILE):" >&2; echo "$$unformatted" >&2; exit 1; }
 	$(GO) vet ./...
-	shellcheck -x scripts/github/*.sh scripts/deps
+	shellcheck -x .ci/run scripts/github/*.sh $$(grep -lE '^#!(/bin/sh|/bin/bash|/usr/bin/env (ba)?sh)' scripts/*)
 	$(ACTIONLINT) -shellcheck shellcheck .github/workflows/*.yml
 
 # Regenerate what is generated from the action registry (tests fail when stale).

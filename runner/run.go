@@ -42,6 +42,9 @@ type Options struct {
 	// Dir is the run directory: actions resolve relative local paths
 	// under it (actions.Env.LocalPath); "" means the current directory.
 	Dir string
+	// TraceID is the trace the run is exported as (the CLI's telemetry
+	// picks it), kept in the journal; "" when none is.
+	TraceID string
 	// CleanupTimeout bounds the finally steps and the undo stack, which run
 	// even after an interruption or the scenario timeout. Default 10m.
 	CleanupTimeout time.Duration

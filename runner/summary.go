@@ -16,7 +16,8 @@ import (
 func (r *Runner) newJournal() *journal.Journal {
 	j := &journal.Journal{Version: journal.Version, RunID: r.opts.RunID, Scenario: r.sc.Name,
 		Description: r.sc.Description, File: r.sc.File, Status: "running", StartedAt: r.started.UTC(),
-		Steps: []journal.Step{}, Cleanup: []journal.Undo{}, Resources: []journal.Resource{}, Phases: []journal.Phase{}}
+		Steps: []journal.Step{}, Cleanup: []journal.Undo{}, Resources: []journal.Resource{}, Phases: []journal.Phase{},
+		TraceID: r.opts.TraceID}
 	if t := r.opts.Target; t != nil {
 		j.Target, j.TargetKind = t.Name, t.Kind
 	}

@@ -9,6 +9,10 @@ import (
 	"os"
 	"runtime/debug"
 
+	// Root certificates for when the system has none (scn's container
+	// image is FROM scratch): used only when the system pool is missing.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/scnlabs/scn/internal/cloud/local"
 	"github.com/scnlabs/scn/internal/snapshot"
 )

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -40,7 +41,7 @@ func newRoot() *cobra.Command {
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "show each step's parameters and outputs")
 	pf.BoolVar(&g.noColor, "no-color", false, "never use colour (NO_COLOR is honoured too)")
 	root.AddCommand(newRunCmd(g), newValidateCmd(g), newPlanCmd(g), newDoCmd(g), newActionsCmd(g), newSchemaCmd(g),
-		newCleanupCmd(g), newReportCmd(g), newAgentCmd())
+		newCleanupCmd(g), newReportCmd(g), newAgentCmd(), newVersionCmd())
 	addCompletions(root, g)
 	return root
 }
@@ -53,6 +54,20 @@ func (g *globals) absState() string {
 		return g.stateDir
 	}
 	return p
+}
+
+// newVersionCmd prints what `scn --version` does, as a subcommand: what a
+// container's health check or a CI log runs (`docker run scn version`).
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print scn's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "scn version "+version())
+			return err
+		},
+	}
 }
 
 // version is the module version scn was built from (go install), or the

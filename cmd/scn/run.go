@@ -10,12 +10,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scnlabs/scn/internal/event"
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/negative"
 	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/secret"
 	"github.com/scnlabs/scn/internal/session"
 	"github.com/scnlabs/scn/internal/target"
+	"github.com/scnlabs/scn/internal/telemetry"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -31,6 +33,7 @@ type runFlags struct {
 	parallel int
 	shard    string
 	negative string // --negative-control KIND|all
+	notify   notifyFlags
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -54,6 +57,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.IntVarP(&f.parallel, "parallel", "p", 1, "run up to this many scenarios at once, each on its own (see docs/runs.md)")
 	fl.StringVar(&f.shard, "shard", "", "run only part i of n of the files, e.g. 2/3 for CI matrices (see docs/runs.md)")
 	fl.StringVar(&f.negative, "negative-control", "", "inject a fault and invert the verdict: "+strings.Join(negative.Kinds, ", ")+", or all (see docs/runs.md)")
+	f.notify.register(cmd)
 	return cmd
 }
 
@@ -87,6 +91,9 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 			fmt.Fprintf(os.Stderr, "shard %s: no scenario for this shard among the %d files given: nothing to run\n", f.shard, given)
 			return nil
 		}
+	}
+	if _, err := f.notify.webhooks(); err != nil { // bad input: before anything loads or runs
+		return err
 	}
 	scs, err := loadAll(os.Stderr, files)
 	if err != nil {
@@ -133,6 +140,11 @@ func withReports(err error, mask *secret.Masker, f *runFlags, runs []*session.Ru
 // vars are known to fit.
 func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, scs []*runner.Checked, vars map[string]string,
 	fault runner.Fault, confirm bool) ([]*session.Run, *secret.Masker, error) {
+	hooks, err := f.notify.webhooks()
+	if err != nil {
+		return nil, nil, err
+	}
+	var tel *telemetry.Exporter // started once the session's masker exists
 	// With --json -, stdout carries only the JSON: the console goes to stderr.
 	console := os.Stdout
 	if f.json == "-" {
@@ -140,11 +152,14 @@ func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, 
 	}
 	s, err := session.New(session.Options{Target: tgt, Vars: vars, MaxCost: f.maxCost, Parallel: f.parallel,
 		Out: console, Console: consoleOptions(g, console), Fault: fault,
-		RunDir: func(id string) string { return runDir(g, f, id, len(scs) > 1 || f.negative == "all") }})
+		RunDir:  func(id string) string { return runDir(g, f, id, len(scs) > 1 || f.negative == "all") },
+		RunSink: func(id string) event.Sink { return runTrace(tel, id) }})
 	if err != nil {
 		return nil, nil, exitWith(2, "%v", err)
 	}
 	defer s.Close()
+	tel = startTelemetry(ctx, s)
+	s.Mask().Add(hooks...) // a webhook URL carries its token: never shown
 	warnLeftovers(s)
 	// Prepare every run first: a bad --var fails before anything runs.
 	runs, err := s.Prepare(scs...)
@@ -160,6 +175,7 @@ func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, 
 	ctx, stop := interruptible(ctx, s)
 	defer stop()
 	s.Run(ctx, runs)
+	tel.Shutdown(ctx) // bounded: the trace is flushed before reports, notices and exit
 	worst := 0
 	for _, r := range runs {
 		if r.Journal == nil {
@@ -174,6 +190,13 @@ func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, 
 	if len(runs) > 1 {
 		writeCombined(s.Out(), runs)
 	}
+	var journals []*journal.Journal
+	for _, r := range runs {
+		if r.Journal != nil {
+			journals = append(journals, r.Journal)
+		}
+	}
+	notifyRuns(ctx, s, &f.notify, hooks, journals)
 	var intr *runner.Interrupted
 	if errors.As(context.Cause(ctx), &intr) && worst < 130 {
 		worst = 130 // interrupted before any run could say so

@@ -251,3 +251,32 @@ func touch(t *testing.T, path string) {
 	}
 	f.Close()
 }
+
+// telemetrySDKs are the OpenTelemetry SDK and its exporters: only cmd/scn
+// (through internal/telemetry) links them.
+var telemetrySDKs = []string{"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters"}
+
+// The language and the session emit events; turning them into spans is
+// the CLI's business (docs/decisions.md, "Notifications and traces").
+func TestLanguageLinksNoTelemetrySDK(t *testing.T) {
+	g := goList(t, module+"/runner", module+"/schema", module+"/actions/...", module+"/internal/session")
+	for path := range g.pkgs {
+		for _, p := range telemetrySDKs {
+			if path == p || strings.HasPrefix(path, p+"/") {
+				t.Errorf("the language or the session links %s: traces belong to internal/telemetry, imported by cmd/scn", path)
+			}
+		}
+	}
+	// The prefixes name real packages: internal/telemetry links them.
+	found := map[string]bool{}
+	for path := range goList(t, module+"/internal/telemetry").pkgs {
+		for _, p := range telemetrySDKs {
+			found[p] = found[p] || strings.HasPrefix(path, p+"/") || path == p
+		}
+	}
+	for _, p := range telemetrySDKs {
+		if !found[p] {
+			t.Errorf("internal/telemetry links nothing under %s: is the prefix still the SDK's import path?", p)
+		}
+	}
+}

@@ -74,6 +74,9 @@ type Journal struct {
 
 	// Hostname is the machine scn ran on (JUnit's testsuite hostname).
 	Hostname string `json:"hostname,omitempty"`
+	// TraceID is the OpenTelemetry trace the run was exported as (32 hex
+	// digits), when an OTLP endpoint was configured.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Step is one executed (or skipped) step, in scenario order; finally steps follow.
@@ -337,6 +340,24 @@ func (t *Transfer) UnmarshalJSON(b []byte) error {
 	*t = Transfer(v.plain)
 	if t.BytesStream == 0 {
 		t.BytesStream = v.BytesRaw
+	}
+	return nil
+}
+
+// FailingStep is the step that failed the run: the first failed step that
+// did not continue on error, else the first canceled one; nil when the run
+// failed elsewhere (cleanup, budget, bad input) or passed. Every report
+// and notice names the same step.
+func (j *Journal) FailingStep() *Step {
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Status == StepFailed && !s.ContinueOnError {
+			return s
+		}
+	}
+	for i := range j.Steps {
+		if s := &j.Steps[i]; s.Status == StepCanceled {
+			return s
+		}
 	}
 	return nil
 }

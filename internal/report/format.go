@@ -133,22 +133,9 @@ func verdictClass(j *journal.Journal) string { return look(j)[1] }
 // statusIcon is the run's icon in Markdown.
 func statusIcon(j *journal.Journal) string { return look(j)[2] }
 
-// failingStep is the step that failed the run: the first failed step that
-// did not continue on error, else the first canceled one; nil when the run
-// failed elsewhere (cleanup, budget, bad input) or passed.
-func failingStep(j *journal.Journal) *journal.Step {
-	for i := range j.Steps {
-		if s := &j.Steps[i]; s.Status == journal.StepFailed && !s.ContinueOnError {
-			return s
-		}
-	}
-	for i := range j.Steps {
-		if s := &j.Steps[i]; s.Status == journal.StepCanceled {
-			return s
-		}
-	}
-	return nil
-}
+// failingStep is the step that failed the run (journal.FailingStep: the
+// reports and the notices name the same one).
+func failingStep(j *journal.Journal) *journal.Step { return j.FailingStep() }
 
 // failedExpectations are the expectations of s that did not hold.
 func failedExpectations(s *journal.Step) []journal.Expectation {

@@ -66,6 +66,9 @@ func writeGitHubSummary(w io.Writer, journals []*journal.Journal, hint string) e
 
 func writeGitHubRun(b *strings.Builder, j *journal.Journal) {
 	fmt.Fprintf(b, "\n### %s %s · %s\n\n", statusIcon(j), markdown.Text(j.Scenario), markdown.Code(j.RunID))
+	if j.TraceID != "" {
+		fmt.Fprintf(b, "trace %s\n\n", markdown.Code(j.TraceID))
+	}
 	if j.Status != journal.StatusPassed {
 		if s := failingStep(j); s != nil {
 			action := ""

@@ -35,3 +35,23 @@ func TestGitHubSummary(t *testing.T) {
 		}
 	}
 }
+
+// A run exported as a trace names it in every report a reader may start
+// from: the closing report, the HTML page and the CI summary.
+func TestReportsShowTheTraceID(t *testing.T) {
+	j := fixture.Failing()
+	j.TraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	var sum, html, gh strings.Builder
+	if err := WriteSummary(&sum, j, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, j); err != nil {
+		t.Fatal(err)
+	}
+	writeGitHubRun(&gh, j)
+	for name, out := range map[string]string{"closing report": sum.String(), "HTML": html.String(), "GitHub summary": gh.String()} {
+		if !strings.Contains(out, j.TraceID) {
+			t.Errorf("the %s does not show the trace id", name)
+		}
+	}
+}

@@ -61,6 +61,9 @@ func writeHeader(b *strings.Builder, p palette, j *journal.Journal) {
 	}
 	fmt.Fprintf(b, "      %s\n", p.dim(fmt.Sprintf("run %s · target %s (%s) · %s",
 		j.RunID, j.Target, j.TargetKind, j.StartedAt.UTC().Format("2006-01-02 15:04:05 MST"))))
+	if j.TraceID != "" {
+		fmt.Fprintf(b, "      %s\n", p.dim("trace "+j.TraceID))
+	}
 	b.WriteString(p.dim(rule) + "\n")
 }
 

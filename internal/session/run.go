@@ -65,8 +65,9 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 			dir = s.runDir(id) // where files.create save: writes, beside the journal
 			run.evidence = &evidence.Recorder{RunDir: dir, Store: s.opts.Target.Store, Mask: s.mask.String}
 		}
-		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: id, Dir: dir,
-			Sink: s.sink(run), Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost, Fault: s.opts.Fault})
+		sink, traceID := s.sink(run, id)
+		r, err := runner.New(c, runner.Options{Target: s.opts.Target, Vars: s.opts.Vars, RunID: id, Dir: dir, TraceID: traceID,
+			Sink: sink, Masker: s.mask, Ledger: resource.OnLedger(s.led), MaxCost: s.opts.MaxCost, Fault: s.opts.Fault})
 		if err != nil {
 			return nil, s.mask.Error(err)
 		}
@@ -79,8 +80,9 @@ func (s *Session) Prepare(checked ...*runner.Checked) ([]*Run, error) {
 }
 
 // sink is where a run's events go: its own console when it has its own
-// output, else the session's, and Options.Sink.
-func (s *Session) sink(run *Run) event.Sink {
+// output, else the session's, Options.Sink and the run's own
+// Options.RunSink; traceID is the run sink's trace, if it has one.
+func (s *Session) sink(run *Run, id string) (_ event.Sink, traceID string) {
 	var sink event.Sink = event.Discard{}
 	switch {
 	case run.out != nil:
@@ -96,7 +98,14 @@ func (s *Session) sink(run *Run) event.Sink {
 	if run.evidence != nil {
 		sink = event.Tee(sink, run.evidence)
 	}
-	return sink
+	if s.opts.RunSink != nil {
+		own := s.opts.RunSink(id)
+		if t, ok := own.(interface{ TraceID() string }); ok {
+			traceID = t.TraceID()
+		}
+		sink = event.Tee(sink, own)
+	}
+	return sink, traceID
 }
 
 // newID returns a run id not handed out before in this session: ids made

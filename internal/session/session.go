@@ -48,6 +48,10 @@ type Options struct {
 	// Sink also receives every run's events, masked, from the runner's
 	// goroutines (a test's hook on a step starting; later, trace spans).
 	Sink event.Sink
+	// RunSink, when set, gives each run a sink of its own (trace spans
+	// must know which run an event belongs to). When the sink has a
+	// TraceID() string method, the run's journal records that trace.
+	RunSink func(runID string) event.Sink
 	// Parallel is how many runs go at once (default 1). Several prepared
 	// together then each print on their own console, every line
 	// prefixed with the scenario's name, and only their verdict.

@@ -31,7 +31,7 @@ var (
 	mu       sync.Mutex
 	built    string
 	tmpDir   string
-	agentDir string
+	agentBin string
 )
 
 // SCN returns the path of a freshly built cmd/scn, building it on first
@@ -58,28 +58,46 @@ func SCN() (string, error) {
 	return bin, nil
 }
 
+var static string
+
+// StaticSCN returns a static cmd/scn for linux on this machine's
+// architecture (CGO_ENABLED=0, never -race, as `make image` builds it),
+// building it on first use: what tests put in a container image.
+func StaticSCN() (string, error) {
+	return buildOnce(&static, filepath.Join("static", "scn"), []string{"CGO_ENABLED=0", "GOOS=linux"}, "-trimpath", "./cmd/scn")
+}
+
+// buildOnce runs `go build -o NAME args...` (flags, then the package)
+// into the binaries' directory once per process: *cached keeps the path.
+func buildOnce(cached *string, name string, env []string, args ...string) (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if *cached != "" {
+		return *cached, nil
+	}
+	root, goCmd, err := prepare()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(tmpDir, name)
+	if err := goBuild(root, goCmd, env, append([]string{"build", "-o", bin}, args...)...); err != nil {
+		return "", err
+	}
+	*cached = bin
+	return bin, nil
+}
+
 // AgentDir returns a directory holding scn's agent built for this machine
 // (cmd/scn-agent, static, named as `make build` names it), building it on
 // first use: what agentctl.Binaries.Dir points tests' machines at. It is
 // the directory of the scn binaries SCN builds, so they find the agent
 // beside them as bin/scn does.
 func AgentDir() (string, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if agentDir != "" {
-		return agentDir, nil
-	}
-	root, goCmd, err := prepare()
+	bin, err := buildOnce(&agentBin, "scn-agent-"+runtime.GOOS+"-"+runtime.GOARCH, []string{"CGO_ENABLED=0"}, "-trimpath", "./cmd/scn-agent")
 	if err != nil {
 		return "", err
 	}
-	dir := tmpDir
-	bin := filepath.Join(dir, "scn-agent-"+runtime.GOOS+"-"+runtime.GOARCH)
-	if err := goBuild(root, goCmd, []string{"CGO_ENABLED=0"}, "build", "-trimpath", "-o", bin, "./cmd/scn-agent"); err != nil {
-		return "", err
-	}
-	agentDir = dir
-	return dir, nil
+	return filepath.Dir(bin), nil
 }
 
 // prepare finds the module and the go command, makes go test record every
