@@ -32,6 +32,8 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -121,7 +123,9 @@ func Serve(ctx context.Context, in io.Reader, out, errw io.Writer) int {
 		s.send(wire.Msg{Type: wire.Failed, Error: err.Error(), Result: result})
 		return fail(err)
 	}
-	if err := s.send(j.done(result)); err != nil {
+	done := j.done(result)
+	done.PeakRSS = peakRSS()
+	if err := s.send(done); err != nil {
 		return fail(err)
 	}
 	s.next(ctx) // until scn closes stdin: it is still using what we report
@@ -261,4 +265,20 @@ func (p *progress) flush(done int64) {
 		p.sent = done
 		p.s.send(wire.Msg{Type: wire.Progress, Done: done})
 	}
+}
+
+// peakRSS is this process's peak resident set (VmHWM in
+// /proc/self/status), 0 where the system does not say.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

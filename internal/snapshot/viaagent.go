@@ -38,6 +38,9 @@ type Transport struct {
 	SCNBytes int64
 	// Notice says why an agent was wanted but not used ("" otherwise).
 	Notice string
+	// AgentRSS is the agent's peak resident set on the machine, as it
+	// reported it (0 via scn, or when its system does not say).
+	AgentRSS int64
 }
 
 // counted wraps a progress callback (nil: none) and remembers the last
@@ -204,6 +207,7 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 			if m, err = agentManifest(msg.Manifest, opts.Name); err != nil {
 				return nil, start, err
 			}
+			m.Transport = Transport{Via: ViaAgent, AgentRSS: msg.PeakRSS}
 		default:
 			return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
 		}

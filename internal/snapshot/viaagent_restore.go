@@ -78,6 +78,7 @@ func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size
 			if res == nil {
 				return nil, errors.New("the agent restored without a result")
 			}
+			res.Transport.AgentRSS = msg.PeakRSS
 			return res, nil
 		default:
 			return nil, fmt.Errorf("the agent sent %q during a restore", msg.Type)

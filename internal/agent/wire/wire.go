@@ -81,6 +81,11 @@ type Msg struct {
 	Result json.RawMessage `json:"result,omitempty"`
 
 	Error string `json:"error,omitempty"` // unreachable, grant, failed
+
+	// created, restored: the agent's peak resident set in bytes (Linux's
+	// VmHWM; 0 where the system does not say), so scn can report what
+	// the data plane cost the machine.
+	PeakRSS int64 `json:"peak_rss,omitempty"`
 }
 
 // Request is a presigned HTTP request. ValidFor is counted from when the
