@@ -93,8 +93,12 @@ func Serve(ctx context.Context, in io.Reader, out, errw io.Writer) int {
 		j = &creator{job: job.CreateJob}
 	case job.Type == wire.Restore && job.RestoreJob != nil:
 		j = &restorer{job: job.RestoreJob}
+	case job.Type == wire.Send && job.SendJob != nil:
+		j = &sender{job: job.SendJob}
+	case job.Type == wire.Receive && job.ReceiveJob != nil:
+		j = &receiver{job: job.ReceiveJob}
 	default:
-		return fail(fmt.Errorf("expected a create or restore job, got %q", job.Type))
+		return fail(fmt.Errorf("expected a create, restore, send or receive job, got %q", job.Type))
 	}
 	a, err := newAgent(s, j.access())
 	if err != nil {
@@ -113,8 +117,9 @@ func Serve(ctx context.Context, in io.Reader, out, errw io.Writer) int {
 		return 0 // stop: scn streams the bytes itself
 	}
 	if m.File != "" {
-		a.acc.File = m.File // the file scn reserved for a snapshot
+		a.acc.File = m.File // the file scn reserved for a snapshot, or an increment's
 	}
+	a.size = m.Size // of the object a receive reads
 	result, err := j.run(ctx, a)
 	if cause := context.Cause(ctx); cause != nil {
 		err = cause // the session ended or a signal came: say why, not how it showed

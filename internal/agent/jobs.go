@@ -28,6 +28,7 @@ type agent struct {
 	hc   *http.Client
 	pace *throttle.Pacer
 	prog *progress
+	size int64 // the object's size, from start (receive)
 }
 
 func newAgent(s *session, acc wire.Access) (*agent, error) {
@@ -190,23 +191,9 @@ func (r *restorer) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the manifest from scn is unusable: %w", err)
 	}
-	var data io.ReadCloser
-	if a.acc.Presigned {
-		d := &download{a: a, url: &urlHolder{a: a, n: 0}}
-		data = ranges.NewReader(ctx, "the snapshot's data", r.job.Size, min(a.acc.PartSize, 8<<20), a.acc.Concurrency, d.fetch)
-	} else {
-		f, err := os.Open(a.acc.File)
-		if err != nil {
-			return nil, err
-		}
-		if fi, err := f.Stat(); err != nil || fi.Size() != r.job.Size {
-			f.Close()
-			return nil, fmt.Errorf("%s is not the %d bytes scn saw: it changed meanwhile", a.acc.File, r.job.Size)
-		}
-		data = struct {
-			io.Reader
-			io.Closer
-		}{throttle.Reader(f, a.pace), f}
+	data, err := a.open(ctx, "the snapshot's data", r.job.Size)
+	if err != nil {
+		return nil, err
 	}
 	defer data.Close()
 	res, err := snapshot.Unpack(ctx, snapshot.UnpackOptions{Data: data, Manifest: m, Path: r.job.Path, Verify: r.job.Verify,
@@ -219,6 +206,28 @@ func (r *restorer) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 		a.prog.flush(m.BytesRaw)
 	}
 	return out, err
+}
+
+// open reads the object of size bytes: ranges fetched in parallel with
+// the GET URL scn presigns, or the store's own file on a shared
+// filesystem, paced by the machine's link either way.
+func (a *agent) open(ctx context.Context, what string, size int64) (io.ReadCloser, error) {
+	if a.acc.Presigned {
+		d := &download{a: a, url: &urlHolder{a: a, n: 0}}
+		return ranges.NewReader(ctx, what, size, min(a.acc.PartSize, 8<<20), a.acc.Concurrency, d.fetch), nil
+	}
+	f, err := os.Open(a.acc.File)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != size {
+		f.Close()
+		return nil, fmt.Errorf("%s is not the %d bytes scn saw: it changed meanwhile", a.acc.File, size)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{throttle.Reader(f, a.pace), f}, nil
 }
 
 func (r *restorer) done(res json.RawMessage) wire.Msg {

@@ -92,6 +92,15 @@ func accessFor(ctx context.Context, st store.Store, probeKey string) (*access, e
 	return nil, fmt.Errorf("%w: the store %s gives machines no direct access", agentctl.ErrUnavailable, st)
 }
 
+// reserve starts the object an agent writes: a multipart upload, or the
+// file to write into.
+func (a *access) reserve(ctx context.Context, key string) (upload, error) {
+	if a.shared != nil {
+		return newFileUpload(ctx, a.shared, key)
+	}
+	return newMultipartUpload(ctx, a.presigner, key)
+}
+
 func wireRequest(r store.Request) *wire.Request {
 	return &wire.Request{Method: r.Method, URL: r.URL, Header: r.Header, ValidFor: time.Until(r.Expires).Seconds()}
 }
@@ -153,13 +162,7 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 	}
 	defer s.Close()
 
-	// Reserve the object: a multipart upload, or the file to write.
-	var up upload
-	if acc.shared != nil {
-		up, err = newFileUpload(ctx, acc.shared, key)
-	} else {
-		up, err = newMultipartUpload(ctx, acc.presigner, key)
-	}
+	up, err := acc.reserve(ctx, key)
 	if err != nil {
 		s.Send(wire.Msg{Type: wire.Stop})
 		return nil, start, err
@@ -176,42 +179,18 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return nil, start, err
 	}
-	var m *Manifest
-	for m == nil {
-		msg, err := s.Recv(ctx)
-		if err != nil {
-			return nil, start, fmt.Errorf("the agent on the machine: %w", err)
-		}
-		switch msg.Type {
-		case wire.Need:
-			grant := wire.Msg{Type: wire.Grant, N: msg.N}
-			if r, err := up.presign(ctx, msg.N); err != nil {
-				grant.Error = err.Error()
-			} else {
-				grant.Request = wireRequest(r)
-			}
-			if err := s.Send(grant); err != nil {
-				return nil, start, err
-			}
-		case wire.Part:
-			if err := up.part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
-				return nil, start, err
-			}
-		case wire.Progress:
-			if opts.Progress != nil {
-				opts.Progress(msg.Done)
-			}
-		case wire.Failed:
-			return nil, start, errors.New(msg.Error)
-		case wire.Created:
-			if m, err = agentManifest(msg.Manifest, opts.Name); err != nil {
-				return nil, start, err
-			}
-			m.Transport = Transport{Via: ViaAgent, AgentRSS: msg.PeakRSS}
-		default:
-			return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
-		}
+	msg, err := serveUpload(ctx, s, up, opts.Progress)
+	if err != nil {
+		return nil, start, err
 	}
+	if msg.Type != wire.Created {
+		return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
+	}
+	m, err := agentManifest(msg.Manifest, opts.Name)
+	if err != nil {
+		return nil, start, err
+	}
+	m.Transport = Transport{Via: ViaAgent, AgentRSS: msg.PeakRSS}
 	if err := up.complete(ctx, m.BytesStored); err != nil {
 		return nil, start, err
 	}
@@ -236,4 +215,40 @@ func agentManifest(data json.RawMessage, name string) (*Manifest, error) {
 		return nil, fmt.Errorf("the manifest the agent recorded is unusable, so the snapshot was not written: %w", err)
 	}
 	return checked, nil
+}
+
+// serveUpload answers an agent filling up: presigns each part it needs,
+// records the parts it reports and passes its progress on, until its final
+// message, which it returns (a failure as an error).
+func serveUpload(ctx context.Context, s *agentctl.Session, up upload, progress func(int64)) (wire.Msg, error) {
+	for {
+		msg, err := s.Recv(ctx)
+		if err != nil {
+			return msg, fmt.Errorf("the agent on the machine: %w", err)
+		}
+		switch msg.Type {
+		case wire.Need:
+			grant := wire.Msg{Type: wire.Grant, N: msg.N}
+			if r, err := up.presign(ctx, msg.N); err != nil {
+				grant.Error = err.Error()
+			} else {
+				grant.Request = wireRequest(r)
+			}
+			if err := s.Send(grant); err != nil {
+				return msg, err
+			}
+		case wire.Part:
+			if err := up.part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
+				return msg, err
+			}
+		case wire.Progress:
+			if progress != nil {
+				progress(msg.Done)
+			}
+		case wire.Failed:
+			return msg, errors.New(msg.Error)
+		default:
+			return msg, nil
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/scnlabs/scn/internal/agent/wire"
+	"github.com/scnlabs/scn/internal/agentctl"
 )
 
 // restoreViaAgent runs Unpack on the machine, reading the data object
@@ -42,46 +43,60 @@ func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size
 	if err := s.Send(wire.Msg{Type: wire.Start}); err != nil {
 		return nil, err
 	}
+	msg, err := serveDownload(ctx, s, acc, key, opts.Progress)
+	if err != nil && msg.Type != wire.Failed {
+		return nil, err
+	}
+	if msg.Type != wire.Restored && msg.Type != wire.Failed {
+		return nil, fmt.Errorf("the agent sent %q during a restore", msg.Type)
+	}
+	var res *RestoreResult
+	if len(msg.Result) > 0 {
+		res = &RestoreResult{}
+		if err := json.Unmarshal(msg.Result, res); err != nil {
+			return nil, fmt.Errorf("the agent's result is not JSON: %w", err)
+		}
+	}
+	if msg.Type == wire.Failed {
+		return res, err
+	}
+	if res == nil {
+		return nil, errors.New("the agent restored without a result")
+	}
+	res.Transport.AgentRSS = msg.PeakRSS
+	return res, nil
+}
+
+// serveDownload answers an agent reading key: presigns the GET it needs
+// (one URL serves every range) and passes its progress on, until its
+// final message, which it returns (a failure also as an error).
+func serveDownload(ctx context.Context, s *agentctl.Session, acc *access, key string, progress func(int64)) (wire.Msg, error) {
 	for {
 		msg, err := s.Recv(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("the agent on the machine: %w", err)
+			return msg, fmt.Errorf("the agent on the machine: %w", err)
 		}
 		switch msg.Type {
 		case wire.Need:
 			grant := wire.Msg{Type: wire.Grant, N: msg.N}
 			if msg.N != 0 || acc.presigner == nil {
-				grant.Error = fmt.Sprintf("a restore reads one object: there is no URL %d", msg.N)
+				grant.Error = fmt.Sprintf("one object is read: there is no URL %d", msg.N)
 			} else if r, err := acc.presigner.PresignGet(ctx, key, urlTTL); err != nil {
 				grant.Error = err.Error()
 			} else {
 				grant.Request = wireRequest(r)
 			}
 			if err := s.Send(grant); err != nil {
-				return nil, err
+				return msg, err
 			}
 		case wire.Progress:
-			if opts.Progress != nil {
-				opts.Progress(msg.Done)
+			if progress != nil {
+				progress(msg.Done)
 			}
-		case wire.Restored, wire.Failed:
-			var res *RestoreResult
-			if len(msg.Result) > 0 {
-				res = &RestoreResult{}
-				if err := json.Unmarshal(msg.Result, res); err != nil {
-					return nil, fmt.Errorf("the agent's result is not JSON: %w", err)
-				}
-			}
-			if msg.Type == wire.Failed {
-				return res, errors.New(msg.Error)
-			}
-			if res == nil {
-				return nil, errors.New("the agent restored without a result")
-			}
-			res.Transport.AgentRSS = msg.PeakRSS
-			return res, nil
+		case wire.Failed:
+			return msg, errors.New(msg.Error)
 		default:
-			return nil, fmt.Errorf("the agent sent %q during a restore", msg.Type)
+			return msg, nil
 		}
 	}
 }
