@@ -39,7 +39,7 @@ type rig struct {
 	roots  map[string]string // instance id → its folder (its SSH server's too)
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	var offers []vasttest.Offer
 	for i := range 8 {
@@ -72,7 +72,7 @@ func newRig(t *testing.T) *rig {
 
 // machine rents an instance, waits until it runs and gives it a folder
 // with a workspace; it is destroyed when the test ends.
-func (r *rig) machine(t *testing.T) Machine {
+func (r *rig) machine(t testing.TB) Machine {
 	t.Helper()
 	r.mu.Lock()
 	r.rented++
@@ -104,7 +104,7 @@ func (r *rig) machine(t *testing.T) Machine {
 // overSSH is m reached as scn reaches machines, over its real SSH server
 // (whose HOME is the machine's own): what scn's agent needs, since it
 // talks on the session's stdin and stdout.
-func (r *rig) overSSH(t *testing.T, m Machine) Machine {
+func (r *rig) overSSH(t testing.TB, m Machine) Machine {
 	t.Helper()
 	c, err := remote.Dial(context.Background(), remote.Endpoint{Host: m.Instance.Host, Port: m.Instance.Port, User: m.Instance.User},
 		remote.Options{Signer: r.signer})
@@ -173,7 +173,7 @@ func round[R any](t *testing.T, ticks chan<- time.Time, reports <-chan R) R {
 }
 
 // start starts an association and stops it when the test ends.
-func start(t *testing.T, gpu, sb Machine, o Options) *Association {
+func start(t testing.TB, gpu, sb Machine, o Options) *Association {
 	t.Helper()
 	a, err := Start(context.Background(), gpu, sb, o)
 	if err != nil {
@@ -189,14 +189,14 @@ func start(t *testing.T, gpu, sb Machine, o Options) *Association {
 	return a
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func write(t *testing.T, path, content string) {
+func write(t testing.TB, path, content string) {
 	t.Helper()
 	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	must(t, os.WriteFile(path, []byte(content), 0o644))

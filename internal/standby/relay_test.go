@@ -19,7 +19,7 @@ import (
 )
 
 // agents finds scn's agent as the CLI does (built for this machine).
-func agents(t *testing.T) *agentctl.Launcher {
+func agents(t testing.TB) *agentctl.Launcher {
 	t.Helper()
 	dir, err := testbin.AgentDir()
 	if err != nil {
@@ -30,7 +30,7 @@ func agents(t *testing.T) *agentctl.Launcher {
 
 // s3Store is a store on the S3 test server, which checks the presigned
 // URLs' query-string SigV4 and expiry like S3 does.
-func s3Store(t *testing.T) (store.Store, *s3test.Server) {
+func s3Store(t testing.TB) (store.Store, *s3test.Server) {
 	t.Helper()
 	srv := s3test.StartServer(t, s3test.Options{})
 	st, err := s3store.New(context.Background(), s3store.Config{
