@@ -2,8 +2,9 @@
 // a GPU instance's workspace, watches the GPU, and hands the copy over to
 // a replacement when the GPU dies. An Association runs two loops in the
 // background for the rest of a run: an incremental sync (list both sides
-// with find, send only what changed through scn as a tar stream, delete
-// what vanished) and a health check (the provider's status, an SSH probe,
+// with find, delete what vanished, send only what changed as a tar stream —
+// through the store by the machines' agents when the association has them,
+// otherwise through scn) and a health check (the provider's status, an SSH probe,
 // and a scan of what changed on the GPU since the last sync, so the files
 // a failure loses are known). After FailureThreshold consecutive failed
 // checks of the GPU the association is failover_active: syncing stops and
