@@ -42,12 +42,9 @@ type sender struct{ job *wire.SendJob }
 func (s *sender) access() wire.Access { return s.job.Store }
 
 func (s *sender) run(ctx context.Context, a *agent) (json.RawMessage, error) {
-	put := a.putParts
-	if !a.acc.Presigned {
-		if a.acc.File == "" {
-			return nil, errors.New("scn reserved no file to write the increment into")
-		}
-		put = a.putFile
+	put, err := a.putter("the increment")
+	if err != nil {
+		return nil, err
 	}
 	var list bytes.Buffer
 	for _, p := range s.job.Paths {

@@ -139,12 +139,9 @@ type creator struct{ job *wire.CreateJob }
 func (c *creator) access() wire.Access { return c.job.Store }
 
 func (c *creator) run(ctx context.Context, a *agent) (json.RawMessage, error) {
-	put := a.putParts
-	if !a.acc.Presigned {
-		if a.acc.File == "" {
-			return nil, errors.New("scn reserved no file to write the snapshot into")
-		}
-		put = a.putFile
+	put, err := a.putter("the snapshot")
+	if err != nil {
+		return nil, err
 	}
 	m, err := snapshot.Archive(ctx, snapshot.ArchiveOptions{Path: c.job.Path, Exclude: c.job.Exclude, Hash: c.job.Hash,
 		Put: put, Progress: a.prog.report})
@@ -156,6 +153,18 @@ func (c *creator) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 }
 
 func (c *creator) done(r json.RawMessage) wire.Msg { return wire.Msg{Type: wire.Created, Manifest: r} }
+
+// putter is how an object goes to the store: presigned parts, or the file
+// scn reserved in its shared folder.
+func (a *agent) putter(what string) (func(context.Context, io.Reader) (int64, error), error) {
+	if a.acc.Presigned {
+		return a.putParts, nil
+	}
+	if a.acc.File == "" {
+		return nil, fmt.Errorf("scn reserved no file to write %s into", what)
+	}
+	return a.putFile, nil
+}
 
 // putFile writes the object into the file scn reserved in its store's
 // folder; a failed or cancelled write removes it (scn may be gone).

@@ -219,17 +219,26 @@ func agentManifest(data json.RawMessage, name string) (*Manifest, error) {
 
 // serveUpload answers an agent filling up: presigns each part it needs,
 // records the parts it reports and passes its progress on, until its final
-// message, which it returns (a failure as an error).
+// message, which it returns (a failure also as an error).
 func serveUpload(ctx context.Context, s *agentctl.Session, up upload, progress func(int64)) (wire.Msg, error) {
+	return serve(ctx, s, up.presign, up.part, progress)
+}
+
+// serve answers an agent moving bytes: mint presigns the URL it needs
+// (n: a part, or 0 for the object's GET), part records a part it reports
+// (nil: none expected), progress hears how far it got. It returns the
+// agent's final message (a failure also as an error).
+func serve(ctx context.Context, s *agentctl.Session, mint func(context.Context, int) (store.Request, error),
+	part func(store.Part) error, progress func(int64)) (wire.Msg, error) {
 	for {
 		msg, err := s.Recv(ctx)
 		if err != nil {
 			return msg, fmt.Errorf("the agent on the machine: %w", err)
 		}
-		switch msg.Type {
-		case wire.Need:
+		switch {
+		case msg.Type == wire.Need:
 			grant := wire.Msg{Type: wire.Grant, N: msg.N}
-			if r, err := up.presign(ctx, msg.N); err != nil {
+			if r, err := mint(ctx, msg.N); err != nil {
 				grant.Error = err.Error()
 			} else {
 				grant.Request = wireRequest(r)
@@ -237,15 +246,15 @@ func serveUpload(ctx context.Context, s *agentctl.Session, up upload, progress f
 			if err := s.Send(grant); err != nil {
 				return msg, err
 			}
-		case wire.Part:
-			if err := up.part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
+		case msg.Type == wire.Part && part != nil:
+			if err := part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
 				return msg, err
 			}
-		case wire.Progress:
+		case msg.Type == wire.Progress:
 			if progress != nil {
 				progress(msg.Done)
 			}
-		case wire.Failed:
+		case msg.Type == wire.Failed:
 			return msg, errors.New(msg.Error)
 		default:
 			return msg, nil

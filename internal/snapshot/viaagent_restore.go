@@ -8,6 +8,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/agent/wire"
 	"github.com/scnlabs/scn/internal/agentctl"
+	"github.com/scnlabs/scn/internal/store"
 )
 
 // restoreViaAgent runs Unpack on the machine, reading the data object
@@ -71,32 +72,11 @@ func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size
 // (one URL serves every range) and passes its progress on, until its
 // final message, which it returns (a failure also as an error).
 func serveDownload(ctx context.Context, s *agentctl.Session, acc *access, key string, progress func(int64)) (wire.Msg, error) {
-	for {
-		msg, err := s.Recv(ctx)
-		if err != nil {
-			return msg, fmt.Errorf("the agent on the machine: %w", err)
+	get := func(ctx context.Context, n int) (store.Request, error) {
+		if n != 0 || acc.presigner == nil {
+			return store.Request{}, fmt.Errorf("one object is read: there is no URL %d", n)
 		}
-		switch msg.Type {
-		case wire.Need:
-			grant := wire.Msg{Type: wire.Grant, N: msg.N}
-			if msg.N != 0 || acc.presigner == nil {
-				grant.Error = fmt.Sprintf("one object is read: there is no URL %d", msg.N)
-			} else if r, err := acc.presigner.PresignGet(ctx, key, urlTTL); err != nil {
-				grant.Error = err.Error()
-			} else {
-				grant.Request = wireRequest(r)
-			}
-			if err := s.Send(grant); err != nil {
-				return msg, err
-			}
-		case wire.Progress:
-			if progress != nil {
-				progress(msg.Done)
-			}
-		case wire.Failed:
-			return msg, errors.New(msg.Error)
-		default:
-			return msg, nil
-		}
+		return acc.presigner.PresignGet(ctx, key, urlTTL)
 	}
+	return serve(ctx, s, get, nil, progress)
 }

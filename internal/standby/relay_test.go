@@ -1,8 +1,10 @@
 package standby
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +101,9 @@ func TestSyncGoesThroughTheStoreByTheAgents(t *testing.T) {
 			if _, err := st.Stat(context.Background(), relayKey(sb.Instance.ID)); !errors.Is(err, store.ErrNotExist) {
 				t.Errorf("the increment's object is still in the store: %v", err)
 			}
+			if srv != nil {
+				noSecretOnMachines(t, r)
+			}
 			logMu.Lock()
 			defer logMu.Unlock()
 			for _, l := range logs {
@@ -171,4 +176,28 @@ func TestRelayFailingStoreFailsTheCycleCleanly(t *testing.T) {
 	_, err = a.Sync(context.Background(), nil)
 	must(t, err)
 	sameTree(t, gpu.Dir, sb.Dir)
+}
+
+// noSecretOnMachines fails when any file on the rig's machines (their
+// homes with the installed agent, workspaces, anything written there)
+// holds the store's secret key: the agents only ever get presigned URLs.
+func noSecretOnMachines(t *testing.T, r *rig) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, root := range r.roots {
+		must(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte(s3test.SecretAccessKey)) {
+				t.Errorf("machine %s: %s holds the store's secret", id, p)
+			}
+			return nil
+		}))
+	}
 }
