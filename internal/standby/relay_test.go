@@ -201,3 +201,66 @@ func noSecretOnMachines(t *testing.T, r *rig) {
 		}))
 	}
 }
+
+// A cycle cancelled while the GPU's agent uploads (what a failover or
+// scn's end does to a background sync): it fails, no agent keeps running
+// on either machine, the upload is aborted and no object is left.
+func TestRelayCancelledMidwayLeavesNothingRunning(t *testing.T) {
+	st, _ := s3Store(t)
+	r := newRig(t)
+	gpu, sb := r.overSSH(t, r.machine(t)), r.overSSH(t, r.machine(t))
+	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
+	a := start(t, gpu, sb, Options{Agent: agents(t), Store: st, SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
+	bigTree(t, gpu.Dir, 48, 1<<20) // 48 MiB: many parts, time to cut in
+	r.mu.Lock()
+	roots := make([]string, 0, len(r.roots))
+	for _, root := range r.roots {
+		roots = append(roots, root)
+	}
+	r.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seen []string // the agents running when the cut came: the check below can see them
+	_, err := a.Sync(ctx, func(n int64) {
+		if n > 0 && ctx.Err() == nil {
+			seen = agentsRunning(roots)
+			cancel()
+		}
+	})
+	if err == nil {
+		t.Fatal("a cancelled cycle succeeded")
+	}
+	if len(seen) == 0 {
+		t.Fatal("no agent was seen running mid-upload: the check for leftovers would see nothing either")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for left := agentsRunning(roots); len(left) > 0; left = agentsRunning(roots) {
+		if time.Now().After(deadline) {
+			t.Fatalf("agents still running after the cancelled cycle: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := st.Stat(context.Background(), relayKey(sb.Instance.ID)); !errors.Is(err, store.ErrNotExist) {
+		t.Errorf("an object is left in the store: %v", err)
+	}
+}
+
+// agentsRunning lists the processes whose command line runs an agent
+// installed under one of roots (the machines' homes).
+func agentsRunning(roots []string) []string {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var found []string
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		cmd := string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+		for _, root := range roots {
+			if strings.Contains(cmd, root) && strings.Contains(cmd, "agent-") {
+				found = append(found, cmd)
+			}
+		}
+	}
+	return found
+}
