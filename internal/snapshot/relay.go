@@ -2,7 +2,9 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/scnlabs/scn/internal/agent/wire"
@@ -10,6 +12,28 @@ import (
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
 )
+
+// RelayKey is the object that carries a standby's increments: one per
+// standby, replaced each cycle and deleted after it, outside snapshots/ so
+// no listing takes it for a snapshot.
+func RelayKey(standbyID string) string { return "standby-sync/" + standbyID + "/increment.tar" }
+
+// DeleteRelay removes what a relay to standbyID left in st when scn was
+// killed mid-cycle (`scn cleanup` calls it with the standby): the object,
+// and in a directory store a file still being written. Nothing left is
+// no error.
+func DeleteRelay(ctx context.Context, st store.Store, standbyID string) error {
+	key := RelayKey(standbyID)
+	if sh, ok := store.SharedOf(st); ok {
+		if err := sh.DiscardPartial(ctx, path.Dir(key)+"/"); err != nil {
+			return err
+		}
+	}
+	if err := st.Delete(ctx, key); err != nil && !errors.Is(err, store.ErrNotExist) {
+		return err
+	}
+	return nil
+}
 
 // RelayEnd is one machine of a relay: how to reach it, its id (for
 // messages) and the directory the entries are read from or written to.

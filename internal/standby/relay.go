@@ -17,11 +17,8 @@ const (
 	ViaSCN   = snap.ViaSCN
 )
 
-// relayKey is the store object that carries a standby's increments: one
-// per standby, replaced each cycle and deleted after it, so one left by a
-// killed scn is overwritten by the next sync (and is never a snapshot:
-// it lies outside snapshots/).
-func relayKey(standbyID string) string { return "standby-sync/" + standbyID + "/increment.tar" }
+// relayKey is the store object that carries a standby's increments.
+func relayKey(standbyID string) string { return snap.RelayKey(standbyID) }
 
 // copyPaths sends the listed entries from the GPU to the standby: through
 // the store by the machines' agents when the association has an agent and
