@@ -79,17 +79,35 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 		return nil, err
 	}
 	defer acc.cleanup()
-	// The standby's agent first: it waits, ready, while the GPU sends.
-	recv, err := begin(ctx, o.Agent, o.To.Exec, o.To.ID, wire.Msg{Type: wire.Receive, ReceiveJob: &wire.ReceiveJob{Path: o.To.Dir, Store: acc.wire}})
-	if err != nil {
-		return nil, err
+	// Both agents start at once (each is checked, started and probes the
+	// store); the standby's then waits, ready, while the GPU sends.
+	type started struct {
+		s   *agentctl.Session
+		err error
+	}
+	recvCh := make(chan started, 1)
+	go func() {
+		s, err := begin(ctx, o.Agent, o.To.Exec, o.To.ID, wire.Msg{Type: wire.Receive, ReceiveJob: &wire.ReceiveJob{Path: o.To.Dir, Store: acc.wire}})
+		recvCh <- started{s, err}
+	}()
+	send, sendErr := begin(ctx, o.Agent, o.From.Exec, o.From.ID, wire.Msg{Type: wire.Send, SendJob: &wire.SendJob{Path: o.From.Dir, Paths: o.Paths, Store: acc.wire}})
+	r := <-recvCh
+	recv := r.s
+	if sendErr != nil || r.err != nil {
+		for _, s := range []*agentctl.Session{send, recv} {
+			if s != nil {
+				s.Send(wire.Msg{Type: wire.Stop})
+				s.Close()
+			}
+		}
+		// A hard failure fails the cycle; only when both are merely
+		// unable does the caller fall back.
+		if sendErr != nil && !errors.Is(sendErr, agentctl.ErrUnavailable) || r.err == nil {
+			return nil, sendErr
+		}
+		return nil, r.err
 	}
 	defer recv.Close()
-	send, err := begin(ctx, o.Agent, o.From.Exec, o.From.ID, wire.Msg{Type: wire.Send, SendJob: &wire.SendJob{Path: o.From.Dir, Paths: o.Paths, Store: acc.wire}})
-	if err != nil {
-		recv.Send(wire.Msg{Type: wire.Stop})
-		return nil, err
-	}
 	defer send.Close()
 	defer func() {
 		cctx, cancel := cleanupCtx(ctx)
