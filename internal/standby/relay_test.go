@@ -15,7 +15,6 @@ import (
 
 	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/store"
-	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 	"github.com/scnlabs/scn/internal/testbin"
 )
@@ -35,16 +34,7 @@ func agents(t testing.TB) *agentctl.Launcher {
 func s3Store(t testing.TB) (store.Store, *s3test.Server) {
 	t.Helper()
 	srv := s3test.StartServer(t, s3test.Options{})
-	st, err := s3store.New(context.Background(), s3store.Config{
-		Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: "drills",
-		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey,
-		PartSize: s3store.MinPartSize, Concurrency: 3, HTTPClient: srv.Client, MaxBackoff: 5 * time.Millisecond,
-		CAPEM: srv.CertPEM,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, srv
+	return srv.Store(t, "drills"), srv
 }
 
 // With an agent and a store, every cycle's increment goes GPU → store →
