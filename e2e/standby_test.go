@@ -65,6 +65,10 @@ func TestCPUStandbyOnVast(t *testing.T) {
 	if via, n := output(t, j, "standby", "sync_via"), output(t, j, "standby", "sync_scn_bytes"); via != "agent" || n != float64(0) {
 		t.Errorf("the first sync went via %v with %v bytes through scn, want the agents and none", via, n)
 	}
+	// And the failover copy went standby → B2 → new GPU the same way.
+	if via, n := output(t, j, "restore", "via"), output(t, j, "restore", "scn_bytes"); via != "agent" || n != float64(0) {
+		t.Errorf("the failover copy went via %v with %v bytes through scn, want the agents and none", via, n)
+	}
 	if got := output(t, j, "standby", "workspace"); got != w.vms.Workspace {
 		t.Errorf("the standby keeps its copy in %v, want the VMs' workspace %s", got, w.vms.Workspace)
 	}

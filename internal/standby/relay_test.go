@@ -91,6 +91,15 @@ func TestSyncGoesThroughTheStoreByTheAgents(t *testing.T) {
 			if _, err := st.Stat(context.Background(), relayKey(sb.Instance.ID)); !errors.Is(err, store.ErrNotExist) {
 				t.Errorf("the increment's object is still in the store: %v", err)
 			}
+
+			// A move onto a new GPU goes standby → store → GPU the same way.
+			gpu2 := r.overSSH(t, r.machine(t))
+			mv, err := a.Restore(context.Background(), gpu2, nil, nil)
+			must(t, err)
+			if mv.Via != ViaAgent || mv.SCNBytes != 0 || mv.Bytes < total || mv.Files != 24+2 {
+				t.Errorf("move onto a new GPU: %+v, want the agents, no byte through scn", mv)
+			}
+			sameTree(t, sb.Dir, gpu2.Dir)
 			if srv != nil {
 				noSecretOnMachines(t, r)
 			}
@@ -131,7 +140,7 @@ func TestSyncFallsBackThroughSCNSayingWhyOnce(t *testing.T) {
 	defer mu.Unlock()
 	said := 0
 	for _, l := range logs {
-		if strings.Contains(l, "syncing through scn over SSH") && strings.Contains(l, "no agent for it") {
+		if strings.Contains(l, "copying through scn over SSH") && strings.Contains(l, "no agent for it") {
 			said++
 		}
 	}
