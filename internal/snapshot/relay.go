@@ -140,13 +140,7 @@ func relaySend(ctx context.Context, o RelayOptions, acc *access, s *agentctl.Ses
 		return 0, 0, err
 	}
 	done := false
-	defer func() {
-		if !done {
-			cctx, cancel := cleanupCtx(ctx)
-			defer cancel()
-			up.abort(cctx)
-		}
-	}()
+	defer abortUnlessDone(ctx, up, &done)
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return 0, 0, err
 	}

@@ -92,6 +92,16 @@ func accessFor(ctx context.Context, st store.Store, probeKey string) (*access, e
 	return nil, fmt.Errorf("%w: the store %s gives machines no direct access", agentctl.ErrUnavailable, st)
 }
 
+// abortUnlessDone aborts up unless *done says the transfer completed it:
+// deferred, it covers every way out, scn's cancellation included.
+func abortUnlessDone(ctx context.Context, up upload, done *bool) {
+	if !*done {
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		up.abort(cctx)
+	}
+}
+
 // reserve starts the object an agent writes: a multipart upload, or the
 // file to write into.
 func (a *access) reserve(ctx context.Context, key string) (upload, error) {
@@ -168,13 +178,7 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 		return nil, start, err
 	}
 	done := false
-	defer func() {
-		if !done {
-			cctx, cancel := cleanupCtx(ctx)
-			defer cancel()
-			up.abort(cctx)
-		}
-	}()
+	defer abortUnlessDone(ctx, up, &done)
 	began := time.Now()
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return nil, start, err

@@ -153,10 +153,7 @@ func TestSyncFallsBackThroughSCNSayingWhyOnce(t *testing.T) {
 // the standby's copy is left as it was, and no object is left behind.
 func TestRelayFailingStoreFailsTheCycleCleanly(t *testing.T) {
 	st, srv := s3Store(t)
-	r := newRig(t)
-	gpu, sb := r.overSSH(t, r.machine(t)), r.overSSH(t, r.machine(t))
-	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
-	a := start(t, gpu, sb, Options{Agent: agents(t), Store: st, SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
+	_, gpu, sb, a := relayPair(t, st)
 	before := tree(t, sb.Dir)
 	write(t, filepath.Join(gpu.Dir, "b.txt"), "b")
 	srv.FailPresigned(1000, 503)
@@ -206,10 +203,7 @@ func noSecretOnMachines(t *testing.T, r *rig) {
 // on either machine, the upload is aborted and no object is left.
 func TestRelayCancelledMidwayLeavesNothingRunning(t *testing.T) {
 	st, _ := s3Store(t)
-	r := newRig(t)
-	gpu, sb := r.overSSH(t, r.machine(t)), r.overSSH(t, r.machine(t))
-	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
-	a := start(t, gpu, sb, Options{Agent: agents(t), Store: st, SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
+	r, gpu, sb, a := relayPair(t, st)
 	bigTree(t, gpu.Dir, 48, 1<<20) // 48 MiB: many parts, time to cut in
 	r.mu.Lock()
 	roots := make([]string, 0, len(r.roots))
@@ -262,4 +256,14 @@ func agentsRunning(roots []string) []string {
 		}
 	}
 	return found
+}
+
+// relayPair is a GPU holding a.txt and its standby, both over SSH, in an
+// association relaying through st, its loops driven by nobody.
+func relayPair(t *testing.T, st store.Store) (r *rig, gpu, sb Machine, a *Association) {
+	r = newRig(t)
+	gpu, sb = r.overSSH(t, r.machine(t)), r.overSSH(t, r.machine(t))
+	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
+	a = start(t, gpu, sb, Options{Agent: agents(t), Store: st, SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
+	return r, gpu, sb, a
 }
