@@ -67,6 +67,15 @@ func TestCPUStandbyOnVast(t *testing.T) {
 		t.Errorf("standby.create reports VM %v, the insert named %q", got, name)
 	}
 	assertStandbyBody(t, ins[0], w.tgt.PublicKey, w.vms.Workspace)
+	// The first sync went GPU → B2 → standby by the machines' agents: no
+	// byte of it through scn (docs/decisions.md, "Standby sync").
+	if via, n := output(t, j, "standby", "sync_via"), output(t, j, "standby", "sync_scn_bytes"); via != "agent" || n != float64(0) {
+		t.Errorf("the first sync went via %v with %v bytes through scn, want the agents and none", via, n)
+	}
+	// And the failover copy went standby → B2 → new GPU the same way.
+	if via, n := output(t, j, "restore", "via"), output(t, j, "restore", "scn_bytes"); via != "agent" || n != float64(0) {
+		t.Errorf("the failover copy went via %v with %v bytes through scn, want the agents and none", via, n)
+	}
 	if got := output(t, j, "standby", "workspace"); got != w.vms.Workspace {
 		t.Errorf("the standby keeps its copy in %v, want the VMs' workspace %s", got, w.vms.Workspace)
 	}

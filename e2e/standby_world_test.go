@@ -79,11 +79,17 @@ func newStandbyWorld(t *testing.T) *standbyWorld {
 	tgt, err := assembly.Open(context.Background(), assembly.OpenOptions{
 		Name: "vast", StateDir: w.state, ConfigFile: filepath.Join(w.state, "scn.yaml"),
 		Getenv: func(k string) string { return env[k] },
+		// scn's agent on every machine, as the CLI has it: the standby's
+		// increments go GPU → B2 → standby without scn in the path.
+		Agents: agentBinaries(t),
 		TuneVast: func(c *vast.Config) {
 			c.Workspace = w.gpus.Workspace
 			c.PollInterval, c.RetryBase, c.RetryCap = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
 		},
-		TuneS3: func(c *s3store.Config) { c.HTTPClient, c.MaxBackoff = w.b2.Client, 50*time.Millisecond },
+		// The machines' agents reach "B2" too, trusting its certificate.
+		TuneS3: func(c *s3store.Config) {
+			c.HTTPClient, c.MaxBackoff, c.CAPEM = w.b2.Client, 50*time.Millisecond, w.b2.CertPEM
+		},
 		TuneGCP: func(c *gcp.Config) {
 			c.Workspace, c.PollInterval, c.SSHPortOverride = w.vms.Workspace, 5*time.Millisecond, w.gce.SSHPort
 			c.HTTPClient = &http.Client{Transport: w.google, Timeout: 30 * time.Second}

@@ -32,7 +32,9 @@ type RestoreOutputs struct {
 	GPU         string   `json:"gpu" doc:"the new GPU"`
 	Workspace   string   `json:"workspace" doc:"folder restored on the new GPU"`
 	FileCount   int      `json:"file_count" doc:"regular files restored"`
-	Bytes       int64    `json:"bytes" doc:"bytes of the tar stream through scn"`
+	Bytes       int64    `json:"bytes" doc:"bytes of the tar stream"`
+	Via         string   `json:"via" doc:"how they went: agent (standby → store → new GPU, by the machines' agents) or scn (through scn over SSH)"`
+	SCNBytes    int64    `json:"scn_bytes" doc:"bytes that passed through scn's process (0 via the agents)"`
 	Seconds     float64  `json:"seconds" doc:"time the copy took (verification not included)"`
 	MBPerSec    float64  `json:"mb_per_s" doc:"rate of the stream, MB/s"`
 	Verified    bool     `json:"verified" doc:"every file's MD5 on the new GPU matches the standby's (false when verify: false)"`
@@ -60,7 +62,8 @@ func (o *RestoreOutputs) Restored() (actions.InstanceRef, string, bool) {
 
 // Transfer implements actions.TransferReport.
 func (o *RestoreOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.FileCount, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.FileCount, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec,
+		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
 // Standby implements actions.StandbyReport: the association after the move.
@@ -122,7 +125,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	mv, err := a.Restore(ctx, reach.Machine(inst, dir), verify,
 		func(n int64) { env.Transfer("restoring from the standby", n, -1) })
 	st := a.Status()
-	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, FileCount: mv.Files, Bytes: mv.Bytes,
+	out := &RestoreOutputs{StandbyID: a.StandbyID(), GPU: inst.ID, Workspace: dir, FileCount: mv.Files, Bytes: mv.Bytes, Via: mv.Via, SCNBytes: mv.SCNBytes,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),

@@ -69,12 +69,14 @@ type CreateOutputs struct {
 	SyncFiles    int       `json:"sync_files" doc:"entries (files, folders, links) the first sync copied"`
 	SyncBytes    int64     `json:"sync_bytes" doc:"bytes of the first sync's tar stream"`
 	MBPerSec     float64   `json:"mb_per_s" doc:"the first sync's rate, MB/s"`
+	SyncVia      string    `json:"sync_via" doc:"how the first sync's bytes went: agent (GPU → store → standby, by the machines' agents) or scn (through scn over SSH)"`
+	SyncSCNBytes int64     `json:"sync_scn_bytes" doc:"bytes of the first sync that passed through scn's process (0 via the agents)"`
 }
 
 // Transfer implements actions.TransferReport: the first, full sync.
 func (o *CreateOutputs) Transfer() journal.Transfer {
 	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.SyncFiles, BytesStream: o.SyncBytes,
-		Seconds: o.SyncSeconds, MBPerSec: o.MBPerSec}
+		Seconds: o.SyncSeconds, MBPerSec: o.MBPerSec, Via: o.SyncVia, SCNBytes: o.SyncSCNBytes}
 }
 
 // Create rents a CPU standby and keeps it in sync with a GPU.
@@ -140,6 +142,9 @@ the sync and checks stop before that.`,
 		CheckTimeout: p.CheckTimeout.Duration, FailureThreshold: p.FailureThreshold, Exclude: p.Exclude,
 		Log:      logTo(env, sb.ID),
 		Progress: func(n int64) { env.Transfer("first sync to the standby", n, -1) },
+		// The increments go GPU → store → standby by the agents when the
+		// target has both; otherwise through scn.
+		Agent: env.Target.Agent, Store: env.Target.Store,
 	})
 	if err != nil {
 		return nil, err // the standby machine is destroyed by its undo
@@ -155,7 +160,7 @@ the sync and checks stop before that.`,
 		Workspace: sbDir, GPU: gpu.ID, GPUWorkspace: gpuDir, State: st.State, SyncCount: st.SyncCount,
 		FileCount: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
 		ReadySeconds: ready, SyncSeconds: st.LastSync.Seconds, SyncFiles: st.LastSync.Files, SyncBytes: st.LastSync.Bytes,
-		MBPerSec: st.LastSync.MBPerSec()}
+		MBPerSec: st.LastSync.MBPerSec(), SyncVia: st.LastSync.Via, SyncSCNBytes: st.LastSync.SCNBytes}
 	env.Logf("standby %s holds %s (%s) of GPU %s; syncing every %s, checking every %s",
 		sb.ID, plural.Count(st.Files, "file"), units.Bytes(st.Bytes), gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
 	return out, nil

@@ -1,6 +1,7 @@
 package standby
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -23,7 +24,9 @@ type SyncOutputs struct {
 	GPU          string    `json:"gpu" doc:"the GPU synced from"`
 	At           time.Time `json:"at" doc:"when the sync started"`
 	CopiedFiles  int       `json:"copied_files" doc:"entries copied (new or changed files, folders, links)"`
-	Bytes        int64     `json:"bytes" doc:"bytes of the tar stream through scn"`
+	Bytes        int64     `json:"bytes" doc:"bytes of the tar stream"`
+	Via          string    `json:"via" doc:"how they went: agent (GPU → store → standby, by the machines' agents) or scn (through scn over SSH); empty when nothing changed"`
+	SCNBytes     int64     `json:"scn_bytes" doc:"bytes that passed through scn's process (0 via the agents)"`
 	DeletedFiles int       `json:"deleted_files" doc:"paths deleted on the standby (gone or renamed on the GPU)"`
 	Seconds      float64   `json:"seconds" doc:"time the sync took"`
 	MBPerSec     float64   `json:"mb_per_s" doc:"rate of the stream, MB/s"`
@@ -33,7 +36,8 @@ type SyncOutputs struct {
 
 // Transfer implements actions.TransferReport.
 func (o *SyncOutputs) Transfer() journal.Transfer {
-	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.CopiedFiles, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec}
+	return journal.Transfer{Kind: "sync", ID: o.ID, Files: o.CopiedFiles, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec,
+		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
 // Sync forces a sync now.
@@ -56,8 +60,8 @@ standby was lost.`,
 		return nil, fmt.Errorf("standby %s: %w", a.StandbyID(), err)
 	}
 	st := a.Status()
-	env.Logf("synced %s (stream %s) from GPU %s, deleted %d, in %.2fs (%s)", plural.Count(c.Files, "entry"), units.Bytes(c.Bytes), c.GPU, c.Deleted,
+	env.Logf("synced %s (stream %s, via %s) from GPU %s, deleted %d, in %.2fs (%s)", plural.Count(c.Files, "entry"), units.Bytes(c.Bytes), cmp.Or(c.Via, "-"), c.GPU, c.Deleted,
 		c.Seconds, units.Rate(c.MBPerSec()))
-	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), CopiedFiles: c.Files, Bytes: c.Bytes, DeletedFiles: c.Deleted,
+	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), CopiedFiles: c.Files, Bytes: c.Bytes, Via: c.Via, SCNBytes: c.SCNBytes, DeletedFiles: c.Deleted,
 		Seconds: c.Seconds, MBPerSec: c.MBPerSec(), SyncCount: st.SyncCount, State: st.State}, nil
 })

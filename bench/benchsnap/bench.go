@@ -32,6 +32,10 @@ type phase struct {
 	Wall   time.Duration // fastest run
 	CPU    cpuSplit      // of that run
 	MaxRSS int64         // over all runs: the measured process (or its largest child)
+	// scn only: as scn reported them (see usage)
+	Via      string
+	SCNBytes int64
+	AgentRSS int64 // over all runs
 }
 
 // cpuSplit is the CPU time of every process involved in one measurement.
@@ -112,7 +116,7 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 	res = &results{Info: b.info, Runs: cfg.Runs, ScnEnv: cfg.ScnEnv, Versions: versions(ctx, cfg), LoadStart: loadStart, FreshMemory: freshMemoryMBps(64 << 20)}
 	defer func() { res.LoadEnd, res.BenchRSS = loadAverage(), statusBytes("VmRSS") }()
 
-	if needs(cfg.Tools, toolScnS3, toolAWS, toolRestic) {
+	if needs(cfg.Tools, toolScnS3, toolScnSSH, toolAWS, toolRestic) {
 		// Stored data is at most the workspace plus tar headers; small
 		// objects take a whole 1 MiB chunk each.
 		prefault := cfg.Size + cfg.Size/10 + 32<<20
@@ -127,7 +131,7 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 		}()
 		res.Endpoint = b.srv.Endpoint
 	}
-	if needs(cfg.Tools, toolScnS3, toolScnDir) {
+	if needs(cfg.Tools, toolScnS3, toolScnSSH, toolScnDir) {
 		endpoint := ""
 		if b.srv != nil {
 			endpoint = b.srv.Endpoint
@@ -161,9 +165,11 @@ func (b *bench) tool(name string) tool {
 	case toolCeiling:
 		return &ceiling{b: b}
 	case toolScnS3:
+		return &scnTool{b: b, target: targetS3, agent: true, name: name, sizes: map[int]int64{}}
+	case toolScnSSH:
 		return &scnTool{b: b, target: targetS3, name: name, sizes: map[int]int64{}}
 	case toolScnDir:
-		return &scnTool{b: b, target: targetDir, name: name, sizes: map[int]int64{}}
+		return &scnTool{b: b, target: targetDir, agent: true, name: name, sizes: map[int]int64{}}
 	case toolAWS:
 		return &awsTool{b: b}
 	default:
@@ -249,9 +255,10 @@ func (b *bench) timed(viaSandbox bool, f func() (usage, error)) (usage, cpuSplit
 
 func keep(p *phase, u usage, cpu cpuSplit) {
 	if p.Wall == 0 || u.Wall < p.Wall {
-		p.Wall, p.CPU = u.Wall, cpu
+		p.Wall, p.CPU, p.Via, p.SCNBytes = u.Wall, cpu, u.Via, u.SCNBytes
 	}
 	p.MaxRSS = max(p.MaxRSS, u.MaxRSS)
+	p.AgentRSS = max(p.AgentRSS, u.AgentRSS)
 }
 
 func needs(tools []string, any ...string) bool {

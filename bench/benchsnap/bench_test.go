@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/cloud/local"
 )
 
@@ -62,7 +64,7 @@ func testConfig(t *testing.T) (config, *bytes.Buffer, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tools := []string{toolCeiling, toolScnS3, toolScnDir}
+	tools := []string{toolCeiling, toolScnS3, toolScnSSH, toolScnDir}
 	for bin, tool := range map[string]string{"aws": toolAWS, "restic": toolRestic} {
 		if _, err := exec.LookPath(bin); err == nil {
 			tools = append(tools, tool)
@@ -133,8 +135,15 @@ func TestBenchMeasuresVerifiesAndCleansUp(t *testing.T) {
 		if !strings.HasSuffix(strings.TrimSpace(line), "identical") {
 			t.Errorf("%s: row %q, want a restored tree identical to the workspace\n%s", tool, line, table)
 		}
+		// The via column says what scn reported: its agent unless the
+		// tool streams through scn on purpose.
+		wantVia := map[string]string{toolScnS3: " agent ", toolScnDir: " agent ", toolScnSSH: " scn "}[tool]
+		if wantVia != "" && !strings.Contains(line, wantVia) {
+			t.Errorf("%s: row %q, want via%s", tool, line, wantVia)
+		}
 	}
-	for _, w := range []string{"snapshot MB/s", "restore MB/s", "peak RSS", "goal: scn peak memory < 256 MiB"} {
+	for _, w := range []string{"snapshot MB/s", "restore MB/s", "peak RSS", " via ", "goal: scn's process < 0.5 CPU-s/GiB",
+		"goal: scn's process peak RSS < 64 MiB", "goal: the agent's peak RSS < 256 MiB"} {
 		if !strings.Contains(table, w) {
 			t.Errorf("table lacks %q:\n%s", w, table)
 		}
@@ -145,18 +154,22 @@ func TestBenchMeasuresVerifiesAndCleansUp(t *testing.T) {
 	assertCleanedUp(t, cfg.Dir, pids)
 }
 
-// scn's peak memory (the scn process's own VmHWM) stays under the goal
-// for snapshot and restore, on a workspace big enough to fill every buffer
-// of both pipelines: the S3 upload holds Concurrency+2 parts of 16 MiB, so
-// it needs about 100 MiB of compressed output (the workspace is 70%
-// incompressible). Memory is bounded whatever the size, so a larger one
-// only takes longer. The scn side and the sandbox are a normal build, as
-// users run scn: the race detector (make test) multiplies memory.
-func TestScnPeakMemoryStaysUnderTheGoal(t *testing.T) {
+// scn's peak memory (the scn process's own VmHWM) and the agent's (as it
+// reports it) stay under their goals for snapshot and restore, on a
+// workspace big enough to fill every buffer of both pipelines: the agent's
+// upload holds Concurrency+1 parts of 16 MiB, so it needs about 100 MiB of
+// compressed output (the workspace is 70% incompressible). Memory is
+// bounded whatever the size, so a larger one only takes longer. Streaming
+// through scn (no agent) keeps its own bound. The scn side, the agent and
+// the sandbox are a normal build, as users run them: the race detector
+// (make test) multiplies memory.
+func TestScnAndAgentPeakMemoryStayUnderTheGoals(t *testing.T) {
 	cfg, out, _ := testConfig(t)
 	cfg.Size = 160 << 20
-	cfg.Tools = []string{toolScnS3, toolScnDir}
+	cfg.Tools = []string{toolScnS3, toolScnSSH, toolScnDir}
 	cfg.Self = goBuild(t, "benchsnap", ".")
+	// The real agent beside the scn side, as scripts/bench-snapshot puts it.
+	goBuild(t, agentctl.BinaryName(runtime.GOOS, runtime.GOARCH), "../../cmd/scn-agent")
 	res, err := run(context.Background(), cfg)
 	if res != nil {
 		res.print(out)
@@ -165,15 +178,26 @@ func TestScnPeakMemoryStaysUnderTheGoal(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
 	for _, r := range res.Tools {
+		wantVia, scnGoal := "agent", int64(goalScnRSS)
+		if r.Tool == toolScnSSH {
+			wantVia, scnGoal = "scn", goalSSHRSS
+		}
 		for _, p := range []struct {
 			name string
-			rss  int64
-		}{{"snapshot", r.Snapshot.MaxRSS}, {"restore", r.Restore.MaxRSS}} {
+			ph   phase
+		}{{"snapshot", r.Snapshot}, {"restore", r.Restore}} {
 			switch {
-			case p.rss <= 0:
+			case p.ph.Via != wantVia:
+				t.Errorf("%s %s: via %q, want %q", r.Label, p.name, p.ph.Via, wantVia)
+			case p.ph.MaxRSS <= 0:
 				t.Errorf("%s %s: no peak RSS measured", r.Label, p.name)
-			case p.rss >= goalMaxRSS:
-				t.Errorf("%s %s: peak RSS %s, the goal is below %s", r.Label, p.name, rss(p.rss), rss(goalMaxRSS))
+			case p.ph.MaxRSS >= scnGoal:
+				t.Errorf("%s %s: scn's peak RSS %s, the goal is below %s", r.Label, p.name, rss(p.ph.MaxRSS), rss(scnGoal))
+			case wantVia == "scn":
+			case p.ph.SCNBytes != 0:
+				t.Errorf("%s %s: %d bytes through scn, want none", r.Label, p.name, p.ph.SCNBytes)
+			case p.ph.AgentRSS <= 0 || p.ph.AgentRSS >= goalAgentRSS:
+				t.Errorf("%s %s: the agent's peak RSS %s, the goal is below %s", r.Label, p.name, rss(p.ph.AgentRSS), rss(goalAgentRSS))
 			}
 		}
 	}

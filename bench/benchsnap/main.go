@@ -3,20 +3,24 @@
 // the same data and the same S3 server (s3serve, started as a child process
 // on 127.0.0.1), scn's snapshot and restore through a local sandbox (real
 // SSH on loopback, the real pipeline, the S3 store and the directory store)
-// against `tar | lz4 -1 | aws s3 cp -` and `restic backup`/`restore`, next
-// to the machine's ceiling (`tar | lz4 -1 > /dev/null`). Every restored tree
-// is compared with the workspace, file by file, before its numbers count.
-// It prints MB/s, the scn/peer ratios, CPU seconds and scn's peak memory
-// (the max RSS of the scn process, which runs as a child of the bench so
-// its rusage is its own) against the goals; speed is only reported, but
-// the package's test fails when scn's peak memory misses its goal.
+// — with scn's agent moving the bytes on the machine, and for comparison
+// streamed through scn's process over SSH (its fallback) — against
+// `tar | lz4 -1 | aws s3 cp -` and `restic backup`/`restore`, next to the
+// machine's ceiling (`tar | lz4 -1 > /dev/null`). Every restored tree is
+// compared with the workspace, file by file, before its numbers count.
+// It prints MB/s, the path the bytes took (the via column, as scn
+// reported it), the scn/peer ratios, CPU seconds, scn's own CPU seconds
+// per GiB and peak memory (the scn process runs as a child of the bench and
+// reports its own VmHWM) and the agent's (which reports its VmHWM to scn)
+// against the goals, printing MISSED where one is not met; speed is only
+// reported, but the package's test fails when a memory goal is missed.
 // Everything it starts — the server, the sandbox, the temporary data — is
 // removed when it ends, also on Ctrl+C.
 //
 // Settings come from the environment (the Makefile passes them through):
 //
 //	BENCH_SIZE=1G        workspace size (K, M, G suffixes, powers of 1024)
-//	BENCH_TOOLS=...      comma list from ceiling,scn-s3,scn-dir,aws,restic (default: all)
+//	BENCH_TOOLS=...      comma list from ceiling,scn-s3,scn-ssh,scn-dir,aws,restic (default: all)
 //	BENCH_RUNS=1         repeat each measurement and keep the fastest
 //	BENCH_DIR=$TMPDIR    where the temporary data goes
 //	BENCH_PROFILE=DIR    write CPU and heap profiles of the scn processes to DIR
@@ -42,12 +46,13 @@ import (
 )
 
 // allTools are the measurements, in the order they run.
-var allTools = []string{toolCeiling, toolScnS3, toolScnDir, toolAWS, toolRestic}
+var allTools = []string{toolCeiling, toolScnS3, toolScnSSH, toolScnDir, toolAWS, toolRestic}
 
 const (
 	toolCeiling = "ceiling"
-	toolScnS3   = "scn-s3"
-	toolScnDir  = "scn-dir"
+	toolScnS3   = "scn-s3"  // S3 store, scn's agent on the machine
+	toolScnSSH  = "scn-ssh" // S3 store, the bytes through scn over SSH (no agent)
+	toolScnDir  = "scn-dir" // directory store shared with the sandbox, the agent
 	toolAWS     = "aws"
 	toolRestic  = "restic"
 )

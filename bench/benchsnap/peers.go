@@ -72,20 +72,24 @@ func (c *ceiling) clear(context.Context, int) error { return os.Remove(c.file) }
 type scnTool struct {
 	b      *bench
 	target string // targetS3 or targetDir
+	agent  bool   // scn's agent moves the bytes (else they stream through scn)
 	name   string // tool name, for profile files
 	sizes  map[int]int64
 }
 
 func (s *scnTool) label() string {
-	if s.target == targetS3 {
-		return "scn → S3, through an SSH sandbox"
+	switch {
+	case s.target == targetDir:
+		return "scn → dir store, agent on the sandbox"
+	case s.agent:
+		return "scn → S3, agent on the sandbox"
 	}
-	return "scn → dir store, through an SSH sandbox"
+	return "scn → S3, through scn over SSH"
 }
 
 func (s *scnTool) run(ctx context.Context, op string, run int, path string) (usage, *scnResult, error) {
 	a := scnArgs{state: s.b.scn.StateDir, config: s.b.scn.ConfigFile, target: s.target, instance: s.b.scn.Instance,
-		op: op, path: path, name: fmt.Sprintf("bench-%d", run)}
+		op: op, path: path, name: fmt.Sprintf("bench-%d", run), agent: s.agent}
 	if s.b.cfg.Profile != "" {
 		a.profile = filepath.Join(s.b.cfg.Profile, fmt.Sprintf("%s-%s-%d", s.name, op, run))
 	}
@@ -103,6 +107,7 @@ func (s *scnTool) run(ctx context.Context, op string, run int, path string) (usa
 	if res.PeakRSS > 0 {
 		u.MaxRSS = res.PeakRSS // its own, without the bench's share of rusage
 	}
+	u.Via, u.SCNBytes, u.AgentRSS = res.Via, res.SCNBytes, res.AgentRSS
 	return u, &res, nil
 }
 

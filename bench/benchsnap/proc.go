@@ -25,6 +25,12 @@ type usage struct {
 	// exec), so measure resets the bench's own peak first; a small tool
 	// still shows at least the bench's current RSS.
 	MaxRSS int64
+	// scn's side only: the path the bytes took as scn reported it (agent
+	// or scn), the bytes through scn's process, and the agent's own peak
+	// resident set on the machine.
+	Via      string
+	SCNBytes int64
+	AgentRSS int64
 }
 
 // command prepares name in its own process group, so the terminal's Ctrl+C

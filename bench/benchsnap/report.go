@@ -1,19 +1,27 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
-// Goals from the issue: scn at least this much faster than the fastest
-// peer, both ways, under this much memory for a 1 GiB workspace.
+// Goals from issue 12, for scn with its agent (the default path): at least
+// goalRatio times the fastest peer both ways; scn's own process under
+// goalScnCPU CPU-seconds per GiB and goalScnRSS, whatever the workspace
+// size; the agent on the machine under goalAgentRSS. Streaming through scn
+// (its fallback) keeps the bound it always had, goalSSHRSS.
 const (
-	goalRatio  = 1.5
-	goalMaxRSS = 256 << 20
+	goalRatio    = 1.5
+	goalScnCPU   = 0.5 // CPU-s per GiB of file contents
+	goalScnRSS   = 64 << 20
+	goalAgentRSS = 256 << 20
+	goalSSHRSS   = 256 << 20
 )
 
 // mbps is throughput in decimal MB/s of the workspace's file bytes.
@@ -55,7 +63,7 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "MB/s = %.1f MB of file contents / wall time of the whole command (%s)\n\n", float64(r.Info.Bytes)/1e6, runs)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tool\t snapshot MB/s\t s\t CPU s\t restore MB/s\t s\t CPU s\t stored MB\t peak RSS snap/rest\t restored tree\t")
+	fmt.Fprintln(tw, "tool\t via\t snapshot MB/s\t s\t CPU s\t restore MB/s\t s\t CPU s\t stored MB\t peak RSS snap/rest\t restored tree\t")
 	for _, t := range r.Tools {
 		check := "identical"
 		switch {
@@ -64,7 +72,7 @@ func (r *results) print(w io.Writer) {
 		case len(t.Diffs) > 0:
 			check = "DIFFERS"
 		}
-		fmt.Fprintf(tw, "%s\t %s\t %s\t %s\t %s\t %s\t %s\t %.1f\t %s / %s\t %s\t\n", t.Label,
+		fmt.Fprintf(tw, "%s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t %.1f\t %s / %s\t %s\t\n", t.Label, t.via(),
 			num(r.mbps(t.Snapshot)), secs(t.Snapshot.Wall.Seconds()), secs(t.Snapshot.CPU.total().Seconds()),
 			num(r.mbps(t.Restore)), secs(t.Restore.Wall.Seconds()), secs(t.Restore.CPU.total().Seconds()),
 			float64(t.Stored)/1e6, rss(t.Snapshot.MaxRSS), rss(t.Restore.MaxRSS), check)
@@ -75,6 +83,8 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(w, "  %-40s snapshot %s   restore %s\n", t.Label, t.Snapshot.CPU, t.Restore.CPU)
 	}
 	fmt.Fprintf(w, "peak RSS: scn: its process's own VmHWM; others: rusage of their largest process, at least the bench's own %s.\n", rss(r.BenchRSS))
+	fmt.Fprintln(w, "via: the path scn reported the bytes took — agent: between the sandbox and the store, scn: through scn's process over SSH.")
+	r.printScn(w)
 	for _, t := range r.Tools {
 		if t.Err != nil {
 			fmt.Fprintf(w, "%s FAILED: %v\n", t.Label, t.Err)
@@ -86,13 +96,48 @@ func (r *results) print(w io.Writer) {
 	r.printGoal(w)
 }
 
-// printGoal compares scn (S3) with each peer and with the goal.
+// printScn says, for each scn row, what scn's own process and the agent
+// cost: CPU seconds per GiB of file contents, the bytes through scn, and
+// the peak resident sets.
+func (r *results) printScn(w io.Writer) {
+	for _, t := range r.Tools {
+		if !t.ok() || t.Snapshot.Via == "" {
+			continue
+		}
+		fmt.Fprintf(w, "  %-40s scn's process: snapshot %.2f CPU-s/GiB, %s through it; restore %.2f CPU-s/GiB, %s through it; agent peak RSS %s / %s\n",
+			t.Label, r.perGiB(t.Snapshot.CPU.Tool), mib(t.Snapshot.SCNBytes), r.perGiB(t.Restore.CPU.Tool), mib(t.Restore.SCNBytes),
+			rss(t.Snapshot.AgentRSS), rss(t.Restore.AgentRSS))
+	}
+}
+
+// perGiB is CPU seconds per GiB of the workspace's file contents.
+func (r *results) perGiB(cpu time.Duration) float64 {
+	if r.Info.Bytes <= 0 {
+		return 0
+	}
+	return cpu.Seconds() / (float64(r.Info.Bytes) / (1 << 30))
+}
+
+// via is the path scn's bytes took in both phases ("-" for the peers).
+func (t *toolResult) via() string {
+	s, r := cmp.Or(t.Snapshot.Via, "-"), cmp.Or(t.Restore.Via, "-")
+	if s == r {
+		return s
+	}
+	return s + " / " + r
+}
+
+// printGoal compares scn with its agent (S3) with each peer and with the
+// goals, saying MISSED for each one not met.
 func (r *results) printGoal(w io.Writer) {
 	scn := r.find(toolScnS3)
 	if scn == nil {
 		return
 	}
 	fmt.Fprintln(w)
+	if scn.Snapshot.Via != "agent" || scn.Restore.Via != "agent" {
+		fmt.Fprintf(w, "WARNING: %s moved its bytes via %s, not the agent: the goals below are for the agent\n", scn.Label, scn.via())
+	}
 	var fastSnap, fastRest float64
 	for _, peer := range []string{toolAWS, toolRestic} {
 		p := r.find(peer)
@@ -102,21 +147,34 @@ func (r *results) printGoal(w io.Writer) {
 		fastSnap, fastRest = max(fastSnap, r.mbps(p.Snapshot)), max(fastRest, r.mbps(p.Restore))
 		fmt.Fprintf(w, "scn (S3) / %-32s snapshot %5.2fx   restore %5.2fx\n", p.Label, r.mbps(scn.Snapshot)/r.mbps(p.Snapshot), r.mbps(scn.Restore)/r.mbps(p.Restore))
 	}
-	if c := r.find(toolCeiling); c != nil {
-		fmt.Fprintf(w, "scn (S3) / %-32s snapshot %5.2fx   restore %5.2fx\n", c.Label, r.mbps(scn.Snapshot)/r.mbps(c.Snapshot), r.mbps(scn.Restore)/r.mbps(c.Restore))
+	for _, other := range []string{toolScnSSH, toolCeiling} {
+		if c := r.find(other); c != nil {
+			fmt.Fprintf(w, "scn (S3) / %-32s snapshot %5.2fx   restore %5.2fx\n", c.Label, r.mbps(scn.Snapshot)/r.mbps(c.Snapshot), r.mbps(scn.Restore)/r.mbps(c.Restore))
+		}
 	}
 	if fastSnap > 0 {
 		snapRatio, restRatio := r.mbps(scn.Snapshot)/fastSnap, r.mbps(scn.Restore)/fastRest
 		fmt.Fprintf(w, "goal: scn ≥ %.1fx the fastest peer: snapshot %.2fx %s, restore %.2fx %s\n",
 			goalRatio, snapRatio, metOrNot(snapRatio >= goalRatio), restRatio, metOrNot(restRatio >= goalRatio))
+	} else {
+		fmt.Fprintln(w, "goal: scn ≥ 1.5x the fastest peer: not measured (no peer ran)")
 	}
-	peak := max(scn.Snapshot.MaxRSS, scn.Restore.MaxRSS)
 	note := ""
 	if r.Info.Bytes < 1<<30 {
-		note = " (the goal is set for a 1 GiB workspace)"
+		note = " (the goals are set for the 1 GiB set; a smaller one weighs scn's fixed costs — start, SSH, the agent's check — more per GiB)"
 	}
-	fmt.Fprintf(w, "goal: scn peak memory < %s: snapshot %s, restore %s %s%s\n",
-		fmt.Sprintf("%d MiB", goalMaxRSS>>20), rss(scn.Snapshot.MaxRSS), rss(scn.Restore.MaxRSS), metOrNot(peak < goalMaxRSS), note)
+	snapCPU, restCPU := r.perGiB(scn.Snapshot.CPU.Tool), r.perGiB(scn.Restore.CPU.Tool)
+	fmt.Fprintf(w, "goal: scn's process < %.1f CPU-s/GiB: snapshot %.2f %s, restore %.2f %s%s\n",
+		goalScnCPU, snapCPU, metOrNot(snapCPU < goalScnCPU), restCPU, metOrNot(restCPU < goalScnCPU), note)
+	fmt.Fprintf(w, "goal: scn's process peak RSS < %d MiB: snapshot %s %s, restore %s %s\n", goalScnRSS>>20,
+		rss(scn.Snapshot.MaxRSS), metOrNot(scn.Snapshot.MaxRSS < goalScnRSS), rss(scn.Restore.MaxRSS), metOrNot(scn.Restore.MaxRSS < goalScnRSS))
+	fmt.Fprintf(w, "goal: the agent's peak RSS < %d MiB: snapshot %s %s, restore %s %s\n", goalAgentRSS>>20,
+		rss(scn.Snapshot.AgentRSS), metOrNot(scn.Snapshot.AgentRSS > 0 && scn.Snapshot.AgentRSS < goalAgentRSS),
+		rss(scn.Restore.AgentRSS), metOrNot(scn.Restore.AgentRSS > 0 && scn.Restore.AgentRSS < goalAgentRSS))
+	if ssh := r.find(toolScnSSH); ssh != nil {
+		peak := max(ssh.Snapshot.MaxRSS, ssh.Restore.MaxRSS)
+		fmt.Fprintf(w, "bound: streaming through scn, its peak RSS < %d MiB: %s %s\n", goalSSHRSS>>20, rss(peak), metOrNot(peak < goalSSHRSS))
+	}
 }
 
 func (c cpuSplit) String() string {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/local/sandbox"
@@ -90,11 +91,36 @@ func startSandbox(ctx context.Context, root, endpoint, self string) (*scnSetup, 
 		return nil, fmt.Errorf("starting a local sandbox: %w", err)
 	}
 	s.Instance = inst.ID
-	if _, err := cloud.WaitReady(ctx, tgt.Compute, inst.ID, cloud.WaitOptions{Interval: 50 * time.Millisecond, Timeout: time.Minute, Probe: tgt.Probe}); err != nil {
+	ready, err := cloud.WaitReady(ctx, tgt.Compute, inst.ID, cloud.WaitOptions{Interval: 50 * time.Millisecond, Timeout: time.Minute, Probe: tgt.Probe})
+	if err != nil {
 		s.destroy()
 		return nil, fmt.Errorf("waiting for sandbox %s: %w", inst.ID, err)
 	}
+	if err := installAgent(ctx, tgt, ready, self); err != nil {
+		s.destroy()
+		return nil, err
+	}
 	return s, nil
+}
+
+// installAgent puts scn's agent on the sandbox once, as a drill's earlier
+// steps or runs would have: its one-off cost (hashing, compressing and
+// copying the binary) is not the per-GiB cost the bench measures. It finds
+// the binary as the scn side does (agentctl.BesideExecutable there): an
+// scn-agent beside self, or self serving `agent`.
+func installAgent(ctx context.Context, tgt *target.Target, inst *cloud.Instance, self string) error {
+	ex, err := tgt.Connect(ctx, inst)
+	if err != nil {
+		return fmt.Errorf("connecting to sandbox %s: %w", inst.ID, err)
+	}
+	if p, err := filepath.EvalSymlinks(self); err == nil {
+		self = p
+	}
+	sess, err := agentctl.New(agentctl.Binaries{Dir: filepath.Dir(self), Self: self}).Start(ctx, ex, inst.ID)
+	if err != nil {
+		return fmt.Errorf("installing scn's agent on sandbox %s: %w", inst.ID, err)
+	}
+	return sess.Close()
 }
 
 // pid is the sandbox process, whose CPU time (with its commands') counts

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agent"
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/assembly"
 	"github.com/scnlabs/scn/internal/snapshot"
 )
@@ -28,11 +30,19 @@ type scnResult struct {
 	BytesStored int64   `json:"bytes_stored"` // snapshot: size of the data object
 	GoSys       uint64  `json:"go_sys"`       // memory the Go runtime got from the OS
 	PeakRSS     int64   `json:"peak_rss"`     // VmHWM: this process's own peak resident set
+	Via         string  `json:"via"`          // agent | scn, as scn reported it
+	SCNBytes    int64   `json:"scn_bytes"`    // bytes of the tar stream through this process
+	AgentRSS    int64   `json:"agent_rss"`    // the agent's peak resident set, as it reported it
 }
 
-// runIfScnChild runs the scn side and exits when this process is one
-// (main and TestMain call it first).
+// runIfScnChild runs the scn side, or scn's agent, and exits when this
+// process is one (main and TestMain call it first). The bench serves
+// `agent` like scn's own executable does, for when no scn-agent binary lies
+// beside it (scripts/bench-snapshot builds one, so the bench measures it).
 func runIfScnChild() {
+	if len(os.Args) == 2 && os.Args[1] == "agent" {
+		os.Exit(agent.Main())
+	}
 	if len(os.Args) > 1 && os.Args[1] == childVerb {
 		os.Exit(scnChild(os.Args[2:]))
 	}
@@ -41,11 +51,12 @@ func runIfScnChild() {
 // scnArgs are the scn side's flags.
 type scnArgs struct {
 	state, config, target, instance, op, path, name, profile string
+	agent                                                    bool // move the bytes with scn's agent
 }
 
 func (a scnArgs) list() []string {
 	return []string{childVerb, "-state", a.state, "-config", a.config, "-target", a.target, "-instance", a.instance,
-		"-op", a.op, "-path", a.path, "-name", a.name, "-profile", a.profile}
+		"-op", a.op, "-path", a.path, "-name", a.name, "-profile", a.profile, fmt.Sprintf("-agent=%t", a.agent)}
 }
 
 func scnChild(argv []string) int {
@@ -62,6 +73,7 @@ func scnChild(argv []string) int {
 	fs.StringVar(&a.path, "path", "", "workspace (snapshot) or destination (restore) on the instance")
 	fs.StringVar(&a.name, "name", "", "snapshot name")
 	fs.StringVar(&a.profile, "profile", "", "write <profile>.cpu.pprof and <profile>.allocs.pprof")
+	fs.BoolVar(&a.agent, "agent", false, "move the bytes with scn's agent (as scn does), not through this process")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -106,19 +118,30 @@ func scnSide(ctx context.Context, a scnArgs) (*scnResult, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// As the CLI does: agents beside this executable, or itself.
+	var agents *agentctl.Launcher
+	if a.agent {
+		agents = agentctl.New(agentctl.BesideExecutable())
+	}
+	notice := func(line string) { fmt.Fprintln(os.Stderr, line) }
 	res := &scnResult{}
 	start := time.Now()
 	switch a.op {
 	case "snapshot":
-		m, err := snapshot.Create(ctx, snapshot.CreateOptions{Exec: ex, Path: a.path, Name: a.name, Store: tgt.Store, Source: inst.ID})
+		m, err := snapshot.Create(ctx, snapshot.CreateOptions{Exec: ex, Path: a.path, Name: a.name, Store: tgt.Store, Source: inst.ID,
+			Agent: agents, Notice: notice})
 		if err != nil {
 			return nil, err
 		}
 		res.BytesStored = m.BytesStored
+		res.Via, res.SCNBytes, res.AgentRSS = m.Transport.Via, m.Transport.SCNBytes, m.Transport.AgentRSS
 	case "restore":
-		if _, err := snapshot.Restore(ctx, snapshot.RestoreOptions{Exec: ex, Store: tgt.Store, Name: a.name, Path: a.path}); err != nil {
+		r, err := snapshot.Restore(ctx, snapshot.RestoreOptions{Exec: ex, Store: tgt.Store, Name: a.name, Path: a.path, Instance: inst.ID,
+			Agent: agents, Notice: notice})
+		if err != nil {
 			return nil, err
 		}
+		res.Via, res.SCNBytes, res.AgentRSS = r.Transport.Via, r.Transport.SCNBytes, r.Transport.AgentRSS
 	default:
 		return nil, fmt.Errorf("unknown -op %q", a.op)
 	}

@@ -32,6 +32,8 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -91,8 +93,12 @@ func Serve(ctx context.Context, in io.Reader, out, errw io.Writer) int {
 		j = &creator{job: job.CreateJob}
 	case job.Type == wire.Restore && job.RestoreJob != nil:
 		j = &restorer{job: job.RestoreJob}
+	case job.Type == wire.Send && job.SendJob != nil:
+		j = &sender{job: job.SendJob}
+	case job.Type == wire.Receive && job.ReceiveJob != nil:
+		j = &receiver{job: job.ReceiveJob}
 	default:
-		return fail(fmt.Errorf("expected a create or restore job, got %q", job.Type))
+		return fail(fmt.Errorf("expected a create, restore, send or receive job, got %q", job.Type))
 	}
 	a, err := newAgent(s, j.access())
 	if err != nil {
@@ -111,8 +117,9 @@ func Serve(ctx context.Context, in io.Reader, out, errw io.Writer) int {
 		return 0 // stop: scn streams the bytes itself
 	}
 	if m.File != "" {
-		a.acc.File = m.File // the file scn reserved for a snapshot
+		a.acc.File = m.File // the file scn reserved for a snapshot, or an increment's
 	}
+	a.size = m.Size // of the object a receive reads
 	result, err := j.run(ctx, a)
 	if cause := context.Cause(ctx); cause != nil {
 		err = cause // the session ended or a signal came: say why, not how it showed
@@ -121,7 +128,9 @@ func Serve(ctx context.Context, in io.Reader, out, errw io.Writer) int {
 		s.send(wire.Msg{Type: wire.Failed, Error: err.Error(), Result: result})
 		return fail(err)
 	}
-	if err := s.send(j.done(result)); err != nil {
+	done := j.done(result)
+	done.PeakRSS = peakRSS()
+	if err := s.send(done); err != nil {
 		return fail(err)
 	}
 	s.next(ctx) // until scn closes stdin: it is still using what we report
@@ -261,4 +270,20 @@ func (p *progress) flush(done int64) {
 		p.sent = done
 		p.s.send(wire.Msg{Type: wire.Progress, Done: done})
 	}
+}
+
+// peakRSS is this process's peak resident set (VmHWM in
+// /proc/self/status), 0 where the system does not say.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

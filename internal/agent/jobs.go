@@ -28,6 +28,7 @@ type agent struct {
 	hc   *http.Client
 	pace *throttle.Pacer
 	prog *progress
+	size int64 // the object's size, from start (receive)
 }
 
 func newAgent(s *session, acc wire.Access) (*agent, error) {
@@ -138,12 +139,9 @@ type creator struct{ job *wire.CreateJob }
 func (c *creator) access() wire.Access { return c.job.Store }
 
 func (c *creator) run(ctx context.Context, a *agent) (json.RawMessage, error) {
-	put := a.putParts
-	if !a.acc.Presigned {
-		if a.acc.File == "" {
-			return nil, errors.New("scn reserved no file to write the snapshot into")
-		}
-		put = a.putFile
+	put, err := a.putter("the snapshot")
+	if err != nil {
+		return nil, err
 	}
 	m, err := snapshot.Archive(ctx, snapshot.ArchiveOptions{Path: c.job.Path, Exclude: c.job.Exclude, Hash: c.job.Hash,
 		Put: put, Progress: a.prog.report})
@@ -155,6 +153,18 @@ func (c *creator) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 }
 
 func (c *creator) done(r json.RawMessage) wire.Msg { return wire.Msg{Type: wire.Created, Manifest: r} }
+
+// putter is how an object goes to the store: presigned parts, or the file
+// scn reserved in its shared folder.
+func (a *agent) putter(what string) (func(context.Context, io.Reader) (int64, error), error) {
+	if a.acc.Presigned {
+		return a.putParts, nil
+	}
+	if a.acc.File == "" {
+		return nil, fmt.Errorf("scn reserved no file to write %s into", what)
+	}
+	return a.putFile, nil
+}
 
 // putFile writes the object into the file scn reserved in its store's
 // folder; a failed or cancelled write removes it (scn may be gone).
@@ -190,23 +200,9 @@ func (r *restorer) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the manifest from scn is unusable: %w", err)
 	}
-	var data io.ReadCloser
-	if a.acc.Presigned {
-		d := &download{a: a, url: &urlHolder{a: a, n: 0}}
-		data = ranges.NewReader(ctx, "the snapshot's data", r.job.Size, min(a.acc.PartSize, 8<<20), a.acc.Concurrency, d.fetch)
-	} else {
-		f, err := os.Open(a.acc.File)
-		if err != nil {
-			return nil, err
-		}
-		if fi, err := f.Stat(); err != nil || fi.Size() != r.job.Size {
-			f.Close()
-			return nil, fmt.Errorf("%s is not the %d bytes scn saw: it changed meanwhile", a.acc.File, r.job.Size)
-		}
-		data = struct {
-			io.Reader
-			io.Closer
-		}{throttle.Reader(f, a.pace), f}
+	data, err := a.open(ctx, "the snapshot's data", r.job.Size)
+	if err != nil {
+		return nil, err
 	}
 	defer data.Close()
 	res, err := snapshot.Unpack(ctx, snapshot.UnpackOptions{Data: data, Manifest: m, Path: r.job.Path, Verify: r.job.Verify,
@@ -219,6 +215,28 @@ func (r *restorer) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 		a.prog.flush(m.BytesRaw)
 	}
 	return out, err
+}
+
+// open reads the object of size bytes: ranges fetched in parallel with
+// the GET URL scn presigns, or the store's own file on a shared
+// filesystem, paced by the machine's link either way.
+func (a *agent) open(ctx context.Context, what string, size int64) (io.ReadCloser, error) {
+	if a.acc.Presigned {
+		d := &download{a: a, url: &urlHolder{a: a, n: 0}}
+		return ranges.NewReader(ctx, what, size, min(a.acc.PartSize, 8<<20), a.acc.Concurrency, d.fetch), nil
+	}
+	f, err := os.Open(a.acc.File)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != size {
+		f.Close()
+		return nil, fmt.Errorf("%s is not the %d bytes scn saw: it changed meanwhile", a.acc.File, size)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{throttle.Reader(f, a.pace), f}, nil
 }
 
 func (r *restorer) done(res json.RawMessage) wire.Msg {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scnlabs/scn/internal/cloud/sshpool"
+	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/target"
@@ -111,5 +113,21 @@ func TestDestroyRefusesWhatItCannotName(t *testing.T) {
 	}
 	if left := keys(t, dir, ""); len(left) != 1 {
 		t.Fatalf("refused destroys deleted something: left %v", left)
+	}
+}
+
+// A standby the ledger recorded goes with the sync object a killed scn
+// left in the store mid-cycle; another standby's stays.
+func TestDestroyStandbyDeletesItsSyncObject(t *testing.T) {
+	w := newWorld(t)
+	w.lease("g1", "scn-r1-standby")
+	w.put(snapshot.RelayKey("g1"), snapshot.RelayKey("g2"))
+	tgt := &target.Target{Name: "lab", Compute: w.pool, Store: w.store}
+	gone, err := Destroy(context.Background(), tgt, ledger.KindStandby, sshpool.ProviderName, "g1")
+	if err != nil || gone {
+		t.Fatalf("Destroy = gone %v, %v; want a destruction", gone, err)
+	}
+	if left := keys(t, w.store, "standby-sync/"); !slices.Equal(left, []string{snapshot.RelayKey("g2")}) {
+		t.Fatalf("left %v; want only the other standby's object", left)
 	}
 }

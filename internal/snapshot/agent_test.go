@@ -68,6 +68,10 @@ func TestAgentRoundTrip(t *testing.T) {
 			if m.Transport.Via != ViaAgent || m.Transport.SCNBytes != 0 || len(notices) != 0 {
 				t.Fatalf("transport %+v, notices %v; want the agent", m.Transport, notices)
 			}
+			// The agent reports its peak memory (the bench prints it).
+			if m.Transport.AgentRSS <= 0 {
+				t.Errorf("snapshot: the agent reported no peak RSS: %+v", m.Transport)
+			}
 			if m.HashAlgorithm != HashXXH3 || m.Entries[1].Hash == "" && m.Entries[1].Type == TypeFile {
 				t.Fatalf("manifest hash %q", m.HashAlgorithm)
 			}
@@ -84,7 +88,7 @@ func TestAgentRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareTrees(t, want, snapshotOf(t, dst))
-			if res.Transport.Via != ViaAgent || res.Files != m.Counts.Files || res.Verified != m.Counts.Files || res.LinksVerified != m.Counts.Hardlinks || m.Counts.Hardlinks == 0 || len(res.Mismatched)+len(res.Missing) != 0 {
+			if res.Transport.Via != ViaAgent || res.Transport.AgentRSS <= 0 || res.Files != m.Counts.Files || res.Verified != m.Counts.Files || res.LinksVerified != m.Counts.Hardlinks || m.Counts.Hardlinks == 0 || len(res.Mismatched)+len(res.Missing) != 0 {
 				t.Errorf("result %+v", res)
 			}
 

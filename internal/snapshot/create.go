@@ -59,6 +59,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	if opts.Agent != nil {
 		var err error
 		m, start, err = createViaAgent(ctx, opts, start)
+		if m != nil {
+			tr = m.Transport
+		}
 		if errors.Is(err, agentctl.ErrUnavailable) {
 			tr.Notice = notice(opts.Notice, opts.Source, err)
 		} else if err != nil {

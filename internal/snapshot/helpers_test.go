@@ -16,7 +16,6 @@ import (
 
 	"github.com/scnlabs/scn/internal/remote"
 	"github.com/scnlabs/scn/internal/store"
-	"github.com/scnlabs/scn/internal/store/s3store"
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
 
@@ -38,16 +37,7 @@ func s3Store(t testing.TB) store.Store {
 // s3StoreAndServer is s3Store with its server, for tests that inject faults.
 func s3StoreAndServer(t testing.TB) (store.Store, *s3test.Server) {
 	srv := s3test.StartServer(t, s3test.Options{})
-	s, err := s3store.New(context.Background(), s3store.Config{
-		Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: "drills",
-		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey,
-		PartSize: s3store.MinPartSize, Concurrency: 3, HTTPClient: srv.Client, MaxBackoff: 5 * time.Millisecond,
-		CAPEM: srv.CertPEM,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, srv
+	return srv.Store(t, "drills"), srv
 }
 
 func writeFile(t testing.TB, path string, data []byte, mode os.FileMode) {

@@ -107,7 +107,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		case err != nil:
 			return res, fmt.Errorf("%s: %w", where, err)
 		default:
-			res.Transport = Transport{Via: ViaAgent}
+			res.Transport.Via = ViaAgent // AgentRSS is the agent's report
 			return res, nil
 		}
 	}

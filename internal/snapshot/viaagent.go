@@ -38,6 +38,9 @@ type Transport struct {
 	SCNBytes int64
 	// Notice says why an agent was wanted but not used ("" otherwise).
 	Notice string
+	// AgentRSS is the agent's peak resident set on the machine, as it
+	// reported it (0 via scn, or when its system does not say).
+	AgentRSS int64
 }
 
 // counted wraps a progress callback (nil: none) and remembers the last
@@ -87,6 +90,25 @@ func accessFor(ctx context.Context, st store.Store, probeKey string) (*access, e
 		return a, nil
 	}
 	return nil, fmt.Errorf("%w: the store %s gives machines no direct access", agentctl.ErrUnavailable, st)
+}
+
+// abortUnlessDone aborts up unless *done says the transfer completed it:
+// deferred, it covers every way out, scn's cancellation included.
+func abortUnlessDone(ctx context.Context, up upload, done *bool) {
+	if !*done {
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		up.abort(cctx)
+	}
+}
+
+// reserve starts the object an agent writes: a multipart upload, or the
+// file to write into.
+func (a *access) reserve(ctx context.Context, key string) (upload, error) {
+	if a.shared != nil {
+		return newFileUpload(ctx, a.shared, key)
+	}
+	return newMultipartUpload(ctx, a.presigner, key)
 }
 
 func wireRequest(r store.Request) *wire.Request {
@@ -150,64 +172,29 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 	}
 	defer s.Close()
 
-	// Reserve the object: a multipart upload, or the file to write.
-	var up upload
-	if acc.shared != nil {
-		up, err = newFileUpload(ctx, acc.shared, key)
-	} else {
-		up, err = newMultipartUpload(ctx, acc.presigner, key)
-	}
+	up, err := acc.reserve(ctx, key)
 	if err != nil {
 		s.Send(wire.Msg{Type: wire.Stop})
 		return nil, start, err
 	}
 	done := false
-	defer func() {
-		if !done {
-			cctx, cancel := cleanupCtx(ctx)
-			defer cancel()
-			up.abort(cctx)
-		}
-	}()
+	defer abortUnlessDone(ctx, up, &done)
 	began := time.Now()
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return nil, start, err
 	}
-	var m *Manifest
-	for m == nil {
-		msg, err := s.Recv(ctx)
-		if err != nil {
-			return nil, start, fmt.Errorf("the agent on the machine: %w", err)
-		}
-		switch msg.Type {
-		case wire.Need:
-			grant := wire.Msg{Type: wire.Grant, N: msg.N}
-			if r, err := up.presign(ctx, msg.N); err != nil {
-				grant.Error = err.Error()
-			} else {
-				grant.Request = wireRequest(r)
-			}
-			if err := s.Send(grant); err != nil {
-				return nil, start, err
-			}
-		case wire.Part:
-			if err := up.part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
-				return nil, start, err
-			}
-		case wire.Progress:
-			if opts.Progress != nil {
-				opts.Progress(msg.Done)
-			}
-		case wire.Failed:
-			return nil, start, errors.New(msg.Error)
-		case wire.Created:
-			if m, err = agentManifest(msg.Manifest, opts.Name); err != nil {
-				return nil, start, err
-			}
-		default:
-			return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
-		}
+	msg, err := serveUpload(ctx, s, up, opts.Progress)
+	if err != nil {
+		return nil, start, err
 	}
+	if msg.Type != wire.Created {
+		return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
+	}
+	m, err := agentManifest(msg.Manifest, opts.Name)
+	if err != nil {
+		return nil, start, err
+	}
+	m.Transport = Transport{Via: ViaAgent, AgentRSS: msg.PeakRSS}
 	if err := up.complete(ctx, m.BytesStored); err != nil {
 		return nil, start, err
 	}
@@ -232,4 +219,49 @@ func agentManifest(data json.RawMessage, name string) (*Manifest, error) {
 		return nil, fmt.Errorf("the manifest the agent recorded is unusable, so the snapshot was not written: %w", err)
 	}
 	return checked, nil
+}
+
+// serveUpload answers an agent filling up: presigns each part it needs,
+// records the parts it reports and passes its progress on, until its final
+// message, which it returns (a failure also as an error).
+func serveUpload(ctx context.Context, s *agentctl.Session, up upload, progress func(int64)) (wire.Msg, error) {
+	return serve(ctx, s, up.presign, up.part, progress)
+}
+
+// serve answers an agent moving bytes: mint presigns the URL it needs
+// (n: a part, or 0 for the object's GET), part records a part it reports
+// (nil: none expected), progress hears how far it got. It returns the
+// agent's final message (a failure also as an error).
+func serve(ctx context.Context, s *agentctl.Session, mint func(context.Context, int) (store.Request, error),
+	part func(store.Part) error, progress func(int64)) (wire.Msg, error) {
+	for {
+		msg, err := s.Recv(ctx)
+		if err != nil {
+			return msg, fmt.Errorf("the agent on the machine: %w", err)
+		}
+		switch {
+		case msg.Type == wire.Need:
+			grant := wire.Msg{Type: wire.Grant, N: msg.N}
+			if r, err := mint(ctx, msg.N); err != nil {
+				grant.Error = err.Error()
+			} else {
+				grant.Request = wireRequest(r)
+			}
+			if err := s.Send(grant); err != nil {
+				return msg, err
+			}
+		case msg.Type == wire.Part && part != nil:
+			if err := part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
+				return msg, err
+			}
+		case msg.Type == wire.Progress:
+			if progress != nil {
+				progress(msg.Done)
+			}
+		case msg.Type == wire.Failed:
+			return msg, errors.New(msg.Error)
+		default:
+			return msg, nil
+		}
+	}
 }

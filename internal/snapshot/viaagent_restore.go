@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/scnlabs/scn/internal/agent/wire"
+	"github.com/scnlabs/scn/internal/agentctl"
+	"github.com/scnlabs/scn/internal/store"
 )
 
 // restoreViaAgent runs Unpack on the machine, reading the data object
@@ -42,45 +44,39 @@ func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size
 	if err := s.Send(wire.Msg{Type: wire.Start}); err != nil {
 		return nil, err
 	}
-	for {
-		msg, err := s.Recv(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("the agent on the machine: %w", err)
-		}
-		switch msg.Type {
-		case wire.Need:
-			grant := wire.Msg{Type: wire.Grant, N: msg.N}
-			if msg.N != 0 || acc.presigner == nil {
-				grant.Error = fmt.Sprintf("a restore reads one object: there is no URL %d", msg.N)
-			} else if r, err := acc.presigner.PresignGet(ctx, key, urlTTL); err != nil {
-				grant.Error = err.Error()
-			} else {
-				grant.Request = wireRequest(r)
-			}
-			if err := s.Send(grant); err != nil {
-				return nil, err
-			}
-		case wire.Progress:
-			if opts.Progress != nil {
-				opts.Progress(msg.Done)
-			}
-		case wire.Restored, wire.Failed:
-			var res *RestoreResult
-			if len(msg.Result) > 0 {
-				res = &RestoreResult{}
-				if err := json.Unmarshal(msg.Result, res); err != nil {
-					return nil, fmt.Errorf("the agent's result is not JSON: %w", err)
-				}
-			}
-			if msg.Type == wire.Failed {
-				return res, errors.New(msg.Error)
-			}
-			if res == nil {
-				return nil, errors.New("the agent restored without a result")
-			}
-			return res, nil
-		default:
-			return nil, fmt.Errorf("the agent sent %q during a restore", msg.Type)
+	msg, err := serveDownload(ctx, s, acc, key, opts.Progress)
+	if err != nil && msg.Type != wire.Failed {
+		return nil, err
+	}
+	if msg.Type != wire.Restored && msg.Type != wire.Failed {
+		return nil, fmt.Errorf("the agent sent %q during a restore", msg.Type)
+	}
+	var res *RestoreResult
+	if len(msg.Result) > 0 {
+		res = &RestoreResult{}
+		if err := json.Unmarshal(msg.Result, res); err != nil {
+			return nil, fmt.Errorf("the agent's result is not JSON: %w", err)
 		}
 	}
+	if msg.Type == wire.Failed {
+		return res, err
+	}
+	if res == nil {
+		return nil, errors.New("the agent restored without a result")
+	}
+	res.Transport.AgentRSS = msg.PeakRSS
+	return res, nil
+}
+
+// serveDownload answers an agent reading key: presigns the GET it needs
+// (one URL serves every range) and passes its progress on, until its
+// final message, which it returns (a failure also as an error).
+func serveDownload(ctx context.Context, s *agentctl.Session, acc *access, key string, progress func(int64)) (wire.Msg, error) {
+	get := func(ctx context.Context, n int) (store.Request, error) {
+		if n != 0 || acc.presigner == nil {
+			return store.Request{}, fmt.Errorf("one object is read: there is no URL %d", n)
+		}
+		return acc.presigner.PresignGet(ctx, key, urlTTL)
+	}
+	return serve(ctx, s, get, nil, progress)
 }

@@ -2,8 +2,9 @@
 // a GPU instance's workspace, watches the GPU, and hands the copy over to
 // a replacement when the GPU dies. An Association runs two loops in the
 // background for the rest of a run: an incremental sync (list both sides
-// with find, send only what changed through scn as a tar stream, delete
-// what vanished) and a health check (the provider's status, an SSH probe,
+// with find, delete what vanished, send only what changed as a tar stream —
+// through the store by the machines' agents when the association has them,
+// otherwise through scn) and a health check (the provider's status, an SSH probe,
 // and a scan of what changed on the GPU since the last sync, so the files
 // a failure loses are known). After FailureThreshold consecutive failed
 // checks of the GPU the association is failover_active: syncing stops and
@@ -26,8 +27,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/store"
 )
 
 // States of an association.
@@ -92,6 +95,12 @@ type Options struct {
 	Log func(line string)
 	// Progress, when set, is told the bytes streamed by Start's first sync.
 	Progress func(bytes int64)
+	// Agent and Store, when both set, take scn out of the path: each
+	// cycle's increment goes from the GPU's agent through the store to the
+	// standby's agent (snapshot.Relay). Otherwise, or when an agent cannot
+	// run or reach the store, it streams through scn over SSH.
+	Agent *agentctl.Launcher
+	Store store.Store
 
 	// SyncTicks and CheckTicks, when set, replace the interval tickers:
 	// each value received starts one cycle. Tests drive the loops with them.
@@ -123,13 +132,17 @@ func (o *Options) defaults() error {
 
 // Cycle is one sync.
 type Cycle struct {
-	At      time.Time // when it started
-	GPU     string    // instance synced from
-	Files   int       // entries sent (files, folders, links)
-	Bytes   int64     // bytes of the tar stream, as it passed through scn
-	Deleted int       // paths removed on the standby
-	Seconds float64
-	Error   string // why it failed; "" on success
+	At    time.Time // when it started
+	GPU   string    // instance synced from
+	Files int       // entries sent (files, folders, links)
+	Bytes int64     // bytes of the tar stream
+	// Via says how they went (ViaAgent, ViaSCN; "" when nothing changed)
+	// and SCNBytes how many passed through scn's process.
+	Via      string
+	SCNBytes int64
+	Deleted  int // paths removed on the standby
+	Seconds  float64
+	Error    string // why it failed; "" on success
 }
 
 // MBPerSec is the stream's rate in MB (10^6 bytes) per second.
@@ -145,12 +158,13 @@ type Association struct {
 	opts Options
 	sb   Machine
 
-	syncMu sync.Mutex // one sync or restore at a time
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	done   chan struct{} // closed when the loops have returned
-	stop   sync.Once
+	syncMu       sync.Mutex // one sync or restore at a time
+	fallbackSaid string     // why the last cycle streamed through scn (syncMu held)
+	ctx          context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	done         chan struct{} // closed when the loops have returned
+	stop         sync.Once
 
 	checkNow chan struct{} // a failed sync asks for a health round at once
 

@@ -29,6 +29,8 @@ type rig struct {
 	fake *vasttest.Fake
 	prov *vast.Provider
 	key  string
+	// signer is scn's key, authorised on every machine
+	signer ssh.Signer
 	// probe is a real SSH probe, as Env.Probe is.
 	probe func(context.Context, *cloud.Instance) error
 
@@ -37,7 +39,7 @@ type rig struct {
 	roots  map[string]string // instance id → its folder (its SSH server's too)
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	var offers []vasttest.Offer
 	for i := range 8 {
@@ -50,7 +52,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	signer := sshtest.NewKey(t)
-	r := &rig{fake: f, prov: p, key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))),
+	r := &rig{fake: f, prov: p, signer: signer, key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))),
 		probe: sshtest.Probe(signer, ssh.InsecureIgnoreHostKey()), roots: map[string]string{}}
 	// Each instance, once running, answers SSH on 127.0.0.1 over its own folder.
 	f.StartSSHServers(t, func(id string) vasttest.SSHOptions {
@@ -58,14 +60,19 @@ func newRig(t *testing.T) *rig {
 		r.mu.Lock()
 		r.roots[id] = root
 		r.mu.Unlock()
-		return vasttest.SSHOptions{Dir: root}
+		// Its own HOME, so what scn installs there (its agent) stays on it.
+		home := filepath.Join(root, "home")
+		if err := os.Mkdir(home, 0o755); err != nil {
+			t.Error(err)
+		}
+		return vasttest.SSHOptions{Dir: root, Home: home}
 	})
 	return r
 }
 
 // machine rents an instance, waits until it runs and gives it a folder
 // with a workspace; it is destroyed when the test ends.
-func (r *rig) machine(t *testing.T) Machine {
+func (r *rig) machine(t testing.TB) Machine {
 	t.Helper()
 	r.mu.Lock()
 	r.rented++
@@ -92,6 +99,21 @@ func (r *rig) machine(t *testing.T) Machine {
 	ws := filepath.Join(root, "workspace")
 	must(t, os.Mkdir(ws, 0o755))
 	return Machine{Instance: inst, Dir: ws, Provider: r.prov, Connect: shellAt(root), Probe: r.probe}
+}
+
+// overSSH is m reached as scn reaches machines, over its real SSH server
+// (whose HOME is the machine's own): what scn's agent needs, since it
+// talks on the session's stdin and stdout.
+func (r *rig) overSSH(t testing.TB, m Machine) Machine {
+	t.Helper()
+	c, err := remote.Dial(context.Background(), remote.Endpoint{Host: m.Instance.Host, Port: m.Instance.Port, User: m.Instance.User},
+		remote.Options{Signer: r.signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	m.Connect = func(context.Context, *cloud.Instance) (remote.Execer, error) { return c, nil }
+	return m
 }
 
 // destroy kills an instance the way instance.destroy reason: failure does.
@@ -151,7 +173,7 @@ func round[R any](t *testing.T, ticks chan<- time.Time, reports <-chan R) R {
 }
 
 // start starts an association and stops it when the test ends.
-func start(t *testing.T, gpu, sb Machine, o Options) *Association {
+func start(t testing.TB, gpu, sb Machine, o Options) *Association {
 	t.Helper()
 	a, err := Start(context.Background(), gpu, sb, o)
 	if err != nil {
@@ -167,14 +189,14 @@ func start(t *testing.T, gpu, sb Machine, o Options) *Association {
 	return a
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func write(t *testing.T, path, content string) {
+func write(t testing.TB, path, content string) {
 	t.Helper()
 	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	must(t, os.WriteFile(path, []byte(content), 0o644))

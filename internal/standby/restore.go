@@ -21,8 +21,12 @@ type Move struct {
 	GPU     string // the new GPU
 	Files   int    // regular files restored
 	Entries int    // every path restored (files, folders, links)
-	Bytes   int64  // bytes of the tar stream through scn
-	Seconds float64
+	Bytes   int64  // bytes of the tar stream
+	// Via says how they went (ViaAgent: standby → store → new GPU by the
+	// agents; ViaSCN) and SCNBytes how many passed through scn's process.
+	Via      string
+	SCNBytes int64
+	Seconds  float64
 	// MTTR is from failure detection to the copy restored and verified on
 	// the new GPU; 0 when no failure was being recovered (a planned move).
 	MTTR time.Duration
@@ -39,7 +43,8 @@ func (r Move) MBPerSec() float64 {
 	return float64(r.Bytes) / 1e6 / r.Seconds
 }
 
-// Restore streams the standby's copy onto a new GPU (to.Dir, created if
+// Restore copies the standby's copy onto a new GPU (through the store by
+// the agents, or streamed through scn: see relayOrStream) (to.Dir, created if
 // missing), verifies it with verify (nil: not verified) and, if it holds,
 // makes the association follow the new GPU: state restored, then syncing
 // from the next cycle. When the old GPU has not failed (a planned move),
@@ -135,11 +140,11 @@ func (a *Association) copyTo(ctx context.Context, to Machine, r *Move, progress 
 		_, err := exec(ctx, GPU, to.Instance.ID, gx, "mkdir -p -- "+remote.Quote(to.Dir), nil)
 		return files, err
 	}
-	n, err := stream(ctx,
-		endpoint{side: Standby, id: a.sb.Instance.ID, x: sx, cmd: sendCommand(a.sb.Dir), ok: tarOK},
-		endpoint{side: GPU, id: to.Instance.ID, x: gx, cmd: receiveCommand(to.Dir)},
-		nulList(all), progress)
-	r.Bytes = n
+	n, via, err := a.relayOrStream(ctx, end{Standby, a.sb, sx}, end{GPU, to, gx}, all, progress)
+	r.Bytes, r.Via = n, via
+	if via == ViaSCN {
+		r.SCNBytes = n
+	}
 	if err != nil {
 		return nil, fmt.Errorf("copying %d paths from standby %s to GPU %s: %w", len(all), a.sb.Instance.ID, to.Instance.ID, err)
 	}

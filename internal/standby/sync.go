@@ -145,13 +145,8 @@ func (a *Association) transfer(ctx context.Context, gpu Machine, c *Cycle, progr
 	}
 	c.Deleted = len(p.remove)
 	if len(p.send) > 0 {
-		n, err := stream(ctx,
-			endpoint{side: GPU, id: gpu.Instance.ID, x: gx, cmd: sendCommand(gpu.Dir), ok: tarOK},
-			endpoint{side: Standby, id: a.sb.Instance.ID, x: sx, cmd: receiveCommand(a.sb.Dir)},
-			nulList(p.send), progress)
-		c.Bytes = n
-		if err != nil {
-			return snapshot{}, fmt.Errorf("copying %d paths: %w", len(p.send), err)
+		if err := a.copyPaths(ctx, gpu, gx, sx, p.send, c, progress); err != nil {
+			return snapshot{}, err
 		}
 	}
 	c.Files = len(p.send)

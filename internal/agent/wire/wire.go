@@ -16,6 +16,13 @@
 //	agent → part {part, etag, size}    (one part uploaded)
 //	agent → progress {done}
 //	agent → created {manifest} | restored {result} | failed {error}
+//
+// A standby increment is two sessions, one per machine: the GPU's agent
+// gets send (the same need/grant/part exchange as a create) and answers
+// sent {size}; scn completes the object and starts the standby's agent,
+// which got receive and was ready, with start {size, file}; it asks for
+// the GET URL and answers received {size}.
+//
 //	scn   closes stdin: the agent exits. If stdin ends before that, scn is
 //	gone: the agent stops, removes what it wrote, and exits.
 //
@@ -36,6 +43,8 @@ const (
 	Hello       = "hello"
 	Create      = "create"
 	Restore     = "restore"
+	Send        = "send"    // a standby increment: tar the listed paths into one object
+	Receive     = "receive" // a standby increment: extract that object into a directory
 	Ready       = "ready"
 	Unreachable = "unreachable"
 	Start       = "start"
@@ -46,6 +55,8 @@ const (
 	Progress    = "progress"
 	Created     = "created"
 	Restored    = "restored"
+	Sent        = "sent"     // size: bytes of the tar stream stored
+	Received    = "received" // size: bytes of the tar stream extracted
 	Failed      = "failed"
 )
 
@@ -60,6 +71,8 @@ type Msg struct {
 
 	CreateJob  *CreateJob  `json:"create,omitempty"`
 	RestoreJob *RestoreJob `json:"restore,omitempty"`
+	SendJob    *SendJob    `json:"send,omitempty"`
+	ReceiveJob *ReceiveJob `json:"receive,omitempty"`
 
 	// need, grant, part: the part number (0: the object's GET URL)
 	N int `json:"n,omitempty"`
@@ -67,12 +80,15 @@ type Msg struct {
 	Renew   bool     `json:"renew,omitempty"`
 	Request *Request `json:"request,omitempty"` // grant
 	ETag    string   `json:"etag,omitempty"`    // part
-	Size    int64    `json:"size,omitempty"`    // part
+	// part; sent, received: the stream's bytes; start of a receive: the
+	// object's size
+	Size int64 `json:"size,omitempty"`
 
 	Done int64 `json:"done,omitempty"` // progress: bytes of tar stream so far
 
-	// start of a create into a shared folder: the file scn reserved for
-	// the object, to write into
+	// start of a create or send into a shared folder: the file scn
+	// reserved for the object, to write into; of a receive from one: the
+	// object's file, to read
 	File string `json:"file,omitempty"`
 
 	Manifest json.RawMessage `json:"manifest,omitempty"` // created: the data fields of the manifest
@@ -81,6 +97,11 @@ type Msg struct {
 	Result json.RawMessage `json:"result,omitempty"`
 
 	Error string `json:"error,omitempty"` // unreachable, grant, failed
+
+	// created, restored: the agent's peak resident set in bytes (Linux's
+	// VmHWM; 0 where the system does not say), so scn can report what
+	// the data plane cost the machine.
+	PeakRSS int64 `json:"peak_rss,omitempty"`
 }
 
 // Request is a presigned HTTP request. ValidFor is counted from when the
@@ -127,4 +148,23 @@ type RestoreJob struct {
 	Size     int64           `json:"size"` // of the data object
 	Verify   bool            `json:"verify"`
 	Store    Access          `json:"store"`
+}
+
+// SendJob archives the listed entries of a directory (paths relative to
+// it, "./a/b", each named: no recursion) into one object, as the machine's
+// tar writes them in POSIX format: a standby increment, read back by a
+// ReceiveJob on the standby. An entry gone since it was listed is skipped;
+// the next cycle sees its deletion.
+type SendJob struct {
+	Path  string   `json:"path"`
+	Paths []string `json:"paths"`
+	Store Access   `json:"store"`
+}
+
+// ReceiveJob extracts the object a SendJob stored into a directory (made
+// if missing) with the machine's tar, keeping modes and times and leaving
+// owners to whoever runs it. The object's size comes with Start.
+type ReceiveJob struct {
+	Path  string `json:"path"`
+	Store Access `json:"store"`
 }

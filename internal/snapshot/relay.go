@@ -1,0 +1,185 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/scnlabs/scn/internal/agent/wire"
+	"github.com/scnlabs/scn/internal/agentctl"
+	"github.com/scnlabs/scn/internal/remote"
+	"github.com/scnlabs/scn/internal/store"
+)
+
+// RelayKey is the object that carries a standby's increments: one per
+// standby, replaced each cycle and deleted after it, outside snapshots/ so
+// no listing takes it for a snapshot.
+func RelayKey(standbyID string) string { return "standby-sync/" + standbyID + "/increment.tar" }
+
+// DeleteRelay removes what a relay to standbyID left in st when scn was
+// killed mid-cycle (`scn cleanup` calls it with the standby): the object,
+// and in a directory store a file still being written. Nothing left is
+// no error.
+func DeleteRelay(ctx context.Context, st store.Store, standbyID string) error {
+	key := RelayKey(standbyID)
+	if sh, ok := store.SharedOf(st); ok {
+		if err := sh.DiscardPartial(ctx, path.Dir(key)+"/"); err != nil {
+			return err
+		}
+	}
+	if err := st.Delete(ctx, key); err != nil && !errors.Is(err, store.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// RelayEnd is one machine of a relay: how to reach it, its id (for
+// messages) and the directory the entries are read from or written to.
+type RelayEnd struct {
+	Exec remote.Execer
+	ID   string
+	Dir  string
+}
+
+// RelayOptions say what a relay moves.
+type RelayOptions struct {
+	Agent    *agentctl.Launcher
+	Store    store.Store
+	Key      string   // the object that carries the stream; replaced, and deleted at the end
+	From, To RelayEnd // the GPU and its standby
+	Paths    []string // entries of From.Dir to send ("./a/b"), each named
+	Progress func(done int64)
+}
+
+// RelayResult is what a relay moved and how long each half took.
+type RelayResult struct {
+	Bytes                   int64 // of the tar stream
+	SendSeconds, GetSeconds float64
+	Transport               Transport
+}
+
+// Relay copies the listed entries of From.Dir into To.Dir without scn in
+// the path: From's agent tars them into one object of the store (the
+// upload scn starts, presigns and completes, as for a snapshot), then To's
+// agent reads it back and extracts it. scn's process carries only the
+// control messages. Both agents must show they reach the store before a
+// byte moves; when either cannot run or cannot reach it the error wraps
+// agentctl.ErrUnavailable and nothing was sent, so the caller can stream
+// through scn instead. The object is deleted at the end, whatever
+// happened; one left by a killed scn is replaced by the next relay with
+// the same Key.
+func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
+	if o.Agent == nil || o.Store == nil {
+		return nil, fmt.Errorf("%w: no agent or no store to relay through", agentctl.ErrUnavailable)
+	}
+	acc, err := accessFor(ctx, o.Store, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer acc.cleanup()
+	// Both agents start at once (each is checked, started and probes the
+	// store); the standby's then waits, ready, while the GPU sends.
+	type started struct {
+		s   *agentctl.Session
+		err error
+	}
+	recvCh := make(chan started, 1)
+	go func() {
+		s, err := begin(ctx, o.Agent, o.To.Exec, o.To.ID, wire.Msg{Type: wire.Receive, ReceiveJob: &wire.ReceiveJob{Path: o.To.Dir, Store: acc.wire}})
+		recvCh <- started{s, err}
+	}()
+	send, sendErr := begin(ctx, o.Agent, o.From.Exec, o.From.ID, wire.Msg{Type: wire.Send, SendJob: &wire.SendJob{Path: o.From.Dir, Paths: o.Paths, Store: acc.wire}})
+	r := <-recvCh
+	recv := r.s
+	if sendErr != nil || r.err != nil {
+		for _, s := range []*agentctl.Session{send, recv} {
+			if s != nil {
+				s.Send(wire.Msg{Type: wire.Stop})
+				s.Close()
+			}
+		}
+		// A hard failure fails the cycle; only when both are merely
+		// unable does the caller fall back.
+		if sendErr != nil && !errors.Is(sendErr, agentctl.ErrUnavailable) || r.err == nil {
+			return nil, sendErr
+		}
+		return nil, r.err
+	}
+	defer recv.Close()
+	defer send.Close()
+	defer func() {
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		o.Store.Delete(cctx, o.Key) // gone or never written: nothing to say
+	}()
+
+	res := &RelayResult{Transport: Transport{Via: ViaAgent}}
+	start := time.Now()
+	size, rss, err := relaySend(ctx, o, acc, send)
+	if err != nil {
+		recv.Send(wire.Msg{Type: wire.Stop})
+		return nil, fmt.Errorf("sending from instance %s: %w", o.From.ID, err)
+	}
+	res.Bytes, res.SendSeconds, res.Transport.AgentRSS = size, time.Since(start).Seconds(), rss
+	start = time.Now()
+	if err := relayReceive(ctx, o, acc, recv, size); err != nil {
+		return nil, fmt.Errorf("receiving on instance %s: %w", o.To.ID, err)
+	}
+	res.GetSeconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// relaySend has From's agent store the increment and completes the object;
+// it returns the object's size and the agent's peak RSS.
+func relaySend(ctx context.Context, o RelayOptions, acc *access, s *agentctl.Session) (int64, int64, error) {
+	up, err := acc.reserve(ctx, o.Key)
+	if err != nil {
+		s.Send(wire.Msg{Type: wire.Stop})
+		return 0, 0, err
+	}
+	done := false
+	defer abortUnlessDone(ctx, up, &done)
+	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
+		return 0, 0, err
+	}
+	msg, err := serveUpload(ctx, s, up, o.Progress)
+	switch {
+	case err != nil:
+		return 0, 0, err
+	case msg.Type != wire.Sent:
+		return 0, 0, fmt.Errorf("the agent sent %q while sending", msg.Type)
+	}
+	if err := up.complete(ctx, msg.Size); err != nil {
+		return 0, 0, err
+	}
+	done = true
+	return msg.Size, msg.PeakRSS, nil
+}
+
+// relayReceive starts To's agent on the stored object.
+func relayReceive(ctx context.Context, o RelayOptions, acc *access, s *agentctl.Session, size int64) error {
+	start := wire.Msg{Type: wire.Start, Size: size}
+	if acc.shared != nil {
+		file, err := acc.shared.GetFile(ctx, o.Key)
+		if err != nil {
+			s.Send(wire.Msg{Type: wire.Stop})
+			return err
+		}
+		start.File = file
+	}
+	if err := s.Send(start); err != nil {
+		return err
+	}
+	msg, err := serveDownload(ctx, s, acc, o.Key, nil)
+	switch {
+	case err != nil:
+		return err
+	case msg.Type != wire.Received:
+		return fmt.Errorf("the agent sent %q while receiving", msg.Type)
+	case msg.Size != size:
+		return fmt.Errorf("the agent extracted %d bytes of the %d stored", msg.Size, size)
+	}
+	return nil
+}
