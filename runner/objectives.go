@@ -24,12 +24,19 @@ import (
 var validationFields = types.Map{"success": types.Bool, "files_validated": types.Int, "files_total": types.Int}
 
 // PhaseNames are the phases.<name> an objective may read: the scenario's
-// report.phases. Phases the runner computes itself are added here so the
-// static check and the run agree on one list.
+// report.phases, then the recovery phases the runner measures itself
+// (journal.RecoveryPhaseNames: detection, provisioning, restore,
+// verification) unless the scenario names a phase so itself — its own
+// definition wins. One list, so the static check and the run agree.
 func (sc *Scenario) PhaseNames() []string {
 	var out []string
 	for _, p := range sc.Report.Phases {
 		out = append(out, p.Name)
+	}
+	for _, name := range journal.RecoveryPhaseNames {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
 	}
 	return out
 }
@@ -94,12 +101,13 @@ func (c *checker) checkFigureRefs(e *Expr, known map[string][]string) bool {
 		what := map[string]string{"phases": "phase", "metrics": "metric", "validation": "validation field"}[id.Value]
 		d := c.diags.errorf(pos, "unknown %s %q in objective %q", what, prop.Value, e.Source)
 		switch {
-		case len(names) == 0 && id.Value == "phases":
-			d.Hint = "name phases under report.phases to use phases.<name>"
 		case len(names) == 0:
 			d.Hint = "define it under report.metrics to use metrics.<name>"
 		default:
 			d.Hint = "known: " + strings.Join(names, ", ")
+			if id.Value == "phases" {
+				d.Hint += " (name more under report.phases)"
+			}
 		}
 		ok = false
 	}))
@@ -123,6 +131,15 @@ func figures(j *journal.Journal) map[string]any {
 		}
 		if complete {
 			phases[p.Name] = p.Seconds
+		}
+	}
+	// Recovery phases exist only when the run got that far (a failover
+	// found in its steps); a phase the scenario defines itself keeps its own.
+	if rec := j.Recovery; rec != nil {
+		for i, name := range journal.RecoveryPhaseNames {
+			if _, own := phases[name]; !own {
+				phases[name] = rec.Phases.Seconds()[i]
+			}
 		}
 	}
 	metrics := map[string]any{}
@@ -156,19 +173,18 @@ func (r *Runner) judgeObjectives() []journal.Objective {
 		switch {
 		case x.Error != "":
 			jo.Status = journal.ObjectiveUnknown
-			// The values explain an unknown objective too: which figure was missing.
-			for _, sub := range explain(o.Expr.Source, scope) {
-				sub.Value = r.mask.String(sub.Value)
-				jo.Values = append(jo.Values, sub)
-			}
 		case x.OK:
 			jo.Status = journal.ObjectiveMet
+		default:
+			jo.Status = journal.ObjectiveMissed
+		}
+		// expectation keeps the values of every check, passed or not; an
+		// unknown objective's explain which figure was missing.
+		if len(jo.Values) == 0 {
 			for _, sub := range explain(o.Expr.Source, scope) {
 				sub.Value = r.mask.String(sub.Value)
 				jo.Values = append(jo.Values, sub)
 			}
-		default:
-			jo.Status = journal.ObjectiveMissed
 		}
 		out = append(out, jo)
 	}

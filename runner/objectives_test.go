@@ -111,3 +111,19 @@ func TestObjectivesAreChecked(t *testing.T) {
 		t.Errorf("a name JUnit cannot show: %v", err)
 	}
 }
+
+// The recovery phases the runner measures (detection, provisioning,
+// restore, verification) can be read without naming them under
+// report.phases; a run with no failover has none, so an objective on them
+// is unknown, never met by a zero.
+func TestObjectivesReadTheRecoveryPhases(t *testing.T) {
+	src := objectivesSrc + "  provisioned: \"phases.provisioning < 600\"\n"
+	j, _ := runSrc(t, src, runner.Options{}, nil)
+	o := objective(t, j, "provisioned")
+	if o.Status != journal.ObjectiveUnknown || j.Recovery != nil {
+		t.Fatalf("no failover, no recovery phases: %+v (recovery %+v)", o, j.Recovery)
+	}
+	if j.Status != journal.StatusFailed {
+		t.Errorf("an objective that cannot be judged fails the run: %s", j.Status)
+	}
+}

@@ -19,8 +19,8 @@ import (
 // VerifyParams are the parameters of files.verify.
 type VerifyParams struct {
 	On        actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to check: an id or ${{ steps.<id> }} of instance.create"`
-	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }} (give files or from)"`
-	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}], a relative path under the run directory as for save:; {id} becomes the id of on (give files or from)"`
+	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }}"`
+	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}], a relative path under the run directory as for save:; {id} becomes the id of on"`
 	Dir       string              `json:"dir" doc:"absolute directory on the machine the files should be in; default: the instance's workspace"`
 	SourceDir string              `json:"source_dir" doc:"directory the recorded paths were under on the machine that wrote them; default: their longest common directory"`
 	Fail      bool                `json:"fail" default:"true" doc:"fail the step when a file is missing or altered; false only reports"`

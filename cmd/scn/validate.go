@@ -42,6 +42,9 @@ func newValidateCmd(g *globals) *cobra.Command {
 			default:
 				return exitWith(2, "--format %q: give text or github", format)
 			}
+			if format == "github" {
+				return err // stdout holds only the annotations
+			}
 			for _, c := range scs {
 				sc := c.Scenario()
 				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (%s: %d steps", sc.File, sc.Name, len(sc.Steps))
