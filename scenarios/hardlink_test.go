@@ -67,7 +67,7 @@ func TestHardLinksRestoreAsHardLinks(t *testing.T) {
 				// Small sizes read in B and kB, never "0.0 MB"; the stream
 				// (tar headers and padding) is named apart from the files.
 				if !strings.Contains(logs, "Files validated: 1/1, hard links 1/1") || !strings.Contains(logs, "via "+via) ||
-					!strings.Contains(logs, "1 files (8 B), stream ") || !strings.Contains(logs, " kB in ") || strings.Contains(logs, "0.0 MB") {
+					!strings.Contains(logs, "1 file (8 B), stream ") || !strings.Contains(logs, " kB in ") || strings.Contains(logs, "0.0 MB") {
 					t.Errorf("restore said:\n%s", logs)
 				}
 			}
