@@ -79,7 +79,7 @@ lint:
 	unformatted=$$($(GOFMT) -l $$files) || exit 1; \
 	[ -z "$$unformatted" ] || { echo "gofmt needed (gofmt -w FILE):" >&2; echo "$$unformatted" >&2; exit 1; }
 	$(GO) vet ./...
-	shellcheck -x .ci/run scripts/github/*.sh $$(grep -lE '^#!(/bin/sh|/bin/bash|/usr/bin/env (ba)?sh)' scripts/*)
+	shellcheck -x .ci/run scripts/github/*.sh $$(grep -lsE '^#!(/bin/sh|/bin/bash|/usr/bin/env (ba)?sh)' scripts/*)
 	$(ACTIONLINT) -shellcheck shellcheck .github/workflows/*.yml
 
 # Regenerate what is generated from the action registry (tests fail when stale).
