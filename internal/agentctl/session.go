@@ -48,7 +48,9 @@ func startSession(parent context.Context, x remote.Execer, cmd string) (*Session
 		stderr: &tail{max: 4096}, done: make(chan struct{})}
 	// The session outlives parent's cancellation only as long as it takes
 	// to say goodbye: then it is closed, and the agent exits.
-	s.stop = context.AfterFunc(parent, func() { s.Close() })
+	// The hook may run before AfterFunc returns (parent already done), so
+	// it must not touch s.stop: it calls shut, not Close.
+	s.stop = context.AfterFunc(parent, func() { s.shut() })
 	go func() {
 		s.code, s.runErr = x.Exec(ctx, cmd, inR, outW, s.stderr)
 		outW.Close()
@@ -161,18 +163,27 @@ func (s *Session) ended() error {
 // sees that. Close waits for it (up to 10 s, then cuts the session).
 func (s *Session) Close() error {
 	s.stop()
+	s.shut()
+	return nil
+}
+
+// shut is Close without dropping the parent's hook (which calls it).
+func (s *Session) shut() {
 	s.stdin.Close()
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
-		s.Kill()
+		s.cut()
 	}
-	return nil
 }
 
 // Kill cuts the session at once (the agent sees its stdin end).
 func (s *Session) Kill() {
 	s.stop()
+	s.cut()
+}
+
+func (s *Session) cut() {
 	s.stdin.CloseWithError(errors.New("session killed"))
 	s.cancel()
 }
