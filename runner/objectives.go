@@ -136,9 +136,10 @@ func figures(j *journal.Journal) map[string]any {
 	// Recovery phases exist only when the run got that far (a failover
 	// found in its steps); a phase the scenario defines itself keeps its own.
 	if rec := j.Recovery; rec != nil {
+		secs := rec.Phases.Seconds()
 		for i, name := range journal.RecoveryPhaseNames {
 			if _, own := phases[name]; !own {
-				phases[name] = rec.Phases.Seconds()[i]
+				phases[name] = secs[i]
 			}
 		}
 	}

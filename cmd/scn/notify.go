@@ -14,8 +14,9 @@ import (
 
 // notifyFlags are `scn run`'s webhook options.
 type notifyFlags struct {
-	urls []string // --notify, then SCN_NOTIFY's
-	on   string   // always | failure
+	urls  []string // --notify
+	on    string   // always | failure
+	hooks []string // --notify, then SCN_NOTIFY's, once check passed
 }
 
 func (f *notifyFlags) register(cmd *cobra.Command) {
@@ -24,8 +25,15 @@ func (f *notifyFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.on, "notify-on", "always", "when to notify: always, or failure (any run that did not pass)")
 }
 
-// webhooks are the URLs of --notify and SCN_NOTIFY, checked; an error
-// names a bad one by position only.
+// check reads the URLs of --notify and SCN_NOTIFY into hooks, once, before
+// anything loads or runs (bad input spends nothing); an error names a bad
+// one by position only.
+func (f *notifyFlags) check() error {
+	hooks, err := f.webhooks()
+	f.hooks = hooks
+	return err
+}
+
 func (f *notifyFlags) webhooks() ([]string, error) {
 	urls := append([]string(nil), f.urls...)
 	for _, u := range strings.Split(os.Getenv("SCN_NOTIFY"), ",") {
@@ -45,11 +53,11 @@ func (f *notifyFlags) webhooks() ([]string, error) {
 // notifyRuns sends each finished run's notice. The drill is over and may
 // have been interrupted, so the sends get their own bounded context: the
 // Sender's deadline per webhook, not the run's cancelled one.
-func notifyRuns(ctx context.Context, s *session.Session, f *notifyFlags, urls []string, journals []*journal.Journal) {
-	if len(urls) == 0 {
+func notifyRuns(ctx context.Context, s *session.Session, f *notifyFlags, journals []*journal.Journal) {
+	if len(f.hooks) == 0 {
 		return
 	}
-	snd := &notify.Sender{URLs: urls, Mask: s.Mask(), Warn: s.Warn}
+	snd := &notify.Sender{URLs: f.hooks, Mask: s.Mask(), Warn: s.Warn}
 	ctx = context.WithoutCancel(ctx)
 	for _, j := range journals {
 		if f.on == "failure" && j.Status == journal.StatusPassed {

@@ -92,7 +92,7 @@ func runScenarios(ctx context.Context, g *globals, f *runFlags, files []string) 
 			return nil
 		}
 	}
-	if _, err := f.notify.webhooks(); err != nil { // bad input: before anything loads or runs
+	if err := f.notify.check(); err != nil {
 		return err
 	}
 	scs, err := loadAll(os.Stderr, files)
@@ -140,10 +140,6 @@ func withReports(err error, mask *secret.Masker, f *runFlags, runs []*session.Ru
 // vars are known to fit.
 func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, scs []*runner.Checked, vars map[string]string,
 	fault runner.Fault, confirm bool) ([]*session.Run, *secret.Masker, error) {
-	hooks, err := f.notify.webhooks()
-	if err != nil {
-		return nil, nil, err
-	}
 	var tel *telemetry.Exporter // started once the session's masker exists
 	// With --json -, stdout carries only the JSON: the console goes to stderr.
 	console := os.Stdout
@@ -159,7 +155,7 @@ func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, 
 	}
 	defer s.Close()
 	tel = startTelemetry(ctx, s)
-	s.Mask().Add(hooks...) // a webhook URL carries its token: never shown
+	s.Mask().Add(f.notify.hooks...) // a webhook URL carries its token: never shown
 	warnLeftovers(s)
 	// Prepare every run first: a bad --var fails before anything runs.
 	runs, err := s.Prepare(scs...)
@@ -196,7 +192,7 @@ func runBatch(ctx context.Context, g *globals, f *runFlags, tgt *target.Target, 
 			journals = append(journals, r.Journal)
 		}
 	}
-	notifyRuns(ctx, s, &f.notify, hooks, journals)
+	notifyRuns(ctx, s, &f.notify, journals)
 	var intr *runner.Interrupted
 	if errors.As(context.Cause(ctx), &intr) && worst < 130 {
 		worst = 130 // interrupted before any run could say so

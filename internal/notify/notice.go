@@ -40,6 +40,10 @@ type Notice struct {
 	// FailedStep is the id of the step that failed the run, if one did.
 	FailedStep string `json:"failed_step,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// NegativeControl is set on a --negative-control run: the fault scn
+	// injected and whether the drill saw it. Its status is the control's
+	// (passed: detected), so the text says which it was.
+	NegativeControl *Control `json:"negative_control,omitempty"`
 	// TraceID is the run's OpenTelemetry trace (32 hex digits) when scn
 	// exported one.
 	TraceID string `json:"trace_id,omitempty"`
@@ -63,6 +67,13 @@ type Objective struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`           // met | missed | unknown
 	Detail string `json:"detail,omitempty"` // e.g. "metrics.mttr_seconds = 131.2"
+}
+
+// Control is a negative control's verdict, as in the journal.
+type Control struct {
+	Kind       string `json:"kind"`
+	Verdict    string `json:"verdict"`               // detected | exposed | error
+	DetectedAt string `json:"detected_at,omitempty"` // the step (or objective:<name>) that saw it
 }
 
 // Block is a Slack Block Kit block; only the kinds the notice uses.
@@ -91,6 +102,9 @@ func FromJournal(j *journal.Journal) Notice {
 		detail := strings.TrimPrefix(o.Line(), fmt.Sprintf("objective %s %s: ", o.Name, o.Status))
 		n.Objectives = append(n.Objectives, Objective{Name: o.Name, Status: o.Status, Detail: detail})
 	}
+	if c := j.NegativeControl; c != nil {
+		n.NegativeControl = &Control{Kind: c.Kind, Verdict: c.Verdict, DetectedAt: c.DetectedAt}
+	}
 	if v := j.Validation; v != nil {
 		n.Validation = &Validation{Success: v.Success, Valid: v.Valid, Total: v.Total}
 	}
@@ -118,7 +132,15 @@ func (n Notice) summary() string {
 	if icon == "" {
 		icon = "❗"
 	}
-	parts := []string{fmt.Sprintf("%s scn %s %s on %s in %s", icon, n.Scenario, n.Status, n.Target, seconds(n.Seconds))}
+	what := n.Scenario
+	if c := n.NegativeControl; c != nil {
+		// "passed" alone would read as a drill that passed with a fault in it.
+		what = fmt.Sprintf("%s negative control %s: fault %s, control", n.Scenario, c.Kind, c.Verdict)
+		if c.DetectedAt != "" {
+			what = fmt.Sprintf("%s negative control %s: fault detected at %s, control", n.Scenario, c.Kind, c.DetectedAt)
+		}
+	}
+	parts := []string{fmt.Sprintf("%s scn %s %s on %s in %s", icon, what, n.Status, n.Target, seconds(n.Seconds))}
 	cost := fmt.Sprintf("$%.2f", n.CostUSD)
 	if n.CostSimulated {
 		cost += " (simulated)"

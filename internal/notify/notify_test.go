@@ -212,3 +212,27 @@ func TestNoticeCarriesTheJournalsObjectives(t *testing.T) {
 		t.Errorf("text %q does not count the objectives", n.Text)
 	}
 }
+
+// A negative control's notice says it was one, and what the drill did
+// with the fault: its status alone ("passed") would read as a drill that
+// passed with a fault injected.
+func TestNoticeOfANegativeControl(t *testing.T) {
+	j := failedJournal()
+	j.Status, j.ExitCode = journal.StatusPassed, 0
+	j.NegativeControl = &journal.NegativeControl{Kind: "corrupt-file", Verdict: journal.ControlDetected, DetectedAt: "verify"}
+	n := FromJournal(j)
+	if n.NegativeControl == nil || *n.NegativeControl != (Control{Kind: "corrupt-file", Verdict: "detected", DetectedAt: "verify"}) {
+		t.Fatalf("negative_control = %+v", n.NegativeControl)
+	}
+	if !strings.Contains(n.Text, "negative control corrupt-file: fault detected at verify, control passed") {
+		t.Errorf("text %q does not say it was a control and what it found", n.Text)
+	}
+	j.NegativeControl = &journal.NegativeControl{Kind: "corrupt-file", Verdict: journal.ControlExposed}
+	j.Status, j.ExitCode = journal.StatusFailed, 1
+	if n := FromJournal(j); !strings.Contains(n.Text, "negative control corrupt-file: fault exposed, control failed") {
+		t.Errorf("text %q does not say the fault went unseen", n.Text)
+	}
+	if n := FromJournal(failedJournal()); n.NegativeControl != nil || strings.Contains(n.Text, "control") {
+		t.Errorf("a plain run reads as a control: %q", n.Text)
+	}
+}

@@ -171,6 +171,7 @@ func junitProperties(j *journal.Journal) []junitProperty {
 		{"run_id", j.RunID}, {"target", j.Target}, {"target_kind", j.TargetKind},
 		{"status", j.Status}, {"exit_code", fmt.Sprint(j.ExitCode)},
 		{"cost_usd", fmt.Sprintf("%.6f", j.Cost.TotalUSD)}, {"cost_simulated", fmt.Sprint(j.Cost.Simulated)},
+		{"cost_estimated", fmt.Sprint(j.Cost.Estimated)},
 	}
 	if v := j.Validation; v != nil {
 		props = append(props, junitProperty{"files_validated", validationText(v)})
