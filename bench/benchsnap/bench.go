@@ -104,6 +104,10 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 		return nil, err
 	}
 
+	// The workspace, and every restored tree until the end (measureTool).
+	if err := enoughSpace(b.root, cfg.Size*int64(1+len(cfg.Tools)*cfg.Runs)*11/10); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	fmt.Fprintf(cfg.Log, "generating a %s workspace in %s ...\n", mib(cfg.Size), b.ws)
 	if b.info, err = generate(b.ws, cfg.Size, 1); err != nil {
@@ -187,9 +191,12 @@ func (b *bench) measureTool(ctx context.Context, name string, t tool) *toolResul
 		if cerr := t.clear(context.WithoutCancel(ctx), run); cerr != nil && r.Err == nil {
 			r.Err = fmt.Errorf("removing what %s stored: %w", name, cerr)
 		}
-		if rerr := os.RemoveAll(dest); rerr != nil && r.Err == nil {
-			r.Err = rerr
-		}
+		// The restored tree stays until the bench ends (b.root goes then):
+		// deleting its 10,000s of files here would make the next restore
+		// pay for it. ext4 without a journal (this project's build
+		// machines) skips inodes freed in the last 60 s when it makes
+		// new ones, and perf showed that scan (recently_deleted) taking
+		// a third of the restore that followed a deletion.
 		// Dirty pages of this run are not the next one's problem.
 		syscall.Sync()
 	}
@@ -320,4 +327,17 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// enoughSpace fails when dir's filesystem has less than need bytes free.
+func enoughSpace(dir string, need int64) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("free space in %s: %w", dir, err)
+	}
+	if free := int64(st.Bavail) * st.Bsize; free < need {
+		return fmt.Errorf("%s has %s free; the workspace and the restored trees, kept until the end, need %s (set BENCH_DIR, or fewer BENCH_TOOLS or BENCH_RUNS)",
+			dir, mib(free), mib(need))
+	}
+	return nil
 }
