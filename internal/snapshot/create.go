@@ -103,25 +103,33 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 	put := func(ctx context.Context, r io.Reader) (int64, error) {
 		return opts.Store.Put(ctx, dataKey(opts.Name), r)
 	}
-	return archive(ctx, opts.Exec, opts.Path, opts.Exclude, "", put, opts.Progress)
+	return archive(ctx, opts.Exec, tarCommand(opts.Path, opts.Exclude, ""), "", put, opts.Progress)
 }
 
-// archive runs tar on the machine → record (hashing files with alg) → LZ4
+// tarCommand is the tar that writes the workspace dir to stdout, leaving
+// out what matches exclude, with extra options (records, see Archive).
+func tarCommand(dir string, exclude []string, extra string) string {
+	cmd := "tar -C " + remote.Quote(dir)
+	for _, p := range exclude {
+		cmd += " --exclude=" + remote.Quote(p)
+	}
+	if extra != "" {
+		cmd += " " + extra
+	}
+	return cmd + " -cf - ."
+}
+
+// archive runs the tar command cmd on the machine → record (hashing files with alg) → LZ4
 // → put, each stage in its own goroutine joined by pipes, and returns what
 // was recorded and the number of bytes put returned. Any failure cancels
 // the other stages, so the tar is killed and put must discard the partial
 // object. scn runs it with tar over SSH and the store's Put; scn's agent
 // runs it on the machine itself (Archive).
-func archive(ctx context.Context, ex remote.Execer, dir string, exclude []string, alg string,
+func archive(ctx context.Context, ex remote.Execer, cmd string, alg string,
 	put func(context.Context, io.Reader) (int64, error), progress func(int64)) (*recording, int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	cmd := "tar -C " + remote.Quote(dir)
-	for _, p := range exclude {
-		cmd += " --exclude=" + remote.Quote(p)
-	}
-	cmd += " -cf - ."
 	tarOut, tarW := newBufPipe()
 	stderr := &tailBuffer{max: 4096}
 	execDone := make(chan error, 1)

@@ -1,11 +1,13 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -45,7 +47,7 @@ func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
 	if _, err := newHash(o.Hash); err != nil {
 		return nil, err
 	}
-	rec, stored, err := archive(ctx, remote.Shell{}, o.Path, o.Exclude, o.Hash, o.Put, o.Progress)
+	rec, stored, err := archive(ctx, remote.Shell{}, tarCommand(o.Path, o.Exclude, localTarRecords()), o.Hash, o.Put, o.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +58,20 @@ func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
 	}
 	return m, nil
 }
+
+// localTarRecords is the option that makes this machine's tar write
+// 64 KiB records instead of its default 10 KiB ones, or "" when its tar
+// may not know it (busybox's does not): a sixth of the write calls, which
+// took a fifth of the agent's snapshot CPU (make bench-snapshot). The
+// last record is padded to 64 KiB of zeros, which restores skip as they
+// skip the default padding. Asked once per agent.
+var localTarRecords = sync.OnceValue(func() string {
+	out, err := exec.Command("tar", "--version").Output()
+	if err == nil && (bytes.Contains(out, []byte("GNU tar")) || bytes.Contains(out, []byte("bsdtar"))) {
+		return "-b 128"
+	}
+	return ""
+})
 
 // UnpackOptions say what to restore on this machine.
 type UnpackOptions struct {

@@ -107,6 +107,41 @@ func (w *bufPipeWriter) Write(b []byte) (int, error) {
 	return written, nil
 }
 
+// ReadFrom reads r straight into the pipe's chunks, one read per chunk
+// (io.Copy uses it: os/exec's and the SSH session's copy of a command's
+// output), saving the copy through io.Copy's own 32 KiB buffer and
+// handing over as much as each read gave: a 64 KiB pipe read is one
+// hand-over, not two.
+func (w *bufPipeWriter) ReadFrom(r io.Reader) (int64, error) {
+	p := w.p
+	var total int64
+	for {
+		var chunk []byte
+		select {
+		case chunk = <-p.free:
+		case <-p.done:
+			return total, w.readerErr()
+		}
+		n, err := r.Read(chunk[:pipeChunk])
+		total += int64(n)
+		if n > 0 {
+			select {
+			case p.data <- chunk[:n]:
+			case <-p.done:
+				return total, w.readerErr()
+			}
+		} else {
+			p.free <- chunk
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 func (w *bufPipeWriter) readerErr() error {
 	w.p.mu.Lock()
 	defer w.p.mu.Unlock()
