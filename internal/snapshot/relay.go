@@ -19,11 +19,17 @@ import (
 func RelayKey(standbyID string) string { return "standby-sync/" + standbyID + "/increment.tar" }
 
 // DeleteRelay removes what a relay to standbyID left in st when scn was
-// killed mid-cycle (`scn cleanup` calls it with the standby): the object,
-// and in a directory store a file still being written. Nothing left is
-// no error.
+// killed mid-cycle (`scn cleanup` calls it with the standby): the object
+// with every version of it, an upload cut short (S3, B2), and in a
+// directory store a file still being written. Nothing left is no error.
 func DeleteRelay(ctx context.Context, st store.Store, standbyID string) error {
 	key := RelayKey(standbyID)
+	// The whole folder: an upload cut short there (S3 and B2 keep and
+	// bill its parts until it is aborted) and every version of the key.
+	if p, ok := store.PurgerOf(st); ok {
+		_, err := p.Purge(ctx, path.Dir(key)+"/")
+		return err
+	}
 	if sh, ok := store.SharedOf(st); ok {
 		if err := sh.DiscardPartial(ctx, path.Dir(key)+"/"); err != nil {
 			return err

@@ -37,3 +37,39 @@ func TestDeleteRelayRemovesTheLeftoverIncrement(t *testing.T) {
 		})
 	}
 }
+
+// A sync cut short mid-upload (scn SIGKILLed while the GPU's agent sent
+// an increment's parts) leaves a multipart upload under the relay key,
+// which S3 and B2 keep, and bill, until it is aborted: deleting the relay
+// aborts it, along with every version of earlier increments (B2 keeps
+// those too), and leaves another standby's upload alone.
+func TestDeleteRelayAbortsAnUnfinishedUpload(t *testing.T) {
+	ctx := context.Background()
+	st, srv := s3StoreAndServer(t)
+	p, ok := store.PresignerOf(st)
+	if !ok {
+		t.Fatal("the S3 store presigns no uploads")
+	}
+	for range 2 { // two cycles' increments: two versions of the key
+		if _, err := st.Put(ctx, RelayKey("sb-1"), strings.NewReader("increment")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"sb-1", "sb-2"} {
+		if _, err := p.CreateUpload(ctx, RelayKey(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := DeleteRelay(ctx, st, "sb-1"); err != nil {
+		t.Fatal(err)
+	}
+	left := srv.Leftovers(t, "")
+	for _, l := range left {
+		if strings.Contains(l, RelayKey("sb-1")) {
+			t.Errorf("deleting the relay left %q (all: %q)", l, left)
+		}
+	}
+	if len(left) != 1 || !strings.Contains(left[0], RelayKey("sb-2")) {
+		t.Errorf("left %q; want only sb-2's upload", left)
+	}
+}
