@@ -89,7 +89,7 @@ var Restore = actions.Define(actions.Info{
 		"(presigned ranged GETs) and, with verify, reads every file back in the staging directory before the move; " +
 		"through scn, `md5sum` (or, for an xxh3-128 snapshot, reading the files back) runs after it. Any difference " +
 		"fails the step, naming the files. `via` tells how the bytes went.",
-	Example: "- id: restore\n  action: snapshot.restore\n  with: { snapshot: \"${{ steps.snap.id }}\", on: \"${{ steps.gpu_b }}\" }\n  expect: [ \"verified == files\" ]",
+	Example: "- id: restore\n  action: snapshot.restore\n  with: { snapshot: \"${{ steps.snap.id }}\", on: \"${{ steps.gpu_b }}\" }\n  expect: [ \"valid == file_count\" ]",
 }, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
 	x, inst, err := env.Exec(ctx, p.On)
 	if err != nil {

@@ -49,7 +49,7 @@ overlapping it): only what changed on the GPU since the standby's copy
 travels. Useful to make sure files just written are on the standby before
 killing the GPU. Fails when failover is active (the GPU is gone) or the
 standby was lost.`,
-	Example: "- id: sync\n  action: standby.sync\n  with: { id: \"${{ steps.standby }}\" }\n  expect: [ \"files >= 1\" ]",
+	Example: "- id: sync\n  action: standby.sync\n  with: { id: \"${{ steps.standby }}\" }\n  expect: [ \"copied_files >= 1\" ]",
 }, func(ctx context.Context, env *actions.Env, p *SyncParams) (*SyncOutputs, error) {
 	a, err := standby.Find(env.Shared, p.ID.ID)
 	if err != nil {
