@@ -103,7 +103,27 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 	put := func(ctx context.Context, r io.Reader) (int64, error) {
 		return opts.Store.Put(ctx, dataKey(opts.Name), r)
 	}
-	return archive(ctx, opts.Exec, tarCommand(opts.Path, opts.Exclude, ""), "", put, opts.Progress)
+	return archive(ctx, execTar(opts.Exec, tarCommand(opts.Path, opts.Exclude, "")), "", put, opts.Progress)
+}
+
+// tarSource writes a workspace's tar stream to w: the machine's tar run
+// through an Execer (execTar), or the agent's own writer (walkTar). Its
+// error explains a failure by itself when it is an *exitError or a
+// *walkError.
+type tarSource func(ctx context.Context, w io.Writer) error
+
+// execTar runs the tar command cmd through ex with its output to w.
+func execTar(ex remote.Execer, cmd string) tarSource {
+	return func(ctx context.Context, w io.Writer) error {
+		stderr := &tailBuffer{max: 4096}
+		code, err := ex.Exec(ctx, cmd, nil, w, stderr)
+		if err == nil && code != 0 {
+			return &exitError{what: "tar", code: code, stderr: stderr.String()}
+		} else if err != nil {
+			return fmt.Errorf("running tar: %w", err)
+		}
+		return nil
+	}
 }
 
 // tarCommand is the tar that writes the workspace dir to stdout, leaving
@@ -119,27 +139,21 @@ func tarCommand(dir string, exclude []string, extra string) string {
 	return cmd + " -cf - ."
 }
 
-// archive runs the tar command cmd on the machine → record (hashing files with alg) → LZ4
-// → put, each stage in its own goroutine joined by pipes, and returns what
-// was recorded and the number of bytes put returned. Any failure cancels
-// the other stages, so the tar is killed and put must discard the partial
-// object. scn runs it with tar over SSH and the store's Put; scn's agent
-// runs it on the machine itself (Archive).
-func archive(ctx context.Context, ex remote.Execer, cmd string, alg string,
+// archive runs the tar stream of src → record (hashing files with alg) →
+// LZ4 → put, each stage in its own goroutine joined by pipes, and returns
+// what was recorded and the number of bytes put returned. Any failure
+// cancels the other stages, so the tar is killed and put must discard the
+// partial object. scn runs it with tar over SSH and the store's Put; scn's
+// agent runs it on the machine itself (Archive).
+func archive(ctx context.Context, src tarSource, alg string,
 	put func(context.Context, io.Reader) (int64, error), progress func(int64)) (*recording, int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
 	tarOut, tarW := newBufPipe()
-	stderr := &tailBuffer{max: 4096}
 	execDone := make(chan error, 1)
 	go func() {
-		code, err := ex.Exec(ctx, cmd, nil, tarW, stderr)
-		if err == nil && code != 0 {
-			err = &exitError{what: "tar", code: code, stderr: stderr.String()}
-		} else if err != nil {
-			err = fmt.Errorf("running tar: %w", err)
-		}
+		err := src(ctx, tarW)
 		tarW.CloseWithError(err) // nil: the reader sees EOF
 		execDone <- err
 	}()
@@ -171,8 +185,9 @@ func archive(ctx context.Context, ex remote.Execer, cmd string, alg string,
 		execErr := <-execDone
 		stored := <-putDone
 		var exit *exitError
+		var walk *walkError
 		switch {
-		case errors.As(execErr, &exit):
+		case errors.As(execErr, &exit) || errors.As(execErr, &walk):
 			return nil, 0, execErr // tar's own complaint explains the rest
 		case stored.err != nil && !errors.Is(stored.err, err) && !errors.Is(stored.err, context.Canceled):
 			return nil, 0, fmt.Errorf("storing the data: %w", stored.err) // the store failed first

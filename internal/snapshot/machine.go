@@ -36,8 +36,10 @@ type ArchiveOptions struct {
 	Progress func(done int64) // bytes of tar stream read so far (optional)
 }
 
-// Archive snapshots o.Path with this machine's own tar (so --exclude means
-// what it means on the SSH path), hashing each file with o.Hash, and
+// Archive snapshots o.Path as this machine's own tar decides (so --exclude
+// means what it means on the SSH path): with GNU tar, tar lists the
+// entries and Archive writes the stream itself (walkTar); with another
+// tar, that tar writes it. It hashes each file with o.Hash and
 // returns the manifest's data fields: entries, counts, sizes and hash
 // algorithm. Whoever asked for the snapshot names, dates and writes it.
 func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
@@ -47,7 +49,11 @@ func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
 	if _, err := newHash(o.Hash); err != nil {
 		return nil, err
 	}
-	rec, stored, err := archive(ctx, remote.Shell{}, tarCommand(o.Path, o.Exclude, localTarRecords()), o.Hash, o.Put, o.Progress)
+	src := walkTar(o.Path, o.Exclude)
+	if localTar() != gnuTar {
+		src = execTar(remote.Shell{}, tarCommand(o.Path, o.Exclude, localTarRecords()))
+	}
+	rec, stored, err := archive(ctx, src, o.Hash, o.Put, o.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -59,19 +65,39 @@ func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
 	return m, nil
 }
 
+// The machine's tar, asked once per agent (tar --version).
+const (
+	gnuTar   = "GNU tar"
+	bsdTar   = "bsdtar"
+	otherTar = "" // busybox's, or none
+)
+
+var localTar = sync.OnceValue(func() string {
+	out, err := exec.Command("tar", "--version").Output()
+	switch {
+	case err != nil:
+		return otherTar
+	case bytes.Contains(out, []byte(gnuTar)):
+		return gnuTar
+	case bytes.Contains(out, []byte(bsdTar)):
+		return bsdTar
+	}
+	return otherTar
+})
+
 // localTarRecords is the option that makes this machine's tar write
 // 64 KiB records instead of its default 10 KiB ones, or "" when its tar
 // may not know it (busybox's does not): a sixth of the write calls, which
 // took a fifth of the agent's snapshot CPU (make bench-snapshot). The
 // last record is padded to 64 KiB of zeros, which restores skip as they
-// skip the default padding. Asked once per agent.
-var localTarRecords = sync.OnceValue(func() string {
-	out, err := exec.Command("tar", "--version").Output()
-	if err == nil && (bytes.Contains(out, []byte("GNU tar")) || bytes.Contains(out, []byte("bsdtar"))) {
+// skip the default padding. (With GNU tar the agent writes the stream
+// itself: walkTar.)
+func localTarRecords() string {
+	if localTar() != otherTar {
 		return "-b 128"
 	}
 	return ""
-})
+}
 
 // UnpackOptions say what to restore on this machine.
 type UnpackOptions struct {
