@@ -158,7 +158,10 @@ func archive(ctx context.Context, src tarSource, alg string,
 		execDone <- err
 	}()
 
-	dataR, dataW := newBufPipe()
+	// A plain io.Pipe, not a bufPipe: the LZ4 writer already queues whole
+	// blocks and writes them from its own goroutine, so io.Pipe hands each
+	// block straight into the part buffer: one copy instead of two.
+	dataR, dataW := io.Pipe()
 	type putResult struct {
 		n   int64
 		err error
@@ -170,11 +173,8 @@ func archive(ctx context.Context, src tarSource, alg string,
 		putDone <- putResult{n, err}
 	}()
 
-	zw, err := lz4Writer(dataW)
-	var rec *recording
-	if err == nil {
-		rec, err = record(tarOut, zw, alg, progress)
-	}
+	zw := lz4Writer(dataW)
+	rec, err := record(tarOut, zw, alg, progress)
 	if cerr := zw.Close(); err == nil {
 		err = cerr
 	}

@@ -30,7 +30,8 @@ import (
 // new in a directory only scn writes, so no entry can replace or follow
 // another: files are opened O_EXCL|O_NOFOLLOW all the same.
 //
-// Memory: at most 4 copy buffers of 256 KiB per writer are in flight.
+// Memory: at most 4 copy buffers of 256 KiB per writer are in flight, and
+// a writer writing a large file with O_DIRECT holds a 1 MiB block (direct.go).
 type extractor struct {
 	root  string
 	owner bool // restore uid/gid: running as root
@@ -57,7 +58,7 @@ type meta struct {
 }
 
 type fileJob struct {
-	f    *os.File
+	f    io.WriteCloser // *os.File, or a directFile for a large one
 	meta meta
 	q    chan writeOp
 }
@@ -142,7 +143,7 @@ func (x *extractor) entry(h *tar.Header, e Entry) (io.Writer, error) {
 	case TypeHardlink:
 		return nil, os.Link(x.path(e.Link), p)
 	case TypeFile:
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		f, err := createFile(p, e.Size)
 		if err != nil {
 			return nil, err
 		}

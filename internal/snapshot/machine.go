@@ -188,7 +188,7 @@ func verifyHere(ctx context.Context, dir string, m *Manifest, writers int, res *
 			bp := copyBufs.Get().(*[copyBufSize]byte)
 			defer copyBufs.Put(bp)
 			for c := range work {
-				got, err := hashFileWith(filepath.Join(dir, filepath.FromSlash(c.Path)), m.HashAlgorithm, bp[:])
+				got, err := hashFileWith(filepath.Join(dir, filepath.FromSlash(c.Path)), c.Size, m.HashAlgorithm, bp[:])
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -214,22 +214,6 @@ func verifyHere(ctx context.Context, dir string, m *Manifest, writers int, res *
 	sort.Strings(res.Missing)
 	sort.Strings(res.Mismatched)
 	return err
-}
-
-func hashFileWith(path, alg string, buf []byte) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h, err := newHash(alg)
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.CopyBuffer(h, f, buf); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }
 
 // removeTree removes dir, first making its directories writable: a staged

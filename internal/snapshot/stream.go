@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/pierrec/lz4/v4"
+	"github.com/scnlabs/scn/internal/lz4frame"
 )
 
 // copyBufSize is the buffer file contents are hashed and copied through.
@@ -22,19 +23,10 @@ var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
 // host does not spend 256 MiB on blocks in flight.
 func lz4Concurrency() int { return min(runtime.GOMAXPROCS(0), 8) }
 
-// lz4Writer compresses to w in parallel 1 MiB blocks, with block and
-// content checksums so any damage to the stored object is detected.
-func lz4Writer(w io.Writer) (*lz4.Writer, error) {
-	zw := lz4.NewWriter(w)
-	err := zw.Apply(
-		lz4.BlockSizeOption(lz4.Block1Mb),
-		lz4.BlockChecksumOption(true),
-		lz4.ChecksumOption(true),
-		lz4.CompressionLevelOption(lz4.Fast),
-		lz4.ConcurrencyOption(lz4Concurrency()),
-	)
-	return zw, err
-}
+// lz4Writer compresses to w as one LZ4 frame in parallel 1 MiB blocks,
+// with the content checksum the lz4 tool checks (package lz4frame says
+// why scn writes frames itself; pierrec/lz4 reads them).
+func lz4Writer(w io.Writer) *lz4frame.Writer { return lz4frame.NewWriter(w, lz4Concurrency()) }
 
 func lz4Reader(r io.Reader) (*lz4.Reader, error) {
 	zr := lz4.NewReader(r)
