@@ -104,7 +104,7 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 		return nil, err
 	}
 
-	// The workspace, and every restored tree until the end (measureTool).
+	// The workspace, and every restored tree until the end (measureRun).
 	if err := enoughSpace(b.root, cfg.Size*int64(1+len(cfg.Tools)*cfg.Runs)*11/10); err != nil {
 		return nil, err
 	}
@@ -153,13 +153,27 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 	if cfg.afterSetup != nil {
 		cfg.afterSetup(b)
 	}
-	for _, name := range cfg.Tools {
-		t := b.tool(name)
-		r := b.measureTool(ctx, name, t)
-		res.Tools = append(res.Tools, r)
-		if ctx.Err() != nil {
-			return res, ctx.Err()
+	// Runs go in rounds, every tool once per round, so that the fastest
+	// of each tool's runs come from the same stretch of the machine's
+	// life: this VM's speed drifts by a fifth within minutes, and a tool
+	// measured only at its end would be judged by it.
+	tools := make([]tool, len(cfg.Tools))
+	for i, name := range cfg.Tools {
+		tools[i] = b.tool(name)
+		res.Tools = append(res.Tools, &toolResult{Tool: name, Label: tools[i].label()})
+	}
+	for run := 1; run <= cfg.Runs; run++ {
+		for i, r := range res.Tools {
+			if r.ok() {
+				b.measureRun(ctx, tools[i], r, run)
+			}
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
 		}
+	}
+	for _, r := range res.Tools {
+		b.logResult(r)
 	}
 	return res, nil
 }
@@ -181,25 +195,27 @@ func (b *bench) tool(name string) tool {
 	}
 }
 
-// measureTool runs t's snapshot and restore cfg.Runs times, checks every
-// restored tree and keeps the fastest of each.
-func (b *bench) measureTool(ctx context.Context, name string, t tool) *toolResult {
-	r := &toolResult{Tool: name, Label: t.label()}
-	for run := 1; run <= b.cfg.Runs && r.ok(); run++ {
-		dest := filepath.Join(b.root, fmt.Sprintf("restore-%s-%d", name, run))
-		r.Err = b.oneRun(ctx, t, r, run, dest)
-		if cerr := t.clear(context.WithoutCancel(ctx), run); cerr != nil && r.Err == nil {
-			r.Err = fmt.Errorf("removing what %s stored: %w", name, cerr)
-		}
-		// The restored tree stays until the bench ends (b.root goes then):
-		// deleting its 10,000s of files here would make the next restore
-		// pay for it. ext4 without a journal (this project's build
-		// machines) skips inodes freed in the last 60 s when it makes
-		// new ones, and perf showed that scan (recently_deleted) taking
-		// a third of the restore that followed a deletion.
-		// Dirty pages of this run are not the next one's problem.
-		syscall.Sync()
+// measureRun runs t's snapshot and restore once (run), checks the
+// restored tree and keeps the fastest of r's runs.
+func (b *bench) measureRun(ctx context.Context, t tool, r *toolResult, run int) {
+	dest := filepath.Join(b.root, fmt.Sprintf("restore-%s-%d", r.Tool, run))
+	r.Err = b.oneRun(ctx, t, r, run, dest)
+	if cerr := t.clear(context.WithoutCancel(ctx), run); cerr != nil && r.Err == nil {
+		r.Err = fmt.Errorf("removing what %s stored: %w", r.Tool, cerr)
 	}
+	// The restored tree stays until the bench ends (b.root goes then):
+	// deleting its 10,000s of files here would make the next restore
+	// pay for it. ext4 without a journal (this project's build
+	// machines) skips inodes freed in the last 60 s when it makes
+	// new ones, and perf showed that scan (recently_deleted) taking
+	// a third of the restore that followed a deletion.
+	// Dirty pages of this run are not the next one's problem.
+	syscall.Sync()
+}
+
+// logResult prints a tool's line: its fastest times and whether every
+// restored tree was the workspace.
+func (b *bench) logResult(r *toolResult) {
 	status := "restored tree identical"
 	switch {
 	case r.Err != nil:
@@ -208,7 +224,6 @@ func (b *bench) measureTool(ctx context.Context, name string, t tool) *toolResul
 		status = "restored tree DIFFERS: " + strings.Join(r.Diffs, "; ")
 	}
 	fmt.Fprintf(b.cfg.Log, "%-42s snapshot %6.2fs  restore %6.2fs  %s\n", r.Label, r.Snapshot.Wall.Seconds(), r.Restore.Wall.Seconds(), status)
-	return r
 }
 
 func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest string) (err error) {
@@ -226,11 +241,13 @@ func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest
 	if r.Stored, err = t.stored(ctx, run); err != nil {
 		return err
 	}
+	snapWall := u.Wall
 	u, cpu, err = b.timed(viaSandbox, func() (usage, error) { return t.restore(ctx, run, dest) })
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	keep(&r.Restore, u, cpu)
+	fmt.Fprintf(b.cfg.Log, "  run %d of %d  %-40s snapshot %6.2fs  restore %6.2fs\n", run, b.cfg.Runs, r.Label, snapWall.Seconds(), u.Wall.Seconds())
 	got, err := listTree(dest)
 	if err != nil {
 		return fmt.Errorf("checking the restored tree: %w", err)

@@ -231,3 +231,27 @@ func TestMissingToolsNameTheirPackages(t *testing.T) {
 		t.Fatalf("checkTools: %v", err)
 	}
 }
+
+// Runs go in rounds, every tool once per round: the fastest of each tool's
+// runs then come from the same stretch of the machine's life.
+func TestRunsGoInRounds(t *testing.T) {
+	cfg, out, log := testConfig(t)
+	cfg.Tools, cfg.Runs = []string{toolCeiling, toolScnDir}, 2
+	if code := benchMain(context.Background(), cfg); code != 0 {
+		t.Fatalf("exit %d\nlog:\n%s\nout:\n%s", code, log, out)
+	}
+	var order []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 3 && f[0] == "run" && f[2] == "of" {
+			tool := toolCeiling
+			if strings.Contains(l, (&bench{}).tool(toolScnDir).label()) {
+				tool = toolScnDir
+			}
+			order = append(order, f[1]+" "+tool)
+		}
+	}
+	want := []string{"1 " + toolCeiling, "1 " + toolScnDir, "2 " + toolCeiling, "2 " + toolScnDir}
+	if strings.Join(order, ", ") != strings.Join(want, ", ") {
+		t.Errorf("runs went %q, want %q\nlog:\n%s", order, want, log)
+	}
+}
