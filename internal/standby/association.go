@@ -234,6 +234,7 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 
 // Stop ends the loops and waits for them, at most until ctx ends. It is
 // idempotent; a sync in flight is cancelled. Sync and Restore fail after it.
+// Then it removes what the relay left in the store (removeRelay).
 func (a *Association) Stop(ctx context.Context) error {
 	a.stop.Do(func() {
 		a.mu.Lock()
@@ -243,10 +244,10 @@ func (a *Association) Stop(ctx context.Context) error {
 	})
 	select {
 	case <-a.done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stopping the standby %s loops: still running: %w", a.sb.Instance.ID, ctx.Err())
 	}
+	return a.removeRelay(ctx)
 }
 
 // StandbyID is the standby instance's id.

@@ -23,6 +23,10 @@ type Faulty struct {
 	calls atomic.Int64
 }
 
+// Requests is how many requests it has counted so far: a test sees which
+// of them a fault can meet.
+func (f *Faulty) Requests() int64 { return f.calls.Load() }
+
 func (f *Faulty) inject(op, key string) error {
 	n := f.calls.Add(1)
 	if f.FailEvery > 0 && n%int64(f.FailEvery) == 0 {
