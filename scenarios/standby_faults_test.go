@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -32,6 +33,9 @@ func TestStandbyRelayUnderStoreFaults(t *testing.T) {
 		j := runOn(t, file, runOptions{vars: drillVars(t, file), target: tgt, timeout: faultRunTimeout})
 		if j.Status != journal.StatusPassed {
 			t.Fatalf("run %s: %s", j.Status, j.Error)
+		}
+		if len(j.Snapshots) == 0 {
+			t.Error("the drill recorded no transfer: nothing shows the agents relayed")
 		}
 		for _, x := range j.Snapshots {
 			if x.Via != "agent" || x.SCNBytes != 0 {
@@ -73,12 +77,12 @@ func TestStandbyRelayUnderStoreFaults(t *testing.T) {
 // namesInjected says whether the run's error or a failed step's names a
 // fault injected by store_fail_every k.
 func namesInjected(j *journal.Journal, k int) bool {
-	mark := fmt.Sprintf("; failing every %d)", k)
-	if strings.Contains(j.Error, mark) {
+	injected := regexp.MustCompile(fmt.Sprintf(`injected fault \(request \d+; failing every %d\)`, k))
+	if injected.MatchString(j.Error) {
 		return true
 	}
 	for _, s := range j.Steps {
-		if s.Status == journal.StepFailed && strings.Contains(s.Error, "injected fault") && strings.Contains(s.Error, mark) {
+		if s.Status == journal.StepFailed && injected.MatchString(s.Error) {
 			return true
 		}
 	}

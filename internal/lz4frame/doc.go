@@ -4,14 +4,14 @@
 // compressed here, on every path: by scn's agent on the machine and by scn
 // itself when it streams over SSH.
 //
-// Why not pierrec/lz4's writer, which scn used until round 2 and still
+// Why not pierrec/lz4's writer, which scn used until 2026-12-06 and still
 // reads every frame with: on the text a workspace holds (JSONL, logs) its
 // block compressor runs at ~190 MB/s per core where the reference C
 // implementation (`lz4 -1`) runs at ~440, and a snapshot is CPU-bound on a
 // small machine. This compressor is the reference's greedy fast scan,
 // with its default 4096-entry hash table (so the ratio is `lz4 -1`'s) and
 // loads without bounds checks on the little-endian machines the agent is
-// built for; ~340 MB/s on the same text. Blocks that would not shrink are
+// built for; ~370 MB/s on the same text. Blocks that would not shrink are
 // stored raw (the format's uncompressed-block bit), so checkpoints and
 // other incompressible data cost a scan of a few KiB, not a compression.
 //

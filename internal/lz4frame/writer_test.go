@@ -62,10 +62,7 @@ func TestFramesReadBack(t *testing.T) {
 // hand runs) reads the frames; its `-1` writes frames the same size, give
 // or take 1%: the compressor is the reference's fast scan.
 func TestLZ4ToolReadsFramesAndAgreesOnSize(t *testing.T) {
-	tool, err := exec.LookPath("lz4")
-	if err != nil {
-		t.Fatal("the lz4 tool is not installed: make test installs it (scripts/deps)")
-	}
+	tool := lz4Tool(t)
 	dir := t.TempDir()
 	data := stream()
 	in, ours := filepath.Join(dir, "in"), filepath.Join(dir, "ours.lz4")
@@ -147,4 +144,14 @@ func BenchmarkWriter(b *testing.B) {
 			z.Close()
 		}
 	})
+}
+
+// lz4Tool is the lz4 command line tool, the format's reference.
+func lz4Tool(t *testing.T) string {
+	t.Helper()
+	tool, err := exec.LookPath("lz4")
+	if err != nil {
+		t.Fatal("the lz4 tool is not installed: make test installs it (scripts/deps)")
+	}
+	return tool
 }

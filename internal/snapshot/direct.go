@@ -77,7 +77,7 @@ func (d *directFile) flush(k int) error {
 	_, err := d.f.Write(buf[:k])
 	if d.direct && errors.Is(err, syscall.EINVAL) {
 		// Refused before a byte was written: through the page cache, then.
-		if err = setDirect(d.f, false); err == nil {
+		if err = clearDirect(d.f); err == nil {
 			d.direct = false
 			_, err = d.f.Write(buf[:k])
 		}
@@ -96,7 +96,7 @@ func (d *directFile) Close() error {
 		err = d.flush(d.n &^ (directAlign - 1))
 		if err == nil && d.n > 0 {
 			if d.direct {
-				err = setDirect(d.f, false)
+				err = clearDirect(d.f)
 			}
 			if err == nil {
 				_, err = d.f.Write((*d.bp)[:d.n])

@@ -8,8 +8,9 @@ import (
 
 const oDirect = unix.O_DIRECT
 
-// setDirect turns O_DIRECT on or off on an open file.
-func setDirect(f *os.File, on bool) error {
+// clearDirect turns O_DIRECT off on an open file: for a file's tail, and
+// when the filesystem refuses a direct write.
+func clearDirect(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -20,12 +21,7 @@ func setDirect(f *os.File, on bool) error {
 		if fl, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0); ferr != nil {
 			return
 		}
-		if on {
-			fl |= unix.O_DIRECT
-		} else {
-			fl &^= unix.O_DIRECT
-		}
-		_, ferr = unix.FcntlInt(fd, unix.F_SETFL, fl)
+		_, ferr = unix.FcntlInt(fd, unix.F_SETFL, fl&^unix.O_DIRECT)
 	})
 	if err != nil {
 		return err

@@ -10,4 +10,4 @@ import (
 // No O_DIRECT here: every file goes through the page cache.
 const oDirect = 0
 
-func setDirect(*os.File, bool) error { return errors.ErrUnsupported }
+func clearDirect(*os.File) error { return errors.ErrUnsupported }
