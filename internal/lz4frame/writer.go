@@ -55,23 +55,12 @@ func NewWriter(w io.Writer, concurrency int) *Writer {
 
 // Write implements io.Writer.
 func (z *Writer) Write(p []byte) (int, error) {
-	if z.closed {
-		return 0, errors.New("lz4frame: write after Close")
-	}
 	written := 0
 	for len(p) > 0 {
-		if err := z.failed(); err != nil {
+		b, err := z.block()
+		if err != nil {
 			return written, err
 		}
-		if z.filling == nil {
-			z.filling = <-z.free
-			if z.filling.src == nil {
-				z.filling.src = make([]byte, 0, BlockSize)
-				z.filling.dst = make([]byte, BlockSize)
-			}
-			z.filling.src = z.filling.src[:0]
-		}
-		b := z.filling
 		k := copy(b.src[len(b.src):BlockSize], p)
 		b.src = b.src[:len(b.src)+k]
 		p, written = p[k:], written+k
@@ -80,6 +69,51 @@ func (z *Writer) Write(p []byte) (int, error) {
 		}
 	}
 	return written, nil
+}
+
+// ReadFrom reads r to its end straight into the frame's blocks, up to a
+// block per read, saving the copy Write makes (io.Copy uses it). It
+// returns r's error, or the first error writing the frame.
+func (z *Writer) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		b, err := z.block()
+		if err != nil {
+			return total, err
+		}
+		n, err := r.Read(b.src[len(b.src):BlockSize])
+		b.src = b.src[:len(b.src)+n]
+		total += int64(n)
+		if len(b.src) == BlockSize {
+			z.dispatch()
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// block is the block being filled, taken from the free ones when there is
+// none (waiting while all are being compressed or written).
+func (z *Writer) block() (*block, error) {
+	if z.closed {
+		return nil, errors.New("lz4frame: write after Close")
+	}
+	if err := z.failed(); err != nil {
+		return nil, err
+	}
+	if z.filling == nil {
+		z.filling = <-z.free
+		if z.filling.src == nil {
+			z.filling.src = make([]byte, 0, BlockSize)
+			z.filling.dst = make([]byte, BlockSize)
+		}
+		z.filling.src = z.filling.src[:0]
+	}
+	return z.filling, nil
 }
 
 // dispatch compresses the filling block in the background and queues it.

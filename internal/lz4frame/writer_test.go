@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 
 	"github.com/pierrec/lz4/v4"
 )
@@ -56,6 +57,49 @@ func TestFramesReadBack(t *testing.T) {
 			t.Errorf("%+v: read back %d of %d bytes, %v", c, len(got), len(data), err)
 		}
 	}
+}
+
+// ReadFrom, which reads straight into the blocks, writes the very frame
+// Write does, whatever the sizes of the reads, Writes mixed in between;
+// a read error stops it and is returned as it is.
+func TestReadFromWritesTheSameFrame(t *testing.T) {
+	all := stream()
+	want := frame(t, all, 256<<10, 2)
+	for name, r := range map[string]func() io.Reader{
+		"whole":    func() io.Reader { return bytes.NewReader(all) },
+		"halves":   func() io.Reader { return iotest.HalfReader(bytes.NewReader(all)) },
+		"odd":      func() io.Reader { return io.LimitReader(struct{ io.Reader }{bytes.NewReader(all)}, int64(len(all))) },
+		"one byte": func() io.Reader { return iotest.OneByteReader(bytes.NewReader(all[:3*BlockSize+5])) },
+	} {
+		var out bytes.Buffer
+		z := NewWriter(&out, 2)
+		n, err := z.ReadFrom(r())
+		if cerr := z.Close(); err == nil {
+			err = cerr
+		}
+		w := want
+		if name == "one byte" {
+			w = frame(t, all[:3*BlockSize+5], 4096, 2)
+		}
+		if err != nil || !bytes.Equal(out.Bytes(), w) {
+			t.Errorf("%s: ReadFrom read %d bytes, %v; its frame differs from Write's: %v", name, n, err, !bytes.Equal(out.Bytes(), w))
+		}
+	}
+	var out bytes.Buffer
+	z := NewWriter(&out, 2)
+	z.Write(all[:100])
+	z.ReadFrom(bytes.NewReader(all[100 : BlockSize+7]))
+	z.Write(all[BlockSize+7 : 2*BlockSize])
+	z.Close()
+	if !bytes.Equal(out.Bytes(), frame(t, all[:2*BlockSize], 4096, 2)) {
+		t.Error("Writes and ReadFroms mixed: the frame differs from Write's")
+	}
+	boom := errors.New("disk read error")
+	z = NewWriter(io.Discard, 2)
+	if _, err := z.ReadFrom(io.MultiReader(bytes.NewReader(all[:BlockSize+1]), iotest.ErrReader(boom))); err != boom {
+		t.Errorf("ReadFrom of a failing reader = %v; want its error", err)
+	}
+	z.Close()
 }
 
 // The lz4 tool (the format's reference, and what a person restoring by

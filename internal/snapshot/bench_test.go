@@ -1,7 +1,9 @@
 package snapshot
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,6 +52,21 @@ func BenchmarkSnapshotRestore(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dst := filepath.Join(b.TempDir(), "restored")
 		if _, err := Restore(testCtx(b), RestoreOptions{Exec: sh, Store: st, Name: "bench", Path: dst}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkArchive is the agent's side of a snapshot (walk, hash, LZ4)
+// with a store that reads the stream and keeps nothing: what the machine
+// spends per byte before the network.
+func BenchmarkArchive(b *testing.B) {
+	src, size := benchWorkspace(b)
+	put := func(_ context.Context, r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Archive(testCtx(b), ArchiveOptions{Path: src, Hash: HashXXH3, Put: put}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -49,11 +49,15 @@ func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
 	if _, err := newHash(o.Hash); err != nil {
 		return nil, err
 	}
-	src := walkTar(o.Path, o.Exclude)
-	if localTar() != gnuTar {
-		src = execTar(remote.Shell{}, tarCommand(o.Path, o.Exclude, localTarRecords()))
+	var rec *recording
+	var stored int64
+	var err error
+	if localTar() == gnuTar {
+		rec, stored, err = archiveWalk(ctx, walkTar(o.Path, o.Exclude), o.Hash, o.Put, o.Progress)
+	} else {
+		src := execTar(remote.Shell{}, tarCommand(o.Path, o.Exclude, localTarRecords()))
+		rec, stored, err = archive(ctx, src, o.Hash, o.Put, o.Progress)
 	}
-	rec, stored, err := archive(ctx, src, o.Hash, o.Put, o.Progress)
 	if err != nil {
 		return nil, err
 	}

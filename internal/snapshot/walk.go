@@ -3,9 +3,11 @@ package snapshot
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"os/exec"
@@ -41,12 +43,12 @@ func gnuTarList(ctx context.Context, dir string, exclude []string) *exec.Cmd {
 	return cmd
 }
 
-// walkTar is a tarSource: GNU tar lists the workspace dir (leaving out
+// walkTar is a walkSource: GNU tar lists the workspace dir (leaving out
 // what exclude matches) and every listed entry is written to w as GNU tar
-// would write it. A file that changes, grows, shrinks or vanishes while
-// it is read fails the stream, as it makes GNU tar exit 1.
-func walkTar(dir string, exclude []string) tarSource {
-	return func(ctx context.Context, w io.Writer) error {
+// would write it, and recorded. A file that changes, grows, shrinks or
+// vanishes while it is read fails the stream, as it makes GNU tar exit 1.
+func walkTar(dir string, exclude []string) walkSource {
+	return func(ctx context.Context, w io.Writer, rec *recorder, progress func(int64)) (int64, error) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel() // stops the lister when writing fails
 		list := gnuTarList(ctx, dir, exclude)
@@ -54,12 +56,12 @@ func walkTar(dir string, exclude []string) tarSource {
 		list.Stderr = stderr
 		out, err := list.StdoutPipe()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := list.Start(); err != nil {
-			return fmt.Errorf("running tar: %w", err)
+			return 0, fmt.Errorf("running tar: %w", err)
 		}
-		tw := &tarWriter{tw: tar.NewWriter(w), dir: dir, links: map[[2]uint64]string{}}
+		tw := newTarWriter(w, dir, rec, progress)
 		werr := tw.each(ctx, out)
 		if werr != nil {
 			cancel()
@@ -69,13 +71,13 @@ func walkTar(dir string, exclude []string) tarSource {
 		var exit *exec.ExitError
 		switch {
 		case werr != nil:
-			return werr
+			return 0, werr
 		case errors.As(lerr, &exit):
-			return &exitError{what: "tar", code: exit.ExitCode(), stderr: stderr.String()}
+			return 0, &exitError{what: "tar", code: exit.ExitCode(), stderr: stderr.String()}
 		case lerr != nil:
-			return fmt.Errorf("running tar: %w", lerr)
+			return 0, fmt.Errorf("running tar: %w", lerr)
 		}
-		return tw.tw.Close()
+		return tw.out.n, tw.end()
 	}
 }
 
@@ -88,14 +90,25 @@ type walkError struct {
 func (e *walkError) Error() string { return fmt.Sprintf("workspace entry %q: %v", e.name, e.err) }
 func (e *walkError) Unwrap() error { return e.err }
 
-// tarWriter writes the listed entries of dir.
+// tarWriter writes and records the listed entries of dir. archive/tar
+// encodes each header (with GNU tar's long-name records); the content
+// is read straight into the output's buffers when it can take them
+// (io.ReaderFrom: the LZ4 writer's blocks), hashed and counted there,
+// so a file's bytes are copied once on their way to the compressor.
 type tarWriter struct {
-	tw    *tar.Writer
+	out   *tarOut
+	rec   *recorder
 	dir   string
 	links map[[2]uint64]string // device and inode of files with more names → the first name
+	hdr   bytes.Buffer         // one header's blocks
 }
 
-// each writes the entry of every name listed on r.
+func newTarWriter(w io.Writer, dir string, rec *recorder, progress func(int64)) *tarWriter {
+	return &tarWriter{out: &tarOut{w: w, progress: progress}, rec: rec, dir: dir, links: map[[2]uint64]string{}}
+}
+
+// each writes the entry of every name listed on r. An error writing the
+// output is returned as it is: the entry is not to blame.
 func (t *tarWriter) each(ctx context.Context, r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -109,7 +122,14 @@ func (t *tarWriter) each(ctx context.Context, r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("tar listed %s, which is not a C-quoted name: %v", sc.Text(), err)
 		}
-		if err := t.entry(name, bp[:]); err != nil {
+		var ref *refusal
+		switch err := t.entry(name, bp[:]); {
+		case err == nil:
+		case t.out.err != nil:
+			return t.out.err
+		case errors.As(err, &ref):
+			return err
+		default:
 			return &walkError{name: name, err: err}
 		}
 	}
@@ -142,12 +162,12 @@ func (t *tarWriter) entry(name string, buf []byte) error {
 		id := [2]uint64{uint64(st.Dev), st.Ino}
 		if first, seen := t.links[id]; seen {
 			h.Typeflag, h.Linkname, h.Size = tar.TypeLink, first, 0
-			return t.tw.WriteHeader(h)
+			return t.header(h)
 		}
 		t.links[id] = name
 	}
 	if !fi.Mode().IsRegular() {
-		return t.tw.WriteHeader(h)
+		return t.header(h)
 	}
 	// O_NOFOLLOW: a file swapped for a symlink since Lstat is not followed
 	// out of the workspace.
@@ -156,12 +176,15 @@ func (t *tarWriter) entry(name string, buf []byte) error {
 		return err
 	}
 	defer f.Close()
-	if err := t.tw.WriteHeader(h); err != nil {
+	if err := t.header(h); err != nil {
 		return err
 	}
-	// Not f's own WriteTo (a 32 KiB buffer): the pool's 256 KiB one.
-	n, err := io.CopyBuffer(t.tw, io.LimitReader(struct{ io.Reader }{f}, h.Size), buf)
-	if err != nil {
+	c := &content{r: io.LimitReader(f, h.Size), sum: t.rec.sum, out: t.out}
+	n, err := t.out.readFrom(c, buf)
+	switch {
+	case c.err != nil:
+		return c.err
+	case err != nil:
 		return err
 	}
 	after, err := f.Stat()
@@ -171,5 +194,109 @@ func (t *tarWriter) entry(name string, buf []byte) error {
 	case n < h.Size || after.Size() != h.Size || !after.ModTime().Equal(fi.ModTime()):
 		return fmt.Errorf("file changed as we read it (%d bytes, then %d; tar would exit 1 too): snapshot a workspace nothing writes to, or exclude it", h.Size, after.Size())
 	}
+	t.rec.fileDone()
+	return t.pad(n)
+}
+
+// header records h's entry, then writes its blocks.
+func (t *tarWriter) header(h *tar.Header) error {
+	if err := t.rec.header(h); err != nil {
+		return err
+	}
+	t.hdr.Reset()
+	// A Writer per header: it writes the header's blocks at once, and the
+	// content it would then expect goes around it.
+	if err := tar.NewWriter(&t.hdr).WriteHeader(h); err != nil {
+		return err
+	}
+	_, err := t.out.Write(t.hdr.Bytes())
+	return err
+}
+
+var zeros [2 * blockSize]byte
+
+const blockSize = 512 // tar's
+
+// pad ends n bytes of content at a block's end, as archive/tar does.
+func (t *tarWriter) pad(n int64) error {
+	if r := n % blockSize; r != 0 {
+		_, err := t.out.Write(zeros[:blockSize-r])
+		return err
+	}
 	return nil
+}
+
+// end writes the end of the archive: two zero blocks, as archive/tar's
+// Close does.
+func (t *tarWriter) end() error {
+	_, err := t.out.Write(zeros[:])
+	if o := t.out; err == nil && o.progress != nil && o.n != o.reported {
+		o.reported = o.n
+		o.progress(o.n)
+	}
+	return err
+}
+
+// tarOut is the walker's output: it counts the stream's bytes, reports
+// them, and remembers a write error, which is the output's (the store's),
+// not the entry's.
+type tarOut struct {
+	w        io.Writer
+	n        int64
+	reported int64
+	progress func(int64)
+	err      error
+}
+
+func (o *tarOut) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	o.count(n)
+	if err != nil {
+		o.err = err
+	}
+	return n, err
+}
+
+// readFrom copies c to the output: through its ReadFrom when it has one,
+// else through buf.
+func (o *tarOut) readFrom(c *content, buf []byte) (int64, error) {
+	var n int64
+	var err error
+	if rf, ok := o.w.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(c)
+	} else {
+		n, err = io.CopyBuffer(o.w, c, buf)
+	}
+	if err != nil && c.err == nil {
+		o.err = err
+	}
+	return n, err
+}
+
+func (o *tarOut) count(n int) {
+	o.n += int64(n)
+	if o.progress != nil && o.n-o.reported >= 1<<20 {
+		o.reported = o.n
+		o.progress(o.n)
+	}
+}
+
+// content is a file's bytes on their way into the stream: hashed and
+// counted in the buffer they were read into. It remembers a read error,
+// which is the entry's.
+type content struct {
+	r   io.Reader
+	sum hash.Hash
+	out *tarOut
+	err error
+}
+
+func (c *content) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.sum.Write(p[:n])
+	c.out.count(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
 }

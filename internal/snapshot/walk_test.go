@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,8 +18,7 @@ import (
 
 // oddWorkspace is a workspace with every kind of entry and name the
 // agent's tar writer must write as GNU tar does: names with spaces,
-// quotes, backslashes, a newline, bytes that are not UTF-8 and more than
-// 100 bytes; modes with setgid; hard links, symlinks, empty directories;
+// quotes, backslashes, a newline, UTF-8 and more than 100 bytes; modes with setgid; hard links, symlinks, empty directories;
 // and what the excludes leave out.
 func oddWorkspace(t *testing.T) string {
 	t.Helper()
@@ -26,7 +26,7 @@ func oddWorkspace(t *testing.T) string {
 	long := strings.Repeat("deep-directory-name/", 6) + strings.Repeat("x", 120) + ".bin"
 	files := map[string]string{
 		"run.sh": "#!/bin/sh\necho hi\n", "a b.txt": "spaces", `q"uote`: "q", `back\slash`: "b", "nl\nname": "n",
-		"caf\xe9-latin1": "not UTF-8", "ütf-8.txt": "u", "w??=x": "trigraph", long: strings.Repeat("long ", 1000),
+		"ütf-8.txt": "u", "w??=x": "trigraph", long: strings.Repeat("long ", 1000),
 		"empty": "", "data/big.bin": strings.Repeat("0123456789abcdef", 40000),
 		"cache/skip.tmp": "excluded", "logs/keep.log": "kept", "logs/drop.tmp": "excluded", "tmp/x": "excluded dir",
 	}
@@ -113,8 +113,18 @@ func TestWalkTarWritesWhatGNUTarWrites(t *testing.T) {
 				t.Fatalf("GNU tar: %v\n%s", err, &stderr)
 			}
 			var got bytes.Buffer
-			if err := walkTar(dir, exclude)(context.Background(), &got); err != nil {
+			walked, n := walk(t, dir, exclude, HashXXH3, &got)
+			if n != int64(got.Len()) {
+				t.Errorf("the walker says it wrote %d bytes; it wrote %d", n, got.Len())
+			}
+			// What it recorded as it wrote is what the recorder finds
+			// reading its stream back, as it reads a tar process's.
+			parsed, err := record(bytes.NewReader(got.Bytes()), io.Discard, HashXXH3, nil)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(walked, parsed) {
+				t.Errorf("the walker recorded\n %+v\nreading its stream back records\n %+v", walked, parsed)
 			}
 			w, g := readArchive(t, &want), readArchive(t, &got)
 			if len(w) < 5 {
@@ -134,6 +144,33 @@ func TestWalkTarWritesWhatGNUTarWrites(t *testing.T) {
 	}
 }
 
+// walk runs the walker on dir into w and returns what it recorded and
+// the size it says it wrote.
+func walk(t *testing.T, dir string, exclude []string, alg string, w io.Writer) (*recording, int64) {
+	t.Helper()
+	rec := newTestRecorder(t)
+	rec.alg, rec.rec.hash = alg, alg
+	rec.sum, _ = newHash(alg)
+	n, err := walkTar(dir, exclude)(context.Background(), w, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rec.finish(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, n
+}
+
+func newTestRecorder(t *testing.T) *recorder {
+	t.Helper()
+	r, err := newRecorder(HashXXH3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func short(e archiveEntry) archiveEntry {
 	if len(e.Content) > 40 {
 		e.Content = e.Content[:40] + "…"
@@ -146,12 +183,76 @@ func short(e archiveEntry) archiveEntry {
 func TestWalkTarNamesAVanishedEntry(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "a"), []byte("a"), 0o644)
-	tw := &tarWriter{tw: tar.NewWriter(io.Discard), dir: dir, links: map[[2]uint64]string{}}
+	tw := newTarWriter(io.Discard, dir, newTestRecorder(t), nil)
 	err := tw.each(context.Background(), strings.NewReader("\"./a\"\n\"./gone\"\n"))
 	var we *walkError
 	if !errors.As(err, &we) || we.name != "./gone" || !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("err = %v; want the vanished ./gone named", err)
 	}
+}
+
+// A name a restore would refuse (bytes that are not UTF-8) stops the
+// walker before a byte of it is written, with the recorder's refusal: GNU
+// tar's quoted listing brought the name back exactly (the file was found).
+func TestWalkTarRefusesBeforeWriting(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a"), []byte("a"), 0o644)
+	writeFile(t, filepath.Join(dir, "caf\xe9-latin1"), []byte("not UTF-8"), 0o644)
+	var out bytes.Buffer
+	_, err := walkTar(dir, nil)(context.Background(), &out, newTestRecorder(t), nil)
+	var ref *refusal
+	if !errors.As(err, &ref) || ref.name != "./caf\xe9-latin1" || !strings.Contains(err.Error(), "not valid UTF-8; a restore would refuse it, so exclude it") {
+		t.Fatalf("err = %v; want the non-UTF-8 name refused", err)
+	}
+	if bytes.Contains(out.Bytes(), []byte("caf\xe9")) {
+		t.Error("the refused entry's header was written")
+	}
+}
+
+// When the output fails (the store gave up), the walker stops with the
+// output's error as it is, not as a workspace entry it could not read;
+// its progress never passed what it wrote, and said so last.
+func TestWalkTarBlamesTheOutputNotTheEntry(t *testing.T) {
+	dir := t.TempDir()
+	// 8 MiB, half of it random: more blocks than the LZ4 writer holds,
+	// so its write error reaches the walker (with less, Close reports it).
+	bigFile(t, filepath.Join(dir, "a"), 8<<20)
+	writeFile(t, filepath.Join(dir, "b"), []byte("b"), 0o644)
+	full := errors.New("store: quota exceeded")
+	for name, out := range map[string]func() io.Writer{
+		"plain writer": func() io.Writer { return &failAfter{n: 1 << 20, err: full} },
+		// The LZ4 writer takes file contents through its ReadFrom.
+		"LZ4 frame": func() io.Writer { return lz4Writer(&failAfter{n: 1 << 20, err: full}) },
+	} {
+		_, err := walkTar(dir, nil)(context.Background(), out(), newTestRecorder(t), nil)
+		var we *walkError
+		if err != full || errors.As(err, &we) {
+			t.Errorf("%s: err = %v; want the output's own error, not an entry's", name, err)
+		}
+	}
+
+	var last int64
+	var out bytes.Buffer
+	n, err := walkTar(dir, nil)(context.Background(), &out, newTestRecorder(t), func(done int64) { last = done })
+	if err != nil || last != n || n != int64(out.Len()) {
+		t.Fatalf("walked %d bytes (%v), wrote %d, last progress %d; want all three equal", n, err, out.Len(), last)
+	}
+}
+
+// failAfter accepts n bytes, then fails with err.
+type failAfter struct {
+	n   int
+	err error
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		k := f.n
+		f.n = 0
+		return k, f.err
+	}
+	f.n -= len(p)
+	return len(p), nil
 }
 
 // hookWriter calls hook before its first write.
@@ -180,7 +281,7 @@ func TestWalkTarRefusesAFileThatChangesWhileRead(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	tw := &tarWriter{tw: tar.NewWriter(w), dir: dir, links: map[[2]uint64]string{}}
+	tw := newTarWriter(w, dir, newTestRecorder(t), nil)
 	err := tw.each(context.Background(), strings.NewReader("\"./model.bin\"\n"))
 	if err == nil || !strings.Contains(err.Error(), `"./model.bin"`) || !strings.Contains(err.Error(), "changed as we read it") {
 		t.Fatalf("err = %v; want the changed file named", err)

@@ -1,0 +1,138 @@
+package snapshot
+
+import (
+	"archive/tar"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+)
+
+// recording is what a snapshot's tar stream holds: the manifest's data
+// fields.
+type recording struct {
+	entries    []Entry
+	counts     Counts
+	bytesRaw   int64
+	bytesFiles int64
+	hash       string // the entries' digest algorithm ("" is MD5)
+}
+
+// recorder describes a snapshot's tar stream entry by entry, refusing what
+// a restore would refuse (entryFromHeader, tree.admit), so a snapshot that
+// cannot be restored is never written. Two producers feed it: record, with
+// the headers it parses out of a tar process's stream, and the agent's
+// walker (walkTar), with the headers it writes, hashing each file as it
+// copies it — the same checks either way, but the walker's stream is
+// never read twice.
+type recorder struct {
+	alg     string
+	sum     hash.Hash
+	t       *tree
+	rec     recording
+	pending *Entry // the file whose content is going through sum
+}
+
+func newRecorder(alg string) (*recorder, error) {
+	sum, err := newHash(alg)
+	if err != nil {
+		return nil, err
+	}
+	return &recorder{alg: alg, sum: sum, t: newTree(), rec: recording{hash: alg}}, nil
+}
+
+// refusal is a workspace entry a restore would refuse: its message is
+// complete (it names the entry and says what to do).
+type refusal struct {
+	name string
+	err  error
+}
+
+func (r *refusal) Error() string {
+	return fmt.Sprintf("workspace entry %q: %v; a restore would refuse it, so exclude it", r.name, r.err)
+}
+
+// header admits the entry h describes. A file's content must then go
+// through r.sum, and fileDone follows it.
+func (r *recorder) header(h *tar.Header) error {
+	e, err := entryFromHeader(h)
+	if err == nil {
+		err = r.t.admit(e)
+	}
+	if err != nil {
+		return &refusal{name: h.Name, err: err}
+	}
+	switch e.Type {
+	case TypeFile:
+		r.sum.Reset()
+		r.pending = &e
+		return nil
+	case TypeHardlink:
+		e.setDigest(r.alg, r.t.sums[e.Link])
+		r.rec.counts.Hardlinks++
+	case TypeDir:
+		r.rec.counts.Dirs++
+	case TypeSymlink:
+		r.rec.counts.Symlinks++
+	}
+	r.rec.entries = append(r.rec.entries, e)
+	return nil
+}
+
+// fileDone records the pending file with the digest of its content.
+func (r *recorder) fileDone() {
+	e := r.pending
+	r.pending = nil
+	e.setDigest(r.alg, hex.EncodeToString(r.sum.Sum(nil)))
+	r.t.sums[e.Path] = e.Digest()
+	r.rec.counts.Files++
+	r.rec.bytesFiles += e.Size
+	r.rec.entries = append(r.rec.entries, *e)
+}
+
+// finish checks what needs every entry (links that leave the root through
+// others) and returns the recording of a stream of bytesRaw bytes.
+func (r *recorder) finish(bytesRaw int64) (*recording, error) {
+	if err := r.t.finish(); err != nil {
+		return nil, fmt.Errorf("%v; a restore would refuse it, so exclude it", err)
+	}
+	r.rec.bytesRaw = bytesRaw
+	return &r.rec, nil
+}
+
+// record reads a tar stream from src, passes every byte of it unchanged to
+// dst and records it, hashing regular files with alg on the way.
+func record(src io.Reader, dst io.Writer, alg string, progress func(int64)) (*recording, error) {
+	r, err := newRecorder(alg)
+	if err != nil {
+		return nil, err
+	}
+	cnt := &counter{r: io.TeeReader(src, dst), progress: progress}
+	tr := tar.NewReader(cnt)
+	bp := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(bp)
+	buf := bp[:]
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading tar output after %d entries: %w", len(r.rec.entries), err)
+		}
+		if err := r.header(h); err != nil {
+			return nil, err
+		}
+		if r.pending != nil {
+			if _, err := io.CopyBuffer(r.sum, tr, buf); err != nil {
+				return nil, fmt.Errorf("reading %q from tar output: %w", r.pending.Path, err)
+			}
+			r.fileDone()
+		}
+	}
+	// The end-of-archive blocks and padding go into the snapshot too.
+	if _, err := io.CopyBuffer(io.Discard, cnt, buf); err != nil {
+		return nil, fmt.Errorf("reading the end of tar output: %w", err)
+	}
+	return r.finish(cnt.n)
+}
