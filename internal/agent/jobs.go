@@ -143,13 +143,53 @@ func (c *creator) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	entries := sendEntries(a.s)
 	m, err := snapshot.Archive(ctx, snapshot.ArchiveOptions{Path: c.job.Path, Exclude: c.job.Exclude, Hash: c.job.Hash,
-		Put: put, Progress: a.prog.report})
+		Put: put, Progress: a.prog.report, Entries: entries.add})
+	if serr := entries.close(); err == nil {
+		err = serr
+	}
 	if err != nil {
 		return nil, err
 	}
 	a.prog.flush(m.BytesRaw)
+	m.Entries = nil // scn has them all: the entries messages came first
 	return json.Marshal(m)
+}
+
+// entrySender sends a create's entries to scn as the archive records them
+// (wire.Entries), from its own goroutine, so encoding them never holds up
+// the stream and scn decodes them while the bytes still move: what is left
+// for the end of a snapshot of many files is the counts.
+type entrySender struct {
+	q    chan []snapshot.Entry
+	done chan error
+}
+
+func sendEntries(s *session) *entrySender {
+	e := &entrySender{q: make(chan []snapshot.Entry, 4), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for batch := range e.q {
+			if err != nil {
+				continue // scn is gone: the archive fails on its own
+			}
+			var raw []byte
+			if raw, err = json.Marshal(batch); err == nil {
+				err = s.send(wire.Msg{Type: wire.Entries, Entries: raw})
+			}
+		}
+		e.done <- err
+	}()
+	return e
+}
+
+func (e *entrySender) add(batch []snapshot.Entry) { e.q <- batch }
+
+// close waits until every batch is sent and says whether one failed.
+func (e *entrySender) close() error {
+	close(e.q)
+	return <-e.done
 }
 
 func (c *creator) done(r json.RawMessage) wire.Msg { return wire.Msg{Type: wire.Created, Manifest: r} }

@@ -56,11 +56,11 @@ func tarCommand(dir string, exclude []string, extra string) string {
 }
 
 // archive snapshots the tar stream src writes: the stream goes through a
-// pipe to record (hashing files with alg), which parses it on its way to
-// LZ4 and put. It returns what was recorded and the number of bytes put
+// pipe to record (hashing files with alg, handing the entries to batch
+// when set), which parses it on its way to LZ4 and put. It returns what was recorded and the number of bytes put
 // returned. scn runs it with tar over SSH and the store's Put; the agent
 // with a tar that is not GNU tar (Archive).
-func archive(ctx context.Context, src tarSource, alg string,
+func archive(ctx context.Context, src tarSource, alg string, batch func([]Entry),
 	put func(context.Context, io.Reader) (int64, error), progress func(int64)) (*recording, int64, error) {
 	return compressTo(ctx, put, func(ctx context.Context, zw io.Writer) (*recording, error) {
 		ctx, cancel := context.WithCancelCause(ctx)
@@ -72,7 +72,7 @@ func archive(ctx context.Context, src tarSource, alg string,
 			tarW.CloseWithError(err) // nil: the reader sees EOF
 			execDone <- err
 		}()
-		rec, err := record(tarOut, zw, alg, progress)
+		rec, err := record(tarOut, zw, alg, batch, progress)
 		if err != nil {
 			cancel(err) // kills the tar
 			tarOut.CloseWithError(err)
@@ -90,12 +90,13 @@ func archive(ctx context.Context, src tarSource, alg string,
 // entry itself as it writes it, straight into the LZ4 frame, so the
 // stream is neither piped nor parsed a second time (the agent with GNU
 // tar, Archive).
-func archiveWalk(ctx context.Context, walk walkSource, alg string,
+func archiveWalk(ctx context.Context, walk walkSource, alg string, batch func([]Entry),
 	put func(context.Context, io.Reader) (int64, error), progress func(int64)) (*recording, int64, error) {
 	rec, err := newRecorder(alg)
 	if err != nil {
 		return nil, 0, err
 	}
+	rec.batch = batch
 	return compressTo(ctx, put, func(ctx context.Context, zw io.Writer) (*recording, error) {
 		n, err := walk(ctx, zw, rec, progress)
 		if err != nil {

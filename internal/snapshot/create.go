@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,7 +85,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	m.Source = Source{Instance: opts.Source, Path: opts.Path}
 	m.Transport = tr
 	m.Seconds = time.Since(start).Seconds()
-	data, err := json.MarshalIndent(m, "", " ")
+	data, err := encodeManifest(m, m.lines)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encoding the manifest: %w", where, err)
 	}
@@ -103,5 +102,5 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 	put := func(ctx context.Context, r io.Reader) (int64, error) {
 		return opts.Store.Put(ctx, dataKey(opts.Name), r)
 	}
-	return archive(ctx, execTar(opts.Exec, tarCommand(opts.Path, opts.Exclude, "")), "", put, opts.Progress)
+	return archive(ctx, execTar(opts.Exec, tarCommand(opts.Path, opts.Exclude, "")), "", nil, put, opts.Progress)
 }

@@ -34,6 +34,11 @@ type ArchiveOptions struct {
 	// stored.
 	Put      func(ctx context.Context, r io.Reader) (int64, error)
 	Progress func(done int64) // bytes of tar stream read so far (optional)
+	// Entries, when set, hears the entries as they are recorded, in
+	// archive order, a batch at a time, the last one before Archive
+	// returns (the agent sends them on while the bytes move). A batch is
+	// shared with the returned manifest: read it, do not change it.
+	Entries func([]Entry)
 }
 
 // Archive snapshots o.Path as this machine's own tar decides (so --exclude
@@ -53,10 +58,10 @@ func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
 	var stored int64
 	var err error
 	if localTar() == gnuTar {
-		rec, stored, err = archiveWalk(ctx, walkTar(o.Path, o.Exclude), o.Hash, o.Put, o.Progress)
+		rec, stored, err = archiveWalk(ctx, walkTar(o.Path, o.Exclude), o.Hash, o.Entries, o.Put, o.Progress)
 	} else {
 		src := execTar(remote.Shell{}, tarCommand(o.Path, o.Exclude, localTarRecords()))
-		rec, stored, err = archive(ctx, src, o.Hash, o.Put, o.Progress)
+		rec, stored, err = archive(ctx, src, o.Hash, o.Entries, o.Put, o.Progress)
 	}
 	if err != nil {
 		return nil, err

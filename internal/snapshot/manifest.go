@@ -40,6 +40,10 @@ type Manifest struct {
 
 	// Transport says how Create moved the bytes; not stored.
 	Transport Transport `json:"-"`
+
+	// lines are the entries already encoded for manifest.json, as an
+	// agent's came in (nil: encode them when writing it).
+	lines *entryLines
 }
 
 // Source is where a snapshot was taken.

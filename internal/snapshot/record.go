@@ -31,7 +31,16 @@ type recorder struct {
 	t       *tree
 	rec     recording
 	pending *Entry // the file whose content is going through sum
+
+	// batch, when set, hears the entries as they are recorded, in order,
+	// entriesBatch at a time (the agent sends them to scn while the bytes
+	// still move); sent counts those it heard.
+	batch func([]Entry)
+	sent  int
 }
+
+// entriesBatch is how many entries a batch holds: ~200 KB of JSON.
+const entriesBatch = 1024
 
 func newRecorder(alg string) (*recorder, error) {
 	sum, err := newHash(alg)
@@ -75,8 +84,25 @@ func (r *recorder) header(h *tar.Header) error {
 	case TypeSymlink:
 		r.rec.counts.Symlinks++
 	}
-	r.rec.entries = append(r.rec.entries, e)
+	r.add(e)
 	return nil
+}
+
+// add records e, handing a full batch on.
+func (r *recorder) add(e Entry) {
+	r.rec.entries = append(r.rec.entries, e)
+	if r.batch != nil && len(r.rec.entries)-r.sent >= entriesBatch {
+		r.flush()
+	}
+}
+
+// flush hands the entries not yet heard to batch. They are shared, not
+// copied: recorded entries never change.
+func (r *recorder) flush() {
+	if r.batch != nil && len(r.rec.entries) > r.sent {
+		r.batch(r.rec.entries[r.sent:len(r.rec.entries):len(r.rec.entries)])
+		r.sent = len(r.rec.entries)
+	}
 }
 
 // fileDone records the pending file with the digest of its content.
@@ -87,26 +113,30 @@ func (r *recorder) fileDone() {
 	r.t.sums[e.Path] = e.Digest()
 	r.rec.counts.Files++
 	r.rec.bytesFiles += e.Size
-	r.rec.entries = append(r.rec.entries, *e)
+	r.add(*e)
 }
 
 // finish checks what needs every entry (links that leave the root through
-// others) and returns the recording of a stream of bytesRaw bytes.
+// others), hands the last batch on, and returns the recording of a
+// stream of bytesRaw bytes.
 func (r *recorder) finish(bytesRaw int64) (*recording, error) {
 	if err := r.t.finish(); err != nil {
 		return nil, fmt.Errorf("%v; a restore would refuse it, so exclude it", err)
 	}
+	r.flush()
 	r.rec.bytesRaw = bytesRaw
 	return &r.rec, nil
 }
 
 // record reads a tar stream from src, passes every byte of it unchanged to
-// dst and records it, hashing regular files with alg on the way.
-func record(src io.Reader, dst io.Writer, alg string, progress func(int64)) (*recording, error) {
+// dst and records it, hashing regular files with alg on the way and
+// handing the entries to batch (when set) as it goes.
+func record(src io.Reader, dst io.Writer, alg string, batch func([]Entry), progress func(int64)) (*recording, error) {
 	r, err := newRecorder(alg)
 	if err != nil {
 		return nil, err
 	}
+	r.batch = batch
 	cnt := &counter{r: io.TeeReader(src, dst), progress: progress}
 	tr := tar.NewReader(cnt)
 	bp := copyBufs.Get().(*[copyBufSize]byte)

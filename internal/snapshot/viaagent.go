@@ -183,14 +183,15 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return nil, start, err
 	}
-	msg, err := serveUpload(ctx, s, up, opts.Progress)
+	var entries entryCollector
+	msg, err := serve(ctx, s, handlers{mint: up.presign, part: up.part, entries: entries.add, progress: opts.Progress})
 	if err != nil {
 		return nil, start, err
 	}
 	if msg.Type != wire.Created {
 		return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
 	}
-	m, err := agentManifest(msg.Manifest, opts.Name)
+	m, err := agentManifest(msg.Manifest, &entries, opts.Name)
 	if err != nil {
 		return nil, start, err
 	}
@@ -202,17 +203,21 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 	return m, began, nil
 }
 
-// agentManifest checks the manifest the agent recorded, named as it will
-// be written: a snapshot no restore would accept is never completed.
-func agentManifest(data json.RawMessage, name string) (*Manifest, error) {
-	if len(data) > maxManifestBytes {
+// agentManifest checks the manifest the agent recorded — its data fields
+// and the entries it sent before them — named as it will be written: a
+// snapshot no restore would accept is never completed.
+func agentManifest(data json.RawMessage, entries *entryCollector, name string) (*Manifest, error) {
+	if len(data)+entries.bytes > maxManifestBytes {
 		return nil, fmt.Errorf("the agent's manifest is larger than %d bytes, so the snapshot was not written", maxManifestBytes)
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("the agent's manifest is not JSON: %w", err)
 	}
-	m.Name = name
+	if len(m.Entries) > 0 {
+		return nil, errors.New("the agent's manifest lists entries of its own; they come before it, so the snapshot was not written")
+	}
+	m.Name, m.Entries, m.lines = name, entries.entries, &entries.lines
 	// Checked as decoded, not re-encoded and parsed: with 100,000 entries
 	// every pass over the JSON adds to the snapshot's time.
 	if err := checkManifest(&m, name); err != nil {
@@ -221,19 +226,47 @@ func agentManifest(data json.RawMessage, name string) (*Manifest, error) {
 	return &m, nil
 }
 
+// entryCollector decodes a snapshot's entries as the agent sends them,
+// while the bytes still move (wire.Entries), and encodes them as
+// manifest.json will list them.
+type entryCollector struct {
+	entries []Entry
+	bytes   int // of their JSON
+	lines   entryLines
+}
+
+func (c *entryCollector) add(raw json.RawMessage) error {
+	if c.bytes += len(raw); c.bytes > maxManifestBytes {
+		return fmt.Errorf("the agent's manifest is larger than %d bytes, so the snapshot was not written", maxManifestBytes)
+	}
+	var batch []Entry
+	if err := json.Unmarshal(raw, &batch); err != nil {
+		return fmt.Errorf("the agent's entries do not decode: %w", err)
+	}
+	c.entries = append(c.entries, batch...)
+	return c.lines.add(batch)
+}
+
 // serveUpload answers an agent filling up: presigns each part it needs,
 // records the parts it reports and passes its progress on, until its final
 // message, which it returns (a failure also as an error).
 func serveUpload(ctx context.Context, s *agentctl.Session, up upload, progress func(int64)) (wire.Msg, error) {
-	return serve(ctx, s, up.presign, up.part, progress)
+	return serve(ctx, s, handlers{mint: up.presign, part: up.part, progress: progress})
 }
 
-// serve answers an agent moving bytes: mint presigns the URL it needs
-// (n: a part, or 0 for the object's GET), part records a part it reports
-// (nil: none expected), progress hears how far it got. It returns the
-// agent's final message (a failure also as an error).
-func serve(ctx context.Context, s *agentctl.Session, mint func(context.Context, int) (store.Request, error),
-	part func(store.Part) error, progress func(int64)) (wire.Msg, error) {
+// handlers are what serve does with an agent's messages before its last.
+type handlers struct {
+	// mint presigns the URL the agent needs: part n, or 0 for the
+	// object's GET.
+	mint     func(context.Context, int) (store.Request, error)
+	part     func(store.Part) error      // a part it uploaded (nil: none expected)
+	entries  func(json.RawMessage) error // a create's entries (nil: none expected)
+	progress func(int64)                 // how far it got (optional)
+}
+
+// serve answers an agent moving bytes with h until its final message,
+// which it returns (a failure also as an error).
+func serve(ctx context.Context, s *agentctl.Session, h handlers) (wire.Msg, error) {
 	for {
 		msg, err := s.Recv(ctx)
 		if err != nil {
@@ -242,7 +275,7 @@ func serve(ctx context.Context, s *agentctl.Session, mint func(context.Context, 
 		switch {
 		case msg.Type == wire.Need:
 			grant := wire.Msg{Type: wire.Grant, N: msg.N}
-			if r, err := mint(ctx, msg.N); err != nil {
+			if r, err := h.mint(ctx, msg.N); err != nil {
 				grant.Error = err.Error()
 			} else {
 				grant.Request = wireRequest(r)
@@ -250,13 +283,17 @@ func serve(ctx context.Context, s *agentctl.Session, mint func(context.Context, 
 			if err := s.Send(grant); err != nil {
 				return msg, err
 			}
-		case msg.Type == wire.Part && part != nil:
-			if err := part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
+		case msg.Type == wire.Part && h.part != nil:
+			if err := h.part(store.Part{Number: msg.N, ETag: msg.ETag, Size: msg.Size}); err != nil {
+				return msg, err
+			}
+		case msg.Type == wire.Entries && h.entries != nil:
+			if err := h.entries(msg.Entries); err != nil {
 				return msg, err
 			}
 		case msg.Type == wire.Progress:
-			if progress != nil {
-				progress(msg.Done)
+			if h.progress != nil {
+				h.progress(msg.Done)
 			}
 		case msg.Type == wire.Failed:
 			return msg, errors.New(msg.Error)

@@ -78,5 +78,5 @@ func serveDownload(ctx context.Context, s *agentctl.Session, acc *access, key st
 		}
 		return acc.presigner.PresignGet(ctx, key, urlTTL)
 	}
-	return serve(ctx, s, get, nil, progress)
+	return serve(ctx, s, handlers{mint: get, progress: progress})
 }

@@ -213,14 +213,14 @@ func (t *tarWriter) header(h *tar.Header) error {
 	return err
 }
 
-var zeros [2 * blockSize]byte
+var tarZeros [2 * tarBlock]byte
 
-const blockSize = 512 // tar's
+const tarBlock = 512 // tar's block: headers and contents fill whole ones
 
 // pad ends n bytes of content at a block's end, as archive/tar does.
 func (t *tarWriter) pad(n int64) error {
-	if r := n % blockSize; r != 0 {
-		_, err := t.out.Write(zeros[:blockSize-r])
+	if r := n % tarBlock; r != 0 {
+		_, err := t.out.Write(tarZeros[:tarBlock-r])
 		return err
 	}
 	return nil
@@ -229,7 +229,7 @@ func (t *tarWriter) pad(n int64) error {
 // end writes the end of the archive: two zero blocks, as archive/tar's
 // Close does.
 func (t *tarWriter) end() error {
-	_, err := t.out.Write(zeros[:])
+	_, err := t.out.Write(tarZeros[:])
 	if o := t.out; err == nil && o.progress != nil && o.n != o.reported {
 		o.reported = o.n
 		o.progress(o.n)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -119,7 +120,7 @@ func TestWalkTarWritesWhatGNUTarWrites(t *testing.T) {
 			}
 			// What it recorded as it wrote is what the recorder finds
 			// reading its stream back, as it reads a tar process's.
-			parsed, err := record(bytes.NewReader(got.Bytes()), io.Discard, HashXXH3, nil)
+			parsed, err := record(bytes.NewReader(got.Bytes()), io.Discard, HashXXH3, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,6 +189,43 @@ func TestWalkTarNamesAVanishedEntry(t *testing.T) {
 	var we *walkError
 	if !errors.As(err, &we) || we.name != "./gone" || !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("err = %v; want the vanished ./gone named", err)
+	}
+}
+
+// The entries are handed on in archive order, in batches of at most
+// entriesBatch, the last before Archive returns — by the walker and by
+// the recorder reading a tar process's stream alike — and together they
+// are the manifest's entries.
+func TestArchiveHandsTheEntriesOnInBatches(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 2*entriesBatch + 300 {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("d%d/f%04d", i%7, i)), []byte{byte(i)}, 0o644)
+	}
+	put := func(_ context.Context, r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
+	var heard []Entry
+	batches := 0
+	batch := func(b []Entry) {
+		if len(b) == 0 || len(b) > entriesBatch {
+			t.Errorf("a batch of %d entries", len(b))
+		}
+		heard = append(heard, b...)
+		batches++
+	}
+	m, err := Archive(testCtx(t), ArchiveOptions{Path: dir, Hash: HashXXH3, Put: put, Entries: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batches < 3 || !reflect.DeepEqual(heard, m.Entries) {
+		t.Fatalf("heard %d entries in %d batches; the manifest has %d: they differ", len(heard), batches, len(m.Entries))
+	}
+
+	heard, batches = nil, 0
+	rec, _, err := archive(testCtx(t), execTar(sh, tarCommand(dir, nil, "")), HashXXH3, batch, put, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batches < 3 || !reflect.DeepEqual(heard, rec.entries) {
+		t.Fatalf("through tar: heard %d entries in %d batches; the recording has %d: they differ", len(heard), batches, len(rec.entries))
 	}
 }
 

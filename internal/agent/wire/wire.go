@@ -15,7 +15,14 @@
 //	scn   → grant {part, request|error}
 //	agent → part {part, etag, size}    (one part uploaded)
 //	agent → progress {done}
+//	agent → entries {entries}          (a create: the entries recorded so far, in
+//	                                    archive order, sent while the bytes move)
 //	agent → created {manifest} | restored {result} | failed {error}
+//
+// A create's manifest comes in pieces: its entries in entries messages as
+// the agent records them, the rest (counts, sizes) in created, which
+// carries no entries. scn decodes each piece as it arrives, so a workspace
+// of 100,000 files does not leave all its JSON to the end of the transfer.
 //
 // A standby increment is two sessions, one per machine: the GPU's agent
 // gets send (the same need/grant/part exchange as a create) and answers
@@ -36,7 +43,7 @@ import (
 )
 
 // Version of the protocol.
-const Version = 1
+const Version = 2
 
 // Message types.
 const (
@@ -53,6 +60,7 @@ const (
 	Grant       = "grant"
 	Part        = "part"
 	Progress    = "progress"
+	Entries     = "entries"
 	Created     = "created"
 	Restored    = "restored"
 	Sent        = "sent"     // size: bytes of the tar stream stored
@@ -91,7 +99,10 @@ type Msg struct {
 	// object's file, to read
 	File string `json:"file,omitempty"`
 
-	Manifest json.RawMessage `json:"manifest,omitempty"` // created: the data fields of the manifest
+	// created: the data fields of the manifest, without its entries
+	Manifest json.RawMessage `json:"manifest,omitempty"`
+	// entries: a JSON array of the next snapshot entries, in archive order
+	Entries json.RawMessage `json:"entries,omitempty"`
 	// restored, and failed when the restore got as far as a verdict: a
 	// snapshot.RestoreResult
 	Result json.RawMessage `json:"result,omitempty"`
