@@ -241,13 +241,18 @@ func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest
 	if r.Stored, err = t.stored(ctx, run); err != nil {
 		return err
 	}
-	snapWall := u.Wall
+	snapWall, snapCPU := u.Wall, cpu
 	u, cpu, err = b.timed(viaSandbox, func() (usage, error) { return t.restore(ctx, run, dest) })
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	keep(&r.Restore, u, cpu)
-	fmt.Fprintf(b.cfg.Log, "  run %d of %d  %-40s snapshot %6.2fs  restore %6.2fs\n", run, b.cfg.Runs, r.Label, snapWall.Seconds(), u.Wall.Seconds())
+	// Each run's CPU too (the server's apart, as every tool pays it): a
+	// slow run that spent more CPU did more work (memory touched for the
+	// first time, a cold cache), one that did not waited.
+	fmt.Fprintf(b.cfg.Log, "  run %d of %d  %-40s snapshot %6.2fs %5.2f CPU-s (server %4.2f)  restore %6.2fs %5.2f CPU-s (server %4.2f)\n",
+		run, b.cfg.Runs, r.Label, snapWall.Seconds(), snapCPU.total().Seconds(), snapCPU.Server.Seconds(),
+		u.Wall.Seconds(), cpu.total().Seconds(), cpu.Server.Seconds())
 	got, err := listTree(dest)
 	if err != nil {
 		return fmt.Errorf("checking the restored tree: %w", err)
