@@ -57,9 +57,10 @@ func tarCommand(dir string, exclude []string, extra string) string {
 
 // archive snapshots the tar stream src writes: the stream goes through a
 // pipe to record (hashing files with alg, handing the entries to batch
-// when set), which parses it on its way to LZ4 and put. It returns what was recorded and the number of bytes put
-// returned. scn runs it with tar over SSH and the store's Put; the agent
-// with a tar that is not GNU tar (Archive).
+// when set), which parses it on its way to LZ4 and put. It returns what
+// was recorded and the number of bytes put returned. scn runs it with tar
+// over SSH and the store's Put; the agent with a tar that is not GNU tar
+// (Archive).
 func archive(ctx context.Context, src tarSource, alg string, batch func([]Entry),
 	put func(context.Context, io.Reader) (int64, error), progress func(int64)) (*recording, int64, error) {
 	return compressTo(ctx, put, func(ctx context.Context, zw io.Writer) (*recording, error) {
@@ -92,11 +93,10 @@ func archive(ctx context.Context, src tarSource, alg string, batch func([]Entry)
 // tar, Archive).
 func archiveWalk(ctx context.Context, walk walkSource, alg string, batch func([]Entry),
 	put func(context.Context, io.Reader) (int64, error), progress func(int64)) (*recording, int64, error) {
-	rec, err := newRecorder(alg)
+	rec, err := newRecorder(alg, batch)
 	if err != nil {
 		return nil, 0, err
 	}
-	rec.batch = batch
 	return compressTo(ctx, put, func(ctx context.Context, zw io.Writer) (*recording, error) {
 		n, err := walk(ctx, zw, rec, progress)
 		if err != nil {

@@ -104,8 +104,8 @@ func ReadManifest(ctx context.Context, st store.Store, name string) (*Manifest, 
 }
 
 // ParseManifest decodes and checks a manifest received whole (scn hands
-// the agent the one it read; the agent hands scn the one it recorded):
-// every check ReadManifest makes. name, when not "", must be its name.
+// the agent the one it read; what the agent records comes back in pieces,
+// agentManifest): every check ReadManifest makes. name, when not "", must be its name.
 func ParseManifest(data []byte, name string) (*Manifest, error) {
 	if len(data) > maxManifestBytes {
 		return nil, fmt.Errorf("manifest is larger than %d bytes; refusing to load it", maxManifestBytes)

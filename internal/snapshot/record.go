@@ -42,12 +42,14 @@ type recorder struct {
 // entriesBatch is how many entries a batch holds: ~200 KB of JSON.
 const entriesBatch = 1024
 
-func newRecorder(alg string) (*recorder, error) {
+// newRecorder records with per-file hash alg, handing the entries to
+// batch (nil: to no one).
+func newRecorder(alg string, batch func([]Entry)) (*recorder, error) {
 	sum, err := newHash(alg)
 	if err != nil {
 		return nil, err
 	}
-	return &recorder{alg: alg, sum: sum, t: newTree(), rec: recording{hash: alg}}, nil
+	return &recorder{alg: alg, sum: sum, t: newTree(), rec: recording{hash: alg}, batch: batch}, nil
 }
 
 // refusal is a workspace entry a restore would refuse: its message is
@@ -132,12 +134,11 @@ func (r *recorder) finish(bytesRaw int64) (*recording, error) {
 // dst and records it, hashing regular files with alg on the way and
 // handing the entries to batch (when set) as it goes.
 func record(src io.Reader, dst io.Writer, alg string, batch func([]Entry), progress func(int64)) (*recording, error) {
-	r, err := newRecorder(alg)
+	r, err := newRecorder(alg, batch)
 	if err != nil {
 		return nil, err
 	}
-	r.batch = batch
-	cnt := &counter{r: io.TeeReader(src, dst), progress: progress}
+	cnt := &counter{r: io.TeeReader(src, dst), meter: meter{progress: progress}}
 	tr := tar.NewReader(cnt)
 	bp := copyBufs.Get().(*[copyBufSize]byte)
 	defer copyBufs.Put(bp)

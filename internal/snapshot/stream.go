@@ -33,21 +33,32 @@ func lz4Reader(r io.Reader) (*lz4.Reader, error) {
 	return zr, zr.Apply(lz4.ConcurrencyOption(lz4Concurrency()))
 }
 
-// counter counts bytes read through it and reports progress every MiB.
-type counter struct {
-	r        io.Reader
+// meter counts a stream's bytes and reports them to progress (when set)
+// every MiB and at the end.
+type meter struct {
 	n        int64
-	progress func(int64)
 	reported int64
+	progress func(int64)
+}
+
+// add counts k more bytes; end says the stream is over.
+func (m *meter) add(k int, end bool) {
+	m.n += int64(k)
+	if m.progress != nil && (m.n-m.reported >= 1<<20 || (end && m.n != m.reported)) {
+		m.reported = m.n
+		m.progress(m.n)
+	}
+}
+
+// counter counts bytes read through it.
+type counter struct {
+	r io.Reader
+	meter
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if c.progress != nil && (c.n-c.reported >= 1<<20 || (err == io.EOF && c.n != c.reported)) {
-		c.reported = c.n
-		c.progress(c.n)
-	}
+	c.add(n, err == io.EOF)
 	return n, err
 }
 
@@ -81,7 +92,7 @@ func filterTo(src io.Reader, u unpacker, m *Manifest, progress func(int64)) erro
 	if err != nil {
 		return err
 	}
-	cnt := &counter{r: src, progress: progress}
+	cnt := &counter{r: src, meter: meter{progress: progress}}
 	tr := tar.NewReader(cnt)
 	t := newTree()
 	bp := copyBufs.Get().(*[copyBufSize]byte)

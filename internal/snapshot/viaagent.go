@@ -208,7 +208,7 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 // snapshot no restore would accept is never completed.
 func agentManifest(data json.RawMessage, entries *entryCollector, name string) (*Manifest, error) {
 	if len(data)+entries.bytes > maxManifestBytes {
-		return nil, fmt.Errorf("the agent's manifest is larger than %d bytes, so the snapshot was not written", maxManifestBytes)
+		return nil, errAgentManifestTooLarge
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -226,6 +226,8 @@ func agentManifest(data json.RawMessage, entries *entryCollector, name string) (
 	return &m, nil
 }
 
+var errAgentManifestTooLarge = fmt.Errorf("the agent's manifest is larger than %d bytes, so the snapshot was not written", maxManifestBytes)
+
 // entryCollector decodes a snapshot's entries as the agent sends them,
 // while the bytes still move (wire.Entries), and encodes them as
 // manifest.json will list them.
@@ -237,7 +239,7 @@ type entryCollector struct {
 
 func (c *entryCollector) add(raw json.RawMessage) error {
 	if c.bytes += len(raw); c.bytes > maxManifestBytes {
-		return fmt.Errorf("the agent's manifest is larger than %d bytes, so the snapshot was not written", maxManifestBytes)
+		return errAgentManifestTooLarge
 	}
 	var batch []Entry
 	if err := json.Unmarshal(raw, &batch); err != nil {

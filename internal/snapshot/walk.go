@@ -104,7 +104,7 @@ type tarWriter struct {
 }
 
 func newTarWriter(w io.Writer, dir string, rec *recorder, progress func(int64)) *tarWriter {
-	return &tarWriter{out: &tarOut{w: w, progress: progress}, rec: rec, dir: dir, links: map[[2]uint64]string{}}
+	return &tarWriter{out: &tarOut{w: w, meter: meter{progress: progress}}, rec: rec, dir: dir, links: map[[2]uint64]string{}}
 }
 
 // each writes the entry of every name listed on r. An error writing the
@@ -230,9 +230,8 @@ func (t *tarWriter) pad(n int64) error {
 // Close does.
 func (t *tarWriter) end() error {
 	_, err := t.out.Write(tarZeros[:])
-	if o := t.out; err == nil && o.progress != nil && o.n != o.reported {
-		o.reported = o.n
-		o.progress(o.n)
+	if err == nil {
+		t.out.add(0, true)
 	}
 	return err
 }
@@ -241,44 +240,28 @@ func (t *tarWriter) end() error {
 // them, and remembers a write error, which is the output's (the store's),
 // not the entry's.
 type tarOut struct {
-	w        io.Writer
-	n        int64
-	reported int64
-	progress func(int64)
-	err      error
+	w io.Writer
+	meter
+	err error
 }
 
 func (o *tarOut) Write(p []byte) (int, error) {
 	n, err := o.w.Write(p)
-	o.count(n)
+	o.add(n, false)
 	if err != nil {
 		o.err = err
 	}
 	return n, err
 }
 
-// readFrom copies c to the output: through its ReadFrom when it has one,
-// else through buf.
+// readFrom copies c to the output: through the output's ReadFrom when it
+// has one (io.CopyBuffer prefers it), else through buf.
 func (o *tarOut) readFrom(c *content, buf []byte) (int64, error) {
-	var n int64
-	var err error
-	if rf, ok := o.w.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(c)
-	} else {
-		n, err = io.CopyBuffer(o.w, c, buf)
-	}
+	n, err := io.CopyBuffer(o.w, c, buf)
 	if err != nil && c.err == nil {
 		o.err = err
 	}
 	return n, err
-}
-
-func (o *tarOut) count(n int) {
-	o.n += int64(n)
-	if o.progress != nil && o.n-o.reported >= 1<<20 {
-		o.reported = o.n
-		o.progress(o.n)
-	}
 }
 
 // content is a file's bytes on their way into the stream: hashed and
@@ -294,7 +277,7 @@ type content struct {
 func (c *content) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.sum.Write(p[:n])
-	c.out.count(n)
+	c.out.add(n, false)
 	if err != nil && err != io.EOF {
 		c.err = err
 	}

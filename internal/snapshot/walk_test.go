@@ -149,9 +149,10 @@ func TestWalkTarWritesWhatGNUTarWrites(t *testing.T) {
 // the size it says it wrote.
 func walk(t *testing.T, dir string, exclude []string, alg string, w io.Writer) (*recording, int64) {
 	t.Helper()
-	rec := newTestRecorder(t)
-	rec.alg, rec.rec.hash = alg, alg
-	rec.sum, _ = newHash(alg)
+	rec, err := newRecorder(alg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, err := walkTar(dir, exclude)(context.Background(), w, rec, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +166,7 @@ func walk(t *testing.T, dir string, exclude []string, alg string, w io.Writer) (
 
 func newTestRecorder(t *testing.T) *recorder {
 	t.Helper()
-	r, err := newRecorder(HashXXH3)
+	r, err := newRecorder(HashXXH3, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
