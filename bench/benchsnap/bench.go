@@ -43,6 +43,10 @@ type cpuSplit struct {
 	Tool    time.Duration // the command (and its pipeline, or for scn its process)
 	Server  time.Duration // the S3 server
 	Sandbox time.Duration // for scn: the sandbox's SSH server and the commands it ran (tar)
+	// Steal is CPU the host gave others meanwhile while this VM's CPUs
+	// wanted to run: not the tool's, so not in total, but a run that lost
+	// some says so.
+	Steal time.Duration
 }
 
 func (c cpuSplit) total() time.Duration { return c.Tool + c.Server + c.Sandbox }
@@ -66,9 +70,10 @@ type results struct {
 	Runs     int
 	Tools    []*toolResult
 
-	LoadStart, LoadEnd string  // 1-minute load averages: was anything else running before?
-	FreshMemory        float64 // MB/s at which the machine hands out never-touched memory
-	BenchRSS           int64   // the bench's own RSS: the floor of the peers' peak RSS
+	LoadStart, LoadEnd string        // 1-minute load averages: was anything else running before?
+	FreshMemory        float64       // MB/s at which the machine hands out never-touched memory
+	BenchRSS           int64         // the bench's own RSS: the floor of the peers' peak RSS
+	Steal              time.Duration // CPU the host took from this VM during the measurements
 	ScnEnv             []string
 }
 
@@ -118,7 +123,8 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 	}
 	fmt.Fprintf(cfg.Log, "  %s (%.1fs)\n", b.info, time.Since(start).Seconds())
 	res = &results{Info: b.info, Runs: cfg.Runs, ScnEnv: cfg.ScnEnv, Versions: versions(ctx, cfg), LoadStart: loadStart, FreshMemory: freshMemoryMBps(64 << 20)}
-	defer func() { res.LoadEnd, res.BenchRSS = loadAverage(), statusBytes("VmRSS") }()
+	steal := stolen()
+	defer func() { res.LoadEnd, res.BenchRSS, res.Steal = loadAverage(), statusBytes("VmRSS"), stolen()-steal }()
 
 	if needs(cfg.Tools, toolScnS3, toolScnSSH, toolAWS, toolRestic) {
 		// Stored data is at most the workspace plus tar headers; small
@@ -250,9 +256,10 @@ func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest
 	// Each run's CPU too (the server's apart, as every tool pays it): a
 	// slow run that spent more CPU did more work (memory touched for the
 	// first time, a cold cache), one that did not waited.
-	fmt.Fprintf(b.cfg.Log, "  run %d of %d  %-40s snapshot %6.2fs %5.2f CPU-s (server %4.2f)  restore %6.2fs %5.2f CPU-s (server %4.2f)\n",
-		run, b.cfg.Runs, r.Label, snapWall.Seconds(), snapCPU.total().Seconds(), snapCPU.Server.Seconds(),
-		u.Wall.Seconds(), cpu.total().Seconds(), cpu.Server.Seconds())
+	// The steal shows a run the host slowed down.
+	fmt.Fprintf(b.cfg.Log, "  run %d of %d  %-40s snapshot %6.2fs %5.2f CPU-s (server %4.2f, steal %4.2f)  restore %6.2fs %5.2f CPU-s (server %4.2f, steal %4.2f)\n",
+		run, b.cfg.Runs, r.Label, snapWall.Seconds(), snapCPU.total().Seconds(), snapCPU.Server.Seconds(), snapCPU.Steal.Seconds(),
+		u.Wall.Seconds(), cpu.total().Seconds(), cpu.Server.Seconds(), cpu.Steal.Seconds())
 	got, err := listTree(dest)
 	if err != nil {
 		return fmt.Errorf("checking the restored tree: %w", err)
@@ -271,8 +278,9 @@ func (b *bench) timed(viaSandbox bool, f func() (usage, error)) (usage, cpuSplit
 	if viaSandbox {
 		sandbox = startCPU(b.scn.pid())
 	}
+	steal := stolen()
 	u, err := f()
-	cpu := cpuSplit{Tool: u.CPU}
+	cpu := cpuSplit{Tool: u.CPU, Steal: stolen() - steal}
 	if server != nil {
 		cpu.Server = server.stop()
 	}

@@ -139,6 +139,33 @@ func (m *cpuMeter) stop() time.Duration {
 	return 0
 }
 
+// stolen is how much CPU time the hypervisor has given to others while
+// this VM's CPUs wanted to run (the steal column of /proc/stat's first
+// line, all CPUs), 0 if unknown. A run that lost some was slowed by the
+// host, not by the tool.
+func stolen() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseSteal(line)
+}
+
+// parseSteal reads the steal column of /proc/stat's "cpu" line (user nice
+// system idle iowait irq softirq steal ..., in clock ticks); 0 if absent.
+func parseSteal(line string) time.Duration {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
 // loadAverage is the 1-minute load average, "" if unknown.
 func loadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")

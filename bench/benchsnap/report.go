@@ -44,7 +44,8 @@ func (r *results) find(tool string) *toolResult {
 
 func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nscn bench-snapshot: %s; %s\n", r.Info, cpus())
-	fmt.Fprintf(w, "machine: load average %s before the bench, %s at its end; never-touched memory is handed out at %.0f MB/s\n", r.LoadStart, r.LoadEnd, r.FreshMemory)
+	fmt.Fprintf(w, "machine: load average %s before the bench, %s at its end; never-touched memory is handed out at %.0f MB/s; the host took %.2f CPU-s from this VM meanwhile (steal)\n",
+		r.LoadStart, r.LoadEnd, r.FreshMemory, r.Steal.Seconds())
 	if l, err := strconv.ParseFloat(r.LoadStart, 64); err == nil && l > float64(runtime.NumCPU())/2 {
 		fmt.Fprintln(w, "  WARNING: other work was running: the numbers below are not this machine's best")
 	}
