@@ -2,6 +2,8 @@ package snapshot
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -133,10 +135,13 @@ func (p probeElsewhere) Probe() (string, string, func(), error) {
 // cannot reach the store — they stream through scn as before, and one line
 // says why.
 func TestFallsBackThroughSCN(t *testing.T) {
+	// An S3 store the machine cannot reach: scn started the upload while
+	// the agent started, and must abort it (B2 bills open ones).
+	var s3srv *s3test.Server
 	untrusted := func(t testing.TB) store.Store {
-		srv := s3test.StartServer(t, s3test.Options{})
-		s, err := s3store.New(context.Background(), s3store.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket,
-			AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey, HTTPClient: srv.Client}) // no CAPEM
+		s3srv = s3test.StartServer(t, s3test.Options{})
+		s, err := s3store.New(context.Background(), s3store.Config{Endpoint: s3srv.Endpoint, Bucket: s3srv.Bucket,
+			AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey, HTTPClient: s3srv.Client}) // no CAPEM
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,6 +157,7 @@ func TestFallsBackThroughSCN(t *testing.T) {
 		"store certificate not trusted there":   {untrusted, true, "the machine cannot reach the store"},
 		"a store that gives machines no access": {func(t testing.TB) store.Store { return &store.Faulty{Store: nopStore{dirStore(t)}} }, true, "gives machines no direct access"},
 	} {
+		s3srv = nil
 		t.Run(name, func(t *testing.T) {
 			mc := newMachine(t)
 			l := mc.agent
@@ -173,6 +179,20 @@ func TestFallsBackThroughSCN(t *testing.T) {
 			if len(notices) != 1 || !strings.Contains(notices[0], tc.want) || !strings.Contains(notices[0], "instance m7") ||
 				!strings.HasPrefix(notices[0], "streaming through scn over SSH") || m.Transport.Notice != notices[0] {
 				t.Errorf("notices %q; want one line saying %q", notices, tc.want)
+			}
+			if s3srv != nil {
+				if ups := uploadsLeft(t, s3srv); len(ups) != 0 {
+					t.Errorf("uploads left open after falling back: %q", ups)
+				}
+				aborted := 0
+				for _, r := range s3srv.Requests() {
+					if q, _ := url.ParseQuery(r.Query); r.Method == http.MethodDelete && q.Has("uploadId") && r.Status == http.StatusNoContent {
+						aborted++
+					}
+				}
+				if aborted != 1 {
+					t.Errorf("%d uploads aborted; want the one started for the agent", aborted)
+				}
 			}
 			res, err := Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "fb", Path: t.TempDir(), Verify: true, Agent: l, Instance: "m7"})
 			if err != nil || res.Transport.Via != ViaSCN || res.Verified != 10 || res.LinksVerified != 1 || !strings.Contains(res.Transport.Notice, "instance m7") {

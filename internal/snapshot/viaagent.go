@@ -102,6 +102,12 @@ func abortUnlessDone(ctx context.Context, up upload, done *bool) {
 	}
 }
 
+// reservation is what reserve returned.
+type reservation struct {
+	up  upload
+	err error
+}
+
 // reserve starts the object an agent writes: a multipart upload, or the
 // file to write into.
 func (a *access) reserve(ctx context.Context, key string) (upload, error) {
@@ -166,19 +172,30 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 	}
 	defer acc.cleanup()
 	job := wire.Msg{Type: wire.Create, CreateJob: &wire.CreateJob{Path: opts.Path, Exclude: opts.Exclude, Hash: HashXXH3, Store: acc.wire}}
+	// The upload starts while the agent does: the agent's launch and its
+	// probe of the store are round trips to the machine, the upload's a
+	// round trip to the store, and on a real drill they overlap. An
+	// upload the agent then cannot use is aborted like any other.
+	reserved := make(chan reservation, 1)
+	go func() {
+		up, err := acc.reserve(ctx, key)
+		reserved <- reservation{up, err}
+	}()
 	s, err := begin(ctx, opts.Agent, opts.Exec, opts.Source, job)
+	r := <-reserved
+	done := false
+	if r.err == nil {
+		defer abortUnlessDone(ctx, r.up, &done) // after the agent's session closed: no part lands after it
+	}
 	if err != nil {
 		return nil, start, err
 	}
 	defer s.Close()
-
-	up, err := acc.reserve(ctx, key)
-	if err != nil {
+	if r.err != nil {
 		s.Send(wire.Msg{Type: wire.Stop})
-		return nil, start, err
+		return nil, start, r.err
 	}
-	done := false
-	defer abortUnlessDone(ctx, up, &done)
+	up := r.up
 	began := time.Now()
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return nil, start, err
