@@ -204,11 +204,8 @@ trap - EXIT`
 // the agent said hello. Errors wrapping ErrUnavailable mean no agent can
 // run there: stream through scn instead.
 func (l *Launcher) Start(ctx context.Context, x remote.Execer, machine string) (*Session, error) {
-	l.mu.Lock()
-	refused := l.refused[machine]
-	l.mu.Unlock()
-	if refused != nil {
-		return nil, refused
+	if err := l.Refused(machine); err != nil {
+		return nil, err
 	}
 	s, err := l.start(ctx, x, machine)
 	if errors.Is(err, ErrUnavailable) && ctx.Err() == nil && machine != "" {
@@ -217,6 +214,15 @@ func (l *Launcher) Start(ctx context.Context, x remote.Execer, machine string) (
 		l.mu.Unlock()
 	}
 	return s, err
+}
+
+// Refused is why no agent can run on machine, as Start found out before
+// (wrapping ErrUnavailable), or nil: a caller can skip what it would only
+// do for an agent, such as starting an upload.
+func (l *Launcher) Refused(machine string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refused[machine]
 }
 
 func (l *Launcher) start(ctx context.Context, x remote.Execer, machine string) (*Session, error) {

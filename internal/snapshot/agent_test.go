@@ -202,5 +202,31 @@ func TestFallsBackThroughSCN(t *testing.T) {
 	}
 }
 
+// A machine the Launcher already found no agent runs on gets no upload
+// started for it: its later snapshots fall back without a round trip to
+// the store for nothing (two B2 transactions each).
+func TestRefusedMachineStartsNoUpload(t *testing.T) {
+	st, srv := s3StoreAndServer(t)
+	mc := newMachine(t)
+	l := agentctl.New(agentctl.Binaries{}) // no agent for any machine
+	src := filepath.Join(t.TempDir(), "ws")
+	makeWorkspace(t, src, 0)
+	for _, name := range []string{"first", "second", "third"} {
+		m, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: name, Store: st, Agent: l, Source: "m7"})
+		if err != nil || m.Transport.Via != ViaSCN {
+			t.Fatalf("%s: %+v, %v; want it streamed through scn", name, m, err)
+		}
+	}
+	aborted := 0
+	for _, r := range srv.Requests() {
+		if q, _ := url.ParseQuery(r.Query); r.Method == http.MethodDelete && q.Has("uploadId") && r.Status == http.StatusNoContent {
+			aborted++
+		}
+	}
+	if aborted != 1 {
+		t.Errorf("%d uploads started for the agent and aborted; want 1, before the machine was known", aborted)
+	}
+}
+
 // nopStore hides its store's capabilities.
 type nopStore struct{ store.Store }

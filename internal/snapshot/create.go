@@ -36,10 +36,11 @@ type CreateOptions struct {
 // the manifest it wrote. It refuses to replace an existing snapshot.
 //
 // Seconds in the manifest is the transfer's: with an agent, from when it
-// began moving bytes (not counting its installation).
+// began moving bytes (not counting its installation); through scn, from
+// when the stream began (not counting a try of the agent that failed).
 func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
-	start := time.Now()
-	created := start
+	created := time.Now()
+	var began time.Time // when the transfer began
 	where := fmt.Sprintf("snapshot %q of %s on instance %s", opts.Name, opts.Path, cmp.Or(opts.Source, "(unknown)"))
 	if err := ValidateName(opts.Name); err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	tr := Transport{Via: ViaAgent}
 	if opts.Agent != nil {
 		var err error
-		m, start, err = createViaAgent(ctx, opts, start)
+		m, began, err = createViaAgent(ctx, opts)
 		if m != nil {
 			tr = m.Transport
 		}
@@ -70,6 +71,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	if m == nil {
 		var scnBytes *int64
 		opts.Progress, scnBytes = counted(opts.Progress)
+		began = time.Now()
 		rec, stored, err := stream(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
@@ -84,7 +86,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	m.Name, m.CreatedAt = opts.Name, created.UTC().Truncate(time.Second)
 	m.Source = Source{Instance: opts.Source, Path: opts.Path}
 	m.Transport = tr
-	m.Seconds = time.Since(start).Seconds()
+	m.Seconds = time.Since(began).Seconds()
 	data, err := encodeManifest(m, m.lines)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encoding the manifest: %w", where, err)
@@ -104,3 +106,4 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 	}
 	return archive(ctx, execTar(opts.Exec, tarCommand(opts.Path, opts.Exclude, "")), "", nil, put, opts.Progress)
 }
+

@@ -79,7 +79,6 @@ var errRemoteEnded = errors.New("the remote tar stopped reading")
 // removed). Moving merges into existing directories, like tar, and
 // replaces existing entries of the same name.
 func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
-	start := time.Now()
 	where := fmt.Sprintf("restore of snapshot %q into %s", opts.Name, opts.Path)
 	if opts.Exec == nil || opts.Store == nil || opts.Path == "" {
 		return nil, fmt.Errorf("%s: Exec, Store and Path are required", where)
@@ -113,6 +112,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 	}
 	var scnBytes *int64
 	opts.Progress, scnBytes = counted(opts.Progress)
+	start := time.Now() // not the manifest's read, nor a try of the agent that failed
 
 	stage := path.Join(opts.Path, ".scn-restore-"+randomHex())
 	if err := extract(ctx, opts, m, stage); err != nil {

@@ -160,15 +160,20 @@ func begin(ctx context.Context, l *agentctl.Launcher, x remote.Execer, machine s
 }
 
 // createViaAgent runs Archive on the machine, uploading to the store, and
-// returns the manifest's data fields (checked like any manifest) and when
-// the transfer began. The upload is completed only once the agent reported
-// every part and the manifest checked out; otherwise it is aborted (or, if
-// scn dies first, left for `scn cleanup` under the snapshot's key).
-func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*Manifest, time.Time, error) {
+// returns the manifest the agent recorded (checked like any manifest) and
+// when the transfer began. A machine the Launcher already knows no agent
+// runs on costs nothing here: no upload is started for it. The upload is
+// completed only once the agent reported every part and the manifest
+// checked out; otherwise it is aborted (or, if scn dies first, left for
+// `scn cleanup` under the snapshot's key).
+func createViaAgent(ctx context.Context, opts CreateOptions) (*Manifest, time.Time, error) {
+	if err := opts.Agent.Refused(opts.Source); err != nil {
+		return nil, time.Time{}, err // no upload to start and abort for nothing
+	}
 	key := dataKey(opts.Name)
 	acc, err := accessFor(ctx, opts.Store, manifestKey(opts.Name))
 	if err != nil {
-		return nil, start, err
+		return nil, time.Time{}, err
 	}
 	defer acc.cleanup()
 	job := wire.Msg{Type: wire.Create, CreateJob: &wire.CreateJob{Path: opts.Path, Exclude: opts.Exclude, Hash: HashXXH3, Store: acc.wire}}
@@ -188,33 +193,33 @@ func createViaAgent(ctx context.Context, opts CreateOptions, start time.Time) (*
 		defer abortUnlessDone(ctx, r.up, &done) // after the agent's session closed: no part lands after it
 	}
 	if err != nil {
-		return nil, start, err
+		return nil, time.Time{}, err
 	}
 	defer s.Close()
 	if r.err != nil {
 		s.Send(wire.Msg{Type: wire.Stop})
-		return nil, start, r.err
+		return nil, time.Time{}, r.err
 	}
 	up := r.up
 	began := time.Now()
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
-		return nil, start, err
+		return nil, time.Time{}, err
 	}
 	var entries entryCollector
 	msg, err := serve(ctx, s, handlers{mint: up.presign, part: up.part, entries: entries.add, progress: opts.Progress})
 	if err != nil {
-		return nil, start, err
+		return nil, time.Time{}, err
 	}
 	if msg.Type != wire.Created {
-		return nil, start, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
+		return nil, time.Time{}, fmt.Errorf("the agent sent %q during a snapshot", msg.Type)
 	}
 	m, err := agentManifest(msg.Manifest, &entries, opts.Name)
 	if err != nil {
-		return nil, start, err
+		return nil, time.Time{}, err
 	}
 	m.Transport = Transport{Via: ViaAgent, AgentRSS: msg.PeakRSS}
 	if err := up.complete(ctx, m.BytesStored); err != nil {
-		return nil, start, err
+		return nil, time.Time{}, err
 	}
 	done = true
 	return m, began, nil
