@@ -13,13 +13,17 @@
 // connection cut): the agent cancels its job, removes what it wrote, and
 // exits, so nothing keeps running on the machine.
 //
-// Memory is bounded whatever the workspace size. A snapshot holds two
-// 4 MiB pipes, LZ4 2×(min(cores, 8)+1)×1 MiB blocks and (concurrency+1)
-// parts in flight (5×16 MiB by default): about 100 MiB. A restore holds
-// (concurrency+1) ranges of 8 MiB, LZ4 2×(min(cores, 8)+2)×1 MiB and
-// 4×writers×256 KiB of file data (8 MiB with 8 writers): about 70 MiB.
-// Add the manifest, about 200 bytes per entry. The Go heap is capped softly
-// at 192 MiB (SetMemoryLimit) so the process stays under 256 MiB RSS.
+// Memory is bounded whatever the workspace size. A snapshot holds LZ4
+// 2×(min(cores, 8)+1)×1 MiB blocks and (concurrency+1) parts in flight
+// (5×16 MiB by default), plus a 4 MiB pipe when the tar is not GNU tar
+// and writes the stream itself: about 100 MiB. Entries go to scn as they
+// are recorded, 1,024 at a time, and are not kept; what stays is the
+// tree that checks links and duplicates, about 150 bytes per entry. A
+// restore holds (concurrency+1) ranges of 8 MiB, LZ4 2×(min(cores, 8)+2)
+// ×1 MiB and 4×writers×256 KiB of file data (8 MiB with 8 writers): about
+// 70 MiB, plus the manifest scn sends, about 200 bytes per entry. The Go
+// heap is capped softly at 192 MiB (SetMemoryLimit) so the process stays
+// under 256 MiB RSS.
 package agent
 
 import (

@@ -152,15 +152,15 @@ func (c *creator) run(ctx context.Context, a *agent) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.prog.flush(m.BytesRaw)
-	m.Entries = nil // scn has them all: the entries messages came first
+	a.prog.flush(m.BytesRaw) // m lists no entries: the entries messages carried them
 	return json.Marshal(m)
 }
 
 // entrySender sends a create's entries to scn as the archive records them
-// (wire.Entries), from its own goroutine, so encoding them never holds up
-// the stream and scn decodes them while the bytes still move: what is left
-// for the end of a snapshot of many files is the counts.
+// (wire.Entries), from its own goroutine, so encoding them holds up the
+// stream only when four batches wait (scn or its link is that slow), and
+// scn decodes them while the bytes still move: what is left for the end of
+// a snapshot of many files is the counts.
 type entrySender struct {
 	q    chan []snapshot.Entry
 	done chan error

@@ -36,8 +36,8 @@ type ArchiveOptions struct {
 	Progress func(done int64) // bytes of tar stream read so far (optional)
 	// Entries, when set, hears the entries as they are recorded, in
 	// archive order, a batch at a time, the last one before Archive
-	// returns (the agent sends them on while the bytes move). A batch is
-	// shared with the returned manifest: read it, do not change it.
+	// returns (the agent sends them on while the bytes move). The batch is
+	// the callee's; the returned manifest then lists no entries.
 	Entries func([]Entry)
 }
 
@@ -45,8 +45,9 @@ type ArchiveOptions struct {
 // means what it means on the SSH path): with GNU tar, tar lists the
 // entries and Archive writes the stream itself (walkTar); with another
 // tar, that tar writes it. It hashes each file with o.Hash and
-// returns the manifest's data fields: entries, counts, sizes and hash
-// algorithm. Whoever asked for the snapshot names, dates and writes it.
+// returns the manifest's data fields: entries (unless o.Entries heard
+// them), counts, sizes and hash algorithm. Whoever asked for the snapshot
+// names, dates and writes it.
 func Archive(ctx context.Context, o ArchiveOptions) (*Manifest, error) {
 	if o.Path == "" || o.Put == nil {
 		return nil, errors.New("archive: Path and Put are required")

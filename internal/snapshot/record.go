@@ -26,7 +26,6 @@ type recording struct {
 // copies it — the same checks either way, but the walker's stream is
 // never read twice.
 type recorder struct {
-	alg     string
 	sum     hash.Hash
 	t       *tree
 	rec     recording
@@ -34,7 +33,9 @@ type recorder struct {
 
 	// batch, when set, hears the entries as they are recorded, in order,
 	// entriesBatch at a time (the agent sends them to scn while the bytes
-	// still move); sent counts those it heard.
+	// still move), and the recording keeps only those it has not heard
+	// yet: the agent's memory does not grow with them. sent counts those
+	// it heard.
 	batch func([]Entry)
 	sent  int
 }
@@ -49,7 +50,7 @@ func newRecorder(alg string, batch func([]Entry)) (*recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &recorder{alg: alg, sum: sum, t: newTree(), rec: recording{hash: alg}, batch: batch}, nil
+	return &recorder{sum: sum, t: newTree(), rec: recording{hash: alg}, batch: batch}, nil
 }
 
 // refusal is a workspace entry a restore would refuse: its message is
@@ -79,7 +80,7 @@ func (r *recorder) header(h *tar.Header) error {
 		r.pending = &e
 		return nil
 	case TypeHardlink:
-		e.setDigest(r.alg, r.t.sums[e.Link])
+		e.setDigest(r.rec.hash, r.t.sums[e.Link])
 		r.rec.counts.Hardlinks++
 	case TypeDir:
 		r.rec.counts.Dirs++
@@ -92,26 +93,33 @@ func (r *recorder) header(h *tar.Header) error {
 
 // add records e, handing a full batch on.
 func (r *recorder) add(e Entry) {
+	if r.batch != nil && r.rec.entries == nil {
+		r.rec.entries = make([]Entry, 0, entriesBatch)
+	}
 	r.rec.entries = append(r.rec.entries, e)
-	if r.batch != nil && len(r.rec.entries)-r.sent >= entriesBatch {
+	if r.batch != nil && len(r.rec.entries) >= entriesBatch {
 		r.flush()
 	}
 }
 
-// flush hands the entries not yet heard to batch. They are shared, not
-// copied: recorded entries never change.
+// flush hands the entries not yet heard to batch, whose they are from
+// then on: the next ones go into a slice of their own.
 func (r *recorder) flush() {
-	if r.batch != nil && len(r.rec.entries) > r.sent {
-		r.batch(r.rec.entries[r.sent:len(r.rec.entries):len(r.rec.entries)])
-		r.sent = len(r.rec.entries)
+	if r.batch != nil && len(r.rec.entries) > 0 {
+		r.batch(r.rec.entries)
+		r.sent += len(r.rec.entries)
+		r.rec.entries = nil
 	}
 }
+
+// recorded is how many entries were recorded so far.
+func (r *recorder) recorded() int { return r.sent + len(r.rec.entries) }
 
 // fileDone records the pending file with the digest of its content.
 func (r *recorder) fileDone() {
 	e := r.pending
 	r.pending = nil
-	e.setDigest(r.alg, hex.EncodeToString(r.sum.Sum(nil)))
+	e.setDigest(r.rec.hash, hex.EncodeToString(r.sum.Sum(nil)))
 	r.t.sums[e.Path] = e.Digest()
 	r.rec.counts.Files++
 	r.rec.bytesFiles += e.Size
@@ -149,7 +157,7 @@ func record(src io.Reader, dst io.Writer, alg string, batch func([]Entry), progr
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading tar output after %d entries: %w", len(r.rec.entries), err)
+			return nil, fmt.Errorf("reading tar output after %d entries: %w", r.recorded(), err)
 		}
 		if err := r.header(h); err != nil {
 			return nil, err

@@ -15,12 +15,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scnlabs/scn/internal/lz4frame"
 )
 
 // oddWorkspace is a workspace with every kind of entry and name the
 // agent's tar writer must write as GNU tar does: names with spaces,
-// quotes, backslashes, a newline, UTF-8 and more than 100 bytes; modes with setgid; hard links, symlinks, empty directories;
-// and what the excludes leave out.
+// quotes, backslashes, a newline, UTF-8 and more than 100 bytes; modes
+// with setgid; hard links, symlinks, empty directories; and what the
+// excludes leave out.
 func oddWorkspace(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -203,6 +206,10 @@ func TestArchiveHandsTheEntriesOnInBatches(t *testing.T) {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("d%d/f%04d", i%7, i)), []byte{byte(i)}, 0o644)
 	}
 	put := func(_ context.Context, r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
+	whole, err := Archive(testCtx(t), ArchiveOptions{Path: dir, Hash: HashXXH3, Put: put})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var heard []Entry
 	batches := 0
 	batch := func(b []Entry) {
@@ -212,12 +219,15 @@ func TestArchiveHandsTheEntriesOnInBatches(t *testing.T) {
 		heard = append(heard, b...)
 		batches++
 	}
+	// What went to batch is not kept as well: the agent's memory does not
+	// grow with the workspace's entries.
 	m, err := Archive(testCtx(t), ArchiveOptions{Path: dir, Hash: HashXXH3, Put: put, Entries: batch})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if batches < 3 || !reflect.DeepEqual(heard, m.Entries) {
-		t.Fatalf("heard %d entries in %d batches; the manifest has %d: they differ", len(heard), batches, len(m.Entries))
+	if batches < 3 || !reflect.DeepEqual(heard, whole.Entries) || len(m.Entries) != 0 {
+		t.Fatalf("heard %d entries in %d batches and the manifest kept %d; want the %d of the whole, in batches, and none kept",
+			len(heard), batches, len(m.Entries), len(whole.Entries))
 	}
 
 	heard, batches = nil, 0
@@ -225,8 +235,9 @@ func TestArchiveHandsTheEntriesOnInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if batches < 3 || !reflect.DeepEqual(heard, rec.entries) {
-		t.Fatalf("through tar: heard %d entries in %d batches; the recording has %d: they differ", len(heard), batches, len(rec.entries))
+	if batches < 3 || !reflect.DeepEqual(heard, whole.Entries) || len(rec.entries) != 0 {
+		t.Fatalf("through tar: heard %d entries in %d batches and the recording kept %d; want the %d of the whole, in batches, and none kept",
+			len(heard), batches, len(rec.entries), len(whole.Entries))
 	}
 }
 
@@ -253,17 +264,21 @@ func TestWalkTarRefusesBeforeWriting(t *testing.T) {
 // its progress never passed what it wrote, and said so last.
 func TestWalkTarBlamesTheOutputNotTheEntry(t *testing.T) {
 	dir := t.TempDir()
-	// 8 MiB, half of it random: more blocks than the LZ4 writer holds,
-	// so its write error reaches the walker (with less, Close reports it).
+	// 8 MiB, one in eight of them random: the output fails in the fourth
+	// 1 MiB block, and with one block compressing and one filling, the
+	// walker's next writes hear of it (with fewer blocks after the failure
+	// than the LZ4 writer holds, only its Close would report it).
 	bigFile(t, filepath.Join(dir, "a"), 8<<20)
 	writeFile(t, filepath.Join(dir, "b"), []byte("b"), 0o644)
 	full := errors.New("store: quota exceeded")
-	for name, out := range map[string]func() io.Writer{
-		"plain writer": func() io.Writer { return &failAfter{n: 1 << 20, err: full} },
+	zw := lz4frame.NewWriter(&failAfter{n: 1 << 20, err: full}, 1)
+	defer zw.Close()
+	for name, out := range map[string]io.Writer{
+		"plain writer": &failAfter{n: 1 << 20, err: full},
 		// The LZ4 writer takes file contents through its ReadFrom.
-		"LZ4 frame": func() io.Writer { return lz4Writer(&failAfter{n: 1 << 20, err: full}) },
+		"LZ4 frame": zw,
 	} {
-		_, err := walkTar(dir, nil)(context.Background(), out(), newTestRecorder(t), nil)
+		_, err := walkTar(dir, nil)(context.Background(), out, newTestRecorder(t), nil)
 		var we *walkError
 		if err != full || errors.As(err, &we) {
 			t.Errorf("%s: err = %v; want the output's own error, not an entry's", name, err)

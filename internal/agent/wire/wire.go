@@ -15,7 +15,7 @@
 //	scn   → grant {part, request|error}
 //	agent → part {part, etag, size}    (one part uploaded)
 //	agent → progress {done}
-//	agent → entries {entries}          (a create: the entries recorded so far, in
+//	agent → entries {entries}          (a create: the next batch of entries, in
 //	                                    archive order, sent while the bytes move)
 //	agent → created {manifest} | restored {result} | failed {error}
 //
