@@ -19,18 +19,25 @@ type entryLines struct {
 }
 
 func (l *entryLines) add(entries []Entry) error {
-	for _, e := range entries {
-		b, err := json.MarshalIndent(e, "  ", " ")
-		if err != nil {
-			return err
-		}
-		if l.n > 0 {
-			l.buf.WriteString(",\n")
-		}
-		l.buf.WriteString("  ")
-		l.buf.Write(b)
-		l.n++
+	if len(entries) == 0 {
+		return nil
 	}
+	// One call per batch, not per entry: the array's elements are indented
+	// as the manifest's "entries" array lists them; only its brackets go.
+	b, err := json.MarshalIndent(entries, " ", " ")
+	if err != nil {
+		return err
+	}
+	body, opened := bytes.CutPrefix(b, []byte("[\n"))
+	body, closed := bytes.CutSuffix(body, []byte("\n ]"))
+	if !opened || !closed {
+		return fmt.Errorf("encoding entries: unexpected JSON %.20q", b)
+	}
+	if l.n > 0 {
+		l.buf.WriteString(",\n")
+	}
+	l.buf.Write(body)
+	l.n += len(entries)
 	return nil
 }
 

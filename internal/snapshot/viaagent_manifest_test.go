@@ -107,7 +107,7 @@ func TestEncodeManifestAsMarshalIndent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lines entryLines
-	for _, batch := range [][]Entry{m.Entries[:1], m.Entries[1:3], m.Entries[3:]} {
+	for _, batch := range [][]Entry{m.Entries[:0], m.Entries[:1], m.Entries[1:3], nil, m.Entries[3:]} {
 		if err := lines.add(batch); err != nil {
 			t.Fatal(err)
 		}
