@@ -16,8 +16,10 @@ import (
 // FormatVersion is the manifest format this package writes and reads.
 const FormatVersion = 1
 
-// maxManifestBytes caps what ReadManifest will load (≈1M entries).
-const maxManifestBytes = 256 << 20
+// maxManifestBytes caps what ReadManifest will load (≈1M entries), and
+// so what Create will write: a manifest no restore would read is no
+// snapshot. A variable so a test can lower it.
+var maxManifestBytes = 256 << 20
 
 // Manifest describes one snapshot; it is written last, so its presence
 // means the data object is complete.
@@ -89,7 +91,7 @@ func ReadManifest(ctx context.Context, st store.Store, name string) (*Manifest, 
 		return nil, fmt.Errorf("snapshot %q: reading its manifest: %w", name, err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifestBytes+1))
+	data, err := io.ReadAll(io.LimitReader(rc, int64(maxManifestBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %q: reading its manifest: %w", name, err)
 	}

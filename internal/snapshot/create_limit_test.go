@@ -1,0 +1,54 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A manifest larger than a restore loads is not written, on either path,
+// and the data uploaded for it is deleted: a name whose manifest no
+// restore reads would be a snapshot that cannot be restored. The agent
+// checks the compact JSON it sends; manifest.json is indented, larger,
+// and Create checks that.
+func TestCreateRefusesAManifestNoRestoreLoads(t *testing.T) {
+	mc := newMachine(t)
+	src := filepath.Join(t.TempDir(), "ws")
+	makeWorkspace(t, src, 0)
+	st := s3Store(t)
+	probe, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: "probe", Store: st, Agent: mc.agent, Source: "m1"})
+	if err != nil || probe.Transport.Via != ViaAgent {
+		t.Fatalf("%+v, %v; want a snapshot through the agent", probe, err)
+	}
+	rc, err := st.Get(testCtx(t), manifestKey("probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	indented, err := io.ReadAll(rc)
+	rc.Close()
+	compact, _ := json.Marshal(probe)
+	if err != nil || len(compact) > len(indented)*9/10 {
+		t.Fatalf("manifest.json %d bytes (%v), compact %d: the limit below cannot sit well between them", len(indented), err, len(compact))
+	}
+
+	defer func(was int) { maxManifestBytes = was }(maxManifestBytes)
+	// Halfway: the agent's compact JSON fits, manifest.json does not
+	// (through scn, whose manifest differs by a few bytes, only
+	// manifest.json is checked).
+	maxManifestBytes = (len(compact) + len(indented)) / 2
+	for via, agent := range map[string]*machine{"agent": mc, "scn": nil} {
+		opts := CreateOptions{Exec: mc.x, Path: src, Name: "big-" + via, Store: st, Source: "m1"}
+		if agent != nil {
+			opts.Agent = agent.agent
+		}
+		_, err := Create(testCtx(t), opts)
+		if err == nil || !strings.Contains(err.Error(), "more than a restore loads") || !strings.Contains(err.Error(), "data object was deleted") {
+			t.Errorf("through %s: err = %v; want the manifest refused and the data deleted", via, err)
+		}
+		if left, err := st.List(testCtx(t), "snapshots/big-"+via+"/"); err != nil || len(left) != 0 {
+			t.Errorf("through %s: %v left in the store (%v); want nothing", via, left, err)
+		}
+	}
+}
