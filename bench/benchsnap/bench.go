@@ -73,7 +73,7 @@ type results struct {
 	LoadStart, LoadEnd string        // 1-minute load averages: was anything else running before?
 	FreshMemory        float64       // MB/s at which the machine hands out never-touched memory
 	BenchRSS           int64         // the bench's own RSS: the floor of the peers' peak RSS
-	Steal              time.Duration // CPU the host took from this VM during the measurements
+	Steal              time.Duration // CPU the host took from this VM while the bench ran (after the workspace was generated)
 	ScnEnv             []string
 }
 
@@ -253,10 +253,10 @@ func (b *bench) oneRun(ctx context.Context, t tool, r *toolResult, run int, dest
 		return fmt.Errorf("restore: %w", err)
 	}
 	keep(&r.Restore, u, cpu)
-	// Each run's CPU too (the server's apart, as every tool pays it): a
-	// slow run that spent more CPU did more work (memory touched for the
-	// first time, a cold cache), one that did not waited.
-	// The steal shows a run the host slowed down.
+	// Each run's CPU too, of every process it ran, with the server's share
+	// named (every tool pays it): a slow run that spent more CPU did more
+	// work (memory touched for the first time, a cold cache), one that did
+	// not waited. The steal shows a run the host slowed down.
 	fmt.Fprintf(b.cfg.Log, "  run %d of %d  %-40s snapshot %6.2fs %5.2f CPU-s (server %4.2f, steal %4.2f)  restore %6.2fs %5.2f CPU-s (server %4.2f, steal %4.2f)\n",
 		run, b.cfg.Runs, r.Label, snapWall.Seconds(), snapCPU.total().Seconds(), snapCPU.Server.Seconds(), snapCPU.Steal.Seconds(),
 		u.Wall.Seconds(), cpu.total().Seconds(), cpu.Server.Seconds(), cpu.Steal.Seconds())
