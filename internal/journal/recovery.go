@@ -9,7 +9,9 @@ import (
 //
 //   - detection: from the failure (the step that lost the GPU ends) to it
 //     being detected: a standby's failure_detected_at; 0 when scn caused the
-//     failure itself and so knew at once;
+//     failure itself and so knew at once. A standby can detect it before
+//     that step ends (the step still waits on the provider): the failure
+//     is then dated when the GPU was last seen alive, or the step began;
 //   - provisioning: the new instance's rent, from asking for it to SSH ready
 //     (its instance.create step);
 //   - restore: the data back on it: streaming download, extract and the
@@ -87,10 +89,21 @@ func RecoveryOf(j *Journal) *Recovery {
 	r := &Recovery{FailedAt: st[failed].EndedAt, Recovered: j.Validation == nil || j.Validation.Success}
 	r.Instance, _ = output(st[rent].Outputs, "id").(string)
 	for _, s := range st[failed+1 : rent] {
-		if at, ok := timeOutput(s.Outputs, "failure_detected_at"); ok && at.After(r.FailedAt) {
-			r.Phases.Detection = at.Sub(r.FailedAt).Seconds()
-			break
+		at, ok := timeOutput(s.Outputs, "failure_detected_at")
+		if !ok || at.Before(st[failed].StartedAt) {
+			continue // no detection, or one of an earlier failure
 		}
+		if !at.After(r.FailedAt) {
+			// Detected while the step that lost the GPU was still ending
+			// (waiting on the provider's answer): the GPU was lost before,
+			// after the step began and after it was last seen alive.
+			r.FailedAt = st[failed].StartedAt
+			if alive, ok := timeOutput(s.Outputs, "gpu_alive_at"); ok && alive.After(r.FailedAt) && !alive.After(at) {
+				r.FailedAt = alive
+			}
+		}
+		r.Phases.Detection = at.Sub(r.FailedAt).Seconds()
+		break
 	}
 	r.Phases.Provisioning = st[rent].Seconds
 	r.Phases.Restore = st[restore].Seconds

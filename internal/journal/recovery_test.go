@@ -3,6 +3,7 @@ package journal_test
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/report/fixture"
@@ -44,6 +45,40 @@ func TestRecoveryOfAStandbyDrill(t *testing.T) {
 	}
 	if !near(r.Seconds, verify.EndedAt.Sub(kill.EndedAt).Seconds()) || r.Seconds < sum {
 		t.Errorf("recovery took %.3fs, phases %.3fs: want failure → verified, at least the phases", r.Seconds, sum)
+	}
+}
+
+// A standby that detects the failure before the step that lost the GPU
+// has ended (that step still waiting on the provider) dates the failure
+// when the GPU was last seen alive, within the step: detection is never 0
+// for a failure scn did not know of, and the recovery counts from then.
+func TestRecoveryDetectedBeforeTheKillEnded(t *testing.T) {
+	j := fixture.Standby()
+	kill := step(t, j, "kill")
+	alive := kill.StartedAt.Add(300 * time.Millisecond)
+	detected := kill.EndedAt.Add(-time.Second)
+	for i := range j.Steps {
+		if j.Steps[i].ID == "detect" {
+			j.Steps[i].Outputs = map[string]any{"failure_detected_at": detected.Format(time.RFC3339Nano),
+				"gpu_alive_at": alive.Format(time.RFC3339Nano)}
+		}
+	}
+	r := journal.RecoveryOf(j)
+	verify := step(t, j, "verify")
+	if r == nil || !r.FailedAt.Equal(alive) || !near(r.Phases.Detection, detected.Sub(alive).Seconds()) ||
+		!near(r.Seconds, verify.EndedAt.Sub(alive).Seconds()) {
+		t.Fatalf("recovery %+v; want the failure when the GPU was last seen alive, detection %.3fs after", r, detected.Sub(alive).Seconds())
+	}
+
+	// Last seen alive before the kill began: the kill's start is the bound.
+	for i := range j.Steps {
+		if j.Steps[i].ID == "detect" {
+			j.Steps[i].Outputs = map[string]any{"failure_detected_at": detected.Format(time.RFC3339Nano),
+				"gpu_alive_at": kill.StartedAt.Add(-time.Minute).Format(time.RFC3339Nano)}
+		}
+	}
+	if r := journal.RecoveryOf(j); r == nil || !r.FailedAt.Equal(kill.StartedAt) || !near(r.Phases.Detection, detected.Sub(kill.StartedAt).Seconds()) {
+		t.Fatalf("recovery %+v; want the failure dated when the kill began", r)
 	}
 }
 
