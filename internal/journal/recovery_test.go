@@ -54,30 +54,28 @@ func TestRecoveryOfAStandbyDrill(t *testing.T) {
 // for a failure scn did not know of, and the recovery counts from then.
 func TestRecoveryDetectedBeforeTheKillEnded(t *testing.T) {
 	j := fixture.Standby()
-	kill := step(t, j, "kill")
-	alive := kill.StartedAt.Add(300 * time.Millisecond)
+	kill, verify := step(t, j, "kill"), step(t, j, "verify")
 	detected := kill.EndedAt.Add(-time.Second)
-	for i := range j.Steps {
-		if j.Steps[i].ID == "detect" {
-			j.Steps[i].Outputs = map[string]any{"failure_detected_at": detected.Format(time.RFC3339Nano),
-				"gpu_alive_at": alive.Format(time.RFC3339Nano)}
+	// recovery with the standby's status saying it last saw the GPU alive
+	// at alive and detected its failure a second before the kill ended.
+	recovery := func(alive time.Time) *journal.Recovery {
+		for i := range j.Steps {
+			if j.Steps[i].ID == "detect" {
+				j.Steps[i].Outputs = map[string]any{"failure_detected_at": detected.Format(time.RFC3339Nano),
+					"gpu_alive_at": alive.Format(time.RFC3339Nano)}
+			}
 		}
+		return journal.RecoveryOf(j)
 	}
-	r := journal.RecoveryOf(j)
-	verify := step(t, j, "verify")
-	if r == nil || !r.FailedAt.Equal(alive) || !near(r.Phases.Detection, detected.Sub(alive).Seconds()) ||
+
+	alive := kill.StartedAt.Add(300 * time.Millisecond)
+	if r := recovery(alive); r == nil || !r.FailedAt.Equal(alive) || !near(r.Phases.Detection, detected.Sub(alive).Seconds()) ||
 		!near(r.Seconds, verify.EndedAt.Sub(alive).Seconds()) {
 		t.Fatalf("recovery %+v; want the failure when the GPU was last seen alive, detection %.3fs after", r, detected.Sub(alive).Seconds())
 	}
-
 	// Last seen alive before the kill began: the kill's start is the bound.
-	for i := range j.Steps {
-		if j.Steps[i].ID == "detect" {
-			j.Steps[i].Outputs = map[string]any{"failure_detected_at": detected.Format(time.RFC3339Nano),
-				"gpu_alive_at": kill.StartedAt.Add(-time.Minute).Format(time.RFC3339Nano)}
-		}
-	}
-	if r := journal.RecoveryOf(j); r == nil || !r.FailedAt.Equal(kill.StartedAt) || !near(r.Phases.Detection, detected.Sub(kill.StartedAt).Seconds()) {
+	if r := recovery(kill.StartedAt.Add(-time.Minute)); r == nil || !r.FailedAt.Equal(kill.StartedAt) ||
+		!near(r.Phases.Detection, detected.Sub(kill.StartedAt).Seconds()) {
 		t.Fatalf("recovery %+v; want the failure dated when the kill began", r)
 	}
 }

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +23,17 @@ func uploadsLeft(t *testing.T, srv *s3test.Server) []string {
 		}
 	}
 	return ups
+}
+
+// abortedUploads counts the multipart uploads srv saw aborted.
+func abortedUploads(srv *s3test.Server) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if q, _ := url.ParseQuery(r.Query); r.Method == http.MethodDelete && q.Has("uploadId") && r.Status == http.StatusNoContent {
+			n++
+		}
+	}
+	return n
 }
 
 // presignedStatuses counts the answers to the machine's requests.

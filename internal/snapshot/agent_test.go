@@ -2,8 +2,6 @@ package snapshot
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -184,13 +182,7 @@ func TestFallsBackThroughSCN(t *testing.T) {
 				if ups := uploadsLeft(t, s3srv); len(ups) != 0 {
 					t.Errorf("uploads left open after falling back: %q", ups)
 				}
-				aborted := 0
-				for _, r := range s3srv.Requests() {
-					if q, _ := url.ParseQuery(r.Query); r.Method == http.MethodDelete && q.Has("uploadId") && r.Status == http.StatusNoContent {
-						aborted++
-					}
-				}
-				if aborted != 1 {
+				if aborted := abortedUploads(s3srv); aborted != 1 {
 					t.Errorf("%d uploads aborted; want the one started for the agent", aborted)
 				}
 			}
@@ -217,13 +209,7 @@ func TestRefusedMachineStartsNoUpload(t *testing.T) {
 			t.Fatalf("%s: %+v, %v; want it streamed through scn", name, m, err)
 		}
 	}
-	aborted := 0
-	for _, r := range srv.Requests() {
-		if q, _ := url.ParseQuery(r.Query); r.Method == http.MethodDelete && q.Has("uploadId") && r.Status == http.StatusNoContent {
-			aborted++
-		}
-	}
-	if aborted != 1 {
+	if aborted := abortedUploads(srv); aborted != 1 {
 		t.Errorf("%d uploads started for the agent and aborted; want 1, before the machine was known", aborted)
 	}
 }

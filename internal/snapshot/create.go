@@ -94,9 +94,10 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	if len(data) > maxManifestBytes {
 		// Checked on the indented bytes a restore reads, not the compact
 		// ones the agent sent: no manifest is written that no restore loads.
-		derr := opts.Store.Delete(ctx, dataKey(opts.Name))
-		return nil, fmt.Errorf("%s: its manifest would be %d bytes, more than a restore loads (%d): the snapshot was not written (%d entries; exclude some, or snapshot fewer files)%s",
-			where, len(data), maxManifestBytes, len(m.Entries), deleteNote(derr))
+		// The data object stays, as after any failure here: the caller
+		// removes it (snapshot.create's step does, every version).
+		return nil, fmt.Errorf("%s: its manifest would be %d bytes, more than a restore loads (%d): the snapshot was not written (%d entries; exclude some, or snapshot fewer files)",
+			where, len(data), maxManifestBytes, len(m.Entries))
 	}
 	// Written last: until it exists, the snapshot does not.
 	if _, err := opts.Store.Put(ctx, manifestKey(opts.Name), bytes.NewReader(data)); err != nil {
@@ -112,12 +113,4 @@ func stream(ctx context.Context, opts CreateOptions) (*recording, int64, error) 
 		return opts.Store.Put(ctx, dataKey(opts.Name), r)
 	}
 	return archive(ctx, execTar(opts.Exec, tarCommand(opts.Path, opts.Exclude, "")), "", nil, put, opts.Progress)
-}
-
-// deleteNote is what an error adds about the data object it deleted.
-func deleteNote(err error) string {
-	if err != nil {
-		return fmt.Sprintf("; its data object could not be deleted (%v): `scn cleanup` lists it", err)
-	}
-	return "; its data object was deleted"
 }
