@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/scnlabs/scn/internal/remote"
 )
@@ -58,13 +59,16 @@ func BesideExecutable() Binaries {
 }
 
 // Launcher starts agents on machines, remembering per machine (by id)
-// what it learnt: the platform, and that no agent can run there.
+// what it learnt: the platform, that no agent can run there, and which
+// stores it could not reach (route.go).
 type Launcher struct {
 	bins Binaries
+	now  func() time.Time
 
 	mu       sync.Mutex
 	machines map[string]machine // what uname said, by machine
 	refused  map[string]error   // machine → why no agent runs there
+	noRoutes map[route]noRoute  // machine and store → why it could not reach it
 	hashes   map[string]string  // binary path → sha256
 }
 
@@ -76,7 +80,8 @@ type machine struct {
 
 // New returns a Launcher looking for agents as b says.
 func New(b Binaries) *Launcher {
-	return &Launcher{bins: b, machines: map[string]machine{}, refused: map[string]error{}, hashes: map[string]string{}}
+	return &Launcher{bins: b, now: time.Now, machines: map[string]machine{}, refused: map[string]error{},
+		noRoutes: map[route]noRoute{}, hashes: map[string]string{}}
 }
 
 // binary picks the agent for platform ("linux/amd64").
@@ -204,7 +209,7 @@ trap - EXIT`
 // the agent said hello. Errors wrapping ErrUnavailable mean no agent can
 // run there: stream through scn instead.
 func (l *Launcher) Start(ctx context.Context, x remote.Execer, machine string) (*Session, error) {
-	if err := l.Refused(machine); err != nil {
+	if err := l.Refused(machine, ""); err != nil {
 		return nil, err
 	}
 	s, err := l.start(ctx, x, machine)
@@ -214,15 +219,6 @@ func (l *Launcher) Start(ctx context.Context, x remote.Execer, machine string) (
 		l.mu.Unlock()
 	}
 	return s, err
-}
-
-// Refused is why no agent can run on machine, as Start found out before
-// (wrapping ErrUnavailable), or nil: a caller can skip what it would only
-// do for an agent, such as starting an upload.
-func (l *Launcher) Refused(machine string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.refused[machine]
 }
 
 func (l *Launcher) start(ctx context.Context, x remote.Execer, machine string) (*Session, error) {

@@ -137,12 +137,8 @@ func TestFallsBackThroughSCN(t *testing.T) {
 	// the agent started, and must abort it (B2 bills open ones).
 	var s3srv *s3test.Server
 	untrusted := func(t testing.TB) store.Store {
-		s3srv = s3test.StartServer(t, s3test.Options{})
-		s, err := s3store.New(context.Background(), s3store.Config{Endpoint: s3srv.Endpoint, Bucket: s3srv.Bucket,
-			AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey, HTTPClient: s3srv.Client}) // no CAPEM
-		if err != nil {
-			t.Fatal(err)
-		}
+		var s store.Store
+		s, s3srv = untrustedStore(t)
 		return s
 	}
 	for name, tc := range map[string]struct {
@@ -211,6 +207,62 @@ func TestRefusedMachineStartsNoUpload(t *testing.T) {
 	}
 	if aborted := abortedUploads(srv); aborted != 1 {
 		t.Errorf("%d uploads started for the agent and aborted; want 1, before the machine was known", aborted)
+	}
+}
+
+// untrustedStore is an S3 store the machine cannot reach: scn trusts the
+// server's certificate, the machine is not told to.
+func untrustedStore(t testing.TB) (store.Store, *s3test.Server) {
+	srv := s3test.StartServer(t, s3test.Options{})
+	s, err := s3store.New(context.Background(), s3store.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket,
+		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey, HTTPClient: srv.Client}) // no CAPEM
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, srv
+}
+
+// A machine that could not reach the store is not asked again at once:
+// its next transfers with that store stream through scn without starting
+// its agent or an upload, and say when the agent is tried again
+// (agentctl's tests cover the back-off); another machine, or another
+// store, is still tried.
+func TestUnreachableStoreIsRemembered(t *testing.T) {
+	st, srv := untrustedStore(t)
+	mc := newMachine(t)
+	src := filepath.Join(t.TempDir(), "ws")
+	makeWorkspace(t, src, 0)
+	var notices []string
+	create := func(name, machine string, st store.Store) *Manifest {
+		t.Helper()
+		notices = nil
+		m, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: name, Store: st, Agent: mc.agent, Source: machine,
+			Notice: func(s string) { notices = append(notices, s) }})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return m
+	}
+	const later = "scn tries its agent there again from"
+	for i, name := range []string{"first", "second", "third"} {
+		m := create(name, "m7", st)
+		if m.Transport.Via != ViaSCN || len(notices) != 1 || strings.Contains(notices[0], later) != (i > 0) {
+			t.Errorf("%s: via %s, notices %q; want through scn, saying when the agent is tried again after the first", name, m.Transport.Via, notices)
+		}
+	}
+	if aborted := abortedUploads(srv); aborted != 1 {
+		t.Errorf("%d uploads started for the agent and aborted; want 1, before the machine was known not to reach the store", aborted)
+	}
+	res, err := Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "third", Path: t.TempDir(), Verify: true, Agent: mc.agent, Instance: "m7"})
+	if err != nil || res.Transport.Via != ViaSCN || !strings.Contains(res.Transport.Notice, later) {
+		t.Errorf("restore: %+v, %v; want it through scn, remembered", res, err)
+	}
+	if m := create("other-machine", "m8", st); m.Transport.Via != ViaSCN || abortedUploads(srv) != 2 || strings.Contains(notices[0], later) {
+		t.Errorf("another machine: via %s, %d aborted, notices %q; want its agent tried", m.Transport.Via, abortedUploads(srv), notices)
+	}
+	good, _ := s3StoreAndServer(t)
+	if m := create("other-store", "m7", good); m.Transport.Via != ViaAgent {
+		t.Errorf("another store from the same machine: via %s, notices %q; want the agent", m.Transport.Via, notices)
 	}
 }
 

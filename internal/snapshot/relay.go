@@ -80,25 +80,41 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	if o.Agent == nil || o.Store == nil {
 		return nil, fmt.Errorf("%w: no agent or no store to relay through", agentctl.ErrUnavailable)
 	}
+	for _, end := range []RelayEnd{o.To, o.From} { // the order of the errors below
+		if err := o.Agent.Refused(end.ID, o.Store.String()); err != nil {
+			return nil, fmt.Errorf("on instance %s: %w", end.ID, err) // neither agent is started for nothing
+		}
+	}
 	acc, err := accessFor(ctx, o.Store, o.Key)
 	if err != nil {
 		return nil, err
 	}
 	defer acc.cleanup()
 	// Both agents start at once (each is checked, started and probes the
-	// store); the standby's then waits, ready, while the GPU sends.
+	// store), and the upload the GPU's fills starts with them, as for a
+	// snapshot; the standby's agent then waits, ready, while the GPU sends.
+	reserved := make(chan reservation, 1)
+	go func() {
+		up, err := acc.reserve(ctx, o.Key)
+		reserved <- reservation{up, err}
+	}()
 	type started struct {
 		s   *agentctl.Session
 		err error
 	}
 	recvCh := make(chan started, 1)
 	go func() {
-		s, err := begin(ctx, o.Agent, o.To.Exec, o.To.ID, wire.Msg{Type: wire.Receive, ReceiveJob: &wire.ReceiveJob{Path: o.To.Dir, Store: acc.wire}})
+		s, err := begin(ctx, o.Agent, o.To.Exec, o.To.ID, o.Store, wire.Msg{Type: wire.Receive, ReceiveJob: &wire.ReceiveJob{Path: o.To.Dir, Store: acc.wire}})
 		recvCh <- started{s, err}
 	}()
-	send, sendErr := begin(ctx, o.Agent, o.From.Exec, o.From.ID, wire.Msg{Type: wire.Send, SendJob: &wire.SendJob{Path: o.From.Dir, Paths: o.Paths, Store: acc.wire}})
+	send, sendErr := begin(ctx, o.Agent, o.From.Exec, o.From.ID, o.Store, wire.Msg{Type: wire.Send, SendJob: &wire.SendJob{Path: o.From.Dir, Paths: o.Paths, Store: acc.wire}})
 	r := <-recvCh
 	recv := r.s
+	rsv := <-reserved
+	sent := false
+	if rsv.err == nil {
+		defer abortUnlessDone(ctx, rsv.up, &sent) // after both sessions closed: no part lands after it
+	}
 	if sendErr != nil || r.err != nil {
 		for _, s := range []*agentctl.Session{send, recv} {
 			if s != nil {
@@ -109,12 +125,17 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 		// A hard failure fails the cycle; only when both are merely
 		// unable does the caller fall back.
 		if sendErr != nil && !errors.Is(sendErr, agentctl.ErrUnavailable) || r.err == nil {
-			return nil, sendErr
+			return nil, fmt.Errorf("on instance %s: %w", o.From.ID, sendErr)
 		}
-		return nil, r.err
+		return nil, fmt.Errorf("on instance %s: %w", o.To.ID, r.err)
 	}
 	defer recv.Close()
 	defer send.Close()
+	if rsv.err != nil {
+		send.Send(wire.Msg{Type: wire.Stop})
+		recv.Send(wire.Msg{Type: wire.Stop})
+		return nil, fmt.Errorf("sending from instance %s: %w", o.From.ID, rsv.err)
+	}
 	defer func() {
 		cctx, cancel := cleanupCtx(ctx)
 		defer cancel()
@@ -123,7 +144,8 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 
 	res := &RelayResult{Transport: Transport{Via: ViaAgent}}
 	start := time.Now()
-	size, rss, err := relaySend(ctx, o, acc, send)
+	size, rss, err := relaySend(ctx, o, rsv.up, send)
+	sent = err == nil
 	if err != nil {
 		recv.Send(wire.Msg{Type: wire.Stop})
 		return nil, fmt.Errorf("sending from instance %s: %w", o.From.ID, err)
@@ -137,16 +159,10 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	return res, nil
 }
 
-// relaySend has From's agent store the increment and completes the object;
-// it returns the object's size and the agent's peak RSS.
-func relaySend(ctx context.Context, o RelayOptions, acc *access, s *agentctl.Session) (int64, int64, error) {
-	up, err := acc.reserve(ctx, o.Key)
-	if err != nil {
-		s.Send(wire.Msg{Type: wire.Stop})
-		return 0, 0, err
-	}
-	done := false
-	defer abortUnlessDone(ctx, up, &done)
+// relaySend has From's agent fill up and completes the object; it returns
+// the object's size and the agent's peak RSS. The caller aborts up when it
+// fails.
+func relaySend(ctx context.Context, o RelayOptions, up upload, s *agentctl.Session) (int64, int64, error) {
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return 0, 0, err
 	}
@@ -160,7 +176,6 @@ func relaySend(ctx context.Context, o RelayOptions, acc *access, s *agentctl.Ses
 	if err := up.complete(ctx, msg.Size); err != nil {
 		return 0, 0, err
 	}
-	done = true
 	return msg.Size, msg.PeakRSS, nil
 }
 

@@ -3,9 +3,11 @@ package snapshot
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/store"
 )
 
@@ -71,5 +73,32 @@ func TestDeleteRelayAbortsAnUnfinishedUpload(t *testing.T) {
 	}
 	if len(left) != 1 || !strings.Contains(left[0], RelayKey("sb-2")) {
 		t.Errorf("left %q; want only sb-2's upload", left)
+	}
+}
+
+// A relay whose standby cannot reach the store falls back (ErrUnavailable)
+// and aborts the upload it started alongside the agents; the next cycles
+// start neither agents nor an upload until the standby is due to be tried
+// again, and say so.
+func TestRelayRemembersAStoreTheMachineCannotReach(t *testing.T) {
+	st, srv := untrustedStore(t)
+	gpu, sb := newMachine(t), newMachine(t)
+	l := gpu.agent
+	src := filepath.Join(t.TempDir(), "ws")
+	makeWorkspace(t, src, 0)
+	o := RelayOptions{Agent: l, Store: st, Key: RelayKey("sb-1"), Paths: []string{"./"},
+		From: RelayEnd{Exec: gpu.x, ID: "gpu-1", Dir: src}, To: RelayEnd{Exec: sb.x, ID: "sb-1", Dir: t.TempDir()}}
+	for cycle := 1; cycle <= 3; cycle++ {
+		_, err := Relay(testCtx(t), o)
+		if !errors.Is(err, agentctl.ErrUnavailable) || !strings.Contains(err.Error(), "on instance sb-1") && !strings.Contains(err.Error(), "on instance gpu-1") ||
+			strings.Contains(err.Error(), "tries its agent there again") != (cycle > 1) {
+			t.Errorf("cycle %d: %v; want the machines unable to reach the store, remembered after the first", cycle, err)
+		}
+	}
+	if aborted := abortedUploads(srv); aborted != 1 {
+		t.Errorf("%d uploads started and aborted; want the first cycle's only", aborted)
+	}
+	if ups := uploadsLeft(t, srv); len(ups) != 0 {
+		t.Errorf("uploads left open: %q", ups)
 	}
 }

@@ -132,9 +132,11 @@ func notice(show func(string), machine string, err error) string {
 	return line
 }
 
-// begin starts the agent with job and waits for its verdict on the store:
-// ready, or an ErrUnavailable error after telling it to stop.
-func begin(ctx context.Context, l *agentctl.Launcher, x remote.Execer, machine string, job wire.Msg) (*agentctl.Session, error) {
+// begin starts the agent with job and waits for its verdict on st: ready,
+// or an ErrUnavailable error after telling it to stop, which the Launcher
+// remembers (Refused) so the next transfers between the machine and st do
+// not ask again for a while.
+func begin(ctx context.Context, l *agentctl.Launcher, x remote.Execer, machine string, st store.Store, job wire.Msg) (*agentctl.Session, error) {
 	s, err := l.Start(ctx, x, machine)
 	if err != nil {
 		return nil, err
@@ -151,23 +153,27 @@ func begin(ctx context.Context, l *agentctl.Launcher, x remote.Execer, machine s
 	case m.Type == wire.Unreachable:
 		s.Send(wire.Msg{Type: wire.Stop})
 		s.Close()
-		return nil, fmt.Errorf("%w: the machine cannot reach the store: %s", agentctl.ErrUnavailable, m.Error)
+		err := fmt.Errorf("%w: the machine cannot reach the store: %s", agentctl.ErrUnavailable, m.Error)
+		l.Unreachable(machine, st.String(), err)
+		return nil, err
 	case m.Type != wire.Ready:
 		s.Kill()
 		return nil, fmt.Errorf("the agent answered %q to its job", m.Type)
 	}
+	l.Reached(machine, st.String())
 	return s, nil
 }
 
 // createViaAgent runs Archive on the machine, uploading to the store, and
 // returns the manifest the agent recorded (checked like any manifest) and
 // when the transfer began. A machine the Launcher already knows no agent
-// runs on costs nothing here: no upload is started for it. The upload is
+// runs on, or that could not reach the store a moment ago, costs nothing
+// here: no agent starts and no upload is started for it. The upload is
 // completed only once the agent reported every part and the manifest
 // checked out; otherwise it is aborted (or, if scn dies first, left for
 // `scn cleanup` under the snapshot's key).
 func createViaAgent(ctx context.Context, opts CreateOptions) (*Manifest, time.Time, error) {
-	if err := opts.Agent.Refused(opts.Source); err != nil {
+	if err := opts.Agent.Refused(opts.Source, opts.Store.String()); err != nil {
 		return nil, time.Time{}, err // no upload to start and abort for nothing
 	}
 	key := dataKey(opts.Name)
@@ -186,7 +192,7 @@ func createViaAgent(ctx context.Context, opts CreateOptions) (*Manifest, time.Ti
 		up, err := acc.reserve(ctx, key)
 		reserved <- reservation{up, err}
 	}()
-	s, err := begin(ctx, opts.Agent, opts.Exec, opts.Source, job)
+	s, err := begin(ctx, opts.Agent, opts.Exec, opts.Source, opts.Store, job)
 	r := <-reserved
 	done := false
 	if r.err == nil {

@@ -16,6 +16,9 @@ import (
 // own file), and returns what it restored. m was read and checked by scn;
 // the agent checks it again before a byte moves.
 func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size int64) (*RestoreResult, error) {
+	if err := opts.Agent.Refused(opts.Instance, opts.Store.String()); err != nil {
+		return nil, err
+	}
 	key := dataKey(opts.Name)
 	acc, err := accessFor(ctx, opts.Store, key)
 	if err != nil {
@@ -36,7 +39,7 @@ func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size
 	}
 	job := wire.Msg{Type: wire.Restore, RestoreJob: &wire.RestoreJob{Path: opts.Path, Manifest: manifest, Size: size,
 		Verify: opts.Verify, Store: acc.wire}}
-	s, err := begin(ctx, opts.Agent, opts.Exec, opts.Instance, job)
+	s, err := begin(ctx, opts.Agent, opts.Exec, opts.Instance, opts.Store, job)
 	if err != nil {
 		return nil, err
 	}
