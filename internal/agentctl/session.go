@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +29,7 @@ type Session struct {
 	wmu    sync.Mutex
 	enc    *json.Encoder
 	msgs   chan wire.Msg
-	stderr *tail
+	stderr *remote.Tail
 
 	done   chan struct{} // closed when the remote command ended
 	code   int
@@ -45,7 +44,7 @@ func startSession(parent context.Context, x remote.Execer, cmd string) (*Session
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	s := &Session{cancel: cancel, stdin: inW, enc: json.NewEncoder(inW), msgs: make(chan wire.Msg, 64),
-		stderr: &tail{max: 4096}, done: make(chan struct{})}
+		stderr: remote.NewTail(4096), done: make(chan struct{})}
 	// The session outlives parent's cancellation only as long as it takes
 	// to say goodbye: then it is closed, and the agent exits.
 	// The hook may run before AfterFunc returns (parent already done), so
@@ -190,26 +189,3 @@ func (s *Session) cut() {
 
 // Done is closed once the agent's session has ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
-
-// tail keeps the last max bytes written: the agent's stderr.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(string(t.b)), "\n", " ; ")), " ")
-}

@@ -31,7 +31,7 @@ type walkSource func(ctx context.Context, w io.Writer, rec *recorder, progress f
 // execTar runs the tar command cmd through ex with its output to w.
 func execTar(ex remote.Execer, cmd string) tarSource {
 	return func(ctx context.Context, w io.Writer) error {
-		stderr := &tailBuffer{max: 4096}
+		stderr := remote.NewTail(4096)
 		code, err := ex.Exec(ctx, cmd, nil, w, stderr)
 		if err == nil && code != 0 {
 			return &exitError{what: "tar", code: code, stderr: stderr.String()}

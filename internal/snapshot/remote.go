@@ -4,35 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scnlabs/scn/internal/remote"
 )
-
-// tailBuffer keeps the last max bytes written to it: a remote command's
-// stderr, bounded however much tar complains.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Join(strings.Fields(strings.ReplaceAll(string(t.b), "\n", " ; ")), " ")
-}
 
 // exitError is a remote command that ran and failed.
 type exitError struct {
@@ -50,7 +25,7 @@ func (e *exitError) Error() string {
 
 // run executes cmd and turns a non-zero exit into an *exitError.
 func run(ctx context.Context, ex remote.Execer, what, cmd string) error {
-	stderr := &tailBuffer{max: 4096}
+	stderr := remote.NewTail(4096)
 	code, err := ex.Exec(ctx, cmd, nil, nil, stderr)
 	if err != nil {
 		return fmt.Errorf("running %s: %w", what, err)

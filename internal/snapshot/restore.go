@@ -157,7 +157,7 @@ func extract(ctx context.Context, opts RestoreOptions, m *Manifest, stage string
 	defer zr.Reset(nil) // stops the decompression goroutines on early exit
 
 	in, inW := newBufPipe()
-	stderr := &tailBuffer{max: 4096}
+	stderr := remote.NewTail(4096)
 	execDone := make(chan error, 1)
 	go func() {
 		cmd := fmt.Sprintf("mkdir -p -- %s && mkdir -- %s && tar -C %s -xpf -",

@@ -38,7 +38,7 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 		parsed <- hashTarStream(out, m.HashAlgorithm, want, res)
 		out.CloseWithError(io.ErrClosedPipe) // let tar finish if parsing stopped early
 	}()
-	stderr := &tailBuffer{max: 4096}
+	stderr := remote.NewTail(4096)
 	code, err := ex.Exec(ctx, "tar -C "+remote.Quote(dir)+" --null --no-recursion -T - -cf -", &names, outW, stderr)
 	outW.Close()
 	perr := <-parsed

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/scnlabs/scn/internal/remote"
 )
 
 // The agent's own tar writer. GNU tar decides what a snapshot holds — which
@@ -52,7 +54,7 @@ func walkTar(dir string, exclude []string) walkSource {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel() // stops the lister when writing fails
 		list := gnuTarList(ctx, dir, exclude)
-		stderr := &tailBuffer{max: 4096}
+		stderr := remote.NewTail(4096)
 		list.Stderr = stderr
 		out, err := list.StdoutPipe()
 		if err != nil {
