@@ -48,6 +48,7 @@ image: build
 # the scn binaries the CLI tests start are race-built too (internal/testbin).
 test: deps lint
 	$(GO) test -race -timeout 20m ./...
+	$(GO) test -tags purego ./internal/lz4frame/  # its loads checked: see load_other.go
 	@GO=$(GO) scripts/fuzz $(TEST_FUZZTIME)
 
 test-short:

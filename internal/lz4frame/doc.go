@@ -11,7 +11,9 @@
 // small machine. This compressor is the reference's greedy fast scan,
 // with its default 4096-entry hash table (so the ratio is `lz4 -1`'s) and
 // loads without bounds checks on the little-endian machines the agent is
-// built for; ~370 MB/s on the same text. Blocks that would not shrink are
+// built for (make test and the fuzzer also run it with -tags purego, its
+// loads checked, so a read outside a block fails there); ~370 MB/s on the
+// same text. Blocks that would not shrink are
 // stored raw (the format's uncompressed-block bit), so checkpoints and
 // other incompressible data cost a scan of a few KiB, not a compression.
 //

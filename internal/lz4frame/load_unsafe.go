@@ -1,4 +1,4 @@
-//go:build amd64 || arm64 || 386 || ppc64le || riscv64 || loong64 || wasm
+//go:build !purego && (amd64 || arm64 || 386 || ppc64le || riscv64 || loong64 || wasm)
 
 package lz4frame
 
