@@ -90,9 +90,47 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 		return nil, err
 	}
 	defer acc.cleanup()
-	// Both agents start at once (each is checked, started and probes the
-	// store), and the upload the GPU's fills starts with them, as for a
-	// snapshot; the standby's agent then waits, ready, while the GPU sends.
+	send, recv, up, err := relayStart(ctx, o, acc)
+	if err != nil {
+		return nil, err
+	}
+	sent := false
+	defer func() {
+		// In this order: no part lands after the abort, and the abort is
+		// not held up behind the delete, which may fail (the standby's
+		// removeRelay purges the folder when it stops).
+		send.Close()
+		recv.Close()
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		if !sent {
+			up.abort(cctx)
+		}
+		o.Store.Delete(cctx, o.Key) // gone or never written: nothing to say
+	}()
+
+	res := &RelayResult{Transport: Transport{Via: ViaAgent}}
+	start := time.Now()
+	size, rss, err := relaySend(ctx, o, up, send)
+	sent = err == nil
+	if err != nil {
+		recv.Send(wire.Msg{Type: wire.Stop})
+		return nil, fmt.Errorf("sending from instance %s: %w", o.From.ID, err)
+	}
+	res.Bytes, res.SendSeconds, res.Transport.AgentRSS = size, time.Since(start).Seconds(), rss
+	start = time.Now()
+	if err := relayReceive(ctx, o, acc, recv, size); err != nil {
+		return nil, fmt.Errorf("receiving on instance %s: %w", o.To.ID, err)
+	}
+	res.GetSeconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// relayStart starts both agents at once (each is checked, started and
+// probes the store) and, with them, the upload the GPU's agent fills, as
+// Create does; the standby's agent then waits, ready, while the GPU sends.
+// When any of the three fails, what did start is stopped and aborted.
+func relayStart(ctx context.Context, o RelayOptions, acc *access) (send, recv *agentctl.Session, up upload, err error) {
 	reserved := make(chan reservation, 1)
 	go func() {
 		up, err := acc.reserve(ctx, o.Key)
@@ -108,55 +146,28 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 		recvCh <- started{s, err}
 	}()
 	send, sendErr := begin(ctx, o.Agent, o.From.Exec, o.From.ID, o.Store, wire.Msg{Type: wire.Send, SendJob: &wire.SendJob{Path: o.From.Dir, Paths: o.Paths, Store: acc.wire}})
-	r := <-recvCh
-	recv := r.s
-	rsv := <-reserved
-	sent := false
+	r, rsv := <-recvCh, <-reserved
+	if sendErr == nil && r.err == nil && rsv.err == nil {
+		return send, r.s, rsv.up, nil
+	}
+	for _, s := range []*agentctl.Session{send, r.s} {
+		if s != nil {
+			s.Send(wire.Msg{Type: wire.Stop})
+			s.Close()
+		}
+	}
 	if rsv.err == nil {
-		defer abortUnlessDone(ctx, rsv.up, &sent) // after both sessions closed: no part lands after it
+		abortUnlessDone(ctx, rsv.up, new(bool))
 	}
-	if sendErr != nil || r.err != nil {
-		for _, s := range []*agentctl.Session{send, recv} {
-			if s != nil {
-				s.Send(wire.Msg{Type: wire.Stop})
-				s.Close()
-			}
-		}
-		// A hard failure fails the cycle; only when both are merely
-		// unable does the caller fall back.
-		if sendErr != nil && !errors.Is(sendErr, agentctl.ErrUnavailable) || r.err == nil {
-			return nil, fmt.Errorf("on instance %s: %w", o.From.ID, sendErr)
-		}
-		return nil, fmt.Errorf("on instance %s: %w", o.To.ID, r.err)
+	// A hard failure fails the cycle; only when the agents are merely
+	// unable does the caller fall back (and then the store is not needed).
+	switch {
+	case sendErr != nil && (!errors.Is(sendErr, agentctl.ErrUnavailable) || r.err == nil):
+		return nil, nil, nil, fmt.Errorf("on instance %s: %w", o.From.ID, sendErr)
+	case r.err != nil:
+		return nil, nil, nil, fmt.Errorf("on instance %s: %w", o.To.ID, r.err)
 	}
-	defer recv.Close()
-	defer send.Close()
-	if rsv.err != nil {
-		send.Send(wire.Msg{Type: wire.Stop})
-		recv.Send(wire.Msg{Type: wire.Stop})
-		return nil, fmt.Errorf("sending from instance %s: %w", o.From.ID, rsv.err)
-	}
-	defer func() {
-		cctx, cancel := cleanupCtx(ctx)
-		defer cancel()
-		o.Store.Delete(cctx, o.Key) // gone or never written: nothing to say
-	}()
-
-	res := &RelayResult{Transport: Transport{Via: ViaAgent}}
-	start := time.Now()
-	size, rss, err := relaySend(ctx, o, rsv.up, send)
-	sent = err == nil
-	if err != nil {
-		recv.Send(wire.Msg{Type: wire.Stop})
-		return nil, fmt.Errorf("sending from instance %s: %w", o.From.ID, err)
-	}
-	res.Bytes, res.SendSeconds, res.Transport.AgentRSS = size, time.Since(start).Seconds(), rss
-	start = time.Now()
-	if err := relayReceive(ctx, o, acc, recv, size); err != nil {
-		return nil, fmt.Errorf("receiving on instance %s: %w", o.To.ID, err)
-	}
-	res.GetSeconds = time.Since(start).Seconds()
-	return res, nil
+	return nil, nil, nil, fmt.Errorf("sending from instance %s: %w", o.From.ID, rsv.err)
 }
 
 // relaySend has From's agent fill up and completes the object; it returns

@@ -223,7 +223,15 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 	if err != nil {
 		a.cancel()
 		close(a.done)
-		return nil, fmt.Errorf("first sync of %s from GPU %s to standby %s: %w", gpu.Dir, gpu.Instance.ID, standby.Instance.ID, err)
+		err = fmt.Errorf("first sync of %s from GPU %s to standby %s: %w", gpu.Dir, gpu.Instance.ID, standby.Instance.ID, err)
+		// No Stop will remove what the failed cycle left in the store (an
+		// upload whose abort failed is billed until it is): now, then.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute) // even when ctx ended
+		defer cancel()
+		if rerr := a.removeRelay(rctx); rerr != nil {
+			err = fmt.Errorf("%w; and %v", err, rerr)
+		}
+		return nil, err
 	}
 	a.wg.Add(2)
 	go a.loop(o.SyncTicks, o.SyncInterval, nil, a.syncRound)
