@@ -157,7 +157,9 @@ func relayStart(ctx context.Context, o RelayOptions, acc *access) (send, recv *a
 		}
 	}
 	if rsv.err == nil {
-		abortUnlessDone(ctx, rsv.up, new(bool))
+		cctx, cancel := cleanupCtx(ctx)
+		rsv.up.abort(cctx)
+		cancel()
 	}
 	// A hard failure fails the cycle; only when the agents are merely
 	// unable does the caller fall back (and then the store is not needed).
