@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -125,5 +126,39 @@ func TestObjectivesReadTheRecoveryPhases(t *testing.T) {
 	}
 	if j.Status != journal.StatusFailed {
 		t.Errorf("an objective that cannot be judged fails the run: %s", j.Status)
+	}
+}
+
+// A phase's seconds are its steps' added up to the nanosecond and printed
+// as such, never with a float's noise.
+func TestPhaseSecondsAddWithoutNoise(t *testing.T) {
+	for _, c := range []struct {
+		a, b float64
+		want string
+	}{
+		{0.248347071, 0.2140228, "0.462369871"}, // 0.46236987100000004 as floats
+		{0.1, 0.2, "0.3"},
+		{1.304151547, 86400.000000001, "86401.304151548"},
+	} {
+		if got := strconv.FormatFloat(runner.AddSeconds(c.a, c.b), 'f', -1, 64); got != c.want {
+			t.Errorf("%v + %v = %s; want %s", c.a, c.b, got, c.want)
+		}
+	}
+	j, _ := runSrc(t, strings.Replace(objectivesSrc, "check: [v] }", "check: [v], both: [a, v] }", 1), runner.Options{}, nil)
+	secs := map[string]float64{}
+	for _, s := range j.Steps {
+		secs[s.ID] = s.Seconds
+	}
+	found := false
+	for _, p := range j.Phases {
+		if p.Name == "both" {
+			found = true
+			if p.Seconds != runner.AddSeconds(secs["a"], secs["v"]) {
+				t.Errorf("phase both = %v; want steps a + v = %v", p.Seconds, runner.AddSeconds(secs["a"], secs["v"]))
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no phase both in %+v", j.Phases)
 	}
 }
