@@ -12,6 +12,7 @@ import (
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/rent"
+	snap "github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/standby"
 	"github.com/scnlabs/scn/internal/units"
 )
@@ -147,6 +148,14 @@ the sync and checks stop before that.`,
 		Agent: env.Target.Agent, Store: env.Target.Store,
 	})
 	if err != nil {
+		if errors.Is(err, standby.ErrRelayLeft) {
+			// The failed first sync's upload or object is still in the store
+			// (billed): the undo tries again, and says so if it cannot.
+			st, id := env.Target.Store, sb.ID
+			env.Undo.PushEarly(env.Step, "remove what standby "+id+"'s sync left in the store", func(ctx context.Context) error {
+				return snap.DeleteRelay(ctx, st, id)
+			})
+		}
 		return nil, err // the standby machine is destroyed by its undo
 	}
 	// An early undo: the loops stop before any machine is destroyed at the

@@ -200,6 +200,11 @@ type Association struct {
 	dropped int      // events not kept since the last TakeEvents
 }
 
+// ErrRelayLeft is in Start's error when its first sync failed and what
+// that sync left in the store could not be removed either: the caller
+// must try again (DeleteRelay), as an undo does.
+var ErrRelayLeft = errors.New("what the relay left in the store is still there")
+
 // Start makes the standby's workspace, runs a first full sync (so the
 // standby holds the data when Start returns) and starts the loops. The
 // loops run until Stop, independently of ctx, which bounds only the
@@ -229,7 +234,7 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute) // even when ctx ended
 		defer cancel()
 		if rerr := a.removeRelay(rctx); rerr != nil {
-			err = fmt.Errorf("%w; and %v", err, rerr)
+			err = fmt.Errorf("%w; and %w: %v", err, ErrRelayLeft, rerr)
 		}
 		return nil, err
 	}
