@@ -16,6 +16,7 @@ import (
 	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/store/s3test"
+	"github.com/scnlabs/scn/internal/store/storetest"
 	"github.com/scnlabs/scn/internal/testbin"
 )
 
@@ -268,28 +269,6 @@ func relayPair(t *testing.T, st store.Store) (r *rig, gpu, sb Machine, a *Associ
 	return r, gpu, sb, a
 }
 
-// stuckUploads is an S3 store failing at the end of every upload: its
-// completions and its aborts (a store answering 503 there, or scn's link
-// dropping after the parts went up).
-type stuckUploads struct{ store.Store }
-
-func (s stuckUploads) Presigner() (store.Presigner, bool) {
-	p, ok := store.PresignerOf(s.Store)
-	return unfinishing{p}, ok
-}
-
-func (s stuckUploads) Purger() (store.Purger, bool) { return store.PurgerOf(s.Store) }
-
-type unfinishing struct{ store.Presigner }
-
-func (unfinishing) CompleteUpload(context.Context, string, string, []store.Part) error {
-	return errors.New("completing: 503 Service Unavailable")
-}
-
-func (unfinishing) AbortUpload(context.Context, string, string) error {
-	return errors.New("aborting: 503 Service Unavailable")
-}
-
 // The first sync fails at its end and so does the abort of its upload:
 // no Stop will follow (Start failed), so Start itself removes what the
 // relay left, and no upload stays billed.
@@ -298,12 +277,13 @@ func TestFailedFirstSyncLeavesNoUpload(t *testing.T) {
 	r := newRig(t)
 	gpu, sb := r.overSSH(t, r.machine(t)), r.overSSH(t, r.machine(t))
 	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
-	_, err := Start(context.Background(), gpu, sb, Options{Agent: agents(t), Store: stuckUploads{st},
+	stuck := &storetest.StuckUploads{Store: st}
+	_, err := Start(context.Background(), gpu, sb, Options{Agent: agents(t), Store: stuck,
 		SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
 	if err == nil || !strings.Contains(err.Error(), "completing: 503") {
 		t.Fatalf("Start: %v; want the first sync failing to complete its upload", err)
 	}
-	if left := srv.Leftovers(t, ""); len(left) != 0 {
-		t.Errorf("the failed first sync left in the store: %q", left)
+	if left := srv.Leftovers(t, ""); len(left) != 0 || stuck.Purges.Load() != 1 {
+		t.Errorf("the failed first sync left in the store %q after %d purges; want nothing, one purge", left, stuck.Purges.Load())
 	}
 }
