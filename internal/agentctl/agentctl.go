@@ -3,8 +3,10 @@
 // (~/.cache/scn/agent-<sha256>, checked against its hash before every
 // start, so a tampered or half-copied binary is replaced and never run),
 // starts it over the SSH connection scn already has and speaks the wire
-// protocol with it. When no agent can run on a machine it says why with
-// ErrUnavailable, and the caller streams the bytes through scn instead.
+// protocol with it. When no agent can run on a machine, or the machine
+// could not reach the store (remembered for a while: route.go), it says
+// why with ErrUnavailable, and the caller streams the bytes through scn
+// instead.
 package agentctl
 
 import (

@@ -26,10 +26,9 @@ type route struct{ machine, store string }
 
 // noRoute is what the Launcher remembers of a route that failed.
 type noRoute struct {
-	err   error         // as the agent said it, wrapping ErrUnavailable
-	at    time.Time     // when
-	retry time.Time     // when the agent is tried again
-	wait  time.Duration // retry - at
+	err   error     // as the agent said it, wrapping ErrUnavailable
+	at    time.Time // when
+	retry time.Time // when the agent is tried again
 }
 
 // Unreachable remembers that the agent on machine could not reach store
@@ -45,10 +44,10 @@ func (l *Launcher) Unreachable(machine, store string, err error) {
 	r := route{machine, store}
 	wait := firstRetry
 	if prev, ok := l.noRoutes[r]; ok {
-		wait = min(2*prev.wait, maxRetry)
+		wait = min(2*prev.retry.Sub(prev.at), maxRetry)
 	}
 	at := l.now()
-	l.noRoutes[r] = noRoute{err: err, at: at, retry: at.Add(wait), wait: wait}
+	l.noRoutes[r] = noRoute{err: err, at: at, retry: at.Add(wait)}
 }
 
 // Reached forgets that machine could not reach store: its agent just did.
