@@ -12,8 +12,10 @@ import (
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/plural"
 	"github.com/scnlabs/scn/internal/rent"
+	"github.com/scnlabs/scn/internal/resource"
 	snap "github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/standby"
+	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/units"
 )
 
@@ -136,6 +138,10 @@ the sync and checks stop before that.`,
 	if err != nil {
 		return nil, err
 	}
+	relay, err := beginRelay(env, sb.ID)
+	if err != nil {
+		return nil, err
+	}
 	env.Logf("first sync of %s on GPU %s to %s on standby %s", gpuDir, gpu.ID, sbDir, sb.ID)
 	reach := standby.Reach{Target: env.Target, Connect: env.Connect, Probe: env.Probe}
 	a, err := standby.Start(ctx, reach.Machine(gpu, gpuDir), reach.Machine(sb, sbDir), standby.Options{
@@ -148,15 +154,20 @@ the sync and checks stop before that.`,
 		Agent: env.Target.Agent, Store: env.Target.Store,
 	})
 	if err != nil {
-		if errors.Is(err, standby.ErrRelayLeft) {
-			// The failed first sync's upload or object is still in the store
-			// (billed): the undo tries again, and says so if it cannot.
-			st, id := env.Target.Store, sb.ID
-			env.Undo.PushEarly(env.Step, "remove what standby "+id+"'s sync left in the store", func(ctx context.Context) error {
-				return snap.DeleteRelay(ctx, st, id)
-			})
+		if relay != nil {
+			if errors.Is(err, standby.ErrRelayLeft) {
+				// The failed first sync's upload or object is still in the
+				// store (billed): the undo tries again, and the ledger keeps
+				// it for scn cleanup if that fails too.
+				relay.created()
+			} else {
+				relay.pend.Failed(err) // nothing was left
+			}
 		}
 		return nil, err // the standby machine is destroyed by its undo
+	}
+	if relay != nil {
+		relay.created()
 	}
 	// An early undo: the loops stop before any machine is destroyed at the
 	// end (the standby, but also GPUs created later), so the cleanup does
@@ -174,6 +185,43 @@ the sync and checks stop before that.`,
 		sb.ID, plural.Count(st.Files, "file"), units.Bytes(st.Bytes), gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
 	return out, nil
 })
+
+// relayRecord is the store folder a standby's increments pass through
+// (snap.RelayPrefix), recorded as a resource of its own before the first
+// sync may write there: what a purge that failed leaves in it is billed
+// (an upload not aborted, old versions), so it must be in the ledger for
+// `scn cleanup`, not only in an error. The standby's Stop purges it; this
+// record's undo, after that, is the purge that is retried and survives a
+// crash. It is never kept with the standby: nothing syncs after the run.
+type relayRecord struct {
+	pend *resource.Pending
+	st   store.Store
+	id   string
+}
+
+// beginRelay records the intent, or returns nil when the increments cannot
+// go through the store (no agent or no store on the target).
+func beginRelay(env *actions.Env, standbyID string) (*relayRecord, error) {
+	t := env.Target
+	if t.Agent == nil || t.Store == nil {
+		return nil, nil
+	}
+	pend, err := env.Resources.Begin(resource.Spec{Step: env.Step, Kind: "relay", Provider: "store",
+		Label: standbyID, Detail: snap.RelayPrefix(standbyID)})
+	if err != nil {
+		return nil, err
+	}
+	return &relayRecord{pend: pend, st: t.Store, id: standbyID}, nil
+}
+
+// created confirms the folder may hold something from now on and registers
+// the undo that purges it.
+func (r *relayRecord) created() {
+	r.pend.Created(r.id, 0, false, nil, func(ctx context.Context, _ string) error {
+		_, err := snap.DeleteRelay(ctx, r.st, r.id)
+		return err
+	})
+}
 
 // Price implements actions.Pricer: the dearest of the standby offers it
 // may try — the ones Run would choose from (offers), the first of them and

@@ -165,9 +165,10 @@ func (c *Cleaner) lookUp(intents []ledger.Record) {
 		fail(err)
 		return
 	}
-	if r.Kind == ledger.KindSnapshot {
-		// snapshot.create's intent carries the snapshot's name as its label:
-		// a run killed mid-upload may have left part of it in the store.
+	if inStore(r.Kind) {
+		// snapshot.create's intent carries the snapshot's name as its label,
+		// standby.create's relay the standby's id: a run killed mid-upload
+		// may have left part of it in the store.
 		for _, in := range intents {
 			c.destroyFound(t, in, in.Label)
 		}
@@ -224,11 +225,11 @@ func (c *Cleaner) destroyFound(t *target.Target, in ledger.Record, id string) {
 		return
 	}
 	switch {
-	case gone && in.Kind == ledger.KindSnapshot:
-		// A snapshot intent names what may exist: when the store holds
+	case gone && inStore(in.Kind):
+		// An intent in the store names what may exist: when the store holds
 		// nothing under that name (no object, version or upload), nothing
 		// was destroyed and cleanup must not say it was.
-		c.closeNeverMade(in, "nothing stored for snapshot "+id+": the upload never began")
+		c.closeNeverMade(in, "nothing stored for "+in.Kind+" "+id+": the upload never began")
 		return
 	case gone:
 		if err := c.Ledger.Destroyed(in.Ref, "found by label, already gone"); err != nil {
@@ -244,6 +245,10 @@ func (c *Cleaner) destroyFound(t *target.Target, in ledger.Record, id string) {
 	}
 	c.done(Result{Record: in, ID: id, Outcome: Destroyed, Note: "found by label " + in.Label + ", destroyed"})
 }
+
+// inStore reports whether resources of kind live in the target's store
+// under a name their intent's label carries.
+func inStore(kind string) bool { return kind == ledger.KindSnapshot || kind == ledger.KindRelay }
 
 // closeNeverMade closes an intent whose resource never came to exist.
 func (c *Cleaner) closeNeverMade(in ledger.Record, why string) {

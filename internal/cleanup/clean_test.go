@@ -13,6 +13,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/sshpool"
 	"github.com/scnlabs/scn/internal/ledger"
+	"github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/target"
 )
@@ -97,8 +98,11 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	w.lease("g1", "scn-r1-gpu")
 	w.record("r1", ledger.KindInstance, sshpool.ProviderName, "lab", "scn-r1-gpu", "g1", false)
 	w.put("snapshots/s1/data.tar.lz4", "snapshots/s1/manifest.json")
-	w.record("r1", ledger.KindSnapshot, SnapshotProvider, "lab", "s1", "s1", false)
-	w.record("r1", ledger.KindSnapshot, SnapshotProvider, "lab", "s2", "s2", false)
+	w.record("r1", ledger.KindSnapshot, StoreProvider, "lab", "s1", "s1", false)
+	w.record("r1", ledger.KindSnapshot, StoreProvider, "lab", "s2", "s2", false)
+	// A standby's relay folder whose purge failed at the end of its run.
+	w.put(snapshot.RelayKey("sb1"))
+	w.record("r1", ledger.KindRelay, StoreProvider, "lab", "sb1", "sb1", false)
 	// Two intents of one label: g2 carries it and no record knows g2; g3
 	// carries it too but a (closed) record answers for g3, so it is not
 	// theirs. One intent gets g2, the other never happened.
@@ -113,10 +117,12 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	w.record("r3", ledger.KindInstance, sshpool.ProviderName, "lab", "scn-r3-c", "", false)
 	// A snapshot intent: a killed upload left part of it.
 	w.put("snapshots/s3/data.tar.lz4")
-	w.record("r3", ledger.KindSnapshot, SnapshotProvider, "lab", "s3", "", false)
+	w.record("r3", ledger.KindSnapshot, StoreProvider, "lab", "s3", "", false)
 	// A snapshot intent whose upload never stored a byte: nothing is
 	// destroyed, and cleanup does not say it was.
-	w.record("r3", ledger.KindSnapshot, SnapshotProvider, "lab", "s4", "", false)
+	w.record("r3", ledger.KindSnapshot, StoreProvider, "lab", "s4", "", false)
+	// A relay's intent, its standby's first sync never began.
+	w.record("r3", ledger.KindRelay, StoreProvider, "lab", "sb2", "", false)
 	// What cannot be done: an unknown target, an intent with no label.
 	w.record("r4", ledger.KindInstance, "vast", "elsewhere", "scn-r4-x", "42", false)
 	w.record("r4", ledger.KindInstance, sshpool.ProviderName, "lab", "", "", false)
@@ -125,8 +131,8 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left.Todo) != 10 || len(left.Live) != 0 {
-		t.Fatalf("Find: %d to do, %d live; want 10 and 0", len(left.Todo), len(left.Live))
+	if len(left.Todo) != 12 || len(left.Live) != 0 {
+		t.Fatalf("Find: %d to do, %d live; want 12 and 0", len(left.Todo), len(left.Live))
 	}
 	opened, closed := map[string]int{}, 0
 	clock := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -162,19 +168,21 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 		"instance g1 0 destroyed took 1s",
 		"snapshot s1 0 destroyed took 1s",
 		"snapshot s2 1 already gone took 1s",
+		"relay sb1 0 destroyed took 1s",
 		"instance g2 0 found by label scn-r2-b, destroyed",
 		"instance  2 nothing found with label scn-r2-b on ssh: the create never happened",
 		"instance g4 0 found by label scn-r3-c, destroyed",
 		"instance g5 0 found by label scn-r3-c (no record of its own), destroyed",
 		"snapshot s3 0 found by label s3, destroyed",
 		"snapshot  2 nothing stored for snapshot s4: the upload never began",
+		"relay  2 nothing stored for relay sb2: the upload never began",
 		"instance 42 3  err: cannot open target elsewhere: no such target in scn.yaml",
 		"instance  3  err: no label recorded: cannot look it up; check the provider by hand",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("results:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	if score != (Score{Destroyed: 6, Gone: 1, NeverMade: 2, Left: 2}) {
+	if score != (Score{Destroyed: 7, Gone: 1, NeverMade: 3, Left: 2}) {
 		t.Errorf("score %+v", score)
 	}
 	if opened["lab"] != 1 || opened["elsewhere"] != 1 || closed != 1 {
@@ -209,8 +217,8 @@ func TestFindLeavesRunsInProgressAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.record("busy", ledger.KindSnapshot, SnapshotProvider, "lab", "b", "b", false)
-	w.record("dead", ledger.KindSnapshot, SnapshotProvider, "lab", "d", "d", false)
+	w.record("busy", ledger.KindSnapshot, StoreProvider, "lab", "b", "b", false)
+	w.record("dead", ledger.KindSnapshot, StoreProvider, "lab", "d", "d", false)
 	left, err := Find(w.led, w.state, ledger.Filter{})
 	if err != nil {
 		t.Fatal(err)

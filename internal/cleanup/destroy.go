@@ -11,14 +11,16 @@ import (
 	"github.com/scnlabs/scn/internal/target"
 )
 
-// SnapshotProvider is the provider name the ledger records for snapshots:
-// they live in the target's store, under snapshots/<name>/.
-const SnapshotProvider = "store"
+// StoreProvider is the provider name the ledger records for what lives in
+// the target's store: snapshots (snapshots/<name>/) and standby relays
+// (standby-sync/<standby id>/).
+const StoreProvider = "store"
 
 // Destroy destroys a resource known only by what the ledger recorded about
 // it (its kind, provider and id), for `scn cleanup`: an instance or standby
 // through the provider of that name (a standby's sync object left in the
-// store goes with it), a snapshot from the store. gone is true
+// store goes with it), a snapshot or a standby's relay from the store.
+// gone is true
 // when the resource had already disappeared and nothing was destroyed.
 // Destroying something twice is harmless.
 func Destroy(ctx context.Context, t *target.Target, kind, provider, id string) (gone bool, err error) {
@@ -27,19 +29,24 @@ func Destroy(ctx context.Context, t *target.Target, kind, provider, id string) (
 		gone, err := destroyInstance(ctx, t, kind, provider, id)
 		if err == nil && t.Store != nil {
 			// A sync cut by scn's death leaves its increment in the store.
-			if derr := snapshot.DeleteRelay(ctx, t.Store, id); derr != nil {
+			// The relay has a record of its own since ledgers say KindRelay;
+			// older ones have only the standby's.
+			if _, derr := snapshot.DeleteRelay(ctx, t.Store, id); derr != nil {
 				return gone, fmt.Errorf("standby %s: deleting its sync object from %s: %w", id, t.Store, derr)
 			}
 		}
 		return gone, err
 	case ledger.KindInstance:
 		return destroyInstance(ctx, t, kind, provider, id)
-	case ledger.KindSnapshot:
-		if provider != SnapshotProvider {
-			return false, fmt.Errorf("snapshot %s: unknown provider %q (snapshots are in the %q)", id, provider, SnapshotProvider)
+	case ledger.KindSnapshot, ledger.KindRelay:
+		if provider != StoreProvider {
+			return false, fmt.Errorf("%s %s: unknown provider %q (a %s is in the %q)", kind, id, provider, kind, StoreProvider)
 		}
 		if t.Store == nil {
-			return false, fmt.Errorf("target %s has no store to delete snapshot %s from", t.Name, id)
+			return false, fmt.Errorf("target %s has no store to delete %s %s from", t.Name, kind, id)
+		}
+		if kind == ledger.KindRelay {
+			return snapshot.DeleteRelay(ctx, t.Store, id)
 		}
 		return snapshot.Delete(ctx, t.Store, id)
 	}

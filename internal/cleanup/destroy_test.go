@@ -58,7 +58,7 @@ func TestDeleteSnapshotRemovesManifestFirstAndOnlyItsPrefix(t *testing.T) {
 		"snapshots/ab/manifest.json", "snapshots/ab/data.tar.lz4")
 	st := &orderStore{Store: dir}
 	tgt := &target.Target{Name: "local", Store: st}
-	gone, err := Destroy(context.Background(), tgt, "snapshot", SnapshotProvider, "a")
+	gone, err := Destroy(context.Background(), tgt, "snapshot", StoreProvider, "a")
 	if err != nil || gone {
 		t.Fatalf("Destroy = gone %v, %v; want a deletion", gone, err)
 	}
@@ -68,7 +68,7 @@ func TestDeleteSnapshotRemovesManifestFirstAndOnlyItsPrefix(t *testing.T) {
 	if left := keys(t, dir, "snapshots/"); !slices.Equal(left, []string{"snapshots/ab/data.tar.lz4", "snapshots/ab/manifest.json"}) {
 		t.Fatalf("left %v: snapshot ab (same first letter) must be untouched", left)
 	}
-	gone, err = Destroy(context.Background(), tgt, "snapshot", SnapshotProvider, "a")
+	gone, err = Destroy(context.Background(), tgt, "snapshot", StoreProvider, "a")
 	if err != nil || !gone {
 		t.Fatalf("second Destroy = gone %v, %v; want already gone", gone, err)
 	}
@@ -103,6 +103,9 @@ func TestDestroyRefusesWhatItCannotName(t *testing.T) {
 		{"snapshot", "store", "x/..", "invalid snapshot name"},
 		{"snapshot", "store", "", "invalid snapshot name"},
 		{"snapshot", "s3", "x", "unknown provider"},
+		{"relay", "gcp", "x", "unknown provider"},
+		{"relay", "store", "..", "not an instance id"},
+		{"relay", "store", "a/..", "not an instance id"},
 		{"instance", "vast", "42", `no provider "vast"`},
 		{"volume", "local", "v1", "unknown kind"},
 	} {

@@ -1,10 +1,10 @@
 // Package cleanup destroys what runs left behind, from the resource ledger:
-// every instance, standby VM and snapshot recorded as created and never
-// destroyed, through the target named in its record, and every intent that
-// never got an id, looked up by its label on the provider (the provider may
-// have made it even though scn died before hearing back). Runs still in
-// progress — holding their ledger.LockRun lock — are set aside: they clean
-// up after themselves.
+// every instance, standby VM, snapshot and standby relay recorded as
+// created and never destroyed, through the target named in its record, and
+// every intent that never got an id, looked up by its label on the
+// provider (the provider may have made it even though scn died before
+// hearing back). Runs still in progress — holding their ledger.LockRun
+// lock — are set aside: they clean up after themselves.
 //
 // It is a library, not part of the CLI, so that the rules — what is a
 // leftover, which ids the ledger accounts for, how each record is closed —

@@ -139,7 +139,7 @@ type Undo struct {
 // Resource is anything the run created: an instance, a standby VM, a snapshot.
 type Resource struct {
 	ID              string     `json:"id"`
-	Kind            string     `json:"kind"`     // instance | standby | snapshot
+	Kind            string     `json:"kind"`     // instance | standby | snapshot | relay
 	Provider        string     `json:"provider"` // local, vast, gcp, ssh, store
 	Label           string     `json:"label,omitempty"`
 	Step            string     `json:"step"`

@@ -36,6 +36,10 @@ const (
 	KindInstance = "instance"
 	KindStandby  = "standby"
 	KindSnapshot = "snapshot"
+	// KindRelay is the store folder through which a standby's increments
+	// pass (standby-sync/<standby id>/): an unfinished upload or an old
+	// version there is billed like a snapshot's. Its id is the standby's.
+	KindRelay = "relay"
 )
 
 // Operations, one per line: the "op" field.
@@ -50,7 +54,7 @@ const (
 type Entry struct {
 	Run      string // run id
 	Step     string // step id in the scenario
-	Kind     string // KindInstance | KindStandby | KindSnapshot
+	Kind     string // KindInstance | KindStandby | KindSnapshot | KindRelay
 	Provider string // provider name: local, vast, gcp, ssh, store
 	Target   string // target name from scn.yaml or a built-in (local, vast)
 	Label    string // label given to the resource: scn-<run>-<step>

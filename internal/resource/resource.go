@@ -1,9 +1,10 @@
 // Package resource tracks everything a run creates — instances, standby
-// VMs, snapshots — from the intent to create it until its destruction. It
-// ties three records together so they cannot disagree: the crash-safe
-// ledger on disk (written before the provider is even asked), the undo
-// stack (pushed the moment the resource has an id) and the journal's
-// resource list with lifetime and cost.
+// VMs, snapshots, the store folders standbys sync through — from the
+// intent to create it until its destruction. It ties three records
+// together so they cannot disagree: the crash-safe ledger on disk (written
+// before the provider is even asked), the undo stack (pushed the moment
+// the resource has an id) and the journal's resource list with lifetime
+// and cost.
 package resource
 
 import (
@@ -31,7 +32,7 @@ type DestroyFunc func(ctx context.Context, reason string) error
 // Spec describes a resource about to be created.
 type Spec struct {
 	Step     string
-	Kind     string // instance | standby | snapshot
+	Kind     string // instance | standby | snapshot | relay
 	Provider string // local, vast, gcp, ssh, store
 	Label    string
 	Detail   string
@@ -101,8 +102,11 @@ func (p *Pending) Created(id string, pricePerHour float64, simulated bool, extra
 		h.res.State = "kept"
 	}
 	desc := fmt.Sprintf("destroy %s %s", p.spec.Kind, id)
-	if p.spec.Kind == "snapshot" {
+	switch p.spec.Kind {
+	case "snapshot":
 		desc = "delete snapshot " + id
+	case "relay":
+		desc = "remove what standby " + id + "'s sync left in the store"
 	}
 	h.entry = t.undo.Push(p.spec.Step, desc, id, p.spec.Keep, func(ctx context.Context) error {
 		return h.finish(ctx, "user")

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
+	"strings"
 	"time"
 
 	"github.com/scnlabs/scn/internal/agent/wire"
@@ -16,29 +16,39 @@ import (
 // RelayKey is the object that carries a standby's increments: one per
 // standby, replaced each cycle and deleted after it, outside snapshots/ so
 // no listing takes it for a snapshot.
-func RelayKey(standbyID string) string { return "standby-sync/" + standbyID + "/increment.tar" }
+func RelayKey(standbyID string) string { return RelayPrefix(standbyID) + "increment.tar" }
 
-// DeleteRelay removes what a relay to standbyID left in st when scn was
-// killed mid-cycle (`scn cleanup` calls it with the standby): the object
+// RelayPrefix is the folder of standbyID's relay: all a relay ever writes
+// is under it, and DeleteRelay removes all of it.
+func RelayPrefix(standbyID string) string { return "standby-sync/" + standbyID + "/" }
+
+// DeleteRelay removes what a relay to standbyID left in st: the object
 // with every version of it, an upload cut short (S3, B2), and in a
-// directory store a file still being written. Nothing left is no error.
-func DeleteRelay(ctx context.Context, st store.Store, standbyID string) error {
-	key := RelayKey(standbyID)
+// directory store a file still being written. gone is true when nothing
+// was there, which is no error. The id comes from the ledger when `scn
+// cleanup` calls it, so one that would widen the folder ("", "..", a
+// slash) is refused.
+func DeleteRelay(ctx context.Context, st store.Store, standbyID string) (gone bool, err error) {
+	if standbyID == "" || standbyID == "." || standbyID == ".." || strings.ContainsAny(standbyID, "/\\") {
+		return false, fmt.Errorf("deleting the relay of standby %q: not an instance id", standbyID)
+	}
+	prefix := RelayPrefix(standbyID)
 	// The whole folder: an upload cut short there (S3 and B2 keep and
 	// bill its parts until it is aborted) and every version of the key.
 	if p, ok := store.PurgerOf(st); ok {
-		_, err := p.Purge(ctx, path.Dir(key)+"/")
-		return err
+		n, err := p.Purge(ctx, prefix)
+		return n == 0 && err == nil, err
 	}
 	if sh, ok := store.SharedOf(st); ok {
-		if err := sh.DiscardPartial(ctx, path.Dir(key)+"/"); err != nil {
-			return err
+		if err := sh.DiscardPartial(ctx, prefix); err != nil {
+			return false, err
 		}
 	}
-	if err := st.Delete(ctx, key); err != nil && !errors.Is(err, store.ErrNotExist) {
-		return err
+	err = st.Delete(ctx, RelayKey(standbyID))
+	if errors.Is(err, store.ErrNotExist) {
+		return true, nil
 	}
-	return nil
+	return false, err
 }
 
 // RelayEnd is one machine of a relay: how to reach it, its id (for

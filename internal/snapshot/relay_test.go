@@ -12,7 +12,8 @@ import (
 )
 
 // DeleteRelay removes a standby's leftover increment (what `scn cleanup`
-// finds after scn was killed mid-cycle), and is content when there is none.
+// finds after scn was killed mid-cycle), says so, and is content when there
+// is none; an id that would widen its folder is refused.
 func TestDeleteRelayRemovesTheLeftoverIncrement(t *testing.T) {
 	for name, newStore := range map[string]func(testing.TB) store.Store{"dir": dirStore, "s3": s3Store} {
 		t.Run(name, func(t *testing.T) {
@@ -24,8 +25,8 @@ func TestDeleteRelayRemovesTheLeftoverIncrement(t *testing.T) {
 			if _, err := st.Put(ctx, RelayKey("sb-2"), strings.NewReader("another standby's")); err != nil {
 				t.Fatal(err)
 			}
-			if err := DeleteRelay(ctx, st, "sb-1"); err != nil {
-				t.Fatal(err)
+			if gone, err := DeleteRelay(ctx, st, "sb-1"); err != nil || gone {
+				t.Fatalf("DeleteRelay = gone %v, %v; want the increment deleted", gone, err)
 			}
 			if _, err := st.Stat(ctx, RelayKey("sb-1")); !errors.Is(err, store.ErrNotExist) {
 				t.Errorf("the increment is still there: %v", err)
@@ -33,8 +34,16 @@ func TestDeleteRelayRemovesTheLeftoverIncrement(t *testing.T) {
 			if _, err := st.Stat(ctx, RelayKey("sb-2")); err != nil {
 				t.Errorf("another standby's increment went too: %v", err)
 			}
-			if err := DeleteRelay(ctx, st, "sb-1"); err != nil {
-				t.Errorf("nothing left to delete: %v", err)
+			if gone, err := DeleteRelay(ctx, st, "sb-1"); err != nil || !gone {
+				t.Errorf("nothing left to delete: gone %v, %v", gone, err)
+			}
+			for _, bad := range []string{"", ".", "..", "sb-2/..", `a\b`} {
+				if _, err := DeleteRelay(ctx, st, bad); err == nil || !strings.Contains(err.Error(), "not an instance id") {
+					t.Errorf("DeleteRelay(%q) = %v; want it refused", bad, err)
+				}
+			}
+			if _, err := st.Stat(ctx, RelayKey("sb-2")); err != nil {
+				t.Errorf("a refused id deleted another standby's increment: %v", err)
 			}
 		})
 	}
@@ -62,7 +71,7 @@ func TestDeleteRelayAbortsAnUnfinishedUpload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := DeleteRelay(ctx, st, "sb-1"); err != nil {
+	if _, err := DeleteRelay(ctx, st, "sb-1"); err != nil {
 		t.Fatal(err)
 	}
 	left := srv.Leftovers(t, "")

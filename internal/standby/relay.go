@@ -87,7 +87,7 @@ func (a *Association) removeRelay(ctx context.Context) error {
 	if a.opts.Agent == nil || a.opts.Store == nil {
 		return nil // nothing was relayed through a store
 	}
-	if err := snap.DeleteRelay(ctx, a.opts.Store, a.sb.Instance.ID); err != nil {
+	if _, err := snap.DeleteRelay(ctx, a.opts.Store, a.sb.Instance.ID); err != nil {
 		return fmt.Errorf("standby %s: removing its sync object from %s: %w", a.sb.Instance.ID, a.opts.Store, err)
 	}
 	return nil
