@@ -145,3 +145,24 @@ func TestListFoldsPrefixesAndPages(t *testing.T) {
 		t.Errorf("page: %+v", page)
 	}
 }
+
+// Prefaulted chunks are whole, zeroed (the kernel's write is the last), and
+// the ones uploads take before the pool makes new ones.
+func TestPrefaultFillsThePool(t *testing.T) {
+	p := &pool{}
+	if err := p.prefault(3*chunkSize - 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.free) != 3 {
+		t.Fatalf("%d chunks in the pool; want 3", len(p.free))
+	}
+	for _, c := range p.free {
+		if len(c) != chunkSize || c[0] != 0 || c[4096] != 0 {
+			t.Fatalf("a prefaulted chunk of %d bytes starts %d, page 2 %d; want whole and zeroed", len(c), c[0], c[4096])
+		}
+	}
+	want := &p.free[2][0]
+	if got := &p.get()[0]; got != want {
+		t.Error("get made a new chunk while prefaulted ones were free")
+	}
+}

@@ -75,7 +75,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if warm > 0 {
 		start := time.Now()
-		be.pool.prefault(warm)
+		if err := be.pool.prefault(warm); err != nil {
+			fmt.Fprintf(stderr, "s3serve: -prefault: %v\n", err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "s3serve: %d MiB resident in %.1fs\n", warm>>20, time.Since(start).Seconds())
 	}
 	ln, err := net.Listen("tcp", *addr)
