@@ -66,11 +66,17 @@ func TestRelayTheRunCouldNotPurgeIsLeftToCleanup(t *testing.T) {
 		t.Fatalf("cleanup %+v; want the relay's undo failed after its retries", j.Cleanup)
 	}
 	_, open := openLeftovers(t, tgt.StateDir)
-	var standbyID string
+	var standbyID, relayState string
 	for _, r := range j.Resources {
-		if r.Kind == ledger.KindStandby {
+		switch r.Kind {
+		case ledger.KindStandby:
 			standbyID = r.ID
+		case ledger.KindRelay:
+			relayState = r.State
 		}
+	}
+	if relayState != "leaked" {
+		t.Errorf("the journal lists the relay as %q; want leaked, so the report sends the user to scn cleanup", relayState)
 	}
 	if len(open) != 1 || open[0].Kind != ledger.KindRelay || open[0].ID != standbyID || standbyID == "" {
 		t.Fatalf("open in the ledger: %+v; want only the relay of standby %q", open, standbyID)
