@@ -365,7 +365,7 @@ func enoughSpace(dir string, need int64) error {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return fmt.Errorf("free space in %s: %w", dir, err)
 	}
-	if free := int64(st.Bavail) * st.Bsize; free < need {
+	if free := int64(st.Bavail) * int64(st.Bsize); free < need { // Bsize is uint32 on macOS
 		return fmt.Errorf("%s has %s free; the workspace and the restored trees, kept until the end, need %s (set BENCH_DIR, or fewer BENCH_TOOLS or BENCH_RUNS)",
 			dir, mib(free), mib(need))
 	}
