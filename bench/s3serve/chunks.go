@@ -47,9 +47,9 @@ func (p *pool) put(b blob) {
 
 // prefault adds n bytes of chunks to the pool, each page written from Go
 // and then by the kernel (read(2) from /dev/zero). Received bytes are
-// written into the chunks by the kernel (the socket's read), and on this
-// project's build VMs (PVM guests, whose hypervisor shadows the guest's
-// page tables) that first kernel write costs one more trip to the
+// written into the chunks by the kernel (the socket's read), and on the
+// build VM this was measured on (a PVM guest: its hypervisor shadows the
+// guest's page tables) that first kernel write costs one more trip to the
 // hypervisor per page even after the process has touched it: with pages
 // only written from Go, the first upload after start cost the server
 // 2.7–3.2 CPU-s per 900 MB against ~1.5 for every later one (aws s3 cp,
