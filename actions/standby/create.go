@@ -15,7 +15,6 @@ import (
 	"github.com/scnlabs/scn/internal/resource"
 	snap "github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/standby"
-	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/units"
 )
 
@@ -138,8 +137,7 @@ the sync and checks stop before that.`,
 	if err != nil {
 		return nil, err
 	}
-	relay, err := beginRelay(env, sb.ID)
-	if err != nil {
+	if err := recordRelay(env, sb.ID); err != nil {
 		return nil, err
 	}
 	env.Logf("first sync of %s on GPU %s to %s on standby %s", gpuDir, gpu.ID, sbDir, sb.ID)
@@ -154,20 +152,9 @@ the sync and checks stop before that.`,
 		Agent: env.Target.Agent, Store: env.Target.Store,
 	})
 	if err != nil {
-		if relay != nil {
-			if errors.Is(err, standby.ErrRelayLeft) {
-				// The failed first sync's upload or object is still in the
-				// store (billed): the undo tries again, and the ledger keeps
-				// it for scn cleanup if that fails too.
-				relay.created()
-			} else {
-				relay.pend.Failed(err) // nothing was left
-			}
-		}
-		return nil, err // the standby machine is destroyed by its undo
-	}
-	if relay != nil {
-		relay.created()
+		// The standby machine is destroyed by its undo, and what the failed
+		// first sync left in the store by the relay's.
+		return nil, err
 	}
 	// An early undo: the loops stop before any machine is destroyed at the
 	// end (the standby, but also GPUs created later), so the cleanup does
@@ -186,41 +173,30 @@ the sync and checks stop before that.`,
 	return out, nil
 })
 
-// relayRecord is the store folder a standby's increments pass through
-// (snap.RelayPrefix), recorded as a resource of its own before the first
-// sync may write there: what a purge that failed leaves in it is billed
-// (an upload not aborted, old versions), so it must be in the ledger for
-// `scn cleanup`, not only in an error. The standby's Stop purges it; this
-// record's undo, after that, is the purge that is retried and survives a
-// crash. It is never kept with the standby: nothing syncs after the run.
-type relayRecord struct {
-	pend *resource.Pending
-	st   store.Store
-	id   string
-}
-
-// beginRelay records the intent, or returns nil when the increments cannot
-// go through the store (no agent or no store on the target).
-func beginRelay(env *actions.Env, standbyID string) (*relayRecord, error) {
-	t := env.Target
-	if t.Agent == nil || t.Store == nil {
-		return nil, nil
+// recordRelay records the store folder a standby's increments pass
+// through (snap.RelayPrefix) as a resource of its own, before the first
+// sync may write there, when the target can relay (an agent and a store).
+// What a relay leaves in it is billed (an upload whose abort failed, the
+// versions of a delete that failed), so the folder is purged by the
+// record's undo — at the end of the run, after the sync stopped, or at
+// once when the first sync fails — with the undo's retries, and when that
+// fails too the ledger keeps it for `scn cleanup`. It is never kept with
+// the standby: nothing syncs after the run.
+func recordRelay(env *actions.Env, standbyID string) error {
+	st := env.Target.Store
+	if env.Target.Agent == nil || st == nil {
+		return nil
 	}
 	pend, err := env.Resources.Begin(resource.Spec{Step: env.Step, Kind: "relay", Provider: "store",
 		Label: standbyID, Detail: snap.RelayPrefix(standbyID)})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &relayRecord{pend: pend, st: t.Store, id: standbyID}, nil
-}
-
-// created confirms the folder may hold something from now on and registers
-// the undo that purges it.
-func (r *relayRecord) created() {
-	r.pend.Created(r.id, 0, false, nil, func(ctx context.Context, _ string) error {
-		_, err := snap.DeleteRelay(ctx, r.st, r.id)
+	pend.Created(standbyID, 0, false, nil, func(ctx context.Context, _ string) error {
+		_, err := snap.DeleteRelay(ctx, st, standbyID)
 		return err
 	})
+	return nil
 }
 
 // Price implements actions.Pricer: the dearest of the standby offers it

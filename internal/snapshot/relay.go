@@ -107,8 +107,8 @@ func Relay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	sent := false
 	defer func() {
 		// In this order: no part lands after the abort, and the abort is
-		// not held up behind the delete, which may fail (the standby's
-		// removeRelay purges the folder when it stops).
+		// not held up behind the delete, which may fail (the caller
+		// purges the folder once syncing stops: DeleteRelay).
 		send.Close()
 		recv.Close()
 		cctx, cancel := cleanupCtx(ctx)

@@ -98,7 +98,11 @@ type Options struct {
 	// Agent and Store, when both set, take scn out of the path: each
 	// cycle's increment goes from the GPU's agent through the store to the
 	// standby's agent (snapshot.Relay). Otherwise, or when an agent cannot
-	// run or reach the store, it streams through scn over SSH.
+	// run or reach the store, it streams through scn over SSH. What a
+	// relay may leave in the store (snapshot.RelayPrefix: an upload whose
+	// abort failed, versions of a delete that failed) is the caller's to
+	// remove once syncing has stopped, with snapshot.DeleteRelay: the
+	// caller holds the undo stack and the ledger that survive a failure.
 	Agent *agentctl.Launcher
 	Store store.Store
 
@@ -200,11 +204,6 @@ type Association struct {
 	dropped int      // events not kept since the last TakeEvents
 }
 
-// ErrRelayLeft is in Start's error when its first sync failed and what
-// that sync left in the store could not be removed either: the caller
-// must try again (DeleteRelay), as an undo does.
-var ErrRelayLeft = errors.New("what the relay left in the store is still there")
-
 // Start makes the standby's workspace, runs a first full sync (so the
 // standby holds the data when Start returns) and starts the loops. The
 // loops run until Stop, independently of ctx, which bounds only the
@@ -228,15 +227,7 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 	if err != nil {
 		a.cancel()
 		close(a.done)
-		err = fmt.Errorf("first sync of %s from GPU %s to standby %s: %w", gpu.Dir, gpu.Instance.ID, standby.Instance.ID, err)
-		// No Stop will remove what the failed cycle left in the store (an
-		// upload whose abort failed is billed until it is): now, then.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute) // even when ctx ended
-		defer cancel()
-		if rerr := a.removeRelay(rctx); rerr != nil {
-			err = fmt.Errorf("%w; and %w: %v", err, ErrRelayLeft, rerr)
-		}
-		return nil, err
+		return nil, fmt.Errorf("first sync of %s from GPU %s to standby %s: %w", gpu.Dir, gpu.Instance.ID, standby.Instance.ID, err)
 	}
 	a.wg.Add(2)
 	go a.loop(o.SyncTicks, o.SyncInterval, nil, a.syncRound)
@@ -247,7 +238,6 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 
 // Stop ends the loops and waits for them, at most until ctx ends. It is
 // idempotent; a sync in flight is cancelled. Sync and Restore fail after it.
-// Then it removes what the relay left in the store (removeRelay).
 func (a *Association) Stop(ctx context.Context) error {
 	a.stop.Do(func() {
 		a.mu.Lock()
@@ -260,7 +250,7 @@ func (a *Association) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("stopping the standby %s loops: still running: %w", a.sb.Instance.ID, ctx.Err())
 	}
-	return a.removeRelay(ctx)
+	return nil
 }
 
 // StandbyID is the standby instance's id.

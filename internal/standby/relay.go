@@ -75,20 +75,3 @@ func (a *Association) relayOrStream(ctx context.Context, from, to end, paths []s
 		nulList(paths), progress)
 	return n, ViaSCN, err
 }
-
-// removeRelay deletes what the relay left in the store once syncing has
-// stopped. Each cycle deletes its increment, but a delete that fails after
-// a cycle that worked says nothing (the cycle stands), and on S3 and B2
-// the version it leaves is stored and billed until someone removes it:
-// every version under the relay's folder and any unfinished upload go
-// here, as `scn cleanup` removes them after a kill. A failure is the
-// undo's, which is tried again.
-func (a *Association) removeRelay(ctx context.Context) error {
-	if a.opts.Agent == nil || a.opts.Store == nil {
-		return nil // nothing was relayed through a store
-	}
-	if _, err := snap.DeleteRelay(ctx, a.opts.Store, a.sb.Instance.ID); err != nil {
-		return fmt.Errorf("standby %s: removing its sync object from %s: %w", a.sb.Instance.ID, a.opts.Store, err)
-	}
-	return nil
-}

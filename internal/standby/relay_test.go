@@ -16,7 +16,6 @@ import (
 	"github.com/scnlabs/scn/internal/agentctl"
 	"github.com/scnlabs/scn/internal/store"
 	"github.com/scnlabs/scn/internal/store/s3test"
-	"github.com/scnlabs/scn/internal/store/storetest"
 	"github.com/scnlabs/scn/internal/testbin"
 )
 
@@ -267,23 +266,4 @@ func relayPair(t *testing.T, st store.Store) (r *rig, gpu, sb Machine, a *Associ
 	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
 	a = start(t, gpu, sb, Options{Agent: agents(t), Store: st, SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
 	return r, gpu, sb, a
-}
-
-// The first sync fails at its end and so does the abort of its upload:
-// no Stop will follow (Start failed), so Start itself removes what the
-// relay left, and no upload stays billed.
-func TestFailedFirstSyncLeavesNoUpload(t *testing.T) {
-	st, srv := s3Store(t)
-	r := newRig(t)
-	gpu, sb := r.overSSH(t, r.machine(t)), r.overSSH(t, r.machine(t))
-	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
-	stuck := &storetest.StuckUploads{Store: st}
-	_, err := Start(context.Background(), gpu, sb, Options{Agent: agents(t), Store: stuck,
-		SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
-	if err == nil || !strings.Contains(err.Error(), "completing: 503") {
-		t.Fatalf("Start: %v; want the first sync failing to complete its upload", err)
-	}
-	if left := srv.Leftovers(t, ""); len(left) != 0 || stuck.Purges.Load() != 1 {
-		t.Errorf("the failed first sync left in the store %q after %d purges; want nothing, one purge", left, stuck.Purges.Load())
-	}
 }
