@@ -129,7 +129,12 @@ func (c *Cleaner) destroy(r ledger.Record) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.Timeout)
 	defer cancel()
 	start := c.Now()
-	gone, err := Destroy(ctx, t, r.Kind, r.Provider, r.ID)
+	var gone bool
+	if r.Kind == ledger.KindStandby {
+		gone, err = destroyStandby(ctx, t, r.Provider, r.ID, !c.relayRecorded(r))
+	} else {
+		gone, err = Destroy(ctx, t, r.Kind, r.Provider, r.ID)
+	}
 	if err != nil {
 		c.failed(r, r.ID, err)
 		return
@@ -143,6 +148,19 @@ func (c *Cleaner) destroy(r ledger.Record) {
 		return
 	}
 	c.done(Result{Record: r, ID: r.ID, Outcome: outcome, Note: what, Took: c.Now().Sub(start)})
+}
+
+// relayRecorded reports whether the ledger has a record of standby's relay
+// folder, open or closed: that record purges the folder (or did), and
+// reports what it found there, so the standby's destroy leaves it alone
+// rather than purge it first and have the relay's line say "already gone".
+func (c *Cleaner) relayRecorded(standby ledger.Record) bool {
+	for _, r := range c.all {
+		if r.Kind == ledger.KindRelay && r.Target == standby.Target && (r.ID == standby.ID || r.ID == "" && r.Label == standby.ID) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookUp handles intents that never got an id: the provider may have

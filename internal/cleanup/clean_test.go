@@ -38,7 +38,7 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { led.Close() })
 	var hosts []sshpool.Host
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 6; i++ {
 		hosts = append(hosts, sshpool.Host{Name: fmt.Sprintf("g%d", i), Host: "192.0.2.1"})
 	}
 	return &world{t: t, state: state, led: led,
@@ -103,6 +103,12 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	// A standby's relay folder whose purge failed at the end of its run.
 	w.put(snapshot.RelayKey("sb1"))
 	w.record("r1", ledger.KindRelay, StoreProvider, "lab", "sb1", "sb1", false)
+	// A killed run's standby and its relay folder: the standby's destroy
+	// leaves the folder to the relay's record, which finds the upload.
+	w.lease("g6", "scn-r1-standby")
+	w.put(snapshot.RelayKey("g6"))
+	w.record("r1", ledger.KindStandby, sshpool.ProviderName, "lab", "scn-r1-standby", "g6", false)
+	w.record("r1", ledger.KindRelay, StoreProvider, "lab", "g6", "g6", false)
 	// Two intents of one label: g2 carries it and no record knows g2; g3
 	// carries it too but a (closed) record answers for g3, so it is not
 	// theirs. One intent gets g2, the other never happened.
@@ -131,8 +137,8 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left.Todo) != 12 || len(left.Live) != 0 {
-		t.Fatalf("Find: %d to do, %d live; want 12 and 0", len(left.Todo), len(left.Live))
+	if len(left.Todo) != 14 || len(left.Live) != 0 {
+		t.Fatalf("Find: %d to do, %d live; want 14 and 0", len(left.Todo), len(left.Live))
 	}
 	opened, closed := map[string]int{}, 0
 	clock := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -169,6 +175,8 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 		"snapshot s1 0 destroyed took 1s",
 		"snapshot s2 1 already gone took 1s",
 		"relay sb1 0 destroyed took 1s",
+		"standby g6 0 destroyed took 1s",
+		"relay g6 0 destroyed took 1s",
 		"instance g2 0 found by label scn-r2-b, destroyed",
 		"instance  2 nothing found with label scn-r2-b on ssh: the create never happened",
 		"instance g4 0 found by label scn-r3-c, destroyed",
@@ -182,7 +190,7 @@ func TestCleanDestroysByIDAndByLabelAndClosesEveryRecord(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("results:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	if score != (Score{Destroyed: 7, Gone: 1, NeverMade: 3, Left: 2}) {
+	if score != (Score{Destroyed: 9, Gone: 1, NeverMade: 3, Left: 2}) {
 		t.Errorf("score %+v", score)
 	}
 	if opened["lab"] != 1 || opened["elsewhere"] != 1 || closed != 1 {

@@ -26,16 +26,7 @@ const StoreProvider = "store"
 func Destroy(ctx context.Context, t *target.Target, kind, provider, id string) (gone bool, err error) {
 	switch kind {
 	case ledger.KindStandby:
-		gone, err := destroyInstance(ctx, t, kind, provider, id)
-		if err == nil && t.Store != nil {
-			// A sync cut by scn's death leaves its increment in the store.
-			// The relay has a record of its own since ledgers say KindRelay;
-			// older ones have only the standby's.
-			if _, derr := snapshot.DeleteRelay(ctx, t.Store, id); derr != nil {
-				return gone, fmt.Errorf("standby %s: deleting its sync object from %s: %w", id, t.Store, derr)
-			}
-		}
-		return gone, err
+		return destroyStandby(ctx, t, provider, id, true)
 	case ledger.KindInstance:
 		return destroyInstance(ctx, t, kind, provider, id)
 	case ledger.KindSnapshot, ledger.KindRelay:
@@ -51,6 +42,21 @@ func Destroy(ctx context.Context, t *target.Target, kind, provider, id string) (
 		return snapshot.Delete(ctx, t.Store, id)
 	}
 	return false, fmt.Errorf("%s %s: unknown kind of resource %q", provider, id, kind)
+}
+
+// destroyStandby destroys a standby and, with purgeRelay, what its sync
+// left in the store. Ledgers written since relays have records of their own
+// (KindRelay) purge the folder through that record, which then says what it
+// found; older ledgers have only the standby's, so its destroy purges it.
+func destroyStandby(ctx context.Context, t *target.Target, provider, id string, purgeRelay bool) (gone bool, err error) {
+	gone, err = destroyInstance(ctx, t, ledger.KindStandby, provider, id)
+	if err == nil && purgeRelay && t.Store != nil {
+		// A sync cut by scn's death leaves its increment in the store.
+		if _, derr := snapshot.DeleteRelay(ctx, t.Store, id); derr != nil {
+			return gone, fmt.Errorf("standby %s: deleting its sync object from %s: %w", id, t.Store, derr)
+		}
+	}
+	return gone, err
 }
 
 // destroyInstance destroys an instance or standby through its provider.
