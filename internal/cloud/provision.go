@@ -283,8 +283,13 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 		return
 	case err != nil:
 		r.release(offer)
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() == nil:
 			r.stop(fmt.Errorf("renting offer %s on %s: %w", offer.ID, r.p.Name(), err))
+		case IsUncertain(err):
+			// Interrupted with a machine that may exist (a delete that
+			// failed): the user must read why, not only "context canceled".
+			r.record(Attempt{Offer: offer, Reason: err.Error()})
 		}
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/rent"
+	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/target"
 )
 
@@ -90,4 +91,50 @@ func TestRentGivesUp(t *testing.T) {
 	if len(p.Alive()) > 0 || len(run.Undo.Pending()) > 0 {
 		t.Errorf("something was rented: %v, undos %d", p.Alive(), len(run.Undo.Pending()))
 	}
+}
+
+// uncertainErr is a provider's "the machine may exist" (cloud.IsUncertain).
+type uncertainErr struct{ error }
+
+func (uncertainErr) Uncertain() bool { return true }
+
+// A create interrupted with a machine that may exist (the provider could
+// not delete it) keeps its ledger intent open, where `scn cleanup` finds it,
+// and the error tells the user why rather than only "context canceled".
+func TestRentKeepsTheIntentOfAnUncertainCreateOpen(t *testing.T) {
+	offers := []cloud.Offer{{ID: "o1", GPU: "e2-medium", PricePerHour: 0.01}}
+	p := actiontest.NewProvider(t, "gcp", offers...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Refuse = func(cloud.Offer) error {
+		cancel() // Ctrl-C while the VM was being created
+		return uncertainErr{errors.New("creation of VM scn-run1-sb-x interrupted, and deleting it failed: 403 — run `scn cleanup`")}
+	}
+	led := &books{}
+	run := actiontest.NewRun(t, &target.Target{Name: "gcp", Compute: p, PollInterval: time.Millisecond})
+	run.Resources = resource.NewTracker(run.ID, "gcp", led, run.Undo)
+	_, _, err := run.Env("sb").Rent(ctx, p, offers, rent.Options{Kind: "standby"})
+	if err == nil || !strings.Contains(err.Error(), "deleting it failed") {
+		t.Fatalf("Rent = %v; want the provider's reason", err)
+	}
+	if got := strings.Join(led.lines, "\n"); got != "intent standby scn-run1-sb" {
+		t.Fatalf("ledger:\n%s\nwant the standby's intent alone, still open for cleanup", got)
+	}
+}
+
+// books is a ledger (resource.Ledger) that lists what it was told.
+type books struct{ lines []string }
+
+func (b *books) Intent(_, _, kind, _, _, label string) (string, error) {
+	b.lines = append(b.lines, "intent "+kind+" "+label)
+	return "r1", nil
+}
+func (b *books) Created(_, id string, _ map[string]string) error {
+	b.lines = append(b.lines, "created "+id)
+	return nil
+}
+func (b *books) Destroyed(string) error { b.lines = append(b.lines, "destroyed"); return nil }
+func (b *books) Failed(_, msg string) error {
+	b.lines = append(b.lines, "failed: "+msg)
+	return nil
 }

@@ -63,11 +63,13 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		return p.svc.Instances.Insert(p.cfg.Project, p.cfg.Zone, vm).RequestId(reqID).Context(ctx).Do()
 	})
 	if err != nil {
-		err = wrap(fmt.Sprintf("create VM %s (%s in %s)", name, machine, p.cfg.Zone), err)
-		if ctx.Err() != nil { // the insert may have been taken before the interruption
-			return nil, p.abandon(ctx, nil, name, err)
+		// Interrupted, or out of retries on 5xx/transport errors: the insert
+		// may have been taken before its answer was lost, so the VM (whose
+		// name scn chose) is deleted. A refusal (4xx) made nothing.
+		if ctx.Err() != nil || transient(err) {
+			return nil, p.abandon(ctx, nil, name, wrap(fmt.Sprintf("create VM %s (%s in %s)", name, machine, p.cfg.Zone), err))
 		}
-		return nil, err
+		return nil, wrap(fmt.Sprintf("create VM %s (%s in %s)", name, machine, p.cfg.Zone), err)
 	}
 	if err := p.waitOp(ctx, op); err != nil && !isNotFound(err) {
 		// (a 404 means the operation was garbage-collected before we saw it
@@ -109,10 +111,19 @@ func (p *Provider) abandon(ctx context.Context, insert *compute.Operation, name 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	defer cancel()
 	if err := p.Destroy(cctx, name, cloud.ReasonUser); err != nil {
-		return fmt.Errorf("gcp: creation of VM %s interrupted (%w), and deleting it failed: %v — run `scn cleanup`", name, cause, err)
+		return &abandonedError{fmt.Errorf("gcp: creation of VM %s interrupted (%w), and deleting it failed: %v — run `scn cleanup`", name, cause, err)}
 	}
 	return fmt.Errorf("gcp: creation of VM %s interrupted, VM deleted: %w", name, cause)
 }
+
+// abandonedError is a creation scn gave up on whose VM may still exist: it
+// is uncertain (cloud.IsUncertain), so the ledger's intent stays open and
+// `scn cleanup` looks the VM up by its label.
+type abandonedError struct{ err error }
+
+func (e *abandonedError) Error() string   { return e.err.Error() }
+func (e *abandonedError) Unwrap() error   { return e.err }
+func (e *abandonedError) Uncertain() bool { return true }
 
 // authorizedKey checks the key the VM must accept and returns it on one line.
 func authorizedKey(line string) (string, error) {

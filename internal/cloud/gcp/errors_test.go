@@ -292,3 +292,47 @@ func TestDroppedConnectionsAreRetriedThenReported(t *testing.T) {
 		t.Fatalf("%d connections: want a few retries, bounded", n)
 	}
 }
+
+// A creation scn gave up on and whose VM it then could not delete is
+// uncertain: the run's ledger keeps the intent open, so `scn cleanup` looks
+// the VM up by its label instead of taking the create for one that failed.
+func TestAbandonedVMThatCouldNotBeDeletedIsUncertain(t *testing.T) {
+	r := newRig(t, nil)
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	r.fake.StallNextInsert()
+	r.fake.OnCall = func(c gcptest.Call) {
+		switch {
+		case strings.HasSuffix(c.Path, "/wait"):
+			cancel() // Ctrl-C while the VM is being created
+		case c.Method == "DELETE":
+			r.fake.FailNext(gcptest.Fault{Status: 403, Reason: "forbidden", Message: "Required 'compute.instances.delete' permission"})
+		}
+	}
+	_, err := r.p.Create(ctx, cloud.CreateRequest{Label: "scn-stuck", PublicKey: r.key.line})
+	r.fake.OnCall = nil
+	alive := r.fake.Alive()
+	if !cloud.IsUncertain(err) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "deleting it failed") {
+		t.Fatalf("Create = %v; want an uncertain error saying the delete failed", err)
+	}
+	if len(alive) != 1 {
+		t.Fatalf("alive %v; want the VM the delete could not remove", alive)
+	}
+	r.destroy(t, alive[0])
+}
+
+// An insert taken whose every answer was lost (retries out on 503s): the VM
+// exists under the name scn chose, so it is deleted, not left to bill.
+func TestInsertTakenButEveryAnswerLostDeletesTheVM(t *testing.T) {
+	r := newRig(t, nil)
+	r.fake.OnCall = func(c gcptest.Call) {
+		if c.Method == "POST" && strings.HasSuffix(c.Path, "/instances") {
+			r.fake.FailNext(gcptest.Fault{Status: 503, Reason: "backendError", Message: "Internal error.", AfterProcessing: true})
+		}
+	}
+	_, err := r.p.Create(r.ctx, cloud.CreateRequest{Label: "scn-lost", PublicKey: r.key.line})
+	if err == nil || !strings.Contains(err.Error(), "VM deleted") || !strings.Contains(err.Error(), "Internal error.") || cloud.IsUncertain(err) {
+		t.Fatalf("Create = %v; want Google's error and the VM deleted", err)
+	}
+	// newRig's cleanup asserts nothing is left alive.
+}

@@ -148,7 +148,13 @@ func (p *Provider) once(ctx context.Context, r request, payload []byte) error {
 		return nil
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(r.out); err != nil {
-		return backoff.Permanent(fmt.Errorf("VAST API %s %s: reading the answer: %w", r.method, r.path, err))
+		err = fmt.Errorf("VAST API %s %s: reading the answer: %w", r.method, r.path, err)
+		if !r.idempotent {
+			// A 2xx whose body was cut (the client's timeout, a reset) came
+			// after the server acted: a rent may have made an instance.
+			err = &AmbiguousError{Err: err}
+		}
+		return backoff.Permanent(err)
 	}
 	return nil
 }

@@ -189,3 +189,36 @@ func TestCreateCancelledInFlightStillReturnsTheInstance(t *testing.T) {
 	destroyAll(t, p, inst.ID)
 	f.AssertAllDestroyed(t)
 }
+
+// A rent VAST took whose answer arrived cut, or without the contract's
+// number, may have made an instance: the error is ambiguous (the run's
+// ledger keeps its intent open for cleanup). A 2xx saying success: false
+// made nothing.
+func TestCreateWithACutOrIncompleteAnswerIsAmbiguous(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
+	p := newProvider(t, f)
+	ctx := context.Background()
+	for _, c := range []struct {
+		offer, label, body string
+		ambiguous          bool
+	}{
+		{"1", "scn-r-cut", `{"success": true, "new_con`, true},
+		{"4", "scn-r-nocontract", `{"success": true}`, true},
+		{"2", "scn-r-refused", `{"success": false, "error": "invalid_args", "msg": "bad image"}`, false},
+	} {
+		f.Inject(vasttest.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Status: 200, Body: c.body, After: c.ambiguous})
+		_, err := p.Create(ctx, cloud.CreateRequest{Offer: offer(c.offer, 0.4), Label: c.label})
+		if err == nil || cloud.IsUncertain(err) != c.ambiguous {
+			t.Errorf("%s: %v; want an error, uncertain %v", c.label, err, c.ambiguous)
+		}
+		if c.ambiguous && !strings.Contains(err.Error(), c.label) {
+			t.Errorf("%s: %v; want the label cleanup finds it by", c.label, err)
+		}
+	}
+	found, err := p.List(ctx, "")
+	if err != nil || len(found) != 2 {
+		t.Fatalf("instances %v, %v; want the two whose answers were lost", found, err)
+	}
+	destroyAll(t, p, found[0].ID, found[1].ID)
+	f.AssertAllDestroyed(t)
+}

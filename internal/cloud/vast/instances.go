@@ -100,8 +100,12 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		return nil, fmt.Errorf("vast: renting offer %s: %w", req.Offer.ID, err)
 	case resp.Error == "no_such_ask":
 		return nil, &cloud.OfferGoneError{Offer: req.Offer.ID, Detail: firstNonEmpty(resp.Msg, resp.Error)}
-	case !resp.Success || resp.NewContract <= 0:
-		return nil, fmt.Errorf("vast: renting offer %s: VAST did not confirm: %s", req.Offer.ID, firstNonEmpty(resp.Msg, resp.Error, "no new_contract in the answer"))
+	case !resp.Success:
+		return nil, fmt.Errorf("vast: renting offer %s: VAST did not confirm: %s", req.Offer.ID, firstNonEmpty(resp.Msg, resp.Error, "success is false"))
+	case resp.NewContract <= 0:
+		// success without the contract's number: it was made, but scn cannot
+		// name it; cleanup finds it by its label.
+		return nil, &AmbiguousError{Err: fmt.Errorf("vast: renting offer %s: VAST said success but gave no new_contract; the instance may exist anyway: cleanup finds it by its label %q", req.Offer.ID, req.Label)}
 	}
 	return &cloud.Instance{
 		ID:           strconv.FormatInt(resp.NewContract, 10),
