@@ -311,6 +311,47 @@ steps:
 	}
 }
 
+// A --var is read whole, as its default's type: "0,30" for a price is an
+// error, not 0 (which max_price takes for "no limit").
+func TestVarsFromCommandLineAreReadWhole(t *testing.T) {
+	src := `
+name: vars
+vars: { n: 3, price: 1.0 }
+steps:
+  - { id: a, action: log, with: { message: "${{ vars.n }} ${{ vars.price }}" } }
+`
+	sc, err := runner.Load("v.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := runner.Check(sc, registry(&world{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ n, price, want string }{
+		{" 7 ", "0.3", "7 0.3"},
+		{"3", "2", "3 2"},
+		{"2.5", "1", "whole number like the default 3, got \"2.5\" (write the default as 3.0"},
+		{"1e3", "1", "whole number like the default 3, got \"1e3\""},
+		{"3x", "1", "whole number like the default 3, got \"3x\""},
+		{"3", "0,30", "a number like the default 1, got \"0,30\" (the decimal separator is a dot"},
+		{"3", "NaN", "a number like the default 1, got \"NaN\""},
+		{"3", "0.3usd", "a number like the default 1, got \"0.3usd\""},
+	} {
+		r, err := runner.New(c, runner.Options{Vars: map[string]string{"n": tc.n, "price": tc.price}})
+		if err != nil {
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("--var n=%q price=%q: %v; want %q", tc.n, tc.price, err, tc.want)
+			}
+			continue
+		}
+		j := r.Run(context.Background())
+		if got := step(t, j, "a").Logs; len(got) != 1 || got[0] != tc.want {
+			t.Errorf("--var n=%q price=%q: logged %q; want %q", tc.n, tc.price, got, tc.want)
+		}
+	}
+}
+
 func TestComputedDurations(t *testing.T) {
 	j, _ := runSrc(t, `
 name: durations

@@ -2,8 +2,10 @@ package runner
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/scnlabs/scn/actions"
@@ -69,15 +71,24 @@ func typedVar(raw string, def *Value) (any, error) {
 	case string:
 		return raw, nil
 	case int:
-		var n int
-		if _, err := fmt.Sscan(raw, &n); err != nil {
+		// strconv, not fmt.Sscan: Sscan reads a number's start and ignores
+		// the rest, so "0,30" was 0 — for max_price, "no limit".
+		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 0)
+		if err != nil {
+			if f, ferr := strconv.ParseFloat(strings.TrimSpace(raw), 64); ferr == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return nil, fmt.Errorf("expected a whole number like the default %d, got %q (write the default as %d.0 in the scenario to take fractions)", d, raw, d)
+			}
 			return nil, fmt.Errorf("expected a whole number like the default %d, got %q", d, raw)
 		}
-		return n, nil
+		return int(n), nil
 	case float64:
-		var f float64
-		if _, err := fmt.Sscan(raw, &f); err != nil {
-			return nil, fmt.Errorf("expected a number like the default %v, got %q", d, raw)
+		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			hint := ""
+			if strings.Contains(raw, ",") {
+				hint = " (the decimal separator is a dot: 0.30)"
+			}
+			return nil, fmt.Errorf("expected a number like the default %v, got %q%s", d, raw, hint)
 		}
 		return f, nil
 	case bool:
