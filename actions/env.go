@@ -26,11 +26,12 @@ type Env struct {
 	Step   string // id of the running step
 	Keep   bool   // the step said keep: true — do not undo what it creates
 	Target *target.Target
-	// Dir is the run directory (.scn/runs/<id>/): relative local paths an
-	// action reads or writes (files.create save:, files.verify from:)
+	// Dir is the run directory (.scn/runs/<id>/): local files an action
+	// writes (files.create save:) go under it and only under it
+	// (WriteRunFile), and relative paths it reads (files.verify from:)
 	// resolve under it (LocalPath), so a drill never litters the directory
-	// scn runs in. "" (scn do, which has no run directory): relative to
-	// the current directory.
+	// scn runs in. "" (scn do, which has no run directory): the current
+	// directory.
 	Dir string
 
 	Resources *resource.Tracker
@@ -112,9 +113,10 @@ func (e *Env) Exec(ctx context.Context, ref InstanceRef) (remote.Execer, *cloud.
 	return x, inst, nil
 }
 
-// LocalPath resolves a local file path an action was given: an absolute
-// path as is, a relative one under the run directory (Dir), or relative to
-// the current directory when there is none.
+// LocalPath resolves a local file path an action was given to read: an
+// absolute path as is, a relative one under the run directory (Dir), or
+// relative to the current directory when there is none. A file an action
+// writes goes through WriteRunFile, which keeps it under Dir.
 func (e *Env) LocalPath(p string) string {
 	if e.Dir == "" || filepath.IsAbs(p) {
 		return p

@@ -236,8 +236,7 @@ func TestManualSSHOnSSHTarget(t *testing.T) {
 	t.Parallel()
 	h1, h2 := startOwnHost(t, "host1"), startOwnHost(t, "host2")
 	tgt := openSSHTarget(t, h1, h2)
-	save := t.TempDir()
-	d := runDrill(t, tgt, scenario("manual-ssh.yaml"), map[string]string{"source": "host1", "target": "host2", "save_dir": save})
+	d := runDrill(t, tgt, scenario("manual-ssh.yaml"), map[string]string{"source": "host1", "target": "host2", "save_dir": "lists"})
 	mustPass(t, d)
 	if v := d.Journal.Validation; v == nil || v.Valid != 5 || v.Total != 5 {
 		t.Errorf("validation %+v, want 5/5 valid", v)
@@ -247,7 +246,7 @@ func TestManualSSHOnSSHTarget(t *testing.T) {
 			t.Errorf("the drill created instance %s (%s) although both hosts were named", r.ID, r.State)
 		}
 	}
-	mustExist(t, filepath.Join(save, "failover_files_host1.json"))
+	mustExist(t, filepath.Join(d.Dir, "lists", "failover_files_host1.json"))
 	assertLeasesReleased(t, tgt)
 	assertStoreEmpty(t, tgt)
 	h1.assertNothingLost(t)
@@ -261,7 +260,7 @@ func TestSSHTargetRefusesAHostWithAnotherKey(t *testing.T) {
 	h1, h2 := startOwnHost(t, "host1"), startOwnHost(t, "host2")
 	h2.PinnedKey = h1.Server.HostKey // as if another machine answered at host2's address
 	tgt := openSSHTarget(t, h1, h2)
-	d := runDrill(t, tgt, scenario("manual-ssh.yaml"), map[string]string{"source": "host1", "target": "host2", "save_dir": t.TempDir()})
+	d := runDrill(t, tgt, scenario("manual-ssh.yaml"), map[string]string{"source": "host1", "target": "host2"})
 	if d.Journal.Status != journal.StatusFailed || !strings.Contains(d.Journal.Error, "host key") {
 		t.Fatalf("manual-ssh against a host with the wrong key: %s %q, want failed on its host key", d.Journal.Status, d.Journal.Error)
 	}

@@ -33,8 +33,7 @@ func TestManualSSHOnExistingInstances(t *testing.T) {
 		}
 	}
 	// Registered after run's cleanup check, so it runs before it (LIFO).
-	dir := t.TempDir()
-	j, _ := run(t, "manual-ssh.yaml", map[string]string{"source": ids[0], "target": ids[1], "save_dir": dir}, tgt)
+	j, _ := run(t, "manual-ssh.yaml", map[string]string{"source": ids[0], "target": ids[1], "save_dir": "lists"}, tgt)
 	t.Cleanup(func() {
 		for _, id := range ids {
 			_ = tgt.Compute.Destroy(context.Background(), id, cloud.ReasonUser)
@@ -54,7 +53,7 @@ func TestManualSSHOnExistingInstances(t *testing.T) {
 			t.Errorf("instance %s given to the drill was not left running: %v %v", id, inst, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "failover_files_"+ids[0]+".json")); err != nil {
+	if _, err := os.Stat(filepath.Join(tgt.StateDir, "runs", j.RunID, "lists", "failover_files_"+ids[0]+".json")); err != nil {
 		t.Errorf("the seed-compatible file list was not saved: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,12 @@ func TestParams(t *testing.T) {
 		{Create, map[string]any{"on": "42", "dir": "workspace"}, "absolute"},
 		{Create, map[string]any{"on": "42", "prefix": "a/b"}, "no '/'"},
 		{Create, map[string]any{"on": "42", "cuont": 2}, "unknown parameter"},
+		{Create, map[string]any{"on": "42", "save": "out/files_{id}.json"}, ""},
+		{Create, map[string]any{"on": "42", "save": "./out/../files.json"}, ""},
+		{Create, map[string]any{"on": "42", "save": "/etc/scn-files.json"}, `save: "/etc/scn-files.json" is an absolute path`},
+		{Create, map[string]any{"on": "42", "save": "../../../escaped.json"}, `save: "../../../escaped.json" leaves the run directory`},
+		{Create, map[string]any{"on": "42", "save": "out/../../escaped.json"}, "leaves the run directory"},
+		{Create, map[string]any{"on": "42", "save": "out/.."}, "the run directory itself"},
 		{Verify, map[string]any{"on": "42", "from": "f.json"}, ""},
 		{Verify, map[string]any{"on": "42", "files": []any{}}, ""}, // empty is a run-time error
 		{Verify, map[string]any{"on": "42"}, "give files"},
@@ -132,8 +139,8 @@ func TestCreateAndVerifyAcrossSandboxes(t *testing.T) {
 }
 
 // In a run, a relative save: and from: are under the run directory, never
-// the directory scn runs in; an absolute path is kept; a list left in the
-// current directory is named in the error of a from: that misses it.
+// the directory scn runs in; an absolute from: is read as is; a list left
+// in the current directory is named in the error of a from: that misses it.
 func TestSaveAndFromResolveUnderTheRunDirectory(t *testing.T) {
 	r, _ := sandboxes(t)
 	cwd := t.TempDir()
@@ -147,18 +154,59 @@ func TestSaveAndFromResolveUnderTheRunDirectory(t *testing.T) {
 	if saved := out.(*CreateOutputs).Saved; saved != want || !fileExists(want) || fileExists(filepath.Join(cwd, "failover_files_a.json")) {
 		t.Fatalf("saved to %q; want %s and nothing in the current directory", saved, want)
 	}
-	abs := filepath.Join(t.TempDir(), "abs.json")
-	if out, err := r.Do(t, "files_abs", Create, map[string]any{"on": "a", "count": 1, "prefix": "other-", "save": abs}); err != nil || out.(*CreateOutputs).Saved != abs {
-		t.Fatalf("absolute save: %v %+v", err, out)
-	}
 	if out, err := r.Do(t, "verify", Verify, map[string]any{"on": "a", "from": "failover_files_{id}.json"}); err != nil || out.(*VerifyOutputs).Valid != 2 {
 		t.Fatalf("from: under the run directory: %v %+v", err, out)
+	}
+	if out, err := r.Do(t, "verify_abs", Verify, map[string]any{"on": "a", "from": want}); err != nil || out.(*VerifyOutputs).Valid != 2 {
+		t.Fatalf("absolute from: %v %+v", err, out)
 	}
 
 	must(t, os.WriteFile(filepath.Join(cwd, "here.json"), []byte("[]"), 0o644))
 	_, err = r.Do(t, "verify_here", Verify, map[string]any{"on": "a", "from": "here.json"})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(r.Dir, "here.json")) || !strings.Contains(err.Error(), "give its absolute path "+filepath.Join(cwd, "here.json")) {
 		t.Errorf("from: missing under the run directory but in the current one: %v", err)
+	}
+}
+
+// save: writes under the run directory and nowhere else: an absolute path
+// or one climbing out with .. is refused when the step's parameters are
+// decoded (as the runner does with a computed value, before the action
+// starts: nothing is written on the machine either), and a symbolic link in
+// the run directory pointing out of it is refused when the list is written.
+func TestSaveStaysUnderTheRunDirectory(t *testing.T) {
+	r, m := sandboxes(t)
+	t.Chdir(t.TempDir())
+	r.Dir = filepath.Join(t.TempDir(), "runs", r.ID)
+	outside := t.TempDir()
+
+	for _, save := range []string{"/etc/scn-files.json", filepath.Join(outside, "abs.json"), "../../../escaped.json", "out/../../escaped.json"} {
+		p := Create.NewParams()
+		err := actions.Decode(p, map[string]any{"on": "a", "save": save}, false)
+		var de *actions.DecodeError
+		if !errors.As(err, &de) || de.Path != "save" || !strings.Contains(de.Msg, "run directory") {
+			t.Errorf("save: %q decoded: %v, want refused", save, err)
+		}
+	}
+
+	out, err := r.Do(t, "nested", Create, map[string]any{"on": "a", "count": 2, "save": "out/files_{id}.json"})
+	want := filepath.Join(r.Dir, "out", "files_a.json")
+	if err != nil || out.(*CreateOutputs).Saved != want {
+		t.Fatalf("nested save: %v %+v; want it at %s", err, out, want)
+	}
+	if list, err := Load(want); err != nil || len(list) != 2 {
+		t.Fatalf("saved list: %v %v", list, err)
+	}
+
+	must(t, os.Symlink(outside, filepath.Join(r.Dir, "link")))
+	_, err = r.Do(t, "through_link", Create, map[string]any{"on": "a", "count": 1, "prefix": "linked-", "save": "link/files.json"})
+	if err == nil || !strings.Contains(err.Error(), "under the run directory") {
+		t.Errorf("save: through a symbolic link out of the run directory: %v", err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("written outside the run directory: %v", entries)
+	}
+	if !fileExists(filepath.Join(ws(t, m, "a"), "linked-1.txt")) {
+		t.Errorf("the files were not written on the machine: only their list is refused")
 	}
 }
 

@@ -3,7 +3,6 @@ package files
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/scnlabs/scn/actions"
@@ -19,7 +18,7 @@ type CreateParams struct {
 	Count  int                 `json:"count" min:"1" default:"3" doc:"number of files: <prefix>1.txt … <prefix><count>.txt"`
 	Size   int64               `json:"size" min:"0" doc:"exact size of each file in bytes, padded after the text with random bytes unique to the file; 0 = the text only (about 100 bytes)"`
 	Prefix string              `json:"prefix" default:"test-file-" doc:"start of each file name (no '/': files go directly in dir)"`
-	Save   string              `json:"save" doc:"local file to save the list to, a relative path under the run directory (.scn/runs/<id>/; scn do: the current directory), as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
+	Save   actions.RunPath     `json:"save" doc:"local file to save the list to, a relative path under the run directory (.scn/runs/<id>/; scn do: the current directory) — an absolute path, or .. climbing out of it, is refused — as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
 }
 
 // Validate implements actions.Validator.
@@ -65,6 +64,12 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 	if err != nil {
 		return nil, err
 	}
+	// save: was checked when decoded; {id} is the provider's, so the name
+	// is checked again as it will be written, before the machine is touched.
+	save := expandID(string(p.Save), inst.ID)
+	if err := actions.CheckRunPath(save); err != nil {
+		return nil, fmt.Errorf("save: %w", err)
+	}
 	written, err := Write(ctx, x, CreateOptions{Dir: dir, Count: p.Count, Size: p.Size, Prefix: p.Prefix,
 		RunID: env.RunID, Progress: func(done, total int64) { env.Transfer("writing files", done, total) }})
 	if err != nil {
@@ -82,12 +87,12 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 		env.Logf("✓ … and %d more files", len(written)-maxLoggedFiles)
 	}
 	if p.Save != "" {
-		saved := env.LocalPath(expandID(p.Save, inst.ID))
-		if err := Save(saved, written); err != nil {
+		data, err := encodeList(written)
+		if err != nil {
 			return out, err
 		}
-		if out.Saved, err = filepath.Abs(saved); err != nil {
-			out.Saved = saved
+		if out.Saved, err = env.WriteRunFile(save, data, 0o600); err != nil {
+			return out, fmt.Errorf("saving the file list: save: %w", err)
 		}
 		env.Logf("Saved the file list to %s", out.Saved)
 	}

@@ -56,21 +56,15 @@ type seedRecord struct {
 // seed's failover_files_{id}.json names work as they did.
 func expandID(path, id string) string { return strings.ReplaceAll(path, "{id}", id) }
 
-// Save writes files as a seed-compatible JSON list at path (relative to the
-// current directory), creating its folder. Content is the file's text for
-// text-only files and "" for files padded with random bytes (not text, and
-// possibly huge): their md5 and size are what verification uses. The file
-// is replaced atomically so a reader never sees half a list.
+// Save writes files as a seed-compatible JSON list (encodeList) at path
+// (relative to the current directory), creating its folder. The file is
+// replaced atomically so a reader never sees half a list. files.create
+// writes the same list under the run directory only (Env.WriteRunFile).
 func Save(path string, files []Written) error {
-	recs := make([]seedRecord, len(files))
-	for i, f := range files {
-		recs[i] = seedRecord{Path: f.Path, Content: f.Content, MD5: f.MD5, Size: f.Size}
-	}
-	data, err := json.MarshalIndent(recs, "", "  ")
+	data, err := encodeList(files)
 	if err != nil {
-		return fmt.Errorf("encoding the file list: %w", err)
+		return err
 	}
-	data = append(data, '\n')
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("saving the file list: %w", err)
@@ -80,6 +74,22 @@ func Save(path string, files []Written) error {
 		return fmt.Errorf("saving the file list to %s: %w", path, err)
 	}
 	return nil
+}
+
+// encodeList is files as a seed-compatible JSON list. Content is the
+// file's text for text-only files and "" for files padded with random
+// bytes (not text, and possibly huge): their md5 and size are what
+// verification uses.
+func encodeList(files []Written) ([]byte, error) {
+	recs := make([]seedRecord, len(files))
+	for i, f := range files {
+		recs[i] = seedRecord{Path: f.Path, Content: f.Content, MD5: f.MD5, Size: f.Size}
+	}
+	data, err := json.MarshalIndent(recs, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding the file list: %w", err)
+	}
+	return append(data, '\n'), nil
 }
 
 // Load reads a saved list (ours or the seed's). Each entry needs a path and

@@ -12,8 +12,10 @@ package atomicfile
 import (
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // TempPrefix starts the name of every temporary file this package writes
@@ -27,6 +29,8 @@ const TempPrefix = ".scn-put-"
 type Pending struct {
 	f    *os.File
 	path string
+	root *os.Root // nil: path is an ordinary path; else a name under root
+	tmp  string   // the temporary file's name under root
 	done bool
 }
 
@@ -42,6 +46,60 @@ func New(path string, perm fs.FileMode) (*Pending, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// NewIn is New for name under root only (see os.Root): the temporary file,
+// and later the final name, must not lead out of root, by .. or by a
+// symbolic link.
+func NewIn(root *os.Root, name string, perm fs.FileMode) (*Pending, error) {
+	dir, base := filepath.Split(name)
+	for range 100 {
+		tmp := filepath.Join(dir, TempPrefix+base+"-"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		p := &Pending{f: f, path: name, root: root, tmp: tmp}
+		if err := f.Chmod(perm); err != nil {
+			p.Abort()
+			return nil, err
+		}
+		return p, nil
+	}
+	return nil, errors.New("atomicfile: no free temporary name beside " + name)
+}
+
+// tmpName is the temporary file's name, as rename, link and remove take it.
+func (p *Pending) tmpName() string {
+	if p.root != nil {
+		return p.tmp
+	}
+	return p.f.Name()
+}
+
+func (p *Pending) rename(from, to string) error {
+	if p.root != nil {
+		return p.root.Rename(from, to)
+	}
+	return os.Rename(from, to)
+}
+
+func (p *Pending) link(from, to string) error {
+	if p.root != nil {
+		return p.root.Link(from, to)
+	}
+	return os.Link(from, to)
+}
+
+func (p *Pending) remove(name string) {
+	if p.root != nil {
+		p.root.Remove(name)
+		return
+	}
+	os.Remove(name)
 }
 
 // Write implements io.Writer.
@@ -62,19 +120,19 @@ func (p *Pending) finish(link bool) error {
 		return errors.New("atomicfile: " + p.path + " already committed or aborted")
 	}
 	p.done = true
-	tmp := p.f.Name()
+	tmp := p.tmpName()
 	err := p.f.Sync()
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil && link {
-		err = os.Link(tmp, p.path)
+		err = p.link(tmp, p.path)
 	} else if err == nil {
-		if err = os.Rename(tmp, p.path); err == nil {
+		if err = p.rename(tmp, p.path); err == nil {
 			return nil // the temporary name is gone with the rename
 		}
 	}
-	os.Remove(tmp)
+	p.remove(tmp)
 	return err
 }
 
@@ -86,7 +144,7 @@ func (p *Pending) Abort() {
 	}
 	p.done = true
 	p.f.Close()
-	os.Remove(p.f.Name())
+	p.remove(p.tmpName())
 }
 
 // WriteFile replaces path with data, atomically and durably (see Commit).
@@ -102,11 +160,26 @@ func Create(path string, data []byte, perm fs.FileMode) error {
 	return write(path, data, perm, (*Pending).commitNew)
 }
 
+// WriteFileIn is WriteFile for name under root only: a name that leads
+// out of root — absolute, climbing with .., or through a symbolic link
+// pointing out — is refused and nothing is written.
+func WriteFileIn(root *os.Root, name string, data []byte, perm fs.FileMode) error {
+	p, err := NewIn(root, name, perm)
+	if err != nil {
+		return err
+	}
+	return finishWrite(p, data, (*Pending).Commit)
+}
+
 func write(path string, data []byte, perm fs.FileMode, commit func(*Pending) error) error {
 	p, err := New(path, perm)
 	if err != nil {
 		return err
 	}
+	return finishWrite(p, data, commit)
+}
+
+func finishWrite(p *Pending, data []byte, commit func(*Pending) error) error {
 	defer p.Abort()
 	if _, err := p.Write(data); err != nil {
 		return err

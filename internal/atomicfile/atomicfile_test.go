@@ -179,3 +179,35 @@ func TestReadersNeverSeePartialContent(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteFileInStaysUnderRoot(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for i, data := range []string{"old\n", "new\n"} {
+		if err := WriteFileIn(root, "list.json", []byte(data), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "list.json"))
+		fi, _ := os.Stat(filepath.Join(dir, "list.json"))
+		if err != nil || string(got) != data || fi.Mode().Perm() != 0o640 {
+			t.Fatalf("write %d: %q %v %v", i, got, err, fi.Mode())
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../escaped", "out/escaped"} {
+		if err := WriteFileIn(root, name, []byte("x"), 0o600); err == nil {
+			t.Errorf("%s written out of the root", name)
+		}
+	}
+	noTemps(t, dir)
+	noTemps(t, outside)
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("written outside the root: %v", entries)
+	}
+}
