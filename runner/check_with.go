@@ -69,7 +69,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 // checkValue checks one parameter value against its field: Go type, enum
 // and range.
 func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.Map, before []*Step) {
-	t, enum := f.Type, f.Enum
+	t := f.Type
 	if v.Kind == ScalarValue && v.Tmpl != nil {
 		var got reflect.Type
 		for _, e := range v.Tmpl.Parts {
@@ -97,24 +97,8 @@ func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.M
 	}
 	if !v.HasExpr() {
 		lit, _ := v.Eval(nil)
-		dst := reflect.New(t).Elem()
-		if err := actions.Coerce(lit, dst, path, true); err != nil {
-			var de *actions.DecodeError
-			msg := err.Error()
-			if errors.As(err, &de) {
-				msg = fmt.Sprintf("parameter %s: %s", de.Path, de.Msg)
-			}
-			c.diags.errorf(v.Pos, "%s", msg)
-			return
-		}
-		if s, ok := lit.(string); ok && len(enum) > 0 && !slices.Contains(enum, s) {
-			d := c.diags.errorf(v.Pos, "parameter %s: %q is not one of %v", path, s, enum)
-			d.Hint = hintFor(s, enum)
-		}
-		var de *actions.DecodeError
-		if errors.As(actions.CheckRange(f, dst), &de) {
-			d := c.diags.errorf(v.Pos, "parameter %s: %s", path, de.Msg)
-			d.Hint = rangeHint(f)
+		if msg, hint := valueProblem(lit, f, path); msg != "" {
+			c.diags.errorf(v.Pos, "%s", msg).Hint = hint
 		}
 		return
 	}
@@ -149,6 +133,29 @@ func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.M
 	default:
 		c.diags.errorf(v.Pos, "parameter %s expects %s, got %s", path, goTypeName(t), map[ValueKind]string{MapValue: "a mapping", ListValue: "a list"}[v.Kind])
 	}
+}
+
+// valueProblem is what is wrong with value v for field f, as the step
+// would find when it decodes it (type, enum, range), and a hint; "" when
+// nothing is. The static check gives it literals, the pre-flight values
+// computed from vars.
+func valueProblem(v any, f actions.Field, path string) (msg, hint string) {
+	dst := reflect.New(f.Type).Elem()
+	if err := actions.Coerce(v, dst, path, true); err != nil {
+		var de *actions.DecodeError
+		if errors.As(err, &de) {
+			return fmt.Sprintf("parameter %s: %s", de.Path, de.Msg), ""
+		}
+		return err.Error(), ""
+	}
+	if s, ok := v.(string); ok && len(f.Enum) > 0 && !slices.Contains(f.Enum, s) {
+		return fmt.Sprintf("parameter %s: %q is not one of %v", path, s, f.Enum), hintFor(s, f.Enum)
+	}
+	var de *actions.DecodeError
+	if errors.As(actions.CheckRange(f, dst), &de) {
+		return fmt.Sprintf("parameter %s: %s", path, de.Msg), rangeHint(f)
+	}
+	return "", ""
 }
 
 // checkGroups applies the action's parameter groups ("give files or

@@ -157,6 +157,9 @@ func New(c *Checked, opts Options) (*Runner, error) {
 		}
 		r.timeout = d
 	}
+	if err := r.preflight(); err != nil {
+		return nil, err
+	}
 	r.j = r.newJournal()
 	if opts.Fault != nil {
 		r.j.NegativeControl = &journal.NegativeControl{Kind: opts.Fault.Kind(), Injections: []journal.Injection{}}

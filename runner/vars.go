@@ -37,6 +37,9 @@ func (r *Runner) resolveVars() error {
 		case given:
 			var err error
 			if val, err = typedVar(raw, v.Default); err != nil {
+				if v.Secret { // the error quotes the value
+					err = fmt.Errorf("the value given does not fit the default's type (not shown: the var is secret)")
+				}
 				diags.errorf(Pos{File: "--var " + v.Name}, "%v", err)
 			}
 		case v.Default != nil:

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scnlabs/scn/internal/secret"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -37,6 +38,13 @@ func newPlanCmd(g *globals) *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			for i, c := range scs {
+				if len(vs) > 0 {
+					// The values given are checked as scn run would before
+					// its first step (runner.New: vars, then the pre-flight).
+					if _, err := runner.New(c, runner.Options{Vars: vs, Masker: secret.New()}); err != nil {
+						return err
+					}
+				}
 				p := runner.MakePlan(c, g.target, runner.StaticPricer(cmd.Context(), c, tgt, vs))
 				switch {
 				case md && i > 0:
