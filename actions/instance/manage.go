@@ -86,7 +86,7 @@ type DestroyParams struct {
 type DestroyOutputs struct {
 	ID          string    `json:"id" doc:"the instance"`
 	Reason      string    `json:"reason" doc:"user or failure"`
-	DestroyedAt time.Time `json:"destroyed_at" doc:"when the provider confirmed it"`
+	DestroyedAt time.Time `json:"destroyed_at" doc:"when the provider accepted the destroy, where its bill ends (for a failure: the moment the GPU was lost); when scn found it gone, that moment"`
 	AlreadyGone bool      `json:"already_gone" doc:"the provider no longer knew the instance (destroyed earlier, or a wrong id)"`
 }
 
@@ -113,7 +113,12 @@ var Destroy = actions.Define(actions.Info{
 					h.Gone("failure")
 				}
 			}
-			out.DestroyedAt = time.Now().UTC()
+			// The provider's accepted destroy, not now: confirming it took
+			// status reads (VAST: seconds apart) that are scn's, not the
+			// platform's, and recovery times start here.
+			if out.DestroyedAt = h.DestroyedAt(); out.DestroyedAt.IsZero() {
+				out.DestroyedAt = time.Now().UTC()
+			}
 			env.Logf("%s %s destroyed (%s)", kind, p.ID.ID, p.Reason)
 			return out, nil
 		}

@@ -87,6 +87,12 @@ func RecoveryOf(j *Journal) *Recovery {
 	}
 	st := j.Steps
 	r := &Recovery{FailedAt: st[failed].EndedAt, Recovered: j.Validation == nil || j.Validation.Success}
+	// The GPU was lost when the provider accepted its destroy (the step's
+	// destroyed_at, where its bill ends), not when the step ended: that
+	// waited on status reads confirming it, seconds apart on VAST.
+	if at, ok := timeOutput(st[failed].Outputs, "destroyed_at"); ok && !at.Before(st[failed].StartedAt) && at.Before(r.FailedAt) {
+		r.FailedAt = at
+	}
 	r.Instance, _ = output(st[rent].Outputs, "id").(string)
 	for _, s := range st[failed+1 : rent] {
 		at, ok := timeOutput(s.Outputs, "failure_detected_at")

@@ -48,6 +48,37 @@ func TestRecoveryOfAStandbyDrill(t *testing.T) {
 	}
 }
 
+// The GPU is lost when the provider accepted its destroy (the kill step's
+// destroyed_at), not when the step ended after confirming it: on VAST
+// that takes status reads seconds apart, which are scn's, not the
+// platform's. A destroyed_at outside the step is not believed.
+func TestRecoveryStartsWhenTheDestroyWasAccepted(t *testing.T) {
+	j := fixture.Standby()
+	kill, verify := step(t, j, "kill"), step(t, j, "verify")
+	withDestroyedAt := func(at time.Time) *journal.Recovery {
+		for i := range j.Steps {
+			if j.Steps[i].ID == "kill" {
+				out := map[string]any{}
+				prev, _ := kill.Outputs.(map[string]any)
+				for k, v := range prev {
+					out[k] = v
+				}
+				out["destroyed_at"] = at.Format(time.RFC3339Nano)
+				j.Steps[i].Outputs = out
+			}
+		}
+		return journal.RecoveryOf(j)
+	}
+	accepted := kill.StartedAt.Add(200 * time.Millisecond)
+	r := withDestroyedAt(accepted)
+	if r == nil || !r.FailedAt.Equal(accepted) || !near(r.Seconds, verify.EndedAt.Sub(accepted).Seconds()) {
+		t.Fatalf("recovery %+v; want it to start at the accepted destroy %s", r, accepted)
+	}
+	if r := withDestroyedAt(kill.StartedAt.Add(-time.Hour)); r == nil || !r.FailedAt.Equal(kill.EndedAt) {
+		t.Fatalf("recovery %+v; a destroyed_at before the step is not believed", r)
+	}
+}
+
 // A standby that detects the failure before the step that lost the GPU
 // has ended (that step still waiting on the provider) dates the failure
 // when the GPU was last seen alive, within the step: detection is never 0

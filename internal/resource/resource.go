@@ -189,6 +189,17 @@ func (h *Handle) Destroy(ctx context.Context, reason string) error {
 	return nil
 }
 
+// DestroyedAt is when the resource's billing stopped: the provider's
+// accepted destroy (BillingEnded) once Destroy or Gone ran; zero before.
+func (h *Handle) DestroyedAt() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.res.DestroyedAt == nil {
+		return time.Time{}
+	}
+	return *h.res.DestroyedAt
+}
+
 // Gone records that the resource was destroyed elsewhere (a provisioning
 // fallback gave it up, the provider reports it gone): its undo is dropped
 // and its ledger entry closed.
