@@ -155,8 +155,8 @@ type Resource struct {
 	// built-in estimates (never a bill).
 	PriceSource   string `json:"price_source,omitempty"`
 	Estimated     bool   `json:"estimated,omitempty"`
-	State         string `json:"state"` // alive | destroyed | kept | leaked
-	DestroyReason string `json:"destroy_reason,omitempty"`
+	State         string `json:"state"`                    // alive | destroyed | kept | leaked
+	DestroyReason string `json:"destroy_reason,omitempty"` // user, failure, ReasonGaveUp...
 }
 
 // Phase is a named part of the journey (report.phases) with its duration:
@@ -228,6 +228,11 @@ type Transfer struct {
 	// SCNBytes is how much of the data passed through scn's process.
 	SCNBytes int64 `json:"scn_bytes"`
 }
+
+// ReasonGaveUp is the destroy reason of an instance provisioning rented and
+// gave up (not ready in time, exited, or a race's loser): billed, but never
+// the step's machine.
+const ReasonGaveUp = "gave up: not ready"
 
 // Standby summarises a CPU-standby drill.
 type Standby struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/resource"
 )
 
@@ -104,7 +105,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			mu.Unlock()
 			if err == nil && h != nil {
 				h.BillingEnded(billedUntil)
-				h.Gone("gave up: not ready")
+				h.Gone(journal.ReasonGaveUp)
 			}
 			if err != nil {
 				run.Logf("%s %s could not be destroyed (%v): it is destroyed again at the end of the run", kind, inst.ID, err)

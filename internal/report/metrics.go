@@ -93,7 +93,7 @@ func Metrics(j *journal.Journal) MetricsFile {
 		RunID:   j.RunID, Scenario: j.Scenario, Target: j.Target, Status: j.Status, Error: j.Error,
 		Resources: []MetricsResource{}, Metrics: j.Metrics,
 	}
-	gpus := resourcesOfKind(j, "instance")
+	gpus := rentedGPUs(j)
 	if len(gpus) > 0 {
 		m.GPUInstanceID, m.Cost.GPUHourlyUSD = gpus[0].ID, gpus[0].PricePerHour
 	}
@@ -117,6 +117,19 @@ func Metrics(j *journal.Journal) MetricsFile {
 		m.MTTRSeconds, m.DetectionSeconds, m.DataAtRiskSeconds, m.LostFiles = &mttr, &detect, &risk, &lost
 	}
 	return m
+}
+
+// rentedGPUs are the run's instances but those a fallback or a race rented
+// and gave up (journal.ReasonGaveUp), in order: the GPU, then the failover
+// one.
+func rentedGPUs(j *journal.Journal) []journal.Resource {
+	var out []journal.Resource
+	for _, r := range resourcesOfKind(j, "instance") {
+		if r.DestroyReason != journal.ReasonGaveUp {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func snapshotID(j *journal.Journal) string {

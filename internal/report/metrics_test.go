@@ -108,3 +108,16 @@ func TestRoundFigure(t *testing.T) {
 		}
 	}
 }
+
+// An instance a fallback rented and gave up is billed (a resource) but is
+// not the run's GPU: metrics.json names the machines the steps kept.
+func TestMetricsGPUsAreNotTheOnesGivenUp(t *testing.T) {
+	j := fixture.Passing()
+	given := j.Resources[0]
+	given.ID, given.PricePerHour, given.DestroyReason = "100", 9.99, journal.ReasonGaveUp
+	j.Resources = append([]journal.Resource{given}, j.Resources...)
+	m := Metrics(j)
+	if m.GPUInstanceID != "101" || m.FailoverGPUID != "102" || m.Cost.GPUHourlyUSD != 0.32 {
+		t.Errorf("gpu %s at %v/h, failover %s; want 101 at 0.32, 102", m.GPUInstanceID, m.Cost.GPUHourlyUSD, m.FailoverGPUID)
+	}
+}
