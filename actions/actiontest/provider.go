@@ -24,6 +24,9 @@ type Provider struct {
 	// Refuse, when set, is asked before each create: an error fails it
 	// (a *cloud.OfferGoneError for an offer rented by someone else).
 	Refuse func(offer cloud.Offer) error
+	// FailDestroy makes the next FailDestroy destroys fail, as an API
+	// answering 500 would.
+	FailDestroy int
 
 	t         testing.TB
 	mu        sync.Mutex
@@ -134,6 +137,10 @@ func (p *Provider) List(_ context.Context, prefix string) ([]cloud.Instance, err
 func (p *Provider) Destroy(_ context.Context, id string, _ cloud.DestroyReason) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.FailDestroy > 0 {
+		p.FailDestroy--
+		return fmt.Errorf("destroy %s: the provider answered 500", id)
+	}
 	if _, ok := p.instances[id]; !ok {
 		return nil
 	}

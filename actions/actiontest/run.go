@@ -32,7 +32,7 @@ import (
 // Run is one run of a scenario, seen from its actions: the target, the
 // undo stack and resource tracker every step shares, the run-wide shared
 // values, and how machines are reached. What it created is undone when the
-// test ends, and every undo must succeed.
+// test ends, and every undo must succeed (or be kept, by keep: true).
 type Run struct {
 	ID        string
 	Target    *target.Target
@@ -74,7 +74,7 @@ func NewRun(t testing.TB, tgt *target.Target) *Run {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, u := range r.Undo.Unwind(ctx, nil) {
-			if u.Status != "done" {
+			if u.Status != "done" && u.Status != "kept" { // kept: the step's keep: true
 				t.Errorf("undo %q: %s %s", u.Description, u.Status, u.Error)
 			}
 		}

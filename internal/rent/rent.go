@@ -103,6 +103,9 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			mu.Lock()
 			h := handles[inst.ID]
 			mu.Unlock()
+			if h != nil {
+				h.Unkeep() // keep: is for the machine the step returns, not one given up
+			}
 			if err == nil && h != nil {
 				h.BillingEnded(billedUntil)
 				h.Gone(journal.ReasonGaveUp)

@@ -138,3 +138,43 @@ func (b *books) Failed(_, msg string) error {
 	b.lines = append(b.lines, "failed: "+msg)
 	return nil
 }
+
+// keep: true keeps the machine the step returns, not one provisioning gave
+// up: that one is destroyed, and when destroying it failed, again at the end
+// of the run (its undo is not "kept").
+func TestRentKeepsOnlyTheMachineItReturns(t *testing.T) {
+	offers := []cloud.Offer{{ID: "o1", GPU: "RTX_4090", PricePerHour: 0.3}, {ID: "o2", GPU: "RTX_4090", PricePerHour: 0.4}}
+	p := actiontest.NewProvider(t, "local", offers...)
+	p.FailDestroy = 1  // the give-up's destroy fails once
+	t.Cleanup(func() { // after the run's undos: the kept machine is the user's
+		if alive := p.Alive(); !slices.Equal(alive, []string{"local-2"}) {
+			t.Errorf("alive after the run %v; want only the kept local-2", alive)
+		}
+		_ = p.Destroy(context.Background(), "local-2", cloud.ReasonUser)
+	})
+	run := actiontest.NewRun(t, &target.Target{Name: "local", Compute: p, PollInterval: time.Millisecond, PublicKey: "ssh-ed25519 AAAA test"})
+	run.Probe = func(_ context.Context, inst *cloud.Instance) error {
+		if inst.ID == "local-1" {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	env := run.Env("gpu")
+	env.Keep = true
+	inst, _, err := env.Rent(context.Background(), p, offers, rent.Options{Kind: "instance", Fallback: 1, ReadyTimeout: 30 * time.Millisecond})
+	if err != nil || inst.ID != "local-2" {
+		t.Fatalf("Rent = %+v, %v", inst, err)
+	}
+	var undos []string
+	for _, u := range run.Undo.Pending() {
+		undos = append(undos, u.Description)
+	}
+	if !slices.Equal(undos, []string{"destroy instance local-1"}) {
+		t.Fatalf("undos to run %q; want the given-up machine's, and not the kept one's", undos)
+	}
+	for _, r := range run.Resources.Resources() {
+		if want := map[string]string{"local-1": "alive", "local-2": "kept"}[r.ID]; r.State != want {
+			t.Errorf("%s is %s, want %s", r.ID, r.State, want)
+		}
+	}
+}

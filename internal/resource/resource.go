@@ -189,6 +189,18 @@ func (h *Handle) Destroy(ctx context.Context, reason string) error {
 	return nil
 }
 
+// Unkeep undoes the step's keep: for a resource that is not the one the
+// step returns (provisioning gave it up), which must be destroyed — at the
+// end of the run if destroying it now failed.
+func (h *Handle) Unkeep() {
+	h.mu.Lock()
+	if h.res.State == "kept" {
+		h.res.State = "alive"
+	}
+	h.mu.Unlock()
+	h.entry.Unkeep()
+}
+
 // DestroyedAt is when the resource's billing stopped: the provider's
 // accepted destroy (BillingEnded) once Destroy or Gone ran; zero before.
 func (h *Handle) DestroyedAt() time.Time {

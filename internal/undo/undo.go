@@ -69,6 +69,16 @@ func (s *Stack) PushEarly(step, desc string, fn Func) *Entry {
 	return e
 }
 
+// Unkeep makes a kept entry run after all: what it undoes turned out not
+// to be what the step keeps (a machine provisioning gave up).
+func (e *Entry) Unkeep() {
+	e.stack.mu.Lock()
+	defer e.stack.mu.Unlock()
+	if e.state == "kept" {
+		e.state = "pending"
+	}
+}
+
 // Cancel drops the entry without running it: the thing was taken back
 // some other way (instance.destroy ran, a failed instance was destroyed
 // during fallback).
