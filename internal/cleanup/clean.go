@@ -131,9 +131,9 @@ func (c *Cleaner) destroy(r ledger.Record) {
 	start := c.Now()
 	var gone bool
 	if r.Kind == ledger.KindStandby {
-		gone, err = destroyStandby(ctx, t, r.Provider, r.ID, !c.relayRecorded(r))
+		gone, err = destroyStandby(ctx, t, r.Provider, r.ID, r.Label, !c.relayRecorded(r))
 	} else {
-		gone, err = Destroy(ctx, t, r.Kind, r.Provider, r.ID)
+		gone, err = Destroy(ctx, t, r.Kind, r.Provider, r.ID, r.Label)
 	}
 	if err != nil {
 		c.failed(r, r.ID, err)
@@ -220,7 +220,7 @@ func (c *Cleaner) lookUp(intents []ledger.Record) {
 	// More machines than intents: not ours by the ledger's account, but
 	// made under our label, so destroyed all the same.
 	for _, id := range ids[min(len(ids), len(intents)):] {
-		if _, err := Destroy(ctx, t, r.Kind, r.Provider, id); err != nil {
+		if _, err := Destroy(ctx, t, r.Kind, r.Provider, id, r.Label); err != nil {
 			c.failed(r, id, fmt.Errorf("found by label %s: %w", r.Label, err))
 			continue
 		}
@@ -237,7 +237,7 @@ func (c *Cleaner) destroyFound(t *target.Target, in ledger.Record, id string) {
 		c.failed(in, id, fmt.Errorf("found by label %s, but the ledger could not record it: %w", in.Label, err))
 		return
 	}
-	gone, err := Destroy(ctx, t, in.Kind, in.Provider, id)
+	gone, err := Destroy(ctx, t, in.Kind, in.Provider, id, in.Label)
 	if err != nil {
 		c.failed(in, id, fmt.Errorf("found by label %s: %w", in.Label, err))
 		return

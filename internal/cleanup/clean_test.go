@@ -25,6 +25,7 @@ type world struct {
 	t     *testing.T
 	state string
 	led   *ledger.Ledger
+	hosts []sshpool.Host
 	pool  *sshpool.Provider
 	store *store.Dir
 }
@@ -41,7 +42,7 @@ func newWorld(t *testing.T) *world {
 	for i := 1; i <= 6; i++ {
 		hosts = append(hosts, sshpool.Host{Name: fmt.Sprintf("g%d", i), Host: "192.0.2.1"})
 	}
-	return &world{t: t, state: state, led: led,
+	return &world{t: t, state: state, led: led, hosts: hosts,
 		pool:  sshpool.New(sshpool.Options{StateDir: state, Hosts: hosts}),
 		store: store.NewDir(state + "/store")}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/sshpool"
 	"github.com/scnlabs/scn/internal/ledger"
 	"github.com/scnlabs/scn/internal/snapshot"
@@ -58,7 +59,7 @@ func TestDeleteSnapshotRemovesManifestFirstAndOnlyItsPrefix(t *testing.T) {
 		"snapshots/ab/manifest.json", "snapshots/ab/data.tar.lz4")
 	st := &orderStore{Store: dir}
 	tgt := &target.Target{Name: "local", Store: st}
-	gone, err := Destroy(context.Background(), tgt, "snapshot", StoreProvider, "a")
+	gone, err := Destroy(context.Background(), tgt, "snapshot", StoreProvider, "a", "a")
 	if err != nil || gone {
 		t.Fatalf("Destroy = gone %v, %v; want a deletion", gone, err)
 	}
@@ -68,7 +69,7 @@ func TestDeleteSnapshotRemovesManifestFirstAndOnlyItsPrefix(t *testing.T) {
 	if left := keys(t, dir, "snapshots/"); !slices.Equal(left, []string{"snapshots/ab/data.tar.lz4", "snapshots/ab/manifest.json"}) {
 		t.Fatalf("left %v: snapshot ab (same first letter) must be untouched", left)
 	}
-	gone, err = Destroy(context.Background(), tgt, "snapshot", StoreProvider, "a")
+	gone, err = Destroy(context.Background(), tgt, "snapshot", StoreProvider, "a", "a")
 	if err != nil || !gone {
 		t.Fatalf("second Destroy = gone %v, %v; want already gone", gone, err)
 	}
@@ -109,7 +110,7 @@ func TestDestroyRefusesWhatItCannotName(t *testing.T) {
 		{"instance", "vast", "42", `no provider "vast"`},
 		{"volume", "local", "v1", "unknown kind"},
 	} {
-		_, err := Destroy(context.Background(), tgt, c.kind, c.provider, c.id)
+		_, err := Destroy(context.Background(), tgt, c.kind, c.provider, c.id, c.id)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Destroy(%s, %s, %q) = %v; want %q", c.kind, c.provider, c.id, err, c.want)
 		}
@@ -126,11 +127,38 @@ func TestDestroyStandbyDeletesItsSyncObject(t *testing.T) {
 	w.lease("g1", "scn-r1-standby")
 	w.put(snapshot.RelayKey("g1"), snapshot.RelayKey("g2"))
 	tgt := &target.Target{Name: "lab", Compute: w.pool, Store: w.store}
-	gone, err := Destroy(context.Background(), tgt, ledger.KindStandby, sshpool.ProviderName, "g1")
+	gone, err := Destroy(context.Background(), tgt, ledger.KindStandby, sshpool.ProviderName, "g1", "scn-r1-standby")
 	if err != nil || gone {
 		t.Fatalf("Destroy = gone %v, %v; want a destruction", gone, err)
 	}
 	if left := keys(t, w.store, "standby-sync/"); !slices.Equal(left, []string{snapshot.RelayKey("g2")}) {
 		t.Fatalf("left %v; want only the other standby's object", left)
+	}
+}
+
+// A run gave its host up with reason failure and died before its end:
+// its record stays open, and by the time scn cleanup reads it another run
+// has leased the host. Cleanup must close the record as already gone and
+// leave the other run's lease alone.
+func TestDestroyLeavesAHostAnotherRunLeasedSince(t *testing.T) {
+	w := newWorld(t)
+	w.lease("g1", "scn-r1-gpu")
+	w.record("r1", ledger.KindInstance, sshpool.ProviderName, "lab", "scn-r1-gpu", "g1", false)
+	if err := w.pool.Destroy(context.Background(), "g1", cloud.ReasonFailure); err != nil {
+		t.Fatal(err)
+	}
+	next := sshpool.New(sshpool.Options{StateDir: w.state, Hosts: w.hosts})
+	if _, err := next.Create(context.Background(), cloud.CreateRequest{Offer: cloud.Offer{ID: "g1"}, Label: "scn-r2-gpu"}); err != nil {
+		t.Fatal(err)
+	}
+	// scn cleanup is a process of its own.
+	sweeper := sshpool.New(sshpool.Options{StateDir: w.state, Hosts: w.hosts})
+	tgt := &target.Target{Name: "lab", Compute: sweeper, Store: w.store}
+	gone, err := Destroy(context.Background(), tgt, ledger.KindInstance, sshpool.ProviderName, "g1", "scn-r1-gpu")
+	if err != nil || !gone {
+		t.Fatalf("Destroy = gone %v, %v; want already gone", gone, err)
+	}
+	if l := w.leased(); !slices.Equal(l, []string{"g1=scn-r2-gpu"}) {
+		t.Errorf("leased after cleanup: %v; want g1 still r2's", l)
 	}
 }

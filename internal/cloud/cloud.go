@@ -167,6 +167,16 @@ type BillEnder interface {
 	DestroyBilled(ctx context.Context, id string, reason DestroyReason) (time.Time, error)
 }
 
+// LabelDestroyer is implemented by providers whose ids outlive their
+// instances (an ssh pool's host is leased by one run after another), so
+// the id a run recorded may name another run's instance by the time `scn
+// cleanup` reads the record. DestroyLabelled destroys id only while its
+// instance still carries label; one that is gone or carries another label
+// is left alone, and the answer is ErrNotFound.
+type LabelDestroyer interface {
+	DestroyLabelled(ctx context.Context, id, label string, reason DestroyReason) error
+}
+
 // DestroyBilled destroys instance id on p and returns when its billing
 // stopped: the provider's accepted time when it knows it (BillEnder),
 // else the moment Destroy returned.

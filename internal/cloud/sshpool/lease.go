@@ -1,6 +1,8 @@
 package sshpool
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,11 @@ type lease struct {
 	PID     int       `json:"pid"`     // the scn process that took it
 	Machine string    `json:"machine"` // where that process runs (its hostname)
 	Since   time.Time `json:"since"`
+	// Token is drawn at random for each lease and kept by the Provider that
+	// took it, which gives back only a lease still carrying it: a host given
+	// back may be leased again at once, and neither label nor pid tells the
+	// new lease from the old for sure (one process may lease a host twice).
+	Token string `json:"token,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -47,7 +54,7 @@ func (p *Provider) take(name, label string) (lease, error) {
 		return lease{}, fmt.Errorf("ssh pool: %w", err)
 	}
 	machine, _ := os.Hostname()
-	l := lease{Host: name, Label: label, PID: os.Getpid(), Machine: machine, Since: time.Now().UTC()}
+	l := lease{Host: name, Label: label, PID: os.Getpid(), Machine: machine, Since: time.Now().UTC(), Token: rand.Text()}
 	data, err := json.Marshal(l)
 	if err != nil {
 		return lease{}, err
@@ -60,6 +67,9 @@ func (p *Provider) take(name, label string) (lease, error) {
 	for range 3 {
 		err = atomicfile.Create(p.leasePath(name), data, 0o600)
 		if err == nil {
+			p.mu.Lock()
+			p.mine[name] = l.Token
+			p.mu.Unlock()
 			return l, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
@@ -126,16 +136,80 @@ func (p *Provider) leased(name string) (bool, error) {
 	return false, fmt.Errorf("ssh pool: checking lease of host %s: %w", name, err)
 }
 
-// release removes the lease on host name, if any.
-func (p *Provider) release(name string) error {
+// release removes the lease on host name if ours says it is the caller's
+// (nil: whoever holds it, for a user freeing a host by name), and reports
+// whether it removed one. A damaged lease cannot be checked: a release that
+// must check it fails (saying how to free the host), and only a release by
+// name removes it.
+//
+// Releases hold the pool's release lock from reading the lease to removing
+// it. take only ever creates a lease where there is none, so while the lock
+// is held the lease read cannot be swapped for another under our feet: the
+// file removed is the lease that was checked.
+func (p *Provider) release(name string, ours func(lease) bool) (bool, error) {
 	if err := CheckName(name); err != nil {
-		return fmt.Errorf("ssh pool: %w", err)
+		return false, fmt.Errorf("ssh pool: %w", err)
 	}
-	err := os.Remove(p.leasePath(name))
-	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		return nil
+	unlock, err := lockReleases(p.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // no lease directory: nothing was ever leased
 	}
-	return fmt.Errorf("ssh pool: releasing host %s: %w", name, err)
+	if err != nil {
+		return false, fmt.Errorf("ssh pool: releasing host %s: %w", name, err)
+	}
+	defer unlock()
+	if ours != nil {
+		l, err := p.readLease(name)
+		if isNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if !ours(l) {
+			return false, nil
+		}
+	}
+	err = os.Remove(p.leasePath(name))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("ssh pool: releasing host %s: %w", name, err)
 }
+
+// DestroyLabelled is Destroy for `scn cleanup`, which knows a host by a
+// run's record: it releases the lease only while it still carries label
+// (and, if this Provider took it, its token); otherwise the host is another
+// run's by now, or free, and the answer is cloud.ErrNotFound.
+func (p *Provider) DestroyLabelled(ctx context.Context, id, label string, reason cloud.DestroyReason) error {
+	p.mu.Lock()
+	token, took := p.mine[id]
+	p.mu.Unlock()
+	released, err := p.release(id, func(l lease) bool { return l.Label == label && (!took || l.Token == token) })
+	if err = p.destroyed(id, reason, err); err == nil && !released {
+		err = fmt.Errorf("ssh pool host %s holds no lease labelled %s: %w", id, label, cloud.ErrNotFound)
+	}
+	return err
+}
+
+// destroyed records a destroy with reason failure once its release is done.
+func (p *Provider) destroyed(id string, reason cloud.DestroyReason, err error) error {
+	if err != nil {
+		return err
+	}
+	if reason == cloud.ReasonFailure {
+		p.mu.Lock()
+		p.lost[id] = true
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// releaseLockName is the file in the lease directory whose lock serialises
+// releases; it is not a lease (no .lease suffix) and is never removed.
+const releaseLockName = "release.lock"
 
 func isNotFound(err error) bool { return errors.Is(err, cloud.ErrNotFound) }

@@ -6,6 +6,11 @@
 // run) never drive the same machine at once; a lease left by a crashed run
 // stays until `scn cleanup` or `scn do instance.destroy` releases it, so a
 // host is never handed out while something else may still be using it.
+// A Provider that took a lease gives back only that lease (each carries a
+// random token its taker keeps), so destroying a host twice — a failure,
+// then the run's final cleanup — cannot free it from under a run that
+// leased it in between; `scn cleanup` releases only a lease carrying the
+// label its record names.
 // A host destroyed with reason "failure" stands for a dead GPU: its lease
 // is released, but the Provider that destroyed it does not hand it out
 // again (a failover drill must not "fail over" onto the machine it lost,
@@ -90,14 +95,21 @@ type Provider struct {
 
 	mu   sync.Mutex
 	lost map[string]bool // hosts this Provider destroyed with cloud.ReasonFailure
+	// mine holds the token of the last lease this Provider took on each
+	// host, and keeps it once given back: a lease there with another token
+	// is someone else's.
+	mine map[string]string
 }
 
-var _ cloud.Provider = (*Provider)(nil)
+var (
+	_ cloud.Provider       = (*Provider)(nil)
+	_ cloud.LabelDestroyer = (*Provider)(nil)
+)
 
 // New returns the provider for the hosts of o. It touches nothing on disk
 // until a host is leased.
 func New(o Options) *Provider {
-	p := &Provider{dir: filepath.Join(o.StateDir, "sshpool"), role: o.Role, lost: map[string]bool{}}
+	p := &Provider{dir: filepath.Join(o.StateDir, "sshpool"), role: o.Role, lost: map[string]bool{}, mine: map[string]string{}}
 	if p.role == "" {
 		p.role = RoleGPU
 	}
@@ -292,11 +304,17 @@ func (p *Provider) names(role string) string {
 // Get returns a host of the pool as a running instance: labelled by its
 // lease when it is leased, unlabelled when it is free — the team's machine
 // is there all the same, and a drill may name it (manual-ssh's --var
-// source=gpu1). An unknown name is cloud.ErrNotFound.
+// source=gpu1). An unknown name is cloud.ErrNotFound, and so is a host this
+// Provider destroyed with reason failure: it stands for a dead machine, so
+// the run that lost it drops its cleanup (instance.destroy asks) rather than
+// "destroy" at its end a host that may be another run's by then.
 func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) {
 	h, ok := p.host(id)
 	if !ok {
 		return nil, fmt.Errorf("ssh pool host %q: %w", id, cloud.ErrNotFound)
+	}
+	if p.isLost(id) {
+		return nil, fmt.Errorf("%s: %w", lostDetail(id), cloud.ErrNotFound)
 	}
 	l, err := p.readLease(id)
 	switch {
@@ -334,17 +352,22 @@ func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instan
 // the machine is the team's, and what the scenario wrote there is the
 // scenario's to remove. Either reason releases the lease; with
 // cloud.ReasonFailure this Provider also stops handing the host out (see
-// the package doc). Releasing a host that is not leased is not an error.
+// the package doc). A Provider that leased the host releases only its own
+// lease: once given back, the host may be another run's, and destroying it
+// again leaves that lease alone. A Provider that never leased it releases
+// whatever lease is there: the user frees a host by name (scn do
+// instance.destroy --with id=gpu1). Releasing a host that is not leased
+// (by us) is not an error: it is already gone.
 func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyReason) error {
-	if err := p.release(id); err != nil {
-		return err
+	p.mu.Lock()
+	token, took := p.mine[id]
+	p.mu.Unlock()
+	var ours func(lease) bool
+	if took {
+		ours = func(l lease) bool { return l.Token == token }
 	}
-	if reason == cloud.ReasonFailure {
-		p.mu.Lock()
-		p.lost[id] = true
-		p.mu.Unlock()
-	}
-	return nil
+	_, err := p.release(id, ours)
+	return p.destroyed(id, reason, err)
 }
 
 func (p *Provider) isLost(name string) bool {
