@@ -35,6 +35,10 @@ type Info struct {
 	Creates string
 	// Paid marks actions that can spend real money on a paid target.
 	Paid bool
+	// Needs names what the action needs of its target (target.NeedCompute,
+	// NeedStandby, NeedStore): a scenario whose target lacks it is refused
+	// before its first step, instead of failing at that step.
+	Needs []string
 }
 
 // Spec is a registered action: its Info plus the reflected types of its

@@ -58,6 +58,9 @@ func WriteDoc(w io.Writer, s *Spec) {
 	if s.Creates != "" {
 		fmt.Fprintf(w, "\nCreates %s %s, destroyed at the end of the run unless the step says keep: true.\n", article(s.Creates), s.Creates)
 	}
+	if len(s.Needs) > 0 {
+		fmt.Fprintf(w, "\nNeeds the target's %s: checked before the run's first step.\n", strings.Join(s.Needs, ", "))
+	}
 	fmt.Fprintln(w, "\nParameters (with:):")
 	writeFields(w, FieldsOf(s.Params), true, "  ")
 	for _, g := range GroupsOf(s.NewParams()) {
@@ -157,6 +160,9 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 		}
 		if s.Creates != "" {
 			fmt.Fprintf(w, "\nCreates %s **%s**; it is destroyed at the end of the run unless the step says `keep: true`.\n", article(s.Creates), s.Creates)
+		}
+		if len(s.Needs) > 0 {
+			fmt.Fprintf(w, "\nNeeds the target's **%s**: a run on a target without it is refused before its first step.\n", strings.Join(s.Needs, ", "))
 		}
 		fmt.Fprintln(w, "\n| parameter | type | | description |\n|---|---|---|---|")
 		for _, f := range FieldsOf(s.Params) {

@@ -19,7 +19,8 @@ import (
 // step, and so is a step whose `if:` the vars do not decide.
 
 // preflight checks every step's parameters and durations computed from vars
-// and env alone.
+// and env alone, and that the target has what each step needs (a standby
+// provider for standby.create, a store for snapshot.*).
 func (r *Runner) preflight() error {
 	var diags Diagnostics
 	scope := map[string]any{"vars": r.vars, "env": r.env}
@@ -31,6 +32,13 @@ func (r *Runner) preflight() error {
 			}
 			if run, err := r.evalBool(s.If, scope); err != nil || !run {
 				continue // skipped, or its step says why its if: fails
+			}
+		}
+		if t := r.opts.Target; t != nil && s.Spec != nil {
+			for _, need := range s.Spec.Needs {
+				if why := t.Lacks(need); why != "" {
+					diags.errorf(s.ActionPos, "step %s: %s cannot run here: %s (nothing was started)", s.ID, s.Action, why)
+				}
 			}
 		}
 		keys := make([]string, 0, len(s.DurationExprs))

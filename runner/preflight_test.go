@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scnlabs/scn/internal/secret"
+	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/runner"
 )
 
@@ -98,5 +99,38 @@ steps:
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("--var %v: %v; want an error that does not show the value", vars, err)
 		}
+	}
+}
+
+// A step needing what the target lacks (standby.create on an ssh target
+// without a standby host) is refused before the first step, at the step's
+// action, with the fix for that kind of target — not after a GPU was
+// rented.
+func TestPreflightRefusesWhatTheTargetLacks(t *testing.T) {
+	src := `name: lacks
+steps:
+  - { id: gpu, action: test.create, with: { name: a } }
+  - id: sb
+    action: standby.create
+    with: { gpu: "${{ steps.gpu }}" }
+  - id: snap
+    action: snapshot.create
+    if: "${{ false }}"
+    with: { on: "${{ steps.gpu }}" }
+`
+	sc, err := runner.Load("lacks.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := runner.Check(sc, registry(&world{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab := &target.Target{Name: "lab", Kind: "ssh"}
+	_, err = runner.New(c, runner.Options{Target: lab})
+	var diags runner.Diagnostics
+	if !errors.As(err, &diags) || len(diags) != 1 ||
+		!strings.Contains(err.Error(), "lacks.yaml:5:13: step sb: standby.create cannot run here: target lab has no standby host: add a host with role: standby") {
+		t.Fatalf("runner.New = %v; want one problem, at standby.create, with the fix (the snapshot step never runs)", err)
 	}
 }

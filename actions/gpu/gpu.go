@@ -11,6 +11,7 @@ import (
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/plural"
+	"github.com/scnlabs/scn/internal/target"
 )
 
 // OffersParams are the parameters of gpu.offers.
@@ -39,6 +40,7 @@ var Offers = actions.Define(actions.Info{
 	Doc: "Prices are USD per hour, total (VAST `dph_total`: the machine and disk_gb of disk). On the local target they come from a built-in " +
 		"catalogue and are marked simulated. Pass an offer to instance.create with `offer: ${{ steps.ID.offers[0] }}`.",
 	Example: "- id: offer\n  action: gpu.offers\n  with: { gpu: RTX_4090, max_price: 0.6 }\n  expect: [ \"count > 0\" ]",
+	Needs:   []string{target.NeedCompute},
 }, func(ctx context.Context, env *actions.Env, p *OffersParams) (*OffersOutputs, error) {
 	if env.Target == nil || env.Target.Compute == nil {
 		return nil, fmt.Errorf("target has no compute provider")

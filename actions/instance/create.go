@@ -11,6 +11,7 @@ import (
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/rent"
+	"github.com/scnlabs/scn/internal/target"
 )
 
 // CreateParams are the parameters of instance.create.
@@ -72,6 +73,7 @@ var Create = actions.Define(actions.Info{
 	Example: "- id: gpu\n  action: instance.create\n  with: { offer: \"${{ steps.offer.offers[0] }}\", ready_timeout: 10m }",
 	Creates: "instance",
 	Paid:    true,
+	Needs:   []string{target.NeedCompute},
 }, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
 	if env.Target == nil || env.Target.Compute == nil {
 		return nil, errors.New("target has no compute provider")

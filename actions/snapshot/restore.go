@@ -12,6 +12,7 @@ import (
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/plural"
 	snap "github.com/scnlabs/scn/internal/snapshot"
+	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/internal/units"
 )
 
@@ -90,6 +91,7 @@ var Restore = actions.Define(actions.Info{
 		"through scn, `md5sum` (or, for an xxh3-128 snapshot, reading the files back) runs after it. Any difference " +
 		"fails the step, naming the files. `via` tells how the bytes went.",
 	Example: "- id: restore\n  action: snapshot.restore\n  with: { snapshot: \"${{ steps.snap.id }}\", on: \"${{ steps.gpu_b }}\" }\n  expect: [ \"valid == file_count\" ]",
+	Needs:   []string{target.NeedStore},
 }, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
 	x, inst, err := env.Exec(ctx, p.On)
 	if err != nil {
@@ -170,6 +172,7 @@ var List = actions.Define(actions.Info{
 	Name:    "snapshot.list",
 	Summary: "list the snapshots in the target's store (only names with a manifest)",
 	Example: "- id: snaps\n  action: snapshot.list\n  with: { pattern: \"scn-*\" }",
+	Needs:   []string{target.NeedStore},
 }, func(ctx context.Context, env *actions.Env, p *ListParams) (*ListOutputs, error) {
 	if _, err := path.Match(p.Pattern, ""); err != nil {
 		return nil, fmt.Errorf("pattern %q: %w", p.Pattern, err)
@@ -216,6 +219,7 @@ var Delete = actions.Define(actions.Info{
 	Name:    "snapshot.delete",
 	Summary: "delete snapshots by name or glob pattern (manifest first, then data)",
 	Example: "- action: snapshot.delete\n  with: { pattern: \"test-snapshot-*\" }",
+	Needs:   []string{target.NeedStore},
 }, func(ctx context.Context, env *actions.Env, p *DeleteParams) (*DeleteOutputs, error) {
 	names := []string{p.ID}
 	if p.Pattern != "" {

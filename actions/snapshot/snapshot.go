@@ -18,6 +18,7 @@ import (
 	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/plural"
 	snap "github.com/scnlabs/scn/internal/snapshot"
+	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/internal/units"
 )
 
@@ -66,6 +67,7 @@ var Create = actions.Define(actions.Info{
 		"(MD5) and the step says why. `via` tells which.",
 	Example: "- id: snap\n  action: snapshot.create\n  with: { on: \"${{ steps.gpu }}\", exclude: [\"./.cache\"] }",
 	Creates: "snapshot",
+	Needs:   []string{target.NeedStore},
 }, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
 	x, inst, err := env.Exec(ctx, p.On)
 	if err != nil {

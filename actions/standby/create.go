@@ -15,6 +15,7 @@ import (
 	"github.com/scnlabs/scn/internal/resource"
 	snap "github.com/scnlabs/scn/internal/snapshot"
 	"github.com/scnlabs/scn/internal/standby"
+	"github.com/scnlabs/scn/internal/target"
 	"github.com/scnlabs/scn/internal/units"
 )
 
@@ -106,6 +107,7 @@ the sync and checks stop before that.`,
 	Example: "- id: standby\n  action: standby.create\n  with: { gpu: \"${{ steps.gpu }}\", sync_interval: 30s, check_interval: 10s }",
 	Creates: "standby",
 	Paid:    true,
+	Needs:   []string{target.NeedStandby},
 }, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
 	if env.Target == nil || env.Target.Standby == nil {
 		return nil, errors.New("target has no standby provider")

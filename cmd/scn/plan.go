@@ -40,8 +40,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 			for i, c := range scs {
 				if len(vs) > 0 {
 					// The values given are checked as scn run would before
-					// its first step (runner.New: vars, then the pre-flight).
-					if _, err := runner.New(c, runner.Options{Vars: vs, Masker: secret.New()}); err != nil {
+					// its first step (runner.New: vars, then the pre-flight,
+					// with what the target lacks when it could be opened).
+					if _, err := runner.New(c, runner.Options{Vars: vs, Masker: secret.New(), Target: tgt}); err != nil {
 						return err
 					}
 				}

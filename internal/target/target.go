@@ -79,3 +79,32 @@ func (t *Target) Provider(name string) (cloud.Provider, bool) {
 	}
 	return nil, false
 }
+
+// What an action may need of its target (actions.Info.Needs).
+const (
+	NeedCompute = "compute" // GPU instances: instance.create, gpu.offers
+	NeedStandby = "standby" // standby machines: standby.create
+	NeedStore   = "store"   // a snapshot store: snapshot.*
+)
+
+// Lacks says why the target cannot give what need names, with the fix for
+// its kind; "" when it can. A scenario needing what its target lacks is
+// refused before its first step (runner.New), not when that step comes
+// after a GPU was rented.
+func (t *Target) Lacks(need string) string {
+	switch {
+	case need == NeedCompute && t.Compute == nil:
+		return "target " + t.Name + " has no compute provider"
+	case need == NeedStore && t.Store == nil:
+		return "target " + t.Name + " has no store for snapshots: give it one under targets." + t.Name + ".store in scn.yaml (docs/targets.md)"
+	case need == NeedStandby && t.Standby == nil:
+		switch t.Kind {
+		case "ssh":
+			return "target " + t.Name + " has no standby host: add a host with role: standby under targets." + t.Name + ".hosts in scn.yaml (docs/targets.md)"
+		case "vast":
+			return "target " + t.Name + " has no standby provider: the GCP standby VM needs GOOGLE_APPLICATION_CREDENTIALS (and GCP_PROJECT_ID, GCP_ZONE) set (docs/targets.md)"
+		}
+		return "target " + t.Name + " has no standby provider"
+	}
+	return ""
+}
