@@ -96,8 +96,9 @@ true, the default). If every file matches, the standby follows the new GPU:
 state restored, then syncing again from the next cycle. If not, the step
 fails naming the files and the standby keeps waiting for another try.
 
-mttr_seconds runs from the moment standby.status saw failover become active
-to the copy verified on the new GPU. Restoring while the old GPU is still
+mttr_seconds runs from the standby's own detection of the failure (its
+health checks, not when a standby.status step happened to look) to the
+copy verified on the new GPU. Restoring while the old GPU is still
 alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 	Example: "- id: failover\n  action: failover.restore\n  with: { standby: \"${{ steps.standby }}\", to: \"${{ steps.gpu2 }}\" }\n  expect: [ \"verified\" ]",
 }, func(ctx context.Context, env *actions.Env, p *RestoreParams) (*RestoreOutputs, error) {
