@@ -8,6 +8,7 @@ import (
 
 	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/standby"
 )
 
 // StatusParams are the parameters of instance.status.
@@ -106,18 +107,23 @@ var Destroy = actions.Define(actions.Info{
 			if err := h.Destroy(ctx, p.Reason); err != nil {
 				return nil, fmt.Errorf("destroying %s %s: %w", kind, p.ID.ID, err)
 			}
+			// The provider's accepted destroy, not the end of this step:
+			// confirming it takes status reads (VAST: seconds apart) that
+			// are scn's, not the platform's, and recovery times start here.
+			if out.DestroyedAt = h.DestroyedAt(); out.DestroyedAt.IsZero() {
+				out.DestroyedAt = time.Now().UTC()
+			}
 			if p.Reason == "failure" {
+				// A standby following it counts its data at risk and its
+				// detection from this moment, not from its next check: told
+				// now, before the confirming reads, which its checks may
+				// outrun.
+				standby.GPULost(env.Shared, p.ID.ID, out.DestroyedAt)
 				// Providers that keep nothing after a failure (VAST, GCP)
 				// need no cleanup at the end; local sandboxes keep a disk.
 				if _, err := env.Instance(ctx, p.ID); errors.Is(err, cloud.ErrNotFound) {
 					h.Gone("failure")
 				}
-			}
-			// The provider's accepted destroy, not now: confirming it took
-			// status reads (VAST: seconds apart) that are scn's, not the
-			// platform's, and recovery times start here.
-			if out.DestroyedAt = h.DestroyedAt(); out.DestroyedAt.IsZero() {
-				out.DestroyedAt = time.Now().UTC()
 			}
 			env.Logf("%s %s destroyed (%s)", kind, p.ID.ID, p.Reason)
 			return out, nil

@@ -38,7 +38,7 @@ type StatusOutputs struct {
 	FirstFailureAt    time.Time `json:"first_failure_at" doc:"first failed check of the streak that made failover active"`
 	FailureDetectedAt time.Time `json:"failure_detected_at" doc:"when failover became active"`
 	DetectionSeconds  float64   `json:"detection_seconds" doc:"how long the GPU was dead, at most, before scn noticed: gpu_alive_at to failure_detected_at"`
-	DataAtRiskSeconds float64   `json:"data_at_risk_seconds" doc:"work lost with the GPU: last_sync_at to first_failure_at (everything written in it was only on the GPU)"`
+	DataAtRiskSeconds float64   `json:"data_at_risk_seconds" doc:"work lost with the GPU: last_sync_at to its failure — the moment instance.destroy reason: failure was accepted when the run killed it, else first_failure_at, an upper bound (everything written in it was only on the GPU)"`
 	PendingFiles      int       `json:"pending_files" doc:"GPU files written since the last sync, as of the last good check: what a failure now would lose"`
 	Pending           []string  `json:"pending" doc:"their paths, relative to the workspace (first 100)"`
 	LostFiles         int       `json:"lost_files" doc:"files written after the last sync that the failure lost (seen by the last good check: a lower bound)"`
@@ -92,11 +92,15 @@ var Status = actions.Define(actions.Info{
 cheap to poll). Poll it with until to wait for the failure to be noticed:
 until: { expr: "state == 'failover_active'", interval: 1s, timeout: 2m }.
 
-What the drill reports: detection_seconds (from the last time the GPU was
-seen alive to the detection), data_at_risk_seconds (from the last successful
-sync to the first failed check: work only the GPU had), lost_files (files
+What the drill reports: detection_seconds (from the GPU's failure to the
+detection), data_at_risk_seconds (from the last successful sync to the
+failure: work only the GPU had), lost_files (files
 the GPU wrote after the last sync, as its last good check saw them: a lower
-bound — what was written after that check was never seen). pending_files is
+bound — what was written after that check was never seen). The failure is
+the moment instance.destroy reason: failure was accepted when the run
+killed the GPU; in a real outage it is unknown, and the figures bracket
+it: detection from the last time the GPU was seen alive, data at risk to
+the first failed check (an upper bound). pending_files is
 the same figure while the GPU is alive: wait until it counts the files a
 drill wrote before killing the GPU.
 

@@ -192,9 +192,10 @@ type Association struct {
 	standbyFails   int
 	aliveAt        time.Time // GPU last seen alive (check or sync)
 	firstFailureAt time.Time
+	lostAt         time.Time // the GPU's failure as the platform timed it (GPULost); zero: unknown
 	detectedAt     time.Time
-	detection      time.Duration // detectedAt − aliveAt at the time
-	atRisk         time.Duration // firstFailureAt − lastSyncAt at the time
+	detection      time.Duration // detectedAt − the failure (lostAt, else aliveAt) at the time
+	atRisk         time.Duration // the failure (lostAt, else firstFailureAt) − lastSyncAt at the time
 	restoredAt     time.Time
 	mttr           time.Duration
 	changed        Listing // GPU entries modified since synced.Clock, per the last good check

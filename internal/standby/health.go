@@ -147,8 +147,20 @@ func (a *Association) count(h Health, gen int, watchGPU bool, g, s verdict) Heal
 			logs = append(logs, fmt.Sprintf("GPU %s failed its health check (%d/%d): %s", id, a.gpuFails, th, g.problem))
 			if a.gpuFails >= th {
 				a.state, a.detectedAt, a.lost = FailoverActive, time.Now(), a.pendingLocked()
-				a.detection = a.detectedAt.Sub(a.aliveAt)
-				a.atRisk = max(0, a.firstFailureAt.Sub(a.lastSyncAt))
+				// Without the failure's time (a real outage), it lies
+				// between the last good check and the first failed one:
+				// detection counts from the former, the data at risk to
+				// the latter (an upper bound). A drill that killed the
+				// GPU knows it (gpuLost).
+				from, to := a.aliveAt, a.firstFailureAt
+				if lost := a.lostAt; !lost.IsZero() && lost.Before(to) {
+					to = lost
+					if lost.After(from) {
+						from = lost
+					}
+				}
+				a.detection = a.detectedAt.Sub(from)
+				a.atRisk = max(0, to.Sub(a.lastSyncAt))
 				a.problem = fmt.Sprintf("GPU %s failed %d health checks in a row (last: %s)", id, a.gpuFails, g.problem)
 				if a.cycleCancel != nil {
 					a.cycleCancel() // a sync from the dead GPU would only hang
@@ -195,4 +207,13 @@ func listSome(names []string, n int) string {
 		s += fmt.Sprintf(" … (%d more)", len(names)-n)
 	}
 	return s
+}
+
+// gpuLost records when the GPU a was following was lost, if it is id.
+func (a *Association) gpuLost(id string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gpu.Instance.ID == id && a.lostAt.IsZero() {
+		a.lostAt = at
+	}
 }

@@ -204,3 +204,32 @@ func TestAStandbyThatDiesIsReported(t *testing.T) {
 		})
 	}
 }
+
+// A drill that killed the GPU knows when (instance.destroy's accepted
+// destroy, GPULost): data at risk runs from the last sync to that moment,
+// and detection from it, not to and from the standby's own checks, which
+// are up to a check interval off. Another GPU's loss changes nothing.
+func TestAKnownFailureTimesDataAtRiskAndDetection(t *testing.T) {
+	r := newRig(t)
+	gpu, sb := r.machine(t), r.machine(t)
+	m := newManual()
+	a := start(t, gpu, sb, m.options(Options{FailureThreshold: 2}))
+	syncedAt := a.Status().LastSyncAt
+	m.check(t) // alive
+
+	r.destroy(t, gpu)
+	lostAt := time.Now()
+	a.gpuLost("not-"+gpu.Instance.ID, lostAt.Add(-time.Hour))
+	a.gpuLost(gpu.Instance.ID, lostAt)
+	m.check(t)
+	if h := m.check(t); h.State != FailoverActive {
+		t.Fatalf("not detected: %+v", h)
+	}
+	st := a.Status()
+	if st.DataAtRisk != lostAt.Sub(syncedAt) || st.FirstFailureAt.Before(lostAt) {
+		t.Errorf("data at risk %v; want last sync → the known failure, %v (first failed check %v)", st.DataAtRisk, lostAt.Sub(syncedAt), st.FirstFailureAt)
+	}
+	if st.Detection != st.DetectedAt.Sub(lostAt) {
+		t.Errorf("detection %v; want the known failure → detected, %v", st.Detection, st.DetectedAt.Sub(lostAt))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/remote"
@@ -46,6 +47,24 @@ func Find(s Shared, id string) (*Association, error) {
 		return a, nil
 	}
 	return nil, fmt.Errorf("no standby association for %s in this run: standby.create makes one, and associations live only as long as the run that made them", id)
+}
+
+// GPULost tells the run's associations following GPU id that it was lost
+// at at (scn destroyed it with reason failure: the provider accepted the
+// destroy then), so their data at risk and detection count from the
+// failure the platform timed, not from their own next health check. A run
+// without shared state or associations is told nothing.
+func GPULost(s Shared, id string, at time.Time) {
+	reg, err := RunRegistry(s)
+	if err != nil {
+		return
+	}
+	reg.mu.Lock()
+	list := append([]*Association(nil), reg.list...)
+	reg.mu.Unlock()
+	for _, a := range list {
+		a.gpuLost(id, at)
+	}
 }
 
 // Reach is how a run reaches its machines: the step's Connect and Probe

@@ -98,7 +98,7 @@ func (a *Association) Restore(ctx context.Context, to Machine, verify VerifyFunc
 	}
 	a.gpu, a.gen = to, a.gen+1
 	a.state, a.problem, a.restoredAt, a.mttr = Restored, "", now, r.MTTR
-	a.gpuFails, a.aliveAt = 0, now
+	a.gpuFails, a.aliveAt, a.lostAt = 0, now, time.Time{}
 	// The new GPU's clock is not the old one's: no "changed since" scan
 	// until the first sync from it.
 	a.synced, a.changed = snapshot{}, nil

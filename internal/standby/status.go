@@ -26,13 +26,14 @@ type Status struct {
 	AliveAt        time.Time // the GPU was last seen alive (a good check or sync)
 	FirstFailureAt time.Time // first failed check of the streak that triggered failover
 	DetectedAt     time.Time // when failover became active
-	// Detection is how long the GPU was dead, at most, before scn noticed:
-	// from the last time it was seen alive to DetectedAt.
+	// Detection is how long the GPU was dead before scn noticed: from its
+	// failure when the run knows it (it killed the GPU: GPULost), else,
+	// at most, from the last time it was seen alive, to DetectedAt.
 	Detection time.Duration
 	// DataAtRisk is the window of work lost with the GPU: from the start
-	// of the last successful sync to the first failed check (an upper
-	// bound of when the GPU died). Everything written in it existed only
-	// on the GPU.
+	// of the last successful sync to its failure when the run knows it,
+	// else to the first failed check (an upper bound of when the GPU
+	// died). Everything written in it existed only on the GPU.
 	DataAtRisk time.Duration
 	RestoredAt time.Time
 	MTTR       time.Duration // detection → restored and verified (0: no failure was being recovered)
