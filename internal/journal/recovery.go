@@ -112,6 +112,17 @@ func RecoveryOf(j *Journal) *Recovery {
 		break
 	}
 	r.Phases.Provisioning = st[rent].Seconds
+	// Until SSH first answered (created_at + ready_seconds: scn's clock,
+	// as the step's), not until the step ended: its second, confirming
+	// probe is scn's caution, not the platform's time.
+	if created, ok := timeOutput(st[rent].Outputs, "created_at"); ok {
+		if secs, ok := output(st[rent].Outputs, "ready_seconds").(float64); ok && secs > 0 {
+			ready := created.Add(time.Duration(secs * float64(time.Second)))
+			if ready.After(st[rent].StartedAt) && ready.Before(st[rent].EndedAt) {
+				r.Phases.Provisioning = ready.Sub(st[rent].StartedAt).Seconds()
+			}
+		}
+	}
 	r.Phases.Restore = st[restore].Seconds
 	end := st[restore].EndedAt
 	if verify >= 0 {

@@ -79,6 +79,36 @@ func TestRecoveryStartsWhenTheDestroyWasAccepted(t *testing.T) {
 	}
 }
 
+// Provisioning ends when the new GPU's SSH first answered (created_at +
+// ready_seconds), not when its step ended after a second, confirming
+// probe; a readiness outside the step is not believed.
+func TestRecoveryProvisioningEndsWhenSSHFirstAnswered(t *testing.T) {
+	j := fixture.Standby()
+	gpu2 := step(t, j, "gpu2")
+	withReady := func(created time.Time, secs float64) *journal.Recovery {
+		for i := range j.Steps {
+			if j.Steps[i].ID == "gpu2" {
+				out := map[string]any{}
+				prev, _ := gpu2.Outputs.(map[string]any)
+				for k, v := range prev {
+					out[k] = v
+				}
+				out["created_at"], out["ready_seconds"] = created.Format(time.RFC3339Nano), secs
+				j.Steps[i].Outputs = out
+			}
+		}
+		return journal.RecoveryOf(j)
+	}
+	created := gpu2.StartedAt.Add(2 * time.Second)
+	ready := gpu2.EndedAt.Add(-1500 * time.Millisecond)
+	if r := withReady(created, ready.Sub(created).Seconds()); r == nil || !near(r.Phases.Provisioning, ready.Sub(gpu2.StartedAt).Seconds()) {
+		t.Fatalf("recovery %+v; want provisioning %.3fs, until SSH first answered", r, ready.Sub(gpu2.StartedAt).Seconds())
+	}
+	if r := withReady(created, time.Hour.Seconds()); r == nil || r.Phases.Provisioning != gpu2.Seconds {
+		t.Fatalf("recovery %+v; a readiness after the step is not believed", r)
+	}
+}
+
 // A standby that detects the failure before the step that lost the GPU
 // has ended (that step still waiting on the provider) dates the failure
 // when the GPU was last seen alive, within the step: detection is never 0
