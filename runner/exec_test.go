@@ -17,11 +17,11 @@ import (
 // timeouts, continue_on_error, vars. What a run cleans up is in
 // cleanup_test.go.
 
-// runSrc loads, checks and runs a scenario against the test actions.
-func runSrc(t *testing.T, src string, opts runner.Options, ctx context.Context) (*journal.Journal, *world) {
+// checkSrc loads and checks scenario src (named file) against the test
+// actions of w.
+func checkSrc(t *testing.T, file, src string, w *world) *runner.Checked {
 	t.Helper()
-	w := &world{dir: t.TempDir()}
-	sc, err := runner.Load("test.yaml", []byte(src))
+	sc, err := runner.Load(file, []byte(src))
 	var c *runner.Checked
 	if err == nil {
 		c, err = runner.Check(sc, registry(w))
@@ -29,6 +29,14 @@ func runSrc(t *testing.T, src string, opts runner.Options, ctx context.Context) 
 	if err != nil {
 		t.Fatalf("scenario does not check:\n%v", err)
 	}
+	return c
+}
+
+// runSrc loads, checks and runs a scenario against the test actions.
+func runSrc(t *testing.T, src string, opts runner.Options, ctx context.Context) (*journal.Journal, *world) {
+	t.Helper()
+	w := &world{dir: t.TempDir()}
+	c := checkSrc(t, "test.yaml", src, w)
 	if opts.UndoRetries == nil {
 		opts.UndoRetries = []time.Duration{time.Millisecond}
 	}
@@ -276,14 +284,7 @@ vars:
 steps:
   - { id: a, action: log, with: { message: "${{ vars.gpu }} ${{ vars.n + 1 }} ${{ vars.token }} ${{ vars.must }}" } }
 `
-	sc, err := runner.Load("v.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runner.Check(sc, registry(&world{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := checkSrc(t, "v.yaml", src, &world{})
 	opts := runner.Options{Masker: secret.New(), Env: map[string]string{"TEST_TOKEN": "s3cr3t-value"}, Vars: map[string]string{"gpu": "4090", "n": "5", "must": "x"}}
 	r, err := runner.New(c, opts)
 	if err != nil {
@@ -320,14 +321,7 @@ vars: { n: 3, price: 1.0 }
 steps:
   - { id: a, action: log, with: { message: "${{ vars.n }} ${{ vars.price }}" } }
 `
-	sc, err := runner.Load("v.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runner.Check(sc, registry(&world{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := checkSrc(t, "v.yaml", src, &world{})
 	for _, tc := range []struct{ n, price, want string }{
 		{" 7 ", "0.3", "7 0.3"},
 		{"3", "2", "3 2"},

@@ -33,14 +33,7 @@ steps:
     if: "${{ vars.use }}"
     with: { duration: "${{ vars.wait }}" }
 `
-	sc, err := runner.Load("pre.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runner.Check(sc, registry(&world{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := checkSrc(t, "pre.yaml", src, &world{})
 	for _, tc := range []struct {
 		vars map[string]string
 		want []string // "" when the run may start
@@ -86,14 +79,7 @@ vars: { pin: { secret: true, default: 1234 }, word: { secret: true, default: "x"
 steps:
   - { id: nap, action: sleep, with: { duration: "${{ vars.word }}" } }
 `
-	sc, err := runner.Load("pin.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runner.Check(sc, registry(&world{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := checkSrc(t, "pin.yaml", src, &world{})
 	for _, vars := range []map[string]string{{"pin": "hunter2-pin"}, {"word": "hunter2-word"}} {
 		_, err := runner.New(c, runner.Options{Vars: vars, Masker: secret.New()})
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
@@ -118,16 +104,9 @@ steps:
     if: "${{ false }}"
     with: { on: "${{ steps.gpu }}" }
 `
-	sc, err := runner.Load("lacks.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runner.Check(sc, registry(&world{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := checkSrc(t, "lacks.yaml", src, &world{})
 	lab := &target.Target{Name: "lab", Kind: "ssh"}
-	_, err = runner.New(c, runner.Options{Target: lab})
+	_, err := runner.New(c, runner.Options{Target: lab})
 	var diags runner.Diagnostics
 	if !errors.As(err, &diags) || len(diags) != 1 ||
 		!strings.Contains(err.Error(), "lacks.yaml:5:13: step sb: standby.create cannot run here: target lab has no standby host: add a host with role: standby") {

@@ -22,6 +22,24 @@ func step(t *testing.T, j *journal.Journal, id string) journal.Step {
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 
+// withOutputs sets outputs of step id, keeping its others.
+func withOutputs(j *journal.Journal, id string, set map[string]any) {
+	for i := range j.Steps {
+		if j.Steps[i].ID != id {
+			continue
+		}
+		out := map[string]any{}
+		prev, _ := j.Steps[i].Outputs.(map[string]any)
+		for k, v := range prev {
+			out[k] = v
+		}
+		for k, v := range set {
+			out[k] = v
+		}
+		j.Steps[i].Outputs = out
+	}
+}
+
 // A standby drill: detection is the standby's failure_detected_at after
 // the kill; the new GPU's rent, the failover copy and the drill's
 // verification are their steps.
@@ -56,17 +74,7 @@ func TestRecoveryStartsWhenTheDestroyWasAccepted(t *testing.T) {
 	j := fixture.Standby()
 	kill, verify := step(t, j, "kill"), step(t, j, "verify")
 	withDestroyedAt := func(at time.Time) *journal.Recovery {
-		for i := range j.Steps {
-			if j.Steps[i].ID == "kill" {
-				out := map[string]any{}
-				prev, _ := kill.Outputs.(map[string]any)
-				for k, v := range prev {
-					out[k] = v
-				}
-				out["destroyed_at"] = at.Format(time.RFC3339Nano)
-				j.Steps[i].Outputs = out
-			}
-		}
+		withOutputs(j, "kill", map[string]any{"destroyed_at": at.Format(time.RFC3339Nano)})
 		return journal.RecoveryOf(j)
 	}
 	accepted := kill.StartedAt.Add(200 * time.Millisecond)
@@ -86,17 +94,7 @@ func TestRecoveryProvisioningEndsWhenSSHFirstAnswered(t *testing.T) {
 	j := fixture.Standby()
 	gpu2 := step(t, j, "gpu2")
 	withReady := func(created time.Time, secs float64) *journal.Recovery {
-		for i := range j.Steps {
-			if j.Steps[i].ID == "gpu2" {
-				out := map[string]any{}
-				prev, _ := gpu2.Outputs.(map[string]any)
-				for k, v := range prev {
-					out[k] = v
-				}
-				out["created_at"], out["ready_seconds"] = created.Format(time.RFC3339Nano), secs
-				j.Steps[i].Outputs = out
-			}
-		}
+		withOutputs(j, "gpu2", map[string]any{"created_at": created.Format(time.RFC3339Nano), "ready_seconds": secs})
 		return journal.RecoveryOf(j)
 	}
 	created := gpu2.StartedAt.Add(2 * time.Second)
