@@ -66,7 +66,7 @@ func (p *CreateParams) Price(ctx context.Context, pc actions.PriceContext) actio
 var Create = actions.Define(actions.Info{
 	Name:    "instance.create",
 	Summary: "rent or start an instance from an offer and wait until SSH answers (fallback to the next offers)",
-	Doc: "Readiness is the provider saying running AND two SSH probes in a row answering; probes run every second between the provider's status polls, and ready_seconds ends at the first of them. An instance that exits, goes " +
+	Doc: "Readiness is the provider saying running AND two SSH probes in a row answering; probes run every second between the provider's status polls from the first read that gives an address (VAST's status lags the machine, so SSH may answer while it still says loading), and ready_seconds ends at the first of them, not at the read that said running. An instance that exits, goes " +
 		"offline, reports an error or does not answer within ready_timeout is destroyed and the next offer is " +
 		"tried (fallback). The instance is destroyed at the end of the run unless the step says keep: true; " +
 		"on a prepaid provider (VAST) the balance is checked before renting.",

@@ -299,3 +299,31 @@ func TestProvisionWithoutBalanceCheck(t *testing.T) {
 	}
 	w.finish(t, inst)
 }
+
+// VAST's status is the host's last heartbeat: the container's sshd can
+// answer while reads still say loading. The ready time is when SSH first
+// answered (probed every tick once there is an address), not the later
+// read that said running; status reads stay one per Interval.
+func TestProvisionReadyIsWhenSSHAnsweredNotWhenAReadSaidRunning(t *testing.T) {
+	const sshAfter = 450 * time.Millisecond
+	slowStatus := []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 3}, {Status: "running", Msg: "success, running"}}
+	w := newWorld(t, vasttest.Options{SSHAfter: sshAfter}, map[int64][]vasttest.Step{1: slowStatus}, 1, nil)
+	w.o.Wait.Interval, w.o.Wait.ProbeInterval = 300*time.Millisecond, 10*time.Millisecond
+	inst, err := cloud.Provision(context.Background(), w.p, offers(1), w.o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := w.f.Instance(inst.ID)
+	up := rec.CreatedAt().Add(sshAfter)
+	if inst.ReadyAt.Before(up) || inst.ReadyAt.After(up.Add(100*time.Millisecond)) {
+		t.Errorf("ready %v after creation, SSH answered from %v: the ready time must be the first answering probe's",
+			inst.ReadyAt.Sub(rec.CreatedAt()), sshAfter)
+	}
+	if inst.Status != cloud.StatusRunning {
+		t.Errorf("kept an instance whose last read says %s", inst.Status)
+	}
+	if n := len(w.f.CallsTo(http.MethodGet, "/api/v0/instances/"+inst.ID+"/")); n > 5 {
+		t.Errorf("%d status reads for a wait of 4 intervals: probes must not cost API calls", n)
+	}
+	w.finish(t, inst)
+}

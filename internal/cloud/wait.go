@@ -21,7 +21,10 @@ type WaitOptions struct {
 	// Timeout for the whole wait; 0 means only ctx bounds it.
 	Timeout time.Duration
 	// Probe checks the machine answers over SSH (runs `echo`). It is called
-	// only once the provider says running.
+	// every ProbeInterval as soon as a status read gives an address, even
+	// while the provider still says loading: its status lags the machine
+	// (VAST reports the host's last heartbeat), and the ready time is when
+	// SSH answered, not when a later read said running.
 	Probe func(ctx context.Context, inst *Instance) error
 	// Probes is how many consecutive successful probes make the instance
 	// ready. Default 2: a single answer right after boot is not trusted.
@@ -35,10 +38,13 @@ type WaitOptions struct {
 // ready time it reports is within this of when SSH first answered.
 const MaxProbeInterval = time.Second
 
-// WaitReady polls p until instance id is running, then probes its SSH
-// (without asking p) every ProbeInterval until Probes probes in a row
-// answer, asking p again only every Interval. The instance returned has
-// ReadyAt set to the start of the first probe of that successful run. A
+// WaitReady polls p every Interval and, once a read gives the instance an
+// SSH address, probes that address (without asking p) every ProbeInterval
+// between the polls. The instance is ready when Probes probes in a row
+// have answered and a read says running — in either order: a read saying
+// running comes up to an Interval after the machine answers. The instance
+// returned has ReadyAt set to the start of the first probe of that
+// successful run, so status reads' spacing never delays the ready time. A
 // fatal status (exited, stopped, offline, unknown, gone) or a status
 // message that reports an error ends the wait with an
 // *InstanceFailedError, as does the timeout; the caller destroys the
@@ -73,12 +79,15 @@ func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Inst
 				return inst, &InstanceFailedError{ID: id, Status: inst.Status, Msg: inst.StatusMsg}
 			}
 			w.note = inst.Status
-			if inst.Status == StatusRunning && inst.Host != "" && inst.Port > 0 {
-				if o.Probe == nil {
+			switch {
+			case inst.Host == "" || inst.Port <= 0:
+			case o.Probe == nil:
+				if inst.Status == StatusRunning {
 					ready := *inst
 					ready.ReadyAt = polled
 					return &ready, nil
 				}
+			default:
 				if ready := w.probe(ctx, inst, polled); ready != nil {
 					return ready, nil
 				}
@@ -98,28 +107,39 @@ type waiter struct {
 	start   time.Time
 	last    *Instance
 	note    string
-	ok      int       // consecutive successful probes
+	addr    string    // the address probed
+	ok      int       // consecutive successful probes of addr
 	firstOK time.Time // when the first of them started
 }
 
 // probe probes inst's SSH every ProbeInterval until the instance is ready
-// (returned) or the next status poll is due (nil).
+// (returned) or the next status poll is due (nil). A run of answers goes
+// on across polls while the address stays the same, so answers seen
+// before a read says running count from when they came.
 func (w *waiter) probe(ctx context.Context, inst *Instance, polled time.Time) *Instance {
+	if addr := inst.Addr(); addr != w.addr {
+		w.addr, w.ok = addr, 0 // answers from another address prove nothing about this one
+	}
 	for {
 		at := time.Now()
 		if err := w.o.Probe(ctx, inst); err != nil {
 			w.ok = 0
-			w.note = "running, SSH not answering: " + err.Error()
+			w.note = inst.Status + ", SSH not answering: " + err.Error()
 		} else {
 			if w.ok == 0 {
 				w.firstOK = at
 			}
-			if w.ok++; w.ok >= w.o.Probes {
+			w.ok++
+			switch {
+			case w.ok < w.o.Probes:
+				w.note = inst.Status + ", SSH answered once"
+			case inst.Status == StatusRunning:
 				ready := *inst
 				ready.ReadyAt = w.firstOK
 				return &ready
+			default:
+				w.note = inst.Status + ", SSH answering, waiting for the provider to say running"
 			}
-			w.note = "running, SSH answered once"
 		}
 		if time.Since(polled)+w.o.ProbeInterval >= w.o.Interval {
 			return nil

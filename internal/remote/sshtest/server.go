@@ -35,7 +35,12 @@ type Options struct {
 	// DropFirst closes the first N TCP connections as soon as they are
 	// accepted, like VAST's proxy before the container's sshd is up.
 	DropFirst int
-	Dir       string // working directory of commands; a temp dir when empty
+	// UpAt, when set, closes every connection accepted before that moment
+	// the same way: the machine's sshd comes up at a time of its own,
+	// not at any request's (a VAST container whose sshd answers while
+	// the API still reports the status of the host's last heartbeat).
+	UpAt time.Time
+	Dir  string // working directory of commands; a temp dir when empty
 	// Home, when set, is the machine's own HOME: commands run with it and
 	// a clean environment (PATH, HOME, USER, LANG), as a machine's sshd
 	// gives them, instead of inheriting the test process's. What they
@@ -62,6 +67,7 @@ type Server struct {
 	conns   int
 	execs   []string
 	toDrop  int
+	upAt    time.Time
 	open    map[net.Conn]bool
 	stopped bool
 }
@@ -103,7 +109,7 @@ func Start(t testing.TB, o Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, HostKey: o.HostKey.PublicKey(),
-		cfg: cfg, ln: ln, dir: o.Dir, ctx: ctx, cancel: cancel, toDrop: o.DropFirst, open: map[net.Conn]bool{},
+		cfg: cfg, ln: ln, dir: o.Dir, ctx: ctx, cancel: cancel, toDrop: o.DropFirst, upAt: o.UpAt, open: map[net.Conn]bool{},
 	}
 	if o.Home != "" {
 		path := os.Getenv("PATH")
@@ -155,7 +161,7 @@ func (s *Server) accept() {
 		}
 		s.mu.Lock()
 		s.conns++
-		drop := s.toDrop > 0 || s.stopped
+		drop := s.toDrop > 0 || s.stopped || time.Now().Before(s.upAt)
 		if s.toDrop > 0 {
 			s.toDrop--
 		}

@@ -43,6 +43,20 @@ type Options struct {
 	// server listens. An error leaves ssh_host null: a machine whose SSH
 	// never comes up.
 	SSH func(id string) (host string, port int, err error)
+	// SSHAfter, when set, frees SSH from the status reads: the instance
+	// publishes its SSH address from the first read that shows it placed
+	// (actual_status no longer null), and the server StartSSHServers gives
+	// it answers SSHAfter after its creation, whatever the reads say. On
+	// VAST the status is what the host's last heartbeat reported
+	// (docs.vast.ai, show-instance: "loading — Docker image is downloading
+	// or container is starting up", "unknown — No recent heartbeat from
+	// the host"), so a container's sshd can answer while reads still say
+	// loading, and a read saying running does not mean sshd answers yet
+	// (clouds.md: real GPUs take 60–120 s to accept SSH). With a custom SSH
+	// hook, the hook is called at that first placed read and its server
+	// decides when it answers. Zero: SSH comes up at the first read that
+	// says running, as before.
+	SSHAfter time.Duration
 	// DestroyLag is how many status reads still show a destroyed instance
 	// (as exited) before {"instances": null}.
 	DestroyLag int
@@ -325,6 +339,12 @@ func (f *Fake) Bill(id string) (usd, seconds float64) {
 	return in.dphTotal() * seconds / 3600, seconds
 }
 
+// CreatedAt is when the fake created the instance: its start_date.
+func (in *Instance) CreatedAt() time.Time {
+	sec := int64(in.started)
+	return time.Unix(sec, int64((in.started-float64(sec))*1e9))
+}
+
 // AuthorizedKeys is what the instance's SSH server must accept: the account
 // keys it was created with.
 func (f *Fake) AuthorizedKeys(id string) []string {
@@ -372,6 +392,10 @@ func (f *Fake) StartSSHServers(t testing.TB, opts func(id string) SSHOptions) {
 			o = opts(id)
 		}
 		o.AuthorizedKeys = append(o.AuthorizedKeys, f.AuthorizedKeys(id)...)
+		if after := f.opts.SSHAfter; after > 0 && o.UpAt.IsZero() {
+			in, _ := f.Instance(id)
+			o.UpAt = in.CreatedAt().Add(after)
+		}
 		if o.Home == "" {
 			// Each machine is its own computer: what one installs under
 			// ~ (scn's agent) is not on the next.

@@ -199,7 +199,8 @@ func (f *Fake) showInstance(w http.ResponseWriter, id int64) int {
 	}
 	in.polls++
 	st := in.step()
-	needSSH := st.Status == "running" && !in.sshDone && f.opts.SSH != nil // f.mu held
+	up := st.Status == "running" || (f.opts.SSHAfter > 0 && st.Status != "") // see Options.SSHAfter
+	needSSH := up && !in.sshDone && f.opts.SSH != nil                        // f.mu held
 	f.mu.Unlock()
 	if needSSH {
 		f.resolveSSH(in)
