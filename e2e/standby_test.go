@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,6 +100,17 @@ func TestCPUStandbyOnVast(t *testing.T) {
 		// same service account, not from scn's table.
 		if r.Kind == "standby" && (r.Estimated || !strings.HasPrefix(r.PriceSource, "gcp billing catalog")) {
 			t.Errorf("standby %s priced %v/h from %q (estimated %v), want the billing catalogue", r.ID, r.PricePerHour, r.PriceSource, r.Estimated)
+		}
+		// And its cost is Google's bill: the seconds from its creation to
+		// its deletion, at least a minute (the drill's VM lives less).
+		if r.Kind == "standby" {
+			usd, secs := w.gce.Bill(r.ID)
+			if math.Abs(r.LifetimeSeconds-secs) > 0.5 {
+				t.Errorf("standby %s: lifetime %.3fs, Compute Engine billed %.3fs", r.ID, r.LifetimeSeconds, secs)
+			}
+			if math.Abs(r.CostUSD-usd) > r.PricePerHour*0.5/3600 || usd <= 0 {
+				t.Errorf("standby %s cost $%.7f in the journal, Compute Engine billed $%.7f for %.1fs (a minute at least)", r.ID, r.CostUSD, usd, secs)
+			}
 		}
 	}
 

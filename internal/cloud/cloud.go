@@ -71,6 +71,11 @@ type Instance struct {
 	PriceSource string    `json:"price_source,omitempty" doc:"where the price comes from when it is not the provider's bill"`
 	Estimated   bool      `json:"estimated,omitempty" doc:"price is scn's built-in estimate, not the provider's price list"`
 	CreatedAt   time.Time `json:"created_at" doc:"when the provider confirmed creation"`
+	// MinBilledSeconds is the shortest time the provider bills the
+	// instance for, however soon it is destroyed (Compute Engine: 60 s);
+	// 0 means none: the bill is the lifetime. The provider sets it, the
+	// run's books apply it (resource.Handle.MinBilled).
+	MinBilledSeconds float64 `json:"-"`
 	// ReadyAt is when the SSH probe that began the successful readiness
 	// check started (WaitReady); zero until then.
 	ReadyAt time.Time `json:"ready_at,omitzero" doc:"when SSH first answered the readiness check"`

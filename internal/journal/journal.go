@@ -149,7 +149,11 @@ type Resource struct {
 	LifetimeSeconds float64    `json:"lifetime_seconds"`
 	PricePerHour    float64    `json:"price_per_hour"`
 	CostUSD         float64    `json:"cost_usd"`
-	Simulated       bool       `json:"simulated,omitempty"`
+	// MinBilledSeconds is the provider's minimum charge in seconds
+	// (Compute Engine bills a VM at least a minute): cost_usd is the
+	// price over max(lifetime_seconds, min_billed_seconds). 0: none.
+	MinBilledSeconds float64 `json:"min_billed_seconds,omitempty"`
+	Simulated        bool    `json:"simulated,omitempty"`
 	// PriceSource says where price_per_hour comes from when it is not the
 	// provider's own figure for this resource; Estimated marks scn's
 	// built-in estimates (never a bill).

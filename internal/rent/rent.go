@@ -94,6 +94,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 					return nil
 				})
 			h.PriceFrom(inst.PriceSource, inst.Estimated)
+			h.MinBilled(inst.MinBilledSeconds)
 			mu.Lock()
 			handles[id] = h
 			mu.Unlock()
@@ -140,6 +141,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 		// price it bills for it (VAST: dph_total with the disk rented).
 		h.Bill(inst.CreatedAt, inst.PricePerHour)
 		h.PriceFrom(inst.PriceSource, inst.Estimated)
+		h.MinBilled(inst.MinBilledSeconds)
 	}
 	readyAt := inst.ReadyAt
 	if readyAt.IsZero() {

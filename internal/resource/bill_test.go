@@ -54,3 +54,21 @@ func TestLifetimeNeverNegative(t *testing.T) {
 		t.Errorf("lifetime %v, cost %v", r.LifetimeSeconds, r.CostUSD)
 	}
 }
+
+// A provider with a minimum charge bills at least that: a Compute Engine
+// VM destroyed after 20 s costs a minute (its lifetime stays 20 s).
+func TestCostIsAtLeastTheProvidersMinimum(t *testing.T) {
+	clock := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	tr := NewTracker("run1", "vast", nil, &undo.Stack{})
+	tr.now = func() time.Time { return clock }
+	pend, _ := tr.Begin(Spec{Step: "standby", Kind: "standby", Provider: "gcp"})
+	h := pend.Created("vm", 0.012, false, nil, func(context.Context, string) error { clock = clock.Add(20 * time.Second); return nil })
+	h.MinBilled(60)
+	if err := h.Destroy(context.Background(), "user"); err != nil {
+		t.Fatal(err)
+	}
+	r := tr.Resources()[0]
+	if want := 0.012 * 60 / 3600; r.LifetimeSeconds != 20 || math.Abs(r.CostUSD-want) > 1e-12 || r.MinBilledSeconds != 60 {
+		t.Errorf("lifetime %vs, cost %v (minimum %vs), want 20s costing a minute: %v", r.LifetimeSeconds, r.CostUSD, r.MinBilledSeconds, want)
+	}
+}

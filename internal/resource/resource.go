@@ -148,6 +148,19 @@ func (h *Handle) Bill(createdAt time.Time, pricePerHour float64) {
 	}
 }
 
+// MinBilled records the provider's minimum charge for the resource
+// (cloud.Instance.MinBilledSeconds: Compute Engine bills a VM at least a
+// minute): its cost is its price over the longer of its lifetime and
+// this. 0 leaves the record as it is.
+func (h *Handle) MinBilled(seconds float64) {
+	if seconds <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res.MinBilledSeconds = seconds
+}
+
 // PriceFrom records where the price comes from when it is not the
 // provider's own figure (cloud.Instance.PriceSource), and whether it is
 // scn's estimate.
@@ -301,7 +314,9 @@ func (t *Tracker) Resources() []journal.Resource {
 		// Clocks differ: a provider's creation time a little after scn's
 		// now is a lifetime of zero, not a negative one.
 		r.LifetimeSeconds = max(end.Sub(r.CreatedAt).Seconds(), 0)
-		r.CostUSD = r.PricePerHour * r.LifetimeSeconds / 3600
+		// The bill: a provider with a minimum charge bills at least that
+		// (for a resource still alive too: it is already owed).
+		r.CostUSD = r.PricePerHour * max(r.LifetimeSeconds, r.MinBilledSeconds) / 3600
 		out = append(out, r)
 	}
 	return out

@@ -93,7 +93,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		pq := p.price(machine, !p.cfg.OnDemand)
 		return &cloud.Instance{ID: name, Provider: p.Name(), Label: req.Label, Status: cloud.StatusCreating,
 			User: p.cfg.User, Workspace: p.cfg.Workspace, GPU: machine, PricePerHour: pq.perHour,
-			PriceSource: pq.source, Estimated: pq.estimated, CreatedAt: time.Now()}, nil
+			PriceSource: pq.source, Estimated: pq.estimated, CreatedAt: time.Now(), MinBilledSeconds: minBilledSeconds}, nil
 	}
 	return inst, nil
 }

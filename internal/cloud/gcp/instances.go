@@ -124,6 +124,8 @@ func (p *Provider) instance(vm *compute.Instance) *cloud.Instance {
 		GPU:          machine,
 		PricePerHour: pq.perHour,
 		StatusMsg:    vm.StatusMessage,
+		// A VM is billed at least a minute.
+		MinBilledSeconds: minBilledSeconds,
 	}
 	inst.CreatedAt, _ = time.Parse(time.RFC3339, vm.CreationTimestamp)
 	if vm.Metadata != nil {

@@ -3,6 +3,7 @@ package gcp_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os/exec"
 	"strings"
 	"sync"
@@ -349,5 +350,23 @@ func TestCreateRefusesMissingKey(t *testing.T) {
 	}
 	if n := len(r.fake.Calls()); n != 0 {
 		t.Errorf("%d API calls for requests refused up front", n)
+	}
+}
+
+// Compute Engine bills a VM at least a minute: the provider says so on the
+// instance, and its price is what the fake's bill charges per hour.
+func TestAShortLivedVMIsBilledAMinute(t *testing.T) {
+	r := newRig(t, nil)
+	inst := r.create(t, "scn-run1-standby")
+	r.destroy(t, inst.ID)
+	usd, secs := r.fake.Bill(inst.ID)
+	if secs <= 0 || secs >= 60 {
+		t.Fatalf("the VM lived %vs in the fake, want under a minute", secs)
+	}
+	if inst.MinBilledSeconds != gcptest.MinBilledSeconds {
+		t.Errorf("instance says a minimum of %vs, Compute Engine bills %vs", inst.MinBilledSeconds, gcptest.MinBilledSeconds)
+	}
+	if want := inst.PricePerHour * gcptest.MinBilledSeconds / 3600; usd <= 0 || math.Abs(usd-want) > 1e-12 {
+		t.Errorf("billed $%v for %.3fs, want a minute at the instance's $%v/h: $%v", usd, secs, inst.PricePerHour, want)
 	}
 }

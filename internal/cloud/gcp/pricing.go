@@ -19,6 +19,14 @@ const computeService = "services/6F81-5844-456A"
 // thousand SKUs; pages hold up to 5000).
 const maxCatalogPages = 20
 
+// minBilledSeconds is Compute Engine's minimum charge for a VM: "All
+// vCPUs, GPUs, and GB of memory are charged a minimum of 1 minute … After
+// 1 minute, instances are charged in 1 second increments"
+// (cloud.google.com/compute/vm-instance-pricing, "Billing model for
+// virtual machine instances"). A standby destroyed after 20 s costs a
+// minute.
+const minBilledSeconds = 60
+
 // estimateSource names the built-in table when the catalogue cannot be
 // read: its rates are as recorded on that date, not the bill.
 const estimateSource = "estimated: built-in E2 us-central1 rates recorded 2024"

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The Cloud Billing Catalog API as google.golang.org/api/cloudbilling/v1
@@ -141,4 +142,72 @@ func familyOf(group string) string {
 		return "Storage"
 	}
 	return "Compute"
+}
+
+// usage is what Compute Engine bills for one VM: its machine type, on
+// demand or Spot, from its creation until it stopped (TERMINATED) or was
+// deleted.
+type usage struct {
+	machine string
+	spot    bool
+	start   time.Time // the VM's creationTimestamp
+	end     time.Time // zero while it runs
+}
+
+// stopBilling ends VM name's billed time, once. The lock is held.
+func (s *Server) stopBilling(name string) {
+	if u := s.bills[name]; u != nil && u.end.IsZero() {
+		u.end = time.Now()
+	}
+}
+
+// e2Shapes are the vCPUs and memory (GB) an E2 machine type is billed for
+// (cloud.google.com/compute/docs/general-purpose-machines, E2 machine
+// types: the shared-core e2-micro, e2-small and e2-medium are billed for
+// 0.25, 0.5 and 1 vCPU though they burst to 2).
+var e2Shapes = map[string]struct{ vcpus, gb float64 }{
+	"e2-micro": {0.25, 1}, "e2-small": {0.5, 2}, "e2-medium": {1, 4},
+	"e2-standard-2": {2, 8}, "e2-standard-4": {4, 16}, "e2-standard-8": {8, 32},
+	"e2-highcpu-2": {2, 2}, "e2-highcpu-4": {4, 4}, "e2-highmem-2": {2, 16},
+}
+
+// MinBilledSeconds is Compute Engine's minimum charge for a VM
+// (cloud.google.com/compute/vm-instance-pricing, "Billing model for
+// virtual machine instances": "All vCPUs, GPUs, and GB of memory are
+// charged a minimum of 1 minute. For example, if you run your virtual
+// machine for 30 seconds, you will be billed for 1 minute of usage. After
+// 1 minute, instances are charged in 1 second increments.").
+const MinBilledSeconds = 60
+
+// Bill is what the project is charged for VM name's vCPUs and memory: the
+// catalogue's E2 rates (Spot or on demand, as inserted) times its seconds
+// from creation until it stopped or was deleted (or now while it runs),
+// with Compute Engine's one-minute minimum. seconds is that time itself,
+// before the minimum. A VM the fake never created, or of a machine type
+// outside the E2 table, bills nothing. The boot disk is not counted.
+func (s *Server) Bill(name string) (usd, seconds float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.bills[name]
+	if u == nil {
+		return 0, 0
+	}
+	shape, ok := e2Shapes[u.machine]
+	if !ok {
+		return 0, 0
+	}
+	p := DefaultE2Prices
+	if s.e2 != nil {
+		p = *s.e2
+	}
+	rate := shape.vcpus*p.Core + shape.gb*p.RAM
+	if u.spot {
+		rate = shape.vcpus*p.SpotCore + shape.gb*p.SpotRAM
+	}
+	end := u.end
+	if end.IsZero() {
+		end = time.Now()
+	}
+	seconds = max(end.Sub(u.start).Seconds(), 0)
+	return rate * max(seconds, MinBilledSeconds) / 3600, seconds
 }

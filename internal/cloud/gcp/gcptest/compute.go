@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -163,7 +164,8 @@ func (s *Server) newVM(in *compute.Instance, body []byte, link string) *vm {
 	res := *in
 	res.Kind, res.Id, res.SelfLink, res.Zone = "compute#instance", s.newID(), link, s.zoneURL()
 	res.Status = "PROVISIONING"
-	res.CreationTimestamp = time.Now().Format("2006-01-02T15:04:05.000-07:00")
+	now := time.Now().Truncate(time.Millisecond) // creationTimestamp has milliseconds
+	res.CreationTimestamp = now.Format("2006-01-02T15:04:05.000-07:00")
 	if !strings.HasPrefix(res.MachineType, "http") {
 		res.MachineType = s.URL + "/compute/v1/projects/" + s.Project + "/" + strings.TrimPrefix(res.MachineType, "/")
 	}
@@ -180,6 +182,8 @@ func (s *Server) newVM(in *compute.Instance, body []byte, link string) *vm {
 		nics[i] = &nic
 	}
 	res.NetworkInterfaces = nics
+	spot := in.Scheduling != nil && in.Scheduling.ProvisioningModel == "SPOT"
+	s.bills[in.Name] = &usage{machine: path.Base(in.MachineType), spot: spot, start: now}
 	return &vm{res: &res, body: body}
 }
 
@@ -201,6 +205,7 @@ func (s *Server) step(v *vm) {
 			return
 		}
 		v.res.Status = "TERMINATED"
+		s.stopBilling(v.res.Name)
 	}
 }
 
@@ -230,6 +235,7 @@ func (s *Server) remove(name string) {
 		return
 	}
 	s.release(s.vms[name])
+	s.stopBilling(name)
 	delete(s.vms, name)
 }
 

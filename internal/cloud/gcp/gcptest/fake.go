@@ -81,12 +81,13 @@ type Server struct {
 	byRequest    map[string]*operation     // requestId → operation it created
 	nextID       uint64
 	faults       []Fault
-	insertErr    *opError  // the next insert's operation ends with this error
-	stall        bool      // the next insert's operation never finishes
-	forget       bool      // the next operation answers 404 once created
-	e2           *E2Prices // the billing catalogue's E2 rates; DefaultE2Prices when nil
-	billingOff   bool      // the Cloud Billing API answers 403 SERVICE_DISABLED
-	catalogCalls []Call    // requests to the billing catalogue
+	insertErr    *opError          // the next insert's operation ends with this error
+	stall        bool              // the next insert's operation never finishes
+	forget       bool              // the next operation answers 404 once created
+	e2           *E2Prices         // the billing catalogue's E2 rates; DefaultE2Prices when nil
+	billingOff   bool              // the Cloud Billing API answers 403 SERVICE_DISABLED
+	catalogCalls []Call            // requests to the billing catalogue
+	bills        map[string]*usage // by VM name, kept after the VM is deleted
 }
 
 // New starts a fake Compute Engine serving project "scn-test" in zone
@@ -100,6 +101,7 @@ func New(t testing.TB) *Server {
 		vms:       map[string]*vm{},
 		ops:       map[string]*operation{},
 		byRequest: map[string]*operation{},
+		bills:     map[string]*usage{},
 		nextID:    4_700_000_000_000_000_000,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
