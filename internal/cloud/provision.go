@@ -64,7 +64,11 @@ type ProvisionHooks struct {
 	NotCreated func(offer Offer, err error)
 	// Destroyed runs after Provision destroyed an instance it gave up on
 	// (failed, lost a race, or interrupted); billedUntil is when its
-	// billing stopped (see DestroyBilled), zero when err is not nil.
+	// billing stopped (see DestroyBilled), zero when err is not nil. inst
+	// is the provider's last record of it — the last status read while
+	// waiting, with what Create returned filling its gaps — so its
+	// CreatedAt and PricePerHour are the provider's (VAST start_date and
+	// dph_total) whenever a read succeeded, as for the instance kept.
 	Destroyed func(inst *Instance, billedUntil time.Time, err error)
 }
 
@@ -297,6 +301,10 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 		r.hook(func() { h(offer, inst) })
 	}
 	ready, err := WaitReady(ctx, r.p, inst.ID, r.o.Wait)
+	seen := inst // the provider's last record of the instance
+	if ready != nil && ready.ID == inst.ID {
+		seen = merge(ready, inst)
+	}
 	if err == nil {
 		r.mu.Lock()
 		won := r.winner == nil && r.fatal == nil
@@ -308,7 +316,7 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 			r.cancel() // the other racers stop waiting and destroy theirs
 			return
 		}
-		r.destroy(inst, offer, "")
+		r.destroy(seen, offer, "")
 		return
 	}
 	var failed *InstanceFailedError
@@ -324,7 +332,7 @@ func (r *provisioning) try(ctx context.Context, offer Offer) {
 	case ctx.Err() == nil:
 		reason = err.Error()
 	} // else the race is over (a winner, or a fatal error elsewhere): nothing to report
-	r.destroy(inst, offer, reason)
+	r.destroy(seen, offer, reason)
 }
 
 // destroy gives an instance back (its attempt is recorded when reason is

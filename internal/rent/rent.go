@@ -106,6 +106,12 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			mu.Unlock()
 			if h != nil {
 				h.Unkeep() // keep: is for the machine the step returns, not one given up
+				// Billed like the one kept: the provider's creation time and
+				// its price for this instance, as last read (whether or not
+				// the destroy worked: a machine left over is billed so too).
+				h.Bill(inst.CreatedAt, inst.PricePerHour)
+				h.PriceFrom(inst.PriceSource, inst.Estimated)
+				h.MinBilled(inst.MinBilledSeconds)
 			}
 			if err == nil && h != nil {
 				h.BillingEnded(billedUntil)

@@ -1,0 +1,72 @@
+package rent_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/actions/actiontest"
+	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/cloud/vast"
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
+	"github.com/scnlabs/scn/internal/remote/sshtest"
+	"github.com/scnlabs/scn/internal/rent"
+	"github.com/scnlabs/scn/internal/target"
+)
+
+// Instances given up — one that exited during fallback, one that lost the
+// race — are billed like the one kept: from VAST's own creation time
+// (start_date) at the instance's dph_total (its 20 GB disk included), as
+// read while waiting for it, not from when scn heard back at the offer's
+// price. Their cost is what VAST bills for them.
+func TestRentBillsGivenUpInstancesByTheProvidersRecord(t *testing.T) {
+	exited := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 1}, {Status: "exited", Msg: "Error response from daemon: OCI runtime create failed"}}
+	slow := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 30}, {Status: "running"}}
+	offer := func(id int64, life []vasttest.Step) vasttest.Offer {
+		return vasttest.Offer{ID: id, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}
+	}
+	f := vasttest.New(t, vasttest.Options{Credit: 100, Offers: []vasttest.Offer{offer(1, exited), offer(2, slow), offer(3, nil)}})
+	f.StartSSHServers(t, nil)
+	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: time.Millisecond,
+		RetryBase: time.Millisecond, RetryCap: 4 * time.Millisecond, MaxRetries: 6, DestroyChecks: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The offers' price as a search without the disk would list it: the
+	// bill is the instance's dph_total with the disk rented.
+	var offers []cloud.Offer
+	for _, id := range []string{"1", "2", "3"} {
+		offers = append(offers, cloud.Offer{ID: id, Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 0.30})
+	}
+	const dphTotal = 0.30 + 0.90*vast.DefaultDiskGB/(30*24)
+	run := actiontest.NewRun(t, &target.Target{Name: "vast", Compute: p, PollInterval: time.Millisecond, PublicKey: sshtest.AuthorizedKey(sshtest.NewKey(t))})
+	run.Probe = func(context.Context, *cloud.Instance) error { return nil } // SSH answers once there is an address
+	inst, _, err := run.Env("gpu").Rent(context.Background(), p, offers,
+		rent.Options{Kind: "instance", Race: 2, Fallback: 1, Poll: time.Millisecond, ReadyTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Destroy(context.Background(), inst.ID, cloud.ReasonUser) })
+	gaveUp := 0
+	for _, r := range run.Resources.Resources() {
+		rec, _ := f.Instance(r.ID)
+		if math.Abs(r.PricePerHour-dphTotal) > 1e-9 {
+			t.Errorf("instance %s (%s) priced $%v/h, VAST bills its dph_total $%v/h", r.ID, r.State, r.PricePerHour, dphTotal)
+		}
+		if d := r.CreatedAt.Sub(rec.CreatedAt()); d < -time.Microsecond || d > time.Microsecond {
+			t.Errorf("instance %s (%s) created at %v, VAST's start_date is %v", r.ID, r.State, r.CreatedAt, rec.CreatedAt())
+		}
+		if r.ID == inst.ID {
+			continue
+		}
+		gaveUp++
+		usd, secs := f.Bill(r.ID)
+		if r.State != "destroyed" || math.Abs(r.LifetimeSeconds-secs) > 0.05 || math.Abs(r.CostUSD-usd) > dphTotal*0.05/3600 {
+			t.Errorf("given-up instance %s (%s): %.3fs costing $%.8f, VAST billed %.3fs, $%.8f", r.ID, r.State, r.LifetimeSeconds, r.CostUSD, secs, usd)
+		}
+	}
+	if gaveUp != 2 {
+		t.Errorf("%d instances given up, want the exited one and the race's loser", gaveUp)
+	}
+}
