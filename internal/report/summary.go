@@ -150,7 +150,7 @@ func writeStandby(b *strings.Builder, p palette, s *journal.Standby) {
 	}
 	section(b, p, fmt.Sprintf("Standby %s (%s, %s)", s.ID, s.State, plural.Count(s.SyncCount, "sync")))
 	t := &table{indent: "  ", right: map[int]bool{1: true}}
-	t.add("Detection time", fmtSecsLong(s.DetectionSeconds), p.dim("from the GPU last seen alive to the failure detected"))
+	t.add("Detection time", fmtSecsLong(s.DetectionSeconds), p.dim("from the GPU's failure to its detection"))
 	t.add("MTTR", p.bold(fmtSecsLong(s.MTTRSeconds)), p.dim("from the failure detected to the workspace back on a GPU"))
 	t.add("Data at risk", fmtSecsLong(s.DataAtRiskSeconds), p.dim("writes since the last good sync"))
 	lost := fmt.Sprint(s.LostFiles)

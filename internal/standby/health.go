@@ -152,12 +152,11 @@ func (a *Association) count(h Health, gen int, watchGPU bool, g, s verdict) Heal
 				// detection counts from the former, the data at risk to
 				// the latter (an upper bound). A drill that killed the
 				// GPU knows it (gpuLost).
+				// (A round that began just before the kill may be the one
+				// that saw it: the known time wins over the round's start.)
 				from, to := a.aliveAt, a.firstFailureAt
-				if lost := a.lostAt; !lost.IsZero() && lost.Before(to) {
-					to = lost
-					if lost.After(from) {
-						from = lost
-					}
+				if lost := a.lostAt; lost.After(a.aliveAt) {
+					from, to = lost, lost
 				}
 				a.detection = a.detectedAt.Sub(from)
 				a.atRisk = max(0, to.Sub(a.lastSyncAt))
