@@ -50,6 +50,7 @@ func (r *Runner) eval(e *Expr, scope map[string]any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluating ${{ %s }} (%s): %s", e.Source, e.Pos, firstLine(err.Error()))
 	}
+	r.taint(e.Source, v)
 	return v, nil
 }
 
@@ -79,8 +80,8 @@ func (r *Runner) expectation(e *Expr, scope map[string]any) journal.Expectation 
 	// Passed or not, the journal keeps the values: a passed check shows
 	// what it proved.
 	x.OK = ok
-	x.Evaluated = r.mask.String(evaluated(e.Source, scope))
-	for _, sub := range explain(e.Source, scope) {
+	x.Evaluated = r.mask.String(evaluated(e.Source, scope, r.readsSecret))
+	for _, sub := range explain(e.Source, scope, r.readsSecret) {
 		sub.Value = r.mask.String(sub.Value)
 		x.Values = append(x.Values, sub)
 	}
@@ -106,8 +107,9 @@ func values(x journal.Expectation) string {
 }
 
 // explain evaluates the interesting sub-expressions of src: operands of
-// comparisons, calls and the values they read. Literals are left out.
-func explain(src string, scope map[string]any) []journal.SubValue {
+// comparisons, calls and the values they read. Literals are left out; a
+// part hide says reads a secret shows ***.
+func explain(src string, scope map[string]any, hide func(string) bool) []journal.SubValue {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return nil
@@ -150,7 +152,7 @@ func explain(src string, scope map[string]any) []journal.SubValue {
 			continue
 		}
 		seen[s] = true
-		val, ok := subValue(s, scope)
+		val, ok := subValue(s, scope, hide)
 		if !ok {
 			continue
 		}
@@ -163,8 +165,12 @@ func explain(src string, scope map[string]any) []journal.SubValue {
 }
 
 // subValue evaluates one sub-expression for display: strings quoted,
-// long values cut; ok is false when it does not compile on its own.
-func subValue(src string, scope map[string]any) (string, bool) {
+// long values cut, *** for one hide says reads a secret; ok is false when
+// it does not compile on its own.
+func subValue(src string, scope map[string]any, hide func(string) bool) (string, bool) {
+	if hide != nil && hide(src) {
+		return "***", true
+	}
 	prog, err := expr.Compile(src, expr.Env(scope), expr.AllowUndefinedVariables())
 	if err != nil {
 		return "", false
@@ -186,7 +192,7 @@ func subValue(src string, scope map[string]any) (string, bool) {
 // shows what it proved. and/or/not keep their shape; any other part is
 // shown as its value. "" when there is nothing to add (src is only
 // literals, or does not parse).
-func evaluated(src string, scope map[string]any) string {
+func evaluated(src string, scope map[string]any, hide func(string) bool) string {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return ""
@@ -196,7 +202,7 @@ func evaluated(src string, scope map[string]any) string {
 		if isLiteral(n) {
 			return n.String()
 		}
-		v, ok := subValue(n.String(), scope)
+		v, ok := subValue(n.String(), scope, hide)
 		if !ok {
 			return n.String()
 		}

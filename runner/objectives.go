@@ -182,7 +182,7 @@ func (r *Runner) judgeObjectives() []journal.Objective {
 		// expectation keeps the values of every check, passed or not; an
 		// unknown objective's explain which figure was missing.
 		if len(jo.Values) == 0 {
-			for _, sub := range explain(o.Expr.Source, scope) {
+			for _, sub := range explain(o.Expr.Source, scope, r.readsSecret) {
 				sub.Value = r.mask.String(sub.Value)
 				jo.Values = append(jo.Values, sub)
 			}

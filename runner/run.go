@@ -110,6 +110,12 @@ type Runner struct {
 	env     map[string]any
 	timeout time.Duration // the scenario's, computed when it is an expression
 
+	// secretVars are the names of the vars declared secret; secretReads
+	// caches which expressions read one (readsSecret), under secretMu.
+	secretVars  map[string]bool
+	secretMu    sync.Mutex
+	secretReads map[string]bool
+
 	mu     sync.Mutex
 	steps  map[string]any // steps.<id> as expressions see them
 	typed  map[string]any // typed outputs, for the reports
@@ -259,7 +265,11 @@ func (r *Runner) crashed(ctx context.Context, v any) *journal.Journal {
 	defer cancel()
 	func() {
 		defer func() { _ = recover() }() // a second panic must not stop the report
-		r.j.Cleanup = append(r.j.Cleanup, r.undo.Unwind(cleanCtx, nil)...)
+		undos := r.undo.Unwind(cleanCtx, nil)
+		for i := range undos {
+			undos[i].Error = r.mask.String(undos[i].Error)
+		}
+		r.j.Cleanup = append(r.j.Cleanup, undos...)
 	}()
 	r.finish(ctx, ierr)
 	r.sink.RunFinished(r.j)

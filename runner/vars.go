@@ -26,7 +26,12 @@ func (r *Runner) resolveVars() error {
 			d.Hint = hintFor(k, names)
 		}
 	}
-	r.vars = map[string]any{}
+	r.vars, r.secretVars = map[string]any{}, map[string]bool{}
+	for _, v := range r.sc.Vars {
+		if v.Secret {
+			r.secretVars[v.Name] = true
+		}
+	}
 	for _, v := range r.sc.Vars {
 		var val any
 		raw, given := r.opts.Vars[v.Name]
@@ -46,15 +51,19 @@ func (r *Runner) resolveVars() error {
 			scope := map[string]any{"env": r.env, "vars": r.vars}
 			var err error
 			val, err = v.Default.Eval(func(e *Expr) (any, error) { return r.eval(e, scope) })
-			if err != nil {
+			if err != nil && v.Secret {
+				// The error may quote what the default read (an env var).
+				diags.errorf(v.Pos, "var %s: its default could not be computed (the error is not shown: the var is secret)", v.Name).Hint =
+					"check what its default reads, e.g. the env vars it names"
+			} else if err != nil {
 				diags.errorf(v.Pos, "var %s: %v", v.Name, err)
 			}
 		case v.Required:
 			d := diags.errorf(v.Pos, "var %s is required", v.Name)
 			d.Hint = fmt.Sprintf("pass --var %s=...", v.Name)
 		}
-		if v.Secret && val != nil {
-			r.mask.Add(formatValue(val))
+		if v.Secret {
+			r.maskSecretVar(val)
 		}
 		r.vars[v.Name] = val
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -56,5 +58,19 @@ func TestPlanMarkdown(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("scn plan --markdown lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// scn plan --var checks the values as scn run would, and masks a secret
+// var in what it says, as scn run does.
+func TestPlanWithVarsMasksSecrets(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	src := "name: c\nvars: { token: { secret: true, default: \"\" }, attempts: { default: \"${{ int(vars.token) }}\" } }\nsteps: [ { action: log, with: { message: x } } ]\n"
+	if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := scnCmd(t, "plan", "--state-dir", t.TempDir(), f, "--var", "token=MY-CLI-SECRET-777")
+	if err == nil || strings.Contains(err.Error()+out, "MY-CLI-SECRET-777") || !strings.Contains(err.Error(), "int(***)") {
+		t.Fatalf("scn plan = %v\n%s\nwant the bad default refused, the secret shown as ***", err, out)
 	}
 }

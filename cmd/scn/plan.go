@@ -42,8 +42,12 @@ func newPlanCmd(g *globals) *cobra.Command {
 					// The values given are checked as scn run would before
 					// its first step (runner.New: vars, then the pre-flight,
 					// with what the target lacks when it could be opened).
-					if _, err := runner.New(c, runner.Options{Vars: vs, Masker: secret.New(), Target: tgt}); err != nil {
-						return err
+					mask := secret.New()
+					if tgt != nil {
+						mask.Add(tgt.Secrets...)
+					}
+					if _, err := runner.New(c, runner.Options{Vars: vs, Masker: mask, Target: tgt}); err != nil {
+						return mask.Error(err) // as scn run: errors may quote a secret var
 					}
 				}
 				p := runner.MakePlan(c, g.target, runner.StaticPricer(cmd.Context(), c, tgt, vs))
