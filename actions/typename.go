@@ -26,6 +26,24 @@ type Referrer interface {
 	RefersTo() []string
 }
 
+// Resource is implemented by output types whose id names a resource of a
+// kind ("instance", "standby", "snapshot", "offer"): the outputs of
+// instance.status, an element of gpu.offers' offers. With Info.Creates it
+// tells the checker what ${{ steps.<id> }}, or a part of it such as
+// ${{ steps.offer.offers[0] }}, names, so an offer given where an instance
+// is expected is refused before anything runs.
+type Resource interface {
+	ResourceKind() string
+}
+
+// RunScoped is implemented by parameter types naming something that only a
+// step of the same run makes (a standby association: standby.create): the
+// kind that step creates. The checker refuses such a parameter, whatever
+// its value, when no step before it creates that kind.
+type RunScoped interface {
+	MadeInRun() string
+}
+
 // typeName names a parameter or output type for documentation.
 func typeName(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
@@ -67,6 +85,16 @@ func (InstanceRef) ParamTypeName() string { return "instance" }
 
 // RefersTo implements Referrer: a standby is a machine too.
 func (InstanceRef) RefersTo() []string { return []string{"instance", "standby"} }
+
+// ParamTypeName implements TypeNamer.
+func (StandbyRef) ParamTypeName() string { return "standby" }
+
+// RefersTo implements Referrer: the standby, or the GPU it follows.
+func (StandbyRef) RefersTo() []string { return []string{"standby", "instance"} }
+
+// MadeInRun implements RunScoped: associations live only as long as the
+// run whose standby.create made them.
+func (StandbyRef) MadeInRun() string { return "standby" }
 
 // ParamSchema implements SchemaProvider.
 func (Duration) ParamSchema() map[string]any {

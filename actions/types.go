@@ -89,3 +89,9 @@ func (r *InstanceRef) DecodeParam(v any) error {
 
 // String returns the id.
 func (r InstanceRef) String() string { return r.ID }
+
+// StandbyRef names a standby association of the run: the standby's id, or
+// the id of the GPU it follows, or either's object (${{ steps.standby }}).
+// It decodes as an InstanceRef; the checker also requires a standby.create
+// step before the step that names it (RunScoped).
+type StandbyRef struct{ InstanceRef }

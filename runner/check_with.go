@@ -70,6 +70,9 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 // and range.
 func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.Map, before []*Step) {
 	t := f.Type
+	if v.Kind == ScalarValue && c.checkRunScoped(v, t, path, before) {
+		return
+	}
 	if v.Kind == ScalarValue && v.Tmpl != nil {
 		var got reflect.Type
 		for _, e := range v.Tmpl.Parts {
@@ -88,8 +91,9 @@ func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.M
 			case got.Kind() == reflect.Map:
 				d.Hint = "pick a field of the value, e.g. ${{ steps.gpu.id }} instead of ${{ steps.gpu }}"
 			}
+			return
 		}
-		c.checkKind(v, t, path)
+		c.checkKind(v, t, path, before)
 		return
 	}
 	if v.HasExpr() && reflect.PointerTo(t).Implements(paramDecoderType) {

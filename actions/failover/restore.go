@@ -20,7 +20,7 @@ import (
 
 // RestoreParams are the parameters of failover.restore.
 type RestoreParams struct {
-	Standby actions.InstanceRef `json:"standby" alias:"id" required:"true" doc:"the standby holding the copy: its id or ${{ steps.standby }}"`
+	Standby actions.StandbyRef  `json:"standby" alias:"id" required:"true" doc:"the standby holding the copy: its id or ${{ steps.standby }}"`
 	To      actions.InstanceRef `json:"to" alias:"on" required:"true" doc:"the new GPU: an id or ${{ steps.gpu2 }}"`
 	Path    string              `json:"path" doc:"folder to restore into on the new GPU, absolute or relative to its workspace; default: its workspace"`
 	Verify  bool                `json:"verify" default:"true" doc:"compare every file's MD5 on the new GPU with the standby's; a mismatch fails the step and the standby keeps waiting"`

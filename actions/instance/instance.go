@@ -44,3 +44,7 @@ func outputsOf(i *cloud.Instance) *Outputs {
 		Host: i.Host, Port: i.Port, User: i.User, Workspace: i.Workspace, GPU: i.GPU, NumGPUs: i.NumGPUs,
 		Price: i.PricePerHour, Simulated: i.Simulated, CreatedAt: i.CreatedAt}
 }
+
+// ResourceKind implements actions.Resource: the id is an instance's (for
+// instance.status, each of instance.list's instances and instance.create).
+func (Outputs) ResourceKind() string { return "instance" }

@@ -14,8 +14,8 @@ import (
 
 // StatusParams are the parameters of standby.status.
 type StatusParams struct {
-	ID   actions.InstanceRef `json:"id" alias:"standby,on" required:"true" doc:"the standby: its id or ${{ steps.standby }} (the id of the GPU it follows works too)"`
-	Fail bool                `json:"fail" default:"true" doc:"fail the step when the standby was lost (its copy is gone); false only reports it"`
+	ID   actions.StandbyRef `json:"id" alias:"standby,on" required:"true" doc:"the standby: its id or ${{ steps.standby }} (the id of the GPU it follows works too)"`
+	Fail bool               `json:"fail" default:"true" doc:"fail the step when the standby was lost (its copy is gone); false only reports it"`
 }
 
 // maxListed caps the file lists in outputs (their counts are exact).
@@ -162,3 +162,6 @@ func lastShown(env *actions.Env, id string) *shownLine {
 	}
 	return v.(*shownLine)
 }
+
+// ResourceKind implements actions.Resource: the id is the standby's.
+func (StatusOutputs) ResourceKind() string { return "standby" }

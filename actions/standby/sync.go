@@ -15,7 +15,7 @@ import (
 
 // SyncParams are the parameters of standby.sync.
 type SyncParams struct {
-	ID actions.InstanceRef `json:"id" alias:"standby,on" required:"true" doc:"the standby: its id or ${{ steps.standby }}"`
+	ID actions.StandbyRef `json:"id" alias:"standby,on" required:"true" doc:"the standby: its id or ${{ steps.standby }}"`
 }
 
 // SyncOutputs are the outputs of standby.sync.
@@ -65,3 +65,6 @@ standby was lost.`,
 	return &SyncOutputs{ID: a.StandbyID(), GPU: c.GPU, At: c.At.UTC(), CopiedFiles: c.Files, Bytes: c.Bytes, Via: c.Via, SCNBytes: c.SCNBytes, DeletedFiles: c.Deleted,
 		Seconds: c.Seconds, MBPerSec: c.MBPerSec(), SyncCount: st.SyncCount, State: st.State}, nil
 })
+
+// ResourceKind implements actions.Resource: the id is the standby's.
+func (SyncOutputs) ResourceKind() string { return "standby" }

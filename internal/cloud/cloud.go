@@ -32,6 +32,10 @@ type Offer struct {
 	Estimated   bool   `json:"estimated,omitempty" doc:"true when the price is scn's built-in estimate, not the provider's price list"`
 }
 
+// ResourceKind names what an offer's id names (actions.Resource): an
+// offer, not an instance — instance.create rents it first.
+func (Offer) ResourceKind() string { return "offer" }
+
 // OfferQuery filters and orders offers. Zero values mean "any".
 type OfferQuery struct {
 	GPU            string  // RTX_4090; matched case-insensitively, '_' equals ' '
