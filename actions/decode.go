@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -23,6 +24,28 @@ type ParamDecoder interface {
 type DecodeError struct {
 	Path string
 	Msg  string
+	Hint string // the fix, when the value's type knows it (WithHint)
+}
+
+// WithHint returns err with the fix the checker shows under its message
+// ("hint: ..."); the error still reads as err. A ParamDecoder returns one
+// to say how to write the value right.
+func WithHint(err error, hint string) error { return &hinted{err, hint} }
+
+type hinted struct {
+	error
+	hint string
+}
+
+func (h *hinted) Unwrap() error { return h.error }
+
+// HintOf is the hint err carries (WithHint), "" when none.
+func HintOf(err error) string {
+	var h *hinted
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	return ""
 }
 
 func (e *DecodeError) Error() string {
@@ -123,7 +146,7 @@ func Coerce(v any, dst reflect.Value, path string, strict bool) error {
 	if dst.CanAddr() {
 		if pd, ok := dst.Addr().Interface().(ParamDecoder); ok {
 			if err := pd.DecodeParam(v); err != nil {
-				return &DecodeError{Path: path, Msg: err.Error()}
+				return &DecodeError{Path: path, Msg: err.Error(), Hint: HintOf(err)}
 			}
 			return nil
 		}

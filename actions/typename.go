@@ -36,6 +36,21 @@ type Resource interface {
 	ResourceKind() string
 }
 
+// Unique is implemented by parameter types naming something a step makes
+// that must not exist yet (a snapshot's name): the namespace. The checker
+// refuses a literal value given twice in one namespace in a scenario — the
+// second step would fail with "already exists" — unless a step between
+// them releases the namespace (Releaser).
+type Unique interface {
+	UniqueIn() string
+}
+
+// Releaser is implemented by params structs of actions that delete what
+// a Unique parameter named (snapshot.delete): the namespace they free.
+type Releaser interface {
+	Releases() string
+}
+
 // RunScoped is implemented by parameter types naming something that only a
 // step of the same run makes (a standby association: standby.create): the
 // kind that step creates. The checker refuses such a parameter, whatever

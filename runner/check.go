@@ -43,6 +43,14 @@ type checker struct {
 	index map[string]*Step // steps with a given id
 	order []*Step          // all steps, steps then finally
 	vars  types.Map
+	// named holds the literal values of Unique parameters seen so far, by
+	// namespace (snapshot names), each with where it was given.
+	named map[string]map[string]named
+}
+
+type named struct {
+	step *Step
+	pos  Pos
 }
 
 // stepFields are present on every steps.<id>, whatever the action.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/types"
@@ -42,7 +43,11 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 			given[f.Name] = true
 			keyPos[f.Name] = s.With.KeyPos[i]
 			c.checkValue(s.With.Map[k], f, f.Name, env, before)
+			c.checkUnique(s, s.With.Map[k], f)
 		}
+	}
+	if r, ok := s.Spec.NewParams().(actions.Releaser); ok {
+		delete(c.named, r.Releases()) // a delete may free any name
 	}
 	for _, f := range fields {
 		if f.Required && !given[f.Name] {
@@ -64,6 +69,48 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 			}
 		}
 	}
+}
+
+// checkUnique refuses a literal value of a Unique parameter (a snapshot's
+// name) that an earlier step gave already: the second step would fail
+// with "already exists" once machines are rented. Two steps that both
+// have if: may exclude each other, and are let be.
+func (c *checker) checkUnique(s *Step, v *Value, f actions.Field) {
+	t := f.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	u, ok := reflect.Zero(t).Interface().(actions.Unique)
+	if !ok || v.Kind != ScalarValue || v.HasExpr() {
+		return
+	}
+	lit, _ := v.Eval(nil)
+	name, _ := lit.(string)
+	if name = strings.TrimSpace(name); name == "" {
+		return
+	}
+	ns := u.UniqueIn()
+	if c.named == nil {
+		c.named = map[string]map[string]named{}
+	}
+	if c.named[ns] == nil {
+		c.named[ns] = map[string]named{}
+	}
+	if first, dup := c.named[ns][name]; dup && (first.step.If == nil || s.If == nil) {
+		d := c.diags.errorf(v.Pos, "parameter %s: %s %q is made already by step %s at line %d: this %s would fail with \"already exists\"",
+			f.Name, ns, name, stepName(first.step), first.pos.Line, s.Action)
+		d.Hint = fmt.Sprintf("give each %s its own name, or leave %s out for the default, unique to the run and the step", ns, f.Name)
+		return
+	}
+	c.named[ns][name] = named{s, v.Pos}
+}
+
+// stepName is "id" of a step, or its action when it has no id.
+func stepName(s *Step) string {
+	if s.IDGiven && s.ID != "" {
+		return strconv.Quote(s.ID)
+	}
+	return s.Action
 }
 
 // checkValue checks one parameter value against its field: Go type, enum
@@ -148,7 +195,7 @@ func valueProblem(v any, f actions.Field, path string) (msg, hint string) {
 	if err := actions.Coerce(v, dst, path, true); err != nil {
 		var de *actions.DecodeError
 		if errors.As(err, &de) {
-			return fmt.Sprintf("parameter %s: %s", de.Path, de.Msg), ""
+			return fmt.Sprintf("parameter %s: %s", de.Path, de.Msg), de.Hint
 		}
 		return err.Error(), ""
 	}

@@ -14,20 +14,20 @@ import (
 // CreateParams are the parameters of files.create.
 type CreateParams struct {
 	On     actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to write on: an id or ${{ steps.<id> }} of instance.create"`
-	Dir    string              `json:"dir" doc:"absolute directory on the machine, created if missing; default: the instance's workspace"`
+	Dir    Dir                 `json:"dir" doc:"absolute directory on the machine, created if missing; default: the instance's workspace"`
 	Count  int                 `json:"count" min:"1" default:"3" doc:"number of files: <prefix>1.txt … <prefix><count>.txt"`
 	Size   int64               `json:"size" min:"0" doc:"exact size of each file in bytes, padded after the text with random bytes unique to the file; 0 = the text only (about 100 bytes)"`
-	Prefix string              `json:"prefix" default:"test-file-" doc:"start of each file name (no '/': files go directly in dir)"`
+	Prefix Prefix              `json:"prefix" default:"test-file-" doc:"start of each file name (no '/': files go directly in dir)"`
 	Save   actions.RunPath     `json:"save" doc:"local file to save the list to, a relative path under the run directory (.scn/runs/<id>/; scn do: the current directory) — an absolute path, or .. climbing out of it, is refused — as the seed's JSON [{path, content, md5, size}]; {id} becomes the instance id, e.g. failover_files_{id}.json"`
 }
 
 // Validate implements actions.Validator.
 func (p *CreateParams) Validate() error {
-	dir := p.Dir
+	dir := string(p.Dir)
 	if dir == "" {
 		dir = "/" // the workspace, known once the instance is
 	}
-	return CreateOptions{Dir: dir, Count: p.Count, Size: p.Size, Prefix: p.Prefix}.check()
+	return CreateOptions{Dir: dir, Count: p.Count, Size: p.Size, Prefix: string(p.Prefix)}.check()
 }
 
 // CreateOutputs are the outputs of files.create.
@@ -60,7 +60,7 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 	Example: "- id: files\n  action: files.create\n  with: { on: \"${{ steps.gpu }}\", count: 5, save: \"failover_files_{id}.json\" }",
 }, func(ctx context.Context, env *actions.Env, p *CreateParams) (*CreateOutputs, error) {
 	start := time.Now()
-	x, inst, dir, err := reach(ctx, env, p.On, p.Dir)
+	x, inst, dir, err := reach(ctx, env, p.On, string(p.Dir))
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 	if err := actions.CheckRunPath(save); err != nil {
 		return nil, fmt.Errorf("save: %w", err)
 	}
-	written, err := Write(ctx, x, CreateOptions{Dir: dir, Count: p.Count, Size: p.Size, Prefix: p.Prefix,
+	written, err := Write(ctx, x, CreateOptions{Dir: dir, Count: p.Count, Size: p.Size, Prefix: string(p.Prefix),
 		RunID: env.RunID, Progress: func(done, total int64) { env.Transfer("writing files", done, total) }})
 	if err != nil {
 		return nil, fmt.Errorf("creating files on instance %s: %w", inst.ID, err)

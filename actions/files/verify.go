@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"time"
 
@@ -21,17 +20,9 @@ type VerifyParams struct {
 	On        actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"instance to check: an id or ${{ steps.<id> }} of instance.create"`
 	Files     []File              `json:"files" doc:"the files to check as files.create outputs them: ${{ steps.<id>.files }}"`
 	From      string              `json:"from" doc:"local JSON list saved by files.create save: or by the seed, [{path, md5, ...}], a relative path under the run directory as for save:; {id} becomes the id of on"`
-	Dir       string              `json:"dir" doc:"absolute directory on the machine the files should be in; default: the instance's workspace"`
+	Dir       Dir                 `json:"dir" doc:"absolute directory on the machine the files should be in; default: the instance's workspace"`
 	SourceDir string              `json:"source_dir" doc:"directory the recorded paths were under on the machine that wrote them; default: their longest common directory"`
 	Fail      bool                `json:"fail" default:"true" doc:"fail the step when a file is missing or altered; false only reports"`
-}
-
-// Validate implements actions.Validator.
-func (p *VerifyParams) Validate() error {
-	if p.Dir != "" && !path.IsAbs(p.Dir) {
-		return fmt.Errorf("dir %q must be an absolute path on the machine", p.Dir)
-	}
-	return nil
 }
 
 // ParamGroups implements actions.Grouper.
@@ -81,7 +72,7 @@ file fails the step, naming the files; the outputs are set either way.`,
 	Example: "- id: verify\n  action: files.verify\n  with: { on: \"${{ steps.gpu2 }}\", files: \"${{ steps.files.files }}\" }\n  expect: [ \"success\" ]",
 }, func(ctx context.Context, env *actions.Env, p *VerifyParams) (*VerifyOutputs, error) {
 	start := time.Now()
-	x, inst, dir, err := reach(ctx, env, p.On, p.Dir)
+	x, inst, dir, err := reach(ctx, env, p.On, string(p.Dir))
 	if err != nil {
 		return nil, err
 	}

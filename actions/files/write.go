@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/md5check"
 	"github.com/scnlabs/scn/internal/remote"
 )
@@ -76,23 +77,91 @@ func Write(ctx context.Context, x remote.Execer, o CreateOptions) ([]Written, er
 }
 
 func (o CreateOptions) check() error {
+	if err := checkDir(o.Dir); err != nil {
+		return fmt.Errorf("dir %w", err)
+	}
 	switch {
-	case !path.IsAbs(o.Dir):
-		return fmt.Errorf("dir %q is not an absolute path on the machine", o.Dir)
 	case o.Count < 1:
 		return fmt.Errorf("count is %d: at least one file is needed", o.Count)
 	case o.Size < 0:
 		return fmt.Errorf("size %d is negative", o.Size)
 	}
-	return checkPrefix(o.Prefix)
+	if err := checkPrefix(o.Prefix); err != nil {
+		return fmt.Errorf("prefix %w", err)
+	}
+	return nil
+}
+
+// checkDir refuses a directory on the machine that is not absolute: the
+// files' recorded paths are absolute, and a relative one would depend on
+// where the remote shell starts.
+func checkDir(d string) error {
+	if !path.IsAbs(d) {
+		return actions.WithHint(fmt.Errorf("%q is not an absolute path on the machine", d),
+			fmt.Sprintf("write it from the root, e.g. %q, or leave dir out for the instance's workspace", path.Join("/workspace", d)))
+	}
+	return nil
 }
 
 // checkPrefix keeps every file directly in the directory, which is what
 // lets files.verify find them again by their common directory.
 func checkPrefix(p string) error {
 	if p == "" || p == "." || p == ".." || strings.ContainsAny(p, "/\x00") {
-		return fmt.Errorf("prefix %q must be a plain file name start (no '/')", p)
+		return actions.WithHint(fmt.Errorf("%q is not a plain file name start (no '/')", p),
+			"files go directly in dir: put the folder in dir (an absolute path) and keep prefix a name start, e.g. "+suggestPrefix(p))
 	}
+	return nil
+}
+
+// suggestPrefix is p's last part, or the default.
+func suggestPrefix(p string) string {
+	if b := path.Base(p); b != "" && b != "." && b != ".." && b != "/" && !strings.HasSuffix(p, "/") {
+		return strconv.Quote(b)
+	}
+	return `"test-file-"`
+}
+
+// Dir is a directory on the machine (dir: of files.create and
+// files.verify): an absolute path, or "" for the instance's workspace.
+// Decoding applies the rule the actions apply when they run (checkDir), so
+// a literal relative dir is refused by scn validate at its line and a
+// computed one before the step touches the machine.
+type Dir string
+
+// DecodeParam implements actions.ParamDecoder.
+func (d *Dir) DecodeParam(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("expected an absolute directory on the machine, got %s", actions.Describe(v))
+	}
+	if s != "" {
+		if err := checkDir(s); err != nil {
+			return err
+		}
+	}
+	*d = Dir(s)
+	return nil
+}
+
+// Prefix is the start of files.create's file names; decoding applies
+// checkPrefix, the rule files.create applies when it runs.
+type Prefix string
+
+// DecodeParam implements actions.ParamDecoder.
+func (p *Prefix) DecodeParam(v any) error {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case int, int64, float64:
+		s = fmt.Sprint(x)
+	default:
+		return fmt.Errorf("expected the start of a file name, got %s", actions.Describe(v))
+	}
+	if err := checkPrefix(s); err != nil {
+		return err
+	}
+	*p = Prefix(s)
 	return nil
 }
 

@@ -26,7 +26,7 @@ import (
 type CreateParams struct {
 	On      actions.InstanceRef `json:"on" alias:"instance" required:"true" doc:"the instance to snapshot: ${{ steps.gpu }}"`
 	Path    string              `json:"path" doc:"directory to snapshot (default: the instance's workspace)"`
-	Name    string              `json:"name" doc:"snapshot name, unique in the store (default scn-<run-id>-<step-id>)"`
+	Name    Name                `json:"name" doc:"snapshot name, unique in the store (default scn-<run-id>-<step-id>)"`
 	Exclude []string            `json:"exclude" doc:"GNU tar --exclude patterns, e.g. ./.cache, *.tmp"`
 	Keep    bool                `json:"keep" doc:"keep the snapshot after the run (same as the step's keep: true)"`
 }
@@ -77,7 +77,7 @@ var Create = actions.Define(actions.Info{
 		return nil, errors.New("target has no store for snapshots")
 	}
 	path := cmp.Or(p.Path, inst.Workspace)
-	name := cmp.Or(p.Name, env.Label())
+	name := cmp.Or(string(p.Name), env.Label())
 	if err := snap.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -124,6 +124,39 @@ var Create = actions.Define(actions.Info{
 		out.Seconds, units.Rate(out.MBPerS), st, out.Via)
 	return out, nil
 })
+
+// Name is the name snapshot.create gives a snapshot; "" for the default
+// scn-<run-id>-<step-id>. Decoding applies snap.ValidateName, the rule the
+// store applies, so a literal bad name is refused by scn validate at its
+// line; a name must be new in the store, so the checker also refuses one
+// literal name given to two snapshot.create steps (Unique).
+type Name string
+
+// DecodeParam implements actions.ParamDecoder.
+func (n *Name) DecodeParam(v any) error {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = strings.TrimSpace(x)
+	case int, int64, float64:
+		s = fmt.Sprint(x)
+	default:
+		return fmt.Errorf("expected a snapshot name, got %s", actions.Describe(v))
+	}
+	if s != "" {
+		if err := snap.ValidateName(s); err != nil {
+			return actions.WithHint(err, "leave name out for the default scn-<run-id>-<step-id>, unique to the run and the step")
+		}
+	}
+	*n = Name(s)
+	return nil
+}
+
+// UniqueIn implements actions.Unique: snapshot names are the store's.
+func (Name) UniqueIn() string { return "snapshot" }
+
+// Releases implements actions.Releaser: a delete may free any name.
+func (*DeleteParams) Releases() string { return "snapshot" }
 
 // Ref names a snapshot: its name, or ${{ steps.snap }} (an object with id).
 type Ref struct{ Name string }
