@@ -3,6 +3,7 @@ package runner
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -10,8 +11,11 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 
+	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/journal"
 )
+
+var restoredDataType = reflect.TypeFor[actions.RestoredData]()
 
 // Recovery objectives (objectives: name → condition) are judged after the
 // steps and the cleanup, on the figures the reports show: the run's usual
@@ -57,12 +61,63 @@ func (c *checker) objectiveScope() types.Map {
 	return env
 }
 
+// mayRecover says whether the scenario's steps can make the failover whose
+// recovery phases the runner measures (journal.MayRecover).
+func (c *checker) mayRecover() bool {
+	var plan []journal.PlannedStep
+	for _, s := range c.sc.Steps {
+		p := journal.PlannedStep{Action: s.Action}
+		if s.Spec != nil {
+			p.Restores = reflect.PointerTo(s.Spec.Outputs).Implements(restoredDataType)
+			if f, ok := actions.Lookup(actions.FieldsOf(s.Spec.Params), "reason"); ok {
+				p.Reason = f.Default
+				if v := s.withValue(f); v != nil {
+					p.Reason = ""
+					if lit, err := v.Eval(nil); err == nil && !v.HasExpr() {
+						p.Reason = fmt.Sprint(lit)
+					}
+				}
+			}
+		}
+		plan = append(plan, p)
+	}
+	return journal.MayRecover(plan)
+}
+
+// withValue is the value step s gives parameter f (by name or alias), nil
+// when it gives none.
+func (s *Step) withValue(f actions.Field) *Value {
+	if s.With == nil {
+		return nil
+	}
+	for _, k := range s.With.Keys {
+		if k == f.Name || slices.Contains(f.Aliases, k) {
+			return s.With.Map[k]
+		}
+	}
+	return nil
+}
+
+// measuredPhases are the phases an objective of this scenario can read:
+// its report.phases, and the recovery phases when it can recover.
+func (c *checker) measuredPhases() []string {
+	names := c.sc.PhaseNames()
+	if c.mayRecover() {
+		return names
+	}
+	var out []string
+	for _, p := range c.sc.Report.Phases {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
 func (c *checker) checkObjectives() {
 	if len(c.sc.Objectives) == 0 {
 		return
 	}
 	env := c.objectiveScope()
-	known := map[string][]string{"phases": c.sc.PhaseNames(), "validation": sortedKeys(validationFields)}
+	known := map[string][]string{"phases": c.measuredPhases(), "validation": sortedKeys(validationFields)}
 	for _, m := range c.sc.Report.Metrics {
 		known["metrics"] = append(known["metrics"], m.Name)
 	}
@@ -98,9 +153,18 @@ func (c *checker) checkFigureRefs(e *Expr, known map[string][]string) bool {
 		}
 		pos := e.Pos
 		pos.Col += id.Location().From
+		if id.Value == "phases" && slices.Contains(journal.RecoveryPhaseNames, prop.Value) {
+			d := c.diags.errorf(pos, "objective %q reads phases.%s, but this scenario has no failover to measure: %s",
+				e.Source, prop.Value, journal.NoRecovery)
+			d.Hint = fmt.Sprintf("add that failover, or time steps of your own: report: { phases: { %s: [<step ids>] } }", prop.Value)
+			ok = false
+			return
+		}
 		what := map[string]string{"phases": "phase", "metrics": "metric", "validation": "validation field"}[id.Value]
 		d := c.diags.errorf(pos, "unknown %s %q in objective %q", what, prop.Value, e.Source)
 		switch {
+		case len(names) == 0 && id.Value == "phases":
+			d.Hint = "this scenario measures no phases: name some under report.phases"
 		case len(names) == 0:
 			d.Hint = "define it under report.metrics to use metrics.<name>"
 		default:
@@ -164,12 +228,18 @@ func (r *Runner) judgeObjectives() []journal.Objective {
 		return nil
 	}
 	scope := r.scope(nil)
-	for k, v := range figures(r.j) {
+	figs := figures(r.j)
+	for k, v := range figs {
 		scope[k] = v
 	}
 	out := make([]journal.Objective, 0, len(r.sc.Objectives))
 	for _, o := range r.sc.Objectives {
 		x := r.expectation(o.Expr, scope)
+		if x.Error != "" {
+			if why := r.missingPhase(o.Expr.Source, figs["phases"].(map[string]any)); why != "" {
+				x.Error = why // not expr's "invalid operation: <nil> <= int"
+			}
+		}
 		jo := journal.Objective{Name: o.Name, Expr: x.Expr, Values: x.Values, Error: x.Error}
 		switch {
 		case x.Error != "":
@@ -190,6 +260,38 @@ func (r *Runner) judgeObjectives() []journal.Objective {
 		out = append(out, jo)
 	}
 	return out
+}
+
+// missingPhase says why a phases.<name> that src reads has no figure,
+// "" when every one it reads has one.
+func (r *Runner) missingPhase(src string, phases map[string]any) string {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return ""
+	}
+	var why string
+	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
+		m, isMember := n.(*ast.MemberNode)
+		if !isMember || why != "" {
+			return
+		}
+		id, isIdent := m.Node.(*ast.IdentifierNode)
+		prop, isString := m.Property.(*ast.StringNode)
+		if !isIdent || !isString || id.Value != "phases" {
+			return
+		}
+		if _, has := phases[prop.Value]; has {
+			return
+		}
+		own := slices.ContainsFunc(r.sc.Report.Phases, func(p PhaseDef) bool { return p.Name == prop.Value })
+		switch {
+		case own:
+			why = fmt.Sprintf("phases.%s: a step of the phase did not finish, so it was not measured", prop.Value)
+		case slices.Contains(journal.RecoveryPhaseNames, prop.Value):
+			why = fmt.Sprintf("phases.%s: the run measured no recovery: %s, each passed", prop.Value, journal.NoRecovery)
+		}
+	}))
+	return why
 }
 
 // objectivesError is why a run that otherwise passed fails on its

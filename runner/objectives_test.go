@@ -115,14 +115,46 @@ func TestObjectivesAreChecked(t *testing.T) {
 
 // The recovery phases the runner measures (detection, provisioning,
 // restore, verification) can be read without naming them under
-// report.phases; a run with no failover has none, so an objective on them
-// is unknown, never met by a zero.
+// report.phases. A scenario with no failover cannot measure them: an
+// objective on them is refused before anything runs, and a typo's hint
+// lists only the phases it can read.
+func TestObjectivesOnRecoveryPhasesNeedAFailover(t *testing.T) {
+	src := objectivesSrc + "  provisioned: \"phases.provisioning < 600\"\n  typo: \"phases.provison < 600\"\n"
+	sc, err := runner.Load("test.yaml", []byte(src))
+	if err == nil {
+		_, err = runner.Check(sc, registry(&world{}))
+	}
+	for _, want := range []string{
+		`test.yaml:17:17: objective "phases.provisioning < 600" reads phases.provisioning, but this scenario has no failover to measure: no instance.destroy with reason: failure`,
+		`test.yaml:18:10: unknown phase "provison" in objective "phases.provison < 600"` + "\n    hint: known: count, check (name more under report.phases)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+// A scenario that can fail over but did not (its failover steps skipped)
+// has no recovery phases: an objective on them is unknown, never met by a
+// zero, and says why in words rather than expr's "<nil> <= int".
 func TestObjectivesReadTheRecoveryPhases(t *testing.T) {
-	src := objectivesSrc + "  provisioned: \"phases.provisioning < 600\"\n"
+	src := strings.Replace(objectivesSrc, "report:", `  - action: instance.destroy
+    if: "${{ false }}"
+    with: { id: "x", reason: failure }
+  - action: instance.create
+    if: "${{ false }}"
+    with: { gpu: RTX_4090 }
+  - action: snapshot.restore
+    if: "${{ false }}"
+    with: { snapshot: "s", on: "x" }
+report:`, 1) + "  provisioned: \"phases.provisioning < 600\"\n"
 	j, _ := runSrc(t, src, runner.Options{}, nil)
 	o := objective(t, j, "provisioned")
 	if o.Status != journal.ObjectiveUnknown || j.Recovery != nil {
 		t.Fatalf("no failover, no recovery phases: %+v (recovery %+v)", o, j.Recovery)
+	}
+	if want := "objective provisioned unknown: phases.provisioning: the run measured no recovery: no instance.destroy with reason: failure"; !strings.HasPrefix(o.Line(), want) {
+		t.Errorf("line %q, want it to start %q", o.Line(), want)
 	}
 	if j.Status != journal.StatusFailed {
 		t.Errorf("an objective that cannot be judged fails the run: %s", j.Status)

@@ -133,6 +133,39 @@ func RecoveryOf(j *Journal) *Recovery {
 	return r
 }
 
+// PlannedStep is what MayRecover knows of a step before the run: its
+// action, the reason given to instance.destroy ("" when computed, so
+// unknown), and whether its action restores data onto a machine
+// (snapshot.restore, failover.restore).
+type PlannedStep struct {
+	Action   string
+	Reason   string
+	Restores bool
+}
+
+// MayRecover reports whether steps (the scenario's steps:, in order) can
+// make the failover RecoveryOf finds: an instance.destroy with reason
+// failure, then an instance.create, then a restore. Without one the run
+// never measures the recovery phases.
+func MayRecover(steps []PlannedStep) bool {
+	stage := 0
+	for _, s := range steps {
+		switch {
+		case stage == 0 && s.Action == "instance.destroy" && (s.Reason == "failure" || s.Reason == ""):
+			stage = 1
+		case stage == 1 && s.Action == "instance.create":
+			stage = 2
+		case stage == 2 && s.Restores:
+			return true
+		}
+	}
+	return false
+}
+
+// NoRecovery says why a run has no recovery phases, for an objective that
+// reads one.
+const NoRecovery = "no instance.destroy with reason: failure followed by an instance.create and a restore (snapshot.restore, failover.restore)"
+
 // restoredBy says whether step moved data back onto a machine.
 func restoredBy(j *Journal, step string) bool {
 	for _, t := range j.Snapshots {
