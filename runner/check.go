@@ -91,7 +91,9 @@ func (c *checker) checkVars() {
 		var t types.Type = types.Any
 		if v.Default != nil {
 			for _, e := range v.Default.Exprs() {
-				c.compile(e, env, false)
+				if c.checkLaterVars(v, e) {
+					c.compile(e, env, false)
+				}
 			}
 			if !v.Default.HasExpr() && v.Default.Kind == ScalarValue && v.Default.Scalar != nil {
 				t = types.TypeOf(v.Default.Scalar)
@@ -99,6 +101,44 @@ func (c *checker) checkVars() {
 		}
 		c.vars[v.Name] = t
 	}
+}
+
+// checkLaterVars refuses vars.<x> in the default of var v when x is v
+// itself or declared below it: a default sees only the vars above it, and
+// expr's "unknown field x" would not say so. It reports whether e is free
+// of such references.
+func (c *checker) checkLaterVars(v *Var, e *Expr) bool {
+	tree, err := parser.Parse(e.Source)
+	if err != nil {
+		return true // compile reports it
+	}
+	ok := true
+	for _, r := range stepRefs(tree.Node) {
+		if r.root != "vars" {
+			continue
+		}
+		if _, above := c.vars[r.id]; above {
+			continue
+		}
+		pos := e.Pos
+		pos.Col += r.col
+		i := slices.IndexFunc(c.sc.Vars, func(x *Var) bool { return x.Name == r.id })
+		switch {
+		case r.id == v.Name:
+			c.diags.errorf(pos, "var %s uses itself in its default %q", v.Name, e.Source)
+		case i >= 0:
+			d := c.diags.errorf(pos, "var %s uses vars.%s, declared below it (line %d): a var's default sees only the vars above it", v.Name, r.id, c.sc.Vars[i].Pos.Line)
+			d.Hint = fmt.Sprintf("move %s above %s", r.id, v.Name)
+		default:
+			d := c.diags.errorf(pos, "unknown var %q in expression %q", r.id, e.Source)
+			d.Hint = hintFor(r.id, sortedKeys(c.vars))
+			if d.Hint == "" {
+				d.Hint = "declare it under vars: above this one"
+			}
+		}
+		ok = false
+	}
+	return ok
 }
 
 // envFor is the typed scope of expressions in step s: vars, env, run and

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/checker/nature"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
@@ -44,7 +45,11 @@ func (c *checker) exprError(e *Expr, err error, env types.Map) {
 	case unknownName.MatchString(msg):
 		d.Hint = "expressions see vars, env, run and steps.<id> (and, in expect/until, the step's own outputs)"
 		name := unknownName.FindStringSubmatch(msg)[1]
-		if h := didYouMean(name, sortedKeys(env)); h != "" {
+		known := sortedKeys(env)
+		if strings.Contains(e.Source, name+"(") { // called: a function is meant
+			known = append(slices.Clone(builtin.Names), known...)
+		}
+		if h := didYouMean(name, known); h != "" {
 			d.Hint = h
 		}
 		if h := renamedHint(name, sortedKeys(env)); h != "" {

@@ -50,7 +50,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 		delete(c.named, r.Releases()) // a delete may free any name
 	}
 	for _, f := range fields {
-		if f.Required && !given[f.Name] {
+		if f.Required && !given[f.Name] && !s.withBad {
 			pos := s.ActionPos
 			d := c.diags.errorf(pos, "%s needs parameter %q", s.Action, f.Name)
 			d.Hint = fmt.Sprintf("with: { %s: ... }  — %s", f.Name, f.Doc)

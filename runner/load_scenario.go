@@ -139,8 +139,8 @@ func (l *loader) budget(n *yaml.Node) *Budget {
 			l.unknownKey(p, "budget", []string{"max_usd"})
 			continue
 		}
-		b.MaxUSD = l.number(p.v, "budget.max_usd")
-		if b.MaxUSD <= 0 {
+		var ok bool
+		if b.MaxUSD, ok = l.numberOK(p.v, "budget.max_usd"); ok && b.MaxUSD <= 0 {
 			l.errorf(p.v, "budget.max_usd must be a positive number of dollars")
 		}
 	}

@@ -48,6 +48,7 @@ func (l *loader) step(n *yaml.Node, index int, section string) *Step {
 		case "with":
 			if resolve(p.v).Kind != yaml.MappingNode {
 				l.errorf(p.v, "with: must be a mapping of parameters, got %s", kindName(resolve(p.v)))
+				s.withBad = true
 				continue
 			}
 			s.With = l.value(p.v)
@@ -123,22 +124,29 @@ func (l *loader) retry(s *Step, n *yaml.Node) *Retry {
 		if !ok {
 			return nil
 		}
+		attemptsReported := false // a bad or misspelt attempts: said already
 		for _, p := range pairs {
 			switch p.key {
 			case "attempts":
+				before := len(l.diags)
 				r.Attempts = l.integer(p.v, "retry.attempts")
+				attemptsReported = len(l.diags) > before
 			case "delay":
 				r.Delay = l.stepDuration(s, p.v, "retry.delay")
 			case "backoff":
-				r.Backoff = l.number(p.v, "retry.backoff")
-				if r.Backoff < 1 {
+				var ok bool
+				if r.Backoff, ok = l.numberOK(p.v, "retry.backoff"); ok && r.Backoff < 1 {
 					l.errorf(p.v, "retry.backoff must be at least 1 (the delay multiplier between attempts)")
 				}
 			case "max_delay":
 				r.MaxDelay = l.stepDuration(s, p.v, "retry.max_delay")
 			default:
 				l.unknownKey(p, "retry", retryKeys)
+				attemptsReported = attemptsReported || !hasKey(pairs, "attempts")
 			}
+		}
+		if attemptsReported {
+			return r
 		}
 	}
 	if r.Attempts < 1 {

@@ -150,15 +150,23 @@ func (l *loader) boolean(n *yaml.Node, what string) bool {
 }
 
 func (l *loader) number(n *yaml.Node, what string) float64 {
+	f, _ := l.numberOK(n, what)
+	return f
+}
+
+// numberOK is number, and whether n was one (else it is reported), so
+// that a caller checks the range of numbers only: max_usd: cheap is one
+// problem, not also "must be positive".
+func (l *loader) numberOK(n *yaml.Node, what string) (float64, bool) {
 	n = resolve(n)
 	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err == nil {
-			return f
+			return f, true
 		}
 	}
 	l.errorf(n, "%s must be a number, got %s", what, kindName(n))
-	return 0
+	return 0, false
 }
 
 func (l *loader) integer(n *yaml.Node, what string) int {
@@ -204,16 +212,29 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 			if err == nil && f >= 0 {
 				return time.Duration(f * float64(time.Second)), true
 			}
+			if err == nil {
+				return 0, l.negativeDuration(n, what)
+			}
 		case "!!str":
 			d, err := time.ParseDuration(strings.TrimSpace(n.Value))
 			if err == nil && d >= 0 {
 				return d, true
+			}
+			if err == nil {
+				return 0, l.negativeDuration(n, what)
 			}
 		}
 	}
 	d := l.errorf(n, "%s must be a duration, got %s", what, kindName(n))
 	d.Hint = "write 30s, 10m or 1h30m (or a number of seconds)"
 	return 0, false
+}
+
+// negativeDuration reports a duration that parses but is below zero.
+func (l *loader) negativeDuration(n *yaml.Node, what string) bool {
+	d := l.errorf(n, "%s is negative (%s): a duration is 0 or more", what, strings.TrimSpace(n.Value))
+	d.Hint = "write 30s, 10m or 1h30m (or a number of seconds)"
+	return false
 }
 
 func hasKey(pairs []pair, key string) bool {

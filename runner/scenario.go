@@ -87,7 +87,10 @@ type Step struct {
 	Action    string
 	ActionPos Pos
 	With      *Value // mapping, or nil
-	Spec      *actions.Spec
+	// withBad is set when with: was given but is no mapping: that is
+	// reported, and its parameters are not also reported missing.
+	withBad bool
+	Spec    *actions.Spec
 
 	Assert []*Expr // for `- assert:` steps
 	Expect []*Expr
