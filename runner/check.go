@@ -187,6 +187,10 @@ func (c *checker) checkStep(s *Step, before []*Step) {
 		return
 	}
 	s.Spec = spec
+	if s.Keep && spec.Creates == "" {
+		d := c.diags.errorf(s.KeepPos, "keep: true does nothing here: %s creates nothing to keep", s.Action)
+		d.Hint = "remove it: keep: is for steps that create something (instance.create, standby.create, snapshot.create)"
+	}
 	c.checkWith(s, env, before)
 	// In expect and until the step's own outputs are also top-level names.
 	own := types.Map{}

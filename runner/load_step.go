@@ -67,7 +67,7 @@ func (l *loader) step(n *yaml.Node, index int, section string) *Step {
 		case "continue_on_error":
 			s.ContinueOnError = l.boolean(p.v, "continue_on_error")
 		case "keep":
-			s.Keep = l.boolean(p.v, "keep")
+			s.Keep, s.KeepPos = l.boolean(p.v, "keep"), l.pos(p.k)
 		default:
 			l.unknownKey(p, "a step", stepKeys)
 		}

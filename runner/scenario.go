@@ -104,6 +104,7 @@ type Step struct {
 	Until           *Until
 	ContinueOnError bool
 	Keep            bool
+	KeepPos         Pos
 }
 
 // Kind is "assert" or "action".
