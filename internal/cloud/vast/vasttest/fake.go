@@ -22,8 +22,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/scnlabs/scn/internal/remote/sshtest"
 )
 
 // defaultAPIKey is the bearer key the fake accepts when Options.APIKey is empty.
@@ -302,49 +300,6 @@ func (f *Fake) Instance(id string) (Instance, bool) {
 	return cp, true
 }
 
-// hoursPerMonth is the month VAST's storage_cost is quoted per: 30 days.
-const hoursPerMonth = 30 * 24
-
-// DefaultAllocatedStorage is the disk a search prices offers with when it
-// does not say (allocated_storage): the official CLI's default for
-// `search offers --storage` (vast.py: default=5.0 GiB).
-const DefaultAllocatedStorage = 5.0
-
-// dphTotal is what VAST bills per hour for the offer with disk GB of
-// storage: the machine plus the disk.
-func (o *Offer) dphTotal(disk float64) float64 {
-	return o.DPHTotal + o.StorageCost*disk/hoursPerMonth
-}
-
-// dphTotal is what VAST bills per hour for the instance: its machine and
-// the disk it rented.
-func (in *Instance) dphTotal() float64 { return in.offer.dphTotal(in.Disk) }
-
-// Bill is what the account is charged for instance id: its dph_total
-// (what VAST bills per hour for it, storage included) times the seconds
-// from its creation (start_date) to the DELETE that destroyed it, or to now
-// while it lives. VAST bills per second (vast.ai/pricing: "Per-second
-// billing"; docs.vast.ai serverless pricing: "pay-per-second pricing … at
-// the same price as Vast.ai's non-Serverless GPU instances").
-func (f *Fake) Bill(id string) (usd, seconds float64) {
-	in, ok := f.Instance(id)
-	if !ok || in.seeded {
-		return 0, 0
-	}
-	end := in.DeletedAt
-	if end.IsZero() {
-		end = time.Now()
-	}
-	seconds = max(float64(end.UnixNano())/1e9-in.started, 0)
-	return in.dphTotal() * seconds / 3600, seconds
-}
-
-// CreatedAt is when the fake created the instance: its start_date.
-func (in *Instance) CreatedAt() time.Time {
-	sec := int64(in.started)
-	return time.Unix(sec, int64((in.started-float64(sec))*1e9))
-}
-
 // AuthorizedKeys is what the instance's SSH server must accept: the account
 // keys it was created with.
 func (f *Fake) AuthorizedKeys(id string) []string {
@@ -379,42 +334,4 @@ func (f *Fake) AssertAllDestroyed(t testing.TB) {
 			t.Errorf("instance %s was created but never received a DELETE", id)
 		}
 	}
-}
-
-// StartSSHServers sets the SSH hook: each instance, when it first runs,
-// gets its own SSHServer accepting the keys it was created with. opts (may
-// be nil) adjusts the server per instance, e.g. by the offer it came from;
-// its AuthorizedKeys are added to the instance's.
-func (f *Fake) StartSSHServers(t testing.TB, opts func(id string) SSHOptions) {
-	hook := func(id string) (string, int, error) {
-		var o SSHOptions
-		if opts != nil {
-			o = opts(id)
-		}
-		o.AuthorizedKeys = append(o.AuthorizedKeys, f.AuthorizedKeys(id)...)
-		if after := f.opts.SSHAfter; after > 0 && o.UpAt.IsZero() {
-			in, _ := f.Instance(id)
-			o.UpAt = in.CreatedAt().Add(after)
-		}
-		if o.Home == "" {
-			// Each machine is its own computer: what one installs under
-			// ~ (scn's agent) is not on the next.
-			o.Home = t.TempDir()
-		}
-		s := sshtest.Start(t, o)
-		f.mu.Lock()
-		f.servers[id] = s
-		f.mu.Unlock()
-		return s.Host, s.Port, nil
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.opts.SSH = hook
-}
-
-// SSHServer is the server StartSSHServers started for an instance, or nil.
-func (f *Fake) SSHServer(id string) *SSHServer {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.servers[id]
 }
