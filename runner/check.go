@@ -187,7 +187,9 @@ func (c *checker) checkStep(s *Step, before []*Step) {
 		return
 	}
 	s.Spec = spec
-	if s.Keep && spec.Creates == "" {
+	// (Only keep: written in a file: scn do keeps by default whatever it
+	// runs, see AdHoc, and has no line to point at.)
+	if s.Keep && s.KeepPos.Line > 0 && spec.Creates == "" {
 		d := c.diags.errorf(s.KeepPos, "keep: true does nothing here: %s creates nothing to keep", s.Action)
 		d.Hint = "remove it: keep: is for steps that create something (instance.create, standby.create, snapshot.create)"
 	}

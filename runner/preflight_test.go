@@ -113,3 +113,11 @@ steps:
 		t.Fatalf("runner.New = %v; want one problem, at standby.create, with the fix (the snapshot step never runs)", err)
 	}
 }
+
+// scn do keeps what it runs unless --undo, whatever the action: keep: is
+// refused only where a scenario writes it on a step that creates nothing.
+func TestAdHocKeepIsNotAMistake(t *testing.T) {
+	if _, err := runner.Check(runner.AdHoc("log", map[string]any{"message": "x"}, true), registry(&world{})); err != nil {
+		t.Fatalf("scn do log: %v", err)
+	}
+}
