@@ -141,6 +141,24 @@ finally:
 	}
 }
 
+// A finally step that hangs until the cleanup deadline does not spend the
+// undos' time: they get a deadline of their own, and the resource goes.
+func TestAHangingFinallyStepLeavesTheUndosTheirTime(t *testing.T) {
+	j, w := runSrc(t, `
+name: hanging-finally
+steps:
+  - { id: a, action: test.create, with: { name: a } }
+finally:
+  - { id: fin, action: test.block }
+`, runner.Options{CleanupTimeout: 50 * time.Millisecond}, nil)
+	if s := step(t, j, "fin"); s.Status != journal.StepCanceled && s.Status != journal.StepFailed {
+		t.Errorf("fin: %s; want stopped at the deadline", s.Status)
+	}
+	if len(j.Cleanup) != 1 || j.Cleanup[0].Status != "done" || len(remaining(t, w)) != 0 {
+		t.Errorf("cleanup %+v, left %v; want the undo done", j.Cleanup, remaining(t, w))
+	}
+}
+
 func TestInterruptRunsUndosAndFinally(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -45,8 +45,9 @@ type Options struct {
 	// TraceID is the trace the run is exported as (the CLI's telemetry
 	// picks it), kept in the journal; "" when none is.
 	TraceID string
-	// CleanupTimeout bounds the finally steps and the undo stack, which run
-	// even after an interruption or the scenario timeout. Default 10m.
+	// CleanupTimeout bounds the finally steps, then (afresh) the undo stack,
+	// which run even after an interruption or the scenario timeout. Default
+	// 10m.
 	CleanupTimeout time.Duration
 	// MaxCost (USD) stops the run when the accrued cost passes it; the
 	// smaller of this and budget.max_usd applies.
@@ -221,17 +222,21 @@ func (r *Runner) Run(ctx context.Context) (j *journal.Journal) {
 		runErr = r.cancelError(stepsCtx)
 	}
 
-	// finally steps and undos get a fresh deadline: a timed-out or
-	// interrupted run must still clean up.
-	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
-	defer cancel()
+	// finally steps, then undos, each get a fresh deadline: a timed-out or
+	// interrupted run must still clean up, and a finally step that hangs
+	// must not spend the time the undos need to stop the bills.
+	finCtx, cancelFin := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+	defer cancelFin()
 	r.setStatus(statusOf(runErr, ctx))
 	for _, s := range r.sc.Finally {
-		js := r.runStep(cleanCtx, s)
+		js := r.runStep(finCtx, s)
 		if js.Status == journal.StepFailed && !js.ContinueOnError && runErr == nil {
 			runErr = fmt.Errorf("finally step %s failed: %s", js.ID, js.Error)
 		}
 	}
+	cancelFin()
+	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+	defer cancel()
 	r.sink.CleanupStarted(len(r.undo.Pending()))
 	undos := r.undo.Unwind(cleanCtx, func(u journal.Undo) {
 		u.Error = r.mask.String(u.Error)
