@@ -73,8 +73,10 @@ func (c *checker) mayRecover() bool {
 				p.Reason = f.Default
 				if v := s.withValue(f); v != nil {
 					p.Reason = ""
-					if lit, err := v.Eval(nil); err == nil && !v.HasExpr() {
-						p.Reason = fmt.Sprint(lit)
+					if !v.HasExpr() { // computed: "" counts as possible
+						if lit, err := v.Eval(nil); err == nil {
+							p.Reason = fmt.Sprint(lit)
+						}
 					}
 				}
 			}

@@ -194,3 +194,19 @@ func TestPhaseSecondsAddWithoutNoise(t *testing.T) {
 		t.Errorf("no phase both in %+v", j.Phases)
 	}
 }
+
+// A computed reason: on instance.destroy may be failure: the scenario may
+// fail over, so an objective on a recovery phase is accepted (and the
+// check does not stumble on the computed value).
+func TestObjectivesWithAComputedKillReason(t *testing.T) {
+	checkSrc(t, "kill.yaml", `name: kill
+vars: { why: failure }
+steps:
+  - { id: gpu, action: instance.create, with: { gpu: RTX_4090, max_price: 1 } }
+  - { id: kill, action: instance.destroy, with: { id: "${{ steps.gpu.id }}", reason: "${{ vars.why }}" } }
+  - { id: gpu2, action: instance.create, with: { gpu: RTX_4090, max_price: 1 } }
+  - { id: files, action: files.verify, with: { on: "${{ steps.gpu2 }}", files: [] } }
+report: { metrics: { n: "${{ 1 }}" } }
+objectives: { ok: "metrics.n > 0" }
+`, &world{})
+}

@@ -34,7 +34,9 @@ func (r *Runner) preflight() error {
 				continue // skipped, or its step says why its if: fails
 			}
 		}
-		if t := r.opts.Target; t != nil && s.Spec != nil {
+		// A step allowed to fail (continue_on_error) may be a portable
+		// scenario's optional part: its target may lack what it needs.
+		if t := r.opts.Target; t != nil && s.Spec != nil && !s.ContinueOnError {
 			for _, need := range s.Spec.Needs {
 				if why := t.Lacks(need); why != "" {
 					diags.errorf(s.ActionPos, "step %s: %s cannot run here: %s (nothing was started)", s.ID, s.Action, why)
@@ -105,7 +107,8 @@ func allFromVars(es []*Expr) bool {
 }
 
 // fromVars reports whether e reads nothing but vars and env: every name it
-// uses is one of those two (a function, a step, run or a let is not).
+// uses is one of those two (a function, a step, run or a let is not), and
+// it calls no builtin whose value changes with time (now, date).
 func fromVars(e *Expr) bool {
 	tree, err := parser.Parse(e.Source)
 	if err != nil {
@@ -113,7 +116,12 @@ func fromVars(e *Expr) bool {
 	}
 	ok := true
 	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-		if id, isID := n.(*ast.IdentifierNode); isID && id.Value != "vars" && id.Value != "env" {
+		switch x := n.(type) {
+		case *ast.IdentifierNode:
+			ok = ok && (x.Value == "vars" || x.Value == "env")
+		case *ast.BuiltinNode:
+			ok = ok && x.Name != "now" && x.Name != "date"
+		case *ast.CallNode:
 			ok = false
 		}
 	}))

@@ -121,3 +121,19 @@ func TestAdHocKeepIsNotAMistake(t *testing.T) {
 		t.Fatalf("scn do log: %v", err)
 	}
 }
+
+// A step allowed to fail (continue_on_error) may be the optional part of a
+// portable scenario: a target lacking what it needs does not refuse the run.
+func TestPreflightLetsAnOptionalStepMeetItsTarget(t *testing.T) {
+	c := checkSrc(t, "optional.yaml", `name: optional
+steps:
+  - { id: gpu, action: test.create, with: { name: a } }
+  - id: sb
+    action: standby.create
+    with: { gpu: "${{ steps.gpu }}" }
+    continue_on_error: true
+`, &world{})
+	if _, err := runner.New(c, runner.Options{Target: &target.Target{Name: "lab", Kind: "ssh"}}); err != nil {
+		t.Fatalf("runner.New = %v; want the run to start", err)
+	}
+}

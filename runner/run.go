@@ -116,6 +116,7 @@ type Runner struct {
 	secretVars  map[string]bool
 	secretMu    sync.Mutex
 	secretReads map[string]bool
+	tainted     int // values taint has masked (at most maxTainted)
 
 	mu     sync.Mutex
 	steps  map[string]any // steps.<id> as expressions see them

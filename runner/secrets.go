@@ -1,8 +1,6 @@
 package runner
 
 import (
-	"strconv"
-
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 )
@@ -15,20 +13,35 @@ import (
 // an explanation shows *** for a part that reads one.
 
 // maskSecretVar registers a secret var's value: a scalar as its text, an
-// object or list by every leaf (vars.db.pass is used alone).
+// object or list by its leaves (vars.db.pass is used alone).
 func (r *Runner) maskSecretVar(v any) {
-	switch x := v.(type) {
+	switch v.(type) {
 	case nil:
+	case map[string]any, []any:
+		r.maskLeaves(v)
+	default:
+		r.mask.Add(formatValue(v))
+	}
+}
+
+// maskLeaves registers the leaves of a secret value worth masking: text and
+// numbers of 4 characters or more. A port 22, a count 1 or a flag true in
+// a secret object would otherwise mask every such word in every output.
+func (r *Runner) maskLeaves(v any) {
+	switch x := v.(type) {
 	case map[string]any:
 		for _, e := range x {
-			r.maskSecretVar(e)
+			r.maskLeaves(e)
 		}
 	case []any:
 		for _, e := range x {
-			r.maskSecretVar(e)
+			r.maskLeaves(e)
 		}
+	case bool, nil:
 	default:
-		r.mask.Add(formatValue(x))
+		if s := formatValue(x); len(s) >= 4 {
+			r.mask.Add(s)
+		}
 	}
 }
 
@@ -48,6 +61,10 @@ func (r *Runner) readsSecret(src string) bool {
 	if tree, err := parser.Parse(src); err != nil {
 		reads = true // cannot tell: say it does
 	} else {
+		// vars.<name>, vars["<name>"] for a secret name; and vars itself
+		// passed whole (get(vars, "token"), toJSON(vars)), which may
+		// reach any of them.
+		members := map[ast.Node]bool{}
 		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
 			m, ok := n.(*ast.MemberNode)
 			if !ok {
@@ -55,7 +72,13 @@ func (r *Runner) readsSecret(src string) bool {
 			}
 			id, isID := m.Node.(*ast.IdentifierNode)
 			prop, isStr := m.Property.(*ast.StringNode)
-			if isID && isStr && id.Value == "vars" && r.secretVars[prop.Value] {
+			if isID && isStr && id.Value == "vars" {
+				members[id] = true
+				reads = reads || r.secretVars[prop.Value]
+			}
+		}))
+		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
+			if id, ok := n.(*ast.IdentifierNode); ok && id.Value == "vars" && !members[id] {
 				reads = true
 			}
 		}))
@@ -69,24 +92,42 @@ func (r *Runner) readsSecret(src string) bool {
 	return reads
 }
 
+// maxTainted bounds the values taint adds in a run: each one is a pattern
+// every later write is matched against, and an expression reading a
+// secret and the clock (in an until: loop) would add one per poll.
+const maxTainted = 256
+
 // taint masks from now on what expression src gave when it reads a secret
-// var: text, and numbers long enough not to mask every count (a PIN).
+// var: text of 4 characters or more, and numbers as long (a PIN) — not a
+// string the expression wrote itself (vars.token != "" ? "set" : "unset"
+// gives "set", which is no secret).
 func (r *Runner) taint(src string, v any) {
-	if !r.readsSecret(src) {
+	if v == nil || !r.readsSecret(src) {
 		return
 	}
-	switch x := v.(type) {
-	case string:
-		r.mask.Add(x)
-	case int:
-		if s := strconv.Itoa(x); len(s) >= 4 {
-			r.mask.Add(s)
-		}
-	case float64:
-		if s := formatValue(x); len(s) >= 4 {
-			r.mask.Add(s)
-		}
-	case map[string]any, []any:
-		r.maskSecretVar(x)
+	if s, ok := v.(string); ok && r.literalOf(src, s) {
+		return
 	}
+	r.secretMu.Lock()
+	full := r.tainted >= maxTainted
+	r.tainted++
+	r.secretMu.Unlock()
+	if !full {
+		r.maskLeaves(v)
+	}
+}
+
+// literalOf reports whether s is one of the string literals of src.
+func (r *Runner) literalOf(src, s string) bool {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return false
+	}
+	found := false
+	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
+		if lit, ok := n.(*ast.StringNode); ok && lit.Value == s {
+			found = true
+		}
+	}))
+	return found
 }

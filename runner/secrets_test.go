@@ -53,3 +53,24 @@ steps: [ { action: log, with: { message: x } } ]
 		t.Fatalf("runner.New = %v; want the var named, its input not shown", err)
 	}
 }
+
+// Masking what a secret becomes must not mask what it is not: the short
+// or boolean fields of a secret object (a port 22, tls true), a word the
+// expression itself wrote ("set"). vars passed whole reaches any secret.
+func TestSecretMaskingLeavesPlainValuesAlone(t *testing.T) {
+	src := `name: plain
+vars:
+  db: { secret: true, default: { host: db.internal, port: 22, tls: true, pass: P4ss-XYZ-991 } }
+  token: { secret: true, default: tok-SUPERSECRET-123 }
+steps:
+  - { id: a, action: log, with: { message: "port ${{ vars.db.port }} tls ${{ vars.db.tls }} ${{ vars.token != '' ? 'token-set' : 'unset' }}" } }
+  - { id: b, action: log, with: { message: "${{ upper(get(vars, 'token')) }} token-set" } }
+`
+	j, _ := runSrc(t, src, runner.Options{Masker: secret.New()}, nil)
+	if got := step(t, j, "a").Logs; len(got) != 1 || got[0] != "port 22 tls true token-set" {
+		t.Errorf("logs %q; want the plain values shown", got)
+	}
+	if got := step(t, j, "b").Logs; len(got) != 1 || got[0] != "*** token-set" {
+		t.Errorf("logs %q; want the secret read through vars masked, the word shown", got)
+	}
+}

@@ -105,7 +105,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			h := handles[inst.ID]
 			mu.Unlock()
 			if h != nil {
-				h.Unkeep() // keep: is for the machine the step returns, not one given up
+				h.GivenUp() // not the step's machine: not kept, and reported as given up however it ends
 				// Billed like the one kept: the provider's creation time and
 				// its price for this instance, as last read (whether or not
 				// the destroy worked: a machine left over is billed so too).

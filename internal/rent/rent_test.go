@@ -10,6 +10,7 @@ import (
 
 	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/internal/cloud"
+	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/rent"
 	"github.com/scnlabs/scn/internal/resource"
 	"github.com/scnlabs/scn/internal/target"
@@ -145,14 +146,20 @@ func (b *books) Failed(_, msg string) error {
 func TestRentKeepsOnlyTheMachineItReturns(t *testing.T) {
 	offers := []cloud.Offer{{ID: "o1", GPU: "RTX_4090", PricePerHour: 0.3}, {ID: "o2", GPU: "RTX_4090", PricePerHour: 0.4}}
 	p := actiontest.NewProvider(t, "local", offers...)
-	p.FailDestroy = 1  // the give-up's destroy fails once
+	p.FailDestroy = 1 // the give-up's destroy fails once
+	var run *actiontest.Run
 	t.Cleanup(func() { // after the run's undos: the kept machine is the user's
 		if alive := p.Alive(); !slices.Equal(alive, []string{"local-2"}) {
 			t.Errorf("alive after the run %v; want only the kept local-2", alive)
 		}
 		_ = p.Destroy(context.Background(), "local-2", cloud.ReasonUser)
+		// Destroyed by the end-of-run undo, it is still the machine given
+		// up, never taken for the step's (metrics.json's GPU).
+		if r := run.Resources.Resources()[0]; r.ID != "local-1" || r.DestroyReason != journal.ReasonGaveUp {
+			t.Errorf("%s destroyed as %q; want %q", r.ID, r.DestroyReason, journal.ReasonGaveUp)
+		}
 	})
-	run := actiontest.NewRun(t, &target.Target{Name: "local", Compute: p, PollInterval: time.Millisecond, PublicKey: "ssh-ed25519 AAAA test"})
+	run = actiontest.NewRun(t, &target.Target{Name: "local", Compute: p, PollInterval: time.Millisecond, PublicKey: "ssh-ed25519 AAAA test"})
 	run.Probe = func(_ context.Context, inst *cloud.Instance) error {
 		if inst.ID == "local-1" {
 			return errors.New("connection refused")

@@ -124,9 +124,10 @@ type Handle struct {
 	destroy DestroyFunc
 	entry   *undo.Entry
 
-	mu   sync.Mutex
-	res  journal.Resource
-	gone bool // fully destroyed
+	mu      sync.Mutex
+	res     journal.Resource
+	gone    bool // fully destroyed
+	givenUp bool // provisioning gave it up (GivenUp)
 	// billEnd is when the provider accepted the destroy (BillingEnded);
 	// zero: billing is taken to stop when the destroy returns.
 	billEnd time.Time
@@ -202,11 +203,14 @@ func (h *Handle) Destroy(ctx context.Context, reason string) error {
 	return nil
 }
 
-// Unkeep undoes the step's keep: for a resource that is not the one the
-// step returns (provisioning gave it up), which must be destroyed — at the
-// end of the run if destroying it now failed.
-func (h *Handle) Unkeep() {
+// GivenUp marks a resource that is not the one the step returns:
+// provisioning gave it up. The step's keep is undone (it must be destroyed —
+// at the end of the run if destroying it now failed), and whenever it is
+// destroyed its reason is journal.ReasonGaveUp, so the reports never take
+// it for the step's machine.
+func (h *Handle) GivenUp() {
 	h.mu.Lock()
+	h.givenUp = true
 	if h.res.State == "kept" {
 		h.res.State = "alive"
 	}
@@ -274,6 +278,9 @@ func (h *Handle) finish(ctx context.Context, reason string) error {
 }
 
 func (h *Handle) stopBilling(reason string) {
+	if h.givenUp {
+		reason = journal.ReasonGaveUp
+	}
 	now := h.t.now().UTC()
 	if !h.billEnd.IsZero() {
 		now = h.billEnd
