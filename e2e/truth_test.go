@@ -15,22 +15,24 @@ import (
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
 
-// realtime-sync on vast against an API that answers at once and machines
-// that run from the first status read, with VAST's real 5 s spacing of
-// status reads: what the drill reports is the platform's. Steps that use a
-// machine never ask the API (so never wait for a poll slot), readiness is
-// seen by SSH probes between spaced polls, and the cost is what VAST bills:
-// each instance's own dph_total (its disk included) over the seconds from
-// its creation to the accepted DELETE.
+// realtime-sync on vast against an API that answers at once, GPU A running
+// from the first status read and GPU B loading for one, with VAST's real
+// 5 s spacing of status reads: what the drill reports is the platform's.
+// Steps that use a machine never ask the API (so never wait for a poll
+// slot), readiness is seen by SSH probes between spaced polls, and the
+// cost is what VAST bills: each instance's disk (its share of its own
+// dph_total) over the seconds from its creation to the accepted DELETE,
+// the rest of its dph_total only from when it ran.
 func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 	t.Parallel()
 	machines := newVastMachines(t)
 	// 0.30 $/h for the machine, 0.90 $/GB-month of disk: the 20 GB rented
 	// add 0.025 $/h, which the bill includes.
 	running := []vasttest.Step{{Status: "running", Msg: "success, running"}}
+	loads := append([]vasttest.Step{{Status: "loading", Msg: "Pulling image", Polls: 1}}, running...)
 	offers := []vasttest.Offer{
 		{ID: 2001, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running},
-		{ID: 2002, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.31, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running},
+		{ID: 2002, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.31, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: loads},
 	}
 	fake := vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
 	machines.fake = fake
@@ -76,15 +78,26 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 		}
 	}
 
-	// The cost is the bill: per instance, its dph_total with the disk and
-	// the seconds from VAST's creation to the accepted DELETE.
-	billed, booked := 0.0, 0.0
+	// The cost is the bill: per instance, its disk over the seconds from
+	// VAST's creation to the accepted DELETE, the machine from when it ran
+	// (GPU B's loading read costs only its disk).
+	billed, booked, loaded := 0.0, 0.0, 0
 	for _, r := range j.Resources {
 		if r.Kind != "instance" {
 			continue
 		}
 		usd, secs := fake.Bill(r.ID)
 		billed, booked = billed+usd, booked+r.CostUSD
+		rec, _ := fake.Instance(r.ID)
+		if loading := rec.RunningAt.Sub(rec.CreatedAt()).Seconds(); loading > 1 {
+			loaded++
+			if whole := r.PricePerHour * r.LifetimeSeconds / 3600; r.CostUSD > whole-0.30*(loading-1)/3600 {
+				t.Errorf("instance %s loaded %.1fs and cost $%.6f, the whole dph_total over its life: $%.6f", r.ID, loading, r.CostUSD, whole)
+			}
+		}
+		if math.Abs(r.CostUSD-usd) > 0.34*1.0/3600 {
+			t.Errorf("instance %s cost $%.6f in the journal, VAST billed $%.6f", r.ID, r.CostUSD, usd)
+		}
 		if math.Abs(r.PricePerHour-0.325) > 1e-9 && math.Abs(r.PricePerHour-0.335) > 1e-9 {
 			t.Errorf("instance %s priced $%v/h, want its dph_total with 20 GB of disk", r.ID, r.PricePerHour)
 		}
@@ -95,8 +108,8 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 			t.Errorf("instance %s: VAST's own price marked %q (estimated %v)", r.ID, r.PriceSource, r.Estimated)
 		}
 	}
-	if math.Abs(booked-billed) > 0.34*1.0/3600 {
-		t.Errorf("instances cost $%.6f in the journal, VAST billed $%.6f", booked, billed)
+	if math.Abs(booked-billed) > 0.34*1.0/3600 || loaded != 1 {
+		t.Errorf("instances cost $%.6f in the journal, VAST billed $%.6f (%d loaded, want GPU B)", booked, billed, loaded)
 	}
 
 	// One number everywhere: the journal's total is its resources' sum,

@@ -80,6 +80,15 @@ type Instance struct {
 	// 0 means none: the bill is the lifetime. The provider sets it, the
 	// run's books apply it (resource.Handle.MinBilled).
 	MinBilledSeconds float64 `json:"-"`
+	// StoragePerHour is the part of PricePerHour billed for as long as
+	// the instance exists (VAST: its disk, storage_cost × disk_space /
+	// 720); when set, the rest is billed only from RunningAt to the
+	// destroy (VAST bills the machine only while it runs, the disk all
+	// along: docs.vast.ai/billing-help). 0: the whole price from creation.
+	StoragePerHour float64 `json:"-"`
+	// RunningAt is when scn first read the provider saying running
+	// (WaitReady); zero until then, and for an instance that never ran.
+	RunningAt time.Time `json:"-"`
 	// ReadyAt is when the SSH probe that began the successful readiness
 	// check started (WaitReady); zero until then.
 	ReadyAt time.Time `json:"ready_at,omitzero" doc:"when SSH first answered the readiness check"`

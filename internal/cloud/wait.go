@@ -44,7 +44,8 @@ const MaxProbeInterval = time.Second
 // have answered and a read says running — in either order: a read saying
 // running comes up to an Interval after the machine answers. The instance
 // returned has ReadyAt set to the start of the first probe of that
-// successful run, so status reads' spacing never delays the ready time. A
+// successful run, so status reads' spacing never delays the ready time,
+// and RunningAt to when the first read saying running was sent. A
 // fatal status (exited, stopped, offline, unknown, gone) or a status
 // message that reports an error ends the wait with an
 // *InstanceFailedError, as does the timeout; the caller destroys the
@@ -74,6 +75,14 @@ func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Inst
 		case err != nil && ctx.Err() == nil:
 			w.note = "status: " + err.Error() // transient: providers retry their own API errors
 		case err == nil:
+			if inst.Status == StatusRunning && w.runningAt.IsZero() {
+				// The read's time: at most one poll after the provider
+				// started running it, so a bill from here lacks at most
+				// a poll of GPU time — far closer than billing the
+				// loading from creation.
+				w.runningAt = polled
+			}
+			inst.RunningAt = w.runningAt // on every record returned, ready or given up
 			w.last = inst
 			if Fatal(inst.Status) || msgIsError(inst.StatusMsg) {
 				return inst, &InstanceFailedError{ID: id, Status: inst.Status, Msg: inst.StatusMsg}
@@ -110,6 +119,8 @@ type waiter struct {
 	addr    string    // the address probed
 	ok      int       // consecutive successful probes of addr
 	firstOK time.Time // when the first of them started
+	// runningAt is when the first read saying running was sent.
+	runningAt time.Time
 }
 
 // probe probes inst's SSH every ProbeInterval until the instance is ready

@@ -153,7 +153,14 @@ type Resource struct {
 	// (Compute Engine bills a VM at least a minute): cost_usd is the
 	// price over max(lifetime_seconds, min_billed_seconds). 0: none.
 	MinBilledSeconds float64 `json:"min_billed_seconds,omitempty"`
-	Simulated        bool    `json:"simulated,omitempty"`
+	// StoragePerHour is the part of price_per_hour billed for the whole
+	// lifetime when the provider bills the rest only while the machine
+	// runs (VAST: its disk); RunningAt is when scn first read it running
+	// (zero: it never ran). Omitted where the whole price is billed from
+	// creation, as before they existed.
+	StoragePerHour float64   `json:"storage_per_hour,omitempty"`
+	RunningAt      time.Time `json:"running_at,omitzero"`
+	Simulated      bool      `json:"simulated,omitempty"`
 	// PriceSource says where price_per_hour comes from when it is not the
 	// provider's own figure for this resource; Estimated marks scn's
 	// built-in estimates (never a bill).

@@ -70,3 +70,55 @@ func TestRentBillsGivenUpInstancesByTheProvidersRecord(t *testing.T) {
 		t.Errorf("%d instances given up, want the exited one and the race's loser", gaveUp)
 	}
 }
+
+// An instance that loads for a while before it runs is billed as VAST
+// bills it: its disk from its creation, the machine only from when a read
+// first said running. scn sees that at most a poll late, so its cost is
+// the bill within a poll of GPU time — and well under billing the whole
+// dph_total over the loading too.
+func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
+	const poll = 10 * time.Millisecond
+	loads := []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 30}, {Status: "running"}}
+	// A dear machine, so that 0.3 s of loading is far above the tolerance.
+	f := vasttest.New(t, vasttest.Options{Credit: 100, Offers: []vasttest.Offer{
+		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 36, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: loads}}})
+	f.StartSSHServers(t, nil)
+	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: poll,
+		RetryBase: time.Millisecond, RetryCap: 4 * time.Millisecond, MaxRetries: 6, DestroyChecks: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := actiontest.NewRun(t, &target.Target{Name: "vast", Compute: p, PollInterval: poll, PublicKey: sshtest.AuthorizedKey(sshtest.NewKey(t))})
+	run.Probe = func(context.Context, *cloud.Instance) error { return nil }
+	offers := []cloud.Offer{{ID: "1", Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 36}}
+	inst, _, err := run.Env("gpu").Rent(context.Background(), p, offers,
+		rent.Options{Kind: "instance", Fallback: -1, Poll: poll, ReadyTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the drill uses it
+	if err := run.Resources.Find("instance", inst.ID).Destroy(context.Background(), "user"); err != nil {
+		t.Fatal(err)
+	}
+	r := run.Resources.Resources()[0]
+	rec, _ := f.Instance(inst.ID)
+	usd, secs := f.Bill(inst.ID)
+	storage := 0.90 * vast.DefaultDiskGB / (30 * 24)
+	loaded := rec.RunningAt.Sub(rec.CreatedAt()).Seconds()
+	if loaded < 0.2 || math.Abs(r.StoragePerHour-storage) > 1e-12 || r.RunningAt.IsZero() {
+		t.Fatalf("loaded %.3fs; record: storage $%v/h (want %v), running at %v", loaded, r.StoragePerHour, storage, r.RunningAt)
+	}
+	// The read that said running was sent a request's latency before VAST
+	// answered it: allow a loaded machine's slack.
+	const slack = 5 * poll
+	if d := rec.RunningAt.Sub(r.RunningAt); d < 0 || d > slack {
+		t.Errorf("scn saw it running at %v, VAST ran it at %v", r.RunningAt, rec.RunningAt)
+	}
+	if math.Abs(r.LifetimeSeconds-secs) > 0.05 || math.Abs(r.CostUSD-usd) > 36*slack.Seconds()/3600 {
+		t.Errorf("%.3fs costing $%.6f, VAST billed %.3fs, $%.6f", r.LifetimeSeconds, r.CostUSD, secs, usd)
+	}
+	if whole := r.PricePerHour * secs / 3600; usd > whole-36*(loaded-poll.Seconds())/3600 {
+		t.Errorf("VAST billed $%.6f, the whole dph_total over the lifetime is $%.6f: the loading was billed", usd, whole)
+	}
+	f.AssertAllDestroyed(t)
+}

@@ -112,6 +112,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 				h.Bill(inst.CreatedAt, inst.PricePerHour)
 				h.PriceFrom(inst.PriceSource, inst.Estimated)
 				h.MinBilled(inst.MinBilledSeconds)
+				h.Running(inst.RunningAt, inst.StoragePerHour)
 			}
 			if err == nil && h != nil {
 				h.BillingEnded(billedUntil)
@@ -144,10 +145,12 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 	mu.Unlock()
 	if h != nil {
 		// The instance's own record: the provider's creation time and the
-		// price it bills for it (VAST: dph_total with the disk rented).
+		// price it bills for it (VAST: dph_total with the disk rented, the
+		// machine's part from when it ran).
 		h.Bill(inst.CreatedAt, inst.PricePerHour)
 		h.PriceFrom(inst.PriceSource, inst.Estimated)
 		h.MinBilled(inst.MinBilledSeconds)
+		h.Running(inst.RunningAt, inst.StoragePerHour)
 	}
 	readyAt := inst.ReadyAt
 	if readyAt.IsZero() {

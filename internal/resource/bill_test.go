@@ -72,3 +72,46 @@ func TestCostIsAtLeastTheProvidersMinimum(t *testing.T) {
 		t.Errorf("lifetime %vs, cost %v (minimum %vs), want 20s costing a minute: %v", r.LifetimeSeconds, r.CostUSD, r.MinBilledSeconds, want)
 	}
 }
+
+// VAST bills the disk for as long as the instance exists and the machine
+// only from when it ran: an instance that loaded 50 s of its 150 costs
+// its storage for 150 s and the rest of its price for 100 s; one given up
+// while loading costs only its disk.
+func TestCostBillsTheMachineOnlyFromWhenItRan(t *testing.T) {
+	clock := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	tr := NewTracker("run1", "vast", nil, &undo.Stack{})
+	tr.now = func() time.Time { return clock }
+	const price, storage = 0.325, 0.025 // dph_total, and its 20 GB at 0.90 $/GB-month
+	rent := func(id string, runningAt time.Time) *Handle {
+		pend, _ := tr.Begin(Spec{Step: "gpu", Kind: "instance", Provider: "vast"})
+		h := pend.Created(id, price, false, nil, func(context.Context, string) error { return nil })
+		h.Running(runningAt, storage)
+		return h
+	}
+	ran := rent("1", clock.Add(50*time.Second))
+	loading := rent("2", time.Time{})
+	clock = clock.Add(150 * time.Second)
+	for _, h := range []*Handle{ran, loading} {
+		if err := h.Destroy(context.Background(), "user"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := tr.Resources()
+	want := []float64{(storage*150 + (price-storage)*100) / 3600, storage * 150 / 3600}
+	for i, r := range rs {
+		if r.LifetimeSeconds != 150 || math.Abs(r.CostUSD-want[i]) > 1e-12 {
+			t.Errorf("instance %s: %vs costing %v, want 150s costing %v", r.ID, r.LifetimeSeconds, r.CostUSD, want[i])
+		}
+	}
+	if !rs[0].RunningAt.Equal(clock.Add(-100*time.Second)) || rs[0].StoragePerHour != storage || !rs[1].RunningAt.IsZero() {
+		t.Errorf("records %+v", rs)
+	}
+	// Without a storage part the whole price runs from creation, as before.
+	pend, _ := tr.Begin(Spec{Step: "standby", Kind: "standby", Provider: "gcp"})
+	h := pend.Created("vm", 0.012, false, nil, func(context.Context, string) error { return nil })
+	h.Running(clock.Add(time.Hour), 0)
+	clock = clock.Add(100 * time.Second)
+	if r := tr.Resources()[2]; r.CostUSD != 0.012*100/3600 || !r.RunningAt.IsZero() {
+		t.Errorf("a price without a storage part: cost %v, running at %v", r.CostUSD, r.RunningAt)
+	}
+}

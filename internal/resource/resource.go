@@ -133,56 +133,6 @@ type Handle struct {
 	billEnd time.Time
 }
 
-// Bill corrects the record with the provider's own view of the bill once it
-// is known: when the provider created the resource (its clock, not the
-// moment scn heard of it) and the price it charges for this very resource
-// (VAST's dph_total of the instance, storage included, not the offer's).
-// Zero values leave the record as it is.
-func (h *Handle) Bill(createdAt time.Time, pricePerHour float64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !createdAt.IsZero() {
-		h.res.CreatedAt = createdAt.UTC()
-	}
-	if pricePerHour > 0 {
-		h.res.PricePerHour = pricePerHour
-	}
-}
-
-// MinBilled records the provider's minimum charge for the resource
-// (cloud.Instance.MinBilledSeconds: Compute Engine bills a VM at least a
-// minute): its cost is its price over the longer of its lifetime and
-// this. 0 leaves the record as it is.
-func (h *Handle) MinBilled(seconds float64) {
-	if seconds <= 0 {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.res.MinBilledSeconds = seconds
-}
-
-// PriceFrom records where the price comes from when it is not the
-// provider's own figure (cloud.Instance.PriceSource), and whether it is
-// scn's estimate.
-func (h *Handle) PriceFrom(source string, estimated bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.res.PriceSource, h.res.Estimated = source, estimated
-}
-
-// BillingEnded records when the provider accepted the resource's destroy
-// (cloud.DestroyBilled): its lifetime ends there, not when scn saw the
-// destroy confirmed. The DestroyFunc calls it before returning.
-func (h *Handle) BillingEnded(at time.Time) {
-	if at.IsZero() {
-		return
-	}
-	h.mu.Lock()
-	h.billEnd = at.UTC()
-	h.mu.Unlock()
-}
-
 // Destroy destroys the resource now (instance.destroy, a failed instance
 // during fallback). With reason "failure" billing stops but the undo stays
 // registered: the final cleanup still removes what the failure left behind.
@@ -321,9 +271,7 @@ func (t *Tracker) Resources() []journal.Resource {
 		// Clocks differ: a provider's creation time a little after scn's
 		// now is a lifetime of zero, not a negative one.
 		r.LifetimeSeconds = max(end.Sub(r.CreatedAt).Seconds(), 0)
-		// The bill: a provider with a minimum charge bills at least that
-		// (for a resource still alive too: it is already owed).
-		r.CostUSD = r.PricePerHour * max(r.LifetimeSeconds, r.MinBilledSeconds) / 3600
+		r.CostUSD = cost(r, end)
 		out = append(out, r)
 	}
 	return out

@@ -74,13 +74,21 @@ func TestOffersPriceTheDiskAndTheInstanceCarriesItsOwnPrice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(ready.PricePerHour-0.45) > 1e-9 {
-		t.Errorf("instance price %v, want its dph_total 0.45 (machine and disk)", ready.PricePerHour)
+	if math.Abs(ready.PricePerHour-0.45) > 1e-9 || math.Abs(ready.StoragePerHour-0.05) > 1e-12 {
+		t.Errorf("instance price %v of which %v storage, want its dph_total 0.45 (machine and disk) with 0.05 for the disk",
+			ready.PricePerHour, ready.StoragePerHour)
 	}
 	destroyAll(t, p, inst.ID)
+	// VAST bills the disk from creation, the machine from when it ran
+	// (after a loading read): scn saw that with the read that made it so.
 	usd, secs := f.Bill(inst.ID)
-	if math.Abs(usd-0.45*secs/3600) > 1e-12 || secs <= 0 {
-		t.Errorf("bill %v for %vs", usd, secs)
+	rec, _ := f.Instance(inst.ID)
+	ran := rec.DeletedAt.Sub(rec.RunningAt).Seconds()
+	if math.Abs(usd-(0.05*secs+0.40*ran)/3600) > 1e-12 || secs <= 0 || ran <= 0 || ran >= secs {
+		t.Errorf("bill %v for %vs, %vs of them running", usd, secs, ran)
+	}
+	if d := rec.RunningAt.Sub(ready.RunningAt); d < 0 || d > time.Second {
+		t.Errorf("scn read it running at %v, VAST ran it at %v", ready.RunningAt, rec.RunningAt)
 	}
 	f.AssertAllDestroyed(t)
 }

@@ -27,7 +27,9 @@ type wireInstance struct {
 	PublicIPAddr   *string              `json:"public_ipaddr"`
 	Ports          map[string][]portMap `json:"ports"`
 	ImageRuntype   *string              `json:"image_runtype"`
-	DPHTotal       float64              `json:"dph_total"`
+	DPHTotal       float64              `json:"dph_total"`    // machine + disk, USD/h
+	StorageCost    float64              `json:"storage_cost"` // USD per GB per month of disk
+	DiskSpace      float64              `json:"disk_space"`   // GB rented
 	GPUName        *string              `json:"gpu_name"`
 	NumGPUs        int                  `json:"num_gpus"`
 	StartDate      *float64             `json:"start_date"`
@@ -102,6 +104,9 @@ func sshAddr(w *wireInstance) (string, int) {
 	return host, port
 }
 
+// hoursPerMonth is the month VAST quotes storage_cost per: 30 days.
+const hoursPerMonth = 30 * 24
+
 // toInstance converts VAST's view of an instance to scn's; workspace is
 // the provider's (VAST does not report one).
 func toInstance(w *wireInstance, workspace string) cloud.Instance {
@@ -116,6 +121,9 @@ func toInstance(w *wireInstance, workspace string) cloud.Instance {
 		GPU:          gpuID(str(w.GPUName)),
 		NumGPUs:      w.NumGPUs,
 		PricePerHour: w.DPHTotal,
+		// The disk's part of dph_total: VAST bills it for as long as the
+		// instance exists, the rest only while it runs (cloud.Instance).
+		StoragePerHour: w.StorageCost * w.DiskSpace / hoursPerMonth,
 	}
 	inst.Host, inst.Port = sshAddr(w)
 	if w.StartDate != nil && *w.StartDate > 0 {

@@ -20,12 +20,16 @@ func (o *Offer) dphTotal(disk float64) float64 {
 // the disk it rented.
 func (in *Instance) dphTotal() float64 { return in.offer.dphTotal(in.Disk) }
 
-// Bill is what the account is charged for instance id: its dph_total
-// (what VAST bills per hour for it, storage included) times the seconds
-// from its creation (start_date) to the DELETE that destroyed it, or to now
-// while it lives. VAST bills per second (vast.ai/pricing: "Per-second
-// billing"; docs.vast.ai serverless pricing: "pay-per-second pricing … at
-// the same price as Vast.ai's non-Serverless GPU instances").
+// Bill is what the account is charged for instance id, the way VAST bills
+// (vast.ai/docs/billing/billing, docs.vast.ai/billing-help: "You are
+// charged the base active rental cost for every second your instance is in
+// the active/connected state. You are charged the storage cost … for every
+// single second your instance exists, regardless of its state."): its disk
+// (storage_cost × disk_space / 720 per hour) from its creation (start_date)
+// to the DELETE that destroyed it, or to now while it lives, plus the rest
+// of its dph_total (the machine, dph_base) from when it first ran to then —
+// nothing for an instance that never ran. seconds is its whole lifetime.
+// VAST bills per second (vast.ai/pricing: "Per-second billing").
 func (f *Fake) Bill(id string) (usd, seconds float64) {
 	in, ok := f.Instance(id)
 	if !ok || in.seeded {
@@ -36,7 +40,12 @@ func (f *Fake) Bill(id string) (usd, seconds float64) {
 		end = time.Now()
 	}
 	seconds = max(float64(end.UnixNano())/1e9-in.started, 0)
-	return in.dphTotal() * seconds / 3600, seconds
+	storage := in.offer.StorageCost * in.Disk / hoursPerMonth
+	usd = storage * seconds / 3600
+	if !in.RunningAt.IsZero() {
+		usd += (in.dphTotal() - storage) * max(end.Sub(in.RunningAt).Seconds(), 0) / 3600
+	}
+	return usd, seconds
 }
 
 // CreatedAt is when the fake created the instance: its start_date.

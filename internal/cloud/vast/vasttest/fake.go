@@ -134,8 +134,12 @@ type Instance struct {
 	Keys      []string // the account's keys when it was created
 	Destroyed bool
 	// DeletedAt is when the first DELETE was accepted: VAST bills an
-	// instance per second from its creation until then.
+	// instance per second until then (see Fake.Bill).
 	DeletedAt time.Time
+	// RunningAt is when the instance entered a lifecycle step whose status
+	// is running (its creation when the first step is): VAST bills the
+	// machine from then, the disk from its creation. Zero: it never ran.
+	RunningAt time.Time
 
 	offer     Offer
 	steps     []Step

@@ -173,6 +173,9 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 	if len(in.steps) == 0 {
 		in.steps = defaultLifecycle
 	}
+	if in.step().Status == "running" { // running from the first read on: from its creation
+		in.RunningAt = in.CreatedAt()
+	}
 	for _, k := range f.keys {
 		in.Keys = append(in.Keys, k.Key)
 	}
@@ -199,6 +202,9 @@ func (f *Fake) showInstance(w http.ResponseWriter, id int64) int {
 	}
 	in.polls++
 	st := in.step()
+	if st.Status == "running" && in.RunningAt.IsZero() {
+		in.RunningAt = time.Now() // reads advance the lifecycle: this one made it run
+	}
 	up := st.Status == "running" || (f.opts.SSHAfter > 0 && st.Status != "") // see Options.SSHAfter
 	needSSH := up && !in.sshDone && f.opts.SSH != nil                        // f.mu held
 	f.mu.Unlock()

@@ -1,0 +1,91 @@
+package resource
+
+import (
+	"time"
+
+	"github.com/scnlabs/scn/internal/journal"
+)
+
+// Bill corrects the record with the provider's own view of the bill once it
+// is known: when the provider created the resource (its clock, not the
+// moment scn heard of it) and the price it charges for this very resource
+// (VAST's dph_total of the instance, storage included, not the offer's).
+// Zero values leave the record as it is.
+func (h *Handle) Bill(createdAt time.Time, pricePerHour float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !createdAt.IsZero() {
+		h.res.CreatedAt = createdAt.UTC()
+	}
+	if pricePerHour > 0 {
+		h.res.PricePerHour = pricePerHour
+	}
+}
+
+// MinBilled records the provider's minimum charge for the resource
+// (cloud.Instance.MinBilledSeconds: Compute Engine bills a VM at least a
+// minute): its cost is its price over the longer of its lifetime and
+// this. 0 leaves the record as it is.
+func (h *Handle) MinBilled(seconds float64) {
+	if seconds <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res.MinBilledSeconds = seconds
+}
+
+// Running records how a provider that bills the machine only while it
+// runs bills this one (cloud.Instance: VAST bills its disk all along, the
+// rest of dph_total from when it runs): storagePerHour is the part of
+// the price billed for the whole lifetime, runningAt when it was first
+// read running (zero: it never ran). storagePerHour 0 leaves the record
+// as it is: the whole price from creation.
+func (h *Handle) Running(runningAt time.Time, storagePerHour float64) {
+	if storagePerHour <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res.StoragePerHour = storagePerHour
+	if !runningAt.IsZero() {
+		h.res.RunningAt = runningAt.UTC()
+	}
+}
+
+// PriceFrom records where the price comes from when it is not the
+// provider's own figure (cloud.Instance.PriceSource), and whether it is
+// scn's estimate.
+func (h *Handle) PriceFrom(source string, estimated bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res.PriceSource, h.res.Estimated = source, estimated
+}
+
+// BillingEnded records when the provider accepted the resource's destroy
+// (cloud.DestroyBilled): its lifetime ends there, not when scn saw the
+// destroy confirmed. The DestroyFunc calls it before returning.
+func (h *Handle) BillingEnded(at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	h.mu.Lock()
+	h.billEnd = at.UTC()
+	h.mu.Unlock()
+}
+
+// cost is the bill of r, its lifetime ending at end: a provider with a
+// minimum charge bills at least that (for a resource still alive too: it
+// is already owed); one with a storage part bills the rest of the price
+// only from when it ran (none if it never did), never longer than it lived.
+func cost(r journal.Resource, end time.Time) float64 {
+	billed := max(r.LifetimeSeconds, r.MinBilledSeconds)
+	if r.StoragePerHour <= 0 {
+		return r.PricePerHour * billed / 3600
+	}
+	ran := 0.0
+	if !r.RunningAt.IsZero() {
+		ran = min(max(end.Sub(r.RunningAt).Seconds(), 0), r.LifetimeSeconds)
+	}
+	return (r.StoragePerHour*billed + (r.PricePerHour-r.StoragePerHour)*ran) / 3600
+}
