@@ -34,10 +34,17 @@ func TestMain(m *testing.M) {
 
 // scnBinary is the binary under test, built on first use — inside a test,
 // so go test's cache sees the sources it was built from. Under -race (make
-// test) it is race-built too, and so is every sandbox it starts.
+// test) it is race-built too, and so is every sandbox it starts. The agent
+// is built beside it, as `make build` puts it beside bin/scn: without it
+// scn sends its own executable to each machine — under -race 70 MB, some
+// 40 s of every run's first snapshot, which on a loaded machine ran a
+// negative-control test past its deadline.
 func scnBinary(t *testing.T) string {
 	t.Helper()
 	bin, err := testbin.SCN()
+	if err == nil {
+		_, err = testbin.AgentDir()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
