@@ -303,6 +303,20 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// TextParam reads the value of a parameter whose type is text with a rule
+// of its own (a ParamDecoder: a path, a name): a number is taken as its
+// digits, as YAML reads name: 2024 as one. want is what the error says
+// was expected.
+func TextParam(v any, want string) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case int, int64, float64:
+		return fmt.Sprint(x), nil
+	}
+	return "", fmt.Errorf("expected %s, got %s", want, Describe(v))
+}
+
 // Describe names a generic value's kind for error messages.
 func Describe(v any) string {
 	switch x := v.(type) {

@@ -21,14 +21,9 @@ type RunPath string
 
 // DecodeParam implements ParamDecoder.
 func (p *RunPath) DecodeParam(v any) error {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = x
-	case int, int64, float64:
-		s = fmt.Sprint(x)
-	default:
-		return fmt.Errorf("expected a relative path under the run directory, got %s", Describe(v))
+	s, err := TextParam(v, "a relative path under the run directory")
+	if err != nil {
+		return err
 	}
 	if err := CheckRunPath(s); err != nil {
 		return err

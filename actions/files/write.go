@@ -149,14 +149,9 @@ type Prefix string
 
 // DecodeParam implements actions.ParamDecoder.
 func (p *Prefix) DecodeParam(v any) error {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = x
-	case int, int64, float64:
-		s = fmt.Sprint(x)
-	default:
-		return fmt.Errorf("expected the start of a file name, got %s", actions.Describe(v))
+	s, err := actions.TextParam(v, "the start of a file name")
+	if err != nil {
+		return err
 	}
 	if err := checkPrefix(s); err != nil {
 		return err

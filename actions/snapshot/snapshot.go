@@ -134,16 +134,11 @@ type Name string
 
 // DecodeParam implements actions.ParamDecoder.
 func (n *Name) DecodeParam(v any) error {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = strings.TrimSpace(x)
-	case int, int64, float64:
-		s = fmt.Sprint(x)
-	default:
-		return fmt.Errorf("expected a snapshot name, got %s", actions.Describe(v))
+	s, err := actions.TextParam(v, "a snapshot name")
+	if err != nil {
+		return err
 	}
-	if s != "" {
+	if s = strings.TrimSpace(s); s != "" {
 		if err := snap.ValidateName(s); err != nil {
 			return actions.WithHint(err, "leave name out for the default scn-<run-id>-<step-id>, unique to the run and the step")
 		}
