@@ -114,6 +114,7 @@ type Runner struct {
 	// secretVars are the names of the vars declared secret; secretReads
 	// caches which expressions read one (readsSecret), under secretMu.
 	secretVars  map[string]bool
+	secretEnv   map[string]bool // env vars whose value is masked (noteSecretEnv)
 	secretMu    sync.Mutex
 	secretReads map[string]bool
 	tainted     int // values taint has masked (at most maxTainted)
@@ -157,6 +158,7 @@ func New(c *Checked, opts Options) (*Runner, error) {
 	if err := r.resolveVars(); err != nil {
 		return nil, err
 	}
+	r.noteSecretEnv()
 	r.timeout = sc.Timeout
 	if e := sc.TimeoutExpr; e != nil {
 		d, err := r.evalDuration(e, map[string]any{"vars": r.vars, "env": r.env})

@@ -5,7 +5,8 @@ import (
 	"github.com/expr-lang/expr/parser"
 )
 
-// Secret vars are masked as the values they are, and as what expressions
+// Secret vars (and env vars holding a masked value: a target's
+// credentials) are masked as the values they are, and as what expressions
 // make of them. Masking matches text, so a value computed from a secret
 // (upper(vars.token), vars.token[4:], a field of an object-valued secret
 // var) would show in clear; instead, every string an expression reading a
@@ -45,10 +46,12 @@ func (r *Runner) maskLeaves(v any) {
 	}
 }
 
-// readsSecret reports whether src reads a secret var (vars.<name> or
-// vars["<name>"] for a var declared secret: true).
+// readsSecret reports whether src reads a secret: a var declared secret
+// (vars.<name>, vars["<name>"]), an env var whose value is masked (a
+// target's credential: env.B2_APPLICATION_KEY), or vars or env passed
+// whole (get(vars, "token"), toJSON(env)), which may reach any of them.
 func (r *Runner) readsSecret(src string) bool {
-	if len(r.secretVars) == 0 {
+	if len(r.secretVars) == 0 && len(r.secretEnv) == 0 {
 		return false
 	}
 	r.secretMu.Lock()
@@ -57,13 +60,11 @@ func (r *Runner) readsSecret(src string) bool {
 	if ok {
 		return known
 	}
+	secret := map[string]map[string]bool{"vars": r.secretVars, "env": r.secretEnv}
 	reads := false
 	if tree, err := parser.Parse(src); err != nil {
 		reads = true // cannot tell: say it does
 	} else {
-		// vars.<name>, vars["<name>"] for a secret name; and vars itself
-		// passed whole (get(vars, "token"), toJSON(vars)), which may
-		// reach any of them.
 		members := map[ast.Node]bool{}
 		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
 			m, ok := n.(*ast.MemberNode)
@@ -72,13 +73,13 @@ func (r *Runner) readsSecret(src string) bool {
 			}
 			id, isID := m.Node.(*ast.IdentifierNode)
 			prop, isStr := m.Property.(*ast.StringNode)
-			if isID && isStr && id.Value == "vars" {
+			if isID && isStr && secret[id.Value] != nil {
 				members[id] = true
-				reads = reads || r.secretVars[prop.Value]
+				reads = reads || secret[id.Value][prop.Value]
 			}
 		}))
 		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-			if id, ok := n.(*ast.IdentifierNode); ok && id.Value == "vars" && !members[id] {
+			if id, ok := n.(*ast.IdentifierNode); ok && len(secret[id.Value]) > 0 && !members[id] {
 				reads = true
 			}
 		}))
@@ -130,4 +131,16 @@ func (r *Runner) literalOf(src, s string) bool {
 		}
 	}))
 	return found
+}
+
+// noteSecretEnv records which env vars hold a masked value (a target's
+// credentials, a secret var's source), once the vars are resolved: an
+// expression reading one is tainted like one reading a secret var.
+func (r *Runner) noteSecretEnv() {
+	r.secretEnv, r.secretReads = map[string]bool{}, nil // what the vars' defaults cached knew no env
+	for k, v := range r.env {
+		if s, ok := v.(string); ok && len(s) >= 4 && r.mask.String(s) != s {
+			r.secretEnv[k] = true
+		}
+	}
 }

@@ -74,3 +74,19 @@ steps:
 		t.Errorf("logs %q; want the secret read through vars masked, the word shown", got)
 	}
 }
+
+// A target's credential read from env and transformed (a basic-auth header
+// built in a scenario) is masked like a secret var's: its base64 of the
+// pair is not the base64 of either, which the masker knows.
+func TestTransformedCredentialsFromEnvAreMasked(t *testing.T) {
+	m := secret.New()
+	m.Add("K005-app-key-secret") // the target's, as runner.New adds Target.Secrets
+	src := `name: env-secret
+steps:
+  - { id: a, action: log, with: { message: "Basic ${{ toBase64(env.B2_KEY_ID + ':' + env.B2_APPLICATION_KEY) }}" } }
+`
+	j, _ := runSrc(t, src, runner.Options{Masker: m, Env: map[string]string{"B2_KEY_ID": "0051234", "B2_APPLICATION_KEY": "K005-app-key-secret"}}, nil)
+	if got := step(t, j, "a").Logs; len(got) != 1 || got[0] != "Basic ***" {
+		t.Errorf("logs %q; want the header's credentials masked", got)
+	}
+}
