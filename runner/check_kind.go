@@ -24,9 +24,7 @@ var (
 // would otherwise fail only once the GPU is rented. It reports whether it
 // found that problem.
 func (c *checker) checkRunScoped(v *Value, t reflect.Type, path string, before []*Step) bool {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if !t.Implements(runScopedType) {
 		return false
 	}
@@ -54,9 +52,7 @@ func (c *checker) checkKind(v *Value, t reflect.Type, path string, before []*Ste
 	if v.Tmpl == nil || v.Tmpl.Single == nil {
 		return
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if !t.Implements(referrerType) {
 		return
 	}
@@ -164,9 +160,7 @@ func (c *checker) resolveRef(src string) *refTarget {
 		kind = resourceKind(t)
 	}
 	for i, p := range props[1:] {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
+		t = derefType(t)
 		last := i == len(props)-2
 		switch p := p.(type) {
 		case *ast.StringNode:
@@ -194,9 +188,7 @@ func (c *checker) resolveRef(src string) *refTarget {
 		}
 		kind = resourceKind(t)
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	switch {
 	case kind != "":
 		r.kind = kind
@@ -212,9 +204,7 @@ func (c *checker) resolveRef(src string) *refTarget {
 // resourceKind is the kind of resource values of type t name
 // (actions.Resource), "" when none is declared.
 func resourceKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if t.Implements(resourceType) {
 		return reflect.Zero(t).Interface().(actions.Resource).ResourceKind()
 	}
@@ -230,4 +220,12 @@ func article(noun string) string {
 		return "an " + noun
 	}
 	return "a " + noun
+}
+
+// derefType is t without its pointers.
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
 }

@@ -77,9 +77,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 // have if: may exclude each other, and are let be.
 func (c *checker) checkUnique(s *Step, v *Value, f actions.Field) {
 	t := f.Type
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	u, ok := reflect.Zero(t).Interface().(actions.Unique)
 	if !ok || v.Kind != ScalarValue || v.HasExpr() {
 		return
@@ -154,9 +152,7 @@ func (c *checker) checkValue(v *Value, f actions.Field, path string, env types.M
 		return
 	}
 	// A literal structure with computed parts inside: walk it.
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	switch {
 	case v.Kind == ListValue && t.Kind() == reflect.Slice:
 		for i, e := range v.List {
@@ -292,9 +288,7 @@ func isScalar(t reflect.Type) bool {
 
 // goTypeName names a parameter type for users.
 func goTypeName(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if t.Implements(typeNamer) { // duration, instance, snapshot: they name themselves
 		name := reflect.Zero(t).Interface().(actions.TypeNamer).ParamTypeName()
 		if strings.ContainsRune("aeiou", rune(name[0])) {

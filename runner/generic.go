@@ -29,9 +29,7 @@ var (
 
 // exprType is the expression-checker type of values of Go type t.
 func exprType(t reflect.Type) types.Type {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if t == timeType || t == durationType || t.Implements(textMarshalerType) {
 		return types.String
 	}

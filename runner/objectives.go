@@ -103,15 +103,11 @@ func (s *Step) withValue(f actions.Field) *Value {
 // measuredPhases are the phases an objective of this scenario can read:
 // its report.phases, and the recovery phases when it can recover.
 func (c *checker) measuredPhases() []string {
-	names := c.sc.PhaseNames()
+	names := c.sc.PhaseNames() // report.phases first, then the recovery phases
 	if c.mayRecover() {
 		return names
 	}
-	var out []string
-	for _, p := range c.sc.Report.Phases {
-		out = append(out, p.Name)
-	}
-	return out
+	return names[:len(c.sc.Report.Phases)]
 }
 
 func (c *checker) checkObjectives() {

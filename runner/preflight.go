@@ -1,8 +1,6 @@
 package runner
 
 import (
-	"slices"
-
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 
@@ -43,12 +41,7 @@ func (r *Runner) preflight() error {
 				}
 			}
 		}
-		keys := make([]string, 0, len(s.DurationExprs))
-		for k := range s.DurationExprs {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(s.DurationExprs) {
 			e := s.DurationExprs[k]
 			if !fromVars(e) {
 				continue

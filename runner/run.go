@@ -112,11 +112,12 @@ type Runner struct {
 	timeout time.Duration // the scenario's, computed when it is an expression
 
 	// secretVars are the names of the vars declared secret; secretReads
-	// caches which expressions read one (readsSecret), under secretMu.
+	// caches what masking needs of each expression (secretsOf), under
+	// secretMu.
 	secretVars  map[string]bool
 	secretEnv   map[string]bool // env vars whose value is masked (noteSecretEnv)
 	secretMu    sync.Mutex
-	secretReads map[string]bool
+	secretReads map[string]*exprSecrets
 	tainted     int // values taint has masked (at most maxTainted)
 
 	mu     sync.Mutex

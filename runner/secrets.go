@@ -46,13 +46,24 @@ func (r *Runner) maskLeaves(v any) {
 	}
 }
 
+// exprSecrets is what one parse of an expression tells the masking: whether
+// it reads a secret, and the string literals it writes itself.
+type exprSecrets struct {
+	reads    bool
+	literals map[string]bool
+}
+
 // readsSecret reports whether src reads a secret: a var declared secret
 // (vars.<name>, vars["<name>"]), an env var whose value is masked (a
 // target's credential: env.B2_APPLICATION_KEY), or vars or env passed
 // whole (get(vars, "token"), toJSON(env)), which may reach any of them.
-func (r *Runner) readsSecret(src string) bool {
+func (r *Runner) readsSecret(src string) bool { return r.secretsOf(src).reads }
+
+// secretsOf parses src once per run (until: loops evaluate it at every
+// poll) and keeps what masking needs of it.
+func (r *Runner) secretsOf(src string) *exprSecrets {
 	if len(r.secretVars) == 0 && len(r.secretEnv) == 0 {
-		return false
+		return &exprSecrets{}
 	}
 	r.secretMu.Lock()
 	known, ok := r.secretReads[src]
@@ -61,36 +72,37 @@ func (r *Runner) readsSecret(src string) bool {
 		return known
 	}
 	secret := map[string]map[string]bool{"vars": r.secretVars, "env": r.secretEnv}
-	reads := false
+	info := &exprSecrets{literals: map[string]bool{}}
 	if tree, err := parser.Parse(src); err != nil {
-		reads = true // cannot tell: say it does
+		info.reads = true // cannot tell: say it does
 	} else {
 		members := map[ast.Node]bool{}
 		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-			m, ok := n.(*ast.MemberNode)
-			if !ok {
-				return
-			}
-			id, isID := m.Node.(*ast.IdentifierNode)
-			prop, isStr := m.Property.(*ast.StringNode)
-			if isID && isStr && secret[id.Value] != nil {
-				members[id] = true
-				reads = reads || secret[id.Value][prop.Value]
+			switch x := n.(type) {
+			case *ast.StringNode:
+				info.literals[x.Value] = true
+			case *ast.MemberNode:
+				id, isID := x.Node.(*ast.IdentifierNode)
+				prop, isStr := x.Property.(*ast.StringNode)
+				if isID && isStr && secret[id.Value] != nil {
+					members[id] = true
+					info.reads = info.reads || secret[id.Value][prop.Value]
+				}
 			}
 		}))
 		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
 			if id, ok := n.(*ast.IdentifierNode); ok && len(secret[id.Value]) > 0 && !members[id] {
-				reads = true
+				info.reads = true
 			}
 		}))
 	}
 	r.secretMu.Lock()
 	if r.secretReads == nil {
-		r.secretReads = map[string]bool{}
+		r.secretReads = map[string]*exprSecrets{}
 	}
-	r.secretReads[src] = reads
+	r.secretReads[src] = info
 	r.secretMu.Unlock()
-	return reads
+	return info
 }
 
 // maxTainted bounds the values taint adds in a run: each one is a pattern
@@ -103,10 +115,14 @@ const maxTainted = 256
 // string the expression wrote itself (vars.token != "" ? "set" : "unset"
 // gives "set", which is no secret).
 func (r *Runner) taint(src string, v any) {
-	if v == nil || !r.readsSecret(src) {
+	if v == nil {
 		return
 	}
-	if s, ok := v.(string); ok && r.literalOf(src, s) {
+	info := r.secretsOf(src)
+	if !info.reads {
+		return
+	}
+	if s, ok := v.(string); ok && info.literals[s] {
 		return
 	}
 	r.secretMu.Lock()
@@ -116,21 +132,6 @@ func (r *Runner) taint(src string, v any) {
 	if !full {
 		r.maskLeaves(v)
 	}
-}
-
-// literalOf reports whether s is one of the string literals of src.
-func (r *Runner) literalOf(src, s string) bool {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return false
-	}
-	found := false
-	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-		if lit, ok := n.(*ast.StringNode); ok && lit.Value == s {
-			found = true
-		}
-	}))
-	return found
 }
 
 // noteSecretEnv records which env vars hold a masked value (a target's

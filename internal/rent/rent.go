@@ -93,8 +93,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 					}
 					return nil
 				})
-			h.PriceFrom(inst.PriceSource, inst.Estimated)
-			h.MinBilled(inst.MinBilledSeconds)
+			billBy(h, inst) // as Create answered, until a status read says more
 			mu.Lock()
 			handles[id] = h
 			mu.Unlock()
@@ -109,10 +108,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 				// Billed like the one kept: the provider's creation time and
 				// its price for this instance, as last read (whether or not
 				// the destroy worked: a machine left over is billed so too).
-				h.Bill(inst.CreatedAt, inst.PricePerHour)
-				h.PriceFrom(inst.PriceSource, inst.Estimated)
-				h.MinBilled(inst.MinBilledSeconds)
-				h.Running(inst.RunningAt, inst.StoragePerHour)
+				billBy(h, inst)
 			}
 			if err == nil && h != nil {
 				h.BillingEnded(billedUntil)
@@ -147,10 +143,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 		// The instance's own record: the provider's creation time and the
 		// price it bills for it (VAST: dph_total with the disk rented, the
 		// machine's part from when it ran).
-		h.Bill(inst.CreatedAt, inst.PricePerHour)
-		h.PriceFrom(inst.PriceSource, inst.Estimated)
-		h.MinBilled(inst.MinBilledSeconds)
-		h.Running(inst.RunningAt, inst.StoragePerHour)
+		billBy(h, inst)
 	}
 	readyAt := inst.ReadyAt
 	if readyAt.IsZero() {
@@ -158,6 +151,16 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 	}
 	run.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), readyAt.Sub(start).Seconds())
 	return inst, tried, nil
+}
+
+// billBy records how the provider bills inst on its handle: its creation
+// time, price and where the price comes from, a minimum charge, and the
+// part billed only while it runs.
+func billBy(h *resource.Handle, inst *cloud.Instance) {
+	h.Bill(inst.CreatedAt, inst.PricePerHour)
+	h.PriceFrom(inst.PriceSource, inst.Estimated)
+	h.MinBilled(inst.MinBilledSeconds)
+	h.Running(inst.RunningAt, inst.StoragePerHour)
 }
 
 func msgSuffix(msg string) string {
