@@ -185,6 +185,17 @@ type BillEnder interface {
 	DestroyBilled(ctx context.Context, id string, reason DestroyReason) (time.Time, error)
 }
 
+// MachineBiller is implemented by providers that bill a machine's compute
+// only while it runs (VAST: Instance.StoragePerHour is the rest):
+// StoppedAt is when scn first read instance id stopped since it last read
+// it running — the compute's bill paused there, the disk's goes on to the
+// destroy. Zero when no read saw it so. Every read of the
+// instance counts (the wait for SSH, instance.status, a standby's checks),
+// whoever made it, which is why the provider keeps it.
+type MachineBiller interface {
+	StoppedAt(id string) time.Time
+}
+
 // LabelDestroyer is implemented by providers whose ids outlive their
 // instances (an ssh pool's host is leased by one run after another), so
 // the id a run recorded may name another run's instance by the time `scn

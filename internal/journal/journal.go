@@ -160,7 +160,11 @@ type Resource struct {
 	// creation, as before they existed.
 	StoragePerHour float64   `json:"storage_per_hour,omitempty"`
 	RunningAt      time.Time `json:"running_at,omitzero"`
-	Simulated      bool      `json:"simulated,omitempty"`
+	// StoppedAt is when scn first read the machine stopped (before its
+	// destroy, since it last ran): its running part is billed up to there
+	// only. Zero: not seen stopped.
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
+	Simulated bool      `json:"simulated,omitempty"`
 	// PriceSource says where price_per_hour comes from when it is not the
 	// provider's own figure for this resource; Estimated marks scn's
 	// built-in estimates (never a bill).

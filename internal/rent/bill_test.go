@@ -10,6 +10,7 @@ import (
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
+	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/remote/sshtest"
 	"github.com/scnlabs/scn/internal/rent"
 	"github.com/scnlabs/scn/internal/target"
@@ -77,32 +78,11 @@ func TestRentBillsGivenUpInstancesByTheProvidersRecord(t *testing.T) {
 // the bill within a poll of GPU time — and well under billing the whole
 // dph_total over the loading too.
 func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
-	const poll = 10 * time.Millisecond
 	loads := []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 30}, {Status: "running"}}
-	// A dear machine, so that 0.3 s of loading is far above the tolerance.
-	f := vasttest.New(t, vasttest.Options{Credit: 100, Offers: []vasttest.Offer{
-		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 36, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: loads}}})
-	f.StartSSHServers(t, nil)
-	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: poll,
-		RetryBase: time.Millisecond, RetryCap: 4 * time.Millisecond, MaxRetries: 6, DestroyChecks: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := actiontest.NewRun(t, &target.Target{Name: "vast", Compute: p, PollInterval: poll, PublicKey: sshtest.AuthorizedKey(sshtest.NewKey(t))})
-	run.Probe = func(context.Context, *cloud.Instance) error { return nil }
-	offers := []cloud.Offer{{ID: "1", Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 36}}
-	inst, _, err := run.Env("gpu").Rent(context.Background(), p, offers,
-		rent.Options{Kind: "instance", Fallback: -1, Poll: poll, ReadyTimeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(200 * time.Millisecond) // the drill uses it
-	if err := run.Resources.Find("instance", inst.ID).Destroy(context.Background(), "user"); err != nil {
-		t.Fatal(err)
-	}
-	r := run.Resources.Resources()[0]
+	f, p, run, inst := rentOne(t, loads)
+	readFor(t, p, inst.ID, 20) // the drill uses it
+	r, usd, secs := destroyAndBill(t, f, run, inst.ID)
 	rec, _ := f.Instance(inst.ID)
-	usd, secs := f.Bill(inst.ID)
 	storage := 0.90 * vast.DefaultDiskGB / (30 * 24)
 	loaded := rec.RunningAt.Sub(rec.CreatedAt()).Seconds()
 	if loaded < 0.2 || math.Abs(r.StoragePerHour-storage) > 1e-12 || r.RunningAt.IsZero() {
@@ -119,6 +99,82 @@ func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
 	}
 	if whole := r.PricePerHour * secs / 3600; usd > whole-36*(loaded-poll.Seconds())/3600 {
 		t.Errorf("VAST billed $%.6f, the whole dph_total over the lifetime is $%.6f: the loading was billed", usd, whole)
+	}
+	f.AssertAllDestroyed(t)
+}
+
+// poll is the status poll interval of these tests: the provider spaces
+// its reads of one instance this far apart, which is how time passes in
+// them while the machine runs, as a drill's status reads would.
+const poll = 10 * time.Millisecond
+
+// rentOne rents a dear machine (36 $/h, so that a few polls of it are far
+// above the tolerance) living life on a fake VAST, through rent.
+func rentOne(t *testing.T, life []vasttest.Step) (*vasttest.Fake, *vast.Provider, *actiontest.Run, *cloud.Instance) {
+	t.Helper()
+	f := vasttest.New(t, vasttest.Options{Credit: 100, Offers: []vasttest.Offer{
+		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 36, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
+	f.StartSSHServers(t, nil)
+	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: poll,
+		RetryBase: time.Millisecond, RetryCap: 4 * time.Millisecond, MaxRetries: 6, DestroyChecks: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := actiontest.NewRun(t, &target.Target{Name: "vast", Compute: p, PollInterval: poll, PublicKey: sshtest.AuthorizedKey(sshtest.NewKey(t))})
+	run.Probe = func(context.Context, *cloud.Instance) error { return nil }
+	offers := []cloud.Offer{{ID: "1", Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 36}}
+	inst, _, err := run.Env("gpu").Rent(context.Background(), p, offers,
+		rent.Options{Kind: "instance", Fallback: -1, Poll: poll, ReadyTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, p, run, inst
+}
+
+// readFor reads instance id's status n times, a poll apart.
+func readFor(t *testing.T, p *vast.Provider, id string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if _, err := p.Get(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// destroyAndBill destroys instance id as the drill's end would and returns
+// scn's record of it beside the fake's bill.
+func destroyAndBill(t *testing.T, f *vasttest.Fake, run *actiontest.Run, id string) (r journal.Resource, usd, secs float64) {
+	t.Helper()
+	if err := run.Resources.Find("instance", id).Destroy(context.Background(), "user"); err != nil {
+		t.Fatal(err)
+	}
+	usd, secs = f.Bill(id)
+	return run.Resources.Resources()[0], usd, secs
+}
+
+// A GPU stopped while it is rented (an interruptible one outbid) is billed
+// by VAST its disk only from then on, until the DELETE: scn's cost stops
+// its machine at the read that first saw it so, whoever made that read,
+// and is the bill within a poll of GPU time.
+func TestRentStopsBillingTheMachineWhenItIsStopped(t *testing.T) {
+	life := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 1}, {Status: "running", Polls: 23}, {Status: "stopped", Intended: "stopped", Msg: "outbid"}}
+	f, p, run, inst := rentOne(t, life)
+	readFor(t, p, inst.ID, 40) // ~20 reads running, then stopped: a standby's checks
+	r, usd, secs := destroyAndBill(t, f, run, inst.ID)
+	rec, _ := f.Instance(inst.ID)
+	if rec.StoppedAt.IsZero() || r.StoppedAt.IsZero() {
+		t.Fatalf("VAST stopped it at %v, scn's record says %v", rec.StoppedAt, r.StoppedAt)
+	}
+	const slack = 5 * poll
+	if d := rec.StoppedAt.Sub(r.StoppedAt); d < -slack || d > slack {
+		t.Errorf("scn saw it stop at %v, VAST stopped it at %v", r.StoppedAt, rec.StoppedAt)
+	}
+	if math.Abs(r.LifetimeSeconds-secs) > 0.05 || math.Abs(r.CostUSD-usd) > 2*36*slack.Seconds()/3600 {
+		t.Errorf("%.3fs costing $%.6f, VAST billed %.3fs, $%.6f", r.LifetimeSeconds, r.CostUSD, secs, usd)
+	}
+	// Billed to the DELETE, the machine would cost ~15 polls more.
+	if ran := rec.StoppedAt.Sub(rec.RunningAt); ran <= 0 || r.DestroyedAt.Sub(rec.StoppedAt) < 10*poll {
+		t.Fatalf("ran %v, stopped %v before the DELETE: too short to tell", ran, r.DestroyedAt.Sub(rec.StoppedAt))
 	}
 	f.AssertAllDestroyed(t)
 }

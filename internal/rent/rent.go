@@ -94,6 +94,9 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 					return nil
 				})
 			billBy(h, inst) // as Create answered, until a status read says more
+			if mb, ok := prov.(cloud.MachineBiller); ok {
+				h.StoppedFrom(func() time.Time { return mb.StoppedAt(id) })
+			}
 			mu.Lock()
 			handles[id] = h
 			mu.Unlock()

@@ -53,6 +53,17 @@ func (h *Handle) Running(runningAt time.Time, storagePerHour float64) {
 	}
 }
 
+// StoppedFrom gives the handle where to read when the provider stopped
+// billing the machine's running part before its destroy
+// (cloud.MachineBiller: a VAST instance stopped, as when outbid). It is read
+// whenever the bill is computed, so a stop seen by any later status read —
+// a standby's check, instance.status — counts.
+func (h *Handle) StoppedFrom(stoppedAt func() time.Time) {
+	h.mu.Lock()
+	h.stoppedAt = stoppedAt
+	h.mu.Unlock()
+}
+
 // PriceFrom records where the price comes from when it is not the
 // provider's own figure (cloud.Instance.PriceSource), and whether it is
 // scn's estimate.
@@ -77,7 +88,8 @@ func (h *Handle) BillingEnded(at time.Time) {
 // cost is the bill of r, its lifetime ending at end: a provider with a
 // minimum charge bills at least that (for a resource still alive too: it
 // is already owed); one with a storage part bills the rest of the price
-// only from when it ran (none if it never did), never longer than it lived.
+// only from when it ran (none if it never did) until it stopped or ended,
+// never longer than it lived.
 func cost(r journal.Resource, end time.Time) float64 {
 	billed := max(r.LifetimeSeconds, r.MinBilledSeconds)
 	if r.StoragePerHour <= 0 {
@@ -85,6 +97,9 @@ func cost(r journal.Resource, end time.Time) float64 {
 	}
 	ran := 0.0
 	if !r.RunningAt.IsZero() {
+		if !r.StoppedAt.IsZero() && r.StoppedAt.Before(end) {
+			end = r.StoppedAt
+		}
 		ran = min(max(end.Sub(r.RunningAt).Seconds(), 0), r.LifetimeSeconds)
 	}
 	return (r.StoragePerHour*billed + (r.PricePerHour-r.StoragePerHour)*ran) / 3600

@@ -115,3 +115,39 @@ func TestCostBillsTheMachineOnlyFromWhenItRan(t *testing.T) {
 		t.Errorf("a price without a storage part: cost %v, running at %v", r.CostUSD, r.RunningAt)
 	}
 }
+
+// A machine that stopped running before its destroy (VAST: stopped, as
+// when outbid) is billed its running part only until the stop; a stop the
+// provider reports after the bill's end (the reads confirming the destroy
+// may say stopped too) changes nothing, and it is read when the bill is, so a
+// stop seen after the handle was made still counts.
+func TestCostStopsTheMachineWhereItStopped(t *testing.T) {
+	clock := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	tr := NewTracker("run1", "vast", nil, &undo.Stack{})
+	tr.now = func() time.Time { return clock }
+	const price, storage = 0.325, 0.025
+	stops := map[string]time.Time{}
+	rent := func(id string) *Handle {
+		pend, _ := tr.Begin(Spec{Step: "gpu", Kind: "instance", Provider: "vast"})
+		h := pend.Created(id, price, false, nil, func(context.Context, string) error { return nil })
+		h.Running(clock.Add(10*time.Second), storage)
+		h.StoppedFrom(func() time.Time { return stops[id] })
+		return h
+	}
+	exited, destroying := rent("1"), rent("2")
+	clock = clock.Add(200 * time.Second)
+	stops["1"] = clock.Add(-130 * time.Second) // ran 60 s of its 200
+	stops["2"] = clock.Add(time.Second)        // a read after the DELETE
+	for _, h := range []*Handle{exited, destroying} {
+		if err := h.Destroy(context.Background(), "user"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := tr.Resources()
+	if want := (storage*200 + (price-storage)*60) / 3600; math.Abs(rs[0].CostUSD-want) > 1e-12 || !rs[0].StoppedAt.Equal(stops["1"]) {
+		t.Errorf("exited: cost %v stopped at %v, want %v stopped at %v", rs[0].CostUSD, rs[0].StoppedAt, want, stops["1"])
+	}
+	if want := (storage*200 + (price-storage)*190) / 3600; math.Abs(rs[1].CostUSD-want) > 1e-12 || !rs[1].StoppedAt.IsZero() {
+		t.Errorf("stopped after its destroy: cost %v stopped at %v, want %v and no stop", rs[1].CostUSD, rs[1].StoppedAt, want)
+	}
+}

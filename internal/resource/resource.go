@@ -131,6 +131,9 @@ type Handle struct {
 	// billEnd is when the provider accepted the destroy (BillingEnded);
 	// zero: billing is taken to stop when the destroy returns.
 	billEnd time.Time
+	// stoppedAt reads when the provider stopped billing the machine's
+	// running part (StoppedFrom); nil: it does not say.
+	stoppedAt func() time.Time
 }
 
 // Destroy destroys the resource now (instance.destroy, a failed instance
@@ -262,11 +265,18 @@ func (t *Tracker) Resources() []journal.Resource {
 	out := make([]journal.Resource, 0, len(items))
 	for _, h := range items {
 		h.mu.Lock()
-		r := h.res
+		r, stoppedAt := h.res, h.stoppedAt
 		h.mu.Unlock()
 		end := now
 		if r.DestroyedAt != nil {
 			end = *r.DestroyedAt
+		}
+		if stoppedAt != nil && r.StoragePerHour > 0 && !r.RunningAt.IsZero() {
+			// Reads confirming the destroy say exited too: only a stop
+			// before the bill's end is one.
+			if at := stoppedAt(); at.After(r.RunningAt) && at.Before(end) {
+				r.StoppedAt = at.UTC()
+			}
 		}
 		// Clocks differ: a provider's creation time a little after scn's
 		// now is a lifetime of zero, not a negative one.

@@ -150,6 +150,7 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	if err := p.waitPollSlot(ctx, id); err != nil {
 		return nil, err
 	}
+	sent := time.Now()
 	var resp struct {
 		Instances *wireInstance `json:"instances"`
 	}
@@ -167,7 +168,43 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	if inst.ID == "0" { // some answers omit the id of the contract asked for
 		inst.ID = id
 	}
+	p.observe(id, str(resp.Instances.ActualStatus), sent)
 	return &inst, nil
+}
+
+// observe notes a read, sent at sent, saying instance id's actual_status
+// is actual. VAST bills the GPU while the instance is running or frozen and
+// only the disk while it is stopped (docs.vast.ai, show-instance: "stopped
+// — Disk charges continue; no GPU charges"; an interruptible instance
+// outbid is stopped). The read's own time is the bound scn has: it
+// stopped after the last read saying running and before this one was
+// answered. An intended_status of stopped with the machine still running
+// is still billed, so actual_status decides. exited, offline and unknown
+// change nothing: the docs do not say, and billing them keeps the cost an
+// upper bound.
+func (p *Provider) observe(id, actual string, sent time.Time) {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	switch strings.ToLower(actual) {
+	case cloud.StatusRunning, statusFrozen:
+		delete(p.stopped, id) // billed again: as if it never stopped, an upper bound
+	case cloud.StatusStopped:
+		if _, seen := p.stopped[id]; !seen {
+			p.stopped[id] = sent.UTC()
+		}
+	}
+}
+
+// statusFrozen is VAST's actual_status of an instance paused with its
+// memory kept: its GPU is billed as when it runs.
+const statusFrozen = "frozen"
+
+// StoppedAt is when scn first read instance id stopped since it last read
+// it running (cloud.MachineBiller); zero if no read did.
+func (p *Provider) StoppedAt(id string) time.Time {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	return p.stopped[id]
 }
 
 // listPageSize is VAST's maximum page for GET /api/v1/instances/.

@@ -92,6 +92,9 @@ type Provider struct {
 
 	pollMu   sync.Mutex
 	lastPoll map[string]time.Time // instance id → when its status was last asked
+	// stopped: instance id → the first read saying stopped since one said
+	// running (StoppedAt). Kept after the destroy: the bill needs it.
+	stopped map[string]time.Time
 
 	keyMu      sync.Mutex      // serialises account-key registration
 	keysLoaded map[string]bool // normalised public keys known to be on the account
@@ -101,6 +104,7 @@ var (
 	_ cloud.Provider       = (*Provider)(nil)
 	_ cloud.BalanceChecker = (*Provider)(nil)
 	_ cloud.BillEnder      = (*Provider)(nil)
+	_ cloud.MachineBiller  = (*Provider)(nil)
 )
 
 // New checks cfg and fills its defaults.
@@ -152,6 +156,7 @@ func New(cfg Config) (*Provider, error) {
 		cfg:        cfg,
 		base:       strings.TrimRight(cfg.BaseURL, "/"),
 		lastPoll:   map[string]time.Time{},
+		stopped:    map[string]time.Time{},
 		keysLoaded: map[string]bool{},
 	}, nil
 }

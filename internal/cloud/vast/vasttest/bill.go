@@ -27,8 +27,9 @@ func (in *Instance) dphTotal() float64 { return in.offer.dphTotal(in.Disk) }
 // single second your instance exists, regardless of its state."): its disk
 // (storage_cost × disk_space / 720 per hour) from its creation (start_date)
 // to the DELETE that destroyed it, or to now while it lives, plus the rest
-// of its dph_total (the machine, dph_base) from when it first ran to then —
-// nothing for an instance that never ran. seconds is its whole lifetime.
+// of its dph_total (the machine, dph_base) for the time it ran until then —
+// nothing for an instance that never ran, nothing while it was stopped
+// (observe). seconds is its whole lifetime.
 // VAST bills per second (vast.ai/pricing: "Per-second billing").
 func (f *Fake) Bill(id string) (usd, seconds float64) {
 	in, ok := f.Instance(id)
@@ -37,15 +38,42 @@ func (f *Fake) Bill(id string) (usd, seconds float64) {
 	}
 	end := in.DeletedAt
 	if end.IsZero() {
-		end = time.Now()
+		end = f.now()
 	}
 	seconds = max(float64(end.UnixNano())/1e9-in.started, 0)
 	storage := in.offer.StorageCost * in.Disk / hoursPerMonth
-	usd = storage * seconds / 3600
-	if !in.RunningAt.IsZero() {
-		usd += (in.dphTotal() - storage) * max(end.Sub(in.RunningAt).Seconds(), 0) / 3600
+	ran := in.ran
+	if !in.runSince.IsZero() {
+		ran += max(end.Sub(in.runSince), 0)
 	}
+	usd = storage*seconds/3600 + (in.dphTotal()-storage)*ran.Seconds()/3600
 	return usd, seconds
+}
+
+// observe moves the instance's machine bill along with the lifecycle step
+// st it entered at now. VAST bills the GPU while the instance is running
+// or frozen and only the disk while it is stopped (docs.vast.ai,
+// show-instance: "running — GPU charges apply", "stopped — Disk charges
+// continue; no GPU charges", "frozen — GPU charges apply"; the official
+// CLI's SKILL.md: an interruptible instance outbid "moves to stopped … and
+// storage charges continue"), and again if it runs again. exited,
+// offline and unknown leave the bill as it was: the docs do not say, and
+// scn bills them too (docs/decisions.md, "Money").
+func (in *Instance) observe(st Step, now time.Time) {
+	switch st.Status {
+	case "running", "frozen":
+		if in.RunningAt.IsZero() && st.Status == "running" {
+			in.RunningAt = now
+		}
+		if in.runSince.IsZero() && !in.RunningAt.IsZero() {
+			in.runSince, in.StoppedAt = now, time.Time{}
+		}
+	case "stopped":
+		if !in.runSince.IsZero() {
+			in.ran += now.Sub(in.runSince)
+			in.runSince, in.StoppedAt = time.Time{}, now
+		}
+	}
 }
 
 // CreatedAt is when the fake created the instance: its start_date.

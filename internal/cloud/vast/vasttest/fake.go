@@ -58,6 +58,11 @@ type Options struct {
 	// DestroyLag is how many status reads still show a destroyed instance
 	// (as exited) before {"instances": null}.
 	DestroyLag int
+	// Clock is the fake's clock for what it bills by: instances' creation
+	// (start_date), the reads that make them run or stop, the DELETE, and
+	// Bill's now. nil is time.Now; a test that needs billed time to pass
+	// advances its own clock instead of sleeping.
+	Clock func() time.Time
 	// Credit and Balance are GET /api/v0/users/current/'s fields.
 	Credit, Balance float64
 	// AccountKeys are SSH public keys already on the account.
@@ -140,6 +145,10 @@ type Instance struct {
 	// is running (its creation when the first step is): VAST bills the
 	// machine from then, the disk from its creation. Zero: it never ran.
 	RunningAt time.Time
+	// StoppedAt is when it last went from running to stopped: VAST bills
+	// a stopped instance its disk only, so the machine's bill paused there
+	// (see Fake.Bill). Zero while it runs, and if it never stopped.
+	StoppedAt time.Time
 
 	offer     Offer
 	steps     []Step
@@ -149,6 +158,8 @@ type Instance struct {
 	sshPort   int
 	goneReads int // status reads since destroyed
 	started   float64
+	runSince  time.Time     // start of the run the machine is billed for now; zero when not running
+	ran       time.Duration // the machine's earlier runs, billed
 	seeded    bool
 	status    string // for seeded instances
 }
@@ -208,6 +219,14 @@ func New(t testing.TB, o Options) *Fake {
 	return f
 }
 
+// now is the fake's billing clock (Options.Clock).
+func (f *Fake) now() time.Time {
+	if f.opts.Clock != nil {
+		return f.opts.Clock()
+	}
+	return time.Now()
+}
+
 // APIKey is the key the fake accepts.
 func (f *Fake) APIKey() string { return f.opts.APIKey }
 
@@ -245,7 +264,7 @@ func (f *Fake) Seed(label, status string) string {
 	defer f.mu.Unlock()
 	id := f.nextID
 	f.nextID++
-	f.insts[id] = &Instance{ID: id, Label: label, seeded: true, status: status, started: float64(time.Now().Unix())}
+	f.insts[id] = &Instance{ID: id, Label: label, seeded: true, status: status, started: float64(f.now().Unix())}
 	return strconv.FormatInt(id, 10)
 }
 

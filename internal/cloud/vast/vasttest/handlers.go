@@ -165,7 +165,7 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 	in := &Instance{
 		ID: id, OfferID: offerID, Label: req.Label, Image: req.Image, Runtype: req.Runtype,
 		OnStart: req.OnStart, Env: req.Env, offer: of.Offer, steps: of.Lifecycle,
-		started: float64(time.Now().UnixNano()) / 1e9,
+		started: float64(f.now().UnixNano()) / 1e9,
 	}
 	if req.Disk != nil {
 		in.Disk = *req.Disk
@@ -173,9 +173,7 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 	if len(in.steps) == 0 {
 		in.steps = defaultLifecycle
 	}
-	if in.step().Status == "running" { // running from the first read on: from its creation
-		in.RunningAt = in.CreatedAt()
-	}
+	in.observe(in.step(), in.CreatedAt()) // running from the first read on: from its creation
 	for _, k := range f.keys {
 		in.Keys = append(in.Keys, k.Key)
 	}
@@ -202,9 +200,7 @@ func (f *Fake) showInstance(w http.ResponseWriter, id int64) int {
 	}
 	in.polls++
 	st := in.step()
-	if st.Status == "running" && in.RunningAt.IsZero() {
-		in.RunningAt = time.Now() // reads advance the lifecycle: this one made it run
-	}
+	in.observe(st, f.now())                                                  // reads advance the lifecycle: this one may have made it run or stop
 	up := st.Status == "running" || (f.opts.SSHAfter > 0 && st.Status != "") // see Options.SSHAfter
 	needSSH := up && !in.sshDone && f.opts.SSH != nil                        // f.mu held
 	f.mu.Unlock()
@@ -263,7 +259,7 @@ func (f *Fake) destroyInstance(w http.ResponseWriter, id int64) int {
 		return writeJSON(w, http.StatusNotFound, errBody("no_such_instance", fmt.Sprintf("Instance %d not found.", id)))
 	}
 	if !in.Destroyed {
-		in.DeletedAt = time.Now() // billing stops here, not when reads stop showing it
+		in.DeletedAt = f.now() // billing stops here, not when reads stop showing it
 	}
 	in.Destroyed = true // a second DELETE while it is still shown is accepted again
 	return writeJSON(w, http.StatusOK, map[string]any{"success": true})

@@ -1,0 +1,125 @@
+package vasttest_test
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
+)
+
+// clock is a billing clock a test advances (vasttest.Options.Clock): billed
+// time passes without the test sleeping, and the bill is exact.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// billFake is a fake renting offers 1..n of a 0.40 $/h machine whose 72 GB
+// disk (0.50 $/GB-month) costs 0.05 $/h, each living lives[i-1], on clk.
+func billFake(t *testing.T, clk *clock, lives ...[]vasttest.Step) (*vasttest.Fake, func(offer int) string) {
+	var offers []vasttest.Offer
+	for i, life := range lives {
+		offers = append(offers, vasttest.Offer{ID: int64(i + 1), GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.50, DiskSpace: 100, Lifecycle: life})
+	}
+	f := vasttest.New(t, vasttest.Options{Offers: offers, Clock: clk.now})
+	return f, func(offer int) string {
+		st, _, body := call(t, f, "PUT", "/api/v0/asks/"+strconv.Itoa(offer)+"/", `{"client_id":"me","image":"img","disk":72}`)
+		var out struct {
+			NewContract int64 `json:"new_contract"`
+		}
+		if st != 200 || json.Unmarshal([]byte(body), &out) != nil {
+			t.Fatalf("rent: %d %s", st, body)
+		}
+		return strconv.FormatInt(out.NewContract, 10)
+	}
+}
+
+// wantBill checks instance id's bill: the disk for lived, the machine for ran.
+func wantBill(t *testing.T, f *vasttest.Fake, id string, lived, ran time.Duration) {
+	t.Helper()
+	usd, secs := f.Bill(id)
+	want := (0.05*lived.Seconds() + 0.40*ran.Seconds()) / 3600
+	if secs != lived.Seconds() || math.Abs(usd-want) > 1e-12 {
+		t.Errorf("instance %s: billed $%v for %vs, want $%v for %vs (machine %v)", id, usd, secs, want, lived.Seconds(), ran)
+	}
+}
+
+// Bill charges as VAST does: the disk from creation to the DELETE, the
+// machine only from the read that first showed it running — nothing for an
+// instance destroyed while loading.
+func TestBillChargesTheMachineOnlyFromRunning(t *testing.T) {
+	clk := newClock()
+	f, rent := billFake(t, clk, nil, nil)
+	loading, ran := rent(1), rent(2)
+	clk.advance(2 * time.Minute)
+	for i := 0; i < 3; i++ { // placed, loading, running (the default lifecycle)
+		call(t, f, "GET", "/api/v0/instances/"+ran+"/", "")
+	}
+	call(t, f, "GET", "/api/v0/instances/"+loading+"/", "")
+	clk.advance(10 * time.Minute)
+	for _, id := range []string{loading, ran} {
+		call(t, f, "DELETE", "/api/v0/instances/"+id+"/", "")
+	}
+	if in, _ := f.Instance(loading); !in.RunningAt.IsZero() {
+		t.Errorf("an instance never read running ran at %v", in.RunningAt)
+	}
+	wantBill(t, f, loading, 12*time.Minute, 0)
+	wantBill(t, f, ran, 12*time.Minute, 10*time.Minute)
+}
+
+// An instance that is stopped (an interruptible one outbid) is billed its
+// disk only from then (docs.vast.ai, show-instance: "stopped — Disk
+// charges continue; no GPU charges"), and its machine again if it runs
+// again. One whose container exited is billed as before: the docs do not
+// say it stops the GPU's charge.
+func TestBillStopsTheMachineWhileItIsStopped(t *testing.T) {
+	clk := newClock()
+	outbid := []vasttest.Step{{Status: "running", Polls: 2}, {Status: "stopped", Intended: "stopped", Msg: "outbid"}}
+	resumes := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "stopped", Intended: "stopped", Polls: 1}, {Status: "running"}}
+	exits := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "exited", Msg: "container exited"}}
+	f, rent := billFake(t, clk, outbid, resumes, exits)
+	stopped, resumed, exited := rent(1), rent(2), rent(3)
+	read := func(id string, after time.Duration) {
+		clk.advance(after)
+		call(t, f, "GET", "/api/v0/instances/"+id+"/", "")
+	}
+	read(stopped, 0)              // running from its creation
+	read(stopped, 10*time.Minute) // still running
+	read(stopped, 5*time.Minute)  // stopped: the machine ran 15 min
+	read(resumed, 0)              // running from its creation, 15 min ago
+	read(resumed, 10*time.Minute) // stopped: the machine ran 25 min
+	read(resumed, 20*time.Minute) // running again
+	read(exited, 0)               // running
+	read(exited, 0)               // exited: still billed
+	clk.advance(5 * time.Minute)  // 5 min more: then all are destroyed
+	if in, _ := f.Instance(stopped); in.StoppedAt.Sub(in.CreatedAt()) != 15*time.Minute {
+		t.Errorf("stopped %v after its creation, want 15m", in.StoppedAt.Sub(in.CreatedAt()))
+	}
+	for _, id := range []string{stopped, resumed, exited} {
+		call(t, f, "DELETE", "/api/v0/instances/"+id+"/", "")
+	}
+	if in, _ := f.Instance(resumed); !in.StoppedAt.IsZero() {
+		t.Errorf("running again, but stopped at %v", in.StoppedAt)
+	}
+	wantBill(t, f, stopped, 50*time.Minute, 15*time.Minute)
+	wantBill(t, f, resumed, 50*time.Minute, 30*time.Minute)
+	wantBill(t, f, exited, 50*time.Minute, 50*time.Minute)
+}
