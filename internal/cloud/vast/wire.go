@@ -2,6 +2,7 @@ package vast
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -19,26 +20,49 @@ type wireInstance struct {
 	ActualStatus *string `json:"actual_status"`
 	// IntendedStatus is what VAST is driving the instance to: "stopped"
 	// when it will not (re)start, e.g. a host that could not schedule it.
-	IntendedStatus *string              `json:"intended_status"`
-	StatusMsg      *string              `json:"status_msg"`
-	Label          *string              `json:"label"`
-	SSHHost        *string              `json:"ssh_host"`
-	SSHPort        flexInt              `json:"ssh_port"`
-	PublicIPAddr   *string              `json:"public_ipaddr"`
-	Ports          map[string][]portMap `json:"ports"`
-	ImageRuntype   *string              `json:"image_runtype"`
-	DPHTotal       float64              `json:"dph_total"`    // machine + disk, USD/h
-	StorageCost    float64              `json:"storage_cost"` // USD per GB per month of disk
-	DiskSpace      float64              `json:"disk_space"`   // GB rented
-	GPUName        *string              `json:"gpu_name"`
-	NumGPUs        int                  `json:"num_gpus"`
-	StartDate      *float64             `json:"start_date"`
+	IntendedStatus *string  `json:"intended_status"`
+	StatusMsg      *string  `json:"status_msg"`
+	Label          *string  `json:"label"`
+	SSHHost        *string  `json:"ssh_host"`
+	SSHPort        flexInt  `json:"ssh_port"`
+	PublicIPAddr   *string  `json:"public_ipaddr"`
+	Ports          portMaps `json:"ports"`
+	ImageRuntype   *string  `json:"image_runtype"`
+	DPHTotal       float64  `json:"dph_total"`    // machine + disk, USD/h
+	StorageCost    float64  `json:"storage_cost"` // USD per GB per month of disk
+	DiskSpace      float64  `json:"disk_space"`   // GB rented
+	GPUName        *string  `json:"gpu_name"`
+	NumGPUs        int      `json:"num_gpus"`
+	StartDate      *float64 `json:"start_date"`
 }
 
 // portMap is one Docker port binding: {"HostIp":"0.0.0.0","HostPort":"41234"}.
 type portMap struct {
 	HostIP   string  `json:"HostIp"`
 	HostPort flexInt `json:"HostPort"`
+}
+
+// portMaps are an instance's Docker port bindings by container port, as
+// the official CLI reads them (vast.py: instance.get("ports", {})["22/tcp"]).
+// docs.vast.ai's show-instance example gives "ports" as a list of numbers
+// instead ([8080, 8081]); a list, null or anything else but an object is
+// read as no bindings, so such an answer still gives the instance (its SSH
+// through VAST's proxy) rather than failing every status read — those of
+// the destroy too.
+type portMaps map[string][]portMap
+
+func (m *portMaps) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		*m = nil
+		return nil
+	}
+	var out map[string][]portMap
+	if err := json.Unmarshal(b, &out); err != nil {
+		return err
+	}
+	*m = out
+	return nil
 }
 
 // flexInt reads a port that VAST sends as a number, a numeric string or null.
