@@ -98,22 +98,50 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	return inst, nil
 }
 
+// unseenPolls bounds how often abandon looks again for a VM whose insert
+// may have been accepted but not started: Compute Engine answers 404 for
+// such a VM until its insert operation starts, typically seconds (Google's
+// Daisy looks three times over 6 to 12 s: compute-daisy instance.go,
+// deleteFn); 5 polls are 10 s by default. Past that the creation is left
+// uncertain, for `scn cleanup`.
+const unseenPolls = 5
+
 // abandon deletes a VM whose creation scn stopped watching (ctx ended, or
 // the wait failed), with a fresh bounded context: it lets the insert
 // operation (when known) finish first, since Compute Engine refuses to
-// delete a VM still being created. A VM that never came to be is fine.
+// delete a VM still being created. Only an insert operation seen DONE
+// proves that a 404 means no VM: otherwise the insert may be accepted and
+// not started yet, so the delete is tried again a few polls later, and a
+// VM still not found leaves the creation uncertain.
 func (p *Provider) abandon(ctx context.Context, insert *compute.Operation, name string, cause error) error {
+	settled := false // the insert operation is DONE: the VM exists, or never will
 	if insert != nil {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*p.cfg.PollInterval)
-		_ = p.waitOp(wctx, insert) // whatever it says, the delete below settles it
+		err := p.waitOp(wctx, insert) // not DONE in time: the deletes below find out
 		cancel()
+		var opErr *operationError
+		settled = err == nil || errors.As(err, &opErr)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	defer cancel()
-	if err := p.Destroy(cctx, name, cloud.ReasonUser); err != nil {
-		return &abandonedError{fmt.Errorf("gcp: creation of VM %s interrupted (%w), and deleting it failed: %v — run `scn cleanup`", name, cause, err)}
+	for poll := 0; ; poll++ {
+		found, err := p.destroy(cctx, name)
+		switch {
+		case err != nil:
+			return &abandonedError{fmt.Errorf("gcp: creation of VM %s interrupted (%w), and deleting it failed: %v — run `scn cleanup`", name, cause, err)}
+		case found:
+			return fmt.Errorf("gcp: creation of VM %s interrupted, VM deleted: %w", name, cause)
+		case settled:
+			return fmt.Errorf("gcp: creation of VM %s interrupted, no VM was created: %w", name, cause)
+		case poll >= unseenPolls:
+			return &abandonedError{fmt.Errorf("gcp: creation of VM %s interrupted (%w); no VM of that name exists yet, but Compute Engine may still create it — run `scn cleanup`", name, cause)}
+		}
+		select {
+		case <-cctx.Done():
+			return &abandonedError{fmt.Errorf("gcp: creation of VM %s interrupted (%w), and whether it exists is unknown: %v — run `scn cleanup`", name, cause, cctx.Err())}
+		case <-time.After(p.cfg.PollInterval):
+		}
 	}
-	return fmt.Errorf("gcp: creation of VM %s interrupted, VM deleted: %w", name, cause)
 }
 
 // abandonedError is a creation scn gave up on whose VM may still exist: it

@@ -336,3 +336,29 @@ func TestInsertTakenButEveryAnswerLostDeletesTheVM(t *testing.T) {
 	}
 	// newRig's cleanup asserts nothing is left alive.
 }
+
+// An insert never taken (every attempt refused with a 503 before it was
+// processed) leaves no VM, but a 404 cannot tell that from an insert taken
+// and not started yet: scn looks again a few times, then says the creation
+// is uncertain instead of claiming a deletion.
+func TestInsertNeverSeenIsUncertainNotDeleted(t *testing.T) {
+	r := newRig(t, nil)
+	r.fake.OnCall = func(c gcptest.Call) {
+		if c.Method == "POST" && strings.HasSuffix(c.Path, "/instances") {
+			r.fake.FailNext(gcptest.Fault{Status: 503, Reason: "backendError", Message: "Internal error."})
+		}
+	}
+	_, err := r.p.Create(r.ctx, cloud.CreateRequest{Label: "scn-never", PublicKey: r.key.line})
+	if !cloud.IsUncertain(err) || strings.Contains(err.Error(), "VM deleted") || !strings.Contains(err.Error(), "scn cleanup") {
+		t.Fatalf("Create = %v; want an uncertain error pointing at scn cleanup", err)
+	}
+	var deletes int
+	for _, c := range r.fake.Calls() {
+		if c.Method == "DELETE" {
+			deletes++
+		}
+	}
+	if deletes < 2 {
+		t.Fatalf("%d deletes: a 404 right after an insert must be looked at again", deletes)
+	}
+}

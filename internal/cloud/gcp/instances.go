@@ -67,24 +67,32 @@ func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instan
 // its disk behind (that would keep billing). A VM already gone — 404 on the
 // delete, or gone while scn watches — is not an error.
 func (p *Provider) Destroy(ctx context.Context, id string, reason cloud.DestroyReason) error {
+	_, err := p.destroy(ctx, id)
+	return err
+}
+
+// destroy is Destroy, saying whether there was a VM to delete: a 404 on
+// the delete says none exists now, which is not the same as none ever
+// will (see abandon).
+func (p *Provider) destroy(ctx context.Context, id string) (found bool, err error) {
 	reqID := newRequestID()
 	op, err := call(ctx, p, func() (*compute.Operation, error) {
 		return p.svc.Instances.Delete(p.cfg.Project, p.cfg.Zone, id).RequestId(reqID).Context(ctx).Do()
 	})
 	if isNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return wrap("delete VM "+id, err)
+		return false, wrap("delete VM "+id, err)
 	}
 	err = p.waitOp(ctx, op)
 	if isNotFound(err) {
-		return p.waitGone(ctx, id)
+		return true, p.waitGone(ctx, id)
 	}
 	if err != nil {
-		return wrap("wait for the deletion of VM "+id, err)
+		return true, wrap("wait for the deletion of VM "+id, err)
 	}
-	return nil
+	return true, nil
 }
 
 // waitGone polls the VM until Compute Engine no longer knows it.

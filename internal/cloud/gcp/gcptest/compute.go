@@ -21,7 +21,17 @@ type vm struct {
 	sshPort  int
 	deleting bool // a delete operation is under way
 	released bool // SSHRelease was called
+	// insert creates the VM. While it is PENDING, get, delete and list
+	// answer as if the VM did not exist, as Compute Engine does for an
+	// insert accepted and not started: "Can't remove an instance that was
+	// not even yet created! However as the command was already submitted,
+	// wait." (Google's Daisy, GoogleCloudPlatform/compute-daisy
+	// instance.go deleteFn; compute-image-tools PR #542).
+	insert *operation
 }
+
+// unseen reports whether the VM's insert has not started yet. The lock is held.
+func (v *vm) unseen() bool { return v.insert != nil && v.insert.res.Status == "PENDING" }
 
 // opError is one entry of an operation's error.errors.
 type opError struct{ Code, Message string }
@@ -126,7 +136,11 @@ func (s *Server) insert(w http.ResponseWriter, r *http.Request, body []byte) {
 		op.fail, s.insertErr = s.insertErr, nil
 	default:
 		op.stalled, s.stall = s.stall, false
-		s.vms[in.Name] = s.newVM(&in, body, link)
+		v := s.newVM(&in, body, link)
+		if _, kept := s.ops[op.res.Name]; kept { // a forgotten operation took effect at once
+			v.insert = op
+		}
+		s.vms[in.Name] = v
 	}
 	if id := r.URL.Query().Get("requestId"); id != "" {
 		s.byRequest[id] = op
@@ -273,9 +287,20 @@ func (s *Server) notFound(w http.ResponseWriter, kind, name string) {
 		fmt.Sprintf("The resource 'projects/%s/zones/%s/%s/%s' was not found", s.Project, s.Zone, kind, name))
 }
 
+// wait lets time pass for a VM not there yet: its insert operation moves
+// on, as it does on its own on Compute Engine. The lock is held.
+func (s *Server) wait(v *vm) {
+	if v.unseen() {
+		s.advance(v.insert)
+	}
+}
+
 func (s *Server) getVM(w http.ResponseWriter, name string) {
 	v, ok := s.vms[name]
-	if !ok {
+	if !ok || v.unseen() {
+		if ok {
+			s.wait(v)
+		}
 		s.notFound(w, "instances", name)
 		return
 	}
@@ -291,7 +316,10 @@ func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request, name string) {
 		}
 	}
 	v, ok := s.vms[name]
-	if !ok {
+	if !ok || v.unseen() {
+		if ok {
+			s.wait(v)
+		}
 		s.notFound(w, "instances", name)
 		return
 	}
@@ -324,6 +352,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	var names []string
 	for name, v := range s.vms {
+		if v.unseen() {
+			s.wait(v)
+			continue
+		}
 		if match(v.res.Labels) {
 			names = append(names, name)
 		}

@@ -4,7 +4,8 @@
 // error JSON), and the Cloud Billing Catalog's SKU listing, behind a real OAuth token endpoint that accepts the
 // service-account JWT-bearer grant. Time is counted in polls, not seconds:
 // operations go PENDING → RUNNING → DONE and instances PROVISIONING → STAGING
-// → RUNNING one step per poll, so tests are fast and deterministic. Fault
+// → RUNNING one step per poll, so tests are fast and deterministic; an
+// inserted VM is not found until its insert operation has started. Fault
 // switches reproduce what real drills meet (an insert ending in
 // QUOTA_EXCEEDED, a Spot preemption, a 5xx, a forgotten operation), and the
 // SSH hook lets a test hand each VM a real SSH server on 127.0.0.1.

@@ -169,8 +169,15 @@ func TestOperationsAndStatusAdvanceOnePollAtATime(t *testing.T) {
 	if code != 200 || op["status"] != "PENDING" || op["kind"] != "compute#operation" {
 		t.Fatalf("insert: %d %v", code, op)
 	}
+	// Accepted, not started: the VM is not there yet (the 404 lets time pass).
+	if code, _ := call(t, "GET", zone+"instances/vm-1", token, ""); code != 404 {
+		t.Fatalf("GET of a VM whose insert is PENDING: %d, want 404", code)
+	}
+	if _, vm := call(t, "GET", zone+"instances/vm-1", token, ""); vm["status"] != "PROVISIONING" {
+		t.Fatalf("VM status %v once its insert started, want PROVISIONING", vm["status"])
+	}
 	name := op["name"].(string)
-	for _, want := range []string{"RUNNING", "DONE", "DONE"} {
+	for _, want := range []string{"DONE", "DONE"} {
 		if _, op = call(t, "POST", zone+"operations/"+name+"/wait", token, ""); op["status"] != want {
 			t.Fatalf("operation status %v, want %s", op["status"], want)
 		}
@@ -178,7 +185,7 @@ func TestOperationsAndStatusAdvanceOnePollAtATime(t *testing.T) {
 	if code, _ := call(t, "POST", zone+"instances", token, body); code != 409 {
 		t.Errorf("second insert of vm-1: %d, want 409 alreadyExists", code)
 	}
-	for _, want := range []string{"PROVISIONING", "STAGING", "RUNNING"} {
+	for _, want := range []string{"STAGING", "RUNNING"} {
 		if _, vm := call(t, "GET", zone+"instances/vm-1", token, ""); vm["status"] != want {
 			t.Fatalf("VM status %v, want %s", vm["status"], want)
 		}
