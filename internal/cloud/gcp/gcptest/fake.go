@@ -7,8 +7,9 @@
 // → RUNNING one step per poll, so tests are fast and deterministic; an
 // inserted VM is not found until its insert operation has started. Fault
 // switches reproduce what real drills meet (an insert ending in
-// QUOTA_EXCEEDED, a Spot preemption, a 5xx, a forgotten operation), and the
-// SSH hook lets a test hand each VM a real SSH server on 127.0.0.1.
+// QUOTA_EXCEEDED, a Spot preemption, a 5xx, a used-up rate quota, a
+// forgotten operation), and the SSH hook lets a test hand each VM a real
+// SSH server on 127.0.0.1.
 package gcptest
 
 import (
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Call is one request the fake received, as the client sent it.
@@ -82,6 +84,7 @@ type Server struct {
 	byRequest    map[string]*operation     // requestId → operation it created
 	nextID       uint64
 	faults       []Fault
+	limitedUntil time.Time         // compute calls answer 403 rateLimitExceeded until then
 	insertErr    *opError          // the next insert's operation ends with this error
 	stall        bool              // the next insert's operation never finishes
 	forget       bool              // the next operation answers 404 once created
@@ -124,6 +127,22 @@ func (s *Server) FailNext(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, f)
+}
+
+// RateLimitFor makes every compute call answer as Compute Engine does once
+// the project's rate quota is used up, until d has passed: 403 with reason
+// rateLimitExceeded in domain usageLimits. Rate quotas are counted per
+// minute and refill only at the start of the next interval, so a client
+// must wait that out rather than retry at once
+// (cloud.google.com/compute/api-quota: "If your project exceeds a rate
+// quota, you receive a 403 error with the reason rateLimitExceeded. To
+// resolve this error, wait a minute then try your request again";
+// compute/docs/troubleshooting/troubleshoot-operation-limits shows the
+// error body).
+func (s *Server) RateLimitFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limitedUntil = time.Now().Add(d)
 }
 
 // FailNextInsert makes the next insert's operation end DONE with an error,
@@ -228,6 +247,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if time.Now().Before(s.limitedUntil) {
+		writeError(w, http.StatusForbidden, "rateLimitExceeded", "Rate Limit Exceeded")
+		return
+	}
 	var f *Fault
 	if len(s.faults) > 0 {
 		f = &s.faults[0]
@@ -308,7 +331,12 @@ func writeError(w http.ResponseWriter, status int, reason, message string) {
 	}
 	e.Error.Code = status
 	e.Error.Message = message
-	e.Error.Errors = []item{{Message: message, Domain: "global", Reason: reason}}
+	domain := "global"
+	switch reason {
+	case "rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded":
+		domain = "usageLimits" // as in the rate-limit error Google documents
+	}
+	e.Error.Errors = []item{{Message: message, Domain: domain, Reason: reason}}
 	writeJSON(w, status, e)
 }
 
