@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/scnlabs/scn/internal/cloud"
 	"github.com/scnlabs/scn/internal/cloud/gcp"
@@ -360,5 +361,22 @@ func TestInsertNeverSeenIsUncertainNotDeleted(t *testing.T) {
 	}
 	if deletes < 2 {
 		t.Fatalf("%d deletes: a 404 right after an insert must be looked at again", deletes)
+	}
+}
+
+// A used-up rate quota refills only at the start of the next interval
+// (a minute on Compute Engine; 30 polls here): scn waits that out once
+// instead of spending its retries within the same interval and failing.
+func TestRateLimitIsWaitedOut(t *testing.T) {
+	r := newRig(t, func(c *gcp.Config) { c.PollInterval = 10 * time.Millisecond })
+	// Longer than the retries' own backoff (under 200 ms here), shorter
+	// than a quota interval (300 ms).
+	r.fake.RateLimitFor(250 * time.Millisecond)
+	_, err := r.p.Get(r.ctx, "scn-absent")
+	if !errors.Is(err, cloud.ErrNotFound) {
+		t.Fatalf("Get under a used-up rate quota: %v, want the VM's 404 once the quota refilled", err)
+	}
+	if n := len(r.fake.Calls()); n != 2 {
+		t.Fatalf("%d calls: want one refused and one after the quota interval", n)
 	}
 }

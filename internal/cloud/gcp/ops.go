@@ -24,19 +24,67 @@ const maxTries = 6
 // call runs one API request, retrying what Compute Engine documents as
 // transient (5xx, 429, rate-limit reasons) and requests that got no answer, with
 // exponential backoff starting at PollInterval. Inserts and deletes carry a
-// requestId, so retrying them cannot create or delete twice.
+// requestId, so retrying them cannot create or delete twice. A used-up rate
+// quota is waited out a whole quota interval: retrying sooner only meets
+// the same refusal.
 func call[T any](ctx context.Context, p *Provider, do func() (T, error)) (T, error) {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = p.cfg.PollInterval
 	b.MaxInterval = 30 * p.cfg.PollInterval
-	return backoff.Retry(ctx, func() (T, error) {
+	v, err := backoff.Retry(ctx, func() (T, error) {
 		v, err := do()
-		if err != nil && !transient(err) {
+		switch {
+		case err == nil:
+		case rateLimited(err):
+			return v, &quotaWait{err: err, after: &backoff.RetryAfterError{Duration: p.quotaInterval()}}
+		case !transient(err):
 			return v, backoff.Permanent(err)
 		}
 		return v, err
 	}, backoff.WithBackOff(b), backoff.WithMaxTries(maxTries), backoff.WithMaxElapsedTime(0))
+	var qw *quotaWait
+	if errors.As(err, &qw) { // out of tries while rate-limited: Google's own error
+		err = qw.err
+	}
+	return v, err
 }
+
+// quotaInterval is how long a rate-limited call waits before its next
+// try. Compute Engine counts rate quotas per minute and refills them only
+// at the start of the next interval: "If your project exceeds a rate
+// quota, you receive a 403 error with the reason rateLimitExceeded. To
+// resolve this error, wait a minute then try your request again"
+// (cloud.google.com/compute/api-quota). A minute at the default 2 s poll;
+// tests poll faster and wait less.
+func (p *Provider) quotaInterval() time.Duration { return 30 * p.cfg.PollInterval }
+
+// rateLimited reports a refusal for a used-up rate quota: 403
+// rateLimitExceeded (or userRateLimitExceeded), or a 429.
+func rateLimited(err error) bool {
+	var g *googleapi.Error
+	if !errors.As(err, &g) {
+		return false
+	}
+	if g.Code == http.StatusTooManyRequests {
+		return true
+	}
+	for _, e := range g.Errors {
+		if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" {
+			return true
+		}
+	}
+	return false
+}
+
+// quotaWait is a rate-limit refusal telling the retry loop to wait a quota
+// interval before the next try.
+type quotaWait struct {
+	err   error
+	after *backoff.RetryAfterError
+}
+
+func (q *quotaWait) Error() string   { return q.err.Error() }
+func (q *quotaWait) Unwrap() []error { return []error{q.err, q.after} }
 
 func transient(err error) bool {
 	var g *googleapi.Error
