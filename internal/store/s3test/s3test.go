@@ -103,7 +103,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	}
 	faker := gofakes3.New(versionedBackend{backend}, options...)
 	s := &Server{Bucket: Bucket}
-	handler := B2Guard(emptyUploadListing(faker.Server()))
+	handler := B2Guard(partSizeCheck(emptyUploadListing(faker.Server())))
 	srv := httptest.NewTLSServer(s.record(clock, handler))
 	t.Cleanup(srv.Close)
 	s.Endpoint = srv.URL

@@ -1,7 +1,9 @@
 package s3test_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,6 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
@@ -92,5 +98,41 @@ func TestPresignedURLsAreChecked(t *testing.T) {
 	}
 	if code, _ := do(t, srv, http.MethodGet, get, "", nil); code != http.StatusOK {
 		t.Fatalf("after ExpireNext(1) the URL works again: %d", code)
+	}
+}
+
+// Like S3 and B2, the server completes an upload only when every part but
+// the last holds at least 5 MiB: a client sending short parts fails here,
+// not first on the real service.
+func TestCompleteRefusesShortParts(t *testing.T) {
+	srv := s3test.StartServer(t, s3test.Options{})
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint), UsePathStyle: true, HTTPClient: srv.Client,
+		Credentials:                credentials.NewStaticCredentialsProvider(s3test.AccessKeyID, s3test.SecretAccessKey, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired})
+	ctx, key := t.Context(), aws.String("short-parts")
+	up, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &srv.Bucket, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := func(n int32, size int) types.CompletedPart {
+		out, err := client.UploadPart(ctx, &s3.UploadPartInput{Bucket: &srv.Bucket, Key: key, UploadId: up.UploadId,
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(make([]byte, size))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag}
+	}
+	complete := func(parts ...types.CompletedPart) error {
+		_, err := client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &srv.Bucket, Key: key,
+			UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+		return err
+	}
+	last := part(2, 10) // the last part may be as small as it likes
+	var apiErr smithy.APIError
+	if err := complete(part(1, 5<<20-1), last); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "EntityTooSmall" {
+		t.Fatalf("completing with a first part of 5 MiB - 1: %v, want EntityTooSmall", err)
+	}
+	if err := complete(part(1, 5<<20), last); err != nil {
+		t.Fatalf("completing with a first part of 5 MiB: %v", err)
 	}
 }
