@@ -74,7 +74,7 @@ func TestProvisionErrorListsEveryAttempt(t *testing.T) {
 		t.Fatalf("created %v, want instances of offers 2 and 3 only (offer 4 is beyond the fallback)", created)
 	}
 	for _, want := range []string{
-		"offer 1: gone: Instance type by id 1 is not available.",
+		"offer 1: gone: error 404/3603: no_such_ask Instance type by id 1 is not available.",
 		"instance " + created[0] + " (offer 2): exited: Error response from daemon: failed to create task",
 		"instance " + created[1] + " (offer 3): running: not ready after",
 	} {

@@ -80,7 +80,7 @@ func TestGetUnknownInstanceIsNotFound(t *testing.T) {
 	f := vasttest.New(t, vasttest.Options{})
 	p := newProvider(t, f)
 	if _, err := p.Get(context.Background(), "123"); !errors.Is(err, cloud.ErrNotFound) {
-		t.Errorf("404: %v, want ErrNotFound", err)
+		t.Errorf(`{"instances": null}: %v, want ErrNotFound`, err)
 	}
 	// An id VAST could never have issued (another provider's) is not found
 	// there either, so lookups across a target's providers move on.

@@ -186,7 +186,7 @@ func TestClientErrorsQuoteTheAPIButNeverTheKey(t *testing.T) {
 	if err == nil {
 		t.Fatal("a wrong key was accepted")
 	}
-	if !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "Invalid or missing API key") {
+	if !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "Invalid user key") {
 		t.Errorf("error does not quote the API: %v", err)
 	}
 	noKey(t, err, secret)

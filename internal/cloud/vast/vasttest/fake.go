@@ -1,7 +1,8 @@
 // Package vasttest is an httptest server that speaks the VAST.ai REST API
 // the way the official CLI sees it — same paths, same JSON field names and
 // types, same error shapes (plain-text 429s, {"success":false,"error":
-// "no_such_ask"} 404s, {"instances": null} for destroyed instances) — so
+// ...,"msg":...} 4xx, {"instances": null} for unknown and destroyed
+// instances) — so
 // the vast provider and everything built on it can be tested without an
 // account. Offers are programmed by the test, each rented instance follows
 // a scripted lifecycle advanced by status polls, and when an instance
@@ -247,7 +248,7 @@ func (f *Fake) RateLimit(n int) {
 }
 
 // TakeOffer makes an offer disappear as if someone else rented it first:
-// renting it answers 404 no_such_ask. It still shows in searches that ran before.
+// renting it answers 404 (no_such_ask in its msg). It still shows in searches that ran before.
 func (f *Fake) TakeOffer(id int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -52,7 +52,7 @@ func TestWireFormat(t *testing.T) {
 		t.Fatalf("create: %d %s", st, body)
 	}
 	st, _, body = call(t, f, "PUT", "/api/v0/asks/11/", `{"client_id":"me","image":"img"}`)
-	if st != 404 || !strings.Contains(body, `"error":"no_such_ask"`) || !strings.Contains(body, `"ask_id":11`) {
+	if st != 404 || !strings.Contains(body, `"error":"invalid_args"`) || !strings.Contains(body, "no_such_ask") || !strings.Contains(body, `"ask_id":11`) {
 		t.Errorf("renting a rented offer: %d %s", st, body)
 	}
 
@@ -87,11 +87,21 @@ func TestWireFormat(t *testing.T) {
 		t.Errorf("429: %d %q %q", st, ct, body)
 	}
 
-	if st, _, body = call(t, f, "DELETE", "/api/v0/instances/7000001/", "{}"); st != 200 || strings.TrimSpace(body) != `{"success":true}` {
+	if st, _, body = call(t, f, "DELETE", "/api/v0/instances/7000001/", "{}"); st != 200 || strings.TrimSpace(body) != `{"msg":"Instance destroyed successfully","success":true}` {
 		t.Errorf("delete: %d %s", st, body)
 	}
-	if _, _, body = call(t, f, "GET", "/api/v0/instances/7000001/", ""); strings.TrimSpace(body) != `{"instances":null}` {
-		t.Errorf("destroyed instance: %s", body)
+	if st, _, body = call(t, f, "GET", "/api/v0/instances/7000001/", ""); st != 200 || strings.TrimSpace(body) != `{"instances":null}` {
+		t.Errorf("destroyed instance: %d %s", st, body)
+	}
+	if st, _, body = call(t, f, "DELETE", "/api/v0/instances/7000001/", "{}"); st != 404 || strings.TrimSpace(body) != `{"error":"not_found","msg":"Instance not found","success":false}` {
+		t.Errorf("deleting a destroyed instance: %d %s", st, body)
+	}
+	// An id VAST never issued reads like a destroyed one: 200, null.
+	if st, _, body = call(t, f, "GET", "/api/v0/instances/99/", ""); st != 200 || strings.TrimSpace(body) != `{"instances":null}` {
+		t.Errorf("unknown instance: %d %s", st, body)
+	}
+	if st, _, body = call(t, f, "POST", "/api/v0/ssh/", `{}`); st != 400 || !strings.Contains(body, `"error":"no_ssh_key"`) {
+		t.Errorf("adding no key: %d %s", st, body)
 	}
 
 	req, _ := http.NewRequest("GET", f.URL+"/api/v0/users/current/", nil)

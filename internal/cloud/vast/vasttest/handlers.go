@@ -26,7 +26,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *Fake) answer(w http.ResponseWriter, r *http.Request, body []byte) int {
 	if r.Header.Get("Authorization") != "Bearer "+f.opts.APIKey {
-		return writeJSON(w, http.StatusUnauthorized, errBody("auth_error", "Invalid or missing API key."))
+		// vast-ai/docs api-reference/openapi/yaml/show_instance.yaml, 401 example.
+		return writeJSON(w, http.StatusUnauthorized, errBody("auth_error", "Invalid user key"))
 	}
 	fault := f.takeFault(r.Method, r.URL.Path)
 	if fault != nil && fault.Before != nil {
@@ -155,7 +156,9 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 	defer f.mu.Unlock()
 	of := f.offers[offerID]
 	if of == nil || of.rented || of.taken {
-		b := errBody("no_such_ask", fmt.Sprintf("Instance type by id %d is not available.", offerID))
+		// vast-ai/docs api-reference/openapi/yaml/create_instance.yaml, 404:
+		// the code is invalid_args, "no_such_ask" is in the message.
+		b := errBody("invalid_args", fmt.Sprintf("error 404/3603: no_such_ask Instance type by id %d is not available.", offerID))
 		b["ask_id"] = offerID
 		return writeJSON(w, http.StatusNotFound, b)
 	}
@@ -185,8 +188,12 @@ func (f *Fake) showInstance(w http.ResponseWriter, id int64) int {
 	f.mu.Lock()
 	in := f.insts[id]
 	if in == nil {
+		// No 404: the official CLI reads {"instances": null} after
+		// raise_for_status as "not found or no longer exists" (vast-cli
+		// vast.py show__instance), and the docs list no 404 for this path
+		// (vast-ai/docs api-reference/openapi/yaml/show_instance.yaml).
 		f.mu.Unlock()
-		return writeJSON(w, http.StatusNotFound, errBody("no_such_instance", fmt.Sprintf("Instance %d not found.", id)))
+		return writeJSON(w, http.StatusOK, map[string]any{"instances": nil})
 	}
 	if in.Destroyed {
 		in.goneReads++
@@ -255,14 +262,15 @@ func (f *Fake) destroyInstance(w http.ResponseWriter, id int64) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in := f.insts[id]
+	// Both answers as vast-ai/docs api-reference/openapi/yaml/destroy_instance.yaml gives them.
 	if in == nil || (in.Destroyed && in.goneReads >= f.opts.DestroyLag) {
-		return writeJSON(w, http.StatusNotFound, errBody("no_such_instance", fmt.Sprintf("Instance %d not found.", id)))
+		return writeJSON(w, http.StatusNotFound, errBody("not_found", "Instance not found"))
 	}
 	if !in.Destroyed {
 		in.DeletedAt = f.now() // billing stops here, not when reads stop showing it
 	}
 	in.Destroyed = true // a second DELETE while it is still shown is accepted again
-	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
+	return writeJSON(w, http.StatusOK, map[string]any{"success": true, "msg": "Instance destroyed successfully"})
 }
 
 // sshKeyOf reads {"ssh_key": "..."} and checks it looks like an OpenSSH public key.
@@ -295,6 +303,10 @@ func (f *Fake) listKeys(w http.ResponseWriter) int {
 
 func (f *Fake) addKey(w http.ResponseWriter, body []byte) int {
 	key, ok := sshKeyOf(body)
+	if strings.TrimSpace(key) == "" {
+		// vast-ai/docs api-reference/openapi/yaml/create_ssh_key.yaml, 400.
+		return writeJSON(w, http.StatusBadRequest, errBody("no_ssh_key", "No ssh key provided"))
+	}
 	if !ok {
 		return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "ssh_key must be an OpenSSH public key."))
 	}

@@ -68,7 +68,8 @@ func (in *Instance) wire(st Step, direct bool) wireInstance {
 		w.IntendedStatus, w.NextState = st.Intended, st.Intended
 	}
 	if in.Destroyed {
-		w.IntendedStatus, w.CurState, w.NextState = "stopped", "stopped", "stopped"
+		// cur_state "unloaded": released on destroy (docs.vast.ai, show-instance).
+		w.IntendedStatus, w.CurState, w.NextState = "stopped", "unloaded", "stopped"
 	}
 	if in.sshHost == "" || in.Destroyed {
 		return w
