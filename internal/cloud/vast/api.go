@@ -22,7 +22,15 @@ type APIError struct {
 	Status int    // HTTP status
 	Code   string // the API's "error" field, e.g. no_such_ask
 	Msg    string // the API's "msg" / "detail", or the start of a text body
+	// fromAPI: the body was a JSON object, as VAST documents its errors
+	// (vast-ai/docs api-reference/openapi; only 429s are often text). A
+	// 404 page from a proxy or a wrong base URL is not VAST saying an
+	// instance is gone.
+	fromAPI bool
 }
+
+// notFound reports whether VAST itself answered 404.
+func (e *APIError) notFound() bool { return e.Status == http.StatusNotFound && e.fromAPI }
 
 func (e *APIError) Error() string {
 	var b strings.Builder
@@ -189,7 +197,8 @@ func parseAPIError(method, path string, status int, raw []byte) *APIError {
 		Msg    string `json:"msg"`
 		Detail any    `json:"detail"`
 	}
-	if json.Unmarshal(raw, &j) == nil {
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &j) == nil {
+		ae.fromAPI = true
 		if s, ok := j.Error.(string); ok {
 			ae.Code = s
 		}

@@ -139,9 +139,11 @@ func instanceNumber(id string) (int64, error) {
 }
 
 // Get reads one instance (GET /api/v0/instances/{id}/). VAST answers
-// {"instances": null} for a destroyed instance: that, and 404, is
-// cloud.ErrNotFound. Calls for the same instance are spaced at least
-// PollInterval apart.
+// {"instances": null} for an instance it does not know or no longer has
+// (vast-cli vast.py show__instance): that, and a 404 in VAST's JSON, is
+// cloud.ErrNotFound; a 404 page from elsewhere (a wrong base URL) is an
+// error, not news that the instance is gone. Calls for the same instance
+// are spaced at least PollInterval apart.
 func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) {
 	n, err := instanceNumber(id)
 	if err != nil {
@@ -157,7 +159,7 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	err = p.do(ctx, request{method: http.MethodGet, path: fmt.Sprintf("/api/v0/instances/%d/", n), out: &resp, idempotent: true})
 	var ae *APIError
 	switch {
-	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+	case errors.As(err, &ae) && ae.notFound():
 		return nil, fmt.Errorf("vast instance %s: %w", id, cloud.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("reading vast instance %s: %w", id, err)
@@ -299,8 +301,12 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 		err := p.do(ctx, request{method: http.MethodDelete, path: path, body: struct{}{}, out: &resp, idempotent: true})
 		var ae *APIError
 		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		case errors.As(err, &ae) && ae.notFound():
+			// VAST's {"error": "not_found"} (vast-ai/docs destroy_instance.yaml).
 			return firstTime(accepted, time.Now().UTC()), nil
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			// Not VAST's answer: only a status read can tell it is gone.
+			last = "DELETE answered: " + err.Error()
 		case err != nil:
 			return time.Time{}, fmt.Errorf("destroying vast instance %s: %w", id, err)
 		case resp.Success != nil && !*resp.Success:

@@ -244,3 +244,41 @@ func TestStatusReadsAreSpacedByPollInterval(t *testing.T) {
 	destroyAll(t, p, inst.ID)
 	f.AssertAllDestroyed(t)
 }
+
+// A 404 page that is not VAST's JSON (a proxy's, a wrong base URL's) does
+// not prove an instance gone: believing it would stop destroying a
+// machine that is still billed. VAST's own 404 is JSON (vast-ai/docs
+// destroy_instance.yaml); an instance it no longer has reads as null.
+func TestA404PageIsNotVASTSayingGone(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
+	p := newProvider(t, f)
+	ctx := context.Background()
+	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(method string) vasttest.Fault {
+		return vasttest.Fault{Method: method, Path: "/api/v0/instances/", Status: http.StatusNotFound, Body: "<html><h1>404 Not Found</h1></html>"}
+	}
+	f.Inject(page(http.MethodGet))
+	if _, err := p.Get(ctx, inst.ID); err == nil || errors.Is(err, cloud.ErrNotFound) {
+		t.Errorf("a 404 page read as %v, want an error that is not ErrNotFound", err)
+	}
+	// The DELETE's 404 page stops nothing: the reads still show the
+	// instance, so the DELETE is sent again, and that one is VAST's.
+	f.Inject(page(http.MethodDelete))
+	if err := p.Destroy(ctx, inst.ID, cloud.ReasonUser); err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(f.CallsTo(http.MethodDelete, "/api/v0/instances/")); !reflect.DeepEqual(s, []int{404, 200}) {
+		t.Errorf("DELETE answers %v, want the page's 404 then VAST's 200", s)
+	}
+	if rec, _ := f.Instance(inst.ID); rec.DeletedAt.IsZero() {
+		t.Error("Destroy returned while VAST never accepted a DELETE: still billed")
+	}
+	// VAST's own 404 is final.
+	if err := p.Destroy(ctx, inst.ID, cloud.ReasonUser); err != nil {
+		t.Errorf("destroying a destroyed instance: %v", err)
+	}
+	f.AssertAllDestroyed(t)
+}
