@@ -189,23 +189,27 @@ func unwrapURLError(err error) error {
 }
 
 // parseAPIError reads VAST's error shapes: {"success":false,"error":..,"msg":..},
-// {"detail":..} (throttling), or plain text ("API requests too frequent").
+// the same without success or error and with "message" for "msg"
+// (vast-ai/docs api-reference/rate-limits-and-errors.mdx: "Some omit error
+// and return only msg or message"), {"detail":..} (the 429s of the
+// openapi yaml files), or plain text ("API requests too frequent").
 func parseAPIError(method, path string, status int, raw []byte) *APIError {
 	ae := &APIError{Method: method, Path: path, Status: status}
 	var j struct {
-		Error  any    `json:"error"`
-		Msg    string `json:"msg"`
-		Detail any    `json:"detail"`
+		Error   any `json:"error"`
+		Msg     any `json:"msg"`
+		Message any `json:"message"`
+		Detail  any `json:"detail"`
 	}
 	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &j) == nil {
 		ae.fromAPI = true
 		if s, ok := j.Error.(string); ok {
 			ae.Code = s
 		}
-		ae.Msg = j.Msg
-		if ae.Msg == "" {
-			if s, ok := j.Detail.(string); ok {
+		for _, m := range []any{j.Msg, j.Message, j.Detail} {
+			if s, ok := m.(string); ok && s != "" {
 				ae.Msg = s
+				break
 			}
 		}
 		return ae

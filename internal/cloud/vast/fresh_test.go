@@ -74,3 +74,27 @@ func TestWaitFailsAtOnceOnAStoppedInstance(t *testing.T) {
 		})
 	}
 }
+
+// VAST's errors come in several shapes (vast-ai/docs api-reference/
+// rate-limits-and-errors.mdx: "Some omit error and return only msg or
+// message"; the openapi files' 429s say "detail"; 429s are often text).
+// Whichever carries "No SSH keys found", a fresh account still rents.
+func TestNoKeysAnswerInEveryErrorShape(t *testing.T) {
+	for _, body := range []string{
+		`{"success": false, "error": "not_found", "msg": "No SSH keys found for the user."}`,
+		`{"success": false, "message": "No SSH keys found for the user."}`,
+		`{"detail": "No SSH keys found for the user."}`,
+		`No SSH keys found for the user.`,
+	} {
+		f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
+		f.Inject(vasttest.Fault{Method: http.MethodGet, Path: "/api/v0/ssh/", Status: http.StatusNotFound, Body: body})
+		p := newProvider(t, f)
+		inst, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a", PublicKey: clientKey(t)})
+		if err != nil {
+			t.Errorf("404 %s: %v", body, err)
+			continue
+		}
+		destroyAll(t, p, inst.ID)
+		f.AssertAllDestroyed(t)
+	}
+}
