@@ -222,3 +222,23 @@ func TestCreateWithACutOrIncompleteAnswerIsAmbiguous(t *testing.T) {
 	destroyAll(t, p, found[0].ID, found[1].ID)
 	f.AssertAllDestroyed(t)
 }
+
+// A host that cannot start the instance now: scn's rent (cancel_unavail)
+// is refused with a 410 and nothing is billed; without cancel_unavail
+// VAST would make an instance that never starts, its disk billed.
+func TestCreateOnAHostThatCannotStartItIsOfferGone(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, StorageCost: 0.1, Reliability: 0.99, DiskSpace: 100, Unavailable: true}}})
+	p := newProvider(t, f)
+	_, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	var gone *cloud.OfferGoneError
+	if !errors.As(err, &gone) || gone.Offer != "1" || !strings.Contains(gone.Detail, "no longer available") {
+		t.Errorf("rent on a host that cannot start it: %v, want an OfferGoneError quoting VAST", err)
+	}
+	if s := statuses(f.CallsTo(http.MethodPut, "/api/v0/asks/")); !reflect.DeepEqual(s, []int{http.StatusGone}) {
+		t.Errorf("answers %v, want one 410", s)
+	}
+	if created := f.Created(); len(created) != 0 {
+		t.Errorf("instances %v were made (and their disks billed)", created)
+	}
+	f.AssertAllDestroyed(t)
+}

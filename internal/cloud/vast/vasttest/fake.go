@@ -84,6 +84,11 @@ type Offer struct {
 	DiskSpace   float64 // GB
 	Geolocation string
 	Unverified  bool
+	// Unavailable: the host cannot start an instance now. A rent with
+	// cancel_unavail (the default for on-demand) answers 410; one without
+	// makes an instance VAST will not start, billed its disk (see
+	// createInstance).
+	Unavailable bool
 	// Lifecycle is what the instance rented from this offer goes through;
 	// nil means defaultLifecycle: placed, loading for one read, then running.
 	Lifecycle []Step

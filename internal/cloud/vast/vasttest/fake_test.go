@@ -104,6 +104,20 @@ func TestWireFormat(t *testing.T) {
 		t.Errorf("adding no key: %d %s", st, body)
 	}
 
+	// cancel_unavail: on by default for on-demand (create_instance.yaml).
+	f2 := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 12, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, DiskSpace: 50, Unavailable: true}}})
+	if st, _, body = call(t, f2, "PUT", "/api/v0/asks/12/", `{"client_id":"me","image":"img","disk":10}`); st != 410 || !strings.Contains(body, `"error":"no_such_ask"`) {
+		t.Errorf("renting on a host that cannot start it: %d %s", st, body)
+	}
+	if st, _, body = call(t, f2, "PUT", "/api/v0/asks/12/", `{"client_id":"me","image":"img","disk":10,"cancel_unavail":false}`); st != 200 {
+		t.Fatalf("renting without cancel_unavail: %d %s", st, body)
+	}
+	_, _, body = call(t, f2, "GET", "/api/v0/instances/7000001/", "")
+	if !strings.Contains(body, `"intended_status":"stopped"`) {
+		t.Errorf("an instance made without cancel_unavail on a busy host: %s", body)
+	}
+	call(t, f2, "DELETE", "/api/v0/instances/7000001/", "{}")
+
 	req, _ := http.NewRequest("GET", f.URL+"/api/v0/users/current/", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -140,6 +140,10 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 		Runtype  string            `json:"runtype"`
 		OnStart  string            `json:"onstart"`
 		Env      map[string]string `json:"env"`
+		// CancelUnavail defaults to true for on-demand rents, the only
+		// kind the fake makes (create_instance.yaml: "Defaults to true
+		// for on-demand with target_state='running'").
+		CancelUnavail *bool `json:"cancel_unavail"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "Invalid JSON body: "+err.Error()))
@@ -162,6 +166,14 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 		b["ask_id"] = offerID
 		return writeJSON(w, http.StatusNotFound, b)
 	}
+	cancelUnavail := req.CancelUnavail == nil || *req.CancelUnavail
+	if of.Unavailable && cancelUnavail {
+		// create_instance.yaml, 410: "when cancel_unavail is true and
+		// instance cannot start". Nothing is rented, nothing billed.
+		b := errBody("no_such_ask", fmt.Sprintf("error 410/3907: no_such_ask Instance type %d is no longer available.", offerID))
+		b["ask_id"] = offerID
+		return writeJSON(w, http.StatusGone, b)
+	}
 	of.rented = true
 	id := f.nextID
 	f.nextID++
@@ -169,6 +181,13 @@ func (f *Fake) createInstance(w http.ResponseWriter, offerID int64, body []byte)
 		ID: id, OfferID: offerID, Label: req.Label, Image: req.Image, Runtype: req.Runtype,
 		OnStart: req.OnStart, Env: req.Env, offer: of.Offer, steps: of.Lifecycle,
 		started: float64(f.now().UnixNano()) / 1e9,
+	}
+	if of.Unavailable {
+		// Without cancel_unavail VAST creates it stopped (vast-cli
+		// vastai/SKILL.md: "--cancel-unavail — Fail if no machine
+		// available (vs. create stopped)"), its disk billed from now on.
+		// Its actual_status then is not documented: null here.
+		in.steps = []Step{{Intended: "stopped"}}
 	}
 	if req.Disk != nil {
 		in.Disk = *req.Disk
