@@ -215,7 +215,9 @@ const listPageSize = 25
 // List returns the instances whose label starts with labelPrefix ("" means
 // every scn instance: "scn-"). VAST filters on label server-side with a
 // range (label >= prefix and < the next prefix, as it has no "starts with"
-// operator), pages with after_token, and the result is checked client-side.
+// operator), pages with after_token in the order the official clients ask
+// for (id ascending: vast-cli vastai/api/instances.py show_instances), and
+// the result is checked client-side.
 func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instance, error) {
 	if labelPrefix == "" {
 		labelPrefix = "scn-"
@@ -228,6 +230,7 @@ func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instan
 	q := url.Values{
 		"limit":          {strconv.Itoa(listPageSize)},
 		"select_filters": {string(filters)},
+		"order_by":       {`[{"col":"id","dir":"asc"}]`},
 	}
 	var out []cloud.Instance
 	seen := map[string]bool{}

@@ -185,6 +185,12 @@ func TestListFiltersByLabelAndPages(t *testing.T) {
 	if pages[0].Query.Get("limit") != "25" || pages[0].Query.Get("after_token") != "" || pages[1].Query.Get("after_token") == "" {
 		t.Errorf("paging queries: %v / %v", pages[0].Query, pages[1].Query)
 	}
+	// The keyset order of the official clients, on every page.
+	for _, pg := range pages {
+		if got := pg.Query.Get("order_by"); got != `[{"col":"id","dir":"asc"}]` {
+			t.Errorf("order_by %q, want id ascending as vast-cli sends it", got)
+		}
+	}
 
 	all, err = func() ([]string, error) { l, err := p.List(ctx, ""); return ids(l), err }()
 	if err != nil || len(all) != 35 {

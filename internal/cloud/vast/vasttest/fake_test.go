@@ -104,6 +104,10 @@ func TestWireFormat(t *testing.T) {
 		t.Errorf("adding no key: %d %s", st, body)
 	}
 
+	if st, _, body = call(t, f, "GET", "/api/v1/instances/?order_by=not-json", ""); st != 400 {
+		t.Errorf("a bad order_by: %d %s", st, body)
+	}
+
 	// cancel_unavail: on by default for on-demand (create_instance.yaml).
 	f2 := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 12, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, DiskSpace: 50, Unavailable: true}}})
 	if st, _, body = call(t, f2, "PUT", "/api/v0/asks/12/", `{"client_id":"me","image":"img","disk":10}`); st != 410 || !strings.Contains(body, `"error":"no_such_ask"`) {

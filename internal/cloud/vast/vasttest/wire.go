@@ -299,6 +299,20 @@ func (f *Fake) listInstances(w http.ResponseWriter, r *http.Request) int {
 		}
 		after = cur.Values.ID
 	}
+	// order_by as the official clients send it (vastai/api/instances.py
+	// show_instances): the fake pages by id only, as that order is; an
+	// unknown column is a 400, as on VAST (show_instances.yaml).
+	if s := qs.Get("order_by"); s != "" {
+		var order []struct{ Col, Dir string }
+		if err := json.Unmarshal([]byte(s), &order); err != nil {
+			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", "order_by must be a JSON array of {col, dir}."))
+		}
+		for _, o := range order {
+			if o.Col != "id" || o.Dir == "desc" {
+				return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", fmt.Sprintf("order_by %s %s is not modelled by the fake.", o.Col, o.Dir)))
+			}
+		}
+	}
 	filters := map[string]json.RawMessage{}
 	if s := qs.Get("select_filters"); s != "" {
 		if err := json.Unmarshal([]byte(s), &filters); err != nil {
