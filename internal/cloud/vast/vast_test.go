@@ -256,3 +256,27 @@ func TestWorkspaceSetting(t *testing.T) {
 		t.Errorf("onstart %q does not create the workspace", rec.OnStart)
 	}
 }
+
+// 429s come as text or JSON (vast-ai/docs rate-limits-and-errors.mdx: "often
+// plain text (in certain cases JSON with success/error/msg)"; the openapi
+// files give {"detail": ...}), never with Retry-After: each is retried and,
+// when retries run out, quoted.
+func TestRateLimitInEveryDocumentedShape(t *testing.T) {
+	for _, body := range []string{
+		`API requests too frequent: endpoint threshold=2.0`,
+		`{"detail": "API requests too frequent endpoint threshold=2.0"}`,
+		`{"success": false, "error": "rate_limit_exceeded", "msg": "API requests too frequent endpoint threshold=3.0"}`,
+	} {
+		f := vasttest.New(t, vasttest.Options{Credit: 3})
+		p := newProvider(t, f, func(c *vast.Config) { c.MaxRetries = 2 })
+		f.Inject(vasttest.Fault{Times: 2, Status: http.StatusTooManyRequests, Body: body})
+		if bal, err := p.Balance(context.Background()); err != nil || bal != 3 {
+			t.Errorf("%s: balance %v, %v after two 429s", body, bal, err)
+		}
+		f.Inject(vasttest.Fault{Times: 3, Status: http.StatusTooManyRequests, Body: body})
+		_, err := p.Balance(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "API requests too frequent") || !strings.Contains(err.Error(), "gave up after 3 tries") {
+			t.Errorf("%s: %v, want the 429 quoted after 3 tries", body, err)
+		}
+	}
+}
