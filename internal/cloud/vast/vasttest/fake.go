@@ -59,6 +59,13 @@ type Options struct {
 	// DestroyLag is how many status reads still show a destroyed instance
 	// (as exited) before {"instances": null}.
 	DestroyLag int
+	// ShowLag is how many status reads of a new instance answer
+	// {"instances": null}, as if VAST did not know it yet, before it
+	// shows. The official client's wait after a rent retries on that
+	// answer ("No information returned for instance … Retrying": vast-cli
+	// vast.py wait_for_instance, vastai/cli/commands/machines.py). The
+	// rent itself is done: a DELETE meanwhile is accepted.
+	ShowLag int
 	// Clock is the fake's clock for what it bills by: instances' creation
 	// (start_date), the reads that make them run or stop, the DELETE, and
 	// Bill's now. nil is time.Now; a test that needs billed time to pass
@@ -156,18 +163,19 @@ type Instance struct {
 	// (see Fake.Bill). Zero while it runs, and if it never stopped.
 	StoppedAt time.Time
 
-	offer     Offer
-	steps     []Step
-	polls     int // status reads so far
-	sshDone   bool
-	sshHost   string
-	sshPort   int
-	goneReads int // status reads since destroyed
-	started   float64
-	runSince  time.Time     // start of the run the machine is billed for now; zero when not running
-	ran       time.Duration // the machine's earlier runs, billed
-	seeded    bool
-	status    string // for seeded instances
+	offer       Offer
+	steps       []Step
+	polls       int // status reads so far
+	sshDone     bool
+	sshHost     string
+	sshPort     int
+	goneReads   int // status reads since destroyed
+	hiddenReads int // status reads answered null after creation (Options.ShowLag)
+	started     float64
+	runSince    time.Time     // start of the run the machine is billed for now; zero when not running
+	ran         time.Duration // the machine's earlier runs, billed
+	seeded      bool
+	status      string // for seeded instances
 }
 
 // Fake is a running fake VAST API.

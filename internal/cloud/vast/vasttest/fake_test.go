@@ -108,6 +108,17 @@ func TestWireFormat(t *testing.T) {
 		t.Errorf("a bad order_by: %d %s", st, body)
 	}
 
+	// Options.ShowLag: a new instance reads null before it shows.
+	f3 := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 13, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, DiskSpace: 50}}, ShowLag: 1})
+	call(t, f3, "PUT", "/api/v0/asks/13/", `{"client_id":"me","image":"img","disk":10}`)
+	if _, _, body = call(t, f3, "GET", "/api/v0/instances/7000001/", ""); strings.TrimSpace(body) != `{"instances":null}` {
+		t.Errorf("first read of a new instance with ShowLag 1: %s", body)
+	}
+	if _, _, body = call(t, f3, "GET", "/api/v0/instances/7000001/", ""); !strings.Contains(body, `"id":7000001`) {
+		t.Errorf("second read: %s", body)
+	}
+	call(t, f3, "DELETE", "/api/v0/instances/7000001/", "{}")
+
 	// cancel_unavail: on by default for on-demand (create_instance.yaml).
 	f2 := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 12, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, DiskSpace: 50, Unavailable: true}}})
 	if st, _, body = call(t, f2, "PUT", "/api/v0/asks/12/", `{"client_id":"me","image":"img","disk":10}`); st != 410 || !strings.Contains(body, `"error":"no_such_ask"`) {

@@ -224,6 +224,11 @@ func (f *Fake) showInstance(w http.ResponseWriter, id int64) int {
 		}
 		return writeJSON(w, http.StatusOK, map[string]any{"instances": wi})
 	}
+	if in.hiddenReads < f.opts.ShowLag && !in.seeded {
+		in.hiddenReads++ // see Options.ShowLag; the lifecycle waits too
+		f.mu.Unlock()
+		return writeJSON(w, http.StatusOK, map[string]any{"instances": nil})
+	}
 	in.polls++
 	st := in.step()
 	in.observe(st, f.now())                                                  // reads advance the lifecycle: this one may have made it run or stop
