@@ -98,3 +98,44 @@ func TestNoKeysAnswerInEveryErrorShape(t *testing.T) {
 		f.AssertAllDestroyed(t)
 	}
 }
+
+// Right after a rent VAST may answer a status read {"instances": null};
+// the official client's wait retries on it (vast-cli vast.py
+// wait_for_instance). Taking it for "gone" would throw the machine away,
+// and a DELETE that VAST answers 404 then would leave it billed.
+func TestANewInstanceNotShownYetIsNotGone(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers, ShowLag: 2})
+	f.StartSSHServers(t, nil)
+	p := newProvider(t, f)
+	ctx := context.Background()
+	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready, err := cloud.WaitReady(ctx, p, inst.ID, cloud.WaitOptions{Interval: time.Millisecond, Timeout: time.Minute})
+	if err != nil || ready.Status != cloud.StatusRunning {
+		t.Fatalf("wait on an instance VAST showed after two reads: %+v, %v", ready, err)
+	}
+	destroyAll(t, p, inst.ID)
+
+	// Destroyed while not shown yet, with VAST's 404 to the first DELETE:
+	// only a later DELETE VAST accepts ends it.
+	inst, err = p.Create(ctx, cloud.CreateRequest{Offer: offer("4", 0.55), Label: "scn-r-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Inject(vasttest.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/" + inst.ID + "/", Status: http.StatusNotFound,
+		Body: `{"success": false, "error": "not_found", "msg": "Instance not found"}`})
+	if err := p.Destroy(ctx, inst.ID, cloud.ReasonUser); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := f.Instance(inst.ID); rec.DeletedAt.IsZero() {
+		t.Error("Destroy believed a 404 about an instance VAST had not shown yet: still billed")
+	}
+	// Once VAST has shown (or accepted the DELETE of) an instance, its
+	// null is final.
+	if _, err := p.Get(ctx, inst.ID); !errors.Is(err, cloud.ErrNotFound) {
+		t.Errorf("a destroyed instance: %v, want ErrNotFound", err)
+	}
+	f.AssertAllDestroyed(t)
+}

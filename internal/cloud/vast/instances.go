@@ -107,8 +107,12 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		// name it; cleanup finds it by its label.
 		return nil, &AmbiguousError{Err: fmt.Errorf("vast: renting offer %s: VAST said success but gave no new_contract; the instance may exist anyway: cleanup finds it by its label %q", req.Offer.ID, req.Label)}
 	}
+	id := strconv.FormatInt(resp.NewContract, 10)
+	p.pollMu.Lock()
+	p.unshown[id] = true
+	p.pollMu.Unlock()
 	return &cloud.Instance{
-		ID:           strconv.FormatInt(resp.NewContract, 10),
+		ID:           id,
 		Provider:     ProviderName,
 		Label:        req.Label,
 		Status:       cloud.StatusCreating,
@@ -142,8 +146,12 @@ func instanceNumber(id string) (int64, error) {
 // {"instances": null} for an instance it does not know or no longer has
 // (vast-cli vast.py show__instance): that, and a 404 in VAST's JSON, is
 // cloud.ErrNotFound; a 404 page from elsewhere (a wrong base URL) is an
-// error, not news that the instance is gone. Calls for the same instance
-// are spaced at least PollInterval apart.
+// error, not news that the instance is gone. So is that answer about an
+// instance this provider rented and VAST has not shown yet: the official
+// client's wait after a rent retries on it (vast-cli vast.py
+// wait_for_instance, "No information returned for instance … Retrying"),
+// and giving such an instance up would leave it billed. Calls for the
+// same instance are spaced at least PollInterval apart.
 func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) {
 	n, err := instanceNumber(id)
 	if err != nil {
@@ -159,13 +167,15 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	err = p.do(ctx, request{method: http.MethodGet, path: fmt.Sprintf("/api/v0/instances/%d/", n), out: &resp, idempotent: true})
 	var ae *APIError
 	switch {
-	case errors.As(err, &ae) && ae.notFound():
+	case (errors.As(err, &ae) && ae.notFound()) || (err == nil && resp.Instances == nil):
+		if !p.shown(id) {
+			return nil, fmt.Errorf("vast instance %s: rented, not shown by VAST yet", id)
+		}
 		return nil, fmt.Errorf("vast instance %s: %w", id, cloud.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("reading vast instance %s: %w", id, err)
-	case resp.Instances == nil:
-		return nil, fmt.Errorf("vast instance %s: %w", id, cloud.ErrNotFound)
 	}
+	p.markShown(id)
 	inst := toInstance(resp.Instances, p.cfg.Workspace)
 	if inst.ID == "0" { // some answers omit the id of the contract asked for
 		inst.ID = id
@@ -304,11 +314,12 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 		err := p.do(ctx, request{method: http.MethodDelete, path: path, body: struct{}{}, out: &resp, idempotent: true})
 		var ae *APIError
 		switch {
-		case errors.As(err, &ae) && ae.notFound():
+		case errors.As(err, &ae) && ae.notFound() && p.shown(id):
 			// VAST's {"error": "not_found"} (vast-ai/docs destroy_instance.yaml).
 			return firstTime(accepted, time.Now().UTC()), nil
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-			// Not VAST's answer: only a status read can tell it is gone.
+			// Not VAST's answer, or about an instance it has not shown
+			// yet (see Get): only a status read can tell it is gone.
 			last = "DELETE answered: " + err.Error()
 		case err != nil:
 			return time.Time{}, fmt.Errorf("destroying vast instance %s: %w", id, err)
@@ -316,6 +327,7 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 			last = "DELETE answered: " + firstNonEmpty(resp.Msg, "success false")
 		default:
 			accepted = firstTime(accepted, time.Now().UTC())
+			p.markShown(id) // VAST knows it: a null from now on means gone
 		}
 		for i := 0; i < p.cfg.DestroyChecks; i++ {
 			inst, err := p.Get(ctx, id)

@@ -95,6 +95,10 @@ type Provider struct {
 	// stopped: instance id → the first read saying stopped since one said
 	// running (StoppedAt). Kept after the destroy: the bill needs it.
 	stopped map[string]time.Time
+	// unshown: instances this provider rented that no answer has shown
+	// yet. VAST may not show a new instance at once (see Get): until it
+	// does, its null is not news that it is gone.
+	unshown map[string]bool
 
 	keyMu      sync.Mutex      // serialises account-key registration
 	keysLoaded map[string]bool // normalised public keys known to be on the account
@@ -157,6 +161,7 @@ func New(cfg Config) (*Provider, error) {
 		base:       strings.TrimRight(cfg.BaseURL, "/"),
 		lastPoll:   map[string]time.Time{},
 		stopped:    map[string]time.Time{},
+		unshown:    map[string]bool{},
 		keysLoaded: map[string]bool{},
 	}, nil
 }
@@ -187,6 +192,21 @@ func (p *Provider) Balance(ctx context.Context) (float64, error) {
 		return *user.Balance, nil
 	}
 	return 0, errors.New("reading VAST account balance: the answer has neither credit nor balance")
+}
+
+// shown records whether VAST has shown instance id since this provider
+// rented it (always true for an instance it did not rent).
+func (p *Provider) shown(id string) bool {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	return !p.unshown[id]
+}
+
+// markShown notes that VAST showed, or accepted a DELETE of, instance id.
+func (p *Provider) markShown(id string) {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	delete(p.unshown, id)
 }
 
 // forgetPolls drops the poll history of an instance that is gone.
