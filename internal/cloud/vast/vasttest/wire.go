@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 // wireInstance is an instance as VAST's API documents it (a subset of its
@@ -173,102 +172,6 @@ func (f *Fake) searchOffers(w http.ResponseWriter, body []byte) int {
 		out[i] = o.wire(disk)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"offers": out})
-}
-
-// matchAll applies VAST's field → {operator: value} filters to a row.
-func matchAll(row map[string]any, q map[string]json.RawMessage) (bool, error) {
-	for field, raw := range q {
-		if notQueryFields[field] {
-			continue
-		}
-		var ops map[string]any
-		if err := json.Unmarshal(raw, &ops); err != nil {
-			return false, fmt.Errorf("filter on %s must be an object of operators", field)
-		}
-		for op, want := range ops {
-			ok, err := apply(op, row[field], want)
-			if err != nil {
-				return false, fmt.Errorf("filter on %s: %w", field, err)
-			}
-			if !ok {
-				return false, nil
-			}
-		}
-	}
-	return true, nil
-}
-
-func apply(op string, have, want any) (bool, error) {
-	switch op {
-	case "eq":
-		return compare(have, want) == 0, nil
-	case "neq":
-		return compare(have, want) != 0, nil
-	case "gt":
-		return compare(have, want) > 0, nil
-	case "gte":
-		return compare(have, want) >= 0, nil
-	case "lt":
-		return compare(have, want) < 0, nil
-	case "lte":
-		return compare(have, want) <= 0, nil
-	case "in", "notin":
-		list, ok := want.([]any)
-		if !ok {
-			return false, fmt.Errorf("%s needs a list", op)
-		}
-		found := false
-		for _, v := range list {
-			found = found || compare(have, v) == 0
-		}
-		return found == (op == "in"), nil
-	}
-	return false, fmt.Errorf("unknown operator %q", op)
-}
-
-// compare orders numbers numerically, strings bytewise (as SQL's C
-// collation does), booleans false < true, and null below everything.
-func compare(a, b any) int {
-	switch {
-	case a == nil && b == nil:
-		return 0
-	case a == nil:
-		return -1
-	case b == nil:
-		return 1
-	}
-	switch x := a.(type) {
-	case float64:
-		if y, ok := b.(float64); ok {
-			return cmpOrdered(x, y)
-		}
-	case string:
-		if y, ok := b.(string); ok {
-			return strings.Compare(x, y)
-		}
-	case bool:
-		if y, ok := b.(bool); ok {
-			return cmpOrdered(btoi(x), btoi(y))
-		}
-	}
-	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
-}
-
-func cmpOrdered[T int | float64](x, y T) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // listInstances is GET /api/v1/instances/: keyset pagination by id, at
