@@ -71,6 +71,14 @@ type Options struct {
 	// Bill's now. nil is time.Now; a test that needs billed time to pass
 	// advances its own clock instead of sleeping.
 	Clock func() time.Time
+	// StringOrder compares two strings (-1, 0, 1) as VAST's database
+	// does in filters (eq … in) and orders. VAST does not document its
+	// collation, and a locale's orders punctuation, case and accents
+	// otherwise than bytes do; the official client only ever filters
+	// labels with in (vast-cli vast.py show__instances_v1). nil is
+	// bytewise (SQL's C collation); a test passes another to check that
+	// scn does not depend on it.
+	StringOrder func(a, b string) int
 	// Credit and Balance are GET /api/v0/users/current/'s fields.
 	Credit, Balance float64
 	// AccountKeys are SSH public keys already on the account.

@@ -119,6 +119,14 @@ func TestWireFormat(t *testing.T) {
 	}
 	call(t, f3, "DELETE", "/api/v0/instances/7000001/", "{}")
 
+	// Options.StringOrder decides string filters: here case is ignored.
+	f4 := vasttest.New(t, vasttest.Options{StringOrder: func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }})
+	id := f4.Seed("scn-a", "running")
+	if _, _, body = call(t, f4, "GET", `/api/v1/instances/?select_filters={"label":{"eq":"SCN-A"}}`, ""); !strings.Contains(body, `"id":`+id) {
+		t.Errorf("a case-blind order did not find scn-a by SCN-A: %s", body)
+	}
+	call(t, f4, "DELETE", "/api/v0/instances/"+id+"/", "{}")
+
 	// cancel_unavail: on by default for on-demand (create_instance.yaml).
 	f2 := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{{ID: 12, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.4, DiskSpace: 50, Unavailable: true}}})
 	if st, _, body = call(t, f2, "PUT", "/api/v0/asks/12/", `{"client_id":"me","image":"img","disk":10}`); st != 410 || !strings.Contains(body, `"error":"no_such_ask"`) {

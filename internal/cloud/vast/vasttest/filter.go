@@ -7,7 +7,7 @@ import (
 )
 
 // matchAll applies VAST's field → {operator: value} filters to a row.
-func matchAll(row map[string]any, q map[string]json.RawMessage) (bool, error) {
+func (f *Fake) matchAll(row map[string]any, q map[string]json.RawMessage) (bool, error) {
 	for field, raw := range q {
 		if notQueryFields[field] {
 			continue
@@ -17,7 +17,7 @@ func matchAll(row map[string]any, q map[string]json.RawMessage) (bool, error) {
 			return false, fmt.Errorf("filter on %s must be an object of operators", field)
 		}
 		for op, want := range ops {
-			ok, err := apply(op, row[field], want)
+			ok, err := f.apply(op, row[field], want)
 			if err != nil {
 				return false, fmt.Errorf("filter on %s: %w", field, err)
 			}
@@ -29,20 +29,20 @@ func matchAll(row map[string]any, q map[string]json.RawMessage) (bool, error) {
 	return true, nil
 }
 
-func apply(op string, have, want any) (bool, error) {
+func (f *Fake) apply(op string, have, want any) (bool, error) {
 	switch op {
 	case "eq":
-		return compare(have, want) == 0, nil
+		return f.compare(have, want) == 0, nil
 	case "neq":
-		return compare(have, want) != 0, nil
+		return f.compare(have, want) != 0, nil
 	case "gt":
-		return compare(have, want) > 0, nil
+		return f.compare(have, want) > 0, nil
 	case "gte":
-		return compare(have, want) >= 0, nil
+		return f.compare(have, want) >= 0, nil
 	case "lt":
-		return compare(have, want) < 0, nil
+		return f.compare(have, want) < 0, nil
 	case "lte":
-		return compare(have, want) <= 0, nil
+		return f.compare(have, want) <= 0, nil
 	case "in", "notin":
 		list, ok := want.([]any)
 		if !ok {
@@ -50,16 +50,17 @@ func apply(op string, have, want any) (bool, error) {
 		}
 		found := false
 		for _, v := range list {
-			found = found || compare(have, v) == 0
+			found = found || f.compare(have, v) == 0
 		}
 		return found == (op == "in"), nil
 	}
 	return false, fmt.Errorf("unknown operator %q", op)
 }
 
-// compare orders numbers numerically, strings bytewise (as SQL's C
-// collation does), booleans false < true, and null below everything.
-func compare(a, b any) int {
+// compare orders numbers numerically, strings by Options.StringOrder
+// (bytewise, as SQL's C collation does, when nil), booleans false < true,
+// and null below everything.
+func (f *Fake) compare(a, b any) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
@@ -75,6 +76,9 @@ func compare(a, b any) int {
 		}
 	case string:
 		if y, ok := b.(string); ok {
+			if f.opts.StringOrder != nil {
+				return f.opts.StringOrder(x, y)
+			}
 			return strings.Compare(x, y)
 		}
 	case bool:

@@ -142,7 +142,7 @@ func (f *Fake) searchOffers(w http.ResponseWriter, body []byte) int {
 	defer f.mu.Unlock()
 	var hits []*offerState
 	for _, o := range f.offers {
-		ok, err := matchAll(o.fields(disk), q)
+		ok, err := f.matchAll(o.fields(disk), q)
 		if err != nil {
 			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", err.Error()))
 		}
@@ -157,7 +157,7 @@ func (f *Fake) searchOffers(w http.ResponseWriter, body []byte) int {
 		}
 		col, desc := order[k][0], len(order[k]) > 1 && order[k][1] == "desc"
 		sort.SliceStable(hits, func(i, j int) bool {
-			c := compare(hits[i].fields(disk)[col], hits[j].fields(disk)[col])
+			c := f.compare(hits[i].fields(disk)[col], hits[j].fields(disk)[col])
 			if desc {
 				return c > 0
 			}
@@ -242,7 +242,7 @@ func (f *Fake) listInstances(w http.ResponseWriter, r *http.Request) int {
 		if st.Status != "" {
 			row["actual_status"] = st.Status
 		}
-		ok, err := matchAll(row, filters)
+		ok, err := f.matchAll(row, filters)
 		if err != nil {
 			return writeJSON(w, http.StatusBadRequest, errBody("invalid_args", err.Error()))
 		}
