@@ -223,20 +223,20 @@ func (p *Provider) StoppedAt(id string) time.Time {
 const listPageSize = 25
 
 // List returns the instances whose label starts with labelPrefix ("" means
-// every scn instance: "scn-"). VAST filters on label server-side with a
-// range (label >= prefix and < the next prefix, as it has no "starts with"
-// operator), pages with after_token in the order the official clients ask
-// for (id ascending: vast-cli vastai/api/instances.py show_instances), and
-// the result is checked client-side.
+// every scn instance: "scn-"). VAST has no "starts with" operator, so it
+// is asked for label >= prefix, pages with after_token in the order the
+// official clients ask for (id ascending: vast-cli vastai/api/instances.py
+// show_instances), and the prefix is checked here. No upper bound: where
+// "scn-r." falls among the "scn-r-…" labels depends on the database's
+// collation, which VAST does not document (a locale may weigh "." and
+// "-" otherwise than bytes do), and a label List misses is an instance
+// cleanup leaves billed. A string that starts with the prefix sorts at
+// or after it in any collation that compares prefixes as prefixes.
 func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instance, error) {
 	if labelPrefix == "" {
 		labelPrefix = "scn-"
 	}
-	labelFilter := map[string]string{"gte": labelPrefix}
-	if upper, ok := prefixUpperBound(labelPrefix); ok {
-		labelFilter["lt"] = upper
-	}
-	filters, _ := json.Marshal(map[string]any{"label": labelFilter})
+	filters, _ := json.Marshal(map[string]any{"label": map[string]string{"gte": labelPrefix}})
 	q := url.Values{
 		"limit":          {strconv.Itoa(listPageSize)},
 		"select_filters": {string(filters)},
@@ -268,19 +268,6 @@ func (p *Provider) List(ctx context.Context, labelPrefix string) ([]cloud.Instan
 		q.Set("after_token", next)
 	}
 	return nil, fmt.Errorf("listing vast instances labelled %s*: more than %d pages of %d", labelPrefix, p.cfg.MaxListPages, listPageSize)
-}
-
-// prefixUpperBound is the smallest string greater than every string that
-// starts with prefix: "scn-" → "scn.".
-func prefixUpperBound(prefix string) (string, bool) {
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0x7f {
-			b[i]++
-			return string(b[:i+1]), true
-		}
-	}
-	return "", false
 }
 
 // Destroy deletes the instance (DELETE /api/v0/instances/{id}/) — the only
