@@ -185,15 +185,22 @@ type BillEnder interface {
 	DestroyBilled(ctx context.Context, id string, reason DestroyReason) (time.Time, error)
 }
 
-// MachineBiller is implemented by providers that bill a machine's compute
-// only while it runs (VAST: Instance.StoragePerHour is the rest):
-// StoppedAt is when scn first read instance id stopped since it last read
-// it running — the compute's bill paused there, the disk's goes on to the
-// destroy. Zero when no read saw it so. Every read of the
-// instance counts (the wait for SSH, instance.status, a standby's checks),
-// whoever made it, which is why the provider keeps it.
-type MachineBiller interface {
-	StoppedAt(id string) time.Time
+// BillPauser is implemented by providers that stop billing parts of a
+// machine while it is not running (VAST: the compute while it is stopped,
+// its disk too while it is offline; Instance.StoragePerHour is the disk's
+// part): Paused says where scn's reads first saw each pause since the
+// machine last ran. Every read of the instance counts (the wait for SSH,
+// instance.status, a standby's checks), whoever made it, which is why the
+// provider keeps it.
+type BillPauser interface {
+	Paused(id string) BillPause
+}
+
+// BillPause is where a provider stopped billing parts of a machine, as the
+// first status read saying so was sent; zero where it bills on.
+type BillPause struct {
+	Machine time.Time // the compute's bill paused here (VAST: stopped or offline)
+	Storage time.Time // the disk's too (VAST: offline)
 }
 
 // LabelDestroyer is implemented by providers whose ids outlive their

@@ -160,10 +160,12 @@ type Resource struct {
 	// creation, as before they existed.
 	StoragePerHour float64   `json:"storage_per_hour,omitempty"`
 	RunningAt      time.Time `json:"running_at,omitzero"`
-	// StoppedAt is when scn first read the machine stopped (before its
-	// destroy, since it last ran): its running part is billed up to there
-	// only. Zero: not seen stopped.
+	// StoppedAt is when scn first read the machine stopped or offline
+	// (before its destroy, since it last ran): its running part is billed
+	// up to there only. OfflineAt is when it first read it offline: its
+	// storage part too. Zero: not seen so.
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
+	OfflineAt time.Time `json:"offline_at,omitzero"`
 	Simulated bool      `json:"simulated,omitempty"`
 	// PriceSource says where price_per_hour comes from when it is not the
 	// provider's own figure for this resource; Estimated marks scn's

@@ -153,28 +153,33 @@ func destroyAndBill(t *testing.T, f *vasttest.Fake, run *actiontest.Run, id stri
 }
 
 // A GPU stopped while it is rented (an interruptible one outbid) is billed
-// by VAST its disk only from then on, until the DELETE: scn's cost stops
-// its machine at the read that first saw it so, whoever made that read,
-// and is the bill within a poll of GPU time.
-func TestRentStopsBillingTheMachineWhenItIsStopped(t *testing.T) {
-	life := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 1}, {Status: "running", Polls: 23}, {Status: "stopped", Intended: "stopped", Msg: "outbid"}}
-	f, p, run, inst := rentOne(t, life)
-	readFor(t, p, inst.ID, 40) // ~20 reads running, then stopped: a standby's checks
-	r, usd, secs := destroyAndBill(t, f, run, inst.ID)
-	rec, _ := f.Instance(inst.ID)
-	if rec.StoppedAt.IsZero() || r.StoppedAt.IsZero() {
-		t.Fatalf("VAST stopped it at %v, scn's record says %v", rec.StoppedAt, r.StoppedAt)
+// by VAST its disk only from then on until the DELETE, and one whose host
+// went offline nothing at all: scn's cost pauses its parts at the read
+// that first saw it so, whoever made that read, and is the bill within a
+// poll of each.
+func TestRentPausesTheBillWhereVASTDoes(t *testing.T) {
+	for _, status := range []string{"stopped", "offline"} {
+		t.Run(status, func(t *testing.T) {
+			life := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 1}, {Status: "running", Polls: 23}, {Status: status}}
+			f, p, run, inst := rentOne(t, life)
+			readFor(t, p, inst.ID, 40) // ~20 reads running, then paused: a standby's checks
+			r, usd, secs := destroyAndBill(t, f, run, inst.ID)
+			rec, _ := f.Instance(inst.ID)
+			if rec.StoppedAt.IsZero() || r.StoppedAt.IsZero() || r.OfflineAt.IsZero() != (status != "offline") {
+				t.Fatalf("VAST paused it at %v, scn's record says %v (offline at %v)", rec.StoppedAt, r.StoppedAt, r.OfflineAt)
+			}
+			const slack = 5 * poll
+			if d := rec.StoppedAt.Sub(r.StoppedAt); d < -slack || d > slack {
+				t.Errorf("scn saw it pause at %v, VAST paused it at %v", r.StoppedAt, rec.StoppedAt)
+			}
+			if math.Abs(r.LifetimeSeconds-secs) > 0.05 || math.Abs(r.CostUSD-usd) > 2*36*slack.Seconds()/3600 {
+				t.Errorf("%.3fs costing $%.6f, VAST billed %.3fs, $%.6f", r.LifetimeSeconds, r.CostUSD, secs, usd)
+			}
+			// Billed to the DELETE, the machine would cost ~15 polls more.
+			if ran := rec.StoppedAt.Sub(rec.RunningAt); ran <= 0 || r.DestroyedAt.Sub(rec.StoppedAt) < 10*poll {
+				t.Fatalf("ran %v, paused %v before the DELETE: too short to tell", ran, r.DestroyedAt.Sub(rec.StoppedAt))
+			}
+			f.AssertAllDestroyed(t)
+		})
 	}
-	const slack = 5 * poll
-	if d := rec.StoppedAt.Sub(r.StoppedAt); d < -slack || d > slack {
-		t.Errorf("scn saw it stop at %v, VAST stopped it at %v", r.StoppedAt, rec.StoppedAt)
-	}
-	if math.Abs(r.LifetimeSeconds-secs) > 0.05 || math.Abs(r.CostUSD-usd) > 2*36*slack.Seconds()/3600 {
-		t.Errorf("%.3fs costing $%.6f, VAST billed %.3fs, $%.6f", r.LifetimeSeconds, r.CostUSD, secs, usd)
-	}
-	// Billed to the DELETE, the machine would cost ~15 polls more.
-	if ran := rec.StoppedAt.Sub(rec.RunningAt); ran <= 0 || r.DestroyedAt.Sub(rec.StoppedAt) < 10*poll {
-		t.Fatalf("ran %v, stopped %v before the DELETE: too short to tell", ran, r.DestroyedAt.Sub(rec.StoppedAt))
-	}
-	f.AssertAllDestroyed(t)
 }

@@ -94,8 +94,11 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 					return nil
 				})
 			billBy(h, inst) // as Create answered, until a status read says more
-			if mb, ok := prov.(cloud.MachineBiller); ok {
-				h.StoppedFrom(func() time.Time { return mb.StoppedAt(id) })
+			if bp, ok := prov.(cloud.BillPauser); ok {
+				h.PausedFrom(func() (time.Time, time.Time) {
+					p := bp.Paused(id)
+					return p.Machine, p.Storage
+				})
 			}
 			mu.Lock()
 			handles[id] = h

@@ -53,14 +53,16 @@ func (h *Handle) Running(runningAt time.Time, storagePerHour float64) {
 	}
 }
 
-// StoppedFrom gives the handle where to read when the provider stopped
-// billing the machine's running part before its destroy
-// (cloud.MachineBiller: a VAST instance stopped, as when outbid). It is read
-// whenever the bill is computed, so a stop seen by any later status read —
-// a standby's check, instance.status — counts.
-func (h *Handle) StoppedFrom(stoppedAt func() time.Time) {
+// PausedFrom gives the handle where to read when the provider paused
+// billing parts of the machine before its destroy (cloud.BillPauser: VAST
+// bills a stopped instance its disk only, an offline one nothing): the
+// machine's running part from machine, its storage part too from storage
+// (zero: not paused). It is read whenever the bill is computed, so a pause
+// seen by any later status read — a standby's check, instance.status —
+// counts.
+func (h *Handle) PausedFrom(paused func() (machine, storage time.Time)) {
 	h.mu.Lock()
-	h.stoppedAt = stoppedAt
+	h.paused = paused
 	h.mu.Unlock()
 }
 
@@ -87,13 +89,17 @@ func (h *Handle) BillingEnded(at time.Time) {
 
 // cost is the bill of r, its lifetime ending at end: a provider with a
 // minimum charge bills at least that (for a resource still alive too: it
-// is already owed); one with a storage part bills the rest of the price
-// only from when it ran (none if it never did) until it stopped or ended,
-// never longer than it lived.
+// is already owed); one with a storage part bills it until the machine
+// went offline or ended, and the rest of the price only from when it ran
+// (none if it never did) until it stopped or ended, never longer than it
+// lived.
 func cost(r journal.Resource, end time.Time) float64 {
-	billed := max(r.LifetimeSeconds, r.MinBilledSeconds)
 	if r.StoragePerHour <= 0 {
-		return r.PricePerHour * billed / 3600
+		return r.PricePerHour * max(r.LifetimeSeconds, r.MinBilledSeconds) / 3600
+	}
+	stored := r.LifetimeSeconds
+	if !r.OfflineAt.IsZero() {
+		stored = min(stored, max(r.OfflineAt.Sub(r.CreatedAt).Seconds(), 0))
 	}
 	ran := 0.0
 	if !r.RunningAt.IsZero() {
@@ -102,5 +108,5 @@ func cost(r journal.Resource, end time.Time) float64 {
 		}
 		ran = min(max(end.Sub(r.RunningAt).Seconds(), 0), r.LifetimeSeconds)
 	}
-	return (r.StoragePerHour*billed + (r.PricePerHour-r.StoragePerHour)*ran) / 3600
+	return (r.StoragePerHour*max(stored, r.MinBilledSeconds) + (r.PricePerHour-r.StoragePerHour)*ran) / 3600
 }

@@ -116,38 +116,51 @@ func TestCostBillsTheMachineOnlyFromWhenItRan(t *testing.T) {
 	}
 }
 
-// A machine that stopped running before its destroy (VAST: stopped, as
-// when outbid) is billed its running part only until the stop; a stop the
-// provider reports after the bill's end (the reads confirming the destroy
-// may say stopped too) changes nothing, and it is read when the bill is, so a
-// stop seen after the handle was made still counts.
-func TestCostStopsTheMachineWhereItStopped(t *testing.T) {
+// A machine paused before its destroy is billed as the provider paused
+// it: its running part only until it stopped (VAST: stopped, as when
+// outbid), its storage too until it went offline. A pause the provider
+// reports after the bill's end (the reads confirming the destroy may say
+// stopped too) changes nothing, and it is read when the bill is, so a
+// pause seen after the handle was made still counts.
+func TestCostPausesWhereTheProviderPaused(t *testing.T) {
 	clock := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
 	tr := NewTracker("run1", "vast", nil, &undo.Stack{})
 	tr.now = func() time.Time { return clock }
 	const price, storage = 0.325, 0.025
-	stops := map[string]time.Time{}
+	type pause struct{ machine, storage time.Time }
+	pauses := map[string]pause{}
 	rent := func(id string) *Handle {
 		pend, _ := tr.Begin(Spec{Step: "gpu", Kind: "instance", Provider: "vast"})
 		h := pend.Created(id, price, false, nil, func(context.Context, string) error { return nil })
 		h.Running(clock.Add(10*time.Second), storage)
-		h.StoppedFrom(func() time.Time { return stops[id] })
+		h.PausedFrom(func() (time.Time, time.Time) { return pauses[id].machine, pauses[id].storage })
 		return h
 	}
-	exited, destroying := rent("1"), rent("2")
+	stopped, offline, destroying := rent("1"), rent("2"), rent("3")
 	clock = clock.Add(200 * time.Second)
-	stops["1"] = clock.Add(-130 * time.Second) // ran 60 s of its 200
-	stops["2"] = clock.Add(time.Second)        // a read after the DELETE
-	for _, h := range []*Handle{exited, destroying} {
+	pauses["1"] = pause{machine: clock.Add(-130 * time.Second)} // ran 60 s of its 200
+	at := clock.Add(-100 * time.Second)                         // ran 90 s, stored 100
+	pauses["2"] = pause{machine: at, storage: at}
+	pauses["3"] = pause{machine: clock.Add(time.Second)} // a read after the DELETE
+	for _, h := range []*Handle{stopped, offline, destroying} {
 		if err := h.Destroy(context.Background(), "user"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rs := tr.Resources()
-	if want := (storage*200 + (price-storage)*60) / 3600; math.Abs(rs[0].CostUSD-want) > 1e-12 || !rs[0].StoppedAt.Equal(stops["1"]) {
-		t.Errorf("exited: cost %v stopped at %v, want %v stopped at %v", rs[0].CostUSD, rs[0].StoppedAt, want, stops["1"])
-	}
-	if want := (storage*200 + (price-storage)*190) / 3600; math.Abs(rs[1].CostUSD-want) > 1e-12 || !rs[1].StoppedAt.IsZero() {
-		t.Errorf("stopped after its destroy: cost %v stopped at %v, want %v and no stop", rs[1].CostUSD, rs[1].StoppedAt, want)
+	for i, c := range []struct {
+		stored, ran      float64
+		stopped, offline time.Time
+	}{
+		{200, 60, pauses["1"].machine, time.Time{}},
+		{100, 90, at, at},
+		{200, 190, time.Time{}, time.Time{}},
+	} {
+		r := rs[i]
+		want := (storage*c.stored + (price-storage)*c.ran) / 3600
+		if math.Abs(r.CostUSD-want) > 1e-12 || !r.StoppedAt.Equal(c.stopped) || !r.OfflineAt.Equal(c.offline) {
+			t.Errorf("instance %s: cost %v stopped at %v offline at %v, want %v stopped at %v offline at %v",
+				r.ID, r.CostUSD, r.StoppedAt, r.OfflineAt, want, c.stopped, c.offline)
+		}
 	}
 }

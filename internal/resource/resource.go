@@ -131,9 +131,9 @@ type Handle struct {
 	// billEnd is when the provider accepted the destroy (BillingEnded);
 	// zero: billing is taken to stop when the destroy returns.
 	billEnd time.Time
-	// stoppedAt reads when the provider stopped billing the machine's
-	// running part (StoppedFrom); nil: it does not say.
-	stoppedAt func() time.Time
+	// paused reads where the provider paused billing parts of the machine
+	// (PausedFrom); nil: it does not say.
+	paused func() (machine, storage time.Time)
 }
 
 // Destroy destroys the resource now (instance.destroy, a failed instance
@@ -265,17 +265,21 @@ func (t *Tracker) Resources() []journal.Resource {
 	out := make([]journal.Resource, 0, len(items))
 	for _, h := range items {
 		h.mu.Lock()
-		r, stoppedAt := h.res, h.stoppedAt
+		r, paused := h.res, h.paused
 		h.mu.Unlock()
 		end := now
 		if r.DestroyedAt != nil {
 			end = *r.DestroyedAt
 		}
-		if stoppedAt != nil && r.StoragePerHour > 0 && !r.RunningAt.IsZero() {
-			// Reads confirming the destroy say exited too: only a stop
-			// before the bill's end is one.
-			if at := stoppedAt(); at.After(r.RunningAt) && at.Before(end) {
-				r.StoppedAt = at.UTC()
+		if paused != nil && r.StoragePerHour > 0 {
+			// Reads confirming the destroy may say stopped too: only a
+			// pause before the bill's end is one.
+			machine, storage := paused()
+			if !r.RunningAt.IsZero() && machine.After(r.RunningAt) && machine.Before(end) {
+				r.StoppedAt = machine.UTC()
+			}
+			if storage.After(r.CreatedAt) && storage.Before(end) {
+				r.OfflineAt = storage.UTC()
 			}
 		}
 		// Clocks differ: a provider's creation time a little after scn's

@@ -185,38 +185,53 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 }
 
 // observe notes a read, sent at sent, saying instance id's actual_status
-// is actual. VAST bills the GPU while the instance is running or frozen and
+// is actual. VAST bills the GPU while the instance is running or frozen,
 // only the disk while it is stopped (docs.vast.ai, show-instance: "stopped
 // — Disk charges continue; no GPU charges"; an interruptible instance
-// outbid is stopped). The read's own time is the bound scn has: it
-// stopped after the last read saying running and before this one was
-// answered. An intended_status of stopped with the machine still running
-// is still billed, so actual_status decides. exited, offline and unknown
-// change nothing: the docs do not say, and billing them keeps the cost an
-// upper bound.
+// outbid is stopped), and nothing while it is offline (vast-ai/docs
+// billing.mdx: "You are not charged active rental or storage costs for
+// instances that are currently offline"). The read's own time is the
+// bound scn has: the change came after the last read saying otherwise and
+// before this one was answered. An intended_status of stopped with the
+// machine still running is still billed, so actual_status decides. exited
+// and unknown change nothing: the docs do not say, and billing them keeps
+// the cost an upper bound; so does a pause that ends, which is forgotten.
 func (p *Provider) observe(id, actual string, sent time.Time) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	switch strings.ToLower(actual) {
+	pause := p.paused[id]
+	status := strings.ToLower(actual)
+	if status != cloud.StatusOffline {
+		pause.Storage = time.Time{} // online again: its disk billed as if never offline
+	}
+	switch status {
 	case cloud.StatusRunning, statusFrozen:
-		delete(p.stopped, id) // billed again: as if it never stopped, an upper bound
-	case cloud.StatusStopped:
-		if _, seen := p.stopped[id]; !seen {
-			p.stopped[id] = sent.UTC()
+		pause = cloud.BillPause{} // billed again: as if it never stopped
+	case cloud.StatusStopped, cloud.StatusOffline:
+		if pause.Machine.IsZero() {
+			pause.Machine = sent.UTC()
+		}
+		if status == cloud.StatusOffline && pause.Storage.IsZero() {
+			pause.Storage = sent.UTC()
 		}
 	}
+	if pause == (cloud.BillPause{}) {
+		delete(p.paused, id)
+		return
+	}
+	p.paused[id] = pause
 }
 
 // statusFrozen is VAST's actual_status of an instance paused with its
 // memory kept: its GPU is billed as when it runs.
 const statusFrozen = "frozen"
 
-// StoppedAt is when scn first read instance id stopped since it last read
-// it running (cloud.MachineBiller); zero if no read did.
-func (p *Provider) StoppedAt(id string) time.Time {
+// Paused is where VAST stopped billing parts of instance id, as scn's reads
+// saw it (cloud.BillPauser); zero times where no read did.
+func (p *Provider) Paused(id string) cloud.BillPause {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	return p.stopped[id]
+	return p.paused[id]
 }
 
 // listPageSize is VAST's maximum page for GET /api/v1/instances/.

@@ -92,9 +92,9 @@ type Provider struct {
 
 	pollMu   sync.Mutex
 	lastPoll map[string]time.Time // instance id → when its status was last asked
-	// stopped: instance id → the first read saying stopped since one said
-	// running (StoppedAt). Kept after the destroy: the bill needs it.
-	stopped map[string]time.Time
+	// paused: instance id → where its reads saw VAST stop billing parts of
+	// it (Paused). Kept after the destroy: the bill needs it.
+	paused map[string]cloud.BillPause
 	// unshown: instances this provider rented that no answer has shown
 	// yet. VAST may not show a new instance at once (see Get): until it
 	// does, its null is not news that it is gone.
@@ -108,7 +108,7 @@ var (
 	_ cloud.Provider       = (*Provider)(nil)
 	_ cloud.BalanceChecker = (*Provider)(nil)
 	_ cloud.BillEnder      = (*Provider)(nil)
-	_ cloud.MachineBiller  = (*Provider)(nil)
+	_ cloud.BillPauser     = (*Provider)(nil)
 )
 
 // New checks cfg and fills its defaults.
@@ -160,7 +160,7 @@ func New(cfg Config) (*Provider, error) {
 		cfg:        cfg,
 		base:       strings.TrimRight(cfg.BaseURL, "/"),
 		lastPoll:   map[string]time.Time{},
-		stopped:    map[string]time.Time{},
+		paused:     map[string]cloud.BillPause{},
 		unshown:    map[string]bool{},
 		keysLoaded: map[string]bool{},
 	}, nil

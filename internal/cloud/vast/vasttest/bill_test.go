@@ -123,3 +123,37 @@ func TestBillStopsTheMachineWhileItIsStopped(t *testing.T) {
 	wantBill(t, f, resumed, 50*time.Minute, 30*time.Minute)
 	wantBill(t, f, exited, 50*time.Minute, 50*time.Minute)
 }
+
+// An instance whose host went offline is billed nothing while it is
+// (vast-ai/docs billing.mdx: "You are not charged active rental or storage
+// costs for instances that are currently offline"), and both again when it
+// is back.
+func TestBillChargesNothingWhileOffline(t *testing.T) {
+	clk := newClock()
+	flaky := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "offline", Polls: 1}, {Status: "running"}}
+	lost := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "offline"}}
+	f, rent := billFake(t, clk, flaky, lost)
+	back, gone := rent(1), rent(2)
+	clk.advance(10 * time.Minute) // both run from their creation
+	for _, id := range []string{back, gone} {
+		call(t, f, "GET", "/api/v0/instances/"+id+"/", "") // running
+	}
+	clk.advance(10 * time.Minute) // 20 min running
+	for _, id := range []string{back, gone} {
+		call(t, f, "GET", "/api/v0/instances/"+id+"/", "") // offline
+	}
+	clk.advance(30 * time.Minute)
+	call(t, f, "GET", "/api/v0/instances/"+back+"/", "") // back: running again
+	clk.advance(5 * time.Minute)
+	for _, id := range []string{back, gone} {
+		call(t, f, "DELETE", "/api/v0/instances/"+id+"/", "")
+	}
+	// 55 min alive: 30 of them offline.
+	usd, secs := f.Bill(back)
+	if want := (0.05*25*60 + 0.40*25*60) / 3600; secs != 55*60 || math.Abs(usd-want) > 1e-12 {
+		t.Errorf("offline for 30 of its 55 min: billed $%v for %vs, want $%v", usd, secs, want)
+	}
+	if usd, _ := f.Bill(gone); math.Abs(usd-(0.05+0.40)*20*60/3600) > 1e-12 {
+		t.Errorf("offline from its 20th minute to its DELETE: billed $%v, want its first 20 min only", usd)
+	}
+}

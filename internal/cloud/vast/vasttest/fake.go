@@ -166,9 +166,10 @@ type Instance struct {
 	// is running (its creation when the first step is): VAST bills the
 	// machine from then, the disk from its creation. Zero: it never ran.
 	RunningAt time.Time
-	// StoppedAt is when it last went from running to stopped: VAST bills
-	// a stopped instance its disk only, so the machine's bill paused there
-	// (see Fake.Bill). Zero while it runs, and if it never stopped.
+	// StoppedAt is when it last went from running to stopped or offline:
+	// VAST bills a stopped instance its disk only and an offline one
+	// nothing, so the machine's bill paused there (see Fake.Bill). Zero
+	// while it runs, and if it never stopped.
 	StoppedAt time.Time
 
 	offer       Offer
@@ -182,6 +183,8 @@ type Instance struct {
 	started     float64
 	runSince    time.Time     // start of the run the machine is billed for now; zero when not running
 	ran         time.Duration // the machine's earlier runs, billed
+	offSince    time.Time     // start of the offline spell it is in: nothing billed; zero when online
+	offline     time.Duration // its earlier offline spells
 	seeded      bool
 	status      string // for seeded instances
 }
