@@ -11,6 +11,7 @@ import (
 
 	"github.com/scnlabs/scn/internal/cloud/vast"
 	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
+	"github.com/scnlabs/scn/internal/journal"
 	"github.com/scnlabs/scn/internal/report"
 	"github.com/scnlabs/scn/internal/store/s3test"
 )
@@ -31,8 +32,10 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 	running := []vasttest.Step{{Status: "running", Msg: "success, running"}}
 	loads := append([]vasttest.Step{{Status: "loading", Msg: "Pulling image", Polls: 1}}, running...)
 	offers := []vasttest.Offer{
-		{ID: 2001, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running},
-		{ID: 2002, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.31, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: loads},
+		{ID: 2001, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: running,
+			InetUpCost: 0.02, InetDownCost: 0.01},
+		{ID: 2002, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.31, StorageCost: 0.90, Reliability: 0.995, DiskSpace: 120, Lifecycle: loads,
+			InetUpCost: 0.03, InetDownCost: 0.015},
 	}
 	fake := vasttest.New(t, vasttest.Options{APIKey: vastAPIKey, Offers: offers, Credit: 25, SSH: machines.boot})
 	machines.fake = fake
@@ -110,6 +113,33 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 	}
 	if math.Abs(booked-billed) > 0.34*1.0/3600 || loaded != 1 {
 		t.Errorf("instances cost $%.6f in the journal, VAST billed $%.6f (%d loaded, want GPU B)", booked, billed, loaded)
+	}
+
+	// Bandwidth: VAST bills every byte an instance sends and receives at
+	// its offer's prices. GPU A sent the snapshot's object to the store,
+	// GPU B received it; its size is the store's own (the restore checks
+	// the object's size against the manifest before it reads a byte).
+	var stored int64
+	for _, tr := range j.Snapshots {
+		if tr.Kind == "snapshot" {
+			stored = tr.BytesStored
+		}
+	}
+	ids := map[string]string{}
+	for _, gpu := range []string{"gpu_a", "gpu_b"} {
+		ids[gpu], _ = output(t, j, gpu, "id").(string)
+	}
+	for _, r := range j.Resources {
+		want := map[string]journal.Bandwidth{
+			ids["gpu_a"]: {SentBytes: stored, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: float64(stored) * 0.02 / 1e9},
+			ids["gpu_b"]: {ReceivedBytes: stored, SentPerGB: 0.03, ReceivedPerGB: 0.015, USD: float64(stored) * 0.015 / 1e9},
+		}[r.ID]
+		if r.Kind != "instance" || want.SentPerGB == 0 {
+			continue
+		}
+		if stored <= 0 || r.Bandwidth == nil || *r.Bandwidth != want {
+			t.Errorf("instance %s: bandwidth %+v, want %+v (the snapshot's %d bytes at its offer's prices)", r.ID, r.Bandwidth, want, stored)
+		}
 	}
 
 	// One number everywhere: the journal's total is its resources' sum,

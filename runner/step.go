@@ -108,6 +108,10 @@ func (r *Runner) publish(s *Step, js *journal.Step, out any) {
 		v = ToGeneric(s.Spec.NewOutputs()).(map[string]any)
 	}
 	v["status"], v["seconds"], v["error"], v["tries"] = js.Status, js.Seconds, js.Error, js.Attempts
+	if t, ok := out.(actions.TrafficReport); ok {
+		// A provider may bill the bytes a step moved: on its instances' bills.
+		actions.CountTraffic(r.tracker, t.Traffic()...)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.IDGiven {

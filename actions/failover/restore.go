@@ -66,6 +66,15 @@ func (o *RestoreOutputs) Transfer() journal.Transfer {
 		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
+// Traffic implements actions.TrafficReport: the copy the new GPU received
+// (the stream through scn, or the object its agent read from the store).
+func (o *RestoreOutputs) Traffic() []actions.Traffic {
+	if o == nil {
+		return nil
+	}
+	return []actions.Traffic{{Instance: o.GPU, Received: o.Bytes}}
+}
+
 // Standby implements actions.StandbyReport: the association after the move.
 func (o *RestoreOutputs) Standby() journal.Standby {
 	if o.status.Standby == "" {

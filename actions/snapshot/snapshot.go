@@ -44,6 +44,16 @@ type CreateOutputs struct {
 	MBPerS      float64 `json:"mb_per_s" doc:"bytes_stream / 10⁶ / seconds: MB/s"`
 	Via         string  `json:"via" doc:"how the bytes went: agent (straight from the instance to the store) or scn (through scn over SSH)"`
 	SCNBytes    int64   `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
+	on          string  // the instance snapshotted
+	wire        int64   // bytes it sent over its own link (snap.Transport.Wire)
+}
+
+// Traffic implements actions.TrafficReport: what the instance sent.
+func (o *CreateOutputs) Traffic() []actions.Traffic {
+	if o == nil {
+		return nil
+	}
+	return []actions.Traffic{{Instance: o.on, Sent: o.wire}}
 }
 
 // StoredObject implements actions.StoredData: the data object.
@@ -118,7 +128,8 @@ var Create = actions.Define(actions.Info{
 	}
 	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", FileCount: m.Counts.Files,
 		BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds,
-		MBPerS: units.MBPerSec(m.BytesRaw, m.Seconds), Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
+		MBPerS: units.MBPerSec(m.BytesRaw, m.Seconds), Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes,
+		on: inst.ID, wire: m.Transport.Wire}
 	env.Logf("snapshot %s: %s (%s), stream %s → %s stored (ratio %.2f) in %.1fs (%s) into %s, via %s",
 		name, plural.Count(out.FileCount, "file"), units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), units.Bytes(out.BytesStored), out.Ratio,
 		out.Seconds, units.Rate(out.MBPerS), st, out.Via)

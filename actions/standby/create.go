@@ -82,6 +82,15 @@ func (o *CreateOutputs) Transfer() journal.Transfer {
 		Seconds: o.SyncSeconds, MBPerSec: o.MBPerSec, Via: o.SyncVia, SCNBytes: o.SyncSCNBytes}
 }
 
+// Traffic implements actions.TrafficReport: what the GPU sent in the
+// first sync (the background syncs are counted as they end: OnSync).
+func (o *CreateOutputs) Traffic() []actions.Traffic {
+	if o == nil {
+		return nil
+	}
+	return []actions.Traffic{{Instance: o.GPU, Sent: o.SyncBytes}}
+}
+
 // Create rents a CPU standby and keeps it in sync with a GPU.
 var Create = actions.Define(actions.Info{
 	Name:    "standby.create",
@@ -152,6 +161,10 @@ the sync and checks stop before that.`,
 		// The increments go GPU → store → standby by the agents when the
 		// target has both; otherwise through scn.
 		Agent: env.Target.Agent, Store: env.Target.Store,
+		// What the GPU sends in each background sync is on its bill.
+		OnSync: func(c standby.Cycle) {
+			actions.CountTraffic(env.Resources, actions.Traffic{Instance: c.GPU, Sent: c.Bytes})
+		},
 	})
 	if err != nil {
 		// The standby machine is destroyed by its undo, and what the failed

@@ -26,6 +26,12 @@ type Offer struct {
 	DiskGB       float64 `json:"disk_gb" doc:"disk space available, GB"`
 	Location     string  `json:"location" doc:"geolocation or zone"`
 	Simulated    bool    `json:"simulated" doc:"true when the price is from the built-in catalogue, not a real bill"`
+	// SentPerGB and ReceivedPerGB are what the provider bills per GB the
+	// machine sends and receives, besides the hourly price (VAST:
+	// inet_up_cost and inet_down_cost, per byte, in any state); 0 where
+	// traffic is not billed by the machine's provider.
+	SentPerGB     float64 `json:"sent_per_gb,omitempty" doc:"USD per GB the machine sends (VAST inet_up_cost); omitted when not billed"`
+	ReceivedPerGB float64 `json:"received_per_gb,omitempty" doc:"USD per GB the machine receives (VAST inet_down_cost); omitted when not billed"`
 	// PriceSource and Estimated say where a price that is not the
 	// provider's own bill comes from (see Instance).
 	PriceSource string `json:"price_source,omitempty" doc:"where the price comes from when it is not the provider's bill: gcp billing catalog <date>, or estimated: <table and its date>"`

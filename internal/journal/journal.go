@@ -166,7 +166,11 @@ type Resource struct {
 	// storage part too. Zero: not seen so.
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 	OfflineAt time.Time `json:"offline_at,omitzero"`
-	Simulated bool      `json:"simulated,omitempty"`
+	// Bandwidth is the traffic the provider bills by the byte (VAST),
+	// counted from the run's own transfers; cost_usd includes its usd.
+	// Omitted where traffic is not billed, or nothing was counted.
+	Bandwidth *Bandwidth `json:"bandwidth,omitempty"`
+	Simulated bool       `json:"simulated,omitempty"`
 	// PriceSource says where price_per_hour comes from when it is not the
 	// provider's own figure for this resource; Estimated marks scn's
 	// built-in estimates (never a bill).
@@ -174,6 +178,20 @@ type Resource struct {
 	Estimated     bool   `json:"estimated,omitempty"`
 	State         string `json:"state"`                    // alive | destroyed | kept | leaked
 	DestroyReason string `json:"destroy_reason,omitempty"` // user, failure, ReasonGaveUp...
+}
+
+// Bandwidth is a machine's traffic billed by the byte: what the run's own
+// transfers sent from it and brought to it (snapshots up, restores and
+// failovers down, standby syncs up), at the prices of the offer it was
+// rented from. The workload's own traffic, the image pull and protocol
+// overhead are not counted: it is the part of the bandwidth bill scn
+// caused and measured, not all of it.
+type Bandwidth struct {
+	SentBytes     int64   `json:"sent_bytes"`
+	ReceivedBytes int64   `json:"received_bytes"`
+	SentPerGB     float64 `json:"sent_per_gb"`     // USD per 10⁹ bytes sent
+	ReceivedPerGB float64 `json:"received_per_gb"` // USD per 10⁹ bytes received
+	USD           float64 `json:"usd"`
 }
 
 // Phase is a named part of the journey (report.phases) with its duration:

@@ -54,3 +54,19 @@ func TestCostIsOneNumberEverywhere(t *testing.T) {
 		t.Errorf("the HTML report does not show %s marked estimated", price)
 	}
 }
+
+// Traffic billed by the byte (VAST's bandwidth) is in an instance's cost,
+// and the closing report says how much of it and what moved, so a cost
+// above lifetime × price is explained.
+func TestConsoleSaysWhatTrafficCost(t *testing.T) {
+	j := fixture.Passing()
+	j.Resources[0].Bandwidth = &journal.Bandwidth{SentBytes: 2_500_000_000, ReceivedBytes: 1_000_000, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: 0.05001}
+	var console bytes.Buffer
+	if err := report.WriteSummary(&console, j, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := j.Resources[0].Kind + " " + j.Resources[0].ID + "'s cost includes $0.0500 of traffic: 2.5 GB sent, 1.0 MB received"
+	if !strings.Contains(console.String(), want) {
+		t.Errorf("the closing report does not say %q:\n%s", want, console.String())
+	}
+}

@@ -103,6 +103,12 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 		t.add(r.Kind, r.ID, ellipsis(r.Detail, 28), fmtSecs(r.LifetimeSeconds), price, cost, state)
 	}
 	b.WriteString(t.String())
+	for _, r := range j.Resources {
+		if bw := r.Bandwidth; bw != nil {
+			fmt.Fprintf(b, "  %s %s's cost includes %s of traffic: %s sent, %s received, at its offer's per-GB prices (the run's transfers only)\n",
+				r.Kind, r.ID, fmtUSD(bw.USD), fmtBytes(bw.SentBytes), fmtBytes(bw.ReceivedBytes))
+		}
+	}
 	fmt.Fprintf(b, "  Total cost %s · peak %s/h\n", p.bold(CostText(j.Cost)), fmtUSD(j.Cost.PeakPerHour))
 }
 

@@ -66,6 +66,37 @@ func (h *Handle) PausedFrom(paused func() (machine, storage time.Time)) {
 	h.mu.Unlock()
 }
 
+// Traffic records what the provider bills per GB the machine sends and
+// receives (cloud.Offer.SentPerGB, ReceivedPerGB: VAST's bandwidth prices
+// of the offer it was rented from). 0 and 0 leave traffic unbilled.
+func (h *Handle) Traffic(sentPerGB, receivedPerGB float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sentPerGB, h.receivedPerGB = sentPerGB, receivedPerGB
+}
+
+// Moved counts bytes a transfer of the run sent from the machine and
+// brought to it: on a provider that bills traffic (Traffic), they are part
+// of its cost.
+func (h *Handle) Moved(sent, received int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sent += max(sent, 0)
+	h.received += max(received, 0)
+}
+
+// bandwidth is the record's traffic bill, nil when the provider does not
+// bill traffic or nothing moved. h.mu held.
+func (h *Handle) bandwidth() *journal.Bandwidth {
+	if (h.sentPerGB <= 0 && h.receivedPerGB <= 0) || (h.sent == 0 && h.received == 0) {
+		return nil
+	}
+	return &journal.Bandwidth{
+		SentBytes: h.sent, ReceivedBytes: h.received, SentPerGB: h.sentPerGB, ReceivedPerGB: h.receivedPerGB,
+		USD: (float64(h.sent)*h.sentPerGB + float64(h.received)*h.receivedPerGB) / 1e9,
+	}
+}
+
 // PriceFrom records where the price comes from when it is not the
 // provider's own figure (cloud.Instance.PriceSource), and whether it is
 // scn's estimate.

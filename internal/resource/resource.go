@@ -134,6 +134,10 @@ type Handle struct {
 	// paused reads where the provider paused billing parts of the machine
 	// (PausedFrom); nil: it does not say.
 	paused func() (machine, storage time.Time)
+	// Traffic billed by the byte: prices (Traffic) and what the run's
+	// transfers moved (Moved).
+	sentPerGB, receivedPerGB float64
+	sent, received           int64
 }
 
 // Destroy destroys the resource now (instance.destroy, a failed instance
@@ -266,6 +270,7 @@ func (t *Tracker) Resources() []journal.Resource {
 	for _, h := range items {
 		h.mu.Lock()
 		r, paused := h.res, h.paused
+		r.Bandwidth = h.bandwidth()
 		h.mu.Unlock()
 		end := now
 		if r.DestroyedAt != nil {
@@ -286,6 +291,9 @@ func (t *Tracker) Resources() []journal.Resource {
 		// now is a lifetime of zero, not a negative one.
 		r.LifetimeSeconds = max(end.Sub(r.CreatedAt).Seconds(), 0)
 		r.CostUSD = cost(r, end)
+		if r.Bandwidth != nil {
+			r.CostUSD += r.Bandwidth.USD
+		}
 		out = append(out, r)
 	}
 	return out

@@ -85,6 +85,10 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	}
 	m.Name, m.CreatedAt = opts.Name, created.UTC().Truncate(time.Second)
 	m.Source = Source{Instance: opts.Source, Path: opts.Path}
+	tr.Wire = m.BytesStored
+	if tr.Via == ViaSCN {
+		tr.Wire = tr.SCNBytes
+	}
 	m.Transport = tr
 	m.Seconds = time.Since(began).Seconds()
 	data, err := encodeManifest(m, m.lines)

@@ -107,6 +107,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 			return res, fmt.Errorf("%s: %w", where, err)
 		default:
 			res.Transport.Via = ViaAgent // AgentRSS is the agent's report
+			res.Transport.Wire = obj.Size
 			return res, nil
 		}
 	}
@@ -123,7 +124,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	tr.SCNBytes = *scnBytes
+	tr.SCNBytes, tr.Wire = *scnBytes, *scnBytes
 	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw,
 		Seconds: time.Since(start).Seconds(), Transport: tr}
 	res.MBPerSec = units.MBPerSec(res.BytesStream, res.Seconds)

@@ -41,6 +41,10 @@ type Transport struct {
 	// AgentRSS is the agent's peak resident set on the machine, as it
 	// reported it (0 via scn, or when its system does not say).
 	AgentRSS int64
+	// Wire is how many bytes crossed the machine's own network link: the
+	// LZ4 object via the agent, the tar stream over SSH via scn. A
+	// provider may bill them by the byte (VAST's bandwidth).
+	Wire int64
 }
 
 // counted wraps a progress callback (nil: none) and remembers the last

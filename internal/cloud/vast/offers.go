@@ -24,6 +24,10 @@ type wireOffer struct {
 	Reliability2 *float64 `json:"reliability2"`
 	DiskSpace    float64  `json:"disk_space"`
 	Geolocation  *string  `json:"geolocation"`
+	// The host's bandwidth prices, USD per GB sent and received
+	// (vast-ai/docs search_offers.yaml: "Upload bandwidth cost ($/GB)").
+	InetUpCost   float64 `json:"inet_up_cost"`
+	InetDownCost float64 `json:"inet_down_cost"`
 }
 
 // offerQuery builds the search body the CLI sends for `search offers`:
@@ -106,12 +110,14 @@ func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offe
 	offers := make([]cloud.Offer, 0, len(resp.Offers))
 	for _, w := range resp.Offers {
 		o := cloud.Offer{
-			ID:           strconv.FormatInt(w.ID, 10),
-			Provider:     ProviderName,
-			GPU:          gpuID(w.GPUName),
-			NumGPUs:      w.NumGPUs,
-			PricePerHour: w.DPHTotal,
-			DiskGB:       w.DiskSpace,
+			ID:            strconv.FormatInt(w.ID, 10),
+			Provider:      ProviderName,
+			GPU:           gpuID(w.GPUName),
+			NumGPUs:       w.NumGPUs,
+			PricePerHour:  w.DPHTotal,
+			DiskGB:        w.DiskSpace,
+			SentPerGB:     w.InetUpCost,
+			ReceivedPerGB: w.InetDownCost,
 		}
 		switch {
 		case w.Reliability != nil:

@@ -57,7 +57,8 @@ var rtxOffers = []vasttest.Offer{
 	{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, Reliability: 0.99, DiskSpace: 100, Geolocation: "Norway, NO"},
 	{ID: 2, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.35, Reliability: 0.97, DiskSpace: 100}, // unreliable
 	{ID: 3, GPUName: "RTX 3090", NumGPUs: 1, DPHTotal: 0.20, Reliability: 0.99, DiskSpace: 100}, // other GPU
-	{ID: 4, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.55, Reliability: 0.995, DiskSpace: 200, Geolocation: "Texas, US"},
+	{ID: 4, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.55, Reliability: 0.995, DiskSpace: 200, Geolocation: "Texas, US",
+		InetUpCost: 0.0125, InetDownCost: 0.005}, // bandwidth billed per GB
 	{ID: 5, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.80, Reliability: 0.99, DiskSpace: 100},                   // too dear
 	{ID: 6, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.30, Reliability: 0.99, DiskSpace: 100, Unverified: true}, // unverified
 	{ID: 7, GPUName: "RTX 4090", NumGPUs: 2, DPHTotal: 0.50, Reliability: 0.99, DiskSpace: 100},                   // two GPUs
@@ -73,7 +74,8 @@ func TestOffersSendsTheCLIQueryAndMapsOffers(t *testing.T) {
 	}
 	want := []cloud.Offer{
 		{ID: "1", Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 0.40, Reliability: 0.99, DiskGB: 100, Location: "Norway, NO"},
-		{ID: "4", Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 0.55, Reliability: 0.995, DiskGB: 200, Location: "Texas, US"},
+		{ID: "4", Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 0.55, Reliability: 0.995, DiskGB: 200, Location: "Texas, US",
+			SentPerGB: 0.0125, ReceivedPerGB: 0.005},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("offers:\n got %+v\nwant %+v", got, want)

@@ -95,10 +95,17 @@ type Offer struct {
 	// the disk: the offers' and instances' dph_total include it.
 	DPHTotal    float64
 	StorageCost float64 // USD per GB per month of disk rented (VAST storage_cost)
-	Reliability float64
-	DiskSpace   float64 // GB
-	Geolocation string
-	Unverified  bool
+	// InetUpCost and InetDownCost are the host's bandwidth prices, USD per
+	// GB the instance sends and receives (VAST inet_up_cost and
+	// inet_down_cost: vast-ai/docs search_offers.yaml, "Upload bandwidth
+	// cost ($/GB)"); VAST bills "every byte sent or received to or from
+	// the instance, regardless of what state it is in" (billing.mdx). The
+	// fake does not see the bytes, so Bill leaves them out.
+	InetUpCost, InetDownCost float64
+	Reliability              float64
+	DiskSpace                float64 // GB
+	Geolocation              string
+	Unverified               bool
 	// Unavailable: the host cannot start an instance now. A rent with
 	// cancel_unavail (the default for on-demand) answers 410; one without
 	// makes an instance VAST will not start, billed its disk (see

@@ -1,0 +1,48 @@
+package failover_test
+
+import (
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/scnlabs/scn/actions/actiontest"
+	"github.com/scnlabs/scn/actions/files"
+	"github.com/scnlabs/scn/actions/instance"
+	"github.com/scnlabs/scn/actions/standby"
+)
+
+// A standby's background syncs send the GPU's changes from the GPU, and
+// VAST bills every byte an instance sends (its offer's inet_up_cost): each
+// sync's bytes are on the GPU's bill as the sync ends, not only the first
+// sync's (which the runner counts from standby.create's outputs).
+func TestBackgroundSyncsAreOnTheGPUsBandwidthBill(t *testing.T) {
+	w := newWorld(t)
+	offer := maps.Clone(offer1)
+	offer["sent_per_gb"] = 0.02
+	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer, "ready_timeout": "20s", "fallback": 0})
+	gpuDir := w.ws(gpu.ID)
+	actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 1, "size": 1024})
+	actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
+		"gpu": map[string]any{"id": gpu.ID, "provider": "vast"}, "path": gpuDir, "standby_path": t.TempDir(),
+		"sync_interval": "20ms", "check_interval": "1h", "ready_timeout": "20s"})
+	actiontest.OK[files.CreateOutputs](t, w.Run, "late", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 2, "size": 4096, "prefix": "late-"})
+
+	sent := func() (int64, float64) {
+		for _, r := range w.Run.Resources.Resources() {
+			if r.ID == gpu.ID && r.Bandwidth != nil {
+				return r.Bandwidth.SentBytes, r.Bandwidth.USD
+			}
+		}
+		return 0, 0
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for n, _ := sent(); n < 2*4096; n, _ = sent() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the GPU's bill counts %d bytes sent after the late files were synced, want their 8192 at least", n)
+		}
+		time.Sleep(20 * time.Millisecond) // a sync interval: the loop's own pace
+	}
+	if n, usd := sent(); usd != float64(n)*0.02/1e9 {
+		t.Errorf("%d bytes sent billed $%v, want them at the offer's 0.02 $/GB", n, usd)
+	}
+}
