@@ -25,7 +25,8 @@ type TransferReport interface {
 // TrafficReport is implemented by outputs of a transfer that moved bytes
 // over instances' own network links, which a provider may bill by the byte
 // (VAST: inet_up_cost, inet_down_cost): the runner counts them on each
-// instance's bill (resource.Handle.Moved).
+// instance's bill (resource.Handle.Moved) after every run of the action —
+// each try of a retry, each poll of an until — as each moved them again.
 type TrafficReport interface {
 	Traffic() []Traffic
 }
@@ -37,7 +38,7 @@ type Traffic struct {
 }
 
 // CountTraffic counts each instance's share of a transfer on its bill
-// (resource.Handle.Moved): the runner does it with a step's TrafficReport,
+// (resource.Handle.Moved): the runner does it with each run's TrafficReport,
 // a standby with each background sync as it ends. An instance the run did
 // not rent is not billed to it.
 func CountTraffic(resources *resource.Tracker, ts ...Traffic) {

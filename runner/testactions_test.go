@@ -41,6 +41,7 @@ type createParams struct {
 	Count     int            `json:"count"`
 	Items     []any          `json:"items"`
 	Obj       map[string]any `json:"obj"`
+	SentPerGB float64        `json:"sent_per_gb" doc:"the provider bills what it sends, USD per GB"`
 }
 
 type createOutputs struct {
@@ -58,6 +59,25 @@ type counterParams struct {
 
 type counterOutputs struct {
 	N int `json:"n"`
+}
+
+type sendParams struct {
+	On    string `json:"on" required:"true"`
+	Bytes int64  `json:"bytes"`
+	Key   string `json:"key" default:"s"`
+}
+
+// sendOutputs are a transfer's: every call sends Bytes from On, and n
+// counts the calls, so expect and until can ask for another.
+type sendOutputs struct {
+	N    int `json:"n"`
+	on   string
+	sent int64
+}
+
+// Traffic implements actions.TrafficReport.
+func (o *sendOutputs) Traffic() []actions.Traffic {
+	return []actions.Traffic{{Instance: o.on, Sent: o.sent}}
 }
 
 type blockParams struct{}
@@ -100,7 +120,7 @@ func registry(w *world) *actions.Registry {
 				pend.Failed(err)
 				return nil, err
 			}
-			pend.Created(p.Name, p.Price, true, nil, func(ctx context.Context, reason string) error {
+			h := pend.Created(p.Name, p.Price, true, nil, func(ctx context.Context, reason string) error {
 				if p.FailUndo {
 					return errors.New("provider refused to destroy " + p.Name)
 				}
@@ -113,6 +133,7 @@ func registry(w *world) *actions.Registry {
 				w.mu.Unlock()
 				return os.RemoveAll(path)
 			})
+			h.Traffic(p.SentPerGB, 0)
 			out := &createOutputs{ID: p.Name, Path: path, Count: p.Count, Items: p.Items, Obj: p.Obj}
 			if p.FailAfter {
 				return out, fmt.Errorf("created %s but it never became ready", p.Name)
@@ -127,6 +148,11 @@ func registry(w *world) *actions.Registry {
 			}
 			return &counterOutputs{N: int(n)}, nil
 		})
+	send := actions.Define(actions.Info{Name: "test.send", Summary: "send bytes from an instance"},
+		func(ctx context.Context, env *actions.Env, p *sendParams) (*sendOutputs, error) {
+			n := env.Shared.Load("send:"+p.Key, func() any { return new(atomic.Int64) }).(*atomic.Int64).Add(1)
+			return &sendOutputs{N: int(n), on: p.On, sent: p.Bytes}, nil
+		})
 	block := actions.Define(actions.Info{Name: "test.block", Summary: "block until cancelled"},
 		func(ctx context.Context, env *actions.Env, p *blockParams) (*blockOutputs, error) {
 			<-ctx.Done()
@@ -140,7 +166,7 @@ func registry(w *world) *actions.Registry {
 		func(ctx context.Context, env *actions.Env, p *verifyParams) (*verifyOutputs, error) {
 			return &verifyOutputs{Checked: p.Check, Lost: p.Lost}, nil
 		})
-	specs := []*actions.Spec{create, counter, block, boom, verify}
+	specs := []*actions.Spec{create, counter, send, block, boom, verify}
 	for _, n := range builtin.Registry().Names() {
 		s, _ := builtin.Registry().Get(n)
 		specs = append(specs, s)
