@@ -92,3 +92,39 @@ func TestOffersPriceTheDiskAndTheInstanceCarriesItsOwnPrice(t *testing.T) {
 	}
 	f.AssertAllDestroyed(t)
 }
+
+// VAST may still show an instance for a few reads after it accepted the
+// DELETE, no longer offline (the fake: exited). Its bill ended at the
+// DELETE: those reads must not undo a pause seen before it, or the disk
+// of a GPU whose host went offline is billed for time VAST did not bill.
+func TestReadsAfterTheDeleteKeepThePause(t *testing.T) {
+	life := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "offline"}}
+	f := vasttest.New(t, vasttest.Options{DestroyLag: 2, Offers: []vasttest.Offer{
+		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
+	p := newProvider(t, f)
+	ctx := context.Background()
+	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // running, then offline
+		if _, err := p.Get(ctx, inst.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := p.Paused(inst.ID)
+	if seen.Machine.IsZero() || seen.Storage.IsZero() {
+		t.Fatalf("read offline, paused %+v", seen)
+	}
+	billedUntil, err := cloud.DestroyBilled(ctx, p, inst.ID, cloud.ReasonUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.CallsTo(http.MethodGet, "/api/v0/instances/")); n != 2+3 {
+		t.Fatalf("%d status reads, want 2 before the DELETE and 3 after (two still showing it)", n)
+	}
+	if got := p.Paused(inst.ID); got != seen || !got.Storage.Before(billedUntil) {
+		t.Errorf("after the destroy (billed until %v) paused %+v, want %+v as read before it", billedUntil, got, seen)
+	}
+	f.AssertAllDestroyed(t)
+}

@@ -196,9 +196,14 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 // machine still running is still billed, so actual_status decides. exited
 // and unknown change nothing: the docs do not say, and billing them keeps
 // the cost an upper bound; so does a pause that ends, which is forgotten.
+// A read sent after the DELETE VAST accepted changes nothing: the bill
+// ended there (billingEnded).
 func (p *Provider) observe(id, actual string, sent time.Time) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
+	if end, ok := p.deleted[id]; ok && !sent.Before(end) {
+		return
+	}
 	pause := p.paused[id]
 	status := strings.ToLower(actual)
 	if status != cloud.StatusOffline {
@@ -220,6 +225,18 @@ func (p *Provider) observe(id, actual string, sent time.Time) {
 		return
 	}
 	p.paused[id] = pause
+}
+
+// billingEnded notes that VAST accepted instance id's DELETE, sent at at:
+// reads sent since say nothing of its bill (see observe). The DELETE's
+// own send time, not its answer's, so that a read VAST answered after it
+// had deleted the instance cannot undo a pause either.
+func (p *Provider) billingEnded(id string, at time.Time) {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	if _, ok := p.deleted[id]; !ok {
+		p.deleted[id] = at
+	}
 }
 
 // statusFrozen is VAST's actual_status of an instance paused with its
@@ -313,6 +330,7 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 			Success *bool  `json:"success"`
 			Msg     string `json:"msg"`
 		}
+		sent := time.Now()
 		err := p.do(ctx, request{method: http.MethodDelete, path: path, body: struct{}{}, out: &resp, idempotent: true})
 		var ae *APIError
 		switch {
@@ -330,6 +348,7 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 		default:
 			accepted = firstTime(accepted, time.Now().UTC())
 			p.markShown(id) // VAST knows it: a null from now on means gone
+			p.billingEnded(id, sent)
 		}
 		for i := 0; i < p.cfg.DestroyChecks; i++ {
 			inst, err := p.Get(ctx, id)

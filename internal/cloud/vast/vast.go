@@ -95,6 +95,10 @@ type Provider struct {
 	// paused: instance id → where its reads saw VAST stop billing parts of
 	// it (Paused). Kept after the destroy: the bill needs it.
 	paused map[string]cloud.BillPause
+	// deleted: instance id → when VAST accepted its DELETE. Reads sent
+	// after it (VAST may show the instance a while, as exited) say
+	// nothing of a bill that ended there, and change no pause.
+	deleted map[string]time.Time
 	// unshown: instances this provider rented that no answer has shown
 	// yet. VAST may not show a new instance at once (see Get): until it
 	// does, its null is not news that it is gone.
@@ -161,6 +165,7 @@ func New(cfg Config) (*Provider, error) {
 		base:       strings.TrimRight(cfg.BaseURL, "/"),
 		lastPoll:   map[string]time.Time{},
 		paused:     map[string]cloud.BillPause{},
+		deleted:    map[string]time.Time{},
 		unshown:    map[string]bool{},
 		keysLoaded: map[string]bool{},
 	}, nil
