@@ -203,7 +203,8 @@ type BillPauser interface {
 }
 
 // BillPause is where a provider stopped billing parts of a machine, as the
-// first status read saying so was sent; zero where it bills on.
+// first status read saying so was answered (the pause came before); zero
+// where it bills on.
 type BillPause struct {
 	Machine time.Time // the compute's bill paused here (VAST: stopped or offline)
 	Storage time.Time // the disk's too (VAST: offline)

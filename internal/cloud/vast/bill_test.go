@@ -128,3 +128,36 @@ func TestReadsAfterTheDeleteKeepThePause(t *testing.T) {
 	}
 	f.AssertAllDestroyed(t)
 }
+
+// The stop happened before the read saying stopped was answered, maybe
+// after it was sent: pausing the bill at the answer never counts less
+// than VAST billed (docs/decisions.md, "Money"); at the send, it would
+// pause before VAST did.
+func TestAPauseStartsNoEarlierThanVASTs(t *testing.T) {
+	for _, status := range []string{"stopped", "offline"} {
+		t.Run(status, func(t *testing.T) {
+			life := []vasttest.Step{{Status: "running", Polls: 1}, {Status: status}}
+			f := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{
+				{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
+			p := newProvider(t, f)
+			ctx := context.Background()
+			inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if _, err := p.Get(ctx, inst.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec, _ := f.Instance(inst.ID)
+			got := p.Paused(inst.ID)
+			if rec.StoppedAt.IsZero() || got.Machine.Before(rec.StoppedAt) || got.Storage.IsZero() != (status != "offline") ||
+				(!got.Storage.IsZero() && got.Storage.Before(rec.StoppedAt)) {
+				t.Errorf("VAST paused it at %v, scn at %+v", rec.StoppedAt, got)
+			}
+			destroyAll(t, p, inst.ID)
+			f.AssertAllDestroyed(t)
+		})
+	}
+}

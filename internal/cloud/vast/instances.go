@@ -180,25 +180,26 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	if inst.ID == "0" { // some answers omit the id of the contract asked for
 		inst.ID = id
 	}
-	p.observe(id, str(resp.Instances.ActualStatus), sent)
+	p.observe(id, str(resp.Instances.ActualStatus), sent, time.Now())
 	return &inst, nil
 }
 
-// observe notes a read, sent at sent, saying instance id's actual_status
-// is actual. VAST bills the GPU while the instance is running or frozen,
-// only the disk while it is stopped (docs.vast.ai, show-instance: "stopped
-// — Disk charges continue; no GPU charges"; an interruptible instance
-// outbid is stopped), and nothing while it is offline (vast-ai/docs
-// billing.mdx: "You are not charged active rental or storage costs for
-// instances that are currently offline"). The read's own time is the
-// bound scn has: the change came after the last read saying otherwise and
-// before this one was answered. An intended_status of stopped with the
+// observe notes a read, sent at sent and answered at answered, saying
+// instance id's actual_status is actual. VAST bills the GPU while the
+// instance is running or frozen, only the disk while it is stopped
+// (docs.vast.ai, show-instance: "stopped — Disk charges continue; no GPU
+// charges"; an interruptible instance outbid is stopped), and nothing
+// while it is offline (vast-ai/docs billing.mdx: "You are not charged
+// active rental or storage costs for instances that are currently
+// offline"). The change came after the last read saying otherwise and
+// before this one was answered: a pause starts at the answer, so that scn
+// never bills less than VAST did. An intended_status of stopped with the
 // machine still running is still billed, so actual_status decides. exited
 // and unknown change nothing: the docs do not say, and billing them keeps
 // the cost an upper bound; so does a pause that ends, which is forgotten.
 // A read sent after the DELETE VAST accepted changes nothing: the bill
 // ended there (billingEnded).
-func (p *Provider) observe(id, actual string, sent time.Time) {
+func (p *Provider) observe(id, actual string, sent, answered time.Time) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
 	if end, ok := p.deleted[id]; ok && !sent.Before(end) {
@@ -214,10 +215,10 @@ func (p *Provider) observe(id, actual string, sent time.Time) {
 		pause = cloud.BillPause{} // billed again: as if it never stopped
 	case cloud.StatusStopped, cloud.StatusOffline:
 		if pause.Machine.IsZero() {
-			pause.Machine = sent.UTC()
+			pause.Machine = answered.UTC()
 		}
 		if status == cloud.StatusOffline && pause.Storage.IsZero() {
-			pause.Storage = sent.UTC()
+			pause.Storage = answered.UTC()
 		}
 	}
 	if pause == (cloud.BillPause{}) {
