@@ -52,7 +52,8 @@ type RestoreOutputs struct {
 
 	status   standby.Status
 	report   *md5check.Report
-	provider string // of the new GPU
+	provider string        // of the new GPU
+	lastSync standby.Cycle // a planned move's last sync from the old GPU
 }
 
 // Restored implements actions.RestoredData: the new GPU's workspace.
@@ -67,12 +68,17 @@ func (o *RestoreOutputs) Transfer() journal.Transfer {
 }
 
 // Traffic implements actions.TrafficReport: the copy the new GPU received
-// (the stream through scn, or the object its agent read from the store).
+// (the stream through scn, or the object its agent read from the store),
+// and in a planned move what the old GPU sent in its last sync.
 func (o *RestoreOutputs) Traffic() []actions.Traffic {
 	if o == nil {
 		return nil
 	}
-	return []actions.Traffic{{Instance: o.GPU, Received: o.Bytes}}
+	ts := []actions.Traffic{{Instance: o.GPU, Received: o.Bytes}}
+	if last := o.lastSync; last.GPU != "" {
+		ts = append(ts, actions.Traffic{Instance: last.GPU, Sent: last.Bytes})
+	}
+	return ts
 }
 
 // Standby implements actions.StandbyReport: the association after the move.
@@ -139,7 +145,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),
-		status: st, report: rep, provider: inst.Provider}
+		status: st, report: rep, provider: inst.Provider, lastSync: mv.LastSync}
 	if rep != nil {
 		out.fill(rep)
 		for _, line := range rep.Lines() {

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/actions/actiontest"
+	"github.com/scnlabs/scn/actions/failover"
 	"github.com/scnlabs/scn/actions/files"
 	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/standby"
@@ -44,5 +46,35 @@ func TestBackgroundSyncsAreOnTheGPUsBandwidthBill(t *testing.T) {
 	}
 	if n, usd := sent(); usd != float64(n)*0.02/1e9 {
 		t.Errorf("%d bytes sent billed $%v, want them at the offer's 0.02 $/GB", n, usd)
+	}
+}
+
+// A planned move syncs the old GPU one last time before the copy: those
+// bytes left the old GPU, and are on its bill as the new GPU's copy is on
+// its own.
+func TestAPlannedMovesLastSyncIsOnTheOldGPUsBill(t *testing.T) {
+	w := newWorld(t)
+	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	gpuDir := w.ws(gpu.ID)
+	actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 1, "size": 1024})
+	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
+		"gpu": map[string]any{"id": gpu.ID, "provider": "vast"}, "path": gpuDir, "standby_path": t.TempDir(),
+		"sync_interval": "1h", "check_interval": "1h", "ready_timeout": "20s"})
+	// Written after the first sync; the next background one is an hour away.
+	actiontest.OK[files.CreateOutputs](t, w.Run, "late", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 2, "size": 4096, "prefix": "late-"})
+	gpu2 := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	fo := actiontest.OK[failover.RestoreOutputs](t, w.Run, "move", failover.Restore, map[string]any{"standby": sb.ID, "on": gpu2.ID})
+	if !fo.Planned || fo.FileCount != 3 {
+		t.Fatalf("failover.restore with the old GPU alive: %+v", fo)
+	}
+	got := map[string]actions.Traffic{}
+	for _, tr := range fo.Traffic() {
+		got[tr.Instance] = tr
+	}
+	if old := got[gpu.ID]; old.Sent < 2*4096 || old.Received != 0 {
+		t.Errorf("the old GPU's traffic %+v, want the last sync's late files (8192 bytes at least) sent", old)
+	}
+	if nw := got[gpu2.ID]; nw.Received != fo.Bytes || nw.Sent != 0 {
+		t.Errorf("the new GPU's traffic %+v, want the copy's %d bytes received", nw, fo.Bytes)
 	}
 }
