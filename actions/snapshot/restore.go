@@ -49,14 +49,16 @@ type RestoreOutputs struct {
 	on          actions.InstanceRef // where the files landed
 	dir         string
 	wire        int64 // bytes it received over its own link (snap.Transport.Wire)
+	readBack    int64 // bytes it sent back to have its files checked (snap.Transport.ReadBack)
 }
 
-// Traffic implements actions.TrafficReport: what the instance received.
+// Traffic implements actions.TrafficReport: what the instance received,
+// and what it sent back when its files were checked by reading them.
 func (o *RestoreOutputs) Traffic() []actions.Traffic {
 	if o == nil {
 		return nil
 	}
-	return []actions.Traffic{{Instance: o.on.ID, Received: o.wire}}
+	return []actions.Traffic{{Instance: o.on.ID, Received: o.wire, Sent: o.readBack}}
 }
 
 // Restored implements actions.RestoredData.
@@ -127,7 +129,7 @@ var Restore = actions.Define(actions.Info{
 	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, FileCount: res.Files, Hardlinks: res.Hardlinks, BytesFiles: res.BytesFiles, BytesStream: res.BytesStream, Seconds: res.Seconds,
 		MBPerS: res.MBPerSec, Valid: res.Verified, LinksValid: res.LinksVerified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
 		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes, on: actions.InstanceRef{ID: inst.ID, Provider: inst.Provider}, dir: dir,
-		wire: res.Transport.Wire}
+		wire: res.Transport.Wire, readBack: res.Transport.ReadBack}
 	env.Logf("restored %s onto %s:%s: %s (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, plural.Count(out.FileCount, "file"),
 		units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), out.Seconds, units.Rate(out.MBPerS), out.Via)
 	if !p.Verify {

@@ -100,6 +100,11 @@ func TestAgentRoundTrip(t *testing.T) {
 			if err != nil || res.Transport.Via != ViaSCN || res.Verified != m.Counts.Files || res.LinksVerified != m.Counts.Hardlinks {
 				t.Fatalf("restore through scn: %+v, %v", res, err)
 			}
+			// Reading the files back sent them over the machine's link
+			// again: a provider bills those bytes too.
+			if res.Transport.ReadBack < m.BytesFiles {
+				t.Errorf("restore through scn read %d bytes back, want the files' %d at least", res.Transport.ReadBack, m.BytesFiles)
+			}
 			compareTrees(t, want, snapshotOf(t, dst2))
 			if _, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: "via-scn", Store: st}); err != nil {
 				t.Fatal(err)

@@ -39,8 +39,10 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 		out.CloseWithError(io.ErrClosedPipe) // let tar finish if parsing stopped early
 	}()
 	stderr := remote.NewTail(4096)
-	code, err := ex.Exec(ctx, "tar -C "+remote.Quote(dir)+" --null --no-recursion -T - -cf -", &names, outW, stderr)
+	back := &countingWriter{w: outW}
+	code, err := ex.Exec(ctx, "tar -C "+remote.Quote(dir)+" --null --no-recursion -T - -cf -", &names, back, stderr)
 	outW.Close()
+	res.Transport.ReadBack = back.n
 	perr := <-parsed
 	switch {
 	case err != nil:
@@ -57,6 +59,18 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 	sort.Strings(res.Missing)
 	sort.Strings(res.Mismatched)
 	return nil
+}
+
+// countingWriter counts what passes through it to w.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // hashTarStream hashes each member of a tar stream of restored files with

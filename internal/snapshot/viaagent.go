@@ -45,6 +45,10 @@ type Transport struct {
 	// LZ4 object via the agent, the tar stream over SSH via scn. A
 	// provider may bill them by the byte (VAST's bandwidth).
 	Wire int64
+	// ReadBack is how many bytes the machine sent back to scn after a
+	// restore through scn, to have its files checked here (verifyStreamed):
+	// they cross its link too, the other way.
+	ReadBack int64
 }
 
 // counted wraps a progress callback (nil: none) and remembers the last
