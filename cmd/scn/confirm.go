@@ -29,7 +29,7 @@ func confirmSpend(ctx context.Context, g *globals, f *runFlags, t *target.Target
 	}
 	limit := "unbounded"
 	if !unbounded {
-		limit = fmt.Sprintf("at most $%.2f", total)
+		limit = fmt.Sprintf("at most $%.2f of machine time", total) // bandwidth, billed per GB, is not known before it moves
 	}
 	if !isatty.IsTerminal(os.Stdin.Fd()) {
 		return exitWith(2, "target %s spends real money (%s): pass --yes to run without asking", t.Name, limit)
