@@ -56,8 +56,8 @@ func TestCostIsOneNumberEverywhere(t *testing.T) {
 }
 
 // Traffic billed by the byte (VAST's bandwidth) is in an instance's cost,
-// and the closing report says how much of it and what moved, so a cost
-// above lifetime × price is explained.
+// and the closing report and the HTML report say how much of it and what
+// moved, so a cost above lifetime × price is explained.
 func TestConsoleSaysWhatTrafficCost(t *testing.T) {
 	j := fixture.Passing()
 	j.Resources[0].Bandwidth = &journal.Bandwidth{SentBytes: 2_500_000_000, ReceivedBytes: 1_000_000, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: 0.05001}
@@ -68,5 +68,12 @@ func TestConsoleSaysWhatTrafficCost(t *testing.T) {
 	want := j.Resources[0].Kind + " " + j.Resources[0].ID + "'s cost includes $0.0500 of traffic: 2.5 GB sent, 1.0 MB received"
 	if !strings.Contains(console.String(), want) {
 		t.Errorf("the closing report does not say %q:\n%s", want, console.String())
+	}
+	var html bytes.Buffer
+	if err := report.WriteHTML(&html, j); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.String(), "incl. $0.0500 traffic") || !strings.Contains(html.String(), "2.5 GB sent") {
+		t.Errorf("the HTML report does not say what the traffic cost")
 	}
 }
