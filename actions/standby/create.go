@@ -177,12 +177,14 @@ the sync and checks stop before that.`,
 	env.Undo.PushEarly(env.Step, "stop syncing standby "+sb.ID, a.Stop)
 	reg.Add(a)
 
-	st := a.Status()
+	// The first sync's own figures: a background sync may have ended
+	// since (a short sync_interval), and it is on the bill already (OnSync).
+	st, first := a.Status(), a.FirstSync()
 	out := &CreateOutputs{ID: sb.ID, Provider: sb.Provider, Label: sb.Label, Host: sb.Host, Port: sb.Port, User: sb.User,
 		Workspace: sbDir, GPU: gpu.ID, GPUWorkspace: gpuDir, State: st.State, SyncCount: st.SyncCount,
 		FileCount: st.Files, Bytes: st.Bytes, LastSyncAt: st.LastSyncAt.UTC(), Price: sb.PricePerHour, Simulated: sb.Simulated,
-		ReadySeconds: ready, SyncSeconds: st.LastSync.Seconds, SyncFiles: st.LastSync.Files, SyncBytes: st.LastSync.Bytes,
-		MBPerSec: st.LastSync.MBPerSec(), SyncVia: st.LastSync.Via, SyncSCNBytes: st.LastSync.SCNBytes}
+		ReadySeconds: ready, SyncSeconds: first.Seconds, SyncFiles: first.Files, SyncBytes: first.Bytes,
+		MBPerSec: first.MBPerSec(), SyncVia: first.Via, SyncSCNBytes: first.SCNBytes}
 	env.Logf("standby %s holds %s (%s) of GPU %s; syncing every %s, checking every %s",
 		sb.ID, plural.Count(st.Files, "file"), units.Bytes(st.Bytes), gpu.ID, p.SyncInterval.Or(standby.DefaultSyncInterval), p.CheckInterval.Or(standby.DefaultCheckInterval))
 	return out, nil

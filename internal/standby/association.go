@@ -171,6 +171,9 @@ type Association struct {
 	stop         sync.Once
 
 	checkNow chan struct{} // a failed sync asks for a health round at once
+	// first is Start's full sync, set before the loops start and never
+	// after: what a background sync since changed is not its figures.
+	first Cycle
 
 	mu          sync.Mutex
 	gpu         Machine
@@ -223,8 +226,9 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 		checkNow: make(chan struct{}, 1), aliveAt: time.Now()}
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.syncMu.Lock()
-	_, err := a.cycle(ctx, o.Progress)
+	first, err := a.cycle(ctx, o.Progress)
 	a.syncMu.Unlock()
+	a.first = first
 	if err != nil {
 		a.cancel()
 		close(a.done)
@@ -236,6 +240,10 @@ func Start(ctx context.Context, gpu, standby Machine, o Options) (*Association, 
 	go func() { a.wg.Wait(); close(a.done) }()
 	return a, nil
 }
+
+// FirstSync is Start's full sync, whatever the loops did since: Status's
+// LastSync may already be a background sync's.
+func (a *Association) FirstSync() Cycle { return a.first }
 
 // Stop ends the loops and waits for them, at most until ctx ends. It is
 // idempotent; a sync in flight is cancelled. Sync and Restore fail after it.

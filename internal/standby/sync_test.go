@@ -228,3 +228,23 @@ func TestAnEmptiedGPUWorkspaceIsNotMirrored(t *testing.T) {
 		t.Errorf("events are taken once: %q", ev)
 	}
 }
+
+// FirstSync stays Start's full sync once a background sync has ended: the
+// caller reports (and bills) the first sync from it, and the background
+// ones as they end, so neither is lost or counted twice.
+func TestFirstSyncIsStartsWhateverTheLoopDidSince(t *testing.T) {
+	r := newRig(t)
+	gpu, sb := r.machine(t), r.machine(t)
+	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
+	m := newManual()
+	a := start(t, gpu, sb, m.options(Options{}))
+	first := a.Status().LastSync
+	write(t, filepath.Join(gpu.Dir, "b.txt"), "bb")
+	bg := m.sync(t)
+	if bg.Error != "" || bg.Files != 1 || bg.Bytes == 0 {
+		t.Fatalf("background sync: %+v", bg)
+	}
+	if got := a.FirstSync(); got != first || got.Files != 1 || a.Status().LastSync == first {
+		t.Errorf("first sync %+v after a background one, want Start's %+v (last %+v)", got, first, a.Status().LastSync)
+	}
+}
