@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,26 @@ func TestANewInstanceNotShownYetIsNotGone(t *testing.T) {
 	if _, err := p.Get(ctx, inst.ID); !errors.Is(err, cloud.ErrNotFound) {
 		t.Errorf("a destroyed instance: %v, want ErrNotFound", err)
 	}
+	f.AssertAllDestroyed(t)
+}
+
+// An instance VAST never shows after its rent, and whose every DELETE it
+// answers 404, cannot be said to be gone: the destroy fails saying so,
+// not that VAST "still lists" a machine it never listed.
+func TestANeverShownInstanceFailsItsDestroySayingSo(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers, ShowLag: 1000})
+	p := newProvider(t, f)
+	ctx := context.Background()
+	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Inject(vasttest.Fault{Method: http.MethodDelete, Path: "/api/v0/instances/" + inst.ID + "/", Status: http.StatusNotFound, Times: 2,
+		Body: `{"success": false, "error": "not_found", "msg": "Instance not found"}`})
+	err = p.Destroy(ctx, inst.ID, cloud.ReasonUser)
+	if err == nil || !strings.Contains(err.Error(), "has not shown it since it was rented") || strings.Contains(err.Error(), "still lists") {
+		t.Fatalf("destroying an instance VAST never showed: %v", err)
+	}
+	destroyAll(t, p, inst.ID) // the fake's own record: DELETE it for real
 	f.AssertAllDestroyed(t)
 }

@@ -366,6 +366,11 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 			}
 		}
 	}
+	if !p.shown(id) {
+		// Rented, but no answer has shown it or taken its DELETE: it may
+		// yet appear, billed (see Get).
+		return time.Time{}, fmt.Errorf("destroying vast instance %s: VAST has not shown it since it was rented, nor accepted its DELETE, after two DELETEs and %d checks (%s): it may still appear and be billed", id, 2*p.cfg.DestroyChecks, last)
+	}
 	return time.Time{}, fmt.Errorf("destroying vast instance %s: VAST still lists it after two DELETEs and %d checks (%s): it may still be billed", id, 2*p.cfg.DestroyChecks, last)
 }
 
