@@ -98,20 +98,8 @@ func TestOffersPriceTheDiskAndTheInstanceCarriesItsOwnPrice(t *testing.T) {
 // DELETE: those reads must not undo a pause seen before it, or the disk
 // of a GPU whose host went offline is billed for time VAST did not bill.
 func TestReadsAfterTheDeleteKeepThePause(t *testing.T) {
-	life := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "offline"}}
-	f := vasttest.New(t, vasttest.Options{DestroyLag: 2, Offers: []vasttest.Offer{
-		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
-	p := newProvider(t, f)
+	f, p, inst := pausing(t, "offline", 2) // read running, then offline
 	ctx := context.Background()
-	inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // running, then offline
-		if _, err := p.Get(ctx, inst.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
 	seen := p.Paused(inst.ID)
 	if seen.Machine.IsZero() || seen.Storage.IsZero() {
 		t.Fatalf("read offline, paused %+v", seen)
@@ -136,20 +124,7 @@ func TestReadsAfterTheDeleteKeepThePause(t *testing.T) {
 func TestAPauseStartsNoEarlierThanVASTs(t *testing.T) {
 	for _, status := range []string{"stopped", "offline"} {
 		t.Run(status, func(t *testing.T) {
-			life := []vasttest.Step{{Status: "running", Polls: 1}, {Status: status}}
-			f := vasttest.New(t, vasttest.Options{Offers: []vasttest.Offer{
-				{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
-			p := newProvider(t, f)
-			ctx := context.Background()
-			inst, err := p.Create(ctx, cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for range 2 {
-				if _, err := p.Get(ctx, inst.ID); err != nil {
-					t.Fatal(err)
-				}
-			}
+			f, p, inst := pausing(t, status, 0)
 			rec, _ := f.Instance(inst.ID)
 			got := p.Paused(inst.ID)
 			if rec.StoppedAt.IsZero() || got.Machine.Before(rec.StoppedAt) || got.Storage.IsZero() != (status != "offline") ||
@@ -160,4 +135,25 @@ func TestAPauseStartsNoEarlierThanVASTs(t *testing.T) {
 			f.AssertAllDestroyed(t)
 		})
 	}
+}
+
+// pausing rents an instance that runs for one status read and is then
+// status (stopped, offline) for good, reads it twice (running, then
+// status), and returns it; destroyLag is the fake's Options.DestroyLag.
+func pausing(t *testing.T, status string, destroyLag int) (*vasttest.Fake, *vast.Provider, *cloud.Instance) {
+	t.Helper()
+	life := []vasttest.Step{{Status: "running", Polls: 1}, {Status: status}}
+	f := vasttest.New(t, vasttest.Options{DestroyLag: destroyLag, Offers: []vasttest.Offer{
+		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
+	p := newProvider(t, f)
+	inst, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := p.Get(context.Background(), inst.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f, p, inst
 }
