@@ -109,7 +109,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	}
 	id := strconv.FormatInt(resp.NewContract, 10)
 	p.pollMu.Lock()
-	p.unshown[id] = true
+	p.track(id).unshown = true
 	p.pollMu.Unlock()
 	return &cloud.Instance{
 		ID:           id,
@@ -202,10 +202,11 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 func (p *Provider) observe(id, actual string, sent, answered time.Time) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	if end, ok := p.deleted[id]; ok && !sent.Before(end) {
+	t := p.track(id)
+	if !t.deleted.IsZero() && !sent.Before(t.deleted) {
 		return
 	}
-	pause := p.paused[id]
+	pause := t.pause
 	status := strings.ToLower(actual)
 	if status != cloud.StatusOffline {
 		pause.Storage = time.Time{} // online again: its disk billed as if never offline
@@ -221,11 +222,7 @@ func (p *Provider) observe(id, actual string, sent, answered time.Time) {
 			pause.Storage = answered.UTC()
 		}
 	}
-	if pause == (cloud.BillPause{}) {
-		delete(p.paused, id)
-		return
-	}
-	p.paused[id] = pause
+	t.pause = pause
 }
 
 // billingEnded notes that VAST accepted instance id's DELETE, sent at at:
@@ -235,8 +232,8 @@ func (p *Provider) observe(id, actual string, sent, answered time.Time) {
 func (p *Provider) billingEnded(id string, at time.Time) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	if _, ok := p.deleted[id]; !ok {
-		p.deleted[id] = at
+	if t := p.track(id); t.deleted.IsZero() {
+		t.deleted = at
 	}
 }
 
@@ -249,7 +246,10 @@ const statusFrozen = "frozen"
 func (p *Provider) Paused(id string) cloud.BillPause {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	return p.paused[id]
+	if t := p.instances[id]; t != nil {
+		return t.pause
+	}
+	return cloud.BillPause{}
 }
 
 // listPageSize is VAST's maximum page for GET /api/v1/instances/.

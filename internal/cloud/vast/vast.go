@@ -90,19 +90,8 @@ type Provider struct {
 	cfg  Config
 	base string // scheme://host[/prefix], no trailing slash
 
-	pollMu   sync.Mutex
-	lastPoll map[string]time.Time // instance id → when its status was last asked
-	// paused: instance id → where its reads saw VAST stop billing parts of
-	// it (Paused). Kept after the destroy: the bill needs it.
-	paused map[string]cloud.BillPause
-	// deleted: instance id → when VAST accepted its DELETE. Reads sent
-	// after it (VAST may show the instance a while, as exited) say
-	// nothing of a bill that ended there, and change no pause.
-	deleted map[string]time.Time
-	// unshown: instances this provider rented that no answer has shown
-	// yet. VAST may not show a new instance at once (see Get): until it
-	// does, its null is not news that it is gone.
-	unshown map[string]bool
+	pollMu    sync.Mutex
+	instances map[string]*tracked // instance id → what this provider saw of it
 
 	keyMu      sync.Mutex      // serialises account-key registration
 	keysLoaded map[string]bool // normalised public keys known to be on the account
@@ -163,10 +152,7 @@ func New(cfg Config) (*Provider, error) {
 	return &Provider{
 		cfg:        cfg,
 		base:       strings.TrimRight(cfg.BaseURL, "/"),
-		lastPoll:   map[string]time.Time{},
-		paused:     map[string]cloud.BillPause{},
-		deleted:    map[string]time.Time{},
-		unshown:    map[string]bool{},
+		instances:  map[string]*tracked{},
 		keysLoaded: map[string]bool{},
 	}, nil
 }
@@ -199,26 +185,53 @@ func (p *Provider) Balance(ctx context.Context) (float64, error) {
 	return 0, errors.New("reading VAST account balance: the answer has neither credit nor balance")
 }
 
+// tracked is what a provider keeps of one instance, under pollMu.
+type tracked struct {
+	lastPoll time.Time // when its status was last asked
+	// pause: where its reads saw VAST stop billing parts of it (Paused).
+	// Kept after the destroy: the bill needs it.
+	pause cloud.BillPause
+	// deleted: when VAST accepted its DELETE; zero until then. Reads sent
+	// after it (VAST may show the instance a while, as exited) say
+	// nothing of a bill that ended there, and change no pause.
+	deleted time.Time
+	// unshown: this provider rented it and no answer has shown it yet.
+	// VAST may not show a new instance at once (see Get): until it does,
+	// its null is not news that it is gone.
+	unshown bool
+}
+
+// track returns what p keeps of instance id, made on first use. The
+// caller holds pollMu.
+func (p *Provider) track(id string) *tracked {
+	t := p.instances[id]
+	if t == nil {
+		t = &tracked{}
+		p.instances[id] = t
+	}
+	return t
+}
+
 // shown records whether VAST has shown instance id since this provider
 // rented it (always true for an instance it did not rent).
 func (p *Provider) shown(id string) bool {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	return !p.unshown[id]
+	return !p.track(id).unshown
 }
 
 // markShown notes that VAST showed, or accepted a DELETE of, instance id.
 func (p *Provider) markShown(id string) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	delete(p.unshown, id)
+	p.track(id).unshown = false
 }
 
 // forgetPolls drops the poll history of an instance that is gone.
 func (p *Provider) forgetPolls(id string) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	delete(p.lastPoll, id)
+	p.track(id).lastPoll = time.Time{}
 }
 
 // waitPollSlot blocks until id's status may be asked again, so that
@@ -226,12 +239,13 @@ func (p *Provider) forgetPolls(id string) {
 // PollInterval per instance.
 func (p *Provider) waitPollSlot(ctx context.Context, id string) error {
 	p.pollMu.Lock()
-	next := p.lastPoll[id].Add(p.cfg.PollInterval)
+	inst := p.track(id)
+	next := inst.lastPoll.Add(p.cfg.PollInterval)
 	now := time.Now()
 	if next.Before(now) {
 		next = now
 	}
-	p.lastPoll[id] = next // reserve the slot before sleeping: concurrent callers queue up
+	inst.lastPoll = next // reserve the slot before sleeping: concurrent callers queue up
 	p.pollMu.Unlock()
 	wait := time.Until(next)
 	if wait <= 0 {
