@@ -66,10 +66,11 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		// Interrupted, or out of retries on 5xx/transport errors: the insert
 		// may have been taken before its answer was lost, so the VM (whose
 		// name scn chose) is deleted. A refusal (4xx) made nothing.
+		err = wrap(fmt.Sprintf("create VM %s (%s in %s)", name, machine, p.cfg.Zone), err)
 		if ctx.Err() != nil || transient(err) {
-			return nil, p.abandon(ctx, nil, name, wrap(fmt.Sprintf("create VM %s (%s in %s)", name, machine, p.cfg.Zone), err))
+			return nil, p.abandon(ctx, nil, name, err)
 		}
-		return nil, wrap(fmt.Sprintf("create VM %s (%s in %s)", name, machine, p.cfg.Zone), err)
+		return nil, err
 	}
 	if err := p.waitOp(ctx, op); err != nil && !isNotFound(err) {
 		// (a 404 means the operation was garbage-collected before we saw it
