@@ -90,17 +90,17 @@ func transient(err error) bool {
 	var g *googleapi.Error
 	if errors.As(err, &g) {
 		switch g.Code {
-		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		case http.StatusInternalServerError, http.StatusBadGateway,
 			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true
 		}
 		for _, e := range g.Errors {
 			// resourceNotReady: the VM is still being created or changed.
-			if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" || e.Reason == "resourceNotReady" {
+			if e.Reason == "resourceNotReady" {
 				return true
 			}
 		}
-		return false
+		return rateLimited(err)
 	}
 	var a *auth.Error // the token exchange failed: only a server error is worth retrying
 	if errors.As(err, &a) {
