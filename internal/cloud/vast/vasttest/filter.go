@@ -1,6 +1,7 @@
 package vasttest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -72,7 +73,7 @@ func (f *Fake) compare(a, b any) int {
 	switch x := a.(type) {
 	case float64:
 		if y, ok := b.(float64); ok {
-			return cmpOrdered(x, y)
+			return cmp.Compare(x, y)
 		}
 	case string:
 		if y, ok := b.(string); ok {
@@ -83,20 +84,10 @@ func (f *Fake) compare(a, b any) int {
 		}
 	case bool:
 		if y, ok := b.(bool); ok {
-			return cmpOrdered(btoi(x), btoi(y))
+			return cmp.Compare(btoi(x), btoi(y))
 		}
 	}
 	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
-}
-
-func cmpOrdered[T int | float64](x, y T) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 func btoi(b bool) int {
