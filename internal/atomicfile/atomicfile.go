@@ -28,11 +28,24 @@ const TempPrefix = ".scn-put-"
 // failed Commit) removes it.
 type Pending struct {
 	f    *os.File
-	path string
-	root *os.Root // nil: path is an ordinary path; else a name under root
-	tmp  string   // the temporary file's name under root
+	path string    // the final name, in ns
+	tmp  string    // the temporary file's name, in ns
+	ns   namespace // where path and tmp are: the file system, or an os.Root
 	done bool
 }
+
+// namespace names files by ordinary paths (osPaths) or under an *os.Root.
+type namespace interface {
+	Rename(from, to string) error
+	Link(from, to string) error
+	Remove(name string) error
+}
+
+type osPaths struct{}
+
+func (osPaths) Rename(from, to string) error { return os.Rename(from, to) }
+func (osPaths) Link(from, to string) error   { return os.Link(from, to) }
+func (osPaths) Remove(name string) error     { return os.Remove(name) }
 
 // New starts writing path with permissions perm (exactly perm: no umask).
 func New(path string, perm fs.FileMode) (*Pending, error) {
@@ -40,7 +53,7 @@ func New(path string, perm fs.FileMode) (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pending{f: f, path: path}
+	p := &Pending{f: f, path: path, tmp: f.Name(), ns: osPaths{}}
 	if err := f.Chmod(perm); err != nil {
 		p.Abort()
 		return nil, err
@@ -62,7 +75,7 @@ func NewIn(root *os.Root, name string, perm fs.FileMode) (*Pending, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := &Pending{f: f, path: name, root: root, tmp: tmp}
+		p := &Pending{f: f, path: name, tmp: tmp, ns: root}
 		if err := f.Chmod(perm); err != nil {
 			p.Abort()
 			return nil, err
@@ -70,36 +83,6 @@ func NewIn(root *os.Root, name string, perm fs.FileMode) (*Pending, error) {
 		return p, nil
 	}
 	return nil, errors.New("atomicfile: no free temporary name beside " + name)
-}
-
-// tmpName is the temporary file's name, as rename, link and remove take it.
-func (p *Pending) tmpName() string {
-	if p.root != nil {
-		return p.tmp
-	}
-	return p.f.Name()
-}
-
-func (p *Pending) rename(from, to string) error {
-	if p.root != nil {
-		return p.root.Rename(from, to)
-	}
-	return os.Rename(from, to)
-}
-
-func (p *Pending) link(from, to string) error {
-	if p.root != nil {
-		return p.root.Link(from, to)
-	}
-	return os.Link(from, to)
-}
-
-func (p *Pending) remove(name string) {
-	if p.root != nil {
-		p.root.Remove(name)
-		return
-	}
-	os.Remove(name)
 }
 
 // Write implements io.Writer.
@@ -120,19 +103,18 @@ func (p *Pending) finish(link bool) error {
 		return errors.New("atomicfile: " + p.path + " already committed or aborted")
 	}
 	p.done = true
-	tmp := p.tmpName()
 	err := p.f.Sync()
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil && link {
-		err = p.link(tmp, p.path)
+		err = p.ns.Link(p.tmp, p.path)
 	} else if err == nil {
-		if err = p.rename(tmp, p.path); err == nil {
+		if err = p.ns.Rename(p.tmp, p.path); err == nil {
 			return nil // the temporary name is gone with the rename
 		}
 	}
-	p.remove(tmp)
+	p.ns.Remove(p.tmp)
 	return err
 }
 
@@ -144,7 +126,7 @@ func (p *Pending) Abort() {
 	}
 	p.done = true
 	p.f.Close()
-	p.remove(p.tmpName())
+	p.ns.Remove(p.tmp)
 }
 
 // WriteFile replaces path with data, atomically and durably (see Commit).
