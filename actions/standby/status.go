@@ -37,7 +37,7 @@ type StatusOutputs struct {
 	GPUAliveAt        time.Time `json:"gpu_alive_at" doc:"last time the GPU was seen alive (a good check or sync)"`
 	FirstFailureAt    time.Time `json:"first_failure_at" doc:"first failed check of the streak that made failover active"`
 	FailureDetectedAt time.Time `json:"failure_detected_at" doc:"when failover became active"`
-	DetectionSeconds  float64   `json:"detection_seconds" doc:"how long the GPU was dead, at most, before scn noticed: gpu_alive_at to failure_detected_at"`
+	DetectionSeconds  float64   `json:"detection_seconds" doc:"how long the GPU was dead before scn noticed: from its failure — the moment instance.destroy reason: failure was accepted when the run killed it, else gpu_alive_at, an upper bound — to failure_detected_at"`
 	DataAtRiskSeconds float64   `json:"data_at_risk_seconds" doc:"work lost with the GPU: last_sync_at to its failure — the moment instance.destroy reason: failure was accepted when the run killed it, else first_failure_at, an upper bound (everything written in it was only on the GPU)"`
 	PendingFiles      int       `json:"pending_files" doc:"GPU files written since the last sync, as of the last good check: what a failure now would lose"`
 	Pending           []string  `json:"pending" doc:"their paths, relative to the workspace (first 100)"`
