@@ -72,7 +72,7 @@ func (h *Handle) PausedFrom(paused func() (machine, storage time.Time)) {
 func (h *Handle) Traffic(sentPerGB, receivedPerGB float64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sentPerGB, h.receivedPerGB = sentPerGB, receivedPerGB
+	h.traffic.SentPerGB, h.traffic.ReceivedPerGB = sentPerGB, receivedPerGB
 }
 
 // Moved counts bytes a transfer of the run sent from the machine and
@@ -81,20 +81,19 @@ func (h *Handle) Traffic(sentPerGB, receivedPerGB float64) {
 func (h *Handle) Moved(sent, received int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sent += max(sent, 0)
-	h.received += max(received, 0)
+	h.traffic.SentBytes += max(sent, 0)
+	h.traffic.ReceivedBytes += max(received, 0)
 }
 
 // bandwidth is the record's traffic bill, nil when the provider does not
 // bill traffic or nothing moved. h.mu held.
 func (h *Handle) bandwidth() *journal.Bandwidth {
-	if (h.sentPerGB <= 0 && h.receivedPerGB <= 0) || (h.sent == 0 && h.received == 0) {
+	b := h.traffic
+	if (b.SentPerGB <= 0 && b.ReceivedPerGB <= 0) || (b.SentBytes == 0 && b.ReceivedBytes == 0) {
 		return nil
 	}
-	return &journal.Bandwidth{
-		SentBytes: h.sent, ReceivedBytes: h.received, SentPerGB: h.sentPerGB, ReceivedPerGB: h.receivedPerGB,
-		USD: (float64(h.sent)*h.sentPerGB + float64(h.received)*h.receivedPerGB) / 1e9,
-	}
+	b.USD = (float64(b.SentBytes)*b.SentPerGB + float64(b.ReceivedBytes)*b.ReceivedPerGB) / 1e9
+	return &b
 }
 
 // PriceFrom records where the price comes from when it is not the

@@ -134,10 +134,9 @@ type Handle struct {
 	// paused reads where the provider paused billing parts of the machine
 	// (PausedFrom); nil: it does not say.
 	paused func() (machine, storage time.Time)
-	// Traffic billed by the byte: prices (Traffic) and what the run's
-	// transfers moved (Moved).
-	sentPerGB, receivedPerGB float64
-	sent, received           int64
+	// traffic billed by the byte: its prices (Traffic) and what the run's
+	// transfers moved (Moved); its USD is computed when read (bandwidth).
+	traffic journal.Bandwidth
 }
 
 // Destroy destroys the resource now (instance.destroy, a failed instance
