@@ -206,11 +206,6 @@ type Transfer struct {
 	SCNBytes int64 `json:"scn_bytes"`
 }
 
-// ReasonGaveUp is the destroy reason of an instance provisioning rented and
-// gave up (not ready in time, exited, or a race's loser): billed, but never
-// the step's machine.
-const ReasonGaveUp = "gave up: not ready"
-
 // Standby summarises a CPU-standby drill.
 type Standby struct {
 	ID                string  `json:"id"`

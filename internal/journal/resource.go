@@ -46,6 +46,11 @@ type Resource struct {
 	DestroyReason string `json:"destroy_reason,omitempty"` // user, failure, ReasonGaveUp...
 }
 
+// ReasonGaveUp is the destroy reason of an instance provisioning rented and
+// gave up (not ready in time, exited, or a race's loser): billed, but never
+// the step's machine.
+const ReasonGaveUp = "gave up: not ready"
+
 // Bandwidth is a machine's traffic billed by the byte: what the run's own
 // transfers sent from it and brought to it (snapshots up, restores and
 // failovers down, standby syncs up), at the prices of the offer it was
