@@ -116,10 +116,10 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 				// its price for this instance, as last read (whether or not
 				// the destroy worked: a machine left over is billed so too).
 				billBy(h, inst)
-			}
-			if err == nil && h != nil {
-				h.BillingEnded(billedUntil)
-				h.Gone(journal.ReasonGaveUp)
+				if err == nil {
+					h.BillingEnded(billedUntil)
+					h.Gone(journal.ReasonGaveUp)
+				}
 			}
 			if err != nil {
 				run.Logf("%s %s could not be destroyed (%v): it is destroyed again at the end of the run", kind, inst.ID, err)
