@@ -1,6 +1,7 @@
 package journal_test
 
 import (
+	"maps"
 	"math"
 	"testing"
 	"time"
@@ -30,12 +31,8 @@ func withOutputs(j *journal.Journal, id string, set map[string]any) {
 		}
 		out := map[string]any{}
 		prev, _ := j.Steps[i].Outputs.(map[string]any)
-		for k, v := range prev {
-			out[k] = v
-		}
-		for k, v := range set {
-			out[k] = v
-		}
+		maps.Copy(out, prev)
+		maps.Copy(out, set)
 		j.Steps[i].Outputs = out
 	}
 }
