@@ -115,9 +115,9 @@ var Destroy = actions.Define(actions.Info{
 			}
 			if p.Reason == "failure" {
 				// A standby following it counts its data at risk and its
-				// detection from this moment, not from its next check: told
-				// now, before the confirming reads, which its checks may
-				// outrun.
+				// detection from this moment, not from its checks, even if
+				// they saw the loss while the destroy's confirming reads
+				// ran (standby.GPULost).
 				standby.GPULost(env.Shared, p.ID.ID, out.DestroyedAt)
 				// Providers that keep nothing after a failure (VAST, GCP)
 				// need no cleanup at the end; local sandboxes keep a disk.

@@ -212,7 +212,15 @@ func listSome(names []string, n int) string {
 func (a *Association) gpuLost(id string, at time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.gpu.Instance.ID == id && a.lostAt.IsZero() {
-		a.lostAt = at
+	if a.gpu.Instance.ID != id || !a.lostAt.IsZero() {
+		return
+	}
+	a.lostAt = at
+	// The checks may have seen the loss before the drill's destroy
+	// returned (on VAST it confirms the DELETE by status reads seconds
+	// apart): the known time then replaces the bracket they had to use.
+	if a.state == FailoverActive && at.After(a.aliveAt) && !at.After(a.detectedAt) {
+		a.detection = a.detectedAt.Sub(at)
+		a.atRisk = max(0, at.Sub(a.lastSyncAt))
 	}
 }

@@ -233,3 +233,29 @@ func TestAKnownFailureTimesDataAtRiskAndDetection(t *testing.T) {
 		t.Errorf("detection %v; want the known failure → detected, %v", st.Detection, st.DetectedAt.Sub(lostAt))
 	}
 }
+
+// The drill's destroy returns only once the provider confirmed it (VAST:
+// status reads seconds apart), so the standby may detect the loss first:
+// the known failure time, told then, still times its data at risk and its
+// detection.
+func TestAKnownFailureToldAfterDetectionStillTimesIt(t *testing.T) {
+	r := newRig(t)
+	gpu, sb := r.machine(t), r.machine(t)
+	m := newManual()
+	a := start(t, gpu, sb, m.options(Options{FailureThreshold: 2}))
+	syncedAt := a.Status().LastSyncAt
+	m.check(t) // alive
+
+	lostAt := time.Now()
+	r.destroy(t, gpu)
+	m.check(t)
+	if h := m.check(t); h.State != FailoverActive {
+		t.Fatalf("not detected: %+v", h)
+	}
+	a.gpuLost(gpu.Instance.ID, lostAt) // the destroy returns now
+	st := a.Status()
+	if st.DataAtRisk != lostAt.Sub(syncedAt) || st.Detection != st.DetectedAt.Sub(lostAt) {
+		t.Errorf("data at risk %v, detection %v; want last sync → the known failure %v, and it → detected %v",
+			st.DataAtRisk, st.Detection, lostAt.Sub(syncedAt), st.DetectedAt.Sub(lostAt))
+	}
+}
