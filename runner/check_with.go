@@ -76,9 +76,7 @@ func (c *checker) checkWith(s *Step, env types.Map, before []*Step) {
 // with "already exists" once machines are rented. Two steps that both
 // have if: may exclude each other, and are let be.
 func (c *checker) checkUnique(s *Step, v *Value, f actions.Field) {
-	t := f.Type
-	t = derefType(t)
-	u, ok := reflect.Zero(t).Interface().(actions.Unique)
+	u, ok := reflect.Zero(derefType(f.Type)).Interface().(actions.Unique)
 	if !ok || v.Kind != ScalarValue || v.HasExpr() {
 		return
 	}
@@ -253,9 +251,7 @@ func compatible(got, want reflect.Type) bool {
 	if got.Kind() == reflect.Interface || want.Kind() == reflect.Interface {
 		return true
 	}
-	for want.Kind() == reflect.Pointer {
-		want = want.Elem()
-	}
+	want = derefType(want)
 	if reflect.PointerTo(want).Implements(paramDecoderType) {
 		return got.Kind() != reflect.Slice && got.Kind() != reflect.Bool
 	}
@@ -290,11 +286,7 @@ func isScalar(t reflect.Type) bool {
 func goTypeName(t reflect.Type) string {
 	t = derefType(t)
 	if t.Implements(typeNamer) { // duration, instance, snapshot: they name themselves
-		name := reflect.Zero(t).Interface().(actions.TypeNamer).ParamTypeName()
-		if strings.ContainsRune("aeiou", rune(name[0])) {
-			return "an " + name
-		}
-		return "a " + name
+		return article(reflect.Zero(t).Interface().(actions.TypeNamer).ParamTypeName())
 	}
 	switch t.Kind() {
 	case reflect.String:
