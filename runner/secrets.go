@@ -59,11 +59,14 @@ type exprSecrets struct {
 // whole (get(vars, "token"), toJSON(env)), which may reach any of them.
 func (r *Runner) readsSecret(src string) bool { return r.secretsOf(src).reads }
 
+// noSecrets is what every expression reads when the run has no secret.
+var noSecrets = &exprSecrets{}
+
 // secretsOf parses src once per run (until: loops evaluate it at every
 // poll) and keeps what masking needs of it.
 func (r *Runner) secretsOf(src string) *exprSecrets {
 	if len(r.secretVars) == 0 && len(r.secretEnv) == 0 {
-		return &exprSecrets{}
+		return noSecrets // every evaluation asks: no allocation
 	}
 	r.secretMu.Lock()
 	known, ok := r.secretReads[src]
