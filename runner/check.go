@@ -379,4 +379,20 @@ func stepRefs(root ast.Node) []*ref {
 
 type visitor func(ast.Node)
 
+// identMember is n when it is <identifier>.<name> (vars.token,
+// phases["detection"]): the identifier and the name; ok is false for any
+// other node.
+func identMember(n ast.Node) (id *ast.IdentifierNode, name string, ok bool) {
+	m, isMember := n.(*ast.MemberNode)
+	if !isMember {
+		return nil, "", false
+	}
+	id, isIdent := m.Node.(*ast.IdentifierNode)
+	prop, isString := m.Property.(*ast.StringNode)
+	if !isIdent || !isString {
+		return nil, "", false
+	}
+	return id, prop.Value, true
+}
+
 func (v visitor) Visit(n *ast.Node) { v(*n) }

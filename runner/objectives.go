@@ -136,30 +136,25 @@ func (c *checker) checkFigureRefs(e *Expr, known map[string][]string) bool {
 	}
 	ok := true
 	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-		m, isMember := n.(*ast.MemberNode)
-		if !isMember {
-			return
-		}
-		id, isIdent := m.Node.(*ast.IdentifierNode)
-		prop, isString := m.Property.(*ast.StringNode)
-		if !isIdent || !isString {
+		id, prop, isRef := identMember(n)
+		if !isRef {
 			return
 		}
 		names, figure := known[id.Value]
-		if !figure || slices.Contains(names, prop.Value) {
+		if !figure || slices.Contains(names, prop) {
 			return
 		}
 		pos := e.Pos
 		pos.Col += id.Location().From
-		if id.Value == "phases" && slices.Contains(journal.RecoveryPhaseNames, prop.Value) {
+		if id.Value == "phases" && slices.Contains(journal.RecoveryPhaseNames, prop) {
 			d := c.diags.errorf(pos, "objective %q reads phases.%s, but this scenario has no failover to measure: %s",
-				e.Source, prop.Value, journal.NoRecovery)
-			d.Hint = fmt.Sprintf("add that failover, or time steps of your own: report: { phases: { %s: [<step ids>] } }", prop.Value)
+				e.Source, prop, journal.NoRecovery)
+			d.Hint = fmt.Sprintf("add that failover, or time steps of your own: report: { phases: { %s: [<step ids>] } }", prop)
 			ok = false
 			return
 		}
 		what := map[string]string{"phases": "phase", "metrics": "metric", "validation": "validation field"}[id.Value]
-		d := c.diags.errorf(pos, "unknown %s %q in objective %q", what, prop.Value, e.Source)
+		d := c.diags.errorf(pos, "unknown %s %q in objective %q", what, prop, e.Source)
 		switch {
 		case len(names) == 0 && id.Value == "phases":
 			d.Hint = "this scenario measures no phases: name some under report.phases"
@@ -269,24 +264,19 @@ func (r *Runner) missingPhase(src string, phases map[string]any) string {
 	}
 	var why string
 	ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-		m, isMember := n.(*ast.MemberNode)
-		if !isMember || why != "" {
+		id, prop, isRef := identMember(n)
+		if !isRef || why != "" || id.Value != "phases" {
 			return
 		}
-		id, isIdent := m.Node.(*ast.IdentifierNode)
-		prop, isString := m.Property.(*ast.StringNode)
-		if !isIdent || !isString || id.Value != "phases" {
+		if _, has := phases[prop]; has {
 			return
 		}
-		if _, has := phases[prop.Value]; has {
-			return
-		}
-		own := slices.ContainsFunc(r.sc.Report.Phases, func(p PhaseDef) bool { return p.Name == prop.Value })
+		own := slices.ContainsFunc(r.sc.Report.Phases, func(p PhaseDef) bool { return p.Name == prop })
 		switch {
 		case own:
-			why = fmt.Sprintf("phases.%s: a step of the phase did not finish, so it was not measured", prop.Value)
-		case slices.Contains(journal.RecoveryPhaseNames, prop.Value):
-			why = fmt.Sprintf("phases.%s: the run measured no recovery: %s, each passed", prop.Value, journal.NoRecovery)
+			why = fmt.Sprintf("phases.%s: a step of the phase did not finish, so it was not measured", prop)
+		case slices.Contains(journal.RecoveryPhaseNames, prop):
+			why = fmt.Sprintf("phases.%s: the run measured no recovery: %s, each passed", prop, journal.NoRecovery)
 		}
 	}))
 	return why

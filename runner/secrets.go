@@ -81,16 +81,12 @@ func (r *Runner) secretsOf(src string) *exprSecrets {
 	} else {
 		members := map[ast.Node]bool{}
 		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
-			switch x := n.(type) {
-			case *ast.StringNode:
+			if x, ok := n.(*ast.StringNode); ok {
 				info.literals[x.Value] = true
-			case *ast.MemberNode:
-				id, isID := x.Node.(*ast.IdentifierNode)
-				prop, isStr := x.Property.(*ast.StringNode)
-				if isID && isStr && secret[id.Value] != nil {
-					members[id] = true
-					info.reads = info.reads || secret[id.Value][prop.Value]
-				}
+			}
+			if id, prop, ok := identMember(n); ok && secret[id.Value] != nil {
+				members[id] = true
+				info.reads = info.reads || secret[id.Value][prop]
 			}
 		}))
 		ast.Walk(&tree.Node, visitor(func(n ast.Node) {
