@@ -13,8 +13,8 @@ import (
 // file_count=0`, a default `n: 2.5` given to `count:` are bad input (exit 2)
 // before the first step rents a machine, not a failure after one was
 // billed. The static check cannot see them (it knows a var's type, not the
-// value --var gives). What reads steps, run or functions is left to its
-// step, and so is a step whose `if:` the vars do not decide.
+// value --var gives). What reads steps, run or the clock (now, date) is
+// left to its step, and so is a step whose `if:` the vars do not decide.
 
 // preflight checks every step's parameters and durations computed from vars
 // and env alone, and that the target has what each step needs (a standby
