@@ -42,10 +42,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 					// The values given are checked as scn run would before
 					// its first step (runner.New: vars, then the pre-flight,
 					// with what the target lacks when it could be opened).
-					mask := secret.New()
-					if tgt != nil {
-						mask.Add(tgt.Secrets...)
-					}
+					mask := secret.New() // runner.New adds the target's secrets
 					if _, err := runner.New(c, runner.Options{Vars: vs, Masker: mask, Target: tgt}); err != nil {
 						return mask.Error(err) // as scn run: errors may quote a secret var
 					}
