@@ -128,9 +128,9 @@ func (l *loader) retry(s *Step, n *yaml.Node) *Retry {
 		for _, p := range pairs {
 			switch p.key {
 			case "attempts":
-				before := len(l.diags)
-				r.Attempts = l.integer(p.v, "retry.attempts")
-				attemptsReported = len(l.diags) > before
+				var ok bool
+				r.Attempts, ok = l.integerOK(p.v, "retry.attempts")
+				attemptsReported = !ok
 			case "delay":
 				r.Delay = l.stepDuration(s, p.v, "retry.delay")
 			case "backoff":

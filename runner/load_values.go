@@ -170,15 +170,22 @@ func (l *loader) numberOK(n *yaml.Node, what string) (float64, bool) {
 }
 
 func (l *loader) integer(n *yaml.Node, what string) int {
+	i, _ := l.integerOK(n, what)
+	return i
+}
+
+// integerOK is integer, and whether n was one (else it is reported), as
+// numberOK.
+func (l *loader) integerOK(n *yaml.Node, what string) (int, bool) {
 	n = resolve(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
 		i, err := strconv.Atoi(n.Value)
 		if err == nil {
-			return i
+			return i, true
 		}
 	}
 	l.errorf(n, "%s must be a whole number, got %s", what, kindName(n))
-	return 0
+	return 0, false
 }
 
 // durationOrExpr reads a duration, or a ${{ }} expression that computes
