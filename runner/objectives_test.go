@@ -205,8 +205,8 @@ steps:
   - { id: gpu, action: instance.create, with: { gpu: RTX_4090, max_price: 1 } }
   - { id: kill, action: instance.destroy, with: { id: "${{ steps.gpu.id }}", reason: "${{ vars.why }}" } }
   - { id: gpu2, action: instance.create, with: { gpu: RTX_4090, max_price: 1 } }
-  - { id: files, action: files.verify, with: { on: "${{ steps.gpu2 }}", files: [] } }
+  - { id: back, action: snapshot.restore, with: { snapshot: "s", on: "${{ steps.gpu2 }}" } }
 report: { metrics: { n: "${{ 1 }}" } }
-objectives: { ok: "metrics.n > 0" }
+objectives: { ok: "metrics.n > 0", provisioned: "phases.provisioning < 600" }
 `, &world{})
 }
