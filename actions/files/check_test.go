@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/internal/md5check"
 	"github.com/scnlabs/scn/internal/remote"
 )
@@ -65,8 +66,11 @@ func TestSavedListIsTheSeedsFormat(t *testing.T) {
 	ws := write(t, CreateOptions{Dir: dirA, Count: 3, Prefix: "test-file-", RunID: "r"})
 	big := write(t, CreateOptions{Dir: dirA, Count: 1, Size: 100_000, Prefix: "big-", RunID: "r"})
 	all := append(ws, big...)
-	saved := filepath.Join(t.TempDir(), "out", "failover_files_42.json")
-	must(t, Save(saved, all))
+	list, err := encodeList(all)
+	must(t, err)
+	env := &actions.Env{Dir: t.TempDir()} // as files.create writes it
+	saved, err := env.WriteRunFile("out/failover_files_42.json", list, 0o600)
+	must(t, err)
 
 	data, err := os.ReadFile(saved)
 	must(t, err)

@@ -19,10 +19,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/scnlabs/scn/internal/atomicfile"
 	"github.com/scnlabs/scn/internal/md5check"
 )
 
@@ -55,26 +53,6 @@ type seedRecord struct {
 // expandID replaces {id} in a saved-list path by the instance id, so the
 // seed's failover_files_{id}.json names work as they did.
 func expandID(path, id string) string { return strings.ReplaceAll(path, "{id}", id) }
-
-// Save writes files as a seed-compatible JSON list (encodeList) at path
-// (relative to the current directory), creating its folder. The file is
-// replaced atomically so a reader never sees half a list. files.create
-// writes the same list under the run directory only (Env.WriteRunFile).
-func Save(path string, files []Written) error {
-	data, err := encodeList(files)
-	if err != nil {
-		return err
-	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("saving the file list: %w", err)
-		}
-	}
-	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("saving the file list to %s: %w", path, err)
-	}
-	return nil
-}
 
 // encodeList is files as a seed-compatible JSON list. Content is the
 // file's text for text-only files and "" for files padded with random

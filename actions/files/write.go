@@ -36,7 +36,7 @@ type CreateOptions struct {
 type Written struct {
 	File
 	// Content is the file's text when it is text only, "" when it is
-	// padded with random bytes (see Save).
+	// padded with random bytes (see encodeList).
 	Content string
 }
 
