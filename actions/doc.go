@@ -162,7 +162,7 @@ func WriteMarkdown(w io.Writer, r *Registry) {
 			fmt.Fprintf(w, "\nCreates %s **%s**; it is destroyed at the end of the run unless the step says `keep: true`.\n", article(s.Creates), s.Creates)
 		}
 		if len(s.Needs) > 0 {
-			fmt.Fprintf(w, "\nNeeds the target's **%s**: a run on a target without it is refused before its first step.\n", strings.Join(s.Needs, ", "))
+			fmt.Fprintf(w, "\nNeeds the target's **%s**: a run on a target without it is refused before its first step, unless the step has `continue_on_error: true` or an `if:` the vars alone do not make true.\n", strings.Join(s.Needs, ", "))
 		}
 		fmt.Fprintln(w, "\n| parameter | type | | description |\n|---|---|---|---|")
 		for _, f := range FieldsOf(s.Params) {
