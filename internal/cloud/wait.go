@@ -45,7 +45,8 @@ const MaxProbeInterval = time.Second
 // running comes up to an Interval after the machine answers. The instance
 // returned has ReadyAt set to the start of the first probe of that
 // successful run, so status reads' spacing never delays the ready time,
-// and RunningAt to when the first read saying running was sent. A
+// and RunningAt to when the first read saying running was asked for (a
+// provider spacing its reads may send it a little later). A
 // fatal status (exited, stopped, offline, unknown, gone) or a status
 // message that reports an error ends the wait with an
 // *InstanceFailedError, as does the timeout; the caller destroys the
@@ -76,10 +77,11 @@ func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Inst
 			w.note = "status: " + err.Error() // transient: providers retry their own API errors
 		case err == nil:
 			if inst.Status == StatusRunning && w.runningAt.IsZero() {
-				// The read's time: at most one poll after the provider
-				// started running it, so a bill from here lacks at most
-				// a poll of GPU time — far closer than billing the
-				// loading from creation.
+				// When the read was asked for: at most one poll after the
+				// provider started running it (and no later than the read
+				// itself, which a provider may space), so a bill from here
+				// lacks at most a poll of GPU time — far closer than
+				// billing the loading from creation.
 				w.runningAt = polled
 			}
 			inst.RunningAt = w.runningAt // on every record returned, ready or given up
@@ -119,7 +121,7 @@ type waiter struct {
 	addr    string    // the address probed
 	ok      int       // consecutive successful probes of addr
 	firstOK time.Time // when the first of them started
-	// runningAt is when the first read saying running was sent.
+	// runningAt is when the first read saying running was asked for.
 	runningAt time.Time
 }
 
