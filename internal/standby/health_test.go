@@ -208,54 +208,43 @@ func TestAStandbyThatDiesIsReported(t *testing.T) {
 // A drill that killed the GPU knows when (instance.destroy's accepted
 // destroy, GPULost): data at risk runs from the last sync to that moment,
 // and detection from it, not to and from the standby's own checks, which
-// are up to a check interval off. Another GPU's loss changes nothing.
+// are up to a check interval off. Another GPU's loss changes nothing. The
+// destroy returns only once the provider confirmed it (VAST: status reads
+// seconds apart), so the standby may detect the loss before it is told:
+// the known time still times both.
 func TestAKnownFailureTimesDataAtRiskAndDetection(t *testing.T) {
-	r := newRig(t)
-	gpu, sb := r.machine(t), r.machine(t)
-	m := newManual()
-	a := start(t, gpu, sb, m.options(Options{FailureThreshold: 2}))
-	syncedAt := a.Status().LastSyncAt
-	m.check(t) // alive
+	for _, toldAfterDetection := range []bool{false, true} {
+		t.Run(fmt.Sprint("told after detection: ", toldAfterDetection), func(t *testing.T) {
+			r := newRig(t)
+			gpu, sb := r.machine(t), r.machine(t)
+			m := newManual()
+			a := start(t, gpu, sb, m.options(Options{FailureThreshold: 2}))
+			syncedAt := a.Status().LastSyncAt
+			m.check(t) // alive
 
-	r.destroy(t, gpu)
-	lostAt := time.Now()
-	a.gpuLost("not-"+gpu.Instance.ID, lostAt.Add(-time.Hour))
-	a.gpuLost(gpu.Instance.ID, lostAt)
-	m.check(t)
-	if h := m.check(t); h.State != FailoverActive {
-		t.Fatalf("not detected: %+v", h)
-	}
-	st := a.Status()
-	if st.DataAtRisk != lostAt.Sub(syncedAt) || st.FirstFailureAt.Before(lostAt) {
-		t.Errorf("data at risk %v; want last sync → the known failure, %v (first failed check %v)", st.DataAtRisk, lostAt.Sub(syncedAt), st.FirstFailureAt)
-	}
-	if st.Detection != st.DetectedAt.Sub(lostAt) {
-		t.Errorf("detection %v; want the known failure → detected, %v", st.Detection, st.DetectedAt.Sub(lostAt))
-	}
-}
-
-// The drill's destroy returns only once the provider confirmed it (VAST:
-// status reads seconds apart), so the standby may detect the loss first:
-// the known failure time, told then, still times its data at risk and its
-// detection.
-func TestAKnownFailureToldAfterDetectionStillTimesIt(t *testing.T) {
-	r := newRig(t)
-	gpu, sb := r.machine(t), r.machine(t)
-	m := newManual()
-	a := start(t, gpu, sb, m.options(Options{FailureThreshold: 2}))
-	syncedAt := a.Status().LastSyncAt
-	m.check(t) // alive
-
-	lostAt := time.Now()
-	r.destroy(t, gpu)
-	m.check(t)
-	if h := m.check(t); h.State != FailoverActive {
-		t.Fatalf("not detected: %+v", h)
-	}
-	a.gpuLost(gpu.Instance.ID, lostAt) // the destroy returns now
-	st := a.Status()
-	if st.DataAtRisk != lostAt.Sub(syncedAt) || st.Detection != st.DetectedAt.Sub(lostAt) {
-		t.Errorf("data at risk %v, detection %v; want last sync → the known failure %v, and it → detected %v",
-			st.DataAtRisk, st.Detection, lostAt.Sub(syncedAt), st.DetectedAt.Sub(lostAt))
+			r.destroy(t, gpu)
+			lostAt := time.Now()
+			tell := func() {
+				a.gpuLost("not-"+gpu.Instance.ID, lostAt.Add(-time.Hour))
+				a.gpuLost(gpu.Instance.ID, lostAt)
+			}
+			if !toldAfterDetection {
+				tell()
+			}
+			m.check(t)
+			if h := m.check(t); h.State != FailoverActive {
+				t.Fatalf("not detected: %+v", h)
+			}
+			if toldAfterDetection {
+				tell()
+			}
+			st := a.Status()
+			if st.DataAtRisk != lostAt.Sub(syncedAt) || st.FirstFailureAt.Before(lostAt) {
+				t.Errorf("data at risk %v; want last sync → the known failure, %v (first failed check %v)", st.DataAtRisk, lostAt.Sub(syncedAt), st.FirstFailureAt)
+			}
+			if st.Detection != st.DetectedAt.Sub(lostAt) {
+				t.Errorf("detection %v; want the known failure → detected, %v", st.Detection, st.DetectedAt.Sub(lostAt))
+			}
+		})
 	}
 }
