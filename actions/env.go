@@ -142,6 +142,25 @@ func (e *Env) Begin(kind, provider, label, detail string) (*resource.Pending, er
 		Label: label, Detail: detail, Keep: e.Keep})
 }
 
+// Moved returns what hears the bytes crossing an instance's own network
+// link during a transfer (snapshot.CreateOptions.Moved), as they cross:
+// they go on its bill at once (resource.Handle.Moved), since a provider
+// may bill every byte an instance sends or receives (VAST: inet_up_cost,
+// inet_down_cost). So every try of a retry and every poll of an until
+// pays for what it moved, a transfer that then fails too, and the budget
+// sees the bytes during a long transfer, not after it. An instance the
+// run did not rent is billed nothing.
+func (e *Env) Moved(instance string) func(sent, received int64) {
+	return func(sent, received int64) {
+		if e.Resources == nil {
+			return
+		}
+		if h := e.Resources.Find("instance", instance); h != nil {
+			h.Moved(sent, received)
+		}
+	}
+}
+
 // Logf shows a line on the console under the current step and keeps it in
 // the step's journal entry.
 func (e *Env) Logf(format string, args ...any) {

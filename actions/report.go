@@ -2,7 +2,6 @@ package actions
 
 import (
 	"github.com/scnlabs/scn/internal/journal"
-	"github.com/scnlabs/scn/internal/resource"
 )
 
 // Optional interfaces an action's outputs struct can implement so the
@@ -20,36 +19,6 @@ type ValidationReport interface {
 // create/restore, standby sync, failover copy).
 type TransferReport interface {
 	Transfer() journal.Transfer
-}
-
-// TrafficReport is implemented by outputs of a transfer that moved bytes
-// over instances' own network links, which a provider may bill by the byte
-// (VAST: inet_up_cost, inet_down_cost): the runner counts them on each
-// instance's bill (resource.Handle.Moved) after every run of the action —
-// each try of a retry, each poll of an until — as each moved them again.
-type TrafficReport interface {
-	Traffic() []Traffic
-}
-
-// Traffic is what one instance sent and received in a transfer.
-type Traffic struct {
-	Instance       string
-	Sent, Received int64
-}
-
-// CountTraffic counts each instance's share of a transfer on its bill
-// (resource.Handle.Moved): the runner does it with each run's TrafficReport,
-// a standby with each background sync as it ends. An instance the run did
-// not rent is not billed to it.
-func CountTraffic(resources *resource.Tracker, ts ...Traffic) {
-	if resources == nil {
-		return
-	}
-	for _, t := range ts {
-		if h := resources.Find("instance", t.Instance); h != nil {
-			h.Moved(t.Sent, t.Received)
-		}
-	}
 }
 
 // StandbyReport is implemented by outputs that summarise a standby

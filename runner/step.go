@@ -248,12 +248,6 @@ func (r *Runner) attempt(ctx context.Context, s *Step, js *journal.Step, timeout
 	defer cancel()
 	env := r.actionEnv(s)
 	out, err := runSafely(actx, s.Spec, env, params)
-	if t, ok := out.(actions.TrafficReport); ok {
-		// A provider may bill the bytes a transfer moved: on its
-		// instances' bills, for every try and poll that moved them, not
-		// only the one the step ends with.
-		actions.CountTraffic(r.tracker, t.Traffic()...)
-	}
 	js.Logs = nil
 	for _, l := range env.Logs() {
 		js.Logs = append(js.Logs, r.mask.String(l))

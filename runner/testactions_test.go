@@ -62,22 +62,18 @@ type counterOutputs struct {
 }
 
 type sendParams struct {
-	On    string `json:"on" required:"true"`
-	Bytes int64  `json:"bytes"`
-	Key   string `json:"key" default:"s"`
+	On       string `json:"on" required:"true"`
+	Bytes    int64  `json:"bytes"`
+	Key      string `json:"key" default:"s"`
+	FailLess int    `json:"fail_less" doc:"fail, after sending, while the calls so far are fewer"`
+	Hold     bool   `json:"hold" doc:"after sending, wait until cancelled: a transfer still going"`
 }
 
-// sendOutputs are a transfer's: every call sends Bytes from On, and n
-// counts the calls, so expect and until can ask for another.
+// sendOutputs are a transfer's: every call sends Bytes from On (through
+// Env.Moved, as they cross), and n counts the calls, so expect and until
+// can ask for another.
 type sendOutputs struct {
-	N    int `json:"n"`
-	on   string
-	sent int64
-}
-
-// Traffic implements actions.TrafficReport.
-func (o *sendOutputs) Traffic() []actions.Traffic {
-	return []actions.Traffic{{Instance: o.on, Sent: o.sent}}
+	N int `json:"n"`
 }
 
 type blockParams struct{}
@@ -151,7 +147,15 @@ func registry(w *world) *actions.Registry {
 	send := actions.Define(actions.Info{Name: "test.send", Summary: "send bytes from an instance"},
 		func(ctx context.Context, env *actions.Env, p *sendParams) (*sendOutputs, error) {
 			n := env.Shared.Load("send:"+p.Key, func() any { return new(atomic.Int64) }).(*atomic.Int64).Add(1)
-			return &sendOutputs{N: int(n), on: p.On, sent: p.Bytes}, nil
+			env.Moved(p.On)(p.Bytes, 0)
+			if p.Hold {
+				<-ctx.Done()
+				return nil, context.Cause(ctx)
+			}
+			if int(n) < p.FailLess {
+				return nil, fmt.Errorf("the link broke after %d bytes", p.Bytes)
+			}
+			return &sendOutputs{N: int(n)}, nil
 		})
 	block := actions.Define(actions.Info{Name: "test.block", Summary: "block until cancelled"},
 		func(ctx context.Context, env *actions.Env, p *blockParams) (*blockOutputs, error) {

@@ -52,8 +52,7 @@ type RestoreOutputs struct {
 
 	status   standby.Status
 	report   *md5check.Report
-	provider string        // of the new GPU
-	lastSync standby.Cycle // a planned move's last sync from the old GPU
+	provider string // of the new GPU
 }
 
 // Restored implements actions.RestoredData: the new GPU's workspace.
@@ -65,20 +64,6 @@ func (o *RestoreOutputs) Restored() (actions.InstanceRef, string, bool) {
 func (o *RestoreOutputs) Transfer() journal.Transfer {
 	return journal.Transfer{Kind: "failover", ID: o.StandbyID, Files: o.FileCount, BytesStream: o.Bytes, Seconds: o.Seconds, MBPerSec: o.MBPerSec,
 		Via: o.Via, SCNBytes: o.SCNBytes}
-}
-
-// Traffic implements actions.TrafficReport: the copy the new GPU received
-// (the stream through scn, or the object its agent read from the store),
-// and in a planned move what the old GPU sent in its last sync.
-func (o *RestoreOutputs) Traffic() []actions.Traffic {
-	if o == nil {
-		return nil
-	}
-	ts := []actions.Traffic{{Instance: o.GPU, Received: o.Bytes}}
-	if last := o.lastSync; last.GPU != "" {
-		ts = append(ts, actions.Traffic{Instance: last.GPU, Sent: last.Bytes})
-	}
-	return ts
 }
 
 // Standby implements actions.StandbyReport: the association after the move.
@@ -145,7 +130,7 @@ alive is a planned move: it is synced one last time first, and MTTR is 0.`,
 		Seconds: mv.Seconds, MBPerSec: mv.MBPerSec(), Missing: []string{}, Mismatched: []string{},
 		MTTRSeconds: mv.MTTR.Seconds(), Planned: mv.Planned, StandbyState: st.State,
 		DetectionSeconds: st.Detection.Seconds(), DataAtRiskSeconds: st.DataAtRisk.Seconds(), LostFiles: len(st.Lost),
-		status: st, report: rep, provider: inst.Provider, lastSync: mv.LastSync}
+		status: st, report: rep, provider: inst.Provider}
 	if rep != nil {
 		out.fill(rep)
 		for _, line := range rep.Lines() {

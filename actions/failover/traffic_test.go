@@ -5,18 +5,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scnlabs/scn/actions"
 	"github.com/scnlabs/scn/actions/actiontest"
 	"github.com/scnlabs/scn/actions/failover"
 	"github.com/scnlabs/scn/actions/files"
 	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/standby"
+	"github.com/scnlabs/scn/internal/journal"
 )
 
 // A standby's background syncs send the GPU's changes from the GPU, and
 // VAST bills every byte an instance sends (its offer's inet_up_cost): each
-// sync's bytes are on the GPU's bill as the sync ends, not only the first
-// sync's (which the runner counts from standby.create's outputs).
+// sync's bytes are on the GPU's bill as they move, not only the first
+// sync's, which ran in standby.create's step.
 func TestBackgroundSyncsAreOnTheGPUsBandwidthBill(t *testing.T) {
 	w := newWorld(t)
 	offer := maps.Clone(offer1)
@@ -54,7 +54,12 @@ func TestBackgroundSyncsAreOnTheGPUsBandwidthBill(t *testing.T) {
 // its own.
 func TestAPlannedMovesLastSyncIsOnTheOldGPUsBill(t *testing.T) {
 	w := newWorld(t)
-	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer1, "ready_timeout": "20s", "fallback": 0})
+	priced := func(offer map[string]any) map[string]any {
+		o := maps.Clone(offer)
+		o["sent_per_gb"], o["received_per_gb"] = 0.02, 0.01
+		return o
+	}
+	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": priced(offer1), "ready_timeout": "20s", "fallback": 0})
 	gpuDir := w.ws(gpu.ID)
 	actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 1, "size": 1024})
 	sb := actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
@@ -62,19 +67,28 @@ func TestAPlannedMovesLastSyncIsOnTheOldGPUsBill(t *testing.T) {
 		"sync_interval": "1h", "check_interval": "1h", "ready_timeout": "20s"})
 	// Written after the first sync; the next background one is an hour away.
 	actiontest.OK[files.CreateOutputs](t, w.Run, "late", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 2, "size": 4096, "prefix": "late-"})
-	gpu2 := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu2", instance.Create, map[string]any{"gpu": "RTX_4090", "ready_timeout": "20s", "fallback": 0})
+	offer2 := priced(offer1)
+	offer2["id"] = "2"
+	gpu2 := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu2", instance.Create, map[string]any{"offer": offer2, "ready_timeout": "20s", "fallback": 0})
+	before := bandwidth(w, gpu.ID)
 	fo := actiontest.OK[failover.RestoreOutputs](t, w.Run, "move", failover.Restore, map[string]any{"standby": sb.ID, "on": gpu2.ID})
 	if !fo.Planned || fo.FileCount != 3 {
 		t.Fatalf("failover.restore with the old GPU alive: %+v", fo)
 	}
-	got := map[string]actions.Traffic{}
-	for _, tr := range fo.Traffic() {
-		got[tr.Instance] = tr
+	if old := bandwidth(w, gpu.ID); old.SentBytes-before.SentBytes < 2*4096 || old.ReceivedBytes != 0 {
+		t.Errorf("the old GPU's traffic went from %+v to %+v, want the last sync's late files (8192 bytes at least) sent", before, old)
 	}
-	if old := got[gpu.ID]; old.Sent < 2*4096 || old.Received != 0 {
-		t.Errorf("the old GPU's traffic %+v, want the last sync's late files (8192 bytes at least) sent", old)
-	}
-	if nw := got[gpu2.ID]; nw.Received != fo.Bytes || nw.Sent != 0 {
+	if nw := bandwidth(w, gpu2.ID); nw.ReceivedBytes != fo.Bytes || nw.SentBytes != 0 {
 		t.Errorf("the new GPU's traffic %+v, want the copy's %d bytes received", nw, fo.Bytes)
 	}
+}
+
+// bandwidth is the traffic on instance id's bill so far.
+func bandwidth(w *world, id string) journal.Bandwidth {
+	for _, r := range w.Run.Resources.Resources() {
+		if r.ID == id && r.Bandwidth != nil {
+			return *r.Bandwidth
+		}
+	}
+	return journal.Bandwidth{}
 }

@@ -48,17 +48,6 @@ type RestoreOutputs struct {
 	checked     bool
 	on          actions.InstanceRef // where the files landed
 	dir         string
-	wire        int64 // bytes it received over its own link (snap.Transport.Wire)
-	readBack    int64 // bytes it sent back to have its files checked (snap.Transport.ReadBack)
-}
-
-// Traffic implements actions.TrafficReport: what the instance received,
-// and what it sent back when its files were checked by reading them.
-func (o *RestoreOutputs) Traffic() []actions.Traffic {
-	if o == nil {
-		return nil
-	}
-	return []actions.Traffic{{Instance: o.on.ID, Received: o.wire, Sent: o.readBack}}
 }
 
 // Restored implements actions.RestoredData.
@@ -119,7 +108,7 @@ var Restore = actions.Define(actions.Info{
 	dir := cmp.Or(p.Path, inst.Workspace)
 	res, err := snap.Restore(ctx, snap.RestoreOptions{Exec: x, Store: st, Name: p.Snapshot.Name, Path: dir, Verify: p.Verify,
 		Instance: inst.ID, Progress: func(done int64) { env.Transfer("restore "+p.Snapshot.Name, done, m.BytesRaw) },
-		Agent: env.Target.Agent, Notice: func(line string) { env.Logf("%s", line) }})
+		Agent: env.Target.Agent, Notice: func(line string) { env.Logf("%s", line) }, Moved: env.Moved(inst.ID)})
 	if errors.Is(err, snap.ErrDamaged) {
 		return nil, actions.Verification(err) // the restore's own check saw it
 	}
@@ -128,8 +117,7 @@ var Restore = actions.Define(actions.Info{
 	}
 	out := &RestoreOutputs{Snapshot: p.Snapshot.Name, FileCount: res.Files, Hardlinks: res.Hardlinks, BytesFiles: res.BytesFiles, BytesStream: res.BytesStream, Seconds: res.Seconds,
 		MBPerS: res.MBPerSec, Valid: res.Verified, LinksValid: res.LinksVerified, Mismatched: orEmpty(res.Mismatched), Missing: orEmpty(res.Missing), checked: p.Verify,
-		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes, on: actions.InstanceRef{ID: inst.ID, Provider: inst.Provider}, dir: dir,
-		wire: res.Transport.Wire, readBack: res.Transport.ReadBack}
+		Via: res.Transport.Via, SCNBytes: res.Transport.SCNBytes, on: actions.InstanceRef{ID: inst.ID, Provider: inst.Provider}, dir: dir}
 	env.Logf("restored %s onto %s:%s: %s (%s), stream %s in %.1fs (%s), via %s", out.Snapshot, inst.ID, dir, plural.Count(out.FileCount, "file"),
 		units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), out.Seconds, units.Rate(out.MBPerS), out.Via)
 	if !p.Verify {

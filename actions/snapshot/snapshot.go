@@ -44,16 +44,6 @@ type CreateOutputs struct {
 	MBPerS      float64 `json:"mb_per_s" doc:"bytes_stream / 10⁶ / seconds: MB/s"`
 	Via         string  `json:"via" doc:"how the bytes went: agent (straight from the instance to the store) or scn (through scn over SSH)"`
 	SCNBytes    int64   `json:"scn_bytes" doc:"bytes of the tar stream that passed through scn's process (0 via the agent)"`
-	on          string  // the instance snapshotted
-	wire        int64   // bytes it sent over its own link (snap.Transport.Wire)
-}
-
-// Traffic implements actions.TrafficReport: what the instance sent.
-func (o *CreateOutputs) Traffic() []actions.Traffic {
-	if o == nil {
-		return nil
-	}
-	return []actions.Traffic{{Instance: o.on, Sent: o.wire}}
 }
 
 // StoredObject implements actions.StoredData: the data object.
@@ -100,7 +90,7 @@ var Create = actions.Define(actions.Info{
 	remove := func(ctx context.Context, _ string) error { _, err := snap.Delete(ctx, st, name); return err } // the undo
 	m, err := snap.Create(ctx, snap.CreateOptions{Exec: x, Path: path, Name: name, Exclude: p.Exclude, Store: st,
 		Source: inst.ID, Progress: func(done int64) { env.Transfer("snapshot "+name, done, -1) },
-		Agent: env.Target.Agent, Notice: func(line string) { env.Logf("%s", line) }})
+		Agent: env.Target.Agent, Notice: func(line string) { env.Logf("%s", line) }, Moved: env.Moved(inst.ID)})
 	if err != nil {
 		// A failed upload may leave a data object without a manifest: not
 		// a snapshot, but bytes in the store. Remove them.
@@ -128,8 +118,7 @@ var Create = actions.Define(actions.Info{
 	}
 	out := &CreateOutputs{ID: name, Key: "snapshots/" + name + "/data.tar.lz4", FileCount: m.Counts.Files,
 		BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw, BytesStored: m.BytesStored, Ratio: m.Ratio, Seconds: m.Seconds,
-		MBPerS: units.MBPerSec(m.BytesRaw, m.Seconds), Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes,
-		on: inst.ID, wire: m.Transport.Wire}
+		MBPerS: units.MBPerSec(m.BytesRaw, m.Seconds), Via: m.Transport.Via, SCNBytes: m.Transport.SCNBytes}
 	env.Logf("snapshot %s: %s (%s), stream %s → %s stored (ratio %.2f) in %.1fs (%s) into %s, via %s",
 		name, plural.Count(out.FileCount, "file"), units.Bytes(out.BytesFiles), units.Bytes(out.BytesStream), units.Bytes(out.BytesStored), out.Ratio,
 		out.Seconds, units.Rate(out.MBPerS), st, out.Via)

@@ -82,15 +82,6 @@ func (o *CreateOutputs) Transfer() journal.Transfer {
 		Seconds: o.SyncSeconds, MBPerSec: o.MBPerSec, Via: o.SyncVia, SCNBytes: o.SyncSCNBytes}
 }
 
-// Traffic implements actions.TrafficReport: what the GPU sent in the
-// first sync (the background syncs are counted as they end: OnSync).
-func (o *CreateOutputs) Traffic() []actions.Traffic {
-	if o == nil {
-		return nil
-	}
-	return []actions.Traffic{{Instance: o.GPU, Sent: o.SyncBytes}}
-}
-
 // Create rents a CPU standby and keeps it in sync with a GPU.
 var Create = actions.Define(actions.Info{
 	Name:    "standby.create",
@@ -161,10 +152,9 @@ the sync and checks stop before that.`,
 		// The increments go GPU → store → standby by the agents when the
 		// target has both; otherwise through scn.
 		Agent: env.Target.Agent, Store: env.Target.Store,
-		// What the GPU sends in each background sync is on its bill.
-		OnSync: func(c standby.Cycle) {
-			actions.CountTraffic(env.Resources, actions.Traffic{Instance: c.GPU, Sent: c.Bytes})
-		},
+		// What each copy moves is on the machines' bills as it moves,
+		// for the life of the association, whichever step it runs in.
+		Moved: env.Moved,
 	})
 	if err != nil {
 		// The standby machine is destroyed by its undo, and what the failed
@@ -178,7 +168,7 @@ the sync and checks stop before that.`,
 	reg.Add(a)
 
 	// The first sync's own figures: a background sync may have ended
-	// since (a short sync_interval), and it is on the bill already (OnSync).
+	// since (a short sync_interval).
 	st, first := a.Status(), a.FirstSync()
 	out := &CreateOutputs{ID: sb.ID, Provider: sb.Provider, Label: sb.Label, Host: sb.Host, Port: sb.Port, User: sb.User,
 		Workspace: sbDir, GPU: gpu.ID, GPUWorkspace: gpuDir, State: st.State, SyncCount: st.SyncCount,

@@ -40,14 +40,6 @@ func (o *SyncOutputs) Transfer() journal.Transfer {
 		Via: o.Via, SCNBytes: o.SCNBytes}
 }
 
-// Traffic implements actions.TrafficReport: what the GPU sent.
-func (o *SyncOutputs) Traffic() []actions.Traffic {
-	if o == nil {
-		return nil
-	}
-	return []actions.Traffic{{Instance: o.GPU, Sent: o.Bytes}}
-}
-
 // Sync forces a sync now.
 var Sync = actions.Define(actions.Info{
 	Name:    "standby.sync",

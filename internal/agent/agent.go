@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -160,6 +161,10 @@ type session struct {
 	mu     sync.Mutex
 	grants map[int]chan wire.Msg // need sent, grant awaited, by part
 	ended  bool
+
+	// the job's bytes over the network so far (agent.do), stamped on
+	// every message
+	netSent, netReceived atomic.Int64
 }
 
 func newSession(in io.Reader, out io.Writer) *session {
@@ -223,6 +228,9 @@ func (s *session) next(ctx context.Context) (wire.Msg, bool) {
 }
 
 func (s *session) send(m wire.Msg) error {
+	if m.Type != wire.Hello {
+		m.NetSent, m.NetReceived = s.netSent.Load(), s.netReceived.Load()
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := s.enc.Encode(m); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scnlabs/scn/internal/agent/wire"
@@ -17,17 +18,19 @@ import (
 
 // do sends a presigned request with its signed headers plus extra. Errors
 // never carry the URL's query: its signature is a credential until it
-// expires, and errors end up in scn's journal.
+// expires, and errors end up in scn's journal. The bodies it sends and
+// the response bodies read count on the session's network totals (every
+// try: each crossed the machine's link).
 func (a *agent) do(ctx context.Context, r *wire.Request, body []byte, extra http.Header) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, rd)
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("a presigned request from scn is malformed: %v", redact(err))
 	}
 	if body != nil {
+		req.GetBody = func() (io.ReadCloser, error) {
+			return io.NopCloser(&netCounter{r: bytes.NewReader(body), n: &a.s.netSent}), nil
+		}
+		req.Body, _ = req.GetBody()
 		req.ContentLength = int64(len(body))
 	}
 	for k, v := range r.Header {
@@ -40,8 +43,25 @@ func (a *agent) do(ctx context.Context, r *wire.Request, body []byte, extra http
 	if err != nil {
 		return nil, redact(err)
 	}
+	resp.Body = &netCounter{r: resp.Body, n: &a.s.netReceived, c: resp.Body}
 	return resp, nil
 }
+
+// netCounter counts the bytes read through it into n: what net/http took
+// of a request's body to send, or read of a response's.
+type netCounter struct {
+	r io.Reader
+	n *atomic.Int64
+	c io.Closer // a response body's
+}
+
+func (c *netCounter) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+func (c *netCounter) Close() error { return c.c.Close() }
 
 // redact drops the query (the signature) from URLs in err.
 func redact(err error) error {

@@ -102,9 +102,15 @@ func TestAgentGivesUpClearly(t *testing.T) {
 	makeWorkspace(t, src, 6<<20)
 	st, srv := s3StoreAndServer(t)
 	srv.FailPresigned(1000, http.StatusServiceUnavailable)
-	_, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: "doomed", Store: st, Agent: mc.agent, Source: "gpu-1"})
+	var link linkMeter
+	_, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: "doomed", Store: st, Agent: mc.agent, Source: "gpu-1", Moved: link.moved})
 	if err == nil {
 		t.Fatal("Create succeeded against a store answering 503 to everything")
+	}
+	// The refused parts left the machine (as much of each as went before
+	// the 503): a provider bills them, and the failure reported them.
+	if sent, _ := link.total(); sent <= 0 {
+		t.Errorf("the agent's five tries of a part were heard as %d bytes sent", sent)
 	}
 	for _, want := range []string{`snapshot "doomed"`, "gpu-1", "uploading", "503", "after 5 attempts"} {
 		if !strings.Contains(err.Error(), want) {

@@ -30,6 +30,12 @@ type CreateOptions struct {
 	// Notice hears the one line saying why an agent was not used
 	// (optional).
 	Notice func(string)
+	// Moved hears the bytes crossing the machine's own network link as
+	// they cross (optional): a provider may bill them (VAST's bandwidth),
+	// whether the transfer then succeeds or not. Via the agent, the bodies
+	// it sent and read over the network (wire.Msg.NetSent); through scn,
+	// the tar stream over SSH, to within the last MiB of one cut short.
+	Moved func(sent, received int64)
 }
 
 // Create snapshots opts.Path on the instance into opts.Store and returns
@@ -70,7 +76,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	}
 	if m == nil {
 		var scnBytes *int64
-		opts.Progress, scnBytes = counted(opts.Progress)
+		opts.Progress, scnBytes = counted(opts.Progress, sending(opts.Moved))
 		began = time.Now()
 		rec, stored, err := stream(ctx, opts)
 		if err != nil {
@@ -85,10 +91,6 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 	}
 	m.Name, m.CreatedAt = opts.Name, created.UTC().Truncate(time.Second)
 	m.Source = Source{Instance: opts.Source, Path: opts.Path}
-	tr.Wire = m.BytesStored
-	if tr.Via == ViaSCN {
-		tr.Wire = tr.SCNBytes
-	}
 	m.Transport = tr
 	m.Seconds = time.Since(began).Seconds()
 	data, err := encodeManifest(m, m.lines)
@@ -108,6 +110,22 @@ func Create(ctx context.Context, opts CreateOptions) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: data uploaded but the manifest could not be written, so the snapshot does not exist: %w", where, err)
 	}
 	return m, nil
+}
+
+// sending and receiving adapt moved to counted's one direction (nil
+// stays nil).
+func sending(moved func(sent, received int64)) func(int64) {
+	if moved == nil {
+		return nil
+	}
+	return func(n int64) { moved(n, 0) }
+}
+
+func receiving(moved func(sent, received int64)) func(int64) {
+	if moved == nil {
+		return nil
+	}
+	return func(n int64) { moved(0, n) }
 }
 
 // stream runs remote tar → record → LZ4 → store.Put (archive) and returns

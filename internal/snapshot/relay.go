@@ -52,11 +52,14 @@ func DeleteRelay(ctx context.Context, st store.Store, standbyID string) (gone bo
 }
 
 // RelayEnd is one machine of a relay: how to reach it, its id (for
-// messages) and the directory the entries are read from or written to.
+// messages), the directory the entries are read from or written to, and
+// what hears the bytes its link carries (Moved, optional: as in
+// CreateOptions).
 type RelayEnd struct {
-	Exec remote.Execer
-	ID   string
-	Dir  string
+	Exec  remote.Execer
+	ID    string
+	Dir   string
+	Moved func(sent, received int64)
 }
 
 // RelayOptions say what a relay moves.
@@ -189,7 +192,7 @@ func relaySend(ctx context.Context, o RelayOptions, up upload, s *agentctl.Sessi
 	if err := s.Send(wire.Msg{Type: wire.Start, File: up.file()}); err != nil {
 		return 0, 0, err
 	}
-	msg, err := serveUpload(ctx, s, up, o.Progress)
+	msg, err := serveUpload(ctx, s, up, o.Progress, o.From.Moved)
 	switch {
 	case err != nil:
 		return 0, 0, err
@@ -216,7 +219,7 @@ func relayReceive(ctx context.Context, o RelayOptions, acc *access, s *agentctl.
 	if err := s.Send(start); err != nil {
 		return err
 	}
-	msg, err := serveDownload(ctx, s, acc, o.Key, nil)
+	msg, err := serveDownload(ctx, s, acc, o.Key, nil, o.To.Moved)
 	switch {
 	case err != nil:
 		return err

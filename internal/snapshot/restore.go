@@ -29,6 +29,10 @@ type RestoreOptions struct {
 	// into place: a mismatch leaves the target as it was.
 	Agent  *agentctl.Launcher
 	Notice func(string)
+	// Moved: as in CreateOptions. Through scn, the machine receives the
+	// tar stream and, when Verify reads an agent-made snapshot's files
+	// back (verifyStreamed), sends them.
+	Moved func(sent, received int64)
 }
 
 // RestoreResult says what was restored. Seconds and MBPerSec cover the
@@ -107,12 +111,11 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 			return res, fmt.Errorf("%s: %w", where, err)
 		default:
 			res.Transport.Via = ViaAgent // AgentRSS is the agent's report
-			res.Transport.Wire = obj.Size
 			return res, nil
 		}
 	}
 	var scnBytes *int64
-	opts.Progress, scnBytes = counted(opts.Progress)
+	opts.Progress, scnBytes = counted(opts.Progress, receiving(opts.Moved))
 	start := time.Now() // not the manifest's read, nor a try of the agent that failed
 
 	stage := path.Join(opts.Path, ".scn-restore-"+randomHex())
@@ -124,7 +127,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	tr.SCNBytes, tr.Wire = *scnBytes, *scnBytes
+	tr.SCNBytes = *scnBytes
 	res := &RestoreResult{Files: m.Counts.Files, Hardlinks: m.Counts.Hardlinks, BytesFiles: m.BytesFiles, BytesStream: m.BytesRaw,
 		Seconds: time.Since(start).Seconds(), Transport: tr}
 	res.MBPerSec = units.MBPerSec(res.BytesStream, res.Seconds)
@@ -133,7 +136,11 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		if algorithm(m.HashAlgorithm) != HashMD5 {
 			check = verifyStreamed // no such tool there: read the files back
 		}
-		if err := check(ctx, opts.Exec, opts.Path, m, res); err != nil {
+		err := check(ctx, opts.Exec, opts.Path, m, res)
+		if opts.Moved != nil && res.Transport.ReadBack > 0 {
+			opts.Moved(res.Transport.ReadBack, 0)
+		}
+		if err != nil {
 			return res, fmt.Errorf("%s: verifying: %w", where, err)
 		}
 	}

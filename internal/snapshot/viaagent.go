@@ -41,10 +41,6 @@ type Transport struct {
 	// AgentRSS is the agent's peak resident set on the machine, as it
 	// reported it (0 via scn, or when its system does not say).
 	AgentRSS int64
-	// Wire is how many bytes crossed the machine's own network link: the
-	// LZ4 object via the agent, the tar stream over SSH via scn. A
-	// provider may bill them by the byte (VAST's bandwidth).
-	Wire int64
 	// ReadBack is how many bytes the machine sent back to scn after a
 	// restore through scn, to have its files checked here (verifyStreamed):
 	// they cross its link too, the other way.
@@ -52,15 +48,32 @@ type Transport struct {
 }
 
 // counted wraps a progress callback (nil: none) and remembers the last
-// count: the bytes that passed through scn on the SSH path.
-func counted(progress func(int64)) (func(int64), *int64) {
+// count: the bytes that passed through scn on the SSH path. moved (nil:
+// none) hears each count's growth as it happens: those bytes crossed the
+// machine's link, whatever becomes of the transfer.
+func counted(progress func(int64), moved func(int64)) (func(int64), *int64) {
 	n := new(int64)
 	return func(done int64) {
+		if moved != nil && done > *n {
+			moved(done - *n)
+		}
 		*n = done
 		if progress != nil {
 			progress(done)
 		}
 	}, n
+}
+
+// netSeen turns the running network totals an agent stamps on its
+// messages into the growth a Moved callback hears.
+type netSeen struct{ sent, received int64 }
+
+func (n *netSeen) saw(m wire.Msg, moved func(sent, received int64)) {
+	ds, dr := max(m.NetSent-n.sent, 0), max(m.NetReceived-n.received, 0)
+	n.sent, n.received = n.sent+ds, n.received+dr
+	if moved != nil && (ds > 0 || dr > 0) {
+		moved(ds, dr)
+	}
 }
 
 // urlTTL is how long a presigned URL works: long enough for a 16 MiB part
@@ -220,7 +233,7 @@ func createViaAgent(ctx context.Context, opts CreateOptions) (*Manifest, time.Ti
 		return nil, time.Time{}, err
 	}
 	var entries entryCollector
-	msg, err := serve(ctx, s, handlers{mint: up.presign, part: up.part, entries: entries.add, progress: opts.Progress})
+	msg, err := serve(ctx, s, handlers{mint: up.presign, part: up.part, entries: entries.add, progress: opts.Progress, moved: opts.Moved})
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -286,10 +299,11 @@ func (c *entryCollector) add(raw json.RawMessage) error {
 }
 
 // serveUpload answers an agent filling up: presigns each part it needs,
-// records the parts it reports and passes its progress on, until its final
-// message, which it returns (a failure also as an error).
-func serveUpload(ctx context.Context, s *agentctl.Session, up upload, progress func(int64)) (wire.Msg, error) {
-	return serve(ctx, s, handlers{mint: up.presign, part: up.part, progress: progress})
+// records the parts it reports and passes its progress and its network
+// bytes on, until its final message, which it returns (a failure also as
+// an error).
+func serveUpload(ctx context.Context, s *agentctl.Session, up upload, progress func(int64), moved func(sent, received int64)) (wire.Msg, error) {
+	return serve(ctx, s, handlers{mint: up.presign, part: up.part, progress: progress, moved: moved})
 }
 
 // handlers are what serve does with an agent's messages before its last.
@@ -300,16 +314,21 @@ type handlers struct {
 	part     func(store.Part) error      // a part it uploaded (nil: none expected)
 	entries  func(json.RawMessage) error // a create's entries (nil: none expected)
 	progress func(int64)                 // how far it got (optional)
+	// moved hears the growth of the agent's network totals as each
+	// message brings them (optional): what its machine's link carried.
+	moved func(sent, received int64)
 }
 
 // serve answers an agent moving bytes with h until its final message,
 // which it returns (a failure also as an error).
 func serve(ctx context.Context, s *agentctl.Session, h handlers) (wire.Msg, error) {
+	var net netSeen
 	for {
 		msg, err := s.Recv(ctx)
 		if err != nil {
 			return msg, fmt.Errorf("the agent on the machine: %w", err)
 		}
+		net.saw(msg, h.moved) // a failure, too, has paid for what it moved
 		switch {
 		case msg.Type == wire.Need:
 			grant := wire.Msg{Type: wire.Grant, N: msg.N}

@@ -47,7 +47,7 @@ func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size
 	if err := s.Send(wire.Msg{Type: wire.Start}); err != nil {
 		return nil, err
 	}
-	msg, err := serveDownload(ctx, s, acc, key, opts.Progress)
+	msg, err := serveDownload(ctx, s, acc, key, opts.Progress, opts.Moved)
 	if err != nil && msg.Type != wire.Failed {
 		return nil, err
 	}
@@ -72,14 +72,15 @@ func restoreViaAgent(ctx context.Context, opts RestoreOptions, m *Manifest, size
 }
 
 // serveDownload answers an agent reading key: presigns the GET it needs
-// (one URL serves every range) and passes its progress on, until its
-// final message, which it returns (a failure also as an error).
-func serveDownload(ctx context.Context, s *agentctl.Session, acc *access, key string, progress func(int64)) (wire.Msg, error) {
+// (one URL serves every range) and passes its progress and its network
+// bytes on, until its final message, which it returns (a failure also as
+// an error).
+func serveDownload(ctx context.Context, s *agentctl.Session, acc *access, key string, progress func(int64), moved func(sent, received int64)) (wire.Msg, error) {
 	get := func(ctx context.Context, n int) (store.Request, error) {
 		if n != 0 || acc.presigner == nil {
 			return store.Request{}, fmt.Errorf("one object is read: there is no URL %d", n)
 		}
 		return acc.presigner.PresignGet(ctx, key, urlTTL)
 	}
-	return serve(ctx, s, handlers{mint: get, progress: progress})
+	return serve(ctx, s, handlers{mint: get, progress: progress, moved: moved})
 }

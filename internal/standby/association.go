@@ -105,6 +105,13 @@ type Options struct {
 	// caller holds the undo stack and the ledger that survive a failure.
 	Agent *agentctl.Launcher
 	Store store.Store
+	// Moved, when set, returns what hears the bytes crossing an
+	// instance's own network link in every copy, as they cross
+	// (snapshot.CreateOptions.Moved): the first sync, background and
+	// forced ones, a planned move's last sync and a failover's copy,
+	// failed ones too. A provider may bill them (VAST's bandwidth).
+	// actions.Env.Moved fits it.
+	Moved func(instance string) func(sent, received int64)
 
 	// SyncTicks and CheckTicks, when set, replace the interval tickers:
 	// each value received starts one cycle. Tests drive the loops with them.

@@ -55,7 +55,8 @@ func (a *Association) relayOrStream(ctx context.Context, from, to end, paths []s
 			rel[i] = "./" + p
 		}
 		res, err := snap.Relay(ctx, snap.RelayOptions{Agent: a.opts.Agent, Store: a.opts.Store, Key: relayKey(a.sb.Instance.ID),
-			From: snap.RelayEnd{Exec: from.x, ID: from.m.Instance.ID, Dir: from.m.Dir}, To: snap.RelayEnd{Exec: to.x, ID: to.m.Instance.ID, Dir: to.m.Dir},
+			From:  snap.RelayEnd{Exec: from.x, ID: from.m.Instance.ID, Dir: from.m.Dir, Moved: a.moved(from)},
+			To:    snap.RelayEnd{Exec: to.x, ID: to.m.Instance.ID, Dir: to.m.Dir, Moved: a.moved(to)},
 			Paths: rel, Progress: progress})
 		switch {
 		case err == nil:
@@ -72,6 +73,36 @@ func (a *Association) relayOrStream(ctx context.Context, from, to end, paths []s
 	n, err := stream(ctx,
 		endpoint{side: from.side, id: from.m.Instance.ID, x: from.x, cmd: sendCommand(from.m.Dir), ok: tarOK},
 		endpoint{side: to.side, id: to.m.Instance.ID, x: to.x, cmd: receiveCommand(to.m.Dir)},
-		nulList(paths), progress)
+		nulList(paths), a.streamed(from, to, progress))
 	return n, ViaSCN, err
+}
+
+// moved is what hears the bytes crossing e's link (Options.Moved), nil
+// when nothing listens.
+func (a *Association) moved(e end) func(sent, received int64) {
+	if a.opts.Moved == nil {
+		return nil
+	}
+	return a.opts.Moved(e.m.Instance.ID)
+}
+
+// streamed wraps a stream's progress (running totals) so that each
+// growth is heard as sent by from and received by to as it happens.
+func (a *Association) streamed(from, to end, progress func(int64)) func(int64) {
+	sent, received := a.moved(from), a.moved(to)
+	var seen int64
+	return func(n int64) {
+		if d := n - seen; d > 0 {
+			seen = n
+			if sent != nil {
+				sent(d, 0)
+			}
+			if received != nil {
+				received(0, d)
+			}
+		}
+		if progress != nil {
+			progress(n)
+		}
+	}
 }

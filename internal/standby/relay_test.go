@@ -62,7 +62,8 @@ func TestSyncGoesThroughTheStoreByTheAgents(t *testing.T) {
 			m := newManual()
 			var logMu sync.Mutex
 			var logs []string
-			a := start(t, gpu, sb, m.options(Options{Agent: agents(t), Store: st,
+			var link links
+			a := start(t, gpu, sb, m.options(Options{Agent: agents(t), Store: st, Moved: link.moved,
 				Log: func(l string) { logMu.Lock(); logs = append(logs, l); logMu.Unlock() }}))
 
 			first := a.Status().LastSync
@@ -79,10 +80,21 @@ func TestSyncGoesThroughTheStoreByTheAgents(t *testing.T) {
 				presignedBefore = srv.Presigned()
 			}
 			var progress atomic.Int64
+			sentBefore, receivedBefore := link.get(gpu.Instance.ID)[0], link.get(sb.Instance.ID)[1]
 			c, err := a.Sync(context.Background(), func(n int64) { progress.Store(n) })
 			must(t, err)
 			if c.Via != ViaAgent || c.SCNBytes != 0 || c.Files != 3 || c.Deleted != 1 || c.Bytes < 100000 || progress.Load() != c.Bytes {
 				t.Errorf("increment: %+v (progress %d), want 3 entries and 1 deletion via the agents", c, progress.Load())
+			}
+			// The increment left the GPU and reached the standby over their
+			// links (a provider bills both); a folder they share with scn
+			// moves nothing over a network.
+			want := c.Bytes
+			if kind == "dir" {
+				want = 0
+			}
+			if sent, received := link.get(gpu.Instance.ID)[0]-sentBefore, link.get(sb.Instance.ID)[1]-receivedBefore; sent != want || received != want {
+				t.Errorf("the increment's %d bytes: heard %d sent by the GPU and %d received by the standby, want %d each", c.Bytes, sent, received, want)
 			}
 			sameTree(t, gpu.Dir, sb.Dir)
 			if srv != nil && srv.Presigned() == presignedBefore {
@@ -266,4 +278,28 @@ func relayPair(t *testing.T, st store.Store) (r *rig, gpu, sb Machine, a *Associ
 	write(t, filepath.Join(gpu.Dir, "a.txt"), "a")
 	a = start(t, gpu, sb, Options{Agent: agents(t), Store: st, SyncTicks: make(chan time.Time), CheckTicks: make(chan time.Time)})
 	return r, gpu, sb, a
+}
+
+// links adds up what Options.Moved heard, by instance: [sent, received].
+type links struct {
+	mu sync.Mutex
+	by map[string][2]int64
+}
+
+func (l *links) moved(instance string) func(sent, received int64) {
+	return func(sent, received int64) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.by == nil {
+			l.by = map[string][2]int64{}
+		}
+		v := l.by[instance]
+		l.by[instance] = [2]int64{v[0] + sent, v[1] + received}
+	}
+}
+
+func (l *links) get(instance string) [2]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.by[instance]
 }

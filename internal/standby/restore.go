@@ -33,9 +33,6 @@ type Move struct {
 	// Planned is true when the old GPU had not failed: it was synced one
 	// last time and the association moved on.
 	Planned bool
-	// LastSync is that last sync from the old GPU (zero when none ran):
-	// its bytes left the old GPU, a provider may bill them.
-	LastSync Cycle
 }
 
 // MBPerSec is the stream's rate in MB (10^6 bytes) per second.
@@ -70,9 +67,7 @@ func (a *Association) Restore(ctx context.Context, to Machine, verify VerifyFunc
 	}
 	r := Move{GPU: to.Instance.ID, Planned: state != FailoverActive}
 	if r.Planned {
-		c, err := a.cycle(ctx, nil)
-		r.LastSync = c
-		if err != nil {
+		if c, err := a.cycle(ctx, nil); err != nil {
 			a.logf("planned move: the last sync from GPU %s failed (%s); restoring what the standby holds", c.GPU, c.Error)
 		}
 	}

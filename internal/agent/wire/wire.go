@@ -19,6 +19,12 @@
 //	                                    archive order, sent while the bytes move)
 //	agent → created {manifest} | restored {result} | failed {error}
 //
+// Every message the agent sends after hello carries net_sent and
+// net_received: the bytes it has put on and taken off the network for
+// its job so far. scn bills them to the machine as they arrive (a
+// provider may bill its bandwidth), so a transfer that fails, or an agent
+// that is killed, has still paid for what it moved.
+//
 // A create's manifest comes in pieces: its entries in entries messages as
 // the agent records them, the rest (counts, sizes) in created, which
 // carries no entries. scn decodes each piece as it arrives, so a workspace
@@ -43,7 +49,7 @@ import (
 )
 
 // Version of the protocol.
-const Version = 2
+const Version = 3
 
 // Message types.
 const (
@@ -113,6 +119,13 @@ type Msg struct {
 	// VmHWM; 0 where the system does not say), so scn can report what
 	// the data plane cost the machine.
 	PeakRSS int64 `json:"peak_rss,omitempty"`
+
+	// every message but hello: the bodies of the job's HTTP requests the
+	// agent sent and of the responses it read, retries included (headers
+	// and TLS framing are not counted). A shared folder moves nothing
+	// over the network.
+	NetSent     int64 `json:"net_sent,omitempty"`
+	NetReceived int64 `json:"net_received,omitempty"`
 }
 
 // Request is a presigned HTTP request. ValidFor is counted from when the
