@@ -94,6 +94,11 @@ type Config struct {
 	// listens on 22), but a test's SSH server does not. When set and it
 	// returns > 0 for a VM name, that port is reported instead of 22.
 	SSHPortOverride func(name string) int
+	// OnRetry is a test hook: when set, it is told about every failed API
+	// call that will be tried again and how long scn waits before that
+	// try, just before the wait. Tests read the wait asked for instead of
+	// timing it.
+	OnRetry func(err error, wait time.Duration)
 }
 
 // ConfigFromEnv reads GOOGLE_APPLICATION_CREDENTIALS, GCP_PROJECT_ID,

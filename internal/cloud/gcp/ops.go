@@ -41,7 +41,12 @@ func call[T any](ctx context.Context, p *Provider, do func() (T, error)) (T, err
 			return v, backoff.Permanent(err)
 		}
 		return v, err
-	}, backoff.WithBackOff(b), backoff.WithMaxTries(maxTries), backoff.WithMaxElapsedTime(0))
+	}, backoff.WithBackOff(b), backoff.WithMaxTries(maxTries), backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			if p.cfg.OnRetry != nil {
+				p.cfg.OnRetry(err, wait)
+			}
+		}))
 	var qw *quotaWait
 	if errors.As(err, &qw) { // out of tries while rate-limited: Google's own error
 		err = qw.err

@@ -72,6 +72,11 @@ type Server struct {
 	// PageSize caps instances per list page (default: the request's
 	// maxResults, 500 at most, like the real API).
 	PageSize int
+	// QuotaClock is the clock RateLimitFor's interval is measured by; nil
+	// is time.Now. A test that must not depend on how fast the machine
+	// runs advances its own clock by the waits its client asked for, so
+	// that the quota refills after the wait requested, not the time spent.
+	QuotaClock func() time.Time
 
 	srv *httptest.Server
 
@@ -130,10 +135,10 @@ func (s *Server) FailNext(f Fault) {
 }
 
 // RateLimitFor makes every compute call answer as Compute Engine does once
-// the project's rate quota is used up, until d has passed: 403 with reason
-// rateLimitExceeded in domain usageLimits. Rate quotas are counted per
-// minute and refill only at the start of the next interval, so a client
-// must wait that out rather than retry at once
+// the project's rate quota is used up, until d has passed on QuotaClock:
+// 403 with reason rateLimitExceeded in domain usageLimits. Rate quotas are
+// counted per minute and refill only at the start of the next interval, so
+// a client must wait that out rather than retry at once
 // (cloud.google.com/compute/api-quota: "If your project exceeds a rate
 // quota, you receive a 403 error with the reason rateLimitExceeded. To
 // resolve this error, wait a minute then try your request again";
@@ -142,7 +147,15 @@ func (s *Server) FailNext(f Fault) {
 func (s *Server) RateLimitFor(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.limitedUntil = time.Now().Add(d)
+	s.limitedUntil = s.quotaNow().Add(d)
+}
+
+// quotaNow is the rate quotas' clock (QuotaClock).
+func (s *Server) quotaNow() time.Time {
+	if s.QuotaClock != nil {
+		return s.QuotaClock()
+	}
+	return time.Now()
 }
 
 // FailNextInsert makes the next insert's operation end DONE with an error,
@@ -247,7 +260,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if time.Now().Before(s.limitedUntil) {
+	if s.quotaNow().Before(s.limitedUntil) {
 		writeError(w, http.StatusForbidden, "rateLimitExceeded", "Rate Limit Exceeded")
 		return
 	}
