@@ -32,6 +32,9 @@ type WaitOptions struct {
 	// OnPoll, when set, is told about every poll so the console can show
 	// "waiting for SSH on instance 42 (loading, 35s)".
 	OnPoll func(inst *Instance, elapsed time.Duration, note string)
+	// Clock spaces the polls and probes and times RunningAt and ReadyAt;
+	// nil is the machine's. The Timeout and OnPoll's elapsed are real time.
+	Clock Clock
 }
 
 // MaxProbeInterval is the slowest SSH probe cadence WaitReady allows: the
@@ -61,14 +64,14 @@ func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Inst
 	if o.Probes <= 0 {
 		o.Probes = 2
 	}
-	w := &waiter{o: o, id: id, start: time.Now()}
+	w := &waiter{o: o, id: id, start: time.Now(), clock: ClockOr(o.Clock)}
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
 	for {
-		polled := time.Now()
+		polled := w.clock.Now()
 		inst, err := p.Get(ctx, id)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -105,7 +108,7 @@ func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Inst
 			}
 		}
 		w.report()
-		if err := w.sleep(ctx, time.Until(polled.Add(o.Interval))); err != nil {
+		if err := w.sleep(ctx, polled.Add(o.Interval).Sub(w.clock.Now())); err != nil {
 			return w.last, err
 		}
 	}
@@ -115,7 +118,8 @@ func WaitReady(ctx context.Context, p Provider, id string, o WaitOptions) (*Inst
 type waiter struct {
 	o       WaitOptions
 	id      string
-	start   time.Time
+	start   time.Time // real time: the Timeout's
+	clock   Clock
 	last    *Instance
 	note    string
 	addr    string    // the address probed
@@ -134,7 +138,7 @@ func (w *waiter) probe(ctx context.Context, inst *Instance, polled time.Time) *I
 		w.addr, w.ok = addr, 0 // answers from another address prove nothing about this one
 	}
 	for {
-		at := time.Now()
+		at := w.clock.Now()
 		if err := w.o.Probe(ctx, inst); err != nil {
 			w.ok = 0
 			w.note = inst.Status + ", SSH not answering: " + err.Error()
@@ -154,11 +158,11 @@ func (w *waiter) probe(ctx context.Context, inst *Instance, polled time.Time) *I
 				w.note = inst.Status + ", SSH answering, waiting for the provider to say running"
 			}
 		}
-		if time.Since(polled)+w.o.ProbeInterval >= w.o.Interval {
+		if w.clock.Now().Sub(polled)+w.o.ProbeInterval >= w.o.Interval {
 			return nil
 		}
 		w.report()
-		if w.sleep(ctx, time.Until(at.Add(w.o.ProbeInterval))) != nil {
+		if w.sleep(ctx, at.Add(w.o.ProbeInterval).Sub(w.clock.Now())) != nil {
 			return nil // the caller's sleep reports why
 		}
 	}
@@ -173,14 +177,8 @@ func (w *waiter) report() {
 // sleep waits d, or fails with the reason the wait is over: the timeout
 // (an *InstanceFailedError naming the last status seen) or ctx's error.
 func (w *waiter) sleep(ctx context.Context, d time.Duration) error {
-	if d > 0 && ctx.Err() == nil {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-			return nil
-		}
+	if d > 0 && ctx.Err() == nil && w.clock.Sleep(ctx, d) == nil {
+		return nil
 	}
 	if ctx.Err() == nil {
 		return nil

@@ -3,6 +3,7 @@ package rent_test
 import (
 	"context"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func TestRentBillsGivenUpInstancesByTheProvidersRecord(t *testing.T) {
 // dph_total over the loading too.
 func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
 	loads := []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 30}, {Status: "running"}}
-	f, p, run, inst := rentOne(t, loads)
+	f, p, run, inst := rentOne(t, loads, nil)
 	readFor(t, p, inst.ID, 20) // the drill uses it
 	r, usd, secs := destroyAndBill(t, f, run, inst.ID)
 	rec, _ := f.Instance(inst.ID)
@@ -109,13 +110,20 @@ func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
 const poll = 10 * time.Millisecond
 
 // rentOne rents a dear machine (36 $/h, so that a few polls of it are far
-// above the tolerance) living life on a fake VAST, through rent.
-func rentOne(t *testing.T, life []vasttest.Step) (*vasttest.Fake, *vast.Provider, *actiontest.Run, *cloud.Instance) {
+// above the tolerance) living life on a fake VAST, through rent. With a
+// clock, the fake bills by it and scn's provider and wait read and space
+// their polls by it; nil is the machine's clock on both sides.
+func rentOne(t *testing.T, life []vasttest.Step, clk *simClock) (*vasttest.Fake, *vast.Provider, *actiontest.Run, *cloud.Instance) {
 	t.Helper()
-	f := vasttest.New(t, vasttest.Options{Credit: 100, Offers: []vasttest.Offer{
+	var fakeClock func() time.Time
+	var clock cloud.Clock
+	if clk != nil {
+		fakeClock, clock = clk.Now, clk
+	}
+	f := vasttest.New(t, vasttest.Options{Credit: 100, Clock: fakeClock, Offers: []vasttest.Offer{
 		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 36, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
 	f.StartSSHServers(t, nil)
-	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: poll,
+	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: poll, Clock: clock,
 		RetryBase: time.Millisecond, RetryCap: 4 * time.Millisecond, MaxRetries: 6, DestroyChecks: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -124,14 +132,46 @@ func rentOne(t *testing.T, life []vasttest.Step) (*vasttest.Fake, *vast.Provider
 	run.Probe = func(context.Context, *cloud.Instance) error { return nil }
 	offers := []cloud.Offer{{ID: "1", Provider: "vast", GPU: "RTX_4090", NumGPUs: 1, PricePerHour: 36}}
 	inst, _, err := run.Env("gpu").Rent(context.Background(), p, offers,
-		rent.Options{Kind: "instance", Fallback: -1, Poll: poll, ReadyTimeout: 20 * time.Second})
+		rent.Options{Kind: "instance", Fallback: -1, Poll: poll, ReadyTimeout: 20 * time.Second, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f, p, run, inst
 }
 
-// readFor reads instance id's status n times, a poll apart.
+// simClock is a clock that moves only when it is waited on (cloud.Clock,
+// and vasttest.Options.Clock by its Now): a status poll is then exactly a
+// poll after the one before, and no time passes between a read VAST
+// answers and scn's noting it, however loaded the machine. Its sleeps
+// return at once. The flows it times wait one at a time: a sleep moves it
+// d from where it is.
+type simClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newSimClock() *simClock { return &simClock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)} }
+
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		c.t = c.t.Add(d)
+	}
+	return nil
+}
+
+// readFor reads instance id's status n times, a poll apart (on the
+// provider's clock).
 func readFor(t *testing.T, p *vast.Provider, id string, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
@@ -155,24 +195,28 @@ func destroyAndBill(t *testing.T, f *vasttest.Fake, run *actiontest.Run, id stri
 // A GPU stopped while it is rented (an interruptible one outbid) is billed
 // by VAST its disk only from then on until the DELETE, and one whose host
 // went offline nothing at all: scn's cost pauses its parts at the read
-// that first saw it so, whoever made that read, and is the bill within a
-// poll of each.
+// that first saw it so, whoever made that read, and is the bill.
+//
+// The fake and scn share a clock that moves only by the polls' spacing
+// (simClock): VAST pauses at the read that shows the stop, scn at that
+// read's answer, the same instant on that clock, so the pause and the
+// cost are compared exactly, not within a loaded machine's latency.
 func TestRentPausesTheBillWhereVASTDoes(t *testing.T) {
 	for _, status := range []string{"stopped", "offline"} {
 		t.Run(status, func(t *testing.T) {
 			life := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 1}, {Status: "running", Polls: 23}, {Status: status}}
-			f, p, run, inst := rentOne(t, life)
+			f, p, run, inst := rentOne(t, life, newSimClock())
 			readFor(t, p, inst.ID, 40) // ~20 reads running, then paused: a standby's checks
 			r, usd, secs := destroyAndBill(t, f, run, inst.ID)
 			rec, _ := f.Instance(inst.ID)
 			if rec.StoppedAt.IsZero() || r.StoppedAt.IsZero() || r.OfflineAt.IsZero() != (status != "offline") {
 				t.Fatalf("VAST paused it at %v, scn's record says %v (offline at %v)", rec.StoppedAt, r.StoppedAt, r.OfflineAt)
 			}
-			const slack = 5 * poll
-			if d := rec.StoppedAt.Sub(r.StoppedAt); d < -slack || d > slack {
+			if !r.StoppedAt.Equal(rec.StoppedAt) {
 				t.Errorf("scn saw it pause at %v, VAST paused it at %v", r.StoppedAt, rec.StoppedAt)
 			}
-			if math.Abs(r.LifetimeSeconds-secs) > 0.05 || math.Abs(r.CostUSD-usd) > 2*36*slack.Seconds()/3600 {
+			// start_date is float seconds: a microsecond covers its rounding.
+			if math.Abs(r.LifetimeSeconds-secs) > 1e-6 || math.Abs(r.CostUSD-usd) > 36*1e-6/3600 {
 				t.Errorf("%.3fs costing $%.6f, VAST billed %.3fs, $%.6f", r.LifetimeSeconds, r.CostUSD, secs, usd)
 			}
 			// Billed to the DELETE, the machine would cost ~15 polls more.

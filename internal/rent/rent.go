@@ -42,6 +42,10 @@ type Options struct {
 	// Forget is told the id of an instance once it is destroyed: its address
 	// and host key may go to another machine.
 	Forget func(id string)
+	// Clock is the wait's (cloud.WaitOptions.Clock): it spaces the status
+	// polls and times when the instance was read running; nil is the
+	// machine's. Tests share one with the provider and its fake.
+	Clock cloud.Clock
 }
 
 // Rent provisions an instance on prov from offers (best first). It returns
@@ -128,10 +132,11 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 			}
 		},
 	}
-	start := time.Now()
+	clock := cloud.ClockOr(o.Clock)
+	start := clock.Now()
 	inst, err := cloud.Provision(ctx, prov, offers, cloud.ProvisionOptions{
 		Request: req, Fallback: o.Fallback, Race: o.Race, Hooks: hooks,
-		Wait: cloud.WaitOptions{Interval: o.Poll, Timeout: o.ReadyTimeout, Probe: o.Probe,
+		Wait: cloud.WaitOptions{Interval: o.Poll, Timeout: o.ReadyTimeout, Probe: o.Probe, Clock: o.Clock,
 			OnPoll: func(i *cloud.Instance, elapsed time.Duration, note string) {
 				id := "?"
 				if i != nil {
@@ -154,7 +159,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 	}
 	readyAt := inst.ReadyAt
 	if readyAt.IsZero() {
-		readyAt = time.Now()
+		readyAt = clock.Now()
 	}
 	run.Logf("%s %s ready at %s in %.1fs", kind, inst.ID, inst.Addr(), readyAt.Sub(start).Seconds())
 	return inst, tried, nil

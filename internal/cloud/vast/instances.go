@@ -121,7 +121,7 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 		GPU:          req.Offer.GPU,
 		NumGPUs:      req.Offer.NumGPUs,
 		PricePerHour: req.Offer.PricePerHour,
-		CreatedAt:    time.Now().UTC(),
+		CreatedAt:    p.cfg.Clock.Now().UTC(),
 	}, nil
 }
 
@@ -160,7 +160,7 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	if err := p.waitPollSlot(ctx, id); err != nil {
 		return nil, err
 	}
-	sent := time.Now()
+	sent := p.cfg.Clock.Now()
 	var resp struct {
 		Instances *wireInstance `json:"instances"`
 	}
@@ -180,7 +180,7 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	if inst.ID == "0" { // some answers omit the id of the contract asked for
 		inst.ID = id
 	}
-	p.observe(id, str(resp.Instances.ActualStatus), sent, time.Now())
+	p.observe(id, str(resp.Instances.ActualStatus), sent, p.cfg.Clock.Now())
 	return &inst, nil
 }
 
@@ -331,13 +331,13 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 			Success *bool  `json:"success"`
 			Msg     string `json:"msg"`
 		}
-		sent := time.Now()
+		sent := p.cfg.Clock.Now()
 		err := p.do(ctx, request{method: http.MethodDelete, path: path, body: struct{}{}, out: &resp, idempotent: true})
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.notFound() && p.shown(id):
 			// VAST's {"error": "not_found"} (vast-ai/docs destroy_instance.yaml).
-			return firstTime(accepted, time.Now().UTC()), nil
+			return firstTime(accepted, p.cfg.Clock.Now().UTC()), nil
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 			// Not VAST's answer, or about an instance it has not shown
 			// yet (see Get): only a status read can tell it is gone.
@@ -347,7 +347,7 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 		case resp.Success != nil && !*resp.Success:
 			last = "DELETE answered: " + firstNonEmpty(resp.Msg, "success false")
 		default:
-			accepted = firstTime(accepted, time.Now().UTC())
+			accepted = firstTime(accepted, p.cfg.Clock.Now().UTC())
 			p.markShown(id) // VAST knows it: a null from now on means gone
 			p.billingEnded(id, sent)
 		}
@@ -356,7 +356,7 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 			switch {
 			case errors.Is(err, cloud.ErrNotFound):
 				p.forgetPolls(id)
-				return firstTime(accepted, time.Now().UTC()), nil
+				return firstTime(accepted, p.cfg.Clock.Now().UTC()), nil
 			case ctx.Err() != nil:
 				return time.Time{}, fmt.Errorf("destroying vast instance %s: DELETE sent, not yet confirmed: %w", id, ctx.Err())
 			case err != nil:

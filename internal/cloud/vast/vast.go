@@ -75,6 +75,11 @@ type Config struct {
 	MaxRetries    int           // retries after the first try
 	DestroyChecks int           // status checks after DELETE before giving up on seeing the instance gone
 	MaxListPages  int           // bound on List's paging
+	// Clock spaces the status polls of an instance and times what scn
+	// records of its bill: when a read was sent and answered (a pause
+	// VAST made), when VAST accepted a DELETE. nil is the machine's.
+	// Tests share one with the fake (vasttest.Options.Clock).
+	Clock cloud.Clock
 }
 
 // ConfigFromEnv reads VAST_API_KEY and VAST_URL, as the official CLI does.
@@ -131,6 +136,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Workspace == "" {
 		cfg.Workspace = Workspace
 	}
+	cfg.Clock = cloud.ClockOr(cfg.Clock)
 	if !path.IsAbs(cfg.Workspace) {
 		return nil, fmt.Errorf("vast: workspace %q is not an absolute path", cfg.Workspace)
 	}
@@ -241,22 +247,11 @@ func (p *Provider) waitPollSlot(ctx context.Context, id string) error {
 	p.pollMu.Lock()
 	inst := p.track(id)
 	next := inst.lastPoll.Add(p.cfg.PollInterval)
-	now := time.Now()
+	now := p.cfg.Clock.Now()
 	if next.Before(now) {
 		next = now
 	}
 	inst.lastPoll = next // reserve the slot before sleeping: concurrent callers queue up
 	p.pollMu.Unlock()
-	wait := time.Until(next)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return p.cfg.Clock.Sleep(ctx, next.Sub(p.cfg.Clock.Now()))
 }
