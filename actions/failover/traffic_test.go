@@ -11,14 +11,30 @@ import (
 	"github.com/scnlabs/scn/actions/instance"
 	"github.com/scnlabs/scn/actions/standby"
 	"github.com/scnlabs/scn/internal/journal"
+	association "github.com/scnlabs/scn/internal/standby"
 )
 
 // A standby's background syncs send the GPU's changes from the GPU, and
 // VAST bills every byte an instance sends (its offer's inet_up_cost): each
 // sync's bytes are on the GPU's bill as they move, not only the first
 // sync's, which ran in standby.create's step.
+//
+// The test drives the sync loop itself (Registry.Adjust): no background
+// sync runs but the one it asks for after the late files, and it reads
+// the bill once that sync has ended, so what it sees does not depend on
+// how many intervals fit in a loaded machine's time.
 func TestBackgroundSyncsAreOnTheGPUsBandwidthBill(t *testing.T) {
 	w := newWorld(t)
+	ticks := make(chan time.Time)
+	synced := make(chan association.Cycle, 1)
+	reg, err := association.RunRegistry(w.Run.Shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Adjust = func(o *association.Options) {
+		o.SyncTicks, o.CheckTicks = ticks, make(chan time.Time)
+		o.OnSync = func(c association.Cycle) { synced <- c }
+	}
 	offer := maps.Clone(offer1)
 	offer["sent_per_gb"] = 0.02
 	gpu := actiontest.OK[instance.CreateOutputs](t, w.Run, "gpu", instance.Create, map[string]any{"offer": offer, "ready_timeout": "20s", "fallback": 0})
@@ -26,25 +42,33 @@ func TestBackgroundSyncsAreOnTheGPUsBandwidthBill(t *testing.T) {
 	actiontest.OK[files.CreateOutputs](t, w.Run, "files", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 1, "size": 1024})
 	actiontest.OK[standby.CreateOutputs](t, w.Run, "standby", standby.Create, map[string]any{
 		"gpu": map[string]any{"id": gpu.ID, "provider": "vast"}, "path": gpuDir, "standby_path": t.TempDir(),
-		"sync_interval": "20ms", "check_interval": "1h", "ready_timeout": "20s"})
+		"ready_timeout": "20s"})
 	actiontest.OK[files.CreateOutputs](t, w.Run, "late", files.Create, map[string]any{"on": gpu.ID, "dir": gpuDir, "count": 2, "size": 4096, "prefix": "late-"})
 
-	sent := func() (int64, float64) {
-		for _, r := range w.Run.Resources.Resources() {
-			if r.ID == gpu.ID && r.Bandwidth != nil {
-				return r.Bandwidth.SentBytes, r.Bandwidth.USD
-			}
-		}
-		return 0, 0
+	before := bandwidth(w, gpu.ID).SentBytes
+	// Only a guard against a stuck loop, not a claim on how long a sync
+	// takes: the test waits for the sync's end, not for time.
+	hung := time.After(time.Minute)
+	select {
+	case ticks <- time.Now():
+	case <-hung:
+		t.Fatal("the sync loop never took the tick")
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for n, _ := sent(); n < 2*4096; n, _ = sent() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the GPU's bill counts %d bytes sent after the late files were synced, want their 8192 at least", n)
-		}
-		time.Sleep(20 * time.Millisecond) // a sync interval: the loop's own pace
+	var c association.Cycle
+	select {
+	case c = <-synced:
+	case <-hung:
+		t.Fatal("the background sync never ended")
 	}
-	if n, usd := sent(); usd != float64(n)*0.02/1e9 {
+	if c.Error != "" || c.Bytes < 2*4096 {
+		t.Fatalf("the background sync after the late files: %+v, want their 8192 bytes at least", c)
+	}
+	bw := bandwidth(w, gpu.ID)
+	n, usd := bw.SentBytes, bw.USD
+	if n-before != c.Bytes {
+		t.Errorf("the GPU's bill counts %d bytes sent, %d before the background sync: want its %d more", n, before, c.Bytes)
+	}
+	if usd != float64(n)*0.02/1e9 {
 		t.Errorf("%d bytes sent billed $%v, want them at the offer's 0.02 $/GB", n, usd)
 	}
 }

@@ -144,7 +144,7 @@ the sync and checks stop before that.`,
 	}
 	env.Logf("first sync of %s on GPU %s to %s on standby %s", gpuDir, gpu.ID, sbDir, sb.ID)
 	reach := standby.Reach{Target: env.Target, Connect: env.Connect, Probe: env.Probe}
-	a, err := standby.Start(ctx, reach.Machine(gpu, gpuDir), reach.Machine(sb, sbDir), standby.Options{
+	opts := standby.Options{
 		SyncInterval: p.SyncInterval.Duration, CheckInterval: p.CheckInterval.Duration,
 		CheckTimeout: p.CheckTimeout.Duration, FailureThreshold: p.FailureThreshold, Exclude: p.Exclude,
 		Log:      logTo(env, sb.ID),
@@ -155,7 +155,11 @@ the sync and checks stop before that.`,
 		// What each copy moves is on the machines' bills as it moves,
 		// for the life of the association, whichever step it runs in.
 		Moved: env.Moved,
-	})
+	}
+	if reg.Adjust != nil {
+		reg.Adjust(&opts)
+	}
+	a, err := standby.Start(ctx, reach.Machine(gpu, gpuDir), reach.Machine(sb, sbDir), opts)
 	if err != nil {
 		// The standby machine is destroyed by its undo, and what the failed
 		// first sync left in the store by the relay's.

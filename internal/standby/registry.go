@@ -6,6 +6,13 @@ import "sync"
 // the standby's id or by the id of the GPU one follows. Safe for
 // concurrent use; the zero value is ready.
 type Registry struct {
+	// Adjust is a test hook: when set, standby.create passes the Options
+	// of every association it starts through it just before Start, so a
+	// test can drive the loops (SyncTicks, CheckTicks) and learn when a
+	// round has ended by wrapping OnSync or OnCheck, instead of waiting
+	// for real intervals. Set it before the step that starts them.
+	Adjust func(*Options)
+
 	mu   sync.Mutex
 	list []*Association
 }
