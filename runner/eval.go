@@ -2,7 +2,9 @@ package runner
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -165,8 +167,9 @@ func explain(src string, scope map[string]any, hide func(string) bool) []journal
 }
 
 // subValue evaluates one sub-expression for display: strings quoted,
-// long values cut, *** for one hide says reads a secret; ok is false when
-// it does not compile on its own.
+// long values cut, fractions to six significant digits (displayFloat),
+// *** for one hide says reads a secret; ok is false when it does not
+// compile on its own.
 func subValue(src string, scope map[string]any, hide func(string) bool) (string, bool) {
 	if hide != nil && hide(src) {
 		return "***", true
@@ -184,7 +187,24 @@ func subValue(src string, scope map[string]any, hide func(string) bool) (string,
 	case isStr:
 		return fmt.Sprintf("%q", short(str, 200)), true
 	}
+	if f, ok := v.(float64); ok {
+		return displayFloat(f), true
+	}
 	return short(formatValue(v), 200), true
+}
+
+// displayFloat shows a fraction to six significant digits, without an
+// exponent: a phase of 0.53962339 s reads 0.539623, a cost of
+// 0.000012345678 USD 0.0000123457. Whole numbers and large ones are shown
+// whole. Six digits keep a value that decided a comparison apart from the
+// limit it was compared with (a threshold is rarely written finer); a
+// template's ${{ }} keeps every digit (formatValue).
+func displayFloat(f float64) string {
+	if f == math.Trunc(f) || math.Abs(f) >= 1e6 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 6, 64), 64)
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // evaluated is src with the values it compared in place of what they were
