@@ -148,14 +148,19 @@ func (e *Env) Begin(kind, provider, label, detail string) (*resource.Pending, er
 // may bill every byte an instance sends or receives (VAST: inet_up_cost,
 // inet_down_cost). So every try of a retry and every poll of an until
 // pays for what it moved, a transfer that then fails too, and the budget
-// sees the bytes during a long transfer, not after it. An instance the
-// run did not rent is billed nothing.
+// sees the bytes during a long transfer, not after it. The machine is a
+// GPU (kind instance) or a standby (GCP bills its egress); one the run
+// did not rent is billed nothing.
 func (e *Env) Moved(instance string) func(sent, received int64) {
 	return func(sent, received int64) {
 		if e.Resources == nil {
 			return
 		}
-		if h := e.Resources.Find("instance", instance); h != nil {
+		h := e.Resources.Find("instance", instance)
+		if h == nil {
+			h = e.Resources.Find("standby", instance)
+		}
+		if h != nil {
 			h.Moved(sent, received)
 		}
 	}

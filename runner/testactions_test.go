@@ -129,7 +129,7 @@ func registry(w *world) *actions.Registry {
 				w.mu.Unlock()
 				return os.RemoveAll(path)
 			})
-			h.Traffic(p.SentPerGB, 0)
+			h.Traffic(p.SentPerGB, 0, "")
 			out := &createOutputs{ID: p.Name, Path: path, Count: p.Count, Items: p.Items, Obj: p.Obj}
 			if p.FailAfter {
 				return out, fmt.Errorf("created %s but it never became ready", p.Name)

@@ -2,6 +2,7 @@ package failover_test
 
 import (
 	"maps"
+	"math"
 	"testing"
 	"time"
 
@@ -104,6 +105,17 @@ func TestAPlannedMovesLastSyncIsOnTheOldGPUsBill(t *testing.T) {
 	}
 	if nw := bandwidth(w, gpu2.ID); nw.ReceivedBytes != fo.Bytes || nw.SentBytes != 0 {
 		t.Errorf("the new GPU's traffic %+v, want the copy's %d bytes received", nw, fo.Bytes)
+	}
+	// The copy left the standby, a GCP VM: Google bills its internet
+	// egress (receiving is free), at scn's estimate of the rate, marked so,
+	// and the run's total is then an estimate too.
+	sbw := bandwidth(w, sb.ID)
+	if sbw.SentBytes != fo.Bytes || sbw.ReceivedPerGB != 0 || !sbw.Estimated ||
+		math.Abs(sbw.USD-float64(fo.Bytes)*0.12/(1<<30)) > 1e-12 {
+		t.Errorf("the standby's traffic %+v, want the copy's %d bytes sent at $0.12/GiB, estimated", sbw, fo.Bytes)
+	}
+	if c := w.Run.Resources.Cost(); !c.Estimated {
+		t.Errorf("the run's cost %+v is not marked estimated though the standby's egress is", c)
 	}
 }
 

@@ -32,6 +32,11 @@ type Offer struct {
 	// traffic is not billed by the machine's provider.
 	SentPerGB     float64 `json:"sent_per_gb,omitempty" doc:"USD per GB the machine sends (VAST inet_up_cost); omitted when not billed"`
 	ReceivedPerGB float64 `json:"received_per_gb,omitempty" doc:"USD per GB the machine receives (VAST inet_down_cost); omitted when not billed"`
+	// TrafficSource says where SentPerGB and ReceivedPerGB come from when
+	// they are scn's estimate rather than the offer's own prices (GCP's
+	// internet egress: the destination and the month's usage set the
+	// rate, which scn cannot know): "" for the provider's own.
+	TrafficSource string `json:"traffic_source,omitempty" doc:"where sent_per_gb and received_per_gb come from when they are scn's estimate, not the provider's offer (estimated: <price list and date>)"`
 	// PriceSource and Estimated say where a price that is not the
 	// provider's own bill comes from (see Instance).
 	PriceSource string `json:"price_source,omitempty" doc:"where the price comes from when it is not the provider's bill: gcp billing catalog <date>, or estimated: <table and its date>"`

@@ -63,4 +63,9 @@ type Bandwidth struct {
 	SentPerGB     float64 `json:"sent_per_gb"`     // USD per 10⁹ bytes sent
 	ReceivedPerGB float64 `json:"received_per_gb"` // USD per 10⁹ bytes received
 	USD           float64 `json:"usd"`
+	// PriceSource names the estimate the per-GB prices come from when they
+	// are not the provider's own (cloud.Offer.TrafficSource); Estimated
+	// is then true.
+	PriceSource string `json:"price_source,omitempty"`
+	Estimated   bool   `json:"estimated,omitempty"`
 }

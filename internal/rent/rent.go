@@ -98,7 +98,7 @@ func Rent(ctx context.Context, run Run, prov cloud.Provider, offers []cloud.Offe
 					return nil
 				})
 			billBy(h, inst) // as Create answered, until a status read says more
-			h.Traffic(offer.SentPerGB, offer.ReceivedPerGB)
+			h.Traffic(offer.SentPerGB, offer.ReceivedPerGB, offer.TrafficSource)
 			if bp, ok := prov.(cloud.BillPauser); ok {
 				h.PausedFrom(func() (time.Time, time.Time) {
 					p := bp.Paused(id)

@@ -105,8 +105,12 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 	b.WriteString(t.String())
 	for _, r := range j.Resources {
 		if bw := r.Bandwidth; bw != nil {
-			fmt.Fprintf(b, "  %s %s's cost includes %s of traffic: %s sent, %s received, at its offer's per-GB prices (the run's transfers only)\n",
-				r.Kind, r.ID, fmtUSD(bw.USD), fmtBytes(bw.SentBytes), fmtBytes(bw.ReceivedBytes))
+			prices := "its offer's per-GB prices"
+			if bw.Estimated {
+				prices = "per-GB prices " + bw.PriceSource
+			}
+			fmt.Fprintf(b, "  %s %s's cost includes %s of traffic: %s sent, %s received, at %s (the run's transfers only)\n",
+				r.Kind, r.ID, fmtUSD(bw.USD), fmtBytes(bw.SentBytes), fmtBytes(bw.ReceivedBytes), prices)
 		}
 	}
 	fmt.Fprintf(b, "  Total cost %s · peak %s/h\n", p.bold(CostText(j.Cost)), fmtUSD(j.Cost.PeakPerHour))

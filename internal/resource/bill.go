@@ -68,11 +68,14 @@ func (h *Handle) PausedFrom(paused func() (machine, storage time.Time)) {
 
 // Traffic records what the provider bills per GB the machine sends and
 // receives (cloud.Offer.SentPerGB, ReceivedPerGB: VAST's bandwidth prices
-// of the offer it was rented from). 0 and 0 leave traffic unbilled.
-func (h *Handle) Traffic(sentPerGB, receivedPerGB float64) {
+// of the offer it was rented from, or scn's estimate of Google's egress),
+// and, for an estimate, where it comes from (cloud.Offer.TrafficSource; ""
+// for the provider's own prices). 0 and 0 leave traffic unbilled.
+func (h *Handle) Traffic(sentPerGB, receivedPerGB float64, source string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.traffic.SentPerGB, h.traffic.ReceivedPerGB = sentPerGB, receivedPerGB
+	h.traffic.PriceSource, h.traffic.Estimated = source, source != ""
 }
 
 // Moved counts bytes a transfer of the run sent from the machine and

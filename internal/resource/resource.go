@@ -309,7 +309,7 @@ func Totals(rs []journal.Resource) journal.Cost {
 	for _, r := range rs {
 		c.TotalUSD += r.CostUSD
 		c.Simulated = c.Simulated || (r.Simulated && r.PricePerHour > 0)
-		c.Estimated = c.Estimated || (r.Estimated && r.PricePerHour > 0)
+		c.Estimated = c.Estimated || (r.Estimated && r.PricePerHour > 0) || (r.Bandwidth != nil && r.Bandwidth.Estimated && r.Bandwidth.USD > 0)
 	}
 	c.PeakPerHour = PeakPerHour(rs)
 	return c

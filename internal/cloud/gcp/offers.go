@@ -24,6 +24,22 @@ const (
 	e2GBSpot       = 0.000877
 )
 
+// Internet egress from a VM, which Google bills per GiB sent (receiving is
+// free): Premium Tier (a project's default network tier, which scn's VMs
+// use: create.go sets none) to North America, $0.12 per GiB from the
+// second GiB to the 1,024th of the month (cloud.google.com/vpc/network-pricing,
+// as transcribed on 2026-09-20). Other destinations cost more or less,
+// later TiB less, Standard Tier less, and the month's first GiB nothing:
+// scn cannot know the destination (the store's region, or wherever scn
+// runs) nor the project's month, so a standby's egress is this estimate,
+// marked so. It is what a failover copies from the standby to the new GPU
+// (through the store, or scn). Per 10⁹ bytes, as scn's traffic prices are.
+const (
+	egressPerGiB = 0.12
+	egressPerGB  = egressPerGiB * 1e9 / (1 << 30)
+	egressSource = "estimated: Google's Premium Tier internet egress to North America, $0.12/GiB (cloud.google.com/vpc/network-pricing, 2026-09-20)"
+)
+
 // e2Shapes are the billed vCPUs and memory (GB) of E2 machine types. The
 // shared-core types burst to 2 vCPUs but are billed for a fraction of one.
 var e2Shapes = map[string]struct{ vcpus, gb float64 }{
@@ -68,9 +84,13 @@ func (p *Provider) Offers(ctx context.Context, q cloud.OfferQuery) ([]cloud.Offe
 		PricePerHour: price,
 		PriceSource:  pq.source,
 		Estimated:    pq.estimated,
-		Reliability:  1,
-		DiskGB:       float64(p.cfg.DiskGB),
-		Location:     p.cfg.Zone,
+		// What the VM sends to the internet is billed; what it receives
+		// is not.
+		SentPerGB:     egressPerGB,
+		TrafficSource: egressSource,
+		Reliability:   1,
+		DiskGB:        float64(p.cfg.DiskGB),
+		Location:      p.cfg.Zone,
 	}
 	gpu := strings.TrimSpace(q.GPU)
 	switch {

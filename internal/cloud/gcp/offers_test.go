@@ -1,6 +1,8 @@
 package gcp_test
 
 import (
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/scnlabs/scn/internal/cloud"
@@ -17,6 +19,13 @@ func TestOffers(t *testing.T) {
 	if o.Provider != "gcp" || o.GPU != "e2-medium" || o.NumGPUs != 0 || o.Location != "us-central1-a" || o.DiskGB != 20 ||
 		o.PricePerHour < 0.01 || o.PricePerHour > 0.034 || o.Simulated {
 		t.Errorf("offer = %+v", o)
+	}
+	// Google bills what the VM sends to the internet ($0.12/GiB, Premium
+	// Tier to North America: per 10⁹ bytes, 0.1118), not what it receives;
+	// the rate is scn's estimate, and says so.
+	if math.Abs(o.SentPerGB-0.12*1e9/(1<<30)) > 1e-12 || o.ReceivedPerGB != 0 ||
+		!strings.HasPrefix(o.TrafficSource, "estimated: ") || !strings.Contains(o.TrafficSource, "network-pricing") {
+		t.Errorf("offer's traffic prices: sent %v, received %v, from %q", o.SentPerGB, o.ReceivedPerGB, o.TrafficSource)
 	}
 	for _, tc := range []struct {
 		name string
