@@ -3,7 +3,6 @@ package rent_test
 import (
 	"context"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +79,7 @@ func TestRentBillsGivenUpInstancesByTheProvidersRecord(t *testing.T) {
 // dph_total over the loading too.
 func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
 	loads := []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 30}, {Status: "running"}}
-	f, p, run, inst := rentOne(t, loads, newSimClock())
+	f, p, run, inst := rentOne(t, loads, vasttest.NewSimClock())
 	readFor(t, p, inst.ID, 20) // the drill uses it
 	r, usd, secs := destroyAndBill(t, f, run, inst.ID)
 	rec, _ := f.Instance(inst.ID)
@@ -91,7 +90,7 @@ func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
 	}
 	// RunningAt is when the wait asked for the read that said running
 	// (cloud.WaitReady), which the provider may send up to a poll later
-	// (its spacing of reads): on the shared clock (simClock), no later
+	// (its spacing of reads): on the shared clock (vasttest.SimClock), no later
 	// than VAST ran it and at most a poll before.
 	if d := rec.RunningAt.Sub(r.RunningAt); d < 0 || d > poll {
 		t.Errorf("scn saw it running at %v, VAST ran it at %v", r.RunningAt, rec.RunningAt)
@@ -116,7 +115,7 @@ const poll = 10 * time.Millisecond
 // above the tolerance) living life on a fake VAST, through rent. With a
 // clock, the fake bills by it and scn's provider and wait read and space
 // their polls by it; nil is the machine's clock on both sides.
-func rentOne(t *testing.T, life []vasttest.Step, clk *simClock) (*vasttest.Fake, *vast.Provider, *actiontest.Run, *cloud.Instance) {
+func rentOne(t *testing.T, life []vasttest.Step, clk *vasttest.SimClock) (*vasttest.Fake, *vast.Provider, *actiontest.Run, *cloud.Instance) {
 	t.Helper()
 	var fakeClock func() time.Time
 	var clock cloud.Clock
@@ -140,37 +139,6 @@ func rentOne(t *testing.T, life []vasttest.Step, clk *simClock) (*vasttest.Fake,
 		t.Fatal(err)
 	}
 	return f, p, run, inst
-}
-
-// simClock is a clock that moves only when it is waited on (cloud.Clock,
-// and vasttest.Options.Clock by its Now): a status poll is then exactly a
-// poll after the one before, and no time passes between a read VAST
-// answers and scn's noting it, however loaded the machine. Its sleeps
-// return at once. The flows it times wait one at a time: a sleep moves it
-// d from where it is.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSimClock() *simClock { return &simClock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)} }
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.t = c.t.Add(d)
-	}
-	return nil
 }
 
 // readFor reads instance id's status n times, a poll apart (on the
@@ -201,14 +169,14 @@ func destroyAndBill(t *testing.T, f *vasttest.Fake, run *actiontest.Run, id stri
 // that first saw it so, whoever made that read, and is the bill.
 //
 // The fake and scn share a clock that moves only by the polls' spacing
-// (simClock): VAST pauses at the read that shows the stop, scn at that
+// (vasttest.SimClock): VAST pauses at the read that shows the stop, scn at that
 // read's answer, the same instant on that clock, so the pause and the
 // cost are compared exactly, not within a loaded machine's latency.
 func TestRentPausesTheBillWhereVASTDoes(t *testing.T) {
 	for _, status := range []string{"stopped", "offline"} {
 		t.Run(status, func(t *testing.T) {
 			life := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 1}, {Status: "running", Polls: 23}, {Status: status}}
-			f, p, run, inst := rentOne(t, life, newSimClock())
+			f, p, run, inst := rentOne(t, life, vasttest.NewSimClock())
 			readFor(t, p, inst.ID, 40) // ~20 reads running, then paused: a standby's checks
 			r, usd, secs := destroyAndBill(t, f, run, inst.ID)
 			rec, _ := f.Instance(inst.ID)

@@ -4,42 +4,20 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scnlabs/scn/internal/cloud/vast/vasttest"
 )
 
-// clock is a billing clock a test advances (vasttest.Options.Clock): billed
-// time passes without the test sleeping, and the bill is exact.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // billFake is a fake renting offers 1..n of a 0.40 $/h machine whose 72 GB
 // disk (0.50 $/GB-month) costs 0.05 $/h, each living lives[i-1], on clk.
-func billFake(t *testing.T, clk *clock, lives ...[]vasttest.Step) (*vasttest.Fake, func(offer int) string) {
+func billFake(t *testing.T, clk *vasttest.SimClock, lives ...[]vasttest.Step) (*vasttest.Fake, func(offer int) string) {
 	var offers []vasttest.Offer
 	for i, life := range lives {
 		offers = append(offers, vasttest.Offer{ID: int64(i + 1), GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 0.40, StorageCost: 0.50, DiskSpace: 100, Lifecycle: life})
 	}
-	f := vasttest.New(t, vasttest.Options{Offers: offers, Clock: clk.now})
+	f := vasttest.New(t, vasttest.Options{Offers: offers, Clock: clk.Now})
 	return f, func(offer int) string {
 		st, _, body := call(t, f, "PUT", "/api/v0/asks/"+strconv.Itoa(offer)+"/", `{"client_id":"me","image":"img","disk":72}`)
 		var out struct {
@@ -66,15 +44,15 @@ func wantBill(t *testing.T, f *vasttest.Fake, id string, lived, ran time.Duratio
 // machine only from the read that first showed it running — nothing for an
 // instance destroyed while loading.
 func TestBillChargesTheMachineOnlyFromRunning(t *testing.T) {
-	clk := newClock()
+	clk := vasttest.NewSimClock()
 	f, rent := billFake(t, clk, nil, nil)
 	loading, ran := rent(1), rent(2)
-	clk.advance(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	for i := 0; i < 3; i++ { // placed, loading, running (the default lifecycle)
 		call(t, f, "GET", "/api/v0/instances/"+ran+"/", "")
 	}
 	call(t, f, "GET", "/api/v0/instances/"+loading+"/", "")
-	clk.advance(10 * time.Minute)
+	clk.Advance(10 * time.Minute)
 	for _, id := range []string{loading, ran} {
 		call(t, f, "DELETE", "/api/v0/instances/"+id+"/", "")
 	}
@@ -91,14 +69,14 @@ func TestBillChargesTheMachineOnlyFromRunning(t *testing.T) {
 // again. One whose container exited is billed as before: the docs do not
 // say it stops the GPU's charge.
 func TestBillStopsTheMachineWhileItIsStopped(t *testing.T) {
-	clk := newClock()
+	clk := vasttest.NewSimClock()
 	outbid := []vasttest.Step{{Status: "running", Polls: 2}, {Status: "stopped", Intended: "stopped", Msg: "outbid"}}
 	resumes := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "stopped", Intended: "stopped", Polls: 1}, {Status: "running"}}
 	exits := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "exited", Msg: "container exited"}}
 	f, rent := billFake(t, clk, outbid, resumes, exits)
 	stopped, resumed, exited := rent(1), rent(2), rent(3)
 	read := func(id string, after time.Duration) {
-		clk.advance(after)
+		clk.Advance(after)
 		call(t, f, "GET", "/api/v0/instances/"+id+"/", "")
 	}
 	read(stopped, 0)              // running from its creation
@@ -109,7 +87,7 @@ func TestBillStopsTheMachineWhileItIsStopped(t *testing.T) {
 	read(resumed, 20*time.Minute) // running again
 	read(exited, 0)               // running
 	read(exited, 0)               // exited: still billed
-	clk.advance(5 * time.Minute)  // 5 min more: then all are destroyed
+	clk.Advance(5 * time.Minute)  // 5 min more: then all are destroyed
 	if in, _ := f.Instance(stopped); in.StoppedAt.Sub(in.CreatedAt()) != 15*time.Minute {
 		t.Errorf("stopped %v after its creation, want 15m", in.StoppedAt.Sub(in.CreatedAt()))
 	}
@@ -129,22 +107,22 @@ func TestBillStopsTheMachineWhileItIsStopped(t *testing.T) {
 // costs for instances that are currently offline"), and both again when it
 // is back.
 func TestBillChargesNothingWhileOffline(t *testing.T) {
-	clk := newClock()
+	clk := vasttest.NewSimClock()
 	flaky := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "offline", Polls: 1}, {Status: "running"}}
 	lost := []vasttest.Step{{Status: "running", Polls: 1}, {Status: "offline"}}
 	f, rent := billFake(t, clk, flaky, lost)
 	back, gone := rent(1), rent(2)
-	clk.advance(10 * time.Minute) // both run from their creation
+	clk.Advance(10 * time.Minute) // both run from their creation
 	for _, id := range []string{back, gone} {
 		call(t, f, "GET", "/api/v0/instances/"+id+"/", "") // running
 	}
-	clk.advance(10 * time.Minute) // 20 min running
+	clk.Advance(10 * time.Minute) // 20 min running
 	for _, id := range []string{back, gone} {
 		call(t, f, "GET", "/api/v0/instances/"+id+"/", "") // offline
 	}
-	clk.advance(30 * time.Minute)
+	clk.Advance(30 * time.Minute)
 	call(t, f, "GET", "/api/v0/instances/"+back+"/", "") // back: running again
-	clk.advance(5 * time.Minute)
+	clk.Advance(5 * time.Minute)
 	for _, id := range []string{back, gone} {
 		call(t, f, "DELETE", "/api/v0/instances/"+id+"/", "")
 	}
