@@ -120,6 +120,22 @@ func (h *Handle) BillingEnded(at time.Time) {
 	h.mu.Unlock()
 }
 
+// rate is what r is billed per hour now, as cost bills it: a provider
+// with a storage part bills nothing while the machine is offline and only
+// the storage before it first ran or while it is stopped; otherwise the
+// whole price.
+func rate(r journal.Resource) float64 {
+	switch {
+	case r.StoragePerHour <= 0:
+		return r.PricePerHour
+	case !r.OfflineAt.IsZero():
+		return 0
+	case r.RunningAt.IsZero() || !r.StoppedAt.IsZero():
+		return r.StoragePerHour
+	}
+	return r.PricePerHour
+}
+
 // cost is the bill of r, its lifetime ending at end: a provider with a
 // minimum charge bills at least that (for a resource still alive too: it
 // is already owed); one with a storage part bills it until the machine

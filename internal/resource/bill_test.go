@@ -116,6 +116,42 @@ func TestCostBillsTheMachineOnlyFromWhenItRan(t *testing.T) {
 	}
 }
 
+// The rate the budget looks ahead with is what each machine is billed now:
+// VAST's disk only while the GPU loads or is stopped, nothing while it is
+// offline, the whole price while it runs; a price without a storage part
+// (a GCP standby) runs whole; a destroyed machine costs nothing more.
+func TestRateNowIsWhatIsBilledNow(t *testing.T) {
+	clock := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	tr := NewTracker("run1", "vast", nil, &undo.Stack{})
+	tr.now = func() time.Time { return clock }
+	const price, storage = 0.325, 0.025
+	paused := map[string][2]time.Time{}
+	rent := func(id string, runningAt time.Time) *Handle {
+		pend, _ := tr.Begin(Spec{Step: "gpu", Kind: "instance", Provider: "vast"})
+		h := pend.Created(id, price, false, nil, func(context.Context, string) error { return nil })
+		h.Running(runningAt, storage)
+		h.PausedFrom(func() (time.Time, time.Time) { return paused[id][0], paused[id][1] })
+		return h
+	}
+	rent("running", clock)
+	rent("loading", time.Time{})
+	rent("stopped", clock)
+	rent("offline", clock)
+	gone := rent("destroyed", clock)
+	pend, _ := tr.Begin(Spec{Step: "standby", Kind: "standby", Provider: "gcp"})
+	pend.Created("vm", 0.012, false, nil, func(context.Context, string) error { return nil })
+	clock = clock.Add(time.Minute)
+	at := clock.Add(-time.Second)
+	paused["stopped"] = [2]time.Time{at, {}}
+	paused["offline"] = [2]time.Time{at, at}
+	if err := gone.Destroy(context.Background(), "user"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tr.RateNow(), price+storage+storage+0+0.012; math.Abs(got-want) > 1e-12 {
+		t.Errorf("RateNow = %v, want %v: running %v, loading and stopped %v each (their disk), offline 0, the VM 0.012", got, want, price, storage)
+	}
+}
+
 // A machine paused before its destroy is billed as the provider paused
 // it: its running part only until it stopped (VAST: stopped, as when
 // outbid), its storage too until it went offline. A pause the provider

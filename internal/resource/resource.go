@@ -332,15 +332,18 @@ func PeakPerHour(rs []journal.Resource) float64 {
 	return best
 }
 
-// RateNow is what the resources alive now cost per hour together.
+// RateNow is what the resources alive now are billed per hour together:
+// a VAST GPU still loading or stopped only its disk, one offline nothing
+// (rate), so the budget's look-ahead does not stop a run for a price that
+// is not being charged.
 func (t *Tracker) RateNow() float64 {
-	rate := 0.0
+	sum := 0.0
 	for _, r := range t.Resources() {
 		if r.DestroyedAt == nil {
-			rate += r.PricePerHour
+			sum += rate(r)
 		}
 	}
-	return rate
+	return sum
 }
 
 // Alive lists the resources not yet destroyed (kept ones included): what
