@@ -8,6 +8,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -271,9 +272,14 @@ func firstLine(s string) string {
 func metricValues(m map[string]any) []keyValue {
 	out := keyValues(m)
 	for i, kv := range out {
-		// Any float kind: in memory an output may be a named float type.
+		// Any float kind: in memory an output may be a named float type;
+		// in a journal (masked through JSON, or read back) a json.Number.
 		if v := reflect.ValueOf(m[kv.Key]); v.Kind() == reflect.Float64 || v.Kind() == reflect.Float32 {
 			out[i].Value = roundFigure(v.Float())
+		} else if n, ok := m[kv.Key].(json.Number); ok && strings.ContainsAny(n.String(), ".eE") {
+			if f, err := n.Float64(); err == nil { // a whole number (an id) stays as written
+				out[i].Value = roundFigure(f)
+			}
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -106,6 +107,21 @@ func TestRoundFigure(t *testing.T) {
 		if got := roundFigure(in); got != want {
 			t.Errorf("roundFigure(%v) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A scenario's metrics read rounded however they are held: a float, or
+// the json.Number a journal keeps (masked through JSON, or read back);
+// a whole number, an id perhaps, stays as written.
+func TestMetricValuesRoundFractionsOnly(t *testing.T) {
+	got := map[string]string{}
+	for _, kv := range metricValues(map[string]any{"f": 10.645014429, "n": json.Number("0.597885877"),
+		"id": json.Number("12345678901234567891"), "s": "text"}) {
+		got[kv.Key] = kv.Value
+	}
+	want := map[string]string{"f": "10.65", "n": "0.5979", "id": "12345678901234567891", "s": "text"}
+	if !maps.Equal(got, want) {
+		t.Errorf("metric values %v, want %v", got, want)
 	}
 }
 
