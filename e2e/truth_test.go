@@ -116,9 +116,17 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 	}
 
 	// Bandwidth: VAST bills every byte an instance sends and receives at
-	// its offer's prices. GPU A sent the snapshot's object to the store,
-	// GPU B received it; its size is the store's own (the restore checks
-	// the object's size against the manifest before it reads a byte).
+	// its offer's prices. GPU A received the test files (the tar stream
+	// files.create sent: a 512-byte header and the content padded to 512
+	// per file, two zero blocks at the end) and sent the snapshot's object
+	// to the store, GPU B received it; its size is the store's own (the
+	// restore checks the object's size against the manifest before it
+	// reads a byte).
+	written := int64(1024)
+	for _, f := range output(t, j, "files", "files").([]any) {
+		size := int64(f.(map[string]any)["size"].(float64))
+		written += 512 + (size+511)/512*512
+	}
 	var stored int64
 	for _, tr := range j.Snapshots {
 		if tr.Kind == "snapshot" {
@@ -131,14 +139,14 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 	}
 	for _, r := range j.Resources {
 		want := map[string]journal.Bandwidth{
-			ids["gpu_a"]: {SentBytes: stored, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: float64(stored) * 0.02 / 1e9},
+			ids["gpu_a"]: {SentBytes: stored, ReceivedBytes: written, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: (float64(stored)*0.02 + float64(written)*0.01) / 1e9},
 			ids["gpu_b"]: {ReceivedBytes: stored, SentPerGB: 0.03, ReceivedPerGB: 0.015, USD: float64(stored) * 0.015 / 1e9},
 		}[r.ID]
 		if r.Kind != "instance" || want.SentPerGB == 0 {
 			continue
 		}
 		if stored <= 0 || r.Bandwidth == nil || *r.Bandwidth != want {
-			t.Errorf("instance %s: bandwidth %+v, want %+v (the snapshot's %d bytes at its offer's prices)", r.ID, r.Bandwidth, want, stored)
+			t.Errorf("instance %s: bandwidth %+v, want %+v (the snapshot's %d bytes, the files' %d, at its offer's prices)", r.ID, r.Bandwidth, want, stored, written)
 		}
 	}
 

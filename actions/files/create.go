@@ -70,8 +70,10 @@ file's text; it is "" for files padded with size (binary, maybe huge).`,
 	if err := actions.CheckRunPath(save); err != nil {
 		return nil, fmt.Errorf("save: %w", err)
 	}
+	// The files cross the instance's link from scn: a provider may bill
+	// the bytes it receives (VAST), as they arrive (Env.Moved).
 	written, err := Write(ctx, x, CreateOptions{Dir: dir, Count: p.Count, Size: p.Size, Prefix: string(p.Prefix),
-		RunID: env.RunID, Progress: func(done, total int64) { env.Transfer("writing files", done, total) }})
+		RunID: env.RunID, Progress: func(done, total int64) { env.Transfer("writing files", done, total) }, Moved: env.Moved(inst.ID)})
 	if err != nil {
 		return nil, fmt.Errorf("creating files on instance %s: %w", inst.ID, err)
 	}

@@ -30,6 +30,9 @@ type CreateOptions struct {
 	RunID  string // written into every file so runs never collide
 	// Progress, when set, is told how many bytes have been sent so far.
 	Progress func(done, total int64)
+	// Moved, when set, hears the tar stream's bytes as the machine takes
+	// them (as received: they cross its link, which a provider may bill).
+	Moved func(sent, received int64)
 }
 
 // Written is a file Write created.
@@ -197,8 +200,12 @@ var errRemoteStopped = errors.New("the machine stopped reading")
 func send(ctx context.Context, x remote.Execer, o CreateOptions, files []Written, headers []string, total int64) error {
 	pr, pw := io.Pipe()
 	written := make(chan error, 1)
+	var out io.Writer = pw
+	if o.Moved != nil {
+		out = &arriving{w: pw, moved: o.Moved}
+	}
 	go func() {
-		err := writeTar(pw, files, headers, &counter{total: total, report: o.Progress})
+		err := writeTar(out, files, headers, &counter{total: total, report: o.Progress})
 		pw.CloseWithError(err)
 		written <- err
 	}()
@@ -251,6 +258,20 @@ func writeTar(w io.Writer, files []Written, headers []string, progress io.Writer
 		f.MD5 = hex.EncodeToString(h.Sum(nil))
 	}
 	return tw.Close()
+}
+
+// arriving tells moved of each write the machine's side of the pipe took.
+type arriving struct {
+	w     io.Writer
+	moved func(sent, received int64)
+}
+
+func (a *arriving) Write(p []byte) (int, error) {
+	n, err := a.w.Write(p)
+	if n > 0 {
+		a.moved(0, int64(n))
+	}
+	return n, err
 }
 
 // counter counts the files' bytes as they are sent and reports every few

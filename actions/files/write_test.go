@@ -74,8 +74,10 @@ func TestWritePaddedFiles(t *testing.T) {
 	dir := t.TempDir()
 	const size = 200_000
 	var reports [][2]int64
+	var sent, received int64
 	files := write(t, CreateOptions{Dir: dir, Count: 4, Size: size, Prefix: "big-", RunID: "run-1",
-		Progress: func(done, total int64) { reports = append(reports, [2]int64{done, total}) }})
+		Progress: func(done, total int64) { reports = append(reports, [2]int64{done, total}) },
+		Moved:    func(s, r int64) { sent, received = sent+s, received+r }})
 	seen := map[string]bool{}
 	var tails [][]byte
 	for i, f := range files {
@@ -103,6 +105,11 @@ func TestWritePaddedFiles(t *testing.T) {
 	}
 	if len(reports) == 0 || reports[len(reports)-1] != [2]int64{4 * size, 4 * size} {
 		t.Errorf("progress reports %v do not end at the total", reports)
+	}
+	// The machine received the whole tar stream: a 512-byte header and the
+	// content padded to 512 per file, and the two zero blocks that end it.
+	if want := int64(4*(512+(size+511)/512*512) + 1024); received != want || sent != 0 {
+		t.Errorf("heard %d bytes received, %d sent; want the tar stream's %d received", received, sent, want)
 	}
 }
 
