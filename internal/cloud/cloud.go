@@ -30,8 +30,8 @@ type Offer struct {
 	// machine sends and receives, besides the hourly price (VAST:
 	// inet_up_cost and inet_down_cost, per byte, in any state); 0 where
 	// traffic is not billed by the machine's provider.
-	SentPerGB     float64 `json:"sent_per_gb,omitempty" doc:"USD per GB the machine sends (VAST inet_up_cost); omitted when not billed"`
-	ReceivedPerGB float64 `json:"received_per_gb,omitempty" doc:"USD per GB the machine receives (VAST inet_down_cost); omitted when not billed"`
+	SentPerGB     float64 `json:"sent_per_gb,omitempty" doc:"USD per 10⁹ bytes the machine sends (VAST inet_up_cost; GCP: scn's estimate of its internet egress, see traffic_source); omitted when not billed"`
+	ReceivedPerGB float64 `json:"received_per_gb,omitempty" doc:"USD per 10⁹ bytes the machine receives (VAST inet_down_cost); omitted when not billed"`
 	// TrafficSource says where SentPerGB and ReceivedPerGB come from when
 	// they are scn's estimate rather than the offer's own prices (GCP's
 	// internet egress: the destination and the month's usage set the
