@@ -107,7 +107,7 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 		if bw := r.Bandwidth; bw != nil {
 			prices := "its offer's per-GB prices"
 			if bw.Estimated {
-				prices = "per-GB prices " + bw.PriceSource
+				prices = "scn's estimate of its per-GB prices (" + strings.TrimPrefix(bw.PriceSource, "estimated: ") + ")"
 			}
 			fmt.Fprintf(b, "  %s %s's cost includes %s of traffic: %s sent, %s received, at %s (the run's transfers only)\n",
 				r.Kind, r.ID, fmtUSD(bw.USD), fmtBytes(bw.SentBytes), fmtBytes(bw.ReceivedBytes), prices)
