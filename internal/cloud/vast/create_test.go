@@ -111,6 +111,22 @@ func TestCreateOfferGone(t *testing.T) {
 	f.AssertAllDestroyed(t)
 }
 
+// A 404 page that is not VAST's JSON (a proxy's, a wrong VAST_URL's) does
+// not say the offer is gone, nor that nothing was rented: the create is
+// uncertain, and cleanup looks for it by its label.
+func TestCreateWithA404ThatIsNotVASTsIsAmbiguous(t *testing.T) {
+	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
+	p := newProvider(t, f)
+	f.Inject(vasttest.Fault{Method: http.MethodPut, Path: "/api/v0/asks/", Status: http.StatusNotFound, Body: "<html><h1>404 Not Found</h1></html>"})
+	_, err := p.Create(context.Background(), cloud.CreateRequest{Offer: offer("1", 0.4), Label: "scn-r-a"})
+	var gone *cloud.OfferGoneError
+	var amb *vast.AmbiguousError
+	if errors.As(err, &gone) || !errors.As(err, &amb) || !strings.Contains(err.Error(), "VAST_URL") || !strings.Contains(err.Error(), `"scn-r-a"`) {
+		t.Fatalf("a 404 page from something else: %v, want an AmbiguousError naming VAST_URL and the label", err)
+	}
+	f.AssertAllDestroyed(t)
+}
+
 func TestCreateRetries429ButNotALostAnswer(t *testing.T) {
 	f := vasttest.New(t, vasttest.Options{Offers: rtxOffers})
 	p := newProvider(t, f)

@@ -92,6 +92,14 @@ func (p *Provider) Create(ctx context.Context, req cloud.CreateRequest) (*cloud.
 	err = p.do(ctx, request{method: http.MethodPut, path: path, body: body, out: &resp, detached: true})
 	var ae *APIError
 	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.notFound():
+		// VAST says "Offer not found or not available" with a JSON body
+		// (vast-ai/docs create_instance.yaml). A 404 page that is not
+		// (a proxy's, a wrong VAST_URL's) says nothing of the offer, nor
+		// whether the rent reached VAST: as with a lost answer, cleanup
+		// looks for the instance by its label.
+		return nil, &AmbiguousError{Err: fmt.Errorf("vast: renting offer %s: %w, not VAST's own answer (is VAST_URL right?); the instance may exist anyway: cleanup finds it by its label %q",
+			req.Offer.ID, err, req.Label)}
 	case errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusGone || ae.Code == "no_such_ask"):
 		return nil, &cloud.OfferGoneError{Offer: req.Offer.ID, Detail: firstNonEmpty(ae.Msg, ae.Code, http.StatusText(ae.Status))}
 	case errors.As(err, new(*AmbiguousError)):
