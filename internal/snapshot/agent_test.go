@@ -96,14 +96,26 @@ func TestAgentRoundTrip(t *testing.T) {
 			// through scn (its files checked by reading them back), and one
 			// made through scn (MD5) restored by the agent.
 			dst2 := filepath.Join(t.TempDir(), "through-scn")
-			res, err = Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "via-agent", Path: dst2, Verify: true})
+			var sends []int64 // what Moved heard sent, call by call
+			res, err = Restore(testCtx(t), RestoreOptions{Exec: mc.x, Store: st, Name: "via-agent", Path: dst2, Verify: true,
+				Moved: func(sent, _ int64) {
+					if sent > 0 {
+						sends = append(sends, sent)
+					}
+				}})
 			if err != nil || res.Transport.Via != ViaSCN || res.Verified != m.Counts.Files || res.LinksVerified != m.Counts.Hardlinks {
 				t.Fatalf("restore through scn: %+v, %v", res, err)
 			}
 			// Reading the files back sent them over the machine's link
-			// again: a provider bills those bytes too.
-			if res.Transport.ReadBack < m.BytesFiles {
-				t.Errorf("restore through scn read %d bytes back, want the files' %d at least", res.Transport.ReadBack, m.BytesFiles)
+			// again: a provider bills those bytes too, heard as they cross
+			// (many calls), not in one sum at the end.
+			total := int64(0)
+			for _, n := range sends {
+				total += n
+			}
+			if res.Transport.ReadBack < m.BytesFiles || total != res.Transport.ReadBack || len(sends) < 2 {
+				t.Errorf("restore through scn read %d bytes back (heard %d sent in %d calls), want the files' %d at least, heard as they crossed",
+					res.Transport.ReadBack, total, len(sends), m.BytesFiles)
 			}
 			compareTrees(t, want, snapshotOf(t, dst2))
 			if _, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: "via-scn", Store: st}); err != nil {

@@ -132,13 +132,13 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		Seconds: time.Since(start).Seconds(), Transport: tr}
 	res.MBPerSec = units.MBPerSec(res.BytesStream, res.Seconds)
 	if opts.Verify {
-		check := verify // md5sum on the instance
-		if algorithm(m.HashAlgorithm) != HashMD5 {
-			check = verifyStreamed // no such tool there: read the files back
-		}
-		err := check(ctx, opts.Exec, opts.Path, m, res)
-		if opts.Moved != nil && res.Transport.ReadBack > 0 {
-			opts.Moved(res.Transport.ReadBack, 0)
+		var err error
+		if algorithm(m.HashAlgorithm) == HashMD5 {
+			err = verify(ctx, opts.Exec, opts.Path, m, res) // md5sum on the instance
+		} else {
+			// No such tool there: read the files back, which the machine
+			// sends as they cross.
+			err = verifyStreamed(ctx, opts.Exec, opts.Path, m, res, sending(opts.Moved))
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s: verifying: %w", where, err)

@@ -18,8 +18,9 @@ import (
 // files back with tar, fed their names NUL-separated, and hashes them
 // here: the bytes cross the link once more, which only this fallback pays.
 // Files tar cannot read are missing; a hard link tar sends as a link is
-// checked against the digest of the file it names.
-func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manifest, res *RestoreResult) error {
+// checked against the digest of the file it names. sent (optional) hears
+// each write of the stream back, as it crosses the machine's link.
+func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manifest, res *RestoreResult, sent func(int64)) error {
 	want := map[string]Entry{}
 	var names bytes.Buffer
 	for _, e := range m.Entries {
@@ -39,7 +40,7 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 		out.CloseWithError(io.ErrClosedPipe) // let tar finish if parsing stopped early
 	}()
 	stderr := remote.NewTail(4096)
-	back := &countingWriter{w: outW}
+	back := &countingWriter{w: outW, moved: sent}
 	code, err := ex.Exec(ctx, "tar -C "+remote.Quote(dir)+" --null --no-recursion -T - -cf -", &names, back, stderr)
 	outW.Close()
 	res.Transport.ReadBack = back.n
@@ -61,15 +62,20 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 	return nil
 }
 
-// countingWriter counts what passes through it to w.
+// countingWriter counts what passes through it to w, and tells moved
+// (when set) of each write.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w     io.Writer
+	n     int64
+	moved func(int64)
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if c.moved != nil && n > 0 {
+		c.moved(int64(n))
+	}
 	return n, err
 }
 
