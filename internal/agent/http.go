@@ -26,7 +26,13 @@ func (a *agent) do(ctx context.Context, r *wire.Request, body []byte, extra http
 	if err != nil {
 		return nil, fmt.Errorf("a presigned request from scn is malformed: %v", redact(err))
 	}
-	if body != nil {
+	switch {
+	case body != nil && len(body) == 0:
+		// An empty part (an empty stream's only one) is sent with
+		// Content-Length: 0; an empty Body of another type would go
+		// chunked, which S3 and B2 refuse on a presigned PUT.
+		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+	case body != nil:
 		req.GetBody = func() (io.ReadCloser, error) {
 			return io.NopCloser(&netCounter{r: bytes.NewReader(body), n: &a.s.netSent}), nil
 		}
