@@ -195,16 +195,30 @@ func subValue(src string, scope map[string]any, hide func(string) bool) (string,
 
 // displayFloat shows a fraction to six significant digits, without an
 // exponent: a phase of 0.53962339 s reads 0.539623, a cost of
-// 0.000012345678 USD 0.0000123457. Whole numbers and large ones are shown
-// whole. Six digits keep a value that decided a comparison apart from the
-// limit it was compared with (a threshold is rarely written finer); a
-// template's ${{ }} keeps every digit (formatValue).
+// 0.000012345678 USD 0.0000123457. A value that rounding would make
+// shorter than that — 120.0002 would read 120, 0.9999996 would read 1 —
+// is shown whole instead: a threshold is written short, and a check that
+// failed at 120.0002 must not read "120 <= 120". Whole numbers and large
+// ones are shown whole too; a template's ${{ }} keeps every digit
+// (formatValue).
 func displayFloat(f float64) string {
+	exact := strconv.FormatFloat(f, 'f', -1, 64)
 	if f == math.Trunc(f) || math.Abs(f) >= 1e6 {
-		return strconv.FormatFloat(f, 'f', -1, 64)
+		return exact
 	}
 	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 6, 64), 64)
-	return strconv.FormatFloat(r, 'f', -1, 64)
+	shown := strconv.FormatFloat(r, 'f', -1, 64)
+	if r != f && significantDigits(shown) < 6 {
+		return exact
+	}
+	return shown
+}
+
+// significantDigits counts the digits of a plain decimal from the first
+// that is not 0.
+func significantDigits(s string) int {
+	digits := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(s), "0")
+	return len(digits)
 }
 
 // evaluated is src with the values it compared in place of what they were
