@@ -80,18 +80,20 @@ func TestConsoleSaysWhatTrafficCost(t *testing.T) {
 
 // A standby's egress is priced by scn's estimate (GCP): both reports say
 // the traffic's price is an estimate and from where, as they do for a
-// machine's price.
+// machine's price. A machine with no hourly price (a machine type outside
+// Google's catalogue) still shows what its traffic cost.
 func TestEstimatedTrafficIsSaidSo(t *testing.T) {
 	j := fixture.Passing()
 	const source = "estimated: Google's Premium Tier internet egress to North America, $0.12/GiB (cloud.google.com/vpc/network-pricing, 2026-09-20)"
+	j.Resources[0].PricePerHour, j.Resources[0].CostUSD = 0, 0.1118
 	j.Resources[0].Bandwidth = &journal.Bandwidth{SentBytes: 1_000_000_000, SentPerGB: 0.1118, USD: 0.1118, PriceSource: source, Estimated: true}
 	var console bytes.Buffer
 	if err := report.WriteSummary(&console, j, report.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	want := "at scn's estimate of its per-GB prices (Google's Premium Tier internet egress to North America"
-	if !strings.Contains(console.String(), want) {
-		t.Errorf("the closing report does not say %q:\n%s", want, console.String())
+	if !strings.Contains(console.String(), want) || !strings.Contains(console.String(), "$0.1118  "+j.Resources[0].State) {
+		t.Errorf("the closing report does not say %q, or shows no cost in the row:\n%s", want, console.String())
 	}
 	var html bytes.Buffer
 	if err := report.WriteHTML(&html, j); err != nil {

@@ -91,7 +91,10 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 	for _, r := range j.Resources {
 		price, cost := "-", "-"
 		if r.PricePerHour > 0 {
-			price, cost = fmt.Sprintf("%.4f", r.PricePerHour), fmtUSD(r.CostUSD)
+			price = fmt.Sprintf("%.4f", r.PricePerHour)
+		}
+		if r.PricePerHour > 0 || r.CostUSD > 0 { // traffic alone is a cost too
+			cost = fmtUSD(r.CostUSD)
 		}
 		state := r.State
 		if note := priceNote(r); note != "" {
