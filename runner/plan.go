@@ -62,7 +62,9 @@ func MakePlan(c *Checked, target string, price Pricer) *Plan {
 		p.Unbounded = true
 		p.CostNote = "no timeout: the scenario can run (and pay) for ever; set timeout:"
 	case p.WorstCost > 0:
-		p.CostNote = fmt.Sprintf("every paid resource alive for the whole timeout (%s)", sc.Timeout)
+		// Traffic billed per GB (VAST's bandwidth, a GCP standby's egress)
+		// is known only once it has moved: said, not bounded.
+		p.CostNote = fmt.Sprintf("every paid resource alive for the whole timeout (%s), plus any traffic billed per GB", sc.Timeout)
 	}
 	if b := sc.Budget; b != nil && (p.Unbounded || p.WorstCost > b.MaxUSD) {
 		p.CostNote += fmt.Sprintf("; budget.max_usd $%.2f stops the run before that", b.MaxUSD)
