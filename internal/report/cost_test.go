@@ -38,16 +38,9 @@ func TestCostIsOneNumberEverywhere(t *testing.T) {
 	if m := report.Metrics(j); m.Cost.EstimatedTotalUSD != j.Cost.TotalUSD || !m.Cost.Estimated {
 		t.Errorf("metrics.json cost %+v, journal %+v", m.Cost, j.Cost)
 	}
-	var console bytes.Buffer
-	if err := report.WriteSummary(&console, j, report.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	console, html := renderBoth(t, j)
 	if n := strings.Count(console.String(), label); n != 2 {
 		t.Errorf("console shows %q %d times, want in the total and the verdict:\n%s", label, n, console.String())
-	}
-	var html bytes.Buffer
-	if err := report.WriteHTML(&html, j); err != nil {
-		t.Fatal(err)
 	}
 	price := strings.TrimSuffix(label, " (estimated)")
 	if !strings.Contains(html.String(), ">"+price+"<") || !strings.Contains(html.String(), "estimated") {
@@ -61,17 +54,10 @@ func TestCostIsOneNumberEverywhere(t *testing.T) {
 func TestConsoleSaysWhatTrafficCost(t *testing.T) {
 	j := fixture.Passing()
 	j.Resources[0].Bandwidth = &journal.Bandwidth{SentBytes: 2_500_000_000, ReceivedBytes: 1_000_000, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: 0.05001}
-	var console bytes.Buffer
-	if err := report.WriteSummary(&console, j, report.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	console, html := renderBoth(t, j)
 	want := j.Resources[0].Kind + " " + j.Resources[0].ID + "'s cost includes $0.0500 of traffic: 2.5 GB sent, 1.0 MB received"
 	if !strings.Contains(console.String(), want) {
 		t.Errorf("the closing report does not say %q:\n%s", want, console.String())
-	}
-	var html bytes.Buffer
-	if err := report.WriteHTML(&html, j); err != nil {
-		t.Fatal(err)
 	}
 	if !strings.Contains(html.String(), "incl. $0.0500 traffic") || !strings.Contains(html.String(), "2.5 GB sent") {
 		t.Errorf("the HTML report does not say what the traffic cost")
@@ -87,19 +73,25 @@ func TestEstimatedTrafficIsSaidSo(t *testing.T) {
 	const source = "estimated: Google's Premium Tier internet egress to North America, $0.12/GiB (cloud.google.com/vpc/network-pricing, 2026-09-20)"
 	j.Resources[0].PricePerHour, j.Resources[0].CostUSD = 0, 0.1118
 	j.Resources[0].Bandwidth = &journal.Bandwidth{SentBytes: 1_000_000_000, SentPerGB: 0.1118, USD: 0.1118, PriceSource: source, Estimated: true}
-	var console bytes.Buffer
-	if err := report.WriteSummary(&console, j, report.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	console, html := renderBoth(t, j)
 	want := "at scn's estimate of its per-GB prices (Google's Premium Tier internet egress to North America"
 	if !strings.Contains(console.String(), want) || !strings.Contains(console.String(), "$0.1118  "+j.Resources[0].State) {
 		t.Errorf("the closing report does not say %q, or shows no cost in the row:\n%s", want, console.String())
 	}
-	var html bytes.Buffer
-	if err := report.WriteHTML(&html, j); err != nil {
-		t.Fatal(err)
-	}
 	if !strings.Contains(html.String(), "incl. $0.1118 traffic (estimated)") || !strings.Contains(html.String(), "Premium Tier") {
 		t.Errorf("the HTML report does not mark the traffic's price estimated")
 	}
+}
+
+// renderBoth writes j's closing report and HTML report.
+func renderBoth(t *testing.T, j *journal.Journal) (console, html *bytes.Buffer) {
+	t.Helper()
+	console, html = &bytes.Buffer{}, &bytes.Buffer{}
+	if err := report.WriteSummary(console, j, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteHTML(html, j); err != nil {
+		t.Fatal(err)
+	}
+	return console, html
 }
