@@ -152,8 +152,11 @@ type Cycle struct {
 	Via      string
 	SCNBytes int64
 	Deleted  int // paths removed on the standby
-	Seconds  float64
-	Error    string // why it failed; "" on success
+	// Listed is the size of the GPU's listing, which it sends to scn every
+	// cycle to find what changed: on its bill with Bytes (Options.Moved).
+	Listed  int64
+	Seconds float64
+	Error   string // why it failed; "" on success
 }
 
 // MBPerSec is the stream's rate in MB (10^6 bytes) per second.

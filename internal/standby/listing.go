@@ -37,6 +37,7 @@ type Listing map[string]Entry
 type snapshot struct {
 	Clock   time.Time // machine clock when the listing started
 	Entries Listing
+	Size    int64 // bytes of the listing's text, which crossed the machine's link
 }
 
 // files counts the regular files of l and their bytes.

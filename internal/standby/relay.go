@@ -55,8 +55,8 @@ func (a *Association) relayOrStream(ctx context.Context, from, to end, paths []s
 			rel[i] = "./" + p
 		}
 		res, err := snap.Relay(ctx, snap.RelayOptions{Agent: a.opts.Agent, Store: a.opts.Store, Key: relayKey(a.sb.Instance.ID),
-			From:  snap.RelayEnd{Exec: from.x, ID: from.m.Instance.ID, Dir: from.m.Dir, Moved: a.moved(from)},
-			To:    snap.RelayEnd{Exec: to.x, ID: to.m.Instance.ID, Dir: to.m.Dir, Moved: a.moved(to)},
+			From:  snap.RelayEnd{Exec: from.x, ID: from.m.Instance.ID, Dir: from.m.Dir, Moved: a.moved(from.m)},
+			To:    snap.RelayEnd{Exec: to.x, ID: to.m.Instance.ID, Dir: to.m.Dir, Moved: a.moved(to.m)},
 			Paths: rel, Progress: progress})
 		switch {
 		case err == nil:
@@ -77,19 +77,19 @@ func (a *Association) relayOrStream(ctx context.Context, from, to end, paths []s
 	return n, ViaSCN, err
 }
 
-// moved is what hears the bytes crossing e's link (Options.Moved), nil
+// moved is what hears the bytes crossing m's link (Options.Moved), nil
 // when nothing listens.
-func (a *Association) moved(e end) func(sent, received int64) {
+func (a *Association) moved(m Machine) func(sent, received int64) {
 	if a.opts.Moved == nil {
 		return nil
 	}
-	return a.opts.Moved(e.m.Instance.ID)
+	return a.opts.Moved(m.Instance.ID)
 }
 
 // streamed wraps a stream's progress (running totals) so that each
 // growth is heard as sent by from and received by to as it happens.
 func (a *Association) streamed(from, to end, progress func(int64)) func(int64) {
-	sent, received := a.moved(from), a.moved(to)
+	sent, received := a.moved(from.m), a.moved(to.m)
 	var seen int64
 	return func(n int64) {
 		if d := n - seen; d > 0 {

@@ -88,13 +88,15 @@ func TestSyncGoesThroughTheStoreByTheAgents(t *testing.T) {
 			}
 			// The increment left the GPU and reached the standby over their
 			// links (a provider bills both); a folder they share with scn
-			// moves nothing over a network.
+			// moves nothing over a network. The GPU also sent scn its
+			// listing, as every cycle does.
 			want := c.Bytes
 			if kind == "dir" {
 				want = 0
 			}
-			if sent, received := link.get(gpu.Instance.ID)[0]-sentBefore, link.get(sb.Instance.ID)[1]-receivedBefore; sent != want || received != want {
-				t.Errorf("the increment's %d bytes: heard %d sent by the GPU and %d received by the standby, want %d each", c.Bytes, sent, received, want)
+			if sent, received := link.get(gpu.Instance.ID)[0]-sentBefore, link.get(sb.Instance.ID)[1]-receivedBefore; sent != want+c.Listed || received != want || c.Listed <= 0 {
+				t.Errorf("the increment's %d bytes and a %d-byte listing: heard %d sent by the GPU and %d received by the standby, want %d and %d",
+					c.Bytes, c.Listed, sent, received, want+c.Listed, want)
 			}
 			sameTree(t, gpu.Dir, sb.Dir)
 			if srv != nil && srv.Presigned() == presignedBefore {

@@ -122,7 +122,7 @@ func (a *Association) copyTo(ctx context.Context, to Machine, r *Move, progress 
 	if err != nil {
 		return nil, err
 	}
-	snap, err := list(ctx, Standby, a.sb, sx, a.opts.Exclude, "")
+	snap, err := list(ctx, Standby, a.sb, sx, a.opts.Exclude, "", a.moved(a.sb))
 	if err != nil {
 		return nil, err
 	}
