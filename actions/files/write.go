@@ -200,10 +200,11 @@ var errRemoteStopped = errors.New("the machine stopped reading")
 func send(ctx context.Context, x remote.Execer, o CreateOptions, files []Written, headers []string, total int64) error {
 	pr, pw := io.Pipe()
 	written := make(chan error, 1)
-	var out io.Writer = pw
+	var arrived func(int64) // what the machine's side of the pipe took: received
 	if o.Moved != nil {
-		out = &arriving{w: pw, moved: o.Moved}
+		arrived = func(n int64) { o.Moved(0, n) }
 	}
+	out := remote.Metered(pw, arrived)
 	go func() {
 		err := writeTar(out, files, headers, &counter{total: total, report: o.Progress})
 		pw.CloseWithError(err)
@@ -258,20 +259,6 @@ func writeTar(w io.Writer, files []Written, headers []string, progress io.Writer
 		f.MD5 = hex.EncodeToString(h.Sum(nil))
 	}
 	return tw.Close()
-}
-
-// arriving tells moved of each write the machine's side of the pipe took.
-type arriving struct {
-	w     io.Writer
-	moved func(sent, received int64)
-}
-
-func (a *arriving) Write(p []byte) (int, error) {
-	n, err := a.w.Write(p)
-	if n > 0 {
-		a.moved(0, int64(n))
-	}
-	return n, err
 }
 
 // counter counts the files' bytes as they are sent and reports every few

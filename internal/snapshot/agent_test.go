@@ -113,9 +113,9 @@ func TestAgentRoundTrip(t *testing.T) {
 			for _, n := range sends {
 				total += n
 			}
-			if res.Transport.ReadBack < m.BytesFiles || total != res.Transport.ReadBack || len(sends) < 2 {
-				t.Errorf("restore through scn read %d bytes back (heard %d sent in %d calls), want the files' %d at least, heard as they crossed",
-					res.Transport.ReadBack, total, len(sends), m.BytesFiles)
+			if total < m.BytesFiles || len(sends) < 2 {
+				t.Errorf("restore through scn: heard %d bytes sent back in %d calls, want the files' %d at least, heard as they crossed",
+					total, len(sends), m.BytesFiles)
 			}
 			compareTrees(t, want, snapshotOf(t, dst2))
 			if _, err := Create(testCtx(t), CreateOptions{Exec: mc.x, Path: src, Name: "via-scn", Store: st}); err != nil {

@@ -40,10 +40,8 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 		out.CloseWithError(io.ErrClosedPipe) // let tar finish if parsing stopped early
 	}()
 	stderr := remote.NewTail(4096)
-	back := &countingWriter{w: outW, moved: sent}
-	code, err := ex.Exec(ctx, "tar -C "+remote.Quote(dir)+" --null --no-recursion -T - -cf -", &names, back, stderr)
+	code, err := ex.Exec(ctx, "tar -C "+remote.Quote(dir)+" --null --no-recursion -T - -cf -", &names, remote.Metered(outW, sent), stderr)
 	outW.Close()
-	res.Transport.ReadBack = back.n
 	perr := <-parsed
 	switch {
 	case err != nil:
@@ -60,23 +58,6 @@ func verifyStreamed(ctx context.Context, ex remote.Execer, dir string, m *Manife
 	sort.Strings(res.Missing)
 	sort.Strings(res.Mismatched)
 	return nil
-}
-
-// countingWriter counts what passes through it to w, and tells moved
-// (when set) of each write.
-type countingWriter struct {
-	w     io.Writer
-	n     int64
-	moved func(int64)
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	if c.moved != nil && n > 0 {
-		c.moved(int64(n))
-	}
-	return n, err
 }
 
 // hashTarStream hashes each member of a tar stream of restored files with

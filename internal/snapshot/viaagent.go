@@ -41,10 +41,6 @@ type Transport struct {
 	// AgentRSS is the agent's peak resident set on the machine, as it
 	// reported it (0 via scn, or when its system does not say).
 	AgentRSS int64
-	// ReadBack is how many bytes the machine sent back to scn after a
-	// restore through scn, to have its files checked here (verifyStreamed):
-	// they cross its link too, the other way.
-	ReadBack int64
 }
 
 // counted wraps a progress callback (nil: none) and remembers the last

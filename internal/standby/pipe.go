@@ -60,7 +60,12 @@ func stream(ctx context.Context, src, dst endpoint, in io.Reader, progress func(
 	fail := func(err error) { once.Do(func() { first = err; cancel() }) }
 
 	pr, pw := io.Pipe()
-	counter := &countingWriter{w: pw, progress: progress}
+	var passed atomic.Int64
+	counter := remote.Metered(pw, func(n int64) {
+		if total := passed.Add(n); progress != nil {
+			progress(total)
+		}
+	})
 	srcDone := make(chan struct{})
 	go func() {
 		defer close(srcDone)
@@ -80,7 +85,7 @@ func stream(ctx context.Context, src, dst endpoint, in io.Reader, progress func(
 		_, _ = io.Copy(io.Discard, pr)
 	}
 	<-srcDone
-	return counter.n.Load(), first
+	return passed.Load(), first
 }
 
 // run executes one endpoint, turning a transport error or an exit status
@@ -106,21 +111,6 @@ func exec(ctx context.Context, side Side, id string, x remote.Execer, cmd string
 	var out bytes.Buffer
 	err := run(ctx, endpoint{side: side, id: id, x: x, cmd: cmd}, in, &out)
 	return out.Bytes(), err
-}
-
-type countingWriter struct {
-	w        io.Writer
-	n        atomic.Int64
-	progress func(int64)
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	total := c.n.Add(int64(n))
-	if c.progress != nil && n > 0 {
-		c.progress(total)
-	}
-	return n, err
 }
 
 // limitedWriter keeps the first max bytes (stderr for error messages).
