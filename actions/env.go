@@ -149,21 +149,21 @@ func (e *Env) Begin(kind, provider, label, detail string) (*resource.Pending, er
 // inet_down_cost). So every try of a retry and every poll of an until
 // pays for what it moved, a transfer that then fails too, and the budget
 // sees the bytes during a long transfer, not after it. The machine is a
-// GPU (kind instance) or a standby (GCP bills its egress); one the run
-// did not rent is billed nothing.
+// GPU (kind instance) or a standby (GCP bills its egress), looked up once:
+// for one the run did not rent it is nil, which every transfer takes as
+// nothing listening.
 func (e *Env) Moved(instance string) func(sent, received int64) {
-	return func(sent, received int64) {
-		if e.Resources == nil {
-			return
-		}
-		h := e.Resources.Find("instance", instance)
-		if h == nil {
-			h = e.Resources.Find("standby", instance)
-		}
-		if h != nil {
-			h.Moved(sent, received)
-		}
+	if e.Resources == nil {
+		return nil
 	}
+	h := e.Resources.Find("instance", instance)
+	if h == nil {
+		h = e.Resources.Find("standby", instance)
+	}
+	if h == nil {
+		return nil
+	}
+	return h.Moved
 }
 
 // Logf shows a line on the console under the current step and keeps it in

@@ -1,8 +1,6 @@
 package actions
 
-import (
-	"github.com/scnlabs/scn/internal/journal"
-)
+import "github.com/scnlabs/scn/internal/journal"
 
 // Optional interfaces an action's outputs struct can implement so the
 // runner can fill the journal's drill figures without knowing the action.
