@@ -29,7 +29,7 @@ var (
 	reportJS  = template.JS(mustAsset("assets/report.js"))
 	templates = template.Must(template.New("").Funcs(template.FuncMap{
 		"secs": fmtSecs, "usd": fmtUSD, "clock": clock, "inc": func(i int) int { return i + 1 }, "bytes": fmtBytes, "rate": fmtRate, "via": fmtVia, "problem": problemText, "costNote": costNote, "priceNote": priceNote,
-		"trimEstimated": func(source string) string { return strings.TrimPrefix(source, "estimated: ") },
+		"estimateSource": estimateSource,
 	}).ParseFS(assets, "assets/*.tmpl"))
 )
 

@@ -110,7 +110,7 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 		if bw := r.Bandwidth; bw != nil {
 			prices := "its offer's per-GB prices"
 			if bw.Estimated {
-				prices = "scn's estimate of its per-GB prices (" + strings.TrimPrefix(bw.PriceSource, "estimated: ") + ")"
+				prices = "scn's estimate of its per-GB prices (" + estimateSource(bw.PriceSource) + ")"
 			}
 			fmt.Fprintf(b, "  %s %s's cost includes %s of traffic: %s sent, %s received, at %s (the run's transfers only)\n",
 				r.Kind, r.ID, fmtUSD(bw.USD), fmtBytes(bw.SentBytes), fmtBytes(bw.ReceivedBytes), prices)
@@ -118,6 +118,10 @@ func writeResources(b *strings.Builder, p palette, j *journal.Journal) {
 	}
 	fmt.Fprintf(b, "  Total cost %s · peak %s/h\n", p.bold(CostText(j.Cost)), fmtUSD(j.Cost.PeakPerHour))
 }
+
+// estimateSource is where an estimated price comes from, without the
+// "estimated: " its source starts with (the reports say estimate already).
+func estimateSource(source string) string { return strings.TrimPrefix(source, "estimated: ") }
 
 func writeTransfers(b *strings.Builder, p palette, j *journal.Journal) {
 	if len(j.Snapshots) == 0 {
