@@ -79,7 +79,7 @@ func TestRentBillsGivenUpInstancesByTheProvidersRecord(t *testing.T) {
 // dph_total over the loading too.
 func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
 	loads := []vasttest.Step{{Polls: 1}, {Status: "loading", Msg: "Pulling image", Polls: 30}, {Status: "running"}}
-	f, p, run, inst := rentOne(t, loads, vasttest.NewSimClock())
+	f, p, run, inst := rentOne(t, loads)
 	readFor(t, p, inst.ID, 20) // the drill uses it
 	r, usd, secs := destroyAndBill(t, f, run, inst.ID)
 	rec, _ := f.Instance(inst.ID)
@@ -112,17 +112,13 @@ func TestRentBillsTheMachineFromWhenItRan(t *testing.T) {
 const poll = 10 * time.Millisecond
 
 // rentOne rents a dear machine (36 $/h, so that a few polls of it are far
-// above the tolerance) living life on a fake VAST, through rent. With a
-// clock, the fake bills by it and scn's provider and wait read and space
-// their polls by it; nil is the machine's clock on both sides.
-func rentOne(t *testing.T, life []vasttest.Step, clk *vasttest.SimClock) (*vasttest.Fake, *vast.Provider, *actiontest.Run, *cloud.Instance) {
+// above the tolerance) living life on a fake VAST, through rent. The fake
+// bills by one vasttest.SimClock, and scn's provider and wait read and
+// space their polls by the same.
+func rentOne(t *testing.T, life []vasttest.Step) (*vasttest.Fake, *vast.Provider, *actiontest.Run, *cloud.Instance) {
 	t.Helper()
-	var fakeClock func() time.Time
-	var clock cloud.Clock
-	if clk != nil {
-		fakeClock, clock = clk.Now, clk
-	}
-	f := vasttest.New(t, vasttest.Options{Credit: 100, Clock: fakeClock, Offers: []vasttest.Offer{
+	clock := vasttest.NewSimClock()
+	f := vasttest.New(t, vasttest.Options{Credit: 100, Clock: clock.Now, Offers: []vasttest.Offer{
 		{ID: 1, GPUName: "RTX 4090", NumGPUs: 1, DPHTotal: 36, StorageCost: 0.90, Reliability: 0.99, DiskSpace: 100, Lifecycle: life}}})
 	f.StartSSHServers(t, nil)
 	p, err := vast.New(vast.Config{BaseURL: f.URL, APIKey: f.APIKey(), PollInterval: poll, Clock: clock,
@@ -176,7 +172,7 @@ func TestRentPausesTheBillWhereVASTDoes(t *testing.T) {
 	for _, status := range []string{"stopped", "offline"} {
 		t.Run(status, func(t *testing.T) {
 			life := []vasttest.Step{{Polls: 1}, {Status: "loading", Polls: 1}, {Status: "running", Polls: 23}, {Status: status}}
-			f, p, run, inst := rentOne(t, life, vasttest.NewSimClock())
+			f, p, run, inst := rentOne(t, life)
 			readFor(t, p, inst.ID, 40) // ~20 reads running, then paused: a standby's checks
 			r, usd, secs := destroyAndBill(t, f, run, inst.ID)
 			rec, _ := f.Instance(inst.ID)
