@@ -36,13 +36,15 @@ func (c *SimClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// Sleep moves the clock d on (nothing when d <= 0) unless ctx has ended.
+// Sleep moves the clock d on, unless ctx has ended: then it returns ctx's
+// error. As cloud.RealClock, nothing when d <= 0, whether ctx ended or not.
 func (c *SimClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if d > 0 {
-		c.Advance(d)
-	}
+	c.Advance(d)
 	return nil
 }
