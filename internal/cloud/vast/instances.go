@@ -183,7 +183,6 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 	case err != nil:
 		return nil, fmt.Errorf("reading vast instance %s: %w", id, err)
 	}
-	p.markShown(id)
 	inst := toInstance(resp.Instances, p.cfg.Workspace)
 	if inst.ID == "0" { // some answers omit the id of the contract asked for
 		inst.ID = id
@@ -206,11 +205,13 @@ func (p *Provider) Get(ctx context.Context, id string) (*cloud.Instance, error) 
 // and unknown change nothing: the docs do not say, and billing them keeps
 // the cost an upper bound; so does a pause that ends, which is forgotten.
 // A read sent after the DELETE VAST accepted changes nothing: the bill
-// ended there (billingEnded).
+// ended there (billingEnded). Either way VAST has shown the instance: a
+// null from now on means it is gone.
 func (p *Provider) observe(id, actual string, sent, answered time.Time) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
 	t := p.track(id)
+	t.unshown = false
 	if !t.deleted.IsZero() && !sent.Before(t.deleted) {
 		return
 	}
@@ -236,11 +237,14 @@ func (p *Provider) observe(id, actual string, sent, answered time.Time) {
 // billingEnded notes that VAST accepted instance id's DELETE, sent at at:
 // reads sent since say nothing of its bill (see observe). The DELETE's
 // own send time, not its answer's, so that a read VAST answered after it
-// had deleted the instance cannot undo a pause either.
+// had deleted the instance cannot undo a pause either. VAST knows the
+// instance, shown or not: a null from now on means it is gone.
 func (p *Provider) billingEnded(id string, at time.Time) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	if t := p.track(id); t.deleted.IsZero() {
+	t := p.track(id)
+	t.unshown = false
+	if t.deleted.IsZero() {
 		t.deleted = at
 	}
 }
@@ -356,7 +360,6 @@ func (p *Provider) DestroyBilled(ctx context.Context, id string, reason cloud.De
 			last = "DELETE answered: " + firstNonEmpty(resp.Msg, "success false")
 		default:
 			accepted = firstTime(accepted, p.cfg.Clock.Now().UTC())
-			p.markShown(id) // VAST knows it: a null from now on means gone
 			p.billingEnded(id, sent)
 		}
 		for i := 0; i < p.cfg.DestroyChecks; i++ {

@@ -218,19 +218,14 @@ func (p *Provider) track(id string) *tracked {
 	return t
 }
 
-// shown records whether VAST has shown instance id since this provider
-// rented it (always true for an instance it did not rent).
+// shown reports whether VAST has shown instance id, or accepted its
+// DELETE, since this provider rented it (observe, billingEnded); always
+// true for an instance it did not rent.
 func (p *Provider) shown(id string) bool {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
-	return !p.track(id).unshown
-}
-
-// markShown notes that VAST showed, or accepted a DELETE of, instance id.
-func (p *Provider) markShown(id string) {
-	p.pollMu.Lock()
-	defer p.pollMu.Unlock()
-	p.track(id).unshown = false
+	t := p.instances[id]
+	return t == nil || !t.unshown
 }
 
 // forgetPolls drops the poll history of an instance that is gone.
