@@ -287,20 +287,22 @@ func (s *Server) notFound(w http.ResponseWriter, kind, name string) {
 		fmt.Sprintf("The resource 'projects/%s/zones/%s/%s/%s' was not found", s.Project, s.Zone, kind, name))
 }
 
-// wait lets time pass for a VM not there yet: its insert operation moves
-// on, as it does on its own on Compute Engine. The lock is held.
-func (s *Server) wait(v *vm) {
-	if v.unseen() {
+// lookup finds VM name as a get or delete sees it: not at all while its
+// insert has not started. Looking lets time pass for such a VM: its
+// insert operation moves on, as it does on its own on Compute Engine.
+// The lock is held.
+func (s *Server) lookup(name string) (*vm, bool) {
+	v, ok := s.vms[name]
+	if ok && v.unseen() {
 		s.advance(v.insert)
+		return nil, false
 	}
+	return v, ok
 }
 
 func (s *Server) getVM(w http.ResponseWriter, name string) {
-	v, ok := s.vms[name]
-	if !ok || v.unseen() {
-		if ok {
-			s.wait(v)
-		}
+	v, ok := s.lookup(name)
+	if !ok {
 		s.notFound(w, "instances", name)
 		return
 	}
@@ -315,11 +317,8 @@ func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request, name string) {
 			return
 		}
 	}
-	v, ok := s.vms[name]
-	if !ok || v.unseen() {
-		if ok {
-			s.wait(v)
-		}
+	v, ok := s.lookup(name)
+	if !ok {
 		s.notFound(w, "instances", name)
 		return
 	}
@@ -353,7 +352,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	var names []string
 	for name, v := range s.vms {
 		if v.unseen() {
-			s.wait(v)
+			s.advance(v.insert) // as lookup: time passes
 			continue
 		}
 		if match(v.res.Labels) {
