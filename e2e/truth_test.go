@@ -133,21 +133,28 @@ func TestRealtimeSyncOnVastReportsThePlatformsFigures(t *testing.T) {
 			stored = tr.BytesStored
 		}
 	}
-	ids := map[string]string{}
-	for _, gpu := range []string{"gpu_a", "gpu_b"} {
-		ids[gpu], _ = output(t, j, gpu, "id").(string)
+	if stored <= 0 {
+		t.Errorf("no snapshot's stored size in the journal (%d)", stored)
 	}
+	gpuA, _ := output(t, j, "gpu_a", "id").(string)
+	gpuB, _ := output(t, j, "gpu_b", "id").(string)
+	wants := map[string]journal.Bandwidth{
+		gpuA: {SentBytes: stored, ReceivedBytes: written, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: (float64(stored)*0.02 + float64(written)*0.01) / 1e9},
+		gpuB: {ReceivedBytes: stored, SentPerGB: 0.03, ReceivedPerGB: 0.015, USD: float64(stored) * 0.015 / 1e9},
+	}
+	checked := 0
 	for _, r := range j.Resources {
-		want := map[string]journal.Bandwidth{
-			ids["gpu_a"]: {SentBytes: stored, ReceivedBytes: written, SentPerGB: 0.02, ReceivedPerGB: 0.01, USD: (float64(stored)*0.02 + float64(written)*0.01) / 1e9},
-			ids["gpu_b"]: {ReceivedBytes: stored, SentPerGB: 0.03, ReceivedPerGB: 0.015, USD: float64(stored) * 0.015 / 1e9},
-		}[r.ID]
-		if r.Kind != "instance" || want.SentPerGB == 0 {
+		want, ok := wants[r.ID]
+		if r.Kind != "instance" || !ok {
 			continue
 		}
-		if stored <= 0 || r.Bandwidth == nil || *r.Bandwidth != want {
+		checked++
+		if r.Bandwidth == nil || *r.Bandwidth != want {
 			t.Errorf("instance %s: bandwidth %+v, want %+v (the snapshot's %d bytes, the files' %d, at its offer's prices)", r.ID, r.Bandwidth, want, stored, written)
 		}
+	}
+	if checked != 2 || len(wants) != 2 {
+		t.Errorf("bandwidth checked on %d instance resources, want GPU A's (%q) and GPU B's (%q)", checked, gpuA, gpuB)
 	}
 
 	// One number everywhere: the journal's total is its resources' sum,
