@@ -115,7 +115,7 @@ const unseenPolls = 5
 // not started yet, so the delete is tried again a few polls later, and a
 // VM still not found leaves the creation uncertain.
 func (p *Provider) abandon(ctx context.Context, insert *compute.Operation, name string, cause error) error {
-	settled := false // the insert operation is DONE: the VM exists, or never will
+	settled := false // the insert operation is DONE: a 404 now means no VM will appear
 	if insert != nil {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*p.cfg.PollInterval)
 		err := p.waitOp(wctx, insert) // not DONE in time: the deletes below find out
@@ -133,7 +133,7 @@ func (p *Provider) abandon(ctx context.Context, insert *compute.Operation, name 
 		case found:
 			return fmt.Errorf("gcp: creation of VM %s interrupted, VM deleted: %w", name, cause)
 		case settled:
-			return fmt.Errorf("gcp: creation of VM %s interrupted, no VM was created: %w", name, cause)
+			return fmt.Errorf("gcp: creation of VM %s interrupted, no VM is left: %w", name, cause)
 		case poll >= unseenPolls:
 			return &abandonedError{fmt.Errorf("gcp: creation of VM %s interrupted (%w); no VM of that name exists yet, but Compute Engine may still create it — run `scn cleanup`", name, cause)}
 		}
